@@ -1,0 +1,44 @@
+"""The instrument catalogue: realistic specs for known symbols, seeded ones otherwise."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from actors.core.keyed_random import uniform
+from actors.core.types import Instrument
+
+# symbol: (start price, tick size, lot size) -- rough 2025 levels and
+# Binance-like increments; only plausibility matters for a shadow run.
+_KNOWN: dict[str, tuple[str, str, str]] = {
+    "BTCUSDT": ("60000.00", "0.01", "0.0001"),
+    "ETHUSDT": ("3000.00", "0.01", "0.001"),
+    "SOLUSDT": ("150.00", "0.01", "0.01"),
+    "BNBUSDT": ("550.00", "0.01", "0.001"),
+    "XRPUSDT": ("0.5500", "0.0001", "1"),
+    "ADAUSDT": ("0.4500", "0.0001", "1"),
+    "DOGEUSDT": ("0.12000", "0.00001", "1"),
+    "AVAXUSDT": ("35.00", "0.01", "0.01"),
+    "LINKUSDT": ("15.000", "0.001", "0.01"),
+    "DOTUSDT": ("7.000", "0.001", "0.1"),
+}
+
+
+def instrument_for(symbol: str, seed: int) -> Instrument:
+    """Return the spec of ``symbol``; unknown symbols get a seeded plausible one.
+
+    An unknown symbol's start price is drawn log-uniformly in [1, 1000) USD
+    from (seed, symbol), so ``SYM00001`` has the same price in every run with
+    the same seed, whatever other symbols are traded.
+    """
+    known = _KNOWN.get(symbol)
+    if known is not None:
+        price, tick, lot = known
+        return Instrument(symbol, Decimal(tick), Decimal(lot), Decimal(price))
+    exponent = 3 * uniform(seed, "start-price", symbol)
+    start = Decimal(str(round(10**exponent, 2))).quantize(Decimal("0.01"))
+    return Instrument(symbol, Decimal("0.01"), Decimal("0.01"), max(start, Decimal("1.00")))
+
+
+def symbol_names(count: int) -> list[str]:
+    """Generated symbol names ``SYM00001`` ... for scale runs."""
+    return [f"SYM{i:05d}" for i in range(1, count + 1)]

@@ -1,0 +1,92 @@
+"""Small value types shared by every core module.
+
+Money never travels as a binary float: prices are integer *ticks* and
+quantities integer *lots* of an :class:`Instrument`.  Floats appear only in
+derived risk figures (USD notionals, edge in bps), always computed in a fixed
+order so that they are reproducible to the bit.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+class Side(enum.IntEnum):
+    """Order side; the value is the sign of the position change."""
+
+    BUY = 1
+    SELL = -1
+
+
+class OrderState(enum.Enum):
+    """Life-cycle states of an order (see ``actors.core.orders``)."""
+
+    PENDING = "PENDING"
+    OPEN = "OPEN"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for states an order never leaves."""
+        return self in _TERMINAL
+
+    @property
+    def is_open(self) -> bool:
+        """True while the order may still trade (or still awaits its ack)."""
+        return not self.is_terminal
+
+
+_TERMINAL = frozenset({OrderState.FILLED, OrderState.CANCELED, OrderState.REJECTED})
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A tradable symbol with its price tick and quantity lot."""
+
+    symbol: str
+    tick_size: Decimal
+    lot_size: Decimal
+    start_price: Decimal
+
+    def to_ticks(self, price: Decimal) -> int:
+        """Round a decimal price to the nearest whole tick."""
+        return int((price / self.tick_size).to_integral_value())
+
+    def price(self, ticks: int) -> Decimal:
+        """The exact decimal price of ``ticks``."""
+        return self.tick_size * ticks
+
+    def quantity(self, lots: int) -> Decimal:
+        """The exact decimal quantity of ``lots``."""
+        return self.lot_size * lots
+
+    def price_usd(self, ticks: int) -> float:
+        """Price as a float, for risk arithmetic only."""
+        return float(self.tick_size) * ticks
+
+    def notional_usd(self, ticks: int, lots: int) -> float:
+        """|lots| x price in USD, for risk arithmetic only."""
+        return float(self.tick_size) * ticks * float(self.lot_size) * abs(lots)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution reported by the exchange.
+
+    ``fill_id`` is unique per execution: a fill delivered twice carries the
+    same id and must be applied once.
+    """
+
+    fill_id: str
+    exchange_order_id: str
+    client_id: str
+    symbol: str
+    side: Side
+    price_ticks: int
+    qty_lots: int
+    tick: int

@@ -1,0 +1,194 @@
+"""The engine's vocabulary: every record the actors exchange.
+
+Batches (``tuple[Item, ...]``) are how the engine stays cheap at scale: one
+message per actor pair per tick phase, not one per order.  Sides travel as
+``1`` (buy) / ``-1`` (sell), prices as integer ticks, quantities as integer lots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actors.wire import Message, message
+
+# ---------------------------------------------------------------- market / quoting
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class MarketTick(Message):
+    """Driver -> quoter: the mid price of ``symbol`` at ``tick``."""
+
+    tick: int
+    symbol: str
+    mid_ticks: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class QuoteIntent(Message):
+    """Quoter -> risk: the two-sided quote a quoter wants for this tick."""
+
+    tick: int
+    symbol: str
+    mid_ticks: int
+    bid_ticks: int
+    bid_lots: int
+    ask_ticks: int
+    ask_lots: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class DecideQuotes(Message):
+    """Driver -> risk: every intent of ``tick`` has arrived; decide them in canonical order."""
+
+    tick: int
+
+
+# ---------------------------------------------------------------- orders
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class OrderSpec(Message):
+    """One order risk approved (an item of :class:`ReplaceQuotes`)."""
+
+    symbol: str
+    side: int
+    price_ticks: int
+    qty_lots: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class ReplaceQuotes(Message):
+    """Risk -> store: cancel the open orders of ``symbols``, then place ``orders``."""
+
+    tick: int
+    symbols: tuple[str, ...]
+    orders: tuple[OrderSpec, ...]
+    risk_blocks: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class PlaceItem(Message):
+    """One order to send to the exchange (an item of :class:`GatewayRequest`)."""
+
+    client_id: str
+    symbol: str
+    side: int
+    price_ticks: int
+    qty_lots: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class CancelItem(Message):
+    """One cancel to send to the exchange (an item of :class:`GatewayRequest`)."""
+
+    client_id: str
+    exchange_order_id: str
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class GatewayRequest(Message):
+    """Store -> gateway: cancels first, then placements, in this order."""
+
+    tick: int
+    cancels: tuple[CancelItem, ...]
+    places: tuple[PlaceItem, ...]
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class Ack(Message):
+    """The exchange accepted ``client_id`` as ``exchange_order_id``."""
+
+    client_id: str
+    exchange_order_id: str
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class Refusal(Message):
+    """The exchange refused a placement or a cancel of ``client_id``."""
+
+    client_id: str
+    reason: str
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class FillItem(Message):
+    """One execution, as the exchange reported it."""
+
+    fill_id: str
+    exchange_order_id: str
+    client_id: str
+    symbol: str
+    side: int
+    price_ticks: int
+    qty_lots: int
+    tick: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class GatewayReport(Message):
+    """Gateway -> store: what the exchange answered, and fills it streamed."""
+
+    tick: int
+    acks: tuple[Ack, ...]
+    rejects: tuple[Refusal, ...]
+    canceled: tuple[str, ...]
+    cancel_failures: tuple[Refusal, ...]
+    fills: tuple[FillItem, ...]
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class ExchangeTick(Message):
+    """Driver -> gateway: the venue moves to ``tick``; stream what traded."""
+
+    tick: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class FillsApplied(Message):
+    """Store -> risk: fills applied for the first time (duplicates never reach risk)."""
+
+    tick: int
+    fills: tuple[FillItem, ...]
+
+
+# ---------------------------------------------------------------- freeze
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class FreezeRequest(Message):
+    """Anyone -> risk: freeze trading now (operator kill switch, tests)."""
+
+    reason: str
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class Freeze(Message):
+    """Risk -> every quoter, the store and the gateway: stop creating orders, cancel all."""
+
+    tick: int
+    reason: str
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class FreezeComplete(Message):
+    """Store -> risk: after a freeze, no order is open any more."""
+
+    tick: int
+    canceled: int

@@ -1,0 +1,50 @@
+"""Runtimes: where actors written once as ``pykka.Actor`` subclasses actually run.
+
+``create_runtime("threads" | "sim", ...)`` picks one by name; actor code never
+names a runtime.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.runtime.actor import CRASH, InjectedCrash, MessageActor, handles
+from actors.runtime.base import CLOCK, EXTERNAL, FailurePolicy, Runtime, RuntimeStats, TimerHandle
+from actors.runtime.directory import AddressTaken, Directory
+from actors.runtime.sim import FaultPlan, SimNotIdle, SimRuntime
+from actors.runtime.threads import IdleTimeout, ThreadsRuntime
+
+RUNTIMES: dict[str, type[Runtime]] = {"threads": ThreadsRuntime, "sim": SimRuntime}
+"""Runtimes by the name used in ``--runtime`` and the config."""
+
+
+def create_runtime(name: str, **options: Any) -> Runtime:
+    """Build the runtime called ``name``; ``options`` go to its constructor."""
+    try:
+        cls = RUNTIMES[name]
+    except KeyError:
+        raise ValueError(f"unknown runtime {name!r} (expected one of: {', '.join(sorted(RUNTIMES))})") from None
+    return cls(**options)
+
+
+__all__ = [
+    "CLOCK",
+    "CRASH",
+    "EXTERNAL",
+    "RUNTIMES",
+    "AddressTaken",
+    "Directory",
+    "FailurePolicy",
+    "FaultPlan",
+    "IdleTimeout",
+    "InjectedCrash",
+    "MessageActor",
+    "Runtime",
+    "RuntimeStats",
+    "SimNotIdle",
+    "SimRuntime",
+    "ThreadsRuntime",
+    "TimerHandle",
+    "create_runtime",
+    "handles",
+]

@@ -1,0 +1,119 @@
+"""``MessageActor``: the base of every role, written once for every runtime.
+
+It receives msgpack bytes, decodes them (a bad payload becomes a counted,
+logged dead letter and the actor keeps going), dispatches on the record type
+to the method marked ``@handles(Type)``, and routes handler exceptions to the
+runtime's failure hook.  It talks to other actors only through
+``self.send(address, record)``, which always crosses the real codec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import pykka
+
+from actors.runtime.base import EXTERNAL, FailurePolicy
+from actors.wire import Message, WireError, decode, encode
+
+if TYPE_CHECKING:
+    from actors.runtime.base import Runtime, TimerHandle
+
+M = TypeVar("M", bound=Message)
+Handler = Callable[[Any, Any], None]
+
+
+class InjectedCrash(RuntimeError):
+    """Raised inside a handler by fault injection (sim's ``crash``)."""
+
+
+CRASH = object()
+"""Told to an actor by fault injection: its next handler run raises :class:`InjectedCrash`."""
+
+
+def handles(kind: type[M]) -> Callable[[Callable[[Any, M], None]], Callable[[Any, M], None]]:
+    """Mark a method as the handler of wire record ``kind``."""
+
+    def mark(method: Callable[[Any, M], None]) -> Callable[[Any, M], None]:
+        method._handles = kind  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+class MessageActor(pykka.Actor):
+    """A pykka actor that speaks the wire protocol; subclass it and add ``@handles`` methods."""
+
+    failure_policy: ClassVar[FailurePolicy] = "resume"
+    _handlers: ClassVar[dict[type[Message], Handler]] = {}
+    _actors_runtime: ClassVar[Runtime]
+    address: str = "?"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        handlers = dict(cls._handlers)
+        for value in vars(cls).values():
+            kind = getattr(value, "_handles", None)
+            if kind is not None:
+                handlers[kind] = value
+        cls._handlers = handlers
+
+    # ------------------------------------------------------------ outgoing
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime this actor was started on (supplied by the runtime's mixin)."""
+        return self._actors_runtime
+
+    def send(self, address: str, record: Message) -> None:
+        """Tell ``record`` to ``address`` as wire bytes; never blocks."""
+        self._actors_runtime.tell(address, encode(record))
+
+    def broadcast(self, group: str, record: Message) -> None:
+        """Tell ``record`` to every actor in ``group``, in sorted address order, encoding once."""
+        data = encode(record)
+        runtime = self._actors_runtime
+        for address in runtime.directory.group(group):
+            runtime.tell(address, data)
+
+    def schedule(self, delay: float, record: Message) -> TimerHandle:
+        """Tell ``record`` to this actor after ``delay`` seconds of the runtime's clock."""
+        return self._actors_runtime.schedule(delay, self.address, encode(record))
+
+    @property
+    def sender(self) -> str:
+        """Address of the actor that sent the message being handled."""
+        return getattr(self.actor_inbox, "current_sender", EXTERNAL) or EXTERNAL
+
+    # ------------------------------------------------------------ incoming
+
+    def on_receive(self, message: Any) -> Any:
+        """Decode, dispatch, and keep going whatever the payload or the handler does."""
+        runtime = self._actors_runtime
+        if message is CRASH:
+            self._fail(InjectedCrash(f"injected crash of {self.address}"))
+            return None
+        try:
+            record = decode(message)
+        except WireError as exc:
+            runtime.dead_letter(self.sender, self.address, f"undecodable: {exc}", message)
+            return None
+        handler = self._handlers.get(type(record))
+        if handler is None:
+            runtime.dead_letter(self.sender, self.address, f"unhandled: {type(record).__name__}", message)
+            return None
+        try:
+            handler(self, record)
+        except Exception as exc:  # the failure hook decides what happens next
+            self._fail(exc)
+        return None
+
+    def _fail(self, exc: Exception) -> None:
+        self._actors_runtime.report_failure(self.address, exc, self.failure_policy)
+        self.on_handler_failure(exc)
+        if self.failure_policy == "stop":
+            self._stop()
+
+    def on_handler_failure(self, exc: Exception) -> None:
+        """Hook for subclasses: called after a handler raised, before the policy applies."""

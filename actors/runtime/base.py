@@ -1,0 +1,193 @@
+"""What every runtime provides: spawning, addressing, telling, timers, quiescence,
+dead letters and the failure hook.
+
+An actor class is written once as a ``pykka.Actor`` subclass.  A runtime
+supplies the concrete machinery by mixing its own class in front of the actor
+class (the way pykka's own test-suite mixes runtimes in), implementing pykka's
+three hooks ``_create_actor_inbox``, ``_create_future`` and
+``_start_actor_loop``.  Actor code never names a runtime.
+"""
+
+from __future__ import annotations
+
+import abc
+import itertools
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, TypeVar
+
+import pykka
+from loguru import logger
+
+from actors.runtime.directory import AddressTaken, Directory
+from actors.wire import peek_type
+
+EXTERNAL = "external"
+"""Sender name of a message told from outside any actor (a test, the driver)."""
+
+CLOCK = "clock"
+"""Sender name of a message delivered by a timer."""
+
+FailurePolicy = Literal["resume", "stop"]
+"""What an actor does after a handler raised: keep going, or stop."""
+
+A = TypeVar("A", bound=pykka.Actor)
+
+
+@dataclass
+class RuntimeStats:
+    """Counters every runtime keeps; read them after ``wait_idle``."""
+
+    delivered: int = 0
+    dead_letters: int = 0
+    failures: int = 0
+    dead_letter_reasons: Counter[str] = field(default_factory=Counter)
+
+
+class TimerHandle:
+    """A scheduled message; :meth:`cancel` prevents its delivery."""
+
+    __slots__ = ("address", "cancelled", "message", "seq", "when")
+
+    def __init__(self, when: float, seq: int, address: str, message: object) -> None:
+        self.when = when
+        self.seq = seq
+        self.address = address
+        self.message = message
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Drop the message if it has not fired yet (idempotent)."""
+        self.cancelled = True
+
+    def __lt__(self, other: TimerHandle) -> bool:
+        return (self.when, self.seq) < (other.when, other.seq)
+
+
+class Runtime(abc.ABC):
+    """Base of the ``threads``, ``pool`` and ``sim`` runtimes."""
+
+    name: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.directory = Directory()
+        self.stats = RuntimeStats()
+        self._stats_lock = threading.Lock()
+        self._combined: dict[type[Any], type[Any]] = {}
+        self._timer_seq = itertools.count()
+        self._spawn_order: dict[str, pykka.ActorRef[Any]] = {}
+
+    # ------------------------------------------------------------ actor classes
+
+    @abc.abstractmethod
+    def mixin(self) -> type[Any]:
+        """The class put first in the MRO of every actor started on this runtime."""
+
+    def actor_bases(self) -> tuple[type[Any], ...]:
+        """Concrete pykka bases appended after the actor class (threads adds ThreadingActor)."""
+        return ()
+
+    def actor_class(self, cls: type[A]) -> type[A]:
+        """``cls`` made runnable on this runtime (cached per class)."""
+        combined = self._combined.get(cls)
+        if combined is None:
+            combined = type(cls.__name__, (self.mixin(), cls, *self.actor_bases()), {"_actors_runtime": self})
+            self._combined[cls] = combined
+        return combined
+
+    # ------------------------------------------------------------ life cycle
+
+    def spawn(self, cls: type[A], address: str, *args: Any, **kwargs: Any) -> pykka.ActorRef[A]:
+        """Start ``cls(*args, **kwargs)`` at ``address``; O(1), no global registry."""
+        if address in self.directory:
+            raise AddressTaken(f"address {address!r} is already registered")
+        actor: Any = self.actor_class(cls)(*args, **kwargs)
+        actor.address = address
+        actor.actor_inbox.owner = address
+        self.directory.register(address, actor.actor_ref)
+        self._spawn_order[address] = actor.actor_ref
+        actor._start_actor_loop()
+        return actor.actor_ref  # type: ignore[no-any-return]
+
+    def actor_stopped(self, address: str) -> None:
+        """Called by a stopping actor: forget its address (O(1))."""
+        self.directory.unregister(address)
+        self._spawn_order.pop(address, None)
+
+    def stop(self, address: str) -> None:
+        """Ask the actor at ``address`` to stop after the messages already sent to it."""
+        ref = self.directory.get(address)
+        if ref is not None:
+            ref.stop(block=False)
+
+    def stop_all(self, timeout: float | None = 30.0) -> None:
+        """Stop every actor, last started first; O(n) for n actors."""
+        refs = list(self._spawn_order.values())
+        for ref in reversed(refs):
+            try:
+                ref.stop(block=False)
+            except pykka.ActorDeadError:
+                continue
+        self.await_stopped(refs, timeout)
+
+    @abc.abstractmethod
+    def await_stopped(self, refs: list[pykka.ActorRef[Any]], timeout: float | None) -> None:
+        """Block (or, in sim, run) until every ref in ``refs`` has stopped."""
+
+    def shutdown(self) -> None:
+        """Stop every actor and release the runtime's own resources."""
+        self.stop_all()
+
+    # ------------------------------------------------------------ messaging
+
+    def tell(self, address: str, message: object) -> bool:
+        """Deliver ``message`` to ``address``; a missing or stopped receiver is a dead letter."""
+        ref = self.directory.get(address)
+        if ref is None:
+            self.dead_letter(self.current_address(), address, "no such actor", message)
+            return False
+        try:
+            ref.tell(message)
+        except pykka.ActorDeadError:
+            self.dead_letter(self.current_address(), address, "actor stopped", message)
+            return False
+        return True
+
+    @abc.abstractmethod
+    def current_address(self) -> str:
+        """Address of the actor whose handler is running here, or :data:`EXTERNAL`."""
+
+    # ------------------------------------------------------------ time
+
+    @abc.abstractmethod
+    def now(self) -> float:
+        """Seconds on this runtime's clock (real on threads, virtual in sim)."""
+
+    @abc.abstractmethod
+    def schedule(self, delay: float, address: str, message: object) -> TimerHandle:
+        """Tell ``message`` to ``address`` after ``delay`` seconds of this runtime's clock."""
+
+    # ------------------------------------------------------------ quiescence
+
+    @abc.abstractmethod
+    def wait_idle(self, timeout: float | None = 60.0) -> None:
+        """Return once no message is in flight (sim: run until then)."""
+
+    # ------------------------------------------------------------ accounting
+
+    def dead_letter(self, sender: str, receiver: str, reason: str, message: object) -> None:
+        """Count and log a message that could not be delivered or decoded; never raises."""
+        with self._stats_lock:
+            self.stats.dead_letters += 1
+            self.stats.dead_letter_reasons[reason.partition(":")[0]] += 1
+        logger.warning(
+            "dead letter {} -> {} ({}): {}", sender, receiver, peek_type(message), reason
+        )
+
+    def report_failure(self, address: str, exc: BaseException, policy: FailurePolicy) -> None:
+        """The failure hook: count and log an exception raised by a handler."""
+        with self._stats_lock:
+            self.stats.failures += 1
+        logger.opt(exception=exc).error("handler of {} raised {!r}; policy: {}", address, exc, policy)
+

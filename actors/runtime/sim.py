@@ -1,0 +1,533 @@
+"""The ``sim`` runtime: a deterministic single-thread scheduler for tests.
+
+No thread, no real sleep.  Messages wait in one FIFO queue per
+sender -> receiver pair; each :meth:`SimRuntime.step` picks one non-empty pair
+with a seeded RNG and delivers its head, so interleavings vary with the seed
+but per-pair order never does, and the same seed always gives the same trace.
+Time is virtual: :meth:`advance` fires timers in time order.  Faults (drop,
+delay, duplicate, crash) are drawn from their own seeded stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import random
+import sys
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from queue import Full
+from typing import Any, NamedTuple
+
+import pykka
+from pykka import ActorDeadError, Timeout
+from pykka._envelope import Envelope
+
+from actors.runtime.actor import CRASH
+from actors.runtime.base import CLOCK, EXTERNAL, Runtime, TimerHandle
+from actors.wire import peek_type
+
+
+class BlockingCallError(RuntimeError):
+    """A handler called ``.get()`` on a future: in sim that would deadlock."""
+
+
+class SimNotIdle(RuntimeError):
+    """``run_until_idle`` hit its step budget: something keeps sending."""
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """Per-delivery fault probabilities, drawn from a stream seeded by ``seed``.
+
+    ``targets`` limits faults to addresses starting with one of the given
+    prefixes (None: every address).  Faults only apply to plain tells between
+    actors, never to asks, stops or the runtime's own control messages.
+    """
+
+    seed: int = 0
+    drop: float = 0.0
+    duplicate: float = 0.0
+    delay: float = 0.0
+    max_delay_steps: int = 8
+    crash: float = 0.0
+    targets: tuple[str, ...] | None = None
+
+    def applies_to(self, address: str) -> bool:
+        """True if faults may hit messages to ``address``."""
+        return self.targets is None or address.startswith(self.targets)
+
+
+class TraceEntry(NamedTuple):
+    """One delivery: step number, virtual time, sender, receiver, message type."""
+
+    step: int
+    time: float
+    sender: str
+    receiver: str
+    kind: str
+
+    def line(self) -> str:
+        """Stable text form used by the digest."""
+        return f"{self.step} {self.time:.6f} {self.sender}->{self.receiver} {self.kind}"
+
+
+@dataclass
+class FaultCounts:
+    """How many faults were injected, by kind."""
+
+    dropped: int = 0
+    duplicated: int = 0
+    delayed: int = 0
+    crashed: int = 0
+
+
+class _Item(NamedTuple):
+    envelope: Envelope[Any]
+    eligible_step: int
+    injected: bool  # a fault-made copy is never faulted again
+
+
+class SimInbox:
+    """The inbox of an actor in sim: ``put`` hands the envelope to the scheduler."""
+
+    __slots__ = ("_sim", "closed", "current_sender", "owner")
+
+    def __init__(self, sim: SimRuntime) -> None:
+        self._sim = sim
+        self.owner = "?"
+        self.current_sender = EXTERNAL
+        self.closed = False
+
+    def put(self, envelope: Envelope[Any], /) -> None:
+        """Queue for delivery by the scheduler; refused once the actor stopped."""
+        if self.closed:
+            raise ActorDeadError(f"{self.owner} stopped")
+        self._sim.enqueue(self._sim.current_address(), self, envelope)
+
+    def get(self) -> Envelope[Any]:  # pragma: no cover - the scheduler delivers instead
+        raise RuntimeError("sim inboxes are drained by the scheduler")
+
+    def empty(self) -> bool:
+        """True if the scheduler holds no message for this actor."""
+        return not self._sim.pending_for(self)
+
+
+class SimFuture(pykka.Future[Any]):
+    """A future resolved by running the scheduler, never by waiting.
+
+    pykka builds futures as ``type(future)()``, so the scheduler is a class
+    attribute of a per-runtime subclass (``SimRuntime.future_class``).
+    """
+
+    _sim: SimRuntime
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._done = False
+        self._value: Any = None
+        self._exc_info: Any = None
+
+    def get(self, *, timeout: float | None = None) -> Any:
+        """Run the scheduler until this future is set; refused inside a handler."""
+        try:
+            return super().get(timeout=timeout)
+        except NotImplementedError:
+            pass
+        if self._sim.running_handler:
+            raise BlockingCallError(
+                "tell, don't block: a handler called .get() on a future; in sim this would deadlock "
+                "and on pool it would starve a worker. Send a request with a correlation id and "
+                "handle the reply as a message instead."
+            )
+        while not self._done and self._sim.step():
+            pass
+        if not self._done:
+            raise Timeout("sim went idle before the future was set")
+        if self._exc_info is not None:
+            exc_type, exc_value, exc_tb = self._exc_info
+            if exc_value is None:
+                exc_value = exc_type()
+            raise exc_value.with_traceback(exc_tb)
+        return self._value
+
+    def set(self, value: Any | None = None) -> None:
+        """Resolve with ``value``."""
+        if self._done or self._get_hook is not None:
+            raise Full
+        self._done, self._value = True, value
+
+    def set_exception(self, exc_info: Any = None) -> None:
+        """Resolve with an exception (the current one by default)."""
+        if self._done or self._get_hook is not None:
+            raise Full
+        self._done, self._exc_info = True, exc_info or sys.exc_info()
+
+    def set_get_hook(self, func: Any) -> None:
+        """pykka's hook used by ``Future.map`` and friends."""
+        if self._done:
+            raise Full
+        super().set_get_hook(func)
+
+
+class _SimMixin:
+    """Put in front of an actor class: pykka's hooks served by the scheduler."""
+
+    _actors_runtime: SimRuntime
+    address: str = "?"
+
+    def _create_actor_inbox(self) -> SimInbox:
+        return SimInbox(self._actors_runtime)
+
+    @classmethod
+    def _create_future(cls) -> SimFuture:
+        return cls._actors_runtime.future_class()
+
+    def _start_actor_loop(self) -> None:
+        self._actors_runtime.start_actor(self)  # type: ignore[arg-type]
+
+    def _stop(self) -> None:
+        self.actor_inbox.closed = True  # type: ignore[attr-defined]
+        self._actors_runtime.actor_stopped(self.address)
+        super()._stop()  # type: ignore[misc]
+
+    def _handle_failure(self, *exc_info: Any) -> None:
+        self.actor_inbox.closed = True  # type: ignore[attr-defined]
+        self._actors_runtime.actor_stopped(self.address)
+        super()._handle_failure(*exc_info)  # type: ignore[misc]
+
+
+class SimRuntime(Runtime):
+    """Deterministic scheduler: seeded interleaving, per-pair FIFO, virtual time, faults."""
+
+    name = "sim"
+
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        faults: FaultPlan | None = None,
+        auto_advance: bool = False,
+        max_steps: int = 1_000_000,
+        trace: bool = True,
+    ) -> None:
+        super().__init__()
+        self.seed = seed
+        self.faults = faults
+        self.auto_advance = auto_advance
+        self.max_steps = max_steps
+        self.tracing = trace
+        self.trace: list[TraceEntry] = []
+        self.fault_counts = FaultCounts()
+        self._rng = random.Random(seed)
+        self._fault_rng = random.Random(f"faults:{faults.seed if faults else 0}")
+        self._queues: dict[tuple[str, SimInbox], deque[_Item]] = {}
+        self._ready: list[tuple[str, SimInbox]] = []
+        self._ready_at: dict[tuple[str, SimInbox], int] = {}
+        self._blocked: list[tuple[int, int, tuple[str, SimInbox]]] = []
+        self._pending: Counter[SimInbox] = Counter()
+        self._actors: dict[SimInbox, pykka.Actor] = {}
+        self._by_address: dict[str, pykka.Actor] = {}
+        self._current: str | None = None
+        self._time = 0.0
+        self._timers: list[TimerHandle] = []
+        self._steps = 0
+        self._seq = 0
+        self._received: Counter[str] = Counter()
+        self.future_class: type[SimFuture] = type("SimFuture", (SimFuture,), {"_sim": self})
+
+    def mixin(self) -> type[Any]:
+        return _SimMixin
+
+    # ------------------------------------------------------------ context
+
+    @property
+    def running_handler(self) -> bool:
+        """True while an actor's handler is running."""
+        return self._current is not None
+
+    def current_address(self) -> str:
+        return self._current or EXTERNAL
+
+    @property
+    def steps(self) -> int:
+        """Deliveries so far."""
+        return self._steps
+
+    # ------------------------------------------------------------ actors
+
+    def start_actor(self, actor: pykka.Actor) -> None:
+        """Adopt ``actor`` (the runtime holds it: no thread does) and run its ``on_start``."""
+        inbox = actor.actor_inbox
+        assert isinstance(inbox, SimInbox)
+        if inbox.owner == "?":  # started with pykka's Actor.start(), not spawn()
+            inbox.owner = f"{type(actor).__name__}-{id(actor):x}"
+            actor.address = inbox.owner  # type: ignore[attr-defined]
+        self._actors[inbox] = actor
+        self._by_address[inbox.owner] = actor
+        previous, self._current = self._current, inbox.owner
+        try:
+            actor._actor_loop_setup()
+        finally:
+            self._current = previous
+        if actor.actor_stopped.is_set():
+            self._teardown(inbox)
+
+    def await_stopped(self, refs: list[pykka.ActorRef[Any]], timeout: float | None) -> None:
+        self.run_until_idle()
+
+    def crash(self, address: str) -> None:
+        """Make the actor at ``address`` fail in its next handler run (fault injection)."""
+        self.fault_counts.crashed += 1
+        self.tell(address, CRASH)
+
+    def actor(self, address: str) -> pykka.Actor:
+        """The actor object at ``address`` (tests may inspect it between steps)."""
+        actor = self._by_address.get(address)
+        if actor is None:
+            raise KeyError(f"no actor at {address!r}")
+        return actor
+
+    # ------------------------------------------------------------ queues
+
+    def enqueue(self, sender: str, inbox: SimInbox, envelope: Envelope[Any], *, injected: bool = False) -> None:
+        """Queue ``envelope`` on the sender -> receiver pair, applying fault injection."""
+        eligible = self._steps
+        plan = self.faults
+        if plan is not None and not injected and self._faultable(envelope, inbox.owner):
+            draw = self._fault_rng.random
+            if draw() < plan.drop:
+                self.fault_counts.dropped += 1
+                return
+            if draw() < plan.delay:
+                self.fault_counts.delayed += 1
+                eligible += 1 + self._fault_rng.randrange(plan.max_delay_steps)
+            if draw() < plan.duplicate:
+                self.fault_counts.duplicated += 1
+                self._push(sender, inbox, _Item(envelope, eligible, True))
+            if draw() < plan.crash:
+                self.fault_counts.crashed += 1
+                self._push(sender, inbox, _Item(Envelope(CRASH), eligible, True))
+        self._push(sender, inbox, _Item(envelope, eligible, injected))
+
+    def _faultable(self, envelope: Envelope[Any], owner: str) -> bool:
+        assert self.faults is not None
+        return (
+            envelope.reply_to is None
+            and isinstance(envelope.message, bytes)
+            and self._current is not None
+            and self.faults.applies_to(owner)
+        )
+
+    def _push(self, sender: str, inbox: SimInbox, item: _Item) -> None:
+        key = (sender, inbox)
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = deque()
+        queue.append(item)
+        self._pending[inbox] += 1
+        if len(queue) == 1:
+            self._make_ready_or_blocked(key, item.eligible_step)
+
+    def _make_ready_or_blocked(self, key: tuple[str, SimInbox], eligible_step: int) -> None:
+        if eligible_step <= self._steps:
+            self._ready_at[key] = len(self._ready)
+            self._ready.append(key)
+        else:
+            self._seq += 1
+            heapq.heappush(self._blocked, (eligible_step, self._seq, key))
+
+    def _unready(self, key: tuple[str, SimInbox]) -> None:
+        index = self._ready_at.pop(key)
+        last = self._ready.pop()
+        if last != key:
+            self._ready[index] = last
+            self._ready_at[last] = index
+
+    def pending_for(self, inbox: SimInbox) -> int:
+        """Messages queued for ``inbox``."""
+        return self._pending[inbox]
+
+    def pending(self) -> int:
+        """Messages queued in total."""
+        return sum(self._pending.values())
+
+    # ------------------------------------------------------------ running
+
+    def step(self) -> bool:
+        """Deliver one message; False if nothing is deliverable (timers aside)."""
+        self._release_blocked()
+        if not self._ready:
+            if not self._blocked:
+                return False
+            self._steps = self._blocked[0][0]  # nothing else to do: let delayed messages through
+            self._release_blocked()
+        key = self._ready[self._rng.randrange(len(self._ready))]
+        queue = self._queues[key]
+        item = queue.popleft()
+        sender, inbox = key
+        self._pending[inbox] -= 1
+        self._unready(key)
+        if queue:
+            self._make_ready_or_blocked(key, queue[0].eligible_step)
+        else:
+            del self._queues[key]
+        self._deliver(sender, inbox, item.envelope)
+        return True
+
+    def _release_blocked(self) -> None:
+        while self._blocked and self._blocked[0][0] <= self._steps:
+            _, _, key = heapq.heappop(self._blocked)
+            self._ready_at[key] = len(self._ready)
+            self._ready.append(key)
+
+    def _deliver(self, sender: str, inbox: SimInbox, envelope: Envelope[Any]) -> None:
+        actor = self._actors[inbox]
+        self._steps += 1
+        self.stats.delivered += 1
+        self._received[inbox.owner] += 1
+        if self.tracing:
+            kind = "CRASH" if envelope.message is CRASH else peek_type(envelope.message)
+            self.trace.append(TraceEntry(self._steps, self._time, sender, inbox.owner, kind))
+        inbox.current_sender = sender
+        self._current = inbox.owner
+        try:
+            response = actor._handle_receive(envelope.message)
+            if envelope.reply_to is not None:
+                envelope.reply_to.set(response)
+        except Exception:
+            if envelope.reply_to is not None:
+                envelope.reply_to.set_exception()
+            else:
+                actor._handle_failure(*sys.exc_info())
+                try:
+                    actor.on_failure(*sys.exc_info())
+                except Exception:
+                    actor._handle_failure(*sys.exc_info())
+        finally:
+            self._current = None
+        if actor.actor_stopped.is_set():
+            self._teardown(inbox)
+
+    def _teardown(self, inbox: SimInbox) -> None:
+        """A stopped actor: answer its pending asks, dead-letter its pending tells."""
+        del self._actors[inbox]
+        self._by_address.pop(inbox.owner, None)
+        for key in [k for k in self._queues if k[1] is inbox]:
+            queue = self._queues.pop(key)
+            if key in self._ready_at:
+                self._unready(key)
+            for item in queue:
+                envelope = item.envelope
+                if envelope.reply_to is not None:
+                    if isinstance(envelope.message, pykka.messages._ActorStop):
+                        envelope.reply_to.set(None)
+                    else:
+                        envelope.reply_to.set_exception(
+                            exc_info=(ActorDeadError, ActorDeadError(f"{inbox.owner} stopped"), None)
+                        )
+                elif not isinstance(envelope.message, pykka.messages._ActorStop):
+                    self.dead_letter(key[0], inbox.owner, "actor stopped", envelope.message)
+        self._blocked = [b for b in self._blocked if b[2][1] is not inbox]
+        heapq.heapify(self._blocked)
+        del self._pending[inbox]
+
+    def run_until_idle(self, max_steps: int | None = None) -> int:
+        """Deliver until nothing is deliverable; return the number of deliveries.
+
+        With ``auto_advance`` the clock jumps to the next timer whenever the
+        system is idle.  Raises :class:`SimNotIdle`, naming the busiest
+        receivers, if ``max_steps`` deliveries do not reach idle.
+        """
+        budget = self.max_steps if max_steps is None else max_steps
+        start = self._steps
+        self._received.clear()
+        while True:
+            while self.step():
+                if self._steps - start >= budget and (self._ready or self._blocked):
+                    busiest = ", ".join(f"{a} ({n})" for a, n in self._received.most_common(5))
+                    raise SimNotIdle(
+                        f"not idle after {budget} deliveries; busiest receivers: {busiest}; "
+                        f"{self.pending()} messages pending"
+                    )
+            if not (self.auto_advance and self._next_timer() is not None):
+                return self._steps - start
+            timer = self._next_timer()
+            assert timer is not None
+            self._fire_due(timer.when)
+
+    def wait_idle(self, timeout: float | None = 60.0) -> None:
+        self.run_until_idle()
+
+    # ------------------------------------------------------------ time
+
+    def now(self) -> float:
+        return self._time
+
+    def schedule(self, delay: float, address: str, message: object) -> TimerHandle:
+        handle = TimerHandle(self._time + max(0.0, delay), next(self._timer_seq), address, message)
+        heapq.heappush(self._timers, handle)
+        return handle
+
+    def _next_timer(self) -> TimerHandle | None:
+        while self._timers and self._timers[0].cancelled:
+            heapq.heappop(self._timers)
+        return self._timers[0] if self._timers else None
+
+    def _fire_due(self, until: float) -> None:
+        timer = self._next_timer()
+        while timer is not None and timer.when <= until:
+            heapq.heappop(self._timers)
+            self._time = max(self._time, timer.when)
+            previous, self._current = self._current, None
+            try:
+                self._tell_as(CLOCK, timer.address, timer.message)
+            finally:
+                self._current = previous
+            self.run_until_idle()
+            timer = self._next_timer()
+
+    def _tell_as(self, sender: str, address: str, message: object) -> None:
+        ref = self.directory.get(address)
+        inbox = None if ref is None else ref.actor_inbox
+        if not isinstance(inbox, SimInbox) or inbox.closed:
+            self.dead_letter(sender, address, "no such actor", message)
+            return
+        self.enqueue(sender, inbox, Envelope(message), injected=True)
+
+    def advance(self, seconds: float) -> None:
+        """Move virtual time forward, firing due timers in time order (running to idle after each)."""
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        target = self._time + seconds
+        self._fire_due(target)
+        self._time = target
+
+    # ------------------------------------------------------------ trace
+
+    def trace_lines(self) -> list[str]:
+        """The trace as stable text lines."""
+        return [entry.line() for entry in self.trace]
+
+    def digest(self) -> str:
+        """SHA-256 of the trace: same seed and scenario give the same digest."""
+        hasher = hashlib.sha256()
+        for line in self.trace_lines():
+            hasher.update(line.encode())
+            hasher.update(b"\n")
+        return hasher.hexdigest()
+
+
+def first_difference(a: Iterable[TraceEntry], b: Iterable[TraceEntry]) -> tuple[int, str, str] | None:
+    """Index and lines of the first delivery where two traces differ, or None."""
+    left, right = list(a), list(b)
+    for index, (x, y) in enumerate(zip(left, right, strict=False)):
+        if x != y:
+            return index, x.line(), y.line()
+    if len(left) == len(right):
+        return None
+    index = min(len(left), len(right))
+    left_line = left[index].line() if index < len(left) else "<end>"
+    right_line = right[index].line() if index < len(right) else "<end>"
+    return index, left_line, right_line

@@ -1,0 +1,219 @@
+"""The deterministic test kit, also a pytest plugin (entry point ``pytest11``).
+
+- the ``sim`` fixture: a :class:`Sim` (the ``sim`` runtime plus test helpers);
+- :class:`Probe`: an actor that records what it receives, with ``expect``;
+- :func:`explore`: a scenario under many seeds with an invariant checked after
+  every delivery; the first failure names its seed and how to replay it;
+- :func:`check_determinism`: runs a scenario twice with one seed and reports
+  the first delivery where the traces differ.
+
+In sim every message between actors crosses the real msgpack codec, so nothing
+unserialisable slips through a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pytest
+
+from actors.runtime.actor import MessageActor
+from actors.runtime.sim import FaultPlan, SimRuntime, TraceEntry, first_difference
+from actors.wire import Message, WireError, decode
+
+if TYPE_CHECKING:
+    from actors.system import System
+
+M = TypeVar("M", bound=Message)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message a probe received."""
+
+    sender: str
+    message: Message | bytes
+
+
+class Probe(MessageActor):
+    """An actor that records every message sent to it, decoded when possible."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: list[Received] = []
+        self._consumed = 0
+
+    def on_receive(self, message: Any) -> Any:
+        """Record instead of dispatching."""
+        try:
+            record: Message | bytes = decode(message)
+        except WireError:
+            record = bytes(message) if isinstance(message, (bytes, bytearray)) else repr(message).encode()
+        self.received.append(Received(self.sender, record))
+        return None
+
+    def take(self, kind: type[M]) -> M | None:
+        """The oldest not-yet-taken message of type ``kind``, or None."""
+        for index in range(self._consumed, len(self.received)):
+            item = self.received[index].message
+            if isinstance(item, kind):
+                self._consumed = index + 1
+                return item
+        return None
+
+
+class ProbeHandle:
+    """Test-side handle of a :class:`Probe` running in a :class:`Sim`."""
+
+    def __init__(self, sim: Sim, address: str) -> None:
+        self.sim = sim
+        self.address = address
+
+    @property
+    def actor(self) -> Probe:
+        """The probe actor itself."""
+        actor = self.sim.actor(self.address)
+        assert isinstance(actor, Probe)
+        return actor
+
+    @property
+    def received(self) -> list[Received]:
+        """Everything received so far, in order."""
+        return self.actor.received
+
+    def messages(self, kind: type[M]) -> list[M]:
+        """Every received message of type ``kind``."""
+        return [r.message for r in self.received if isinstance(r.message, kind)]
+
+    def expect(self, kind: type[M], within: int = 10_000) -> M:
+        """Run the scheduler (at most ``within`` deliveries) until a ``kind`` arrives."""
+        for _ in range(within + 1):
+            found = self.actor.take(kind)
+            if found is not None:
+                return found
+            if not self.sim.step():
+                break
+        got = ", ".join(type(r.message).__name__ for r in self.received) or "nothing"
+        raise AssertionError(f"{self.address} expected {kind.__name__} within {within} deliveries; received: {got}")
+
+    def expect_none(self, kind: type[M]) -> None:
+        """Run to idle and assert no (further) ``kind`` arrived."""
+        self.sim.run_until_idle()
+        found = self.actor.take(kind)
+        if found is not None:
+            raise AssertionError(f"{self.address} received unexpected {found!r}")
+
+
+class Sim(SimRuntime):
+    """The ``sim`` runtime with test helpers: probes, invariant hook, whole systems."""
+
+    def __init__(self, seed: int = 0, **options: Any) -> None:
+        super().__init__(seed, **options)
+        self.invariant: Callable[[Sim], None] | None = None
+
+    def probe(self, address: str = "probe") -> ProbeHandle:
+        """Start a probe actor at ``address``."""
+        self.spawn(Probe, address)  # type: ignore[type-abstract]
+        return ProbeHandle(self, address)
+
+    def _deliver(self, sender: str, inbox: Any, envelope: Any) -> None:
+        super()._deliver(sender, inbox, envelope)
+        if self.invariant is not None:
+            self.invariant(self)
+
+    def start_system(self, **config: Any) -> System:
+        """Build and start a whole engine on this runtime (see ``actors.system``)."""
+        from actors.system import System
+
+        system = System.build(self, **config)
+        system.start()
+        return system
+
+
+class ExplorationFailure(AssertionError):
+    """An invariant failed under some seed; the message says how to replay it."""
+
+    def __init__(self, seed: int, step: int, error: BaseException, trace_tail: list[str]) -> None:
+        self.seed = seed
+        self.step = step
+        self.error = error
+        tail = "\n  ".join(trace_tail)
+        super().__init__(
+            f"invariant failed under seed {seed} at delivery {step}: {error!r}\n"
+            f"replay: explore([{seed}], scenario, invariant)  (or ACTORS_SEED={seed} for a test that reads it)\n"
+            f"last deliveries:\n  {tail}"
+        )
+
+
+@dataclass
+class ExplorationReport:
+    """What :func:`explore` ran."""
+
+    seeds: int = 0
+    deliveries: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+
+
+def explore(
+    seeds: Iterable[int],
+    scenario: Callable[[Sim], object],
+    invariant: Callable[[Sim], None],
+    *,
+    faults: Callable[[int], FaultPlan | None] | None = None,
+    final: Callable[[Sim], None] | None = None,
+) -> ExplorationReport:
+    """Run ``scenario`` once per seed, checking ``invariant`` after every delivery.
+
+    ``faults(seed)`` may give each run a fault plan; ``final`` is checked once
+    the scenario returns.  The first failure raises :class:`ExplorationFailure`
+    naming the seed.
+    """
+    report = ExplorationReport()
+    for seed in seeds:
+        sim = Sim(seed, faults=faults(seed) if faults else None)
+        sim.invariant = invariant
+        try:
+            scenario(sim)
+            if final is not None:
+                final(sim)
+        except Exception as exc:
+            raise ExplorationFailure(seed, sim.steps, exc, sim.trace_lines()[-20:]) from exc
+        finally:
+            sim.invariant = None
+            sim.shutdown()
+        report.seeds += 1
+        report.deliveries += sim.steps
+        for name, count in vars(sim.fault_counts).items():
+            report.faults[name] = report.faults.get(name, 0) + count
+    return report
+
+
+class DeterminismError(AssertionError):
+    """Two runs with the same seed delivered differently."""
+
+
+def check_determinism(scenario: Callable[[Sim], object], seed: int = 0, **options: Any) -> list[TraceEntry]:
+    """Run ``scenario`` twice under ``seed``; raise at the first differing delivery, else return the trace."""
+    traces = []
+    for _ in range(2):
+        sim = Sim(seed, **options)
+        try:
+            scenario(sim)
+        finally:
+            sim.shutdown()
+        traces.append(sim.trace)
+    diff = first_difference(traces[0], traces[1])
+    if diff is not None:
+        index, left, right = diff
+        raise DeterminismError(f"seed {seed}: traces differ at delivery {index}: {left!r} vs {right!r}")
+    return traces[0]
+
+
+@pytest.fixture
+def sim() -> Iterator[Sim]:
+    """A fresh deterministic runtime (seed 0); stopped after the test."""
+    runtime = Sim(0)
+    yield runtime
+    runtime.shutdown()
