@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actors.core.types import Fill, Side
 from actors.wire import Message, message
 
 # ---------------------------------------------------------------- market / quoting
@@ -133,6 +134,33 @@ class FillItem(Message):
     price_ticks: int
     qty_lots: int
     tick: int
+
+    @classmethod
+    def from_fill(cls, fill: Fill) -> FillItem:
+        """The wire form of a core :class:`Fill`."""
+        return cls(
+            fill.fill_id,
+            fill.exchange_order_id,
+            fill.client_id,
+            fill.symbol,
+            int(fill.side),
+            fill.price_ticks,
+            fill.qty_lots,
+            fill.tick,
+        )
+
+    def to_fill(self) -> Fill:
+        """The core :class:`Fill` this item describes."""
+        return Fill(
+            self.fill_id,
+            self.exchange_order_id,
+            self.client_id,
+            self.symbol,
+            Side(self.side),
+            self.price_ticks,
+            self.qty_lots,
+            self.tick,
+        )
 
 
 @message

@@ -1,0 +1,75 @@
+"""The deterministic JSON report of a shadow run.
+
+Only values that are the same on every runtime go in: order counts, positions,
+risk state.  Nothing timed, nothing about threads, no message counts that
+depend on how a runtime observes actors.  Floats are rounded at this point
+only, to fixed decimals.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from actors.core.types import OrderState
+from actors.system import System
+
+
+def _usd(value: float) -> float:
+    return round(value, 2)
+
+
+def build_report(system: System) -> dict[str, Any]:
+    """Gather the report from the actors' snapshots (waits for quiescence first)."""
+    config = system.config
+    store = system.store_snapshot()
+    risk = system.risk_snapshot()
+    counts = store.counts
+    open_orders = sum(n for state, n in counts.items() if OrderState(state).is_open)
+    by_symbol: dict[str, dict[str, Any]] = {}
+    for symbol, lots in risk.positions.items():
+        instrument = system.instruments[symbol]
+        mark = risk.marks.get(symbol, 0)
+        by_symbol[symbol] = {
+            "qty": str(instrument.quantity(lots)),
+            "mark": str(instrument.price(mark)),
+            "notional_usd": _usd(instrument.notional_usd(mark, lots)),
+        }
+    edge = risk.realised_edge_bps
+    return {
+        "execution": {
+            "iterations": config.iterations,
+            "seed": config.seed,
+            "symbols": list(config.symbols),
+            "ticks": system.driver.ticks_run,
+        },
+        "orders": {
+            "placed": store.placed,
+            "filled": counts.get(OrderState.FILLED.value, 0),
+            "canceled": counts.get(OrderState.CANCELED.value, 0),
+            "rejected": counts.get(OrderState.REJECTED.value, 0),
+            "open": open_orders,
+            "risk_blocks": risk.risk_blocks,
+            "partially_filled_then_canceled": store.partially_filled_then_canceled,
+            "duplicate_fills_ignored": store.duplicate_fills,
+        },
+        "fills": {"count": risk.fills},
+        "positions": {"by_symbol": by_symbol, "total_notional_usd": _usd(risk.total_notional_usd)},
+        "risk": {
+            "frozen": risk.frozen,
+            "freeze_events": risk.freeze_events,
+            "last_freeze_reason": risk.last_freeze_reason or None,
+            "freeze_tick": risk.freeze_tick,
+            "freeze_confirmed": risk.freeze_confirmed,
+            "realised_edge_bps": None if edge is None else round(edge, 2),
+        },
+        "messages": {
+            "dead_letters": system.runtime.stats.dead_letters,
+            "handler_failures": system.runtime.stats.failures,
+        },
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    """One JSON line, sorted keys, no spaces, trailing newline."""
+    return json.dumps(report, sort_keys=True, separators=(",", ":")) + "\n"

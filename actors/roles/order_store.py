@@ -1,0 +1,167 @@
+"""The OrderStore actor: the one source of truth for every order and its state.
+
+It turns risk's approved quotes into orders (cancel/replace: the symbol's open
+orders are canceled before the new ones are placed), applies what the gateway
+reports, forwards first-time fills to risk, and after a freeze cancels every
+open order and confirms when none is left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loguru import logger
+
+from actors.core.orders import FillOutcome, IllegalTransition, OrderStore
+from actors.core.types import OrderState, Side
+from actors.messages import (
+    CancelItem,
+    FillItem,
+    FillsApplied,
+    Freeze,
+    FreezeComplete,
+    GatewayReport,
+    GatewayRequest,
+    PlaceItem,
+    ReplaceQuotes,
+)
+from actors.roles.addresses import GATEWAY, RISK
+from actors.runtime.actor import MessageActor, handles
+
+# The venue says the order is not live there: it is not open, so it is canceled.
+_NOT_LIVE = ("already canceled", "unknown order")
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """Order counts and open orders, for reports and tests."""
+
+    placed: int
+    counts: dict[str, int]
+    open_orders: list[str]
+    frozen: bool
+    duplicate_fills: int
+    partially_filled_then_canceled: int
+    illegal_transitions: int
+    refused_after_freeze: int
+
+
+class OrderStoreActor(MessageActor):
+    """Owns the :class:`OrderStore`; every order state change happens here."""
+
+    def __init__(self, store: OrderStore | None = None) -> None:
+        super().__init__()
+        self.store = store or OrderStore()
+        self.frozen = False
+        self.freeze_confirmed = False
+        self.freeze_tick = 0
+        self.canceled_since_freeze = 0
+        self.refused_after_freeze = 0
+
+    @handles(ReplaceQuotes)
+    def on_replace_quotes(self, replace: ReplaceQuotes) -> None:
+        """Cancel the symbols' open orders, create the new ones, send both to the gateway."""
+        if self.frozen:
+            self.refused_after_freeze += len(replace.orders)
+            return
+        cancels = [item for symbol in replace.symbols for item in self._cancel_items(symbol)]
+        places = []
+        for spec in replace.orders:
+            order = self.store.create(spec.symbol, Side(spec.side), spec.price_ticks, spec.qty_lots, replace.tick)
+            places.append(PlaceItem(order.client_id, order.symbol, int(order.side), order.price_ticks, order.qty_lots))
+        if cancels or places:
+            self.send(GATEWAY, GatewayRequest(replace.tick, tuple(cancels), tuple(places)))
+
+    @handles(GatewayReport)
+    def on_gateway_report(self, report: GatewayReport) -> None:
+        """Apply acks, rejects, cancels and fills, in that order."""
+        follow_up: list[CancelItem] = []
+        for ack in report.acks:
+            order = self._guard(self.store.acknowledge, ack.client_id, ack.exchange_order_id)
+            if order is not None and order.cancel_requested:
+                follow_up.append(CancelItem(order.client_id, ack.exchange_order_id))
+        for refusal in report.rejects:
+            self._guard(self.store.reject, refusal.client_id, refusal.reason)
+        for client_id in report.canceled:
+            self._confirm_cancel(client_id)
+        for refusal in report.cancel_failures:
+            if refusal.reason in _NOT_LIVE:
+                self._confirm_cancel(refusal.client_id)
+            else:
+                self._guard(self.store.cancel_rejected, refusal.client_id, refusal.reason)
+        applied = [item for item in report.fills if self._apply_fill(item)]
+        if applied:
+            self.send(RISK, FillsApplied(report.tick, tuple(applied)))
+        if self.frozen:
+            follow_up.extend(c for c in self._cancel_items(None) if c not in follow_up)
+            self._request_cancels(report.tick, follow_up)
+        elif follow_up:
+            self._request_cancels(report.tick, follow_up)
+
+    @handles(Freeze)
+    def on_freeze(self, freeze: Freeze) -> None:
+        """Refuse new orders from now on and cancel every open one."""
+        if self.frozen:
+            return
+        self.frozen = True
+        self.freeze_tick = freeze.tick
+        self._request_cancels(freeze.tick, self._cancel_items(None))
+
+    # ------------------------------------------------------------ helpers
+
+    def _cancel_items(self, symbol: str | None) -> list[CancelItem]:
+        """Cancels to send for the open orders of ``symbol`` (all symbols if None)."""
+        items = []
+        for order in self.store.open_orders(symbol):
+            if self.store.request_cancel(order.client_id) and order.exchange_order_id is not None:
+                items.append(CancelItem(order.client_id, order.exchange_order_id))
+        return items
+
+    def _request_cancels(self, tick: int, cancels: list[CancelItem]) -> None:
+        if cancels:
+            self.send(GATEWAY, GatewayRequest(tick, tuple(cancels), ()))
+        self._confirm_freeze_if_done()
+
+    def _confirm_cancel(self, client_id: str) -> None:
+        order = self.store.get(client_id)
+        was_open = order is not None and order.state.is_open
+        self._guard(self.store.confirm_cancel, client_id)
+        if self.frozen and was_open and order is not None and order.state is OrderState.CANCELED:
+            self.canceled_since_freeze += 1
+
+    def _apply_fill(self, item: FillItem) -> bool:
+        try:
+            outcome = self.store.apply_fill(item.to_fill())
+        except IllegalTransition as exc:
+            logger.error("store: fill {} refused: {}", item.fill_id, exc)
+            return False
+        if outcome is not FillOutcome.APPLIED:
+            logger.info("store: fill {} not applied: {}", item.fill_id, outcome.name)
+        return outcome is FillOutcome.APPLIED
+
+    def _confirm_freeze_if_done(self) -> None:
+        if self.frozen and not self.freeze_confirmed and self.store.open_count() == 0:
+            self.freeze_confirmed = True
+            self.send(RISK, FreezeComplete(self.freeze_tick, self.canceled_since_freeze))
+
+    def _guard(self, operation: object, *args: str) -> object:
+        """Run a store transition; an illegal one is logged (the core counts it) and skipped."""
+        try:
+            return operation(*args)  # type: ignore[operator]
+        except IllegalTransition as exc:
+            logger.error("store: {}", exc)
+            return None
+
+    def snapshot(self) -> StoreSnapshot:
+        """State for reports and tests."""
+        stats = self.store.stats
+        return StoreSnapshot(
+            placed=self.store.placed,
+            counts={state.value: count for state, count in self.store.counts().items()},
+            open_orders=[o.client_id for o in self.store.open_orders()],
+            frozen=self.frozen,
+            duplicate_fills=stats.duplicate_fills,
+            partially_filled_then_canceled=stats.partially_filled_then_canceled,
+            illegal_transitions=stats.illegal_transitions,
+            refused_after_freeze=self.refused_after_freeze,
+        )

@@ -1,0 +1,133 @@
+"""The RiskMonitor: pre-trade checks, positions, realised edge and the freeze.
+
+Intents of a tick are buffered and decided together on ``DecideQuotes`` in
+sorted symbol order: limit checks compare symbols (total notional), so the
+decision must not depend on the order in which quoters' messages arrived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actors.core.risk import RiskEngine
+from actors.core.types import Side
+from actors.messages import (
+    DecideQuotes,
+    FillsApplied,
+    Freeze,
+    FreezeComplete,
+    FreezeRequest,
+    OrderSpec,
+    QuoteIntent,
+    ReplaceQuotes,
+)
+from actors.roles.addresses import GATEWAY, QUOTERS, STORE
+from actors.runtime.actor import MessageActor, handles
+
+
+@dataclass(frozen=True)
+class RiskSnapshot:
+    """What the risk monitor reports."""
+
+    frozen: bool
+    freeze_events: int
+    last_freeze_reason: str
+    freeze_tick: int | None
+    freeze_confirmed: bool
+    canceled_at_freeze: int
+    risk_blocks: int
+    fills: int
+    realised_edge_bps: float | None
+    positions: dict[str, int]
+    marks: dict[str, int]
+    total_notional_usd: float
+
+
+class RiskMonitor(MessageActor):
+    """Owns the :class:`RiskEngine`; the only actor that decides a freeze."""
+
+    def __init__(self, engine: RiskEngine) -> None:
+        super().__init__()
+        self.engine = engine
+        self.pending: dict[str, QuoteIntent] = {}
+        self.risk_blocks = 0
+        self.last_tick = 0
+        self.freeze_tick: int | None = None
+        self.freeze_confirmed = False
+        self.canceled_at_freeze = 0
+
+    @handles(QuoteIntent)
+    def on_quote_intent(self, intent: QuoteIntent) -> None:
+        """Record the mark and buffer the intent until the tick's decision."""
+        self.engine.update_mark(intent.symbol, intent.mid_ticks)
+        self.last_tick = max(self.last_tick, intent.tick)
+        if not self.engine.frozen:
+            self.pending[intent.symbol] = intent
+
+    @handles(DecideQuotes)
+    def on_decide_quotes(self, decide: DecideQuotes) -> None:
+        """Check every buffered intent in symbol order and send the survivors to the store."""
+        intents, self.pending = self.pending, {}
+        if self.engine.frozen or not intents:
+            return
+        orders: list[OrderSpec] = []
+        blocks = 0
+        for symbol in sorted(intents):
+            intent = intents[symbol]
+            for side, price, lots in (
+                (Side.BUY, intent.bid_ticks, intent.bid_lots),
+                (Side.SELL, intent.ask_ticks, intent.ask_lots),
+            ):
+                if self.engine.check_order(symbol, side, price, lots).allowed:
+                    orders.append(OrderSpec(symbol, int(side), price, lots))
+                else:
+                    blocks += 1
+        self.risk_blocks += blocks
+        self.send(STORE, ReplaceQuotes(decide.tick, tuple(sorted(intents)), tuple(orders), blocks))
+
+    @handles(FillsApplied)
+    def on_fills_applied(self, applied: FillsApplied) -> None:
+        """Update positions and edge; freeze if the edge has degraded."""
+        for item in applied.fills:
+            self.engine.apply_fill(item.to_fill())
+        reason = self.engine.evaluate_edge()
+        if reason is not None:
+            self._broadcast_freeze(applied.tick, reason)
+
+    @handles(FreezeRequest)
+    def on_freeze_request(self, request: FreezeRequest) -> None:
+        """An operator (or a test) pulls the kill switch."""
+        if self.engine.freeze(request.reason):
+            self._broadcast_freeze(self.last_tick, request.reason)
+
+    @handles(FreezeComplete)
+    def on_freeze_complete(self, done: FreezeComplete) -> None:
+        """The store confirms no order is open any more."""
+        self.freeze_confirmed = True
+        self.canceled_at_freeze = done.canceled
+
+    def _broadcast_freeze(self, tick: int, reason: str) -> None:
+        self.pending.clear()
+        self.freeze_tick = tick
+        freeze = Freeze(tick, reason)
+        self.broadcast(QUOTERS, freeze)
+        self.send(STORE, freeze)
+        self.send(GATEWAY, freeze)
+
+    def snapshot(self) -> RiskSnapshot:
+        """State for reports and tests."""
+        engine = self.engine
+        return RiskSnapshot(
+            frozen=engine.frozen,
+            freeze_events=engine.freeze_events,
+            last_freeze_reason=engine.last_freeze_reason,
+            freeze_tick=self.freeze_tick,
+            freeze_confirmed=self.freeze_confirmed,
+            canceled_at_freeze=self.canceled_at_freeze,
+            risk_blocks=self.risk_blocks,
+            fills=engine.fills_applied,
+            realised_edge_bps=engine.realised_edge_bps(),
+            positions=engine.positions(),
+            marks=dict(sorted(engine.marks.items())),
+            total_notional_usd=engine.total_notional_usd(),
+        )

@@ -1,0 +1,114 @@
+"""Build, run and stop a whole engine on any runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import pykka
+
+from actors.config import ShadowConfig, resolve
+from actors.core.clock import FrozenClock
+from actors.core.exchange import FakeExchangeClient, IExchangeClient
+from actors.core.instruments import instrument_for
+from actors.core.market_data import MarketDataSource, RandomWalkMarket
+from actors.core.orders import OrderStore
+from actors.core.quoting import QuotingPolicy
+from actors.core.risk import RiskEngine, RiskLimits
+from actors.core.types import Instrument
+from actors.roles.addresses import GATEWAY, RISK, STORE, quoter
+from actors.roles.driver import TickDriver
+from actors.roles.gateway import ExchangeGateway, GatewaySnapshot
+from actors.roles.order_store import OrderStoreActor, StoreSnapshot
+from actors.roles.quoter import Quoter, QuoterSnapshot
+from actors.roles.risk_monitor import RiskMonitor, RiskSnapshot
+from actors.runtime.base import Runtime
+
+T = TypeVar("T")
+Progress = Callable[[int, int], None]
+
+
+class System:
+    """A running engine: one quoter per symbol, risk, store and gateway on one runtime."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        config: ShadowConfig,
+        *,
+        exchange: IExchangeClient | None = None,
+        market: MarketDataSource | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.config = config
+        self.instruments: dict[str, Instrument] = {s: instrument_for(s, config.seed) for s in config.symbols}
+        self.market = market or RandomWalkMarket(self.instruments, config.seed, config.volatility_bps)
+        self.exchange = exchange or FakeExchangeClient(
+            seed=config.seed,
+            fill_rate=config.fill_rate,
+            reject_rate=config.reject_rate,
+            partial_fill_rate=config.partial_fill_rate,
+            clock=FrozenClock.parse(config.freeze_utc_iso),
+        )
+        self.driver = TickDriver(runtime, self.market, config.symbols)
+        self.risk: pykka.ActorRef[Any]
+        self.store: pykka.ActorRef[Any]
+        self.gateway: pykka.ActorRef[Any]
+
+    @classmethod
+    def build(cls, runtime: Runtime, **settings: Any) -> System:
+        """A system from defaults overridden by ``settings`` (config keys, e.g. ``symbols=[...]``)."""
+        config = resolve(overrides=settings, override_source="setting")
+        return cls(runtime, replace(config, runtime=runtime.name))
+
+    def start(self) -> None:
+        """Spawn every actor; the gateway first, quoters last (each only sends downstream)."""
+        config = self.config
+        limits = RiskLimits(config.max_inv, config.max_total, config.edge_threshold, config.edge_min_fills)
+        policy = QuotingPolicy(config.spread_bps, config.quote_notional_usd)
+        self.gateway = self.runtime.spawn(ExchangeGateway, GATEWAY, self.exchange)
+        self.store = self.runtime.spawn(OrderStoreActor, STORE, OrderStore())
+        self.risk = self.runtime.spawn(RiskMonitor, RISK, RiskEngine(limits, self.instruments))
+        for symbol in config.symbols:
+            self.runtime.spawn(Quoter, quoter(symbol), self.instruments[symbol], policy)
+
+    def run(self, iterations: int | None = None, progress: Progress | None = None) -> None:
+        """Run ``iterations`` ticks (default: the configured number)."""
+        total = self.config.iterations if iterations is None else iterations
+        first = self.driver.ticks_run + 1
+        for tick in range(first, first + total):
+            self.driver.run_tick(tick)
+            if progress is not None:
+                progress(tick - first + 1, total)
+
+    def stop(self) -> None:
+        """Stop every actor and the runtime."""
+        self.runtime.shutdown()
+
+    # ------------------------------------------------------------ observation
+
+    def _ask_snapshot(self, ref: pykka.ActorRef[Any], kind: type[T]) -> T:
+        self.runtime.wait_idle()
+        snapshot = ref.proxy().snapshot().get()
+        assert isinstance(snapshot, kind)
+        return snapshot
+
+    def store_snapshot(self) -> StoreSnapshot:
+        """The order store's state, once the system is idle."""
+        return self._ask_snapshot(self.store, StoreSnapshot)
+
+    def risk_snapshot(self) -> RiskSnapshot:
+        """The risk monitor's state, once the system is idle."""
+        return self._ask_snapshot(self.risk, RiskSnapshot)
+
+    def gateway_snapshot(self) -> GatewaySnapshot:
+        """The gateway's counters, once the system is idle."""
+        return self._ask_snapshot(self.gateway, GatewaySnapshot)
+
+    def quoter_snapshot(self, symbol: str) -> QuoterSnapshot:
+        """One quoter's state, once the system is idle."""
+        ref = self.runtime.directory.get(quoter(symbol))
+        if ref is None:
+            raise KeyError(f"no quoter for {symbol!r}")
+        return self._ask_snapshot(ref, QuoterSnapshot)
