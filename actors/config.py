@@ -218,9 +218,9 @@ def resolve(
         except ValueError as exc:
             raise ConfigError(f"{source}: {exc}") from None
     if values["symbols_count"] > 0:
-        symbols_source = layers["symbols"][0]
-        if symbols_source != "conf/default.toml" and layers["symbols_count"][0] == symbols_source:
-            raise ConfigError(f"{symbols_source}: give either symbols or symbols_count, not both")
+        symbols_source, count_source = layers["symbols"][0], layers["symbols_count"][0]
+        if symbols_source.split()[0] == count_source.split()[0] != "conf/default.toml":
+            raise ConfigError(f"{symbols_source} and {count_source}: give one of them, not both")
         values["symbols"] = tuple(symbol_names(values["symbols_count"]))
     del values["symbols_count"]
     names = {f.name for f in fields(ShadowConfig)}

@@ -115,7 +115,7 @@ class Sim(SimRuntime):
 
     def probe(self, address: str = "probe") -> ProbeHandle:
         """Start a probe actor at ``address``."""
-        self.spawn(Probe, address)  # type: ignore[type-abstract]
+        self.spawn(Probe, address)
         return ProbeHandle(self, address)
 
     def _deliver(self, sender: str, inbox: Any, envelope: Any) -> None:

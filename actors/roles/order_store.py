@@ -8,11 +8,12 @@ open order and confirms when none is left.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from loguru import logger
 
-from actors.core.orders import FillOutcome, IllegalTransition, OrderStore
+from actors.core.orders import FillOutcome, IllegalTransition, Order, OrderStore
 from actors.core.types import OrderState, Side
 from actors.messages import (
     CancelItem,
@@ -51,7 +52,7 @@ class OrderStoreActor(MessageActor):
 
     def __init__(self, store: OrderStore | None = None) -> None:
         super().__init__()
-        self.store = store or OrderStore()
+        self.store = store if store is not None else OrderStore()
         self.frozen = False
         self.freeze_confirmed = False
         self.freeze_tick = 0
@@ -144,10 +145,10 @@ class OrderStoreActor(MessageActor):
             self.freeze_confirmed = True
             self.send(RISK, FreezeComplete(self.freeze_tick, self.canceled_since_freeze))
 
-    def _guard(self, operation: object, *args: str) -> object:
+    def _guard(self, operation: Callable[..., Order], *args: str) -> Order | None:
         """Run a store transition; an illegal one is logged (the core counts it) and skipped."""
         try:
-            return operation(*args)  # type: ignore[operator]
+            return operation(*args)
         except IllegalTransition as exc:
             logger.error("store: {}", exc)
             return None

@@ -98,8 +98,12 @@ class Runtime(abc.ABC):
 
     # ------------------------------------------------------------ life cycle
 
-    def spawn(self, cls: type[A], address: str, *args: Any, **kwargs: Any) -> pykka.ActorRef[A]:
-        """Start ``cls(*args, **kwargs)`` at ``address``; O(1), no global registry."""
+    def spawn(self, cls: type[Any], address: str, *args: Any, **kwargs: Any) -> pykka.ActorRef[Any]:
+        """Start ``cls(*args, **kwargs)`` at ``address``; O(1), no global registry.
+
+        ``cls`` is typed ``type[Any]``: actor classes are abstract to mypy until
+        a runtime supplies pykka's hooks, which is exactly what happens here.
+        """
         if address in self.directory:
             raise AddressTaken(f"address {address!r} is already registered")
         actor: Any = self.actor_class(cls)(*args, **kwargs)

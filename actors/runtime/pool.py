@@ -31,7 +31,7 @@ class PoolBlockingCallError(RuntimeError):
 class PoolInbox:
     """Mailbox of one pooled actor; ``put`` schedules the actor when it was idle."""
 
-    __slots__ = ("_runtime", "_actor", "_queue", "_lock", "_closed", "_scheduled", "owner", "current_sender")
+    __slots__ = ("_actor", "_closed", "_lock", "_queue", "_runtime", "_scheduled", "current_sender", "owner")
 
     def __init__(self, runtime: PoolRuntime) -> None:
         self._runtime = runtime
@@ -194,18 +194,18 @@ class PoolRuntime(RealTimeRuntime):
     def handle_one(self, actor: Any, envelope: Envelope[Any]) -> None:
         """pykka's per-message loop body, for one envelope."""
         try:
-            response = actor._handle_receive(envelope.message)  # noqa: SLF001
+            response = actor._handle_receive(envelope.message)
             if envelope.reply_to is not None:
                 envelope.reply_to.set(response)
         except Exception:
             if envelope.reply_to is not None:
                 envelope.reply_to.set_exception()
             else:
-                actor._handle_failure(*sys.exc_info())  # noqa: SLF001
+                actor._handle_failure(*sys.exc_info())
                 try:
                     actor.on_failure(*sys.exc_info())
-                except Exception:  # noqa: BLE001 - pykka logs and carries on too
-                    actor._handle_failure(*sys.exc_info())  # noqa: SLF001
+                except Exception:
+                    actor._handle_failure(*sys.exc_info())
         finally:
             self.in_flight_add(-1)
 

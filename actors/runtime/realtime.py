@@ -60,7 +60,8 @@ class RealTimeRuntime(Runtime):
     def wait_idle(self, timeout: float | None = 60.0) -> None:
         with self._idle:
             if not self._idle.wait_for(lambda: self._in_flight == 0, timeout):
-                raise IdleTimeout(f"{self.name} runtime not idle after {timeout}s: {self._in_flight} messages in flight")
+                busy = f"{self._in_flight} messages in flight"
+                raise IdleTimeout(f"{self.name} runtime not idle after {timeout}s: {busy}")
 
     # ------------------------------------------------------------ stop
 
@@ -70,7 +71,7 @@ class RealTimeRuntime(Runtime):
         inbox.close()
         while not inbox.empty():
             envelope = inbox.get()
-            is_stop = isinstance(envelope.message, pykka.messages._ActorStop)  # noqa: SLF001
+            is_stop = isinstance(envelope.message, pykka.messages._ActorStop)
             if envelope.reply_to is not None:
                 if is_stop:
                     envelope.reply_to.set(None)

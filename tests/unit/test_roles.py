@@ -263,7 +263,8 @@ def test_gateway_streams_fills_when_the_venue_moves(sim: Sim) -> None:
     ack = store.expect(GatewayReport).acks[0]
     tell(sim, GATEWAY, ExchangeTick(2))
     fills = store.expect(GatewayReport).fills
-    assert [(f.client_id, f.exchange_order_id, f.qty_lots) for f in fills] == [("CLI00000001", ack.exchange_order_id, 2)]
+    traded = [(f.client_id, f.exchange_order_id, f.qty_lots) for f in fills]
+    assert traded == [("CLI00000001", ack.exchange_order_id, 2)]
 
 
 def test_gateway_cancels_and_reports_cancel_of_a_filled_order_as_a_failure(sim: Sim) -> None:

@@ -1,0 +1,242 @@
+"""The exchange interface and a deterministic fake venue for shadow runs.
+
+Every random decision of :class:`FakeExchangeClient` is drawn from
+``keyed_random.uniform(seed, what, key...)``: a reject from the client id, a
+fill from the exchange order id and the tick.  So an order's fate does not
+depend on the order in which calls arrive (DESIGN principle 5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from actors.core.clock import FrozenClock
+from actors.core.keyed_random import uniform
+from actors.core.types import Fill, Side
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceRequest:
+    """A new limit order."""
+
+    client_id: str
+    symbol: str
+    side: Side
+    price_ticks: int
+    qty_lots: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceResult:
+    """The venue's answer to a placement."""
+
+    client_id: str
+    accepted: bool
+    exchange_order_id: str | None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    """The venue's answer to a cancel."""
+
+    exchange_order_id: str
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeOrder:
+    """An order as the venue sees it."""
+
+    exchange_order_id: str
+    client_id: str
+    symbol: str
+    side: Side
+    price_ticks: int
+    qty_lots: int
+    filled_lots: int
+    status: str  # "open" | "filled" | "canceled"
+
+
+class ExchangeError(Exception):
+    """A call to the venue failed in transport (no answer, connection lost)."""
+
+
+class IExchangeClient(Protocol):
+    """What the gateway needs from a venue; the only exchange API in the engine."""
+
+    def place(self, request: PlaceRequest) -> PlaceResult:
+        """Place a limit order."""
+        ...
+
+    def cancel(self, exchange_order_id: str) -> CancelResult:
+        """Cancel a resting order."""
+        ...
+
+    def get_orders(self) -> list[ExchangeOrder]:
+        """Orders still open, in exchange-id order."""
+        ...
+
+    def get_positions(self) -> dict[str, int]:
+        """Signed lots per symbol from every fill (zero positions omitted)."""
+        ...
+
+    def stream_fills(self) -> list[Fill]:
+        """Fills not streamed yet, in fill-id order; each is streamed once."""
+        ...
+
+
+@runtime_checkable
+class SupportsAdvance(Protocol):
+    """A simulated venue whose market moves when told."""
+
+    def advance(self, tick: int) -> None:
+        """Move to ``tick`` and match resting orders."""
+        ...
+
+
+@dataclass(slots=True)
+class _Resting:
+    order: ExchangeOrder
+    filled: int = 0
+
+
+class FakeExchangeClient:
+    """A deterministic venue: seeded rejects, fills and partial fills; frozen clock."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 42,
+        fill_rate: float = 0.5,
+        reject_rate: float = 0.0,
+        partial_fill_rate: float = 0.3,
+        clock: FrozenClock | None = None,
+    ) -> None:
+        rates = {"fill_rate": fill_rate, "reject_rate": reject_rate, "partial_fill_rate": partial_fill_rate}
+        for name, rate in rates.items():
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {rate}")
+        self.seed = seed
+        self.fill_rate = fill_rate
+        self.reject_rate = reject_rate
+        self.partial_fill_rate = partial_fill_rate
+        self.clock = clock or FrozenClock.parse("2025-01-01T00:00:00Z")
+        self.tick = 0
+        self._orders: dict[str, _Resting] = {}
+        self._open: dict[str, _Resting] = {}
+        self._client_ids: set[str] = set()
+        self._positions: dict[str, int] = {}
+        self._unstreamed: list[Fill] = []
+        self._fills = 0
+
+    def place(self, request: PlaceRequest) -> PlaceResult:
+        """Accept (next ``ORD`` id) or reject, by a draw keyed on the client id."""
+        if request.qty_lots <= 0 or request.price_ticks <= 0:
+            return PlaceResult(request.client_id, False, None, "invalid price or quantity")
+        if request.client_id in self._client_ids:
+            return PlaceResult(request.client_id, False, None, "duplicate client id")
+        self._client_ids.add(request.client_id)
+        if uniform(self.seed, "reject", request.client_id) < self.reject_rate:
+            return PlaceResult(request.client_id, False, None, "rejected by venue")
+        exchange_id = f"ORD{len(self._orders) + 1:06d}"
+        resting = _Resting(
+            ExchangeOrder(
+                exchange_id,
+                request.client_id,
+                request.symbol,
+                request.side,
+                request.price_ticks,
+                request.qty_lots,
+                0,
+                "open",
+            )
+        )
+        self._orders[exchange_id] = resting
+        self._open[exchange_id] = resting
+        return PlaceResult(request.client_id, True, exchange_id)
+
+    def cancel(self, exchange_order_id: str) -> CancelResult:
+        """Cancel a resting order; filled, canceled and unknown orders are refused with a reason."""
+        resting = self._orders.get(exchange_order_id)
+        if resting is None:
+            return CancelResult(exchange_order_id, False, "unknown order")
+        if exchange_order_id not in self._open:
+            status = self._status(resting)
+            return CancelResult(exchange_order_id, False, f"already {status}")
+        del self._open[exchange_order_id]
+        resting.order = _with_status(resting, "canceled")
+        return CancelResult(exchange_order_id, True)
+
+    def advance(self, tick: int) -> None:
+        """Match every resting order once for ``tick`` (a repeated tick does nothing)."""
+        if tick < self.tick:
+            raise ValueError(f"the venue cannot go back from tick {self.tick} to {tick}")
+        if tick == self.tick:
+            return
+        self.tick = tick
+        for exchange_id in list(self._open):
+            if uniform(self.seed, "fill", exchange_id, tick) >= self.fill_rate:
+                continue
+            resting = self._open[exchange_id]
+            remaining = resting.order.qty_lots - resting.filled
+            qty = remaining
+            if remaining > 1 and uniform(self.seed, "partial", exchange_id, tick) < self.partial_fill_rate:
+                qty = min(remaining - 1, max(1, int(remaining * uniform(self.seed, "partial-qty", exchange_id, tick))))
+            self._trade(resting, qty, tick)
+
+    def _trade(self, resting: _Resting, qty: int, tick: int) -> None:
+        order = resting.order
+        resting.filled += qty
+        self._fills += 1
+        self._positions[order.symbol] = self._positions.get(order.symbol, 0) + int(order.side) * qty
+        self._unstreamed.append(
+            Fill(
+                f"FIL{self._fills:08d}",
+                order.exchange_order_id,
+                order.client_id,
+                order.symbol,
+                order.side,
+                order.price_ticks,
+                qty,
+                tick,
+            )
+        )
+        if resting.filled == order.qty_lots:
+            del self._open[order.exchange_order_id]
+            resting.order = _with_status(resting, "filled")
+        else:
+            resting.order = _with_status(resting, "open")
+
+    def get_orders(self) -> list[ExchangeOrder]:
+        """Open orders, in exchange-id order."""
+        return [resting.order for resting in self._open.values()]
+
+    def get_positions(self) -> dict[str, int]:
+        """Signed lots per symbol, zero positions omitted."""
+        return {s: lots for s, lots in sorted(self._positions.items()) if lots}
+
+    def stream_fills(self) -> list[Fill]:
+        """Fills since the last call."""
+        fills, self._unstreamed = self._unstreamed, []
+        return fills
+
+    @staticmethod
+    def _status(resting: _Resting) -> str:
+        return resting.order.status
+
+
+def _with_status(resting: _Resting, status: str) -> ExchangeOrder:
+    order = resting.order
+    return ExchangeOrder(
+        order.exchange_order_id,
+        order.client_id,
+        order.symbol,
+        order.side,
+        order.price_ticks,
+        order.qty_lots,
+        resting.filled,
+        status,
+    )

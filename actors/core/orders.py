@@ -1,0 +1,239 @@
+"""Orders, their state machine, and the store that owns them.
+
+::
+
+    PENDING ──ack──► OPEN ──fill──► PARTIALLY_FILLED ──fill──► FILLED
+       │  │            │                    │
+       │  └──fill──────┼───(a fill implies the ack)
+       │               └──cancel──► CANCELED ◄──cancel──┘
+       └──reject──► REJECTED          (and PENDING ──cancel──► CANCELED)
+
+Terminal states (FILLED, CANCELED, REJECTED) are never left.  Every illegal
+transition raises :class:`IllegalTransition` after being counted, and changes
+nothing.  Counts by state are kept incrementally so that
+``placed == filled + canceled + rejected + open`` is O(1) to check.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from actors.core.types import Fill, OrderState, Side
+
+
+class IllegalTransition(ValueError):
+    """An order was asked to move to a state its current state cannot reach."""
+
+
+class FillOutcome(enum.Enum):
+    """What :meth:`OrderStore.apply_fill` did with a fill."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    UNKNOWN_ORDER = "unknown order"
+    OVERFILL = "overfill"
+
+
+@dataclass(slots=True)
+class Order:
+    """One order as the store knows it."""
+
+    client_id: str
+    symbol: str
+    side: Side
+    price_ticks: int
+    qty_lots: int
+    created_tick: int
+    state: OrderState = OrderState.PENDING
+    exchange_order_id: str | None = None
+    filled_lots: int = 0
+    cancel_requested: bool = False
+    reason: str = ""
+
+    @property
+    def remaining_lots(self) -> int:
+        """Lots not yet filled."""
+        return self.qty_lots - self.filled_lots
+
+
+@dataclass(slots=True)
+class OrderStats:
+    """Counters of the unusual: each one is a defined outcome, not an error, unless named so."""
+
+    illegal_transitions: int = 0
+    duplicate_fills: int = 0
+    unknown_fills: int = 0
+    overfills: int = 0
+    cancel_after_fill: int = 0
+    fills_after_cancel: int = 0
+    partially_filled_then_canceled: int = 0
+
+
+_ACKABLE = frozenset({OrderState.PENDING})
+_CANCELABLE = frozenset({OrderState.PENDING, OrderState.OPEN, OrderState.PARTIALLY_FILLED})
+_FILLABLE = frozenset({OrderState.PENDING, OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.CANCELED})
+
+
+@dataclass
+class OrderStore:
+    """All orders, indexed by client id, exchange id and (while open) symbol."""
+
+    id_prefix: str = "CLI"
+    id_width: int = 8
+    stats: OrderStats = field(default_factory=OrderStats)
+
+    def __post_init__(self) -> None:
+        self._orders: dict[str, Order] = {}
+        self._by_exchange_id: dict[str, Order] = {}
+        self._open_by_symbol: dict[str, dict[str, Order]] = {}
+        self._counts: dict[OrderState, int] = dict.fromkeys(OrderState, 0)
+        self._applied_fills: set[str] = set()
+        self._open = 0
+
+    # ------------------------------------------------------------ commands
+
+    def create(self, symbol: str, side: Side, price_ticks: int, qty_lots: int, tick: int) -> Order:
+        """A new PENDING order with the next client id."""
+        if qty_lots <= 0 or price_ticks <= 0:
+            raise ValueError(f"order needs a positive price and quantity, got {price_ticks} x {qty_lots}")
+        client_id = f"{self.id_prefix}{len(self._orders) + 1:0{self.id_width}d}"
+        order = Order(client_id, symbol, side, price_ticks, qty_lots, tick)
+        self._orders[client_id] = order
+        self._open_by_symbol.setdefault(symbol, {})[client_id] = order
+        self._counts[OrderState.PENDING] += 1
+        self._open += 1
+        return order
+
+    def acknowledge(self, client_id: str, exchange_order_id: str) -> Order:
+        """PENDING -> OPEN under the exchange's id."""
+        order = self._require(client_id, "acknowledge")
+        self._check(order, _ACKABLE, "acknowledge")
+        self._set_exchange_id(order, exchange_order_id)
+        self._move(order, OrderState.OPEN)
+        return order
+
+    def reject(self, client_id: str, reason: str) -> Order:
+        """PENDING -> REJECTED."""
+        order = self._require(client_id, "reject")
+        self._check(order, _ACKABLE, "reject")
+        order.reason = reason
+        self._move(order, OrderState.REJECTED)
+        return order
+
+    def request_cancel(self, client_id: str) -> bool:
+        """Mark a cancel as wanted; True iff a cancel should be sent to the exchange now.
+
+        A PENDING order is only marked: its cancel goes out once its ack arrives.
+        """
+        order = self._orders.get(client_id)
+        if order is None or order.state.is_terminal or order.cancel_requested:
+            return False
+        order.cancel_requested = True
+        return order.exchange_order_id is not None and order.state is not OrderState.PENDING
+
+    def confirm_cancel(self, client_id: str) -> Order:
+        """The exchange confirmed the cancel: -> CANCELED (FILLED stays FILLED: the fill won the race)."""
+        order = self._require(client_id, "confirm cancel of")
+        if order.state is OrderState.FILLED:
+            self.stats.cancel_after_fill += 1
+            return order
+        if order.state is OrderState.CANCELED:
+            return order
+        self._check(order, _CANCELABLE, "cancel")
+        if order.filled_lots > 0:
+            self.stats.partially_filled_then_canceled += 1
+        self._move(order, OrderState.CANCELED)
+        return order
+
+    def cancel_rejected(self, client_id: str, reason: str) -> Order:
+        """The exchange refused the cancel: the order keeps its state and may be canceled again."""
+        order = self._require(client_id, "record cancel refusal of")
+        order.cancel_requested = False
+        order.reason = reason
+        return order
+
+    def apply_fill(self, fill: Fill) -> FillOutcome:
+        """Apply ``fill`` exactly once; see :class:`FillOutcome` for what else can happen."""
+        if fill.fill_id in self._applied_fills:
+            self.stats.duplicate_fills += 1
+            return FillOutcome.DUPLICATE
+        order = self._orders.get(fill.client_id) or self._by_exchange_id.get(fill.exchange_order_id)
+        if order is None:
+            self.stats.unknown_fills += 1
+            return FillOutcome.UNKNOWN_ORDER
+        self._check(order, _FILLABLE, "fill")
+        if fill.qty_lots <= 0 or fill.qty_lots > order.remaining_lots:
+            self.stats.overfills += 1
+            return FillOutcome.OVERFILL
+        self._applied_fills.add(fill.fill_id)
+        if order.exchange_order_id is None:
+            self._set_exchange_id(order, fill.exchange_order_id)  # the fill implies the ack
+        order.filled_lots += fill.qty_lots
+        if order.state is OrderState.CANCELED:
+            self.stats.fills_after_cancel += 1  # traded before the cancel took effect; stays CANCELED
+        elif order.remaining_lots == 0:
+            self._move(order, OrderState.FILLED)
+        else:
+            self._move(order, OrderState.PARTIALLY_FILLED)
+        return FillOutcome.APPLIED
+
+    # ------------------------------------------------------------ queries
+
+    def get(self, client_id: str) -> Order | None:
+        """The order with ``client_id``, or None."""
+        return self._orders.get(client_id)
+
+    def by_exchange_id(self, exchange_order_id: str) -> Order | None:
+        """The order the exchange knows as ``exchange_order_id``, or None."""
+        return self._by_exchange_id.get(exchange_order_id)
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Non-terminal orders in creation order, of one symbol or all."""
+        if symbol is not None:
+            return list(self._open_by_symbol.get(symbol, {}).values())
+        orders = [o for by_id in self._open_by_symbol.values() for o in by_id.values()]
+        orders.sort(key=lambda o: o.client_id)
+        return orders
+
+    def open_count(self) -> int:
+        """Number of non-terminal orders, O(1)."""
+        return self._open
+
+    def counts(self) -> dict[OrderState, int]:
+        """Orders by current state, O(1)."""
+        return dict(self._counts)
+
+    @property
+    def placed(self) -> int:
+        """Orders created."""
+        return len(self._orders)
+
+    # ------------------------------------------------------------ internals
+
+    def _require(self, client_id: str, action: str) -> Order:
+        order = self._orders.get(client_id)
+        if order is None:
+            self.stats.illegal_transitions += 1
+            raise IllegalTransition(f"cannot {action} unknown order {client_id}")
+        return order
+
+    def _check(self, order: Order, allowed: frozenset[OrderState], action: str) -> None:
+        if order.state not in allowed:
+            self.stats.illegal_transitions += 1
+            raise IllegalTransition(f"cannot {action} {order.client_id} in state {order.state.value}")
+
+    def _set_exchange_id(self, order: Order, exchange_order_id: str) -> None:
+        order.exchange_order_id = exchange_order_id
+        self._by_exchange_id[exchange_order_id] = order
+
+    def _move(self, order: Order, state: OrderState) -> None:
+        self._counts[order.state] -= 1
+        self._counts[state] += 1
+        if state.is_terminal and not order.state.is_terminal:
+            self._open -= 1
+            by_id = self._open_by_symbol[order.symbol]
+            del by_id[order.client_id]
+            if not by_id:
+                del self._open_by_symbol[order.symbol]
+        order.state = state
