@@ -22,7 +22,7 @@ from actors.core.instruments import symbol_names
 
 ENV_PREFIX = "MM_"
 FREEZE_ENV = "MM_FREEZE_UTC_ISO"
-RUNTIME_NAMES = ("sim", "threads")
+RUNTIME_NAMES = ("pool", "sim", "threads")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
 

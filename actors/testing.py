@@ -1,6 +1,8 @@
-"""The deterministic test kit, also a pytest plugin (entry point ``pytest11``).
+"""The deterministic test kit.
 
-- the ``sim`` fixture: a :class:`Sim` (the ``sim`` runtime plus test helpers);
+- the ``sim`` fixture (from ``actors.pytest_plugin``, registered with pytest
+  through the ``pytest11`` entry point): a fresh :class:`Sim`, the ``sim``
+  runtime plus test helpers;
 - :class:`Probe`: an actor that records what it receives, with ``expect``;
 - :func:`explore`: a scenario under many seeds with an invariant checked after
   every delivery; the first failure names its seed and how to replay it;
@@ -13,11 +15,9 @@ unserialisable slips through a test.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import pytest
 
 from actors.runtime.actor import MessageActor
 from actors.runtime.sim import FaultPlan, SimRuntime, TraceEntry, first_difference
@@ -210,10 +210,3 @@ def check_determinism(scenario: Callable[[Sim], object], seed: int = 0, **option
         raise DeterminismError(f"seed {seed}: traces differ at delivery {index}: {left!r} vs {right!r}")
     return traces[0]
 
-
-@pytest.fixture
-def sim() -> Iterator[Sim]:
-    """A fresh deterministic runtime (seed 0); stopped after the test."""
-    runtime = Sim(0)
-    yield runtime
-    runtime.shutdown()

@@ -1,6 +1,6 @@
 """Runtimes: where actors written once as ``pykka.Actor`` subclasses actually run.
 
-``create_runtime("threads" | "sim", ...)`` picks one by name; actor code never
+``create_runtime("threads" | "pool" | "sim", ...)`` picks one by name; actor code never
 names a runtime.
 """
 
@@ -11,10 +11,12 @@ from typing import Any
 from actors.runtime.actor import CRASH, InjectedCrash, MessageActor, handles
 from actors.runtime.base import CLOCK, EXTERNAL, FailurePolicy, Runtime, RuntimeStats, TimerHandle
 from actors.runtime.directory import AddressTaken, Directory
+from actors.runtime.pool import PoolRuntime
+from actors.runtime.realtime import IdleTimeout
 from actors.runtime.sim import FaultPlan, SimNotIdle, SimRuntime
-from actors.runtime.threads import IdleTimeout, ThreadsRuntime
+from actors.runtime.threads import ThreadsRuntime
 
-RUNTIMES: dict[str, type[Runtime]] = {"threads": ThreadsRuntime, "sim": SimRuntime}
+RUNTIMES: dict[str, type[Runtime]] = {"pool": PoolRuntime, "sim": SimRuntime, "threads": ThreadsRuntime}
 """Runtimes by the name used in ``--runtime`` and the config."""
 
 
@@ -39,6 +41,7 @@ __all__ = [
     "IdleTimeout",
     "InjectedCrash",
     "MessageActor",
+    "PoolRuntime",
     "Runtime",
     "RuntimeStats",
     "SimNotIdle",
