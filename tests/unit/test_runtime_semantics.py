@@ -1,0 +1,155 @@
+"""Runtime semantics, one suite for every runtime: the same actor classes, unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.runtime import AddressTaken, Runtime, SimRuntime
+from actors.wire import encode
+from tests.unit.runtime_kit import (
+    Journal,
+    PingPong,
+    Recorder,
+    Sender,
+    StoppingRecorder,
+    T_Boom,
+    T_Num,
+    T_Ping,
+    T_SendTo,
+    T_Unhandled,
+    eventually,
+    let_time_pass,
+)
+
+
+def test_one_sender_is_received_in_order(runtime: Runtime) -> None:
+    journal = Journal()
+    runtime.spawn(Recorder, "recv", journal)
+    runtime.spawn(Sender, "sender.a")
+    runtime.tell("sender.a", encode(T_SendTo("recv", 200)))
+    runtime.wait_idle()
+    assert [n for (_, _, n) in journal.items] == list(range(200))  # type: ignore[misc]
+
+
+def test_each_senders_messages_stay_in_order_when_several_send(runtime: Runtime) -> None:
+    journal = Journal()
+    runtime.spawn(Recorder, "recv", journal)
+    senders = [f"sender.{i}" for i in range(4)]
+    for address in senders:
+        runtime.spawn(Sender, address)
+    for address in senders:
+        runtime.tell(address, encode(T_SendTo("recv", 100)))
+    runtime.wait_idle()
+    items = journal.items
+    assert len(items) == 400
+    for address in senders:
+        assert [n for (sender, _, n) in items if sender == address] == list(range(100))  # type: ignore[misc]
+
+
+def test_sender_identity_is_the_sending_actor_or_external(runtime: Runtime) -> None:
+    journal = Journal()
+    runtime.spawn(Recorder, "recv", journal)
+    runtime.spawn(Sender, "sender.a")
+    runtime.tell("recv", encode(T_Num("test", 1)))
+    runtime.wait_idle()
+    runtime.tell("sender.a", encode(T_SendTo("recv", 1)))
+    runtime.wait_idle()
+    assert [item[0] for item in journal.items] == ["external", "sender.a"]  # type: ignore[index]
+
+
+def test_wait_idle_returns_after_a_long_chain_completes(runtime: Runtime) -> None:
+    journal = Journal()
+    runtime.spawn(PingPong, "ping", "pong", journal)
+    runtime.spawn(PingPong, "pong", "ping", journal)
+    runtime.tell("ping", encode(T_Ping(1000)))
+    runtime.wait_idle()
+    assert journal.items == [("done", "ping")]
+    assert runtime.stats.delivered >= 1001
+
+
+def test_timers_fire_in_time_order_and_cancel_prevents_delivery(runtime: Runtime) -> None:
+    journal = Journal()
+    runtime.spawn(Recorder, "recv", journal)
+    runtime.schedule(0.06, "recv", encode(T_Num("timer", 3)))
+    runtime.schedule(0.02, "recv", encode(T_Num("timer", 1)))
+    canceled = runtime.schedule(0.03, "recv", encode(T_Num("timer", 99)))
+    runtime.schedule(0.04, "recv", encode(T_Num("timer", 2)))
+    canceled.cancel()
+    let_time_pass(runtime, 0.01)
+    assert journal.items == []
+    let_time_pass(runtime, 0.2)
+    assert [(sender, n) for (sender, _, n) in journal.items] == [("clock", 1), ("clock", 2), ("clock", 3)]  # type: ignore[misc]
+
+
+def test_a_stopped_actor_leaves_the_directory_and_its_mail_is_dead_lettered(runtime: Runtime) -> None:
+    journal = Journal()
+    runtime.spawn(Recorder, "recv", journal)
+    runtime.stop("recv")
+    runtime.wait_idle()
+    assert eventually(lambda: "recv" not in runtime.directory)
+    before = runtime.stats.dead_letters
+    assert runtime.tell("recv", encode(T_Num("late", 1))) is False
+    assert runtime.stats.dead_letters == before + 1
+    assert runtime.stats.dead_letter_reasons["no such actor"] >= 1
+
+
+def test_stop_all_stops_every_actor(runtime: Runtime) -> None:
+    journal = Journal()
+    refs = [runtime.spawn(Recorder, f"recv.{i}", journal) for i in range(20)]
+    runtime.stop_all()
+    assert all(not ref.is_alive() for ref in refs)
+    assert len(runtime.directory) == 0
+
+
+def test_dead_letters_are_counted_and_the_receiver_keeps_working(runtime: Runtime) -> None:
+    journal = Journal()
+    runtime.spawn(Recorder, "recv", journal)
+    runtime.tell("nobody", encode(T_Num("x", 1)))
+    runtime.tell("recv", b"\x93garbage")
+    runtime.tell("recv", encode(T_Unhandled(1)))
+    runtime.tell("recv", "not bytes at all")
+    runtime.tell("recv", encode(T_Num("after", 7)))
+    runtime.wait_idle()
+    reasons = runtime.stats.dead_letter_reasons
+    assert runtime.stats.dead_letters == 4
+    assert reasons["no such actor"] == 1 and reasons["undecodable"] == 2 and reasons["unhandled"] == 1
+    assert journal.items == [("external", "after", 7)]
+
+
+def test_a_failing_handler_is_counted_and_resume_keeps_the_actor(runtime: Runtime) -> None:
+    journal = Journal()
+    ref = runtime.spawn(Recorder, "recv", journal)
+    runtime.tell("recv", encode(T_Boom("first")))
+    runtime.tell("recv", encode(T_Num("after", 1)))
+    runtime.wait_idle()
+    assert runtime.stats.failures == 1
+    assert ref.is_alive()
+    assert journal.items == [("external", "after", 1)]
+
+
+def test_stop_policy_stops_a_failing_actor(runtime: Runtime) -> None:
+    journal = Journal()
+    ref = runtime.spawn(StoppingRecorder, "recv", journal)
+    runtime.tell("recv", encode(T_Boom("fatal")))
+    runtime.wait_idle()
+    assert runtime.stats.failures == 1
+    assert eventually(lambda: not ref.is_alive())
+    assert "recv" not in runtime.directory
+
+
+def test_the_directory_refuses_a_taken_address_and_lists_groups_sorted(runtime: Runtime) -> None:
+    journal = Journal()
+    for symbol in ("ETH", "BTC", "SOL"):
+        runtime.spawn(Recorder, f"quoter.{symbol}", journal)
+    with pytest.raises(AddressTaken):
+        runtime.spawn(Recorder, "quoter.BTC", journal)
+    assert runtime.directory.group("quoter") == ["quoter.BTC", "quoter.ETH", "quoter.SOL"]
+    assert runtime.directory.group("none") == []
+
+
+def test_pykka_asks_and_proxies_work_from_outside(runtime: Runtime) -> None:
+    journal = Journal()
+    ref = runtime.spawn(Recorder, "recv", journal)
+    assert ref.proxy().address.get() == "recv"
+    if not isinstance(runtime, SimRuntime):
+        runtime.wait_idle()

@@ -1,0 +1,191 @@
+"""The wire codec: every record round-trips; every kind of bad input is one clear error."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import actors.messages
+from actors.messages import Ack, GatewayReport, MarketTick, QuoteIntent
+from actors.wire import (
+    MAX_MESSAGE_BYTES,
+    WIRE_VERSION,
+    Message,
+    WireError,
+    decode,
+    encode,
+    message,
+    peek_type,
+    registered_types,
+)
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class W_Optional(Message):
+    note: str | None
+    blob: bytes
+    flag: bool
+
+
+def strategy_for(hint: Any) -> st.SearchStrategy[Any]:
+    if hint is int:
+        return st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    if hint is str:
+        return st.text(max_size=20)
+    if hint is bool:
+        return st.booleans()
+    if hint is bytes:
+        return st.binary(max_size=20)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        return st.lists(strategy_for(typing.get_args(hint)[0]), max_size=3).map(tuple)
+    if origin is not None:  # X | None
+        inner = next(a for a in typing.get_args(hint) if a is not type(None))
+        return st.none() | strategy_for(inner)
+    return record_strategy(hint)
+
+
+def record_strategy(cls: type[Message]) -> st.SearchStrategy[Message]:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: strategy_for(hints[f.name]) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return st.builds(cls, **fields)
+
+
+ALL_RECORDS = st.sampled_from(sorted(registered_types().values(), key=lambda c: c.TAG)).flatmap(record_strategy)
+
+
+@given(ALL_RECORDS)
+def test_every_registered_record_round_trips(record: Message) -> None:
+    assert decode(encode(record)) == record
+
+
+def test_the_engine_registers_its_whole_vocabulary() -> None:
+    tags = set(registered_types())
+    assert {"MarketTick", "QuoteIntent", "ReplaceQuotes", "GatewayRequest", "GatewayReport", "Freeze"} <= tags
+
+
+def test_encoding_is_an_array_with_tag_and_version_first() -> None:
+    raw = msgpack.unpackb(encode(MarketTick(3, "BTCUSDT", 6_000_000)))
+    assert raw == ["MarketTick", WIRE_VERSION, 3, "BTCUSDT", 6_000_000]
+
+
+def test_peek_type_names_a_message_without_decoding_all_of_it() -> None:
+    assert peek_type(encode(MarketTick(1, "X", 1))) == "MarketTick"
+    assert peek_type(b"\xc1garbage") == "<undecodable>"
+    assert peek_type(msgpack.packb([1, 2])) == "<undecodable>"
+    assert peek_type(object()) == "object"
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        (b"", "not msgpack"),
+        (b"\xc1", "not msgpack"),
+        (msgpack.packb({"a": 1}), "not a message"),
+        (msgpack.packb(["MarketTick"]), "not a message"),
+        (msgpack.packb(["Nope", 1]), "unknown message type 'Nope'"),
+        (msgpack.packb([7, 1]), "unknown message type 7"),
+        (msgpack.packb(["MarketTick", 99, 1, "X", 1]), "unsupported version 99"),
+        (msgpack.packb(["MarketTick", 1, 1, "X"]), "expected 3 fields, got 2"),
+        (msgpack.packb(["MarketTick", 1, 1, "X", 1, 2]), "expected 3 fields, got 4"),
+        (msgpack.packb(["MarketTick", 1, "1", "X", 1]), "MarketTick.tick: expected int, got str"),
+        (msgpack.packb(["MarketTick", 1, True, "X", 1]), "MarketTick.tick: expected int, got bool"),
+        (msgpack.packb(["MarketTick", 1, 1.5, "X", 1]), "MarketTick.tick: expected int, got float"),
+        (msgpack.packb(["MarketTick", 1, 1, b"X", 1]), "MarketTick.symbol: expected str, got bytes"),
+        (msgpack.packb(["GatewayReport", 1, 1, "notalist", [], [], [], []]), "GatewayReport.acks: expected array"),
+        (msgpack.packb(["GatewayReport", 1, 1, [["C1"]], [], [], [], []]), "GatewayReport.acks[0]: expected 2 fields"),
+        (msgpack.packb(["GatewayReport", 1, 1, ["x"], [], [], [], []]), "GatewayReport.acks[0]: expected Ack array"),
+        (msgpack.packb(["GatewayReport", 1, 1, [["C1", 5]], [], [], [], []]), "acks[0].exchange_order_id"),
+        (msgpack.packb(["W_Optional", 1, 5, b"", True]), "W_Optional.note: expected str"),
+    ],
+)
+def test_bad_bytes_raise_one_clear_wire_error(data: bytes, needle: str) -> None:
+    with pytest.raises(WireError, match=None) as caught:
+        decode(data)
+    assert needle in str(caught.value)
+
+
+def test_every_truncation_of_a_valid_message_is_a_wire_error() -> None:
+    data = encode(GatewayReport(1, (Ack("CLI00000001", "ORD000001"),), (), ("CLI00000002",), (), ()))
+    for cut in range(len(data)):
+        with pytest.raises(WireError):
+            decode(data[:cut])
+
+
+def test_oversized_payload_is_refused_before_decoding() -> None:
+    with pytest.raises(WireError, match="oversized"):
+        decode(b"\x90" * (MAX_MESSAGE_BYTES + 1))
+
+
+def test_non_bytes_input_is_a_wire_error() -> None:
+    with pytest.raises(WireError, match="expected bytes"):
+        decode("MarketTick")  # type: ignore[arg-type]
+
+
+def test_optional_fields_accept_none_and_their_type() -> None:
+    for record in (W_Optional(None, b"\x00", False), W_Optional("hi", b"", True)):
+        assert decode(encode(record)) == record
+
+
+def test_float_fields_are_refused_at_registration() -> None:
+    with pytest.raises(TypeError, match="floats are not allowed"):
+
+        @message
+        @dataclass(frozen=True)
+        class W_Price(Message):
+            price: float
+
+
+@pytest.mark.parametrize(
+    "hint",
+    ["dict[str, int]", "tuple[int, str]", "int | str | None", "list[int]"],
+)
+def test_unsupported_field_types_are_refused_at_registration(hint: str) -> None:
+    namespace: dict[str, Any] = {}
+    exec(
+        "from __future__ import annotations\n"
+        "from dataclasses import dataclass\n"
+        "from actors.wire import Message\n"
+        f"@dataclass(frozen=True)\nclass W_Bad{abs(hash(hint))}(Message):\n    field: {hint}\n",
+        namespace,
+    )
+    cls = next(v for k, v in namespace.items() if k.startswith("W_Bad"))
+    with pytest.raises(TypeError):
+        message(cls)
+
+
+def test_registration_needs_a_dataclass_and_a_unique_tag() -> None:
+    class W_NotData(Message):
+        pass
+
+    with pytest.raises(TypeError, match="dataclass"):
+        message(W_NotData)
+    with pytest.raises(TypeError, match="duplicate"):
+
+        @message
+        @dataclass(frozen=True)
+        class QuoteIntent(Message):  # same tag as the engine's record
+            tick: int
+
+    assert registered_types()["QuoteIntent"] is actors.messages.QuoteIntent
+
+
+def test_encode_refuses_unregistered_objects() -> None:
+    @dataclass(frozen=True)
+    class W_Unregistered(Message):
+        n: int
+
+    with pytest.raises(TypeError, match="not a registered"):
+        encode(W_Unregistered(1))
+
+
+def test_quote_intent_is_small_on_the_wire() -> None:
+    assert len(encode(QuoteIntent(12, "BTCUSDT", 6_000_000, 5_997_000, 17, 6_003_000, 17))) < 64
