@@ -1,0 +1,77 @@
+"""Configuration: precedence, validation and the one-line errors, in process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from actors.cli import main
+from actors.config import ConfigError, default_values, env_name, resolve
+
+
+def test_defaults_come_from_conf_default_toml() -> None:
+    config = resolve()
+    raw = {key: value for key, (_, value) in default_values().items()}
+    assert config.symbols == tuple(raw["symbols"]) and config.iterations == raw["iterations"]
+    assert config.runtime == raw["runtime"] and config.seed == raw["seed"]
+
+
+def test_precedence_is_flags_then_environment_then_file_then_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("seed = 1\niterations = 2\nfill_rate = 0.9\n")
+    config = resolve(config_file=path, environ={"MM_SEED": "3", "MM_ITERATIONS": "4"}, overrides={"seed": "5"})
+    assert (config.seed, config.iterations, config.fill_rate) == (5, 4, 0.9)
+
+
+def test_symbols_count_generates_names() -> None:
+    assert resolve(overrides={"symbols_count": 3}).symbols == ("SYM00001", "SYM00002", "SYM00003")
+    with pytest.raises(ConfigError, match="not both"):
+        resolve(overrides={"symbols_count": 3, "symbols": "BTCUSDT"})
+
+
+def test_environment_names() -> None:
+    assert env_name("max_inv") == "MM_MAX_INV" and env_name("freeze_utc_iso") == "MM_FREEZE_UTC_ISO"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"iterations": True}, "integer"),
+        ({"iterations": 2.5}, "integer"),
+        ({"seed": -1}, "integer from 0 to"),
+        ({"edge_min_fills": 0}, "integer >= 1"),
+        ({"max_inv": "inf"}, "finite"),
+        ({"max_total": 0}, "> 0"),
+        ({"spread_bps": []}, "number"),
+        ({"symbols": ["BTCUSDT", 3]}, "symbols"),
+        ({"log_level": 5}, "one of"),
+        ({"runtime": "fibers"}, "one of pool, sim, threads"),
+        ({"freeze_utc_iso": 5}, "ISO-8601"),
+        ({"colour": "red"}, "unknown setting 'colour'"),
+    ],
+)
+def test_bad_values_are_one_clear_config_error(overrides: dict[str, object], needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        resolve(overrides=overrides)
+
+
+def test_log_level_is_case_insensitive() -> None:
+    assert resolve(overrides={"log_level": "debug"}).log_level == "DEBUG"
+
+
+def test_cli_errors_are_one_line_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--iterations", "zero"], environ={}) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == "run-shadow: error: flag --iterations: expected an integer, got 'zero'\n"
+
+
+def test_cli_unknown_flag_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--nope"], environ={}) == 2
+    assert capsys.readouterr().err == "run-shadow: error: unrecognized arguments: --nope\n"
+
+
+def test_cli_runs_and_prints_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--iterations", "2", "--runtime", "sim"], environ={"MM_SEED": "5"}) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and '"seed":5' in out
