@@ -41,6 +41,16 @@ class QuoteIntent(Message):
 
 @message
 @dataclass(frozen=True, slots=True)
+class Mark(Message):
+    """Frozen quoter -> risk: the mid of ``symbol`` at ``tick``, so positions stay marked to market."""
+
+    tick: int
+    symbol: str
+    mid_ticks: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
 class DecideQuotes(Message):
     """Driver -> risk: every intent of ``tick`` has arrived; decide them in canonical order."""
 

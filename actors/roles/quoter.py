@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from actors.core.quoting import QuotingPolicy
 from actors.core.types import Instrument
-from actors.messages import Freeze, MarketTick, QuoteIntent
+from actors.messages import Freeze, Mark, MarketTick, QuoteIntent
 from actors.roles.addresses import RISK
 from actors.runtime.actor import MessageActor, handles
 
@@ -34,9 +34,13 @@ class Quoter(MessageActor):
 
     @handles(MarketTick)
     def on_market_tick(self, tick: MarketTick) -> None:
-        """Send risk the quote for this tick (nothing once frozen)."""
-        if self.frozen or tick.symbol != self.instrument.symbol:
+        """Send risk the quote for this tick; once frozen, only the mark."""
+        if tick.symbol != self.instrument.symbol:
             self.ticks_ignored += 1
+            return
+        if self.frozen:
+            self.ticks_ignored += 1
+            self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))
             return
         quote = self.policy.quote(self.instrument, tick.mid_ticks)
         self.intents_sent += 1

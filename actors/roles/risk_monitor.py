@@ -17,6 +17,7 @@ from actors.messages import (
     Freeze,
     FreezeComplete,
     FreezeRequest,
+    Mark,
     OrderSpec,
     QuoteIntent,
     ReplaceQuotes,
@@ -63,6 +64,11 @@ class RiskMonitor(MessageActor):
         self.last_tick = max(self.last_tick, intent.tick)
         if not self.engine.frozen:
             self.pending[intent.symbol] = intent
+
+    @handles(Mark)
+    def on_mark(self, mark: Mark) -> None:
+        """Keep marking positions to market after a freeze."""
+        self.engine.update_mark(mark.symbol, mark.mid_ticks)
 
     @handles(DecideQuotes)
     def on_decide_quotes(self, decide: DecideQuotes) -> None:

@@ -23,6 +23,7 @@ from actors.messages import (
     FreezeRequest,
     GatewayReport,
     GatewayRequest,
+    Mark,
     MarketTick,
     OrderSpec,
     PlaceItem,
@@ -71,7 +72,9 @@ def test_quoter_never_quotes_after_a_freeze(sim: Sim) -> None:
     sim.spawn(Quoter, quoter("BTCUSDT"), BTC, QuotingPolicy())
     tell(sim, quoter("BTCUSDT"), Freeze(1, "test"))
     tell(sim, quoter("BTCUSDT"), MarketTick(2, "BTCUSDT", 6_000_000))
+    tell(sim, quoter("BTCUSDT"), MarketTick(2, "ETHUSDT", 6_000_000))  # not its symbol: ignored
     risk.expect_none(QuoteIntent)
+    assert risk.messages(Mark) == [Mark(2, "BTCUSDT", 6_000_000)]  # positions stay marked to market
 
 
 # ---------------------------------------------------------------- risk monitor
@@ -134,9 +137,11 @@ def test_frozen_risk_sends_no_more_orders(sim: Sim) -> None:
     tell(sim, RISK, intent())
     tell(sim, RISK, DecideQuotes(2))
     store.expect_none(ReplaceQuotes)
+    tell(sim, RISK, Mark(3, "BTCUSDT", 6_100_000))
     tell(sim, RISK, FreezeComplete(2, 0))
     sim.run_until_idle()
-    assert sim.actor(RISK).snapshot().freeze_confirmed  # type: ignore[attr-defined]
+    snapshot = sim.actor(RISK).snapshot()  # type: ignore[attr-defined]
+    assert snapshot.freeze_confirmed and snapshot.marks["BTCUSDT"] == 6_100_000
 
 
 # ---------------------------------------------------------------- order store
