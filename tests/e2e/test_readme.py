@@ -22,6 +22,11 @@ def test_readme_example_output_is_what_the_command_prints() -> None:
     assert argv[0] == "bin/run-shadow"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
     done = subprocess.run(
-        [sys.executable, str(ROOT / argv[0]), *argv[1:]], capture_output=True, text=True, check=True, cwd=ROOT, env=environ
+        [sys.executable, str(ROOT / argv[0]), *argv[1:]],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env=environ,
     )
     assert done.stdout == shown.group(1) + "\n"
