@@ -70,6 +70,9 @@ class OrderStats:
     partially_filled_then_canceled: int = 0
 
 
+NOT_LIVE = frozenset({"already canceled", "unknown order"})
+"""Cancel refusals meaning the venue holds no live order: it is canceled for us too."""
+
 _ACKABLE = frozenset({OrderState.PENDING})
 _CANCELABLE = frozenset({OrderState.PENDING, OrderState.OPEN, OrderState.PARTIALLY_FILLED})
 _FILLABLE = frozenset({OrderState.PENDING, OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.CANCELED})
@@ -153,6 +156,18 @@ class OrderStore:
         order.reason = reason
         return order
 
+    def cancel_answered(self, client_id: str, ok: bool, reason: str = "") -> Order:
+        """Apply the venue's answer to a cancel, so the order always reaches a defined state.
+
+        Confirmed, or refused because the order is not live at the venue
+        ("already canceled", "unknown order"): CANCELED.  Refused for any other
+        reason ("already filled", a transport error): the order keeps its state;
+        a fill will close it, or the cancel can be requested again.
+        """
+        if ok or reason in NOT_LIVE:
+            return self.confirm_cancel(client_id)
+        return self.cancel_rejected(client_id, reason)
+
     def apply_fill(self, fill: Fill) -> FillOutcome:
         """Apply ``fill`` exactly once; see :class:`FillOutcome` for what else can happen."""
         if fill.fill_id in self._applied_fills:
@@ -177,6 +192,18 @@ class OrderStore:
         else:
             self._move(order, OrderState.PARTIALLY_FILLED)
         return FillOutcome.APPLIED
+
+    def replace_quotes(
+        self, symbols: list[str] | tuple[str, ...], orders: list[tuple[str, Side, int, int]], tick: int
+    ) -> tuple[list[Order], list[Order]]:
+        """Cancel/replace: request cancels of the symbols' open orders, then create ``orders``.
+
+        Returns (orders whose cancel should be sent now, new orders).  Orders
+        still waiting for their ack are only marked; their cancel goes out with the ack.
+        """
+        to_cancel = [o for s in symbols for o in self.open_orders(s) if self.request_cancel(o.client_id)]
+        created = [self.create(symbol, side, price, lots, tick) for symbol, side, price, lots in orders]
+        return to_cancel, created
 
     # ------------------------------------------------------------ queries
 

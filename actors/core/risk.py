@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from actors.core.quoting import Quote
 from actors.core.types import Fill, Instrument, Side
 
 
@@ -104,6 +105,24 @@ class RiskEngine:
         if total > limits.max_total_notional_usd:
             return Decision(False, f"max-total: {total:.2f} USD > {limits.max_total_notional_usd:.2f} USD")
         return ALLOW
+
+    def approve_quotes(self, quotes: Mapping[str, Quote]) -> tuple[list[tuple[str, Side, int, int]], int]:
+        """Check both sides of every quote in sorted symbol order.
+
+        Returns the approved orders as (symbol, side, price ticks, lots) and
+        the number of blocked sides.  Sorted order makes the outcome of limits
+        that compare symbols independent of the order quotes arrived in.
+        """
+        approved: list[tuple[str, Side, int, int]] = []
+        blocked = 0
+        for symbol in sorted(quotes):
+            quote = quotes[symbol]
+            for side, price, lots in ((Side.BUY, quote.bid_ticks, quote.bid_lots), (Side.SELL, quote.ask_ticks, quote.ask_lots)):
+                if self.check_order(symbol, side, price, lots).allowed:
+                    approved.append((symbol, side, price, lots))
+                else:
+                    blocked += 1
+        return approved, blocked
 
     # ------------------------------------------------------------ post-trade
 

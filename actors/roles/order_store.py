@@ -29,9 +29,6 @@ from actors.messages import (
 from actors.roles.addresses import GATEWAY, RISK
 from actors.runtime.actor import MessageActor, handles
 
-# The venue says the order is not live there: it is not open, so it is canceled.
-_NOT_LIVE = ("already canceled", "unknown order")
-
 
 @dataclass(frozen=True)
 class StoreSnapshot:
@@ -65,11 +62,10 @@ class OrderStoreActor(MessageActor):
         if self.frozen:
             self.refused_after_freeze += len(replace.orders)
             return
-        cancels = [item for symbol in replace.symbols for item in self._cancel_items(symbol)]
-        places = []
-        for spec in replace.orders:
-            order = self.store.create(spec.symbol, Side(spec.side), spec.price_ticks, spec.qty_lots, replace.tick)
-            places.append(PlaceItem(order.client_id, order.symbol, int(order.side), order.price_ticks, order.qty_lots))
+        specs = [(o.symbol, Side(o.side), o.price_ticks, o.qty_lots) for o in replace.orders]
+        to_cancel, created = self.store.replace_quotes(replace.symbols, specs, replace.tick)
+        cancels = [CancelItem(o.client_id, o.exchange_order_id) for o in to_cancel if o.exchange_order_id]
+        places = [PlaceItem(o.client_id, o.symbol, int(o.side), o.price_ticks, o.qty_lots) for o in created]
         if cancels or places:
             self.send(GATEWAY, GatewayRequest(replace.tick, tuple(cancels), tuple(places)))
 
@@ -84,17 +80,14 @@ class OrderStoreActor(MessageActor):
         for refusal in report.rejects:
             self._guard(self.store.reject, refusal.client_id, refusal.reason)
         for client_id in report.canceled:
-            self._confirm_cancel(client_id)
+            self._cancel_answered(client_id, True, "")
         for refusal in report.cancel_failures:
-            if refusal.reason in _NOT_LIVE:
-                self._confirm_cancel(refusal.client_id)
-            else:
-                self._guard(self.store.cancel_rejected, refusal.client_id, refusal.reason)
+            self._cancel_answered(refusal.client_id, False, refusal.reason)
         applied = [item for item in report.fills if self._apply_fill(item)]
         if applied:
             self.send(RISK, FillsApplied(report.tick, tuple(applied)))
         if self.frozen:
-            follow_up.extend(c for c in self._cancel_items(None) if c not in follow_up)
+            follow_up.extend(self._cancel_items(None))  # retries cancels the venue refused
             self._request_cancels(report.tick, follow_up)
         elif follow_up:
             self._request_cancels(report.tick, follow_up)
@@ -123,10 +116,11 @@ class OrderStoreActor(MessageActor):
             self.send(GATEWAY, GatewayRequest(tick, tuple(cancels), ()))
         self._confirm_freeze_if_done()
 
-    def _confirm_cancel(self, client_id: str) -> None:
+    def _cancel_answered(self, client_id: str, ok: bool, reason: str) -> None:
         order = self.store.get(client_id)
         was_open = order is not None and order.state.is_open
-        self._guard(self.store.confirm_cancel, client_id)
+        if self._guard(self.store.cancel_answered, client_id, ok, reason) is None:
+            return
         if self.frozen and was_open and order is not None and order.state is OrderState.CANCELED:
             self.canceled_since_freeze += 1
 
@@ -145,7 +139,7 @@ class OrderStoreActor(MessageActor):
             self.freeze_confirmed = True
             self.send(RISK, FreezeComplete(self.freeze_tick, self.canceled_since_freeze))
 
-    def _guard(self, operation: Callable[..., Order], *args: str) -> Order | None:
+    def _guard(self, operation: Callable[..., Order], *args: object) -> Order | None:
         """Run a store transition; an illegal one is logged (the core counts it) and skipped."""
         try:
             return operation(*args)

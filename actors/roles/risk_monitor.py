@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actors.core.quoting import Quote
 from actors.core.risk import RiskEngine
-from actors.core.types import Side
 from actors.messages import (
     DecideQuotes,
     FillsApplied,
@@ -76,20 +76,13 @@ class RiskMonitor(MessageActor):
         intents, self.pending = self.pending, {}
         if self.engine.frozen or not intents:
             return
-        orders: list[OrderSpec] = []
-        blocks = 0
-        for symbol in sorted(intents):
-            intent = intents[symbol]
-            for side, price, lots in (
-                (Side.BUY, intent.bid_ticks, intent.bid_lots),
-                (Side.SELL, intent.ask_ticks, intent.ask_lots),
-            ):
-                if self.engine.check_order(symbol, side, price, lots).allowed:
-                    orders.append(OrderSpec(symbol, int(side), price, lots))
-                else:
-                    blocks += 1
+        quotes = {
+            symbol: Quote(symbol, i.bid_ticks, i.bid_lots, i.ask_ticks, i.ask_lots) for symbol, i in intents.items()
+        }
+        approved, blocks = self.engine.approve_quotes(quotes)
         self.risk_blocks += blocks
-        self.send(STORE, ReplaceQuotes(decide.tick, tuple(sorted(intents)), tuple(orders), blocks))
+        orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
+        self.send(STORE, ReplaceQuotes(decide.tick, tuple(sorted(intents)), orders, blocks))
 
     @handles(FillsApplied)
     def on_fills_applied(self, applied: FillsApplied) -> None:
