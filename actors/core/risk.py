@@ -117,7 +117,8 @@ class RiskEngine:
         blocked = 0
         for symbol in sorted(quotes):
             quote = quotes[symbol]
-            for side, price, lots in ((Side.BUY, quote.bid_ticks, quote.bid_lots), (Side.SELL, quote.ask_ticks, quote.ask_lots)):
+            sides = ((Side.BUY, quote.bid_ticks, quote.bid_lots), (Side.SELL, quote.ask_ticks, quote.ask_lots))
+            for side, price, lots in sides:
                 if self.check_order(symbol, side, price, lots).allowed:
                     approved.append((symbol, side, price, lots))
                 else:
