@@ -16,6 +16,7 @@ lots.  Float fields are rejected at registration time.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import types
 import typing
 from collections.abc import Callable
@@ -41,12 +42,23 @@ class Message:
     __slots__ = ()
 
 
-_Checker = Callable[[Any, str], Any]
+_Convert = Callable[[Any], Any]
 M = TypeVar("M", bound=Message)
 
+# Per record class: (name, exact type or None, converter or None) for each field.
+_Spec = tuple[tuple[str, type | None, _Convert | None], ...]
 _REGISTRY: dict[str, type[Message]] = {}
-_DECODERS: dict[type[Message], tuple[tuple[str, _Checker], ...]] = {}
-_ENCODERS: dict[type[Message], Callable[[Any], list[Any]]] = {}
+_DECODERS: dict[type[Message], _Spec] = {}
+_GETTERS: dict[type[Message], Callable[[Any], tuple[Any, ...]]] = {}
+
+
+class _Invalid(Exception):
+    """Internal: a validation failure, with the field path collected on the way out."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+        self.path: list[str] = []
 
 
 def message(cls: type[M]) -> type[M]:
@@ -57,21 +69,31 @@ def message(cls: type[M]) -> type[M]:
     if tag in _REGISTRY:
         raise TypeError(f"duplicate wire tag {tag}")
     hints = typing.get_type_hints(cls)
-    fields = tuple((f.name, _checker_for(hints[f.name], f"{tag}.{f.name}")) for f in dataclasses.fields(cls))
+    names = [f.name for f in dataclasses.fields(cls)]
+    spec = tuple((name, *_field_spec(hints[name], f"{tag}.{name}")) for name in names)
     cls.TAG = tag
     _REGISTRY[tag] = cls
-    _DECODERS[cls] = fields
-    _ENCODERS[cls] = _encoder_for(cls)
+    _DECODERS[cls] = spec
+    getter = operator.attrgetter(*names) if names else (lambda _msg: ())
+    _GETTERS[cls] = getter if len(names) != 1 else (lambda msg: (getter(msg),))
     return cls
 
 
 def encode(msg: Message) -> bytes:
     """Serialise ``msg`` as ``[tag, version, *fields]`` msgpack bytes."""
-    encoder = _ENCODERS.get(type(msg))
-    if encoder is None:
+    getter = _GETTERS.get(type(msg))
+    if getter is None:
         raise TypeError(f"{type(msg).__name__} is not a registered wire message")
-    packed: bytes = msgpack.packb([msg.TAG, WIRE_VERSION, *encoder(msg)])
+    packed: bytes = msgpack.packb((msg.TAG, WIRE_VERSION, *getter(msg)), default=_record_fields)
     return packed
+
+
+def _record_fields(value: object) -> tuple[Any, ...]:
+    """msgpack's hook for nested records: their fields, as an array."""
+    getter = _GETTERS.get(type(value))  # type: ignore[arg-type]
+    if getter is None:
+        raise TypeError(f"{type(value).__name__} cannot travel on the wire")
+    return getter(value)
 
 
 def decode(data: bytes) -> Message:
@@ -92,7 +114,10 @@ def decode(data: bytes) -> Message:
         raise WireError(f"unknown message type {tag!r}")
     if version != WIRE_VERSION:
         raise WireError(f"{tag}: unsupported version {version!r} (expected {WIRE_VERSION})")
-    return _build(cls, raw[2:], tag)
+    try:
+        return _build(cls, raw[2:])
+    except _Invalid as exc:
+        raise WireError(f"{tag}{''.join(reversed(exc.path))}: {exc.text}") from None
 
 
 def peek_type(data: object) -> str:
@@ -114,84 +139,83 @@ def registered_types() -> dict[str, type[Message]]:
     return dict(_REGISTRY)
 
 
-def _build(cls: type[M], values: list[Any], where: str) -> M:
+def _build(cls: type[M], values: list[Any]) -> M:
     spec = _DECODERS[cls]
     if len(values) != len(spec):
-        raise WireError(f"{where}: expected {len(spec)} fields, got {len(values)}")
-    kwargs = {name: check(value, f"{where}.{name}") for (name, check), value in zip(spec, values, strict=True)}
-    return cls(**kwargs)
+        raise _Invalid(f"expected {len(spec)} fields, got {len(values)}")
+    args = []
+    for (name, exact, convert), value in zip(spec, values, strict=True):
+        if exact is not None:
+            if type(value) is not exact:  # exact: bool (an int subclass) is no int here
+                raise _at(_Invalid(f"expected {exact.__name__}, got {type(value).__name__}"), "." + name)
+            args.append(value)
+        else:
+            assert convert is not None
+            try:
+                args.append(convert(value))
+            except _Invalid as exc:
+                raise _at(exc, "." + name) from None
+    return cls(*args)
 
 
-def _checker_for(hint: Any, where: str) -> _Checker:
-    """Build a validating converter for one annotated field type."""
-    origin = typing.get_origin(hint)
-    if hint is bool:
-        return _exact(bool)
-    if hint is int:
-        return _int
-    if hint is str:
-        return _exact(str)
-    if hint is bytes:
-        return _exact(bytes)
+def _at(exc: _Invalid, step: str) -> _Invalid:
+    exc.path.append(step)
+    return exc
+
+
+def _field_spec(hint: Any, where: str) -> tuple[type | None, _Convert | None]:
+    """(exact type, None) for scalars, (None, converter) for everything else."""
+    if hint in (bool, int, str, bytes):
+        return hint, None
     if hint is float:
         raise TypeError(f"{where}: floats are not allowed on the wire (use ticks, lots or decimal strings)")
+    origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(args) != 1:
             raise TypeError(f"{where}: only 'X | None' unions are supported")
-        inner = _checker_for(args[0], where)
-        return lambda v, w: None if v is None else inner(v, w)
+        inner = _converter(args[0], where)
+        return None, lambda v: None if v is None else inner(v)
     if origin is tuple:
         parts = typing.get_args(hint)
         if len(parts) != 2 or parts[1] is not Ellipsis:
             raise TypeError(f"{where}: only tuple[X, ...] is supported")
-        item = _checker_for(parts[0], where)
-        return lambda v, w: _tuple_of(item, v, w)
+        item = _converter(parts[0], where)
+        return None, lambda v: _tuple_of(item, v)
     if isinstance(hint, type) and issubclass(hint, Message):
         record = hint
-        return lambda v, w: _nested(record, v, w)
+        return None, lambda v: _nested(record, v)
     raise TypeError(f"{where}: unsupported wire type {hint!r}")
 
 
-def _exact(kind: type) -> _Checker:
-    def check(value: Any, where: str) -> Any:
-        if type(value) is not kind:
-            raise WireError(f"{where}: expected {kind.__name__}, got {type(value).__name__}")
-        return value
+def _converter(hint: Any, where: str) -> _Convert:
+    """A converter for ``hint`` even when it is a plain scalar (items of tuples, optionals)."""
+    exact, convert = _field_spec(hint, where)
+    if convert is not None:
+        return convert
+    assert exact is not None
+    return lambda v: _exact(exact, v)
 
-    return check
 
-
-def _int(value: Any, where: str) -> int:
-    if type(value) is not int:  # bool is an int subclass and is refused on purpose
-        raise WireError(f"{where}: expected int, got {type(value).__name__}")
+def _exact(kind: type, value: Any) -> Any:
+    if type(value) is not kind:
+        raise _Invalid(f"expected {kind.__name__}, got {type(value).__name__}")
     return value
 
 
-def _tuple_of(item: _Checker, value: Any, where: str) -> tuple[Any, ...]:
-    if not isinstance(value, list):
-        raise WireError(f"{where}: expected array, got {type(value).__name__}")
-    return tuple(item(v, f"{where}[{i}]") for i, v in enumerate(value))
+def _tuple_of(item: _Convert, value: Any) -> tuple[Any, ...]:
+    if type(value) is not list:
+        raise _Invalid(f"expected array, got {type(value).__name__}")
+    out = []
+    for index, entry in enumerate(value):
+        try:
+            out.append(item(entry))
+        except _Invalid as exc:
+            raise _at(exc, f"[{index}]") from None
+    return tuple(out)
 
 
-def _nested(cls: type[M], value: Any, where: str) -> M:
-    if not isinstance(value, list):
-        raise WireError(f"{where}: expected {cls.__name__} array, got {type(value).__name__}")
-    return _build(cls, value, where)
-
-
-def _encoder_for(cls: type[Message]) -> Callable[[Any], list[Any]]:
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-
-    def to_list(msg: Any) -> list[Any]:
-        return [_plain(getattr(msg, n)) for n in names]
-
-    return to_list
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Message):
-        return _ENCODERS[type(value)](value)
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
+def _nested(cls: type[M], value: Any) -> M:
+    if type(value) is not list:
+        raise _Invalid(f"expected {cls.__name__} array, got {type(value).__name__}")
+    return _build(cls, value)

@@ -1,0 +1,196 @@
+"""``bin/bench``: throughput, start/stop, freeze latency and memory, as JSON on stdout.
+
+Every (runtime, symbol count) case runs in a child process of its own so that
+peak RSS belongs to that case alone.  Each case also runs the synchronous
+baseline (the same core, no actors) on the same workload in the same process,
+and reports the actor pipeline's orders/s as a ratio of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from actors.baseline import SyncEngine
+from actors.config import RUNTIME_NAMES, ShadowConfig, resolve
+from actors.messages import FreezeRequest, QuoteIntent
+from actors.roles.addresses import RISK
+from actors.runtime import create_runtime
+from actors.system import System
+from actors.wire import decode, encode
+
+CASES = [("threads", 100), ("threads", 1000), ("pool", 100), ("pool", 1000), ("pool", 10000),
+         ("sim", 100), ("sim", 1000), ("sim", 10000)]  # fmt: skip
+"""Default cases; threads stops at 1,000 (a thread per actor)."""
+
+
+def _config(symbols: int, iterations: int, runtime: str, seed: int = 42) -> ShadowConfig:
+    # A threshold no edge reaches: throughput runs must not freeze half-way.
+    settings: dict[str, Any] = {"symbols_count": symbols, "iterations": iterations, "runtime": runtime}
+    settings.update(seed=seed, edge_threshold=-1e9, max_inv=1e12, max_total=1e15)
+    return resolve(overrides=settings, override_source="setting")
+
+
+def _build(config: ShadowConfig) -> System:
+    options = {"seed": config.seed, "trace": False} if config.runtime == "sim" else {}
+    return System(create_runtime(config.runtime, **options), config)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def baseline_orders_per_s(config: ShadowConfig) -> tuple[float, int]:
+    """Orders/s of the synchronous loop on ``config``'s workload."""
+    engine = SyncEngine(config)
+    started = time.perf_counter()
+    result = engine.run()
+    return result.placed / (time.perf_counter() - started), result.placed
+
+
+def run_case(runtime: str, symbols: int, iterations: int, freezes: int) -> dict[str, Any]:
+    """One case, in this process."""
+    config = _config(symbols, iterations, runtime)
+    system = _build(config)
+    started = time.perf_counter()
+    system.start()
+    start_s = time.perf_counter() - started
+    started = time.perf_counter()
+    system.run()
+    system.runtime.wait_idle()
+    run_s = time.perf_counter() - started
+    delivered = system.runtime.stats.delivered
+    placed = system.store_snapshot().placed
+    started = time.perf_counter()
+    system.stop()
+    stop_s = time.perf_counter() - started
+    latencies = [freeze_latency(runtime, symbols, seed) for seed in range(freezes)]
+    base_rate, base_placed = baseline_orders_per_s(config)
+    orders_per_s = placed / run_s
+    return {
+        "runtime": runtime,
+        "symbols": symbols,
+        "iterations": iterations,
+        "start_s": round(start_s, 4),
+        "stop_s": round(stop_s, 4),
+        "run_s": round(run_s, 4),
+        "messages_per_s": round(delivered / run_s),
+        "orders_per_s": round(orders_per_s),
+        "orders_placed": placed,
+        "baseline_orders_per_s": round(base_rate),
+        "baseline_orders_placed": base_placed,
+        "ratio_vs_baseline": round(orders_per_s / base_rate, 3),
+        "freeze_latency_ms": _percentiles(latencies),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+    }
+
+
+def freeze_latency(runtime: str, symbols: int, seed: int) -> float:
+    """Milliseconds from the freeze decision to the store's last cancel confirmed (system idle)."""
+    config = _config(symbols, 2, runtime, seed)
+    system = _build(config)
+    system.start()
+    system.run()
+    open_before = len(system.store_snapshot().open_orders)
+    started = time.perf_counter()
+    system.runtime.tell(RISK, encode(FreezeRequest("bench")))
+    system.runtime.wait_idle()
+    elapsed = (time.perf_counter() - started) * 1000.0
+    snapshot = system.store_snapshot()
+    assert open_before > 0 and snapshot.open_orders == [], "the freeze must cancel every open order"
+    system.stop()
+    return elapsed
+
+
+def _percentiles(samples: list[float]) -> dict[str, Any]:
+    if not samples:
+        return {"n": 0}
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {"n": len(ordered), "p50": round(statistics.median(ordered), 2), "p99": round(p99, 2)}
+
+
+def cancel_replace(runtime: str, ticks: int) -> dict[str, Any]:
+    """2 symbols x ``ticks``: every tick cancels the previous bid and ask and places new ones."""
+    config = replace(_config(2, ticks, runtime), symbols=("BTCUSDT", "ETHUSDT"))
+    system = _build(config)
+    system.start()
+    started = time.perf_counter()
+    system.run()
+    run_s = time.perf_counter() - started
+    placed = system.store_snapshot().placed
+    system.stop()
+    base_rate, _ = baseline_orders_per_s(config)
+    return {
+        "runtime": runtime,
+        "ticks": ticks,
+        "orders_placed": placed,
+        "orders_per_s": round(placed / run_s),
+        "baseline_orders_per_s": round(base_rate),
+        "ratio_vs_baseline": round(placed / run_s / base_rate, 3),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+    }
+
+
+def codec_floor(rounds: int = 50_000) -> dict[str, Any]:
+    """Microseconds to encode + decode one QuoteIntent: the per-message floor."""
+    record = QuoteIntent(12, "BTCUSDT", 6_000_000, 5_997_000, 17, 6_003_000, 17)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        decode(encode(record))
+    return {"message": "QuoteIntent", "encode_decode_us": round((time.perf_counter() - started) / rounds * 1e6, 3)}
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "actors.bench", *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"args": args, "error": done.stderr.strip().splitlines()[-1:] or ["exit " + str(done.returncode)]}
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the cases (each in a child process) and print one JSON document."""
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    parser.add_argument("--case", nargs=2, metavar=("RUNTIME", "SYMBOLS"), help="run one case in this process")
+    parser.add_argument("--cancel-replace", metavar="RUNTIME", help="run the cancel/replace workload in this process")
+    parser.add_argument("--iterations", type=int, default=20, help="ticks per throughput case (default 20)")
+    parser.add_argument("--freezes", type=int, default=5, help="freeze repetitions per case (default 5)")
+    parser.add_argument("--ticks", type=int, default=5000, help="ticks of the cancel/replace workload (default 5000)")
+    parser.add_argument("--quick", action="store_true", help="small cases only (100 and 1,000 symbols)")
+    args = parser.parse_args(argv)
+    if args.case:
+        result = run_case(args.case[0], int(args.case[1]), args.iterations, args.freezes)
+    elif args.cancel_replace:
+        result = cancel_replace(args.cancel_replace, args.ticks)
+    else:
+        cases = [c for c in CASES if not args.quick or c[1] <= 1000]
+        common = ["--iterations", str(args.iterations), "--freezes", str(args.freezes)]
+        result = {
+            "machine": {"cpus": _cpus(), "python": sys.version.split()[0]},
+            "codec_floor": codec_floor(),
+            "cases": [_child(["--case", runtime, str(n), *common]) for runtime, n in cases],
+            "cancel_replace": [
+                _child(["--cancel-replace", runtime, "--ticks", str(args.ticks)]) for runtime in RUNTIME_NAMES
+            ],
+        }
+    sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
