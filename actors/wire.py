@@ -50,6 +50,8 @@ _Spec = tuple[tuple[str, type | None, _Convert | None], ...]
 _REGISTRY: dict[str, type[Message]] = {}
 _DECODERS: dict[type[Message], _Spec] = {}
 _GETTERS: dict[type[Message], Callable[[Any], tuple[Any, ...]]] = {}
+_FLAT: dict[type[Message], tuple[type, ...]] = {}
+"""Records whose fields are all scalars: validated in one C-speed tuple comparison."""
 
 
 class _Invalid(Exception):
@@ -74,6 +76,8 @@ def message(cls: type[M]) -> type[M]:
     cls.TAG = tag
     _REGISTRY[tag] = cls
     _DECODERS[cls] = spec
+    if all(exact is not None for _, exact, _ in spec):
+        _FLAT[cls] = tuple(exact for _, exact, _ in spec)
     getter = operator.attrgetter(*names) if names else (lambda _msg: ())
     _GETTERS[cls] = getter if len(names) != 1 else (lambda msg: (getter(msg),))
     return cls
@@ -140,6 +144,8 @@ def registered_types() -> dict[str, type[Message]]:
 
 
 def _build(cls: type[M], values: list[Any]) -> M:
+    if tuple(map(type, values)) == _FLAT.get(cls):  # exact types: bool is no int here
+        return cls(*values)
     spec = _DECODERS[cls]
     if len(values) != len(spec):
         raise _Invalid(f"expected {len(spec)} fields, got {len(values)}")
