@@ -12,15 +12,14 @@ costs a few hundred bytes, and nothing but the runtime keeps it alive.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections import deque
 from typing import Any
 
 import pykka
-from pykka import ActorDeadError
 from pykka._envelope import Envelope
 
+from actors.runtime.base import handle_envelope, refuse_closed
 from actors.runtime.realtime import RealTimeRuntime
 
 
@@ -48,7 +47,8 @@ class PoolInbox:
         sender = self._runtime.current_address()
         with self._lock:
             if self._closed:
-                raise ActorDeadError(f"{self.owner} stopped")
+                refuse_closed(envelope, self.owner)
+                return
             self._runtime.in_flight_add(1)
             self._queue.append((sender, envelope))
             if self._scheduled or self._actor is None:
@@ -192,20 +192,9 @@ class PoolRuntime(RealTimeRuntime):
             self._held.pop(id(actor), None)
 
     def handle_one(self, actor: Any, envelope: Envelope[Any]) -> None:
-        """pykka's per-message loop body, for one envelope."""
+        """pykka's per-message loop body for one envelope; the message is then no longer in flight."""
         try:
-            response = actor._handle_receive(envelope.message)
-            if envelope.reply_to is not None:
-                envelope.reply_to.set(response)
-        except Exception:
-            if envelope.reply_to is not None:
-                envelope.reply_to.set_exception()
-            else:
-                actor._handle_failure(*sys.exc_info())
-                try:
-                    actor.on_failure(*sys.exc_info())
-                except Exception:
-                    actor._handle_failure(*sys.exc_info())
+            handle_envelope(actor, envelope)
         finally:
             self.in_flight_add(-1)
 

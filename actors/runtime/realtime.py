@@ -14,9 +14,8 @@ import time
 from typing import Any
 
 import pykka
-from pykka import ActorDeadError
 
-from actors.runtime.base import CLOCK, EXTERNAL, Runtime, TimerHandle
+from actors.runtime.base import CLOCK, EXTERNAL, Runtime, TimerHandle, answer_dead
 
 
 class IdleTimeout(TimeoutError):
@@ -71,15 +70,9 @@ class RealTimeRuntime(Runtime):
         inbox.close()
         while not inbox.empty():
             envelope = inbox.get()
-            is_stop = isinstance(envelope.message, pykka.messages._ActorStop)
-            if envelope.reply_to is not None:
-                if is_stop:
-                    envelope.reply_to.set(None)
-                else:
-                    envelope.reply_to.set_exception(
-                        exc_info=(ActorDeadError, ActorDeadError(f"{actor.address} stopped"), None)
-                    )
-            elif not is_stop:
+            if not answer_dead(envelope, actor.address) and not isinstance(
+                envelope.message, pykka.messages._ActorStop
+            ):
                 self.dead_letter(inbox.current_sender, actor.address, "actor stopped", envelope.message)
             self.in_flight_add(-1)
 

@@ -21,11 +21,11 @@ from queue import Full
 from typing import Any, NamedTuple
 
 import pykka
-from pykka import ActorDeadError, Timeout
+from pykka import Timeout
 from pykka._envelope import Envelope
 
 from actors.runtime.actor import CRASH
-from actors.runtime.base import CLOCK, EXTERNAL, Runtime, TimerHandle
+from actors.runtime.base import CLOCK, EXTERNAL, Runtime, TimerHandle, answer_dead, handle_envelope, refuse_closed
 from actors.wire import peek_type
 
 
@@ -103,7 +103,8 @@ class SimInbox:
     def put(self, envelope: Envelope[Any], /) -> None:
         """Queue for delivery by the scheduler; refused once the actor stopped."""
         if self.closed:
-            raise ActorDeadError(f"{self.owner} stopped")
+            refuse_closed(envelope, self.owner)
+            return
         self._sim.enqueue(self._sim.current_address(), self, envelope)
 
     def get(self) -> Envelope[Any]:  # pragma: no cover - the scheduler delivers instead
@@ -130,7 +131,11 @@ class SimFuture(pykka.Future[Any]):
         self._exc_info: Any = None
 
     def get(self, *, timeout: float | None = None) -> Any:
-        """Run the scheduler until this future is set; refused inside a handler."""
+        """Run the scheduler until this future is set; refused inside a handler.
+
+        ``timeout`` is virtual seconds: the scheduler runs while the virtual
+        clock has not passed it, so ``timeout=0`` polls without delivering.
+        """
         try:
             return super().get(timeout=timeout)
         except NotImplementedError:
@@ -141,10 +146,13 @@ class SimFuture(pykka.Future[Any]):
                 "and on pool it would starve a worker. Send a request with a correlation id and "
                 "handle the reply as a message instead."
             )
-        while not self._done and self._sim.step():
+        sim = self._sim
+        deadline = None if timeout is None else sim.now() + timeout
+        while not self._done and (deadline is None or (timeout and sim.now() <= deadline)) and sim.step():
             pass
         if not self._done:
-            raise Timeout("sim went idle before the future was set")
+            waited = "sim went idle" if deadline is None else f"{timeout}s of virtual time passed"
+            raise Timeout(f"{waited} before the future was set")
         if self._exc_info is not None:
             exc_type, exc_value, exc_tb = self._exc_info
             if exc_value is None:
@@ -356,7 +364,16 @@ class SimRuntime(Runtime):
     # ------------------------------------------------------------ running
 
     def step(self) -> bool:
-        """Deliver one message; False if nothing is deliverable (timers aside)."""
+        """Deliver one message; False if nothing is deliverable (timers aside).
+
+        Refused inside a handler: a nested delivery would run another handler
+        (perhaps this actor's own stop) in the middle of the current one.
+        """
+        if self._current is not None:
+            raise BlockingCallError(
+                f"tell, don't block: {self._current}'s handler tried to run the scheduler "
+                "(step, run_until_idle or a blocking wait); schedule a timer or send a message instead."
+            )
         self._release_blocked()
         if not self._ready:
             if not self._blocked:
@@ -393,18 +410,7 @@ class SimRuntime(Runtime):
         inbox.current_sender = sender
         self._current = inbox.owner
         try:
-            response = actor._handle_receive(envelope.message)
-            if envelope.reply_to is not None:
-                envelope.reply_to.set(response)
-        except Exception:
-            if envelope.reply_to is not None:
-                envelope.reply_to.set_exception()
-            else:
-                actor._handle_failure(*sys.exc_info())
-                try:
-                    actor.on_failure(*sys.exc_info())
-                except Exception:
-                    actor._handle_failure(*sys.exc_info())
+            handle_envelope(actor, envelope)
         finally:
             self._current = None
         if actor.actor_stopped.is_set():
@@ -420,14 +426,9 @@ class SimRuntime(Runtime):
                 self._unready(key)
             for item in queue:
                 envelope = item.envelope
-                if envelope.reply_to is not None:
-                    if isinstance(envelope.message, pykka.messages._ActorStop):
-                        envelope.reply_to.set(None)
-                    else:
-                        envelope.reply_to.set_exception(
-                            exc_info=(ActorDeadError, ActorDeadError(f"{inbox.owner} stopped"), None)
-                        )
-                elif not isinstance(envelope.message, pykka.messages._ActorStop):
+                if not answer_dead(envelope, inbox.owner) and not isinstance(
+                    envelope.message, pykka.messages._ActorStop
+                ):
                     self.dead_letter(key[0], inbox.owner, "actor stopped", envelope.message)
         self._blocked = [b for b in self._blocked if b[2][1] is not inbox]
         heapq.heapify(self._blocked)

@@ -15,10 +15,9 @@ import threading
 from typing import Any
 
 import pykka
-from pykka import ActorDeadError
 from pykka._envelope import Envelope
 
-from actors.runtime.base import EXTERNAL
+from actors.runtime.base import EXTERNAL, refuse_closed
 from actors.runtime.realtime import RealTimeRuntime
 
 
@@ -36,11 +35,12 @@ class CountingInbox:
         self.current_sender = EXTERNAL
 
     def put(self, envelope: Envelope[Any], /) -> None:
-        """Enqueue, or raise ``ActorDeadError`` if the actor is stopping (atomically)."""
+        """Enqueue, or refuse (atomically) once the actor is stopping: see :func:`refuse_closed`."""
         sender = self._runtime.current_address()
         with self._lock:
             if self._closed:
-                raise ActorDeadError(f"{self.owner} stopped")
+                refuse_closed(envelope, self.owner)
+                return
             self._runtime.in_flight_add(1)
             self._queue.put((sender, envelope))
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pykka import ActorDeadError
+from pykka._envelope import Envelope
+from pykka.messages import _ActorStop as ActorStop
 
-from actors.runtime import AddressTaken, Runtime, SimRuntime
+from actors.runtime import AddressTaken, MessageActor, Runtime, SimRuntime, handles
 from actors.wire import encode
 from tests.unit.runtime_kit import (
     Journal,
@@ -153,3 +156,37 @@ def test_pykka_asks_and_proxies_work_from_outside(runtime: Runtime) -> None:
     assert ref.proxy().address.get() == "recv"
     if not isinstance(runtime, SimRuntime):
         runtime.wait_idle()
+
+
+class Interrupted(MessageActor):
+    """Raises a BaseException (not an Exception) from its handler."""
+
+    @handles(T_Num)
+    def on_num(self, _msg: T_Num) -> None:
+        raise KeyboardInterrupt
+
+
+def test_a_base_exception_stops_the_actor_and_the_runtime_keeps_delivering(runtime: Runtime) -> None:
+    journal = Journal()
+    ref = runtime.spawn(Interrupted, "interrupted")
+    runtime.spawn(Recorder, "recv", journal)
+    runtime.tell("interrupted", encode(T_Num("x", 1)))
+    runtime.wait_idle()
+    assert eventually(lambda: not ref.is_alive())
+    runtime.tell("recv", encode(T_Num("after", 2)))
+    runtime.wait_idle()
+    assert journal.items == [("external", "after", 2)]
+
+
+def test_an_ask_racing_a_stop_is_answered_with_actor_dead_error(runtime: Runtime) -> None:
+    ref = runtime.spawn(Recorder, "recv", Journal())
+    runtime.stop_all()
+    ask = ref.actor_class._create_future()
+    ref.actor_inbox.put(Envelope(encode(T_Num("late", 1)), reply_to=ask))  # past pykka's is_alive check
+    with pytest.raises(ActorDeadError):
+        ask.get(timeout=5)
+    stop = ref.actor_class._create_future()
+    ref.actor_inbox.put(Envelope(ActorStop(), reply_to=stop))
+    assert stop.get(timeout=5) is None
+    with pytest.raises(ActorDeadError):
+        ref.actor_inbox.put(Envelope(encode(T_Num("late", 2))))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pykka import ActorDeadError
+from pykka import ActorDeadError, Timeout
 
 from actors.runtime import MessageActor, SimNotIdle, SimRuntime, handles
 from actors.runtime.sim import BlockingCallError, FaultPlan, first_difference
@@ -202,3 +202,37 @@ def test_actor_lookup_and_pending_counts() -> None:
     with pytest.raises(KeyError):
         sim.actor("nobody")
     assert sim.step() is True and sim.step() is False
+
+
+class Stepper(MessageActor):
+    """Tries to run the scheduler from inside its own handler."""
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__()
+        self.journal = journal
+
+    @handles(T_Num)
+    def on_num(self, _msg: T_Num) -> None:
+        try:
+            self.runtime.wait_idle()
+        except BlockingCallError as exc:
+            self.journal.add(str(exc))
+
+
+def test_running_the_scheduler_inside_a_handler_is_refused() -> None:
+    sim = SimRuntime(0)
+    journal = Journal()
+    sim.spawn(Stepper, "stepper", journal)
+    sim.tell("stepper", encode(T_Num("x", 1)))
+    sim.run_until_idle()
+    assert len(journal.items) == 1 and "stepper's handler tried to run the scheduler" in str(journal.items[0])
+
+
+def test_a_zero_timeout_polls_without_delivering() -> None:
+    sim = SimRuntime(0)
+    ref = sim.spawn(Recorder, "recv", Journal())
+    future = ref.proxy().address
+    with pytest.raises(Timeout, match="0s of virtual time"):
+        future.get(timeout=0)
+    assert sim.steps == 0
+    assert future.get(timeout=1) == "recv"
