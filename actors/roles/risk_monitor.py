@@ -37,6 +37,7 @@ class RiskSnapshot:
     freeze_confirmed: bool
     canceled_at_freeze: int
     risk_blocks: int
+    freeze_seconds: float | None  # freeze decision -> FreezeComplete on the runtime clock; timing, never reported
     fills: int
     realised_edge_bps: float | None
     positions: dict[str, int]
@@ -56,6 +57,8 @@ class RiskMonitor(MessageActor):
         self.freeze_tick: int | None = None
         self.freeze_confirmed = False
         self.canceled_at_freeze = 0
+        self.freeze_decided_at = 0.0
+        self.freeze_seconds: float | None = None
 
     @handles(QuoteIntent)
     def on_quote_intent(self, intent: QuoteIntent) -> None:
@@ -104,14 +107,17 @@ class RiskMonitor(MessageActor):
         """The store confirms no order is open any more."""
         self.freeze_confirmed = True
         self.canceled_at_freeze = done.canceled
+        self.freeze_seconds = self.runtime.now() - self.freeze_decided_at
 
     def _broadcast_freeze(self, tick: int, reason: str) -> None:
+        """Store and gateway first: their cancels are the freeze's critical path; quoters after."""
+        self.freeze_decided_at = self.runtime.now()
         self.pending.clear()
         self.freeze_tick = tick
         freeze = Freeze(tick, reason)
-        self.broadcast(QUOTERS, freeze)
         self.send(STORE, freeze)
         self.send(GATEWAY, freeze)
+        self.broadcast(QUOTERS, freeze)
 
     def snapshot(self) -> RiskSnapshot:
         """State for reports and tests."""
@@ -124,6 +130,7 @@ class RiskMonitor(MessageActor):
             freeze_confirmed=self.freeze_confirmed,
             canceled_at_freeze=self.canceled_at_freeze,
             risk_blocks=self.risk_blocks,
+            freeze_seconds=self.freeze_seconds,
             fills=engine.fills_applied,
             realised_edge_bps=engine.realised_edge_bps(),
             positions=engine.positions(),

@@ -75,6 +75,17 @@ def test_threads_and_sim_runtimes_print_the_same_bytes() -> None:
     assert threads.stdout == sim.stdout
 
 
+@pytest.mark.parametrize("freezing", [False, True], ids=["no-freeze", "freeze"])
+def test_threads_pool_and_sim_print_the_same_bytes_at_50_symbols(freezing: bool) -> None:
+    flags = ["--symbols-count", "50", "--iterations", "10", "--max-total", "1000000", "--fill-rate", "0.7"]
+    flags += ["--edge-threshold", "30", "--edge-min-fills", "20"] if freezing else ["--edge-threshold", "-1000"]
+    outputs = {runtime: run_shadow(*flags, "--runtime", runtime) for runtime in ("threads", "pool", "sim")}
+    assert all(done.returncode == 0 for done in outputs.values()), [done.stderr for done in outputs.values()]
+    assert outputs["threads"].stdout == outputs["pool"].stdout == outputs["sim"].stdout
+    report = json.loads(outputs["pool"].stdout)
+    assert len(report["execution"]["symbols"]) == 50 and report["risk"]["frozen"] is freezing
+
+
 def test_a_different_seed_gives_a_different_report() -> None:
     assert report_of(*EXAMPLE, "--seed", "1") != report_of(*EXAMPLE, "--seed", "2")
 
