@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actors.config import ShadowConfig
-from actors.core.clock import FrozenClock
-from actors.core.exchange import FakeExchangeClient, PlaceRequest
+from actors.core.exchange import PlaceRequest
 from actors.core.instruments import instrument_for
 from actors.core.market_data import RandomWalkMarket
 from actors.core.orders import FillOutcome, OrderStore
 from actors.core.quoting import Quote, QuotingPolicy
 from actors.core.risk import RiskEngine, RiskLimits
+from actors.system import fake_exchange
 
 
 @dataclass(frozen=True)
@@ -40,16 +40,10 @@ class SyncEngine:
         self.config = config
         self.instruments = {s: instrument_for(s, config.seed) for s in config.symbols}
         self.market = RandomWalkMarket(self.instruments, config.seed, config.volatility_bps)
-        self.exchange = FakeExchangeClient(
-            seed=config.seed,
-            fill_rate=config.fill_rate,
-            reject_rate=config.reject_rate,
-            partial_fill_rate=config.partial_fill_rate,
-            clock=FrozenClock.parse(config.freeze_utc_iso),
-        )
+        self.exchange = fake_exchange(config)
         limits = RiskLimits(config.max_inv, config.max_total, config.edge_threshold, config.edge_min_fills)
         self.risk = RiskEngine(limits, self.instruments)
-        self.store = OrderStore()
+        self.store = OrderStore(retain_ticks=config.retain_ticks)
         self.policy = QuotingPolicy(config.spread_bps, config.quote_notional_usd)
         self.risk_blocks = 0
 
@@ -77,6 +71,7 @@ class SyncEngine:
             return
         approved, blocked = self.risk.approve_quotes(quotes)
         self.risk_blocks += blocked
+        self.store.expire(tick)
         to_cancel, created = self.store.replace_quotes(sorted(quotes), approved, tick)
         for order in to_cancel:
             self._cancel(order.client_id, order.exchange_order_id)

@@ -128,6 +128,7 @@ KEYS: dict[str, Key] = {
     "reject_rate": Key(_number(unit=True), "chance the venue rejects a new order, [0, 1]"),
     "partial_fill_rate": Key(_number(unit=True), "chance a trade is partial, [0, 1]"),
     "volatility_bps": Key(_number(), "std-dev of the mid's log return per tick, bps"),
+    "retain_ticks": Key(_integer(1, 1_000_000), "ticks a finished order is remembered before it is forgotten"),
     "freeze_utc_iso": Key(_freeze_iso, "frozen clock start (env MM_FREEZE_UTC_ISO)"),
     "log_level": Key(_choice(LOG_LEVELS, upper=True), "loguru level on stderr"),
 }
@@ -151,6 +152,7 @@ class ShadowConfig:
     reject_rate: float
     partial_fill_rate: float
     volatility_bps: float
+    retain_ticks: int
     freeze_utc_iso: str
     log_level: str
 

@@ -44,13 +44,7 @@ class System:
         self.config = config
         self.instruments: dict[str, Instrument] = {s: instrument_for(s, config.seed) for s in config.symbols}
         self.market = market or RandomWalkMarket(self.instruments, config.seed, config.volatility_bps)
-        self.exchange = exchange or FakeExchangeClient(
-            seed=config.seed,
-            fill_rate=config.fill_rate,
-            reject_rate=config.reject_rate,
-            partial_fill_rate=config.partial_fill_rate,
-            clock=FrozenClock.parse(config.freeze_utc_iso),
-        )
+        self.exchange = exchange or fake_exchange(config)
         self.driver = TickDriver(runtime, self.market, config.symbols)
         self.risk: pykka.ActorRef[Any]
         self.store: pykka.ActorRef[Any]
@@ -68,7 +62,7 @@ class System:
         limits = RiskLimits(config.max_inv, config.max_total, config.edge_threshold, config.edge_min_fills)
         policy = QuotingPolicy(config.spread_bps, config.quote_notional_usd)
         self.gateway = self.runtime.spawn(ExchangeGateway, GATEWAY, self.exchange)
-        self.store = self.runtime.spawn(OrderStoreActor, STORE, OrderStore())
+        self.store = self.runtime.spawn(OrderStoreActor, STORE, OrderStore(retain_ticks=config.retain_ticks))
         self.risk = self.runtime.spawn(RiskMonitor, RISK, RiskEngine(limits, self.instruments))
         for symbol in config.symbols:
             self.runtime.spawn(Quoter, quoter(symbol), self.instruments[symbol], policy)
@@ -112,3 +106,15 @@ class System:
         if ref is None:
             raise KeyError(f"no quoter for {symbol!r}")
         return self._ask_snapshot(ref, QuoterSnapshot)
+
+
+def fake_exchange(config: ShadowConfig) -> FakeExchangeClient:
+    """The shadow run's venue, as ``config`` describes it."""
+    return FakeExchangeClient(
+        seed=config.seed,
+        fill_rate=config.fill_rate,
+        reject_rate=config.reject_rate,
+        partial_fill_rate=config.partial_fill_rate,
+        clock=FrozenClock.parse(config.freeze_utc_iso),
+        retain_ticks=config.retain_ticks,
+    )

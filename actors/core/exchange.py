@@ -4,10 +4,15 @@ Every random decision of :class:`FakeExchangeClient` is drawn from
 ``keyed_random.uniform(seed, what, key...)``: a reject from the client id, a
 fill from the exchange order id and the tick.  So an order's fate does not
 depend on the order in which calls arrive (DESIGN principle 5).
+
+With ``retain_ticks`` set, the venue forgets an order that has been done
+(filled, canceled or rejected) for that many ticks, as a real venue stops
+answering for old orders: a later cancel of it gets "unknown order".
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -114,6 +119,7 @@ class FakeExchangeClient:
         reject_rate: float = 0.0,
         partial_fill_rate: float = 0.3,
         clock: FrozenClock | None = None,
+        retain_ticks: int | None = None,
     ) -> None:
         rates = {"fill_rate": fill_rate, "reject_rate": reject_rate, "partial_fill_rate": partial_fill_rate}
         for name, rate in rates.items():
@@ -125,6 +131,9 @@ class FakeExchangeClient:
         self.partial_fill_rate = partial_fill_rate
         self.clock = clock or FrozenClock.parse("2025-01-01T00:00:00Z")
         self.tick = 0
+        self.retain_ticks = retain_ticks
+        self._placed = 0
+        self._done: deque[tuple[int, str | None, str]] = deque()
         self._orders: dict[str, _Resting] = {}
         self._open: dict[str, _Resting] = {}
         self._client_ids: set[str] = set()
@@ -140,8 +149,10 @@ class FakeExchangeClient:
             return PlaceResult(request.client_id, False, None, "duplicate client id")
         self._client_ids.add(request.client_id)
         if uniform(self.seed, "reject", request.client_id) < self.reject_rate:
+            self._finished(None, request.client_id)
             return PlaceResult(request.client_id, False, None, "rejected by venue")
-        exchange_id = f"ORD{len(self._orders) + 1:06d}"
+        self._placed += 1
+        exchange_id = f"ORD{self._placed:06d}"
         resting = _Resting(
             ExchangeOrder(
                 exchange_id,
@@ -168,6 +179,7 @@ class FakeExchangeClient:
             return CancelResult(exchange_order_id, False, f"already {status}")
         del self._open[exchange_order_id]
         resting.order = _with_status(resting, "canceled")
+        self._finished(exchange_order_id, resting.order.client_id)
         return CancelResult(exchange_order_id, True)
 
     def advance(self, tick: int) -> None:
@@ -177,6 +189,7 @@ class FakeExchangeClient:
         if tick == self.tick:
             return
         self.tick = tick
+        self._forget_done()
         for exchange_id in list(self._open):
             if uniform(self.seed, "fill", exchange_id, tick) >= self.fill_rate:
                 continue
@@ -207,6 +220,7 @@ class FakeExchangeClient:
         if resting.filled == order.qty_lots:
             del self._open[order.exchange_order_id]
             resting.order = _with_status(resting, "filled")
+            self._finished(order.exchange_order_id, order.client_id)
         else:
             resting.order = _with_status(resting, "open")
 
@@ -222,6 +236,20 @@ class FakeExchangeClient:
         """Fills since the last call."""
         fills, self._unstreamed = self._unstreamed, []
         return fills
+
+    def _finished(self, exchange_order_id: str | None, client_id: str) -> None:
+        if self.retain_ticks is not None:
+            self._done.append((self.tick, exchange_order_id, client_id))
+
+    def _forget_done(self) -> None:
+        assert self.retain_ticks is not None or not self._done
+        horizon = self.tick - (self.retain_ticks or 0)
+        done = self._done
+        while done and done[0][0] <= horizon:
+            _, exchange_order_id, client_id = done.popleft()
+            if exchange_order_id is not None:
+                del self._orders[exchange_order_id]
+            self._client_ids.discard(client_id)
 
     @staticmethod
     def _status(resting: _Resting) -> str:

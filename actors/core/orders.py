@@ -8,7 +8,11 @@
        │               └──cancel──► CANCELED ◄──cancel──┘
        └──reject──► REJECTED          (and PENDING ──cancel──► CANCELED)
 
-Terminal states (FILLED, CANCELED, REJECTED) are never left.  Every illegal
+Terminal states (FILLED, CANCELED, REJECTED) are never left.  With
+``retain_ticks`` set, an order that has been terminal for that many ticks is
+forgotten (:meth:`OrderStore.expire`), with its fill ids, so memory follows the
+open orders and not the whole history; counts are unaffected, and a late
+message for a forgotten order is counted as unknown, never applied.  Every illegal
 transition raises :class:`IllegalTransition` after being counted, and changes
 nothing.  Counts by state are kept incrementally so that
 ``placed == filled + canceled + rejected + open`` is O(1) to check.
@@ -17,6 +21,7 @@ nothing.  Counts by state are kept incrementally so that
 from __future__ import annotations
 
 import enum
+from collections import deque
 from dataclasses import dataclass, field
 
 from actors.core.types import Fill, OrderState, Side
@@ -84,6 +89,7 @@ class OrderStore:
 
     id_prefix: str = "CLI"
     id_width: int = 8
+    retain_ticks: int | None = None
     stats: OrderStats = field(default_factory=OrderStats)
 
     def __post_init__(self) -> None:
@@ -92,7 +98,12 @@ class OrderStore:
         self._open_by_symbol: dict[str, dict[str, Order]] = {}
         self._counts: dict[OrderState, int] = dict.fromkeys(OrderState, 0)
         self._applied_fills: set[str] = set()
+        self._fill_ids: dict[str, list[str]] = {}
         self._open = 0
+        self._placed = 0
+        self._tick = 0
+        self._terminal: deque[tuple[int, str]] = deque()
+        self.forgotten = 0
 
     # ------------------------------------------------------------ commands
 
@@ -100,7 +111,8 @@ class OrderStore:
         """A new PENDING order with the next client id."""
         if qty_lots <= 0 or price_ticks <= 0:
             raise ValueError(f"order needs a positive price and quantity, got {price_ticks} x {qty_lots}")
-        client_id = f"{self.id_prefix}{len(self._orders) + 1:0{self.id_width}d}"
+        self._placed += 1
+        client_id = f"{self.id_prefix}{self._placed:0{self.id_width}d}"
         order = Order(client_id, symbol, side, price_ticks, qty_lots, tick)
         self._orders[client_id] = order
         self._open_by_symbol.setdefault(symbol, {})[client_id] = order
@@ -182,6 +194,7 @@ class OrderStore:
             self.stats.overfills += 1
             return FillOutcome.OVERFILL
         self._applied_fills.add(fill.fill_id)
+        self._fill_ids.setdefault(order.client_id, []).append(fill.fill_id)
         if order.exchange_order_id is None:
             self._set_exchange_id(order, fill.exchange_order_id)  # the fill implies the ack
         order.filled_lots += fill.qty_lots
@@ -205,10 +218,27 @@ class OrderStore:
         created = [self.create(symbol, side, price, lots, tick) for symbol, side, price, lots in orders]
         return to_cancel, created
 
+    def expire(self, tick: int) -> int:
+        """Now at ``tick``: forget orders terminal since ``tick - retain_ticks`` or earlier; how many."""
+        self._tick = tick
+        if self.retain_ticks is None:
+            return 0
+        horizon = tick - self.retain_ticks
+        terminal, forgotten = self._terminal, 0
+        while terminal and terminal[0][0] <= horizon:
+            order = self._orders.pop(terminal.popleft()[1])
+            if order.exchange_order_id is not None:
+                self._by_exchange_id.pop(order.exchange_order_id, None)
+            for fill_id in self._fill_ids.pop(order.client_id, ()):
+                self._applied_fills.discard(fill_id)
+            forgotten += 1
+        self.forgotten += forgotten
+        return forgotten
+
     # ------------------------------------------------------------ queries
 
     def get(self, client_id: str) -> Order | None:
-        """The order with ``client_id``, or None."""
+        """The order with ``client_id``, or None (never created, or forgotten)."""
         return self._orders.get(client_id)
 
     def by_exchange_id(self, exchange_order_id: str) -> Order | None:
@@ -233,8 +263,8 @@ class OrderStore:
 
     @property
     def placed(self) -> int:
-        """Orders created."""
-        return len(self._orders)
+        """Orders created (forgotten ones included)."""
+        return self._placed
 
     # ------------------------------------------------------------ internals
 
@@ -263,4 +293,6 @@ class OrderStore:
             del by_id[order.client_id]
             if not by_id:
                 del self._open_by_symbol[order.symbol]
+            if self.retain_ticks is not None:
+                self._terminal.append((self._tick, order.client_id))
         order.state = state

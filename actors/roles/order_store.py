@@ -62,6 +62,7 @@ class OrderStoreActor(MessageActor):
         if self.frozen:
             self.refused_after_freeze += len(replace.orders)
             return
+        self.store.expire(replace.tick)
         specs = [(o.symbol, Side(o.side), o.price_ticks, o.qty_lots) for o in replace.orders]
         to_cancel, created = self.store.replace_quotes(replace.symbols, specs, replace.tick)
         cancels = [CancelItem(o.client_id, o.exchange_order_id) for o in to_cancel if o.exchange_order_id]

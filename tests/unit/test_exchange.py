@@ -109,3 +109,13 @@ def test_rates_outside_zero_one_are_refused() -> None:
 def test_the_venue_uses_the_frozen_clock() -> None:
     clock = FrozenClock.parse("2030-01-01T00:00:00Z")
     assert FakeExchangeClient(clock=clock).clock.iso(3) == "2030-01-01T00:00:03Z"
+
+
+def test_the_venue_forgets_finished_orders_after_retain_ticks() -> None:
+    venue = FakeExchangeClient(seed=1, fill_rate=0.0, reject_rate=0.0, retain_ticks=1)
+    first = venue.place(request(1)).exchange_order_id
+    assert first is not None and venue.cancel(first).ok
+    venue.advance(1)  # canceled at tick 0, forgotten once tick 1 is reached
+    assert venue.cancel(first).reason == "unknown order"
+    assert venue.place(request(2)).exchange_order_id == "ORD000002"  # ids keep counting
+    assert venue.place(request(1)).accepted  # the forgotten client id is free again

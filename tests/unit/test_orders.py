@@ -240,3 +240,28 @@ class StoreMachine(RuleBasedStateMachine):
 
 TestStoreMachine = StoreMachine.TestCase
 TestStoreMachine.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+
+
+def test_finished_orders_are_forgotten_after_retain_ticks_and_counts_stay() -> None:
+    store = OrderStore(retain_ticks=2)
+    store.expire(1)
+    filled = store.create("BTCUSDT", Side.BUY, 100, 1, 1).client_id
+    still_open = store.create("BTCUSDT", Side.SELL, 101, 1, 1).client_id
+    store.acknowledge(filled, "ORD000001")
+    store.acknowledge(still_open, "ORD000002")
+    assert store.apply_fill(fill(filled, 1)) is FillOutcome.APPLIED
+    assert store.expire(2) == 0 and store.get(filled) is not None  # finished at tick 1: kept until tick 3
+    assert store.expire(3) == 1
+    assert store.get(filled) is None and store.by_exchange_id("ORD000001") is None
+    assert store.get(still_open) is not None  # open orders are never forgotten
+    assert store.placed == 2 and store.counts()[OrderState.FILLED] == 1 and store.forgotten == 1
+    # a late duplicate of the forgotten order's fill is counted unknown, never applied again
+    assert store.apply_fill(fill(filled, 1)) is FillOutcome.UNKNOWN_ORDER
+    assert store.counts()[OrderState.FILLED] == 1
+    assert store.create("BTCUSDT", Side.BUY, 100, 1, 3).client_id == "CLI00000003"
+
+
+def test_without_retain_ticks_nothing_is_forgotten() -> None:
+    store, cid = new_store()
+    store.reject(cid, "no")
+    assert store.expire(1_000) == 0 and store.get(cid) is not None
