@@ -17,7 +17,7 @@ from actors.core.market_data import RandomWalkMarket
 from actors.core.orders import FillOutcome, OrderStore
 from actors.core.quoting import Quote, QuotingPolicy
 from actors.core.risk import RiskEngine, RiskLimits
-from actors.system import fake_exchange
+from actors.system import exchange_faults, fake_exchange
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class SyncEngine:
     """Drives the core in a plain loop, phase for phase like ``TickDriver``."""
 
     def __init__(self, config: ShadowConfig) -> None:
+        if exchange_faults(config).any:
+            raise ValueError("the baseline drives an honest venue: set every exchange fault rate to 0")
         self.config = config
         self.instruments = {s: instrument_for(s, config.seed) for s in config.symbols}
         self.market = RandomWalkMarket(self.instruments, config.seed, config.volatility_bps)

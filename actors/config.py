@@ -47,7 +47,7 @@ def _integer(low: int, high: int | None = None) -> Callable[[object], int]:
     return parse
 
 
-def _number(*, positive: bool = False, unit: bool = False) -> Callable[[object], float]:
+def _number(*, positive: bool = False, unit: bool = False, below_one: bool = False) -> Callable[[object], float]:
     def parse(value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValueError(f"expected a number, got {value!r}")
@@ -59,6 +59,8 @@ def _number(*, positive: bool = False, unit: bool = False) -> Callable[[object],
             raise ValueError(f"expected a finite number, got {value!r}")
         if unit and not 0.0 <= number <= 1.0:
             raise ValueError(f"expected a rate in [0, 1], got {value!r}")
+        if below_one and number >= 1.0:
+            raise ValueError(f"expected a rate in [0, 1) (a cancel must be able to succeed), got {value!r}")
         if positive and number <= 0:
             raise ValueError(f"expected a number > 0, got {value!r}")
         return number
@@ -106,29 +108,47 @@ def _freeze_iso(value: object) -> str:
 
 @dataclass(frozen=True)
 class Key:
-    """One configuration key: its parser and its help text."""
+    """One configuration key: its parser, its help text, and the TOML types it accepts.
+
+    Flags and environment variables are text by nature; in a TOML file a
+    number written as a string (``max_inv = "100"``) is a mistake worth
+    naming, so TOML values must already have the right type.
+    """
 
     parse: Callable[[object], Any]
     help: str
+    toml_types: tuple[type, ...] = (str,)
 
+
+_INT: tuple[type, ...] = (int,)
+_NUM: tuple[type, ...] = (int, float)
+_RATE = _number(unit=True)
+_RATE_BELOW_ONE = _number(unit=True, below_one=True)
 
 KEYS: dict[str, Key] = {
-    "symbols": Key(_symbols, "comma-separated symbols to quote, e.g. BTCUSDT,ETHUSDT"),
-    "symbols_count": Key(_integer(0, 100_000), "quote N generated symbols SYM00001.. instead of --symbols"),
-    "iterations": Key(_integer(1, 10_000_000), "market ticks to run"),
-    "seed": Key(_integer(0, 2**63 - 1), "seed of the market, fills and rejects"),
+    "symbols": Key(_symbols, "comma-separated symbols to quote, e.g. BTCUSDT,ETHUSDT", (list, str)),
+    "symbols_count": Key(_integer(0, 100_000), "quote N generated symbols SYM00001.. instead of --symbols", _INT),
+    "iterations": Key(_integer(1, 10_000_000), "market ticks to run", _INT),
+    "seed": Key(_integer(0, 2**63 - 1), "seed of the market, fills and rejects", _INT),
     "runtime": Key(_choice(RUNTIME_NAMES), "actor runtime: " + " | ".join(RUNTIME_NAMES)),
-    "max_inv": Key(_number(positive=True), "max inventory per symbol, USD"),
-    "max_total": Key(_number(positive=True), "max total notional, USD"),
-    "edge_threshold": Key(_number(), "freeze when realised edge (bps) falls below this"),
-    "edge_min_fills": Key(_integer(1), "fills needed before the edge can freeze trading"),
-    "spread_bps": Key(_number(positive=True), "full quoted spread, bps"),
-    "quote_notional_usd": Key(_number(positive=True), "size of each quote side, USD"),
-    "fill_rate": Key(_number(unit=True), "chance a resting order trades per tick, [0, 1]"),
-    "reject_rate": Key(_number(unit=True), "chance the venue rejects a new order, [0, 1]"),
-    "partial_fill_rate": Key(_number(unit=True), "chance a trade is partial, [0, 1]"),
-    "volatility_bps": Key(_number(), "std-dev of the mid's log return per tick, bps"),
-    "retain_ticks": Key(_integer(1, 1_000_000), "ticks a finished order is remembered before it is forgotten"),
+    "max_inv": Key(_number(positive=True), "max inventory per symbol, USD", _NUM),
+    "max_total": Key(_number(positive=True), "max total notional, USD", _NUM),
+    "edge_threshold": Key(_number(), "freeze when realised edge (bps) falls below this", _NUM),
+    "edge_min_fills": Key(_integer(1), "fills needed before the edge can freeze trading", _INT),
+    "spread_bps": Key(_number(positive=True), "full quoted spread, bps", _NUM),
+    "quote_notional_usd": Key(_number(positive=True), "size of each quote side, USD", _NUM),
+    "fill_rate": Key(_RATE, "chance a resting order trades per tick, [0, 1]", _NUM),
+    "reject_rate": Key(_RATE, "chance the venue rejects a new order, [0, 1]", _NUM),
+    "partial_fill_rate": Key(_RATE, "chance a trade is partial, [0, 1]", _NUM),
+    "volatility_bps": Key(_number(), "std-dev of the mid's log return per tick, bps", _NUM),
+    "place_error_rate": Key(_RATE, "fault: chance a placement fails in transport, [0, 1]", _NUM),
+    "cancel_error_rate": Key(_RATE_BELOW_ONE, "fault: chance a cancel fails in transport, [0, 1)", _NUM),
+    "timeout_rate": Key(_RATE_BELOW_ONE, "fault: chance a place or cancel gets no answer, [0, 1)", _NUM),
+    "duplicate_fill_rate": Key(_RATE, "fault: chance a fill is streamed twice, [0, 1]", _NUM),
+    "out_of_order_rate": Key(_RATE, "fault: chance a batch of fills is reordered, [0, 1]", _NUM),
+    "unknown_fill_rate": Key(_RATE, "fault: chance a fill batch has a stranger, [0, 1]", _NUM),
+    "cancel_race_rate": Key(_RATE, "fault: chance an order fills just before its cancel, [0, 1]", _NUM),
+    "retain_ticks": Key(_integer(1, 1_000_000), "ticks a finished order is remembered before it is forgotten", _INT),
     "freeze_utc_iso": Key(_freeze_iso, "frozen clock start (env MM_FREEZE_UTC_ISO)"),
     "log_level": Key(_choice(LOG_LEVELS, upper=True), "loguru level on stderr"),
 }
@@ -152,6 +172,13 @@ class ShadowConfig:
     reject_rate: float
     partial_fill_rate: float
     volatility_bps: float
+    place_error_rate: float
+    cancel_error_rate: float
+    timeout_rate: float
+    duplicate_fill_rate: float
+    out_of_order_rate: float
+    unknown_fill_rate: float
+    cancel_race_rate: float
     retain_ticks: int
     freeze_utc_iso: str
     log_level: str
@@ -199,6 +226,7 @@ def resolve(
 ) -> ShadowConfig:
     """Merge defaults < file < environment < overrides, then validate every key."""
     layers: dict[str, tuple[str, object]] = default_values()
+    toml_sources = {"conf/default.toml", f"--config {config_file}"}
     if config_file is not None:
         layers.update(load_toml(config_file))
     for key in KEYS:
@@ -215,6 +243,11 @@ def resolve(
         raise ConfigError(f"conf/default.toml: missing key {missing[0]!r}")
     values: dict[str, Any] = {}
     for key, (source, raw) in layers.items():
+        spec = KEYS[key]
+        if source in toml_sources and (isinstance(raw, bool) or not isinstance(raw, spec.toml_types)):
+            expected = " or ".join({"int": "an integer", "float": "a number", "str": "a string", "list": "a list"}[
+                kind.__name__] for kind in spec.toml_types)  # fmt: skip
+            raise ConfigError(f"{source}: {key}: expected {expected}, got {type(raw).__name__} {raw!r}")
         try:
             values[key] = KEYS[key].parse(raw)
         except ValueError as exc:

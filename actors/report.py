@@ -24,6 +24,7 @@ def build_report(system: System) -> dict[str, Any]:
     config = system.config
     store = system.store_snapshot()
     risk = system.risk_snapshot()
+    gateway = system.gateway_snapshot()
     counts = store.counts
     open_orders = sum(n for state, n in counts.items() if OrderState(state).is_open)
     by_symbol: dict[str, dict[str, Any]] = {}
@@ -53,7 +54,12 @@ def build_report(system: System) -> dict[str, Any]:
             "partially_filled_then_canceled": store.partially_filled_then_canceled,
             "duplicate_fills_ignored": store.duplicate_fills,
         },
-        "fills": {"count": risk.fills},
+        "fills": {"count": risk.fills, "unknown_ignored": store.unknown_fills},
+        "exchange": {
+            "errors": gateway.exchange_errors,
+            "faults_injected": gateway.faults_injected,
+            "reconciled_placements": gateway.reconciled,
+        },
         "positions": {"by_symbol": by_symbol, "total_notional_usd": _usd(risk.total_notional_usd)},
         "risk": {
             "frozen": risk.frozen,

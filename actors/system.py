@@ -11,6 +11,7 @@ import pykka
 from actors.config import ShadowConfig, resolve
 from actors.core.clock import FrozenClock
 from actors.core.exchange import FakeExchangeClient, IExchangeClient
+from actors.core.exchange_faults import ExchangeFaults, FaultyExchange
 from actors.core.instruments import instrument_for
 from actors.core.market_data import MarketDataSource, RandomWalkMarket
 from actors.core.orders import OrderStore
@@ -108,13 +109,28 @@ class System:
         return self._ask_snapshot(ref, QuoterSnapshot)
 
 
-def fake_exchange(config: ShadowConfig) -> FakeExchangeClient:
-    """The shadow run's venue, as ``config`` describes it."""
-    return FakeExchangeClient(
+def fake_exchange(config: ShadowConfig) -> FakeExchangeClient | FaultyExchange:
+    """The shadow run's venue, as ``config`` describes it: honest, or wrapped in faults."""
+    venue = FakeExchangeClient(
         seed=config.seed,
         fill_rate=config.fill_rate,
         reject_rate=config.reject_rate,
         partial_fill_rate=config.partial_fill_rate,
         clock=FrozenClock.parse(config.freeze_utc_iso),
         retain_ticks=config.retain_ticks,
+    )
+    faults = exchange_faults(config)
+    return FaultyExchange(venue, faults, config.seed) if faults.any else venue
+
+
+def exchange_faults(config: ShadowConfig) -> ExchangeFaults:
+    """The fault rates of ``config`` (keys ``<fault>_rate``)."""
+    return ExchangeFaults(
+        place_error=config.place_error_rate,
+        cancel_error=config.cancel_error_rate,
+        timeout=config.timeout_rate,
+        duplicate_fill=config.duplicate_fill_rate,
+        out_of_order=config.out_of_order_rate,
+        unknown_fill=config.unknown_fill_rate,
+        cancel_race=config.cancel_race_rate,
     )

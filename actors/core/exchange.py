@@ -66,7 +66,11 @@ class ExchangeOrder:
 
 
 class ExchangeError(Exception):
-    """A call to the venue failed in transport (no answer, connection lost)."""
+    """A call to the venue failed in transport (connection lost): it did not take effect."""
+
+
+class ExchangeTimeout(ExchangeError):
+    """No answer: the call may or may not have taken effect at the venue."""
 
 
 class IExchangeClient(Protocol):
@@ -199,6 +203,14 @@ class FakeExchangeClient:
             if remaining > 1 and uniform(self.seed, "partial", exchange_id, tick) < self.partial_fill_rate:
                 qty = min(remaining - 1, max(1, int(remaining * uniform(self.seed, "partial-qty", exchange_id, tick))))
             self._trade(resting, qty, tick)
+
+    def fill_now(self, exchange_order_id: str) -> bool:
+        """Trade what remains of a resting order at the current tick (a fill racing a cancel)."""
+        resting = self._open.get(exchange_order_id)
+        if resting is None:
+            return False
+        self._trade(resting, resting.order.qty_lots - resting.filled, self.tick)
+        return True
 
     def _trade(self, resting: _Resting, qty: int, tick: int) -> None:
         order = resting.order

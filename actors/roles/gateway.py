@@ -6,13 +6,15 @@ from dataclasses import dataclass
 
 from loguru import logger
 
-from actors.core.exchange import ExchangeError, IExchangeClient, PlaceRequest, SupportsAdvance
+from actors.core.exchange import ExchangeError, ExchangeTimeout, IExchangeClient, PlaceRequest, SupportsAdvance
+from actors.core.exchange_faults import FAULT_KINDS
 from actors.core.types import Side
 from actors.messages import Ack, ExchangeTick, FillItem, Freeze, GatewayReport, GatewayRequest, Refusal
 from actors.roles.addresses import STORE
 from actors.runtime.actor import MessageActor, handles
 
 FROZEN = "frozen: no order is placed after a freeze"
+NOT_PLACED = "not placed: the venue has no such order after a timeout"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class GatewaySnapshot:
     cancels: int
     exchange_errors: int
     refused_after_freeze: int
+    reconciled: int
+    faults_injected: dict[str, int]
 
 
 class ExchangeGateway(MessageActor):
@@ -37,23 +41,35 @@ class ExchangeGateway(MessageActor):
         self.cancels = 0
         self.exchange_errors = 0
         self.refused_after_freeze = 0
+        self.reconciled = 0
+        self.in_doubt: dict[str, str] = {}
+        self.advances = isinstance(client, SupportsAdvance)
 
     @handles(GatewayRequest)
     def on_gateway_request(self, request: GatewayRequest) -> None:
-        """Cancels first (they free risk), then placements; report everything back."""
+        """Cancels first (they free risk), then placements; report everything back.
+
+        A placement that timed out is in doubt until the venue's open orders
+        say whether it exists.  A cancel that failed or was refused brings the
+        venue's new fills along: the order may have traded ("already filled",
+        or a fill racing a lost answer), and the store closes it at once.
+        """
         canceled: list[str] = []
         cancel_failures: list[Refusal] = []
+        fills_due = False
         for cancel in request.cancels:
             self.cancels += 1
             try:
                 result = self.client.cancel(cancel.exchange_order_id)
             except ExchangeError as exc:
                 self.exchange_errors += 1
+                fills_due = True
                 cancel_failures.append(Refusal(cancel.client_id, f"exchange error: {exc}"))
                 continue
             if result.ok:
                 canceled.append(cancel.client_id)
             else:
+                fills_due = True
                 cancel_failures.append(Refusal(cancel.client_id, result.reason))
         acks: list[Ack] = []
         rejects: list[Refusal] = []
@@ -67,6 +83,10 @@ class ExchangeGateway(MessageActor):
                 placed = self.client.place(
                     PlaceRequest(place.client_id, place.symbol, Side(place.side), place.price_ticks, place.qty_lots)
                 )
+            except ExchangeTimeout:
+                self.exchange_errors += 1
+                self.in_doubt[place.client_id] = place.symbol
+                continue
             except ExchangeError as exc:
                 self.exchange_errors += 1
                 rejects.append(Refusal(place.client_id, f"exchange error: {exc}"))
@@ -75,25 +95,58 @@ class ExchangeGateway(MessageActor):
                 acks.append(Ack(place.client_id, placed.exchange_order_id))
             else:
                 rejects.append(Refusal(place.client_id, placed.reason or "rejected"))
+        self._reconcile(acks, rejects)
+        fills = self._stream_fills(request.tick) if fills_due else ()
         self.send(
             STORE,
-            GatewayReport(request.tick, tuple(acks), tuple(rejects), tuple(canceled), tuple(cancel_failures), ()),
+            GatewayReport(request.tick, tuple(acks), tuple(rejects), tuple(canceled), tuple(cancel_failures), fills),
         )
 
     @handles(ExchangeTick)
     def on_exchange_tick(self, tick: ExchangeTick) -> None:
-        """Let a simulated venue move to ``tick``, then stream what traded."""
-        if isinstance(self.client, SupportsAdvance):
-            self.client.advance(tick.tick)
+        """Settle placements still in doubt, let a simulated venue move to ``tick``, stream what traded."""
+        acks: list[Ack] = []
+        rejects: list[Refusal] = []
+        self._reconcile(acks, rejects)
+        if self.advances:
+            self.client.advance(tick.tick)  # type: ignore[attr-defined]
+        fills = self._stream_fills(tick.tick)
+        if fills or acks or rejects:
+            self.send(STORE, GatewayReport(tick.tick, tuple(acks), tuple(rejects), (), (), fills))
+
+    def _reconcile(self, acks: list[Ack], rejects: list[Refusal]) -> None:
+        """Placements that got no answer: acked if the venue has them open, rejected if not.
+
+        Runs before the venue moves again, so an order that was placed cannot
+        have traded out of the open list in between.  If the venue cannot be
+        asked, the orders stay in doubt (PENDING in the store) for the next tick.
+        """
+        if not self.in_doubt:
+            return
+        try:
+            venue_orders = self.client.get_orders()
+        except ExchangeError as exc:
+            self.exchange_errors += 1
+            logger.warning("gateway: cannot reconcile {} placements: {}", len(self.in_doubt), exc)
+            return
+        live = {order.client_id: order.exchange_order_id for order in venue_orders if order.client_id in self.in_doubt}
+        for client_id in self.in_doubt:
+            exchange_order_id = live.get(client_id)
+            if exchange_order_id is not None:
+                acks.append(Ack(client_id, exchange_order_id))
+            else:
+                rejects.append(Refusal(client_id, NOT_PLACED))
+        self.reconciled += len(self.in_doubt)
+        self.in_doubt.clear()
+
+    def _stream_fills(self, tick: int) -> tuple[FillItem, ...]:
         try:
             fills = self.client.stream_fills()
         except ExchangeError as exc:
             self.exchange_errors += 1
-            logger.warning("gateway: stream_fills failed at tick {}: {}", tick.tick, exc)
-            return
-        if fills:
-            items = tuple(FillItem.from_fill(f) for f in fills)
-            self.send(STORE, GatewayReport(tick.tick, (), (), (), (), items))
+            logger.warning("gateway: stream_fills failed at tick {}: {}", tick, exc)
+            return ()
+        return tuple(FillItem.from_fill(f) for f in fills)
 
     @handles(Freeze)
     def on_freeze(self, _freeze: Freeze) -> None:
@@ -102,5 +155,14 @@ class ExchangeGateway(MessageActor):
 
     def snapshot(self) -> GatewaySnapshot:
         """State for reports and tests."""
-        return GatewaySnapshot(self.frozen, self.places, self.cancels, self.exchange_errors, self.refused_after_freeze)
-
+        return GatewaySnapshot(
+            self.frozen,
+            self.places,
+            self.cancels,
+            self.exchange_errors,
+            self.refused_after_freeze,
+            self.reconciled,
+            {kind: injected.get(kind, 0) for kind in FAULT_KINDS}
+            if (injected := getattr(self.client, "injected", None)) is not None
+            else dict.fromkeys(FAULT_KINDS, 0),
+        )

@@ -39,6 +39,7 @@ class StoreSnapshot:
     open_orders: list[str]
     frozen: bool
     duplicate_fills: int
+    unknown_fills: int
     partially_filled_then_canceled: int
     illegal_transitions: int
     refused_after_freeze: int
@@ -157,6 +158,7 @@ class OrderStoreActor(MessageActor):
             open_orders=[o.client_id for o in self.store.open_orders()],
             frozen=self.frozen,
             duplicate_fills=stats.duplicate_fills,
+            unknown_fills=stats.unknown_fills,
             partially_filled_then_canceled=stats.partially_filled_then_canceled,
             illegal_transitions=stats.illegal_transitions,
             refused_after_freeze=self.refused_after_freeze,

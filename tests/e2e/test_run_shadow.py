@@ -170,6 +170,19 @@ def test_frozen_clock_variable_is_accepted() -> None:
         ([], {"MM_FREEZE_UTC_ISO": "yesterday"}, "MM_FREEZE_UTC_ISO"),
         ([], {"MM_SEED": "x"}, "MM_SEED"),
         (["--config", "/nonexistent/run.toml"], {}, "no such file"),
+        (["--iterations", "inf"], {}, "--iterations"),
+        (["--max-inv", "0"], {}, "--max-inv"),
+        (["--spread-bps", "inf"], {}, "finite"),
+        (["--seed", "-1"], {}, "--seed"),
+        (["--cancel-error-rate", "1"], {}, "[0, 1)"),
+        (["--timeout-rate", "2"], {}, "--timeout-rate"),
+        (["--duplicate-fill-rate", "x"], {}, "--duplicate-fill-rate"),
+        (["--retain-ticks", "0"], {}, "--retain-ticks"),
+        (["--log-level", "LOUD"], {}, "--log-level"),
+        (["--symbols-count", "-3"], {}, "--symbols-count"),
+        ([], {"MM_FREEZE_UTC_ISO": "2025-13-01T00:00:00Z"}, "MM_FREEZE_UTC_ISO"),
+        ([], {"MM_RUNTIME": "fibers"}, "MM_RUNTIME"),
+        ([], {"MM_FILL_RATE": "-1"}, "MM_FILL_RATE"),
     ],
 )
 def test_bad_input_gives_one_clear_line_and_exit_status_2(args: list[str], env: dict[str, str], needle: str) -> None:
@@ -190,6 +203,12 @@ def test_bad_input_gives_one_clear_line_and_exit_status_2(args: list[str], env: 
         ("iterations = 'many'\n", "integer"),
         ("fill_rate = true\n", "number"),
         ("symbols = 3\n", "symbols"),
+        ("symbols = []\n", "at least one symbol"),
+        ("max_inv = '100'\n", "max_inv: expected an integer or a number, got str"),
+        ("iterations = 2.5\n", "iterations: expected an integer, got float"),
+        ("seed = 1\nseed = 2\n", "invalid TOML"),
+        ("runtime = 3\n", "runtime"),
+        ("[risk]\nmax_inv = 5\n", "unknown key 'risk'"),
     ],
 )
 def test_bad_config_file_gives_one_clear_line_and_exit_status_2(tmp_path: Path, content: str, needle: str) -> None:

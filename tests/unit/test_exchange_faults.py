@@ -1,0 +1,184 @@
+"""The hostile venue, and what the gateway and the store make of each fault."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.core.exchange import ExchangeError, ExchangeTimeout, FakeExchangeClient, PlaceRequest
+from actors.core.exchange_faults import FAULT_KINDS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
+from actors.core.types import OrderState, Side
+from actors.messages import CancelItem, ExchangeTick, FreezeRequest, GatewayReport, GatewayRequest, PlaceItem
+from actors.roles.addresses import GATEWAY, RISK, STORE
+from actors.roles.gateway import NOT_PLACED, ExchangeGateway
+from actors.system import System
+from actors.testing import Sim
+from actors.wire import encode
+
+
+def venue(**rates: float) -> FaultyExchange:
+    honest = FakeExchangeClient(seed=1, fill_rate=1.0, reject_rate=0.0, partial_fill_rate=0.0)
+    return FaultyExchange(honest, ExchangeFaults(**rates), seed=5)
+
+
+def request(n: int) -> PlaceRequest:
+    return PlaceRequest(f"CLI{n:08d}", "BTCUSDT", Side.BUY, 6_000_000, 2)
+
+
+def test_rates_are_validated_and_a_cancel_must_be_able_to_succeed() -> None:
+    with pytest.raises(ValueError, match="place_error rate must be in"):
+        ExchangeFaults(place_error=1.5)
+    with pytest.raises(ValueError, match="cancel_error rate must be below 1"):
+        ExchangeFaults(cancel_error=1.0)
+    assert not ExchangeFaults().any and ExchangeFaults(unknown_fill=0.1).any
+
+
+def test_a_place_error_never_reaches_the_venue() -> None:
+    faulty = venue(place_error=1.0)
+    with pytest.raises(ExchangeError, match="connection reset"):
+        faulty.place(request(1))
+    assert faulty.get_orders() == [] and faulty.injected["place_error"] == 1
+
+
+def test_a_place_timeout_may_or_may_not_have_placed_the_order() -> None:
+    faulty = venue(timeout=0.99)
+    outcomes = set()
+    for n in range(1, 40):
+        with pytest.raises(ExchangeTimeout):
+            faulty.place(request(n))
+        outcomes.add(any(o.client_id == f"CLI{n:08d}" for o in faulty.get_orders()))
+    assert outcomes == {True, False}
+
+
+def test_a_cancel_error_leaves_the_order_live_and_a_retry_draws_again() -> None:
+    faulty = venue(cancel_error=0.5)
+    placed = [faulty.place(request(n)).exchange_order_id for n in range(1, 30)]
+    failures = 0
+    for exchange_id in placed:
+        assert exchange_id is not None
+        while True:
+            try:
+                assert faulty.cancel(exchange_id).ok
+                break
+            except ExchangeError:
+                failures += 1
+                assert any(o.exchange_order_id == exchange_id for o in faulty.get_orders())
+    assert failures == faulty.injected["cancel_error"] > 0
+    assert faulty.get_orders() == []
+
+
+def test_a_cancel_racing_a_fill_is_refused_and_the_fill_is_streamed() -> None:
+    faulty = venue(cancel_race=1.0)
+    exchange_id = faulty.place(request(1)).exchange_order_id
+    assert exchange_id is not None
+    assert faulty.cancel(exchange_id).reason == "already filled"
+    fills = faulty.stream_fills()
+    assert [(f.exchange_order_id, f.qty_lots) for f in fills] == [(exchange_id, 2)]
+
+
+def test_duplicates_replay_on_the_next_stream_unknown_fills_and_reordering() -> None:
+    faulty = venue(duplicate_fill=1.0, unknown_fill=1.0, out_of_order=1.0)
+    for n in range(1, 4):
+        faulty.place(request(n))
+    faulty.advance(1)
+    first = faulty.stream_fills()
+    venue_fills = [f for f in first if f.symbol != UNKNOWN_SYMBOL]
+    assert [f.fill_id for f in venue_fills] == sorted((f.fill_id for f in venue_fills), reverse=True)
+    assert sum(f.symbol == UNKNOWN_SYMBOL for f in first) == 1
+    second = faulty.stream_fills()
+    assert {f.fill_id for f in venue_fills} <= {f.fill_id for f in second}  # each streamed again
+    assert set(faulty.injected) <= set(FAULT_KINDS)
+
+
+def test_the_same_seed_injects_the_same_faults() -> None:
+    def run() -> list[object]:
+        faulty = venue(place_error=0.3, timeout=0.3, duplicate_fill=0.5)
+        seen: list[object] = []
+        for n in range(1, 20):
+            try:
+                seen.append(faulty.place(request(n)))
+            except ExchangeError as exc:
+                seen.append(str(exc))
+        faulty.advance(1)
+        return [*seen, *faulty.stream_fills(), *faulty.stream_fills()]
+
+    assert run() == run()
+
+
+# ---------------------------------------------------------------- the gateway
+
+
+def place(n: int) -> PlaceItem:
+    return PlaceItem(f"CLI{n:08d}", "BTCUSDT", int(Side.BUY), 5_997_000, 2)
+
+
+def test_the_gateway_settles_timed_out_placements_from_the_venues_open_orders(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    faulty = venue(timeout=0.99)
+    sim.spawn(ExchangeGateway, GATEWAY, faulty)
+    sim.tell(GATEWAY, encode(GatewayRequest(1, (), tuple(place(n) for n in range(1, 21)))))
+    report = store.expect(GatewayReport)
+    live = {o.client_id: o.exchange_order_id for o in faulty.get_orders()}
+    assert {a.client_id: a.exchange_order_id for a in report.acks} == live and live
+    assert {r.client_id for r in report.rejects} == {f"CLI{n:08d}" for n in range(1, 21)} - set(live)
+    assert {r.reason for r in report.rejects} == {NOT_PLACED}
+
+
+def test_a_cancel_refused_as_already_filled_brings_the_fill_along(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    sim.spawn(ExchangeGateway, GATEWAY, venue(cancel_race=1.0))
+    sim.tell(GATEWAY, encode(GatewayRequest(1, (), (place(1),))))
+    ack = store.expect(GatewayReport).acks[0]
+    sim.tell(GATEWAY, encode(GatewayRequest(2, (CancelItem(ack.client_id, ack.exchange_order_id),), ())))
+    report = store.expect(GatewayReport)
+    assert [r.reason for r in report.cancel_failures] == ["already filled"]
+    assert [f.client_id for f in report.fills] == [ack.client_id]
+    sim.tell(GATEWAY, encode(ExchangeTick(2)))
+    store.expect_none(GatewayReport)  # nothing new: the fill is not streamed twice
+
+
+# ---------------------------------------------------------------- whole system
+
+HOSTILE = {
+    "place_error_rate": 0.1,
+    "cancel_error_rate": 0.3,
+    "timeout_rate": 0.1,
+    "duplicate_fill_rate": 0.2,
+    "out_of_order_rate": 0.3,
+    "unknown_fill_rate": 0.2,
+    "cancel_race_rate": 0.2,
+}
+
+
+def hostile_system(sim: Sim, **config: object) -> System:
+    settings = {"symbols_count": 6, "iterations": 12, "seed": 3, "fill_rate": 0.5, "max_total": 1e6}
+    return sim.start_system(**{**settings, **HOSTILE, **config})
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_order_reaches_a_defined_state_on_a_hostile_venue(seed: int) -> None:
+    sim = Sim(seed)
+    system = hostile_system(sim, edge_threshold=-1e9)
+    system.run()
+    store = system.store_snapshot()
+    counts = store.counts
+    assert store.placed == sum(counts.values())
+    assert counts[OrderState.PENDING.value] == 0  # nothing left in doubt between ticks
+    injected = system.gateway_snapshot().faults_injected
+    assert all(injected[kind] > 0 for kind in ("cancel_error", "place_error", "place_timeout", "duplicate_fill"))
+    venue_positions = system.exchange.get_positions()
+    assert system.risk_snapshot().positions == venue_positions  # every fill applied exactly once
+    system.stop()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_freeze_on_a_hostile_venue_still_ends_with_zero_open_orders(seed: int) -> None:
+    sim = Sim(seed)
+    system = hostile_system(sim, edge_threshold=-1e9, iterations=4)
+    system.run()
+    assert system.store_snapshot().open_orders
+    sim.tell(RISK, encode(FreezeRequest("operator")))
+    sim.run_until_idle()
+    assert system.store_snapshot().open_orders == [] and system.exchange.get_orders() == []
+    assert system.risk_snapshot().freeze_confirmed
+    system.stop()
+
