@@ -108,4 +108,3 @@ class SyncEngine:
             frozen=self.risk.frozen,
             last_freeze_reason=self.risk.last_freeze_reason,
         )
-

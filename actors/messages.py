@@ -7,7 +7,9 @@ message per actor pair per tick phase, not one per order.  Sides travel as
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from actors.core.types import Fill, Side
 from actors.wire import Message, message
@@ -230,3 +232,56 @@ class FreezeComplete(Message):
 
     tick: int
     canceled: int
+
+
+# ---------------------------------------------------------------- bulk records in parts
+
+MAX_ITEMS = 10_000
+"""Most items one bulk record carries.  The largest item (a FillItem) is under
+100 bytes on the wire, so a part stays far below ``wire.MAX_MESSAGE_BYTES``
+however many symbols a process carries; below this size nothing is split."""
+
+T = TypeVar("T")
+
+
+def parts(items: Sequence[T], size: int | None = None) -> list[tuple[T, ...]]:
+    """``items`` in consecutive tuples of at most ``size`` (default :data:`MAX_ITEMS`); one tuple if few."""
+    size = size or MAX_ITEMS
+    if len(items) <= size:
+        return [tuple(items)]
+    return [tuple(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+def split_request(request: GatewayRequest) -> list[GatewayRequest]:
+    """The request, or its cancels then its placements in parts: the gateway's cancels-first order holds."""
+    if len(request.cancels) + len(request.places) <= MAX_ITEMS:
+        return [request]
+    tick = request.tick
+    requests = [GatewayRequest(tick, part, ()) for part in parts(request.cancels) if part]
+    return requests + [GatewayRequest(tick, (), part) for part in parts(request.places) if part]
+
+
+def split_report(report: GatewayReport) -> list[GatewayReport]:
+    """The report, or each kind in parts, in the order the store applies them."""
+    kinds = (report.acks, report.rejects, report.canceled, report.cancel_failures, report.fills)
+    if sum(map(len, kinds)) <= MAX_ITEMS:
+        return [report]
+    reports = []
+    for index, items in enumerate(kinds):
+        for part in parts(items) if items else ():
+            only: list[tuple[object, ...]] = [(), (), (), (), ()]
+            only[index] = part
+            reports.append(GatewayReport(report.tick, *only))  # type: ignore[arg-type]
+    return reports
+
+
+def split_replace(replace: ReplaceQuotes) -> list[ReplaceQuotes]:
+    """The record, or groups of symbols each with its own orders (risk blocks counted in the first)."""
+    if len(replace.symbols) + len(replace.orders) <= MAX_ITEMS:
+        return [replace]
+    records = []
+    for number, group in enumerate(parts(replace.symbols, max(1, MAX_ITEMS // 4))):
+        members = set(group)
+        orders = tuple(o for o in replace.orders if o.symbol in members)
+        records.append(ReplaceQuotes(replace.tick, group, orders, replace.risk_blocks if number == 0 else 0))
+    return records

@@ -209,4 +209,3 @@ def check_determinism(scenario: Callable[[Sim], object], seed: int = 0, **option
         index, left, right = diff
         raise DeterminismError(f"seed {seed}: traces differ at delivery {index}: {left!r} vs {right!r}")
     return traces[0]
-

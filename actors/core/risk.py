@@ -133,9 +133,12 @@ class RiskEngine:
         mark = self.marks.get(fill.symbol, fill.price_ticks)
         side = int(fill.side)
         self._positions[fill.symbol] = self._positions.get(fill.symbol, 0) + side * fill.qty_lots
-        self._edge_usd += side * (instrument.price_usd(mark) - instrument.price_usd(fill.price_ticks)) * float(
-            instrument.lot_size
-        ) * fill.qty_lots
+        self._edge_usd += (
+            side
+            * (instrument.price_usd(mark) - instrument.price_usd(fill.price_ticks))
+            * float(instrument.lot_size)
+            * fill.qty_lots
+        )
         self._volume_usd += instrument.notional_usd(fill.price_ticks, fill.qty_lots)
         self.fills_applied += 1
         self._refresh_notional(fill.symbol)

@@ -6,10 +6,11 @@ everything caused by the previous phase has been handled.  With one ordered
 decision point per phase the report cannot depend on thread scheduling.
 
 1. quote: every quoter gets the tick's mid and sends risk its intent;
-2. trade: the venue moves to the tick; fills flow gateway -> store -> risk,
-   and risk may freeze (the freeze cascade also completes in this phase);
-3. decide: risk checks the buffered intents in symbol order; the survivors
-   flow risk -> store (cancel/replace) -> gateway -> exchange -> store.
+2. trade: the venue moves to the tick; fills flow gateway -> store -> risk;
+3. decide: risk judges the tick's fills once (and may freeze: the freeze
+   cascade completes in this phase), then checks the buffered intents in
+   symbol order; the survivors flow risk -> store (cancel/replace) ->
+   gateway -> exchange -> store.
 
 The driver is not an actor: waiting for quiescence is blocking by nature, so
 it runs outside the actor system (the main thread), the way a test drives a

@@ -9,7 +9,7 @@ from loguru import logger
 from actors.core.exchange import ExchangeError, ExchangeTimeout, IExchangeClient, PlaceRequest, SupportsAdvance
 from actors.core.exchange_faults import FAULT_KINDS
 from actors.core.types import Side
-from actors.messages import Ack, ExchangeTick, FillItem, Freeze, GatewayReport, GatewayRequest, Refusal
+from actors.messages import Ack, ExchangeTick, FillItem, Freeze, GatewayReport, GatewayRequest, Refusal, split_report
 from actors.roles.addresses import STORE
 from actors.runtime.actor import MessageActor, handles
 
@@ -97,10 +97,11 @@ class ExchangeGateway(MessageActor):
                 rejects.append(Refusal(place.client_id, placed.reason or "rejected"))
         self._reconcile(acks, rejects)
         fills = self._stream_fills(request.tick) if fills_due else ()
-        self.send(
-            STORE,
-            GatewayReport(request.tick, tuple(acks), tuple(rejects), tuple(canceled), tuple(cancel_failures), fills),
+        report = GatewayReport(
+            request.tick, tuple(acks), tuple(rejects), tuple(canceled), tuple(cancel_failures), fills
         )
+        for part in split_report(report):
+            self.send(STORE, part)
 
     @handles(ExchangeTick)
     def on_exchange_tick(self, tick: ExchangeTick) -> None:
@@ -112,7 +113,8 @@ class ExchangeGateway(MessageActor):
             self.client.advance(tick.tick)  # type: ignore[attr-defined]
         fills = self._stream_fills(tick.tick)
         if fills or acks or rejects:
-            self.send(STORE, GatewayReport(tick.tick, tuple(acks), tuple(rejects), (), (), fills))
+            for part in split_report(GatewayReport(tick.tick, tuple(acks), tuple(rejects), (), (), fills)):
+                self.send(STORE, part)
 
     def _reconcile(self, acks: list[Ack], rejects: list[Refusal]) -> None:
         """Placements that got no answer: acked if the venue has them open, rejected if not.

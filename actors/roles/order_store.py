@@ -25,6 +25,8 @@ from actors.messages import (
     GatewayRequest,
     PlaceItem,
     ReplaceQuotes,
+    parts,
+    split_request,
 )
 from actors.roles.addresses import GATEWAY, RISK
 from actors.runtime.actor import MessageActor, handles
@@ -69,7 +71,8 @@ class OrderStoreActor(MessageActor):
         cancels = [CancelItem(o.client_id, o.exchange_order_id) for o in to_cancel if o.exchange_order_id]
         places = [PlaceItem(o.client_id, o.symbol, int(o.side), o.price_ticks, o.qty_lots) for o in created]
         if cancels or places:
-            self.send(GATEWAY, GatewayRequest(replace.tick, tuple(cancels), tuple(places)))
+            for request in split_request(GatewayRequest(replace.tick, tuple(cancels), tuple(places))):
+                self.send(GATEWAY, request)
 
     @handles(GatewayReport)
     def on_gateway_report(self, report: GatewayReport) -> None:
@@ -86,8 +89,8 @@ class OrderStoreActor(MessageActor):
         for refusal in report.cancel_failures:
             self._cancel_answered(refusal.client_id, False, refusal.reason)
         applied = [item for item in report.fills if self._apply_fill(item)]
-        if applied:
-            self.send(RISK, FillsApplied(report.tick, tuple(applied)))
+        for part in parts(applied) if applied else ():
+            self.send(RISK, FillsApplied(report.tick, part))
         if self.frozen:
             follow_up.extend(self._cancel_items(None))  # retries cancels the venue refused
             self._request_cancels(report.tick, follow_up)
@@ -115,7 +118,8 @@ class OrderStoreActor(MessageActor):
 
     def _request_cancels(self, tick: int, cancels: list[CancelItem]) -> None:
         if cancels:
-            self.send(GATEWAY, GatewayRequest(tick, tuple(cancels), ()))
+            for request in split_request(GatewayRequest(tick, tuple(cancels), ())):
+                self.send(GATEWAY, request)
         self._confirm_freeze_if_done()
 
     def _cancel_answered(self, client_id: str, ok: bool, reason: str) -> None:

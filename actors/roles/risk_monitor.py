@@ -21,6 +21,7 @@ from actors.messages import (
     OrderSpec,
     QuoteIntent,
     ReplaceQuotes,
+    split_replace,
 )
 from actors.roles.addresses import GATEWAY, QUOTERS, STORE
 from actors.runtime.actor import MessageActor, handles
@@ -55,6 +56,7 @@ class RiskMonitor(MessageActor):
         self.risk_blocks = 0
         self.last_tick = 0
         self.freeze_tick: int | None = None
+        self.unjudged_fills = False
         self.freeze_confirmed = False
         self.canceled_at_freeze = 0
         self.freeze_decided_at = 0.0
@@ -75,7 +77,12 @@ class RiskMonitor(MessageActor):
 
     @handles(DecideQuotes)
     def on_decide_quotes(self, decide: DecideQuotes) -> None:
-        """Check every buffered intent in symbol order and send the survivors to the store."""
+        """Judge the tick's fills (perhaps freezing), then check every buffered intent in symbol order."""
+        if self.unjudged_fills:
+            self.unjudged_fills = False
+            reason = self.engine.evaluate_edge()
+            if reason is not None:
+                self._broadcast_freeze(decide.tick, reason)
         intents, self.pending = self.pending, {}
         if self.engine.frozen or not intents:
             return
@@ -85,16 +92,15 @@ class RiskMonitor(MessageActor):
         approved, blocks = self.engine.approve_quotes(quotes)
         self.risk_blocks += blocks
         orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
-        self.send(STORE, ReplaceQuotes(decide.tick, tuple(sorted(intents)), orders, blocks))
+        for replace in split_replace(ReplaceQuotes(decide.tick, tuple(sorted(intents)), orders, blocks)):
+            self.send(STORE, replace)
 
     @handles(FillsApplied)
     def on_fills_applied(self, applied: FillsApplied) -> None:
-        """Update positions and edge; freeze if the edge has degraded."""
+        """Update positions; the edge is judged once per tick, at the decision, whatever the batching."""
         for item in applied.fills:
             self.engine.apply_fill(item.to_fill())
-        reason = self.engine.evaluate_edge()
-        if reason is not None:
-            self._broadcast_freeze(applied.tick, reason)
+        self.unjudged_fills = True
 
     @handles(FreezeRequest)
     def on_freeze_request(self, request: FreezeRequest) -> None:

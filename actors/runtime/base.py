@@ -241,13 +241,10 @@ class Runtime(abc.ABC):
         with self._stats_lock:
             self.stats.dead_letters += 1
             self.stats.dead_letter_reasons[reason.partition(":")[0]] += 1
-        logger.warning(
-            "dead letter {} -> {} ({}): {}", sender, receiver, peek_type(message), reason
-        )
+        logger.warning("dead letter {} -> {} ({}): {}", sender, receiver, peek_type(message), reason)
 
     def report_failure(self, address: str, exc: BaseException, policy: FailurePolicy) -> None:
         """The failure hook: count and log an exception raised by a handler."""
         with self._stats_lock:
             self.stats.failures += 1
         logger.opt(exception=exc).error("handler of {} raised {!r}; policy: {}", address, exc, policy)
-

@@ -70,9 +70,7 @@ class RealTimeRuntime(Runtime):
         inbox.close()
         while not inbox.empty():
             envelope = inbox.get()
-            if not answer_dead(envelope, actor.address) and not isinstance(
-                envelope.message, pykka.messages._ActorStop
-            ):
+            if not answer_dead(envelope, actor.address) and not isinstance(envelope.message, pykka.messages._ActorStop):
                 self.dead_letter(inbox.current_sender, actor.address, "actor stopped", envelope.message)
             self.in_flight_add(-1)
 

@@ -43,6 +43,16 @@ class T_SendTo(Message):
     count: int
 
 
+@message
+@dataclass(frozen=True, slots=True)
+class T_Forward(Message):
+    """Ask a Sender to pass ``payload * repeat`` on, as raw bytes, to ``target``."""
+
+    target: str
+    payload: bytes
+    repeat: int
+
+
 class Journal:
     """A thread-safe list the actors append to, readable from the test."""
 
@@ -93,6 +103,10 @@ class Sender(MessageActor):
     def on_send_to(self, msg: T_SendTo) -> None:
         for n in range(msg.count):
             self.send(msg.target, T_Num(self.address, n))
+
+    @handles(T_Forward)
+    def on_forward(self, msg: T_Forward) -> None:
+        self.runtime.tell(msg.target, msg.payload * msg.repeat)
 
 
 class PingPong(MessageActor):

@@ -122,9 +122,12 @@ def test_risk_freezes_on_edge_degradation_and_broadcasts_to_everyone(sim: Sim) -
     tell(sim, RISK, intent())  # mark 60,000.00
     bad_buy = FillItem("FIL00000001", "ORD000001", "CLI00000001", "BTCUSDT", 1, 6_003_000, 2, 1)  # bought above mid
     tell(sim, RISK, FillsApplied(1, (bad_buy,)))
+    store.expect_none(Freeze)  # the edge is judged once per tick, at the decision
+    tell(sim, RISK, DecideQuotes(1))
     freeze = store.expect(Freeze)
     assert freeze.reason == "Edge degradation: -5.00 BPS < 3.00 BPS"
     assert gateway.expect(Freeze) == freeze and btc.expect(Freeze) == freeze
+    store.expect_none(ReplaceQuotes)  # the tick's buffered intent dies with the freeze
     snapshot = sim.actor(RISK).snapshot()  # type: ignore[attr-defined]
     assert snapshot.frozen and snapshot.freeze_events == 1 and snapshot.positions == {"BTCUSDT": 2}
 

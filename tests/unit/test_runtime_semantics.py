@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import msgpack
 import pytest
+from loguru import logger
 from pykka import ActorDeadError
 from pykka._envelope import Envelope
 from pykka.messages import _ActorStop as ActorStop
 
 from actors.runtime import AddressTaken, MessageActor, Runtime, SimRuntime, handles
-from actors.wire import encode
+from actors.wire import MAX_MESSAGE_BYTES, encode
 from tests.unit.runtime_kit import (
     Journal,
     PingPong,
@@ -16,6 +18,7 @@ from tests.unit.runtime_kit import (
     Sender,
     StoppingRecorder,
     T_Boom,
+    T_Forward,
     T_Num,
     T_Ping,
     T_SendTo,
@@ -117,6 +120,36 @@ def test_dead_letters_are_counted_and_the_receiver_keeps_working(runtime: Runtim
     assert runtime.stats.dead_letters == 4
     assert reasons["no such actor"] == 1 and reasons["undecodable"] == 2 and reasons["unhandled"] == 1
     assert journal.items == [("external", "after", 7)]
+
+
+BAD_PAYLOADS = {
+    "garbage": (b"\xc1\xc1\xc1", 1),
+    "truncated": (encode(T_Num("x", 1))[:-2], 1),
+    "unknown tag": (msgpack.packb(["NoSuchRecord", 1, 5]), 1),
+    "wrong field type": (msgpack.packb(["T_Num", 1, "x", "not an int"]), 1),
+    "oversized": (b"\x90", MAX_MESSAGE_BYTES + 1),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_PAYLOADS))
+def test_a_bad_message_is_dead_lettered_once_with_its_sender_and_the_receiver_goes_on(
+    runtime: Runtime, kind: str
+) -> None:
+    journal = Journal()
+    runtime.spawn(Recorder, "recv", journal)
+    runtime.spawn(Sender, "sender.a")
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="WARNING", format="{message}")
+    try:
+        runtime.tell("sender.a", encode(T_Forward("recv", *BAD_PAYLOADS[kind])))
+        runtime.tell("sender.a", encode(T_SendTo("recv", 1)))
+        runtime.wait_idle()
+    finally:
+        logger.remove(sink)
+    assert runtime.stats.dead_letters == 1 and runtime.stats.dead_letter_reasons["undecodable"] == 1
+    dead = [line for line in lines if "dead letter" in line]
+    assert len(dead) == 1 and "sender.a -> recv" in dead[0], lines
+    assert journal.items == [("sender.a", "sender.a", 0)]
 
 
 def test_a_failing_handler_is_counted_and_resume_keeps_the_actor(runtime: Runtime) -> None:
