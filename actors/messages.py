@@ -234,6 +234,40 @@ class FreezeComplete(Message):
     canceled: int
 
 
+# ---------------------------------------------------------------- reconciliation
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class ReconcileRequest(Message):
+    """Store -> gateway (after the store restarts): send me the venue's state."""
+
+    tick: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class PositionItem(Message):
+    """Signed lots of one symbol at the venue."""
+
+    symbol: str
+    lots: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class VenueState(Message):
+    """Gateway -> store (after a restart of either, fills streamed first): what the venue holds.
+
+    The store cancels every difference (an order open on one side only) and
+    forwards the positions to risk, which compares them with its own.
+    """
+
+    tick: int
+    open_orders: tuple[Ack, ...]
+    positions: tuple[PositionItem, ...]
+
+
 # ---------------------------------------------------------------- bulk records in parts
 
 MAX_ITEMS = 10_000

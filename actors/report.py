@@ -72,6 +72,8 @@ def build_report(system: System) -> dict[str, Any]:
         "messages": {
             "dead_letters": system.runtime.stats.dead_letters,
             "handler_failures": system.runtime.stats.failures,
+            "restarts": system.runtime.stats.restarts,
+            "escalations": system.runtime.stats.escalations,
         },
     }
 

@@ -135,14 +135,17 @@ class Sim(SimRuntime):
 class ExplorationFailure(AssertionError):
     """An invariant failed under some seed; the message says how to replay it."""
 
-    def __init__(self, seed: int, step: int, error: BaseException, trace_tail: list[str]) -> None:
+    def __init__(
+        self, seed: int, step: int, error: BaseException, trace_tail: list[str], replay: str | None = None
+    ) -> None:
         self.seed = seed
         self.step = step
         self.error = error
         tail = "\n  ".join(trace_tail)
+        command = replay.format(seed=seed) if replay else f"explore([{seed}], scenario, invariant)"
         super().__init__(
             f"invariant failed under seed {seed} at delivery {step}: {error!r}\n"
-            f"replay: explore([{seed}], scenario, invariant)  (or ACTORS_SEED={seed} for a test that reads it)\n"
+            f"replay: {command}\n"
             f"last deliveries:\n  {tail}"
         )
 
@@ -163,12 +166,13 @@ def explore(
     *,
     faults: Callable[[int], FaultPlan | None] | None = None,
     final: Callable[[Sim], None] | None = None,
+    replay: str | None = None,
 ) -> ExplorationReport:
     """Run ``scenario`` once per seed, checking ``invariant`` after every delivery.
 
     ``faults(seed)`` may give each run a fault plan; ``final`` is checked once
     the scenario returns.  The first failure raises :class:`ExplorationFailure`
-    naming the seed.
+    naming the seed and how to replay it (``replay``, formatted with ``seed``).
     """
     report = ExplorationReport()
     for seed in seeds:
@@ -179,7 +183,7 @@ def explore(
             if final is not None:
                 final(sim)
         except Exception as exc:
-            raise ExplorationFailure(seed, sim.steps, exc, sim.trace_lines()[-20:]) from exc
+            raise ExplorationFailure(seed, sim.steps, exc, sim.trace_lines()[-20:], replay) from exc
         finally:
             sim.invariant = None
             sim.shutdown()

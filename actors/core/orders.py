@@ -73,6 +73,7 @@ class OrderStats:
     cancel_after_fill: int = 0
     fills_after_cancel: int = 0
     partially_filled_then_canceled: int = 0
+    duplicate_answers: int = 0
 
 
 NOT_LIVE = frozenset({"already canceled", "unknown order"})
@@ -121,16 +122,22 @@ class OrderStore:
         return order
 
     def acknowledge(self, client_id: str, exchange_order_id: str) -> Order:
-        """PENDING -> OPEN under the exchange's id."""
+        """PENDING -> OPEN under the exchange's id; the same ack again changes nothing."""
         order = self._require(client_id, "acknowledge")
+        if order.exchange_order_id == exchange_order_id and order.state is not OrderState.PENDING:
+            self.stats.duplicate_answers += 1
+            return order
         self._check(order, _ACKABLE, "acknowledge")
         self._set_exchange_id(order, exchange_order_id)
         self._move(order, OrderState.OPEN)
         return order
 
     def reject(self, client_id: str, reason: str) -> Order:
-        """PENDING -> REJECTED."""
+        """PENDING -> REJECTED; the same reject again changes nothing."""
         order = self._require(client_id, "reject")
+        if order.state is OrderState.REJECTED:
+            self.stats.duplicate_answers += 1
+            return order
         self._check(order, _ACKABLE, "reject")
         order.reason = reason
         self._move(order, OrderState.REJECTED)

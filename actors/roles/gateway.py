@@ -9,9 +9,22 @@ from loguru import logger
 from actors.core.exchange import ExchangeError, ExchangeTimeout, IExchangeClient, PlaceRequest, SupportsAdvance
 from actors.core.exchange_faults import FAULT_KINDS
 from actors.core.types import Side
-from actors.messages import Ack, ExchangeTick, FillItem, Freeze, GatewayReport, GatewayRequest, Refusal, split_report
+from actors.messages import (
+    Ack,
+    ExchangeTick,
+    FillItem,
+    Freeze,
+    GatewayReport,
+    GatewayRequest,
+    PositionItem,
+    ReconcileRequest,
+    Refusal,
+    VenueState,
+    split_report,
+)
 from actors.roles.addresses import STORE
-from actors.runtime.actor import MessageActor, handles
+from actors.roles.supervision import SupervisedRole
+from actors.runtime.actor import handles
 
 FROZEN = "frozen: no order is placed after a freeze"
 NOT_PLACED = "not placed: the venue has no such order after a timeout"
@@ -30,7 +43,7 @@ class GatewaySnapshot:
     faults_injected: dict[str, int]
 
 
-class ExchangeGateway(MessageActor):
+class ExchangeGateway(SupervisedRole):
     """Turns store requests into exchange calls and exchange answers into reports."""
 
     def __init__(self, client: IExchangeClient) -> None:
@@ -42,6 +55,9 @@ class ExchangeGateway(MessageActor):
         self.exchange_errors = 0
         self.refused_after_freeze = 0
         self.reconciled = 0
+        self.last_tick = 0
+        self.placed_since_tick: set[str] = set()
+        self.duplicates_ignored = 0
         self.in_doubt: dict[str, str] = {}
         self.advances = isinstance(client, SupportsAdvance)
 
@@ -54,6 +70,7 @@ class ExchangeGateway(MessageActor):
         venue's new fills along: the order may have traded ("already filled",
         or a fill racing a lost answer), and the store closes it at once.
         """
+        self.last_tick = max(self.last_tick, request.tick)
         canceled: list[str] = []
         cancel_failures: list[Refusal] = []
         fills_due = False
@@ -74,6 +91,10 @@ class ExchangeGateway(MessageActor):
         acks: list[Ack] = []
         rejects: list[Refusal] = []
         for place in request.places:
+            if place.client_id in self.placed_since_tick:
+                self.duplicates_ignored += 1  # the same request delivered twice: place once
+                continue
+            self.placed_since_tick.add(place.client_id)
             if self.frozen:
                 self.refused_after_freeze += 1
                 rejects.append(Refusal(place.client_id, FROZEN))
@@ -106,6 +127,8 @@ class ExchangeGateway(MessageActor):
     @handles(ExchangeTick)
     def on_exchange_tick(self, tick: ExchangeTick) -> None:
         """Settle placements still in doubt, let a simulated venue move to ``tick``, stream what traded."""
+        self.last_tick = max(self.last_tick, tick.tick)
+        self.placed_since_tick.clear()
         acks: list[Ack] = []
         rejects: list[Refusal] = []
         self._reconcile(acks, rejects)
@@ -149,6 +172,35 @@ class ExchangeGateway(MessageActor):
             logger.warning("gateway: stream_fills failed at tick {}: {}", tick, exc)
             return ()
         return tuple(FillItem.from_fill(f) for f in fills)
+
+    @handles(ReconcileRequest)
+    def on_reconcile_request(self, request: ReconcileRequest) -> None:
+        """The store restarted: tell it what the venue holds."""
+        self._send_venue_state(request.tick)
+
+    def on_restart(self, exc: Exception) -> None:
+        """A failed handler may have lost an answer: settle doubts and tell the store what the venue holds."""
+        self._send_venue_state(self.last_tick)
+
+    def _send_venue_state(self, tick: int) -> None:
+        """New fills and settled placements first (FIFO to the store), then the venue's open orders and positions."""
+        acks: list[Ack] = []
+        rejects: list[Refusal] = []
+        self._reconcile(acks, rejects)
+        fills = self._stream_fills(tick)
+        if fills or acks or rejects:
+            for part in split_report(GatewayReport(tick, tuple(acks), tuple(rejects), (), (), fills)):
+                self.send(STORE, part)
+        try:
+            orders = self.client.get_orders()
+            positions = self.client.get_positions()
+        except ExchangeError as exc:
+            self.exchange_errors += 1
+            logger.warning("gateway: cannot read the venue's state at tick {}: {}", tick, exc)
+            return
+        open_orders = tuple(Ack(o.client_id, o.exchange_order_id) for o in orders)
+        held = tuple(PositionItem(symbol, lots) for symbol, lots in sorted(positions.items()))
+        self.send(STORE, VenueState(tick, open_orders, held))
 
     @handles(Freeze)
     def on_freeze(self, _freeze: Freeze) -> None:

@@ -24,12 +24,15 @@ from actors.messages import (
     GatewayReport,
     GatewayRequest,
     PlaceItem,
+    ReconcileRequest,
     ReplaceQuotes,
+    VenueState,
     parts,
     split_request,
 )
 from actors.roles.addresses import GATEWAY, RISK
-from actors.runtime.actor import MessageActor, handles
+from actors.roles.supervision import SupervisedRole
+from actors.runtime.actor import handles
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class StoreSnapshot:
     refused_after_freeze: int
 
 
-class OrderStoreActor(MessageActor):
+class OrderStoreActor(SupervisedRole):
     """Owns the :class:`OrderStore`; every order state change happens here."""
 
     def __init__(self, store: OrderStore | None = None) -> None:
@@ -58,6 +61,11 @@ class OrderStoreActor(MessageActor):
         self.freeze_tick = 0
         self.canceled_since_freeze = 0
         self.refused_after_freeze = 0
+        self.last_tick = 0
+        self.reconciliations = 0
+        self.orphans_canceled = 0
+        self.duplicates_ignored = 0
+        self.replaced_at: dict[str, int] = {}
 
     @handles(ReplaceQuotes)
     def on_replace_quotes(self, replace: ReplaceQuotes) -> None:
@@ -65,6 +73,12 @@ class OrderStoreActor(MessageActor):
         if self.frozen:
             self.refused_after_freeze += len(replace.orders)
             return
+        if replace.symbols and self.replaced_at.get(replace.symbols[0]) == replace.tick:
+            self.duplicates_ignored += 1  # the same decision delivered twice: act on it once
+            return
+        for symbol in replace.symbols:
+            self.replaced_at[symbol] = replace.tick
+        self.last_tick = max(self.last_tick, replace.tick)
         self.store.expire(replace.tick)
         specs = [(o.symbol, Side(o.side), o.price_ticks, o.qty_lots) for o in replace.orders]
         to_cancel, created = self.store.replace_quotes(replace.symbols, specs, replace.tick)
@@ -106,6 +120,39 @@ class OrderStoreActor(MessageActor):
         self.freeze_tick = freeze.tick
         self._request_cancels(freeze.tick, self._cancel_items(None))
 
+    @handles(VenueState)
+    def on_venue_state(self, state: VenueState) -> None:
+        """Reconcile with the venue: cancel whatever is open on one side only; risk checks the positions.
+
+        Open at the venue but unknown, finished or rejected here: an orphan,
+        canceled.  Still PENDING here: its ack was lost; acknowledged.  Open
+        here but not at the venue: a cancel goes out and its answer settles
+        the order ("already canceled" / "unknown order" -> CANCELED, "already
+        filled" -> the fill, which the gateway brings along).
+        """
+        self.reconciliations += 1
+        at_venue = {ack.client_id: ack.exchange_order_id for ack in state.open_orders}
+        cancels: list[CancelItem] = []
+        for client_id, exchange_order_id in at_venue.items():
+            order = self.store.get(client_id)
+            if order is None or order.state.is_terminal:
+                self.orphans_canceled += 1
+                cancels.append(CancelItem(client_id, exchange_order_id))
+            elif order.state is OrderState.PENDING:
+                self._guard(self.store.acknowledge, client_id, exchange_order_id)
+                if order.cancel_requested:
+                    cancels.append(CancelItem(client_id, exchange_order_id))
+        for order in self.store.open_orders():
+            missing = order.exchange_order_id is not None and order.client_id not in at_venue
+            if missing and self.store.request_cancel(order.client_id):
+                cancels.append(CancelItem(order.client_id, order.exchange_order_id))  # type: ignore[arg-type]
+        self._request_cancels(max(state.tick, self.last_tick), cancels)
+        self.send(RISK, state)
+
+    def on_restart(self, exc: Exception) -> None:
+        """The failed handler may have stopped half-way: check every order against the venue."""
+        self.send(GATEWAY, ReconcileRequest(self.last_tick))
+
     # ------------------------------------------------------------ helpers
 
     def _cancel_items(self, symbol: str | None) -> list[CancelItem]:
@@ -124,6 +171,13 @@ class OrderStoreActor(MessageActor):
 
     def _cancel_answered(self, client_id: str, ok: bool, reason: str) -> None:
         order = self.store.get(client_id)
+        if order is None:
+            logger.info(
+                "store: cancel of {} answered ({}): not an order of ours (an orphan or forgotten)",
+                client_id,
+                reason or "ok",
+            )
+            return
         was_open = order is not None and order.state.is_open
         if self._guard(self.store.cancel_answered, client_id, ok, reason) is None:
             return

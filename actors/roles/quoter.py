@@ -8,7 +8,8 @@ from actors.core.quoting import QuotingPolicy
 from actors.core.types import Instrument
 from actors.messages import Freeze, Mark, MarketTick, QuoteIntent
 from actors.roles.addresses import RISK
-from actors.runtime.actor import MessageActor, handles
+from actors.roles.supervision import SupervisedRole
+from actors.runtime.actor import handles
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class QuoterSnapshot:
     ticks_ignored: int
 
 
-class Quoter(MessageActor):
+class Quoter(SupervisedRole):
     """Quotes around each mid it is told; after a freeze it never quotes again."""
 
     def __init__(self, instrument: Instrument, policy: QuotingPolicy) -> None:

@@ -21,10 +21,12 @@ from actors.messages import (
     OrderSpec,
     QuoteIntent,
     ReplaceQuotes,
+    VenueState,
     split_replace,
 )
 from actors.roles.addresses import GATEWAY, QUOTERS, STORE
-from actors.runtime.actor import MessageActor, handles
+from actors.roles.supervision import SupervisedRole, escalation_reason
+from actors.runtime.actor import handles
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class RiskSnapshot:
     total_notional_usd: float
 
 
-class RiskMonitor(MessageActor):
+class RiskMonitor(SupervisedRole):
     """Owns the :class:`RiskEngine`; the only actor that decides a freeze."""
 
     def __init__(self, engine: RiskEngine) -> None:
@@ -57,6 +59,9 @@ class RiskMonitor(MessageActor):
         self.last_tick = 0
         self.freeze_tick: int | None = None
         self.unjudged_fills = False
+        self.reconciliations = 0
+        self.fills_since_decision: set[str] = set()
+        self.duplicate_fills_ignored = 0
         self.freeze_confirmed = False
         self.canceled_at_freeze = 0
         self.freeze_decided_at = 0.0
@@ -78,6 +83,7 @@ class RiskMonitor(MessageActor):
     @handles(DecideQuotes)
     def on_decide_quotes(self, decide: DecideQuotes) -> None:
         """Judge the tick's fills (perhaps freezing), then check every buffered intent in symbol order."""
+        self.fills_since_decision.clear()
         if self.unjudged_fills:
             self.unjudged_fills = False
             reason = self.engine.evaluate_edge()
@@ -97,8 +103,17 @@ class RiskMonitor(MessageActor):
 
     @handles(FillsApplied)
     def on_fills_applied(self, applied: FillsApplied) -> None:
-        """Update positions; the edge is judged once per tick, at the decision, whatever the batching."""
+        """Update positions; the edge is judged once per tick, at the decision, whatever the batching.
+
+        A record delivered twice must not move positions twice: fill ids seen
+        since the last decision are skipped (a copy arrives in the same phase).
+        """
+        seen = self.fills_since_decision
         for item in applied.fills:
+            if item.fill_id in seen:
+                self.duplicate_fills_ignored += 1
+                continue
+            seen.add(item.fill_id)
             self.engine.apply_fill(item.to_fill())
         self.unjudged_fills = True
 
@@ -114,6 +129,22 @@ class RiskMonitor(MessageActor):
         self.freeze_confirmed = True
         self.canceled_at_freeze = done.canceled
         self.freeze_seconds = self.runtime.now() - self.freeze_decided_at
+
+    @handles(VenueState)
+    def on_venue_state(self, state: VenueState) -> None:
+        """After a restart: positions that differ from the venue's mean a fill was lost or doubled; freeze."""
+        self.reconciliations += 1
+        venue = {item.symbol: item.lots for item in state.positions if item.lots}
+        mine = self.engine.positions()
+        differ = sorted(symbol for symbol in venue.keys() | mine.keys() if venue.get(symbol) != mine.get(symbol))
+        if differ and self.engine.freeze(f"Reconciliation: positions differ from the venue in {', '.join(differ)}"):
+            self._broadcast_freeze(state.tick, self.engine.last_freeze_reason)
+
+    def escalate(self, exc: Exception) -> None:
+        """Risk itself gives up: freeze with what it has left, since nobody else can."""
+        reason = escalation_reason(self.address, exc)
+        if self.engine.freeze(reason):
+            self._broadcast_freeze(self.last_tick, reason)
 
     def _broadcast_freeze(self, tick: int, reason: str) -> None:
         """Store and gateway first: their cancels are the freeze's critical path; quoters after."""

@@ -46,6 +46,9 @@ class MessageActor(pykka.Actor):
     """A pykka actor that speaks the wire protocol; subclass it and add ``@handles`` methods."""
 
     failure_policy: ClassVar[FailurePolicy] = "resume"
+    max_restarts: ClassVar[int] = 5
+    """Restarts allowed (policy ``restart``) before the actor stops and escalates."""
+    restarts: int = 0
     _handlers: ClassVar[dict[type[Message], Handler]] = {}
     _actors_runtime: ClassVar[Runtime]
     address: str = "?"
@@ -110,10 +113,30 @@ class MessageActor(pykka.Actor):
         return None
 
     def _fail(self, exc: Exception) -> None:
-        self._actors_runtime.report_failure(self.address, exc, self.failure_policy)
+        runtime = self._actors_runtime
+        runtime.report_failure(self.address, exc, self.failure_policy)
         self.on_handler_failure(exc)
-        if self.failure_policy == "stop":
-            self._stop()
+        if self.failure_policy == "resume":
+            return
+        if self.failure_policy == "restart" and self.restarts < self.max_restarts:
+            self.restarts += 1
+            runtime.report_supervision(self.address, "restart", f"{self.restarts} of {self.max_restarts}")
+            self.on_restart(exc)
+            return
+        runtime.report_supervision(self.address, "escalate", f"stopping after {exc!r}")
+        self.escalate(exc)
+        self._stop()
 
     def on_handler_failure(self, exc: Exception) -> None:
         """Hook for subclasses: called after a handler raised, before the policy applies."""
+
+    def on_restart(self, exc: Exception) -> None:
+        """Hook: rebuild what a failed handler may have left half-done (policy ``restart``).
+
+        A restart here is in place: the actor keeps its address, its mailbox
+        (no message is lost) and the state its owner chose to keep; this hook
+        re-derives the rest, for instance by reconciling with the venue.
+        """
+
+    def escalate(self, exc: Exception) -> None:
+        """Hook: tell whoever must know before this actor stops for good (default: log only)."""

@@ -31,8 +31,10 @@ EXTERNAL = "external"
 CLOCK = "clock"
 """Sender name of a message delivered by a timer."""
 
-FailurePolicy = Literal["resume", "stop"]
-"""What an actor does after a handler raised: keep going, or stop."""
+FailurePolicy = Literal["resume", "restart", "stop"]
+"""What an actor does after a handler raised: keep going as it is; restart
+(its ``on_restart`` hook rebuilds what the failure may have broken) within a
+budget, then stop and escalate; or stop and escalate at once."""
 
 A = TypeVar("A", bound=pykka.Actor)
 
@@ -98,6 +100,8 @@ class RuntimeStats:
     delivered: int = 0
     dead_letters: int = 0
     failures: int = 0
+    restarts: int = 0
+    escalations: int = 0
     dead_letter_reasons: Counter[str] = field(default_factory=Counter)
 
 
@@ -248,3 +252,12 @@ class Runtime(abc.ABC):
         with self._stats_lock:
             self.stats.failures += 1
         logger.opt(exception=exc).error("handler of {} raised {!r}; policy: {}", address, exc, policy)
+
+    def report_supervision(self, address: str, action: Literal["restart", "escalate"], detail: str) -> None:
+        """Count and log what supervision did with a failed actor."""
+        with self._stats_lock:
+            if action == "restart":
+                self.stats.restarts += 1
+            else:
+                self.stats.escalations += 1
+        logger.warning("supervision: {} {}: {}", action, address, detail)

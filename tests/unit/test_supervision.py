@@ -1,0 +1,144 @@
+"""Supervision: restart in place within a budget, reconcile with the venue, escalate to a freeze."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from actors.core.exchange import PlaceRequest
+from actors.core.types import OrderState, Side
+from actors.messages import (
+    Ack,
+    CancelItem,
+    FreezeRequest,
+    GatewayReport,
+    GatewayRequest,
+    OrderSpec,
+    PositionItem,
+    ReconcileRequest,
+    ReplaceQuotes,
+    VenueState,
+)
+from actors.roles.addresses import GATEWAY, RISK, STORE, quoter
+from actors.roles.order_store import OrderStoreActor
+from actors.runtime import MessageActor, Runtime, handles
+from actors.runtime.base import FailurePolicy
+from actors.testing import Sim
+from actors.wire import encode
+from tests.unit.runtime_kit import Journal, T_Boom, T_Num
+
+
+class Restarting(MessageActor):
+    """Counts its restarts and escalations; raises on T_Boom."""
+
+    failure_policy: ClassVar[FailurePolicy] = "restart"
+    max_restarts: ClassVar[int] = 2
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__()
+        self.journal = journal
+        self.handled = 0
+
+    @handles(T_Num)
+    def on_num(self, _msg: T_Num) -> None:
+        self.handled += 1
+
+    @handles(T_Boom)
+    def on_boom(self, msg: T_Boom) -> None:
+        raise RuntimeError(msg.text)
+
+    def on_restart(self, exc: Exception) -> None:
+        self.journal.add(("restart", str(exc), self.handled))
+
+    def escalate(self, exc: Exception) -> None:
+        self.journal.add(("escalate", str(exc)))
+
+
+def test_restart_keeps_state_within_the_budget_then_stops_and_escalates(runtime: Runtime) -> None:
+    journal = Journal()
+    ref = runtime.spawn(Restarting, "worker", journal)
+    for text in ("one", "two"):
+        runtime.tell("worker", encode(T_Num("x", 1)))
+        runtime.tell("worker", encode(T_Boom(text)))
+    runtime.wait_idle()
+    assert journal.items == [("restart", "one", 1), ("restart", "two", 2)]  # state survives each restart
+    assert ref.is_alive() and runtime.stats.restarts == 2
+    runtime.tell("worker", encode(T_Boom("three")))
+    runtime.wait_idle()
+    assert journal.items[-1] == ("escalate", "three") and runtime.stats.escalations == 1
+    runtime.stop_all()
+    assert not ref.is_alive()
+
+
+def test_a_quoter_that_keeps_failing_escalates_and_the_engine_freezes() -> None:
+    sim = Sim(1)
+    system = sim.start_system(symbols=["BTCUSDT", "ETHUSDT"], iterations=3, edge_threshold=-1e9)
+    system.run()
+    for _ in range(6):  # the budget is 5 restarts
+        sim.crash(quoter("BTCUSDT"))
+        sim.run_until_idle()
+    risk = system.risk_snapshot()
+    assert risk.frozen and risk.freeze_confirmed
+    assert risk.last_freeze_reason.startswith("Escalation: quoter.BTCUSDT stopped after repeated failures")
+    assert system.store_snapshot().open_orders == [] and sim.stats.restarts == 5
+    system.stop()
+
+
+def test_a_restarted_gateway_reconciles_and_an_orphan_at_the_venue_is_canceled() -> None:
+    sim = Sim(2)
+    system = sim.start_system(symbols=["BTCUSDT"], iterations=2, edge_threshold=-1e9, fill_rate=0.0)
+    system.run()
+    orphan = system.exchange.place(PlaceRequest("CLI99999999", "BTCUSDT", Side.BUY, 5_000_000, 1))
+    assert orphan.exchange_order_id is not None
+    sim.crash(GATEWAY)
+    sim.run_until_idle()
+    assert orphan.exchange_order_id not in {o.exchange_order_id for o in system.exchange.get_orders()}
+    store = sim.actor(STORE)
+    assert store.reconciliations == 1 and store.orphans_canceled == 1  # type: ignore[attr-defined]
+    assert not system.risk_snapshot().frozen  # positions agreed
+    system.run(1)  # trading goes on
+    assert system.store_snapshot().placed == 6
+    system.stop()
+
+
+def test_a_restarted_store_asks_the_gateway_for_the_venues_state(sim: Sim) -> None:
+    gateway = sim.probe(GATEWAY)
+    sim.spawn(OrderStoreActor, STORE)
+    sim.tell(STORE, encode(ReplaceQuotes(3, ("BTCUSDT",), (OrderSpec("BTCUSDT", 1, 100, 1),), 0)))
+    gateway.expect(GatewayRequest)
+    sim.crash(STORE)
+    assert gateway.expect(ReconcileRequest) == ReconcileRequest(3)
+
+
+def test_the_store_settles_every_difference_with_the_venue(sim: Sim) -> None:
+    gateway, risk = sim.probe(GATEWAY), sim.probe(RISK)
+    actor = sim.spawn(OrderStoreActor, STORE)
+    orders = (OrderSpec("BTCUSDT", 1, 100, 1), OrderSpec("BTCUSDT", -1, 110, 1))
+    sim.tell(STORE, encode(ReplaceQuotes(1, ("BTCUSDT",), orders, 0)))
+    gateway.expect(GatewayRequest)
+    # the first order's ack was lost; the second was acked but the venue no longer has it
+    sim.tell(STORE, encode(GatewayReport(1, (Ack("CLI00000002", "ORD000002"),), (), (), (), ())))
+    at_venue = (Ack("CLI00000001", "ORD000001"), Ack("CLI77777777", "ORD000077"))
+    venue = VenueState(1, at_venue, (PositionItem("BTCUSDT", 0),))
+    sim.tell(STORE, encode(venue))
+    request = gateway.expect(GatewayRequest)
+    assert set(request.cancels) == {CancelItem("CLI77777777", "ORD000077"), CancelItem("CLI00000002", "ORD000002")}
+    core = actor.proxy().store.get()
+    assert core.get("CLI00000001").state is OrderState.OPEN  # acknowledged from the venue's word
+    assert risk.expect(VenueState) == venue  # positions go on to risk
+    sim.tell(STORE, encode(GatewayReport(1, (), (), ("CLI77777777",), (), ())))  # the orphan's cancel: no error
+    sim.run_until_idle()
+    assert core.stats.illegal_transitions == 0
+
+
+def test_risk_freezes_when_its_positions_differ_from_the_venues() -> None:
+    sim = Sim(3)
+    system = sim.start_system(symbols=["BTCUSDT"], iterations=2, edge_threshold=-1e9)
+    system.run()
+    sim.tell(RISK, encode(VenueState(2, (), (PositionItem("BTCUSDT", 12345),))))
+    sim.run_until_idle()
+    risk = system.risk_snapshot()
+    assert risk.frozen and risk.last_freeze_reason == "Reconciliation: positions differ from the venue in BTCUSDT"
+    sim.tell(RISK, encode(FreezeRequest("again")))  # a second freeze changes nothing
+    sim.run_until_idle()
+    assert system.risk_snapshot().freeze_events == 1
+    system.stop()
