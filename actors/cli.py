@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from loguru import logger
 
 from actors.config import KEYS, ConfigError, ShadowConfig, env_name, resolve
+from actors.core.journal import JournalError
 from actors.report import build_report, render
 from actors.runtime import create_runtime
 from actors.system import System
@@ -59,7 +60,11 @@ def parse_config(argv: Sequence[str], environ: Mapping[str, str]) -> ShadowConfi
 def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
     """Run one shadow run and return the report text."""
     runtime = create_runtime(config.runtime, **({"seed": config.seed} if config.runtime == "sim" else {}))
-    system = System(runtime, config)
+    try:
+        system = System(runtime, config)
+    except JournalError:
+        runtime.shutdown()
+        raise
     try:
         system.start()
         system.run(progress=_progress_printer() if show_progress else None)
@@ -91,7 +96,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return EXIT_USAGE
     logger.remove()
     logger.add(sys.stderr, level=config.log_level)
-    sys.stdout.write(run(config, show_progress=sys.stderr.isatty()))
+    try:
+        text = run(config, show_progress=sys.stderr.isatty())
+    except JournalError as exc:
+        sys.stderr.write(f"{PROG}: error: --journal {config.journal}: {exc}\n")
+        return EXIT_USAGE
+    sys.stdout.write(text)
     sys.stdout.flush()
     return 0
 

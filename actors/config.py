@@ -96,6 +96,23 @@ def _choice(options: tuple[str, ...], *, upper: bool = False) -> Callable[[objec
     return parse
 
 
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {value!r}")
+    return value
+
+
+def _boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def _freeze_iso(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO-8601 UTC time such as 2025-01-01T00:00:00Z, got {value!r}")
@@ -120,6 +137,7 @@ class Key:
     toml_types: tuple[type, ...] = (str,)
 
 
+_TOML_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", bool: "true or false"}
 _INT: tuple[type, ...] = (int,)
 _NUM: tuple[type, ...] = (int, float)
 _RATE = _number(unit=True)
@@ -149,6 +167,8 @@ KEYS: dict[str, Key] = {
     "unknown_fill_rate": Key(_RATE, "fault: chance a fill batch has a stranger, [0, 1]", _NUM),
     "cancel_race_rate": Key(_RATE, "fault: chance an order fills just before its cancel, [0, 1]", _NUM),
     "retain_ticks": Key(_integer(1, 1_000_000), "ticks a finished order is remembered before it is forgotten", _INT),
+    "journal": Key(_text, "directory of the order store's and the venue's journals; a run resumes from them"),
+    "journal_fsync": Key(_boolean, "fsync the journal at every flush (survives a power cut, costs time)", (bool,)),
     "freeze_utc_iso": Key(_freeze_iso, "frozen clock start (env MM_FREEZE_UTC_ISO)"),
     "log_level": Key(_choice(LOG_LEVELS, upper=True), "loguru level on stderr"),
 }
@@ -180,6 +200,8 @@ class ShadowConfig:
     unknown_fill_rate: float
     cancel_race_rate: float
     retain_ticks: int
+    journal: str
+    journal_fsync: bool
     freeze_utc_iso: str
     log_level: str
 
@@ -244,9 +266,9 @@ def resolve(
     values: dict[str, Any] = {}
     for key, (source, raw) in layers.items():
         spec = KEYS[key]
-        if source in toml_sources and (isinstance(raw, bool) or not isinstance(raw, spec.toml_types)):
-            expected = " or ".join({"int": "an integer", "float": "a number", "str": "a string", "list": "a list"}[
-                kind.__name__] for kind in spec.toml_types)  # fmt: skip
+        wrong_bool = isinstance(raw, bool) and bool not in spec.toml_types
+        if source in toml_sources and (wrong_bool or not isinstance(raw, spec.toml_types)):
+            expected = " or ".join(_TOML_TYPE_NAMES[kind] for kind in spec.toml_types)
             raise ConfigError(f"{source}: {key}: expected {expected}, got {type(raw).__name__} {raw!r}")
         try:
             values[key] = KEYS[key].parse(raw)

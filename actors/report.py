@@ -43,6 +43,7 @@ def build_report(system: System) -> dict[str, Any]:
             "seed": config.seed,
             "symbols": list(config.symbols),
             "ticks": system.driver.ticks_run,
+            "resumed_after_tick": system.resumed_after_tick,
         },
         "orders": {
             "placed": store.placed,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pykka
@@ -16,15 +17,19 @@ from actors.core.instruments import instrument_for
 from actors.core.market_data import MarketDataSource, RandomWalkMarket
 from actors.core.orders import OrderStore
 from actors.core.quoting import QuotingPolicy
+from actors.core.recorded_venue import RecordedVenue
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument
-from actors.roles.addresses import GATEWAY, RISK, STORE, quoter
+from actors.messages import Freeze, ReconcileRequest
+from actors.recovery import VENUE_JOURNAL, Recovered, recover_store
+from actors.roles.addresses import GATEWAY, QUOTERS, RISK, STORE, quoter
 from actors.roles.driver import TickDriver
 from actors.roles.gateway import ExchangeGateway, GatewaySnapshot
 from actors.roles.order_store import OrderStoreActor, StoreSnapshot
 from actors.roles.quoter import Quoter, QuoterSnapshot
 from actors.roles.risk_monitor import RiskMonitor, RiskSnapshot
 from actors.runtime.base import Runtime
+from actors.wire import encode
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
@@ -45,8 +50,11 @@ class System:
         self.config = config
         self.instruments: dict[str, Instrument] = {s: instrument_for(s, config.seed) for s in config.symbols}
         self.market = market or RandomWalkMarket(self.instruments, config.seed, config.volatility_bps)
-        self.exchange = exchange or fake_exchange(config)
+        self.journal_dir = Path(config.journal) if config.journal else None
+        self.exchange = exchange or fake_exchange(config, self.journal_dir)
         self.driver = TickDriver(runtime, self.market, config.symbols)
+        self.recovered: Recovered | None = None
+        self.resumed_after_tick: int | None = None
         self.risk: pykka.ActorRef[Any]
         self.store: pykka.ActorRef[Any]
         self.gateway: pykka.ActorRef[Any]
@@ -62,15 +70,35 @@ class System:
         config = self.config
         limits = RiskLimits(config.max_inv, config.max_total, config.edge_threshold, config.edge_min_fills)
         policy = QuotingPolicy(config.spread_bps, config.quote_notional_usd)
+        store = OrderStore(retain_ticks=config.retain_ticks)
+        engine = RiskEngine(limits, self.instruments)
+        if self.journal_dir is not None:
+            self.recovered = recover_store(self.journal_dir, store, engine, self.market, fsync=config.journal_fsync)
+        freeze = self.recovered.freeze if self.recovered else None
         self.gateway = self.runtime.spawn(ExchangeGateway, GATEWAY, self.exchange)
-        self.store = self.runtime.spawn(OrderStoreActor, STORE, OrderStore(retain_ticks=config.retain_ticks))
-        self.risk = self.runtime.spawn(RiskMonitor, RISK, RiskEngine(limits, self.instruments))
+        self.store = self.runtime.spawn(OrderStoreActor, STORE, store)
+        self.risk = self.runtime.spawn(RiskMonitor, RISK, engine, freeze_tick=freeze[0] if freeze else None)
         for symbol in config.symbols:
             self.runtime.spawn(Quoter, quoter(symbol), self.instruments[symbol], policy)
+        if self.recovered is not None and self.recovered.records:
+            self._resume(freeze)
+
+    def _resume(self, freeze: tuple[int, str] | None) -> None:
+        """After a crash: carry on after the venue's last tick, frozen if we were, reconciled first."""
+        venue = getattr(self.exchange, "inner", self.exchange)
+        tick = int(getattr(venue, "tick", 0))
+        self.resumed_after_tick = self.driver.ticks_run = tick
+        runtime = self.runtime
+        if freeze is not None:
+            record = encode(Freeze(freeze[0], freeze[1]))
+            for address in [STORE, GATEWAY, *runtime.directory.group(QUOTERS)]:
+                runtime.tell(address, record)
+        runtime.tell(GATEWAY, encode(ReconcileRequest(tick)))
+        runtime.wait_idle()
 
     def run(self, iterations: int | None = None, progress: Progress | None = None) -> None:
-        """Run ``iterations`` ticks (default: the configured number)."""
-        total = self.config.iterations if iterations is None else iterations
+        """Run ``iterations`` more ticks (default: up to the configured number)."""
+        total = self.config.iterations - self.driver.ticks_run if iterations is None else iterations
         first = self.driver.ticks_run + 1
         for tick in range(first, first + total):
             self.driver.run_tick(tick)
@@ -78,8 +106,13 @@ class System:
                 progress(tick - first + 1, total)
 
     def stop(self) -> None:
-        """Stop every actor and the runtime."""
+        """Stop every actor and the runtime, then close the journals."""
         self.runtime.shutdown()
+        if self.recovered is not None and self.recovered.store.journal is not None:
+            self.recovered.store.journal.close()
+        close = getattr(getattr(self.exchange, "inner", self.exchange), "close", None)
+        if close is not None:
+            close()
 
     # ------------------------------------------------------------ observation
 
@@ -109,16 +142,20 @@ class System:
         return self._ask_snapshot(ref, QuoterSnapshot)
 
 
-def fake_exchange(config: ShadowConfig) -> FakeExchangeClient | FaultyExchange:
-    """The shadow run's venue, as ``config`` describes it: honest, or wrapped in faults."""
-    venue = FakeExchangeClient(
-        seed=config.seed,
-        fill_rate=config.fill_rate,
-        reject_rate=config.reject_rate,
-        partial_fill_rate=config.partial_fill_rate,
-        clock=FrozenClock.parse(config.freeze_utc_iso),
-        retain_ticks=config.retain_ticks,
-    )
+def fake_exchange(config: ShadowConfig, journal_dir: Path | None = None) -> FakeExchangeClient | FaultyExchange:
+    """The shadow run's venue, as ``config`` describes it: honest or hostile, journaled or not."""
+    options: dict[str, Any] = {
+        "seed": config.seed,
+        "fill_rate": config.fill_rate,
+        "reject_rate": config.reject_rate,
+        "partial_fill_rate": config.partial_fill_rate,
+        "clock": FrozenClock.parse(config.freeze_utc_iso),
+        "retain_ticks": config.retain_ticks,
+    }
+    if journal_dir is not None:
+        venue: FakeExchangeClient = RecordedVenue(journal_dir / VENUE_JOURNAL, **options)
+    else:
+        venue = FakeExchangeClient(**options)
     faults = exchange_faults(config)
     return FaultyExchange(venue, faults, config.seed) if faults.any else venue
 

@@ -24,6 +24,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass, field
 
+from actors.core.journal import JournalError, JournalWriter, Record
 from actors.core.types import Fill, OrderState, Side
 
 
@@ -92,6 +93,8 @@ class OrderStore:
     id_width: int = 8
     retain_ticks: int | None = None
     stats: OrderStats = field(default_factory=OrderStats)
+    journal: JournalWriter | None = field(default=None, repr=False, compare=False)
+    """Where every operation is recorded before it is applied (see :mod:`actors.core.journal`)."""
 
     def __post_init__(self) -> None:
         self._orders: dict[str, Order] = {}
@@ -110,6 +113,8 @@ class OrderStore:
 
     def create(self, symbol: str, side: Side, price_ticks: int, qty_lots: int, tick: int) -> Order:
         """A new PENDING order with the next client id."""
+        if self.journal is not None:
+            self.journal.append(["create", symbol, int(side), price_ticks, qty_lots, tick])
         if qty_lots <= 0 or price_ticks <= 0:
             raise ValueError(f"order needs a positive price and quantity, got {price_ticks} x {qty_lots}")
         self._placed += 1
@@ -123,6 +128,8 @@ class OrderStore:
 
     def acknowledge(self, client_id: str, exchange_order_id: str) -> Order:
         """PENDING -> OPEN under the exchange's id; the same ack again changes nothing."""
+        if self.journal is not None:
+            self.journal.append(["ack", client_id, exchange_order_id])
         order = self._require(client_id, "acknowledge")
         if order.exchange_order_id == exchange_order_id and order.state is not OrderState.PENDING:
             self.stats.duplicate_answers += 1
@@ -134,6 +141,8 @@ class OrderStore:
 
     def reject(self, client_id: str, reason: str) -> Order:
         """PENDING -> REJECTED; the same reject again changes nothing."""
+        if self.journal is not None:
+            self.journal.append(["reject", client_id, reason])
         order = self._require(client_id, "reject")
         if order.state is OrderState.REJECTED:
             self.stats.duplicate_answers += 1
@@ -148,6 +157,8 @@ class OrderStore:
 
         A PENDING order is only marked: its cancel goes out once its ack arrives.
         """
+        if self.journal is not None:
+            self.journal.append(["request_cancel", client_id])
         order = self._orders.get(client_id)
         if order is None or order.state.is_terminal or order.cancel_requested:
             return False
@@ -183,12 +194,18 @@ class OrderStore:
         reason ("already filled", a transport error): the order keeps its state;
         a fill will close it, or the cancel can be requested again.
         """
+        if self.journal is not None:
+            self.journal.append(["cancel_answered", client_id, ok, reason])
         if ok or reason in NOT_LIVE:
             return self.confirm_cancel(client_id)
         return self.cancel_rejected(client_id, reason)
 
     def apply_fill(self, fill: Fill) -> FillOutcome:
         """Apply ``fill`` exactly once; see :class:`FillOutcome` for what else can happen."""
+        if self.journal is not None:
+            f = fill
+            self.journal.append(["fill", f.fill_id, f.exchange_order_id, f.client_id, f.symbol, int(f.side),
+                                 f.price_ticks, f.qty_lots, f.tick])  # fmt: skip
         if fill.fill_id in self._applied_fills:
             self.stats.duplicate_fills += 1
             return FillOutcome.DUPLICATE
@@ -227,6 +244,8 @@ class OrderStore:
 
     def expire(self, tick: int) -> int:
         """Now at ``tick``: forget orders terminal since ``tick - retain_ticks`` or earlier; how many."""
+        if self.journal is not None:
+            self.journal.append(["expire", tick])
         self._tick = tick
         if self.retain_ticks is None:
             return 0
@@ -241,6 +260,39 @@ class OrderStore:
             forgotten += 1
         self.forgotten += forgotten
         return forgotten
+
+    def replay(self, record: Record) -> Fill | None:
+        """Apply one journaled operation (not journaling it again); the fill, if one was applied."""
+        journal, self.journal = self.journal, None
+        try:
+            return self._replay(record)
+        except IllegalTransition:
+            return None  # refused when it happened too: counted again, as then
+        finally:
+            self.journal = journal
+
+    def _replay(self, record: Record) -> Fill | None:
+        op, *args = record
+        if op == "create":
+            symbol, side, price, qty, tick = args
+            self.create(symbol, Side(side), price, qty, tick)
+        elif op == "ack":
+            self.acknowledge(*args)
+        elif op == "reject":
+            self.reject(*args)
+        elif op == "request_cancel":
+            self.request_cancel(*args)
+        elif op == "cancel_answered":
+            self.cancel_answered(*args)
+        elif op == "expire":
+            self.expire(*args)
+        elif op == "fill":
+            fill_id, exchange_id, client_id, symbol, side, price, qty, tick = args
+            fill = Fill(fill_id, exchange_id, client_id, symbol, Side(side), price, qty, tick)
+            return fill if self.apply_fill(fill) is FillOutcome.APPLIED else None
+        else:
+            raise JournalError(f"unknown order-store operation {op!r}")
+        return None
 
     # ------------------------------------------------------------ queries
 

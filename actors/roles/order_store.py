@@ -33,6 +33,7 @@ from actors.messages import (
 from actors.roles.addresses import GATEWAY, RISK
 from actors.roles.supervision import SupervisedRole
 from actors.runtime.actor import handles
+from actors.wire import Message
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class OrderStoreActor(SupervisedRole):
             return
         self.frozen = True
         self.freeze_tick = freeze.tick
+        if self.store.journal is not None:
+            self.store.journal.append(["freeze", freeze.tick, freeze.reason])
         self._request_cancels(freeze.tick, self._cancel_items(None))
 
     @handles(VenueState)
@@ -152,6 +155,19 @@ class OrderStoreActor(SupervisedRole):
     def on_restart(self, exc: Exception) -> None:
         """The failed handler may have stopped half-way: check every order against the venue."""
         self.send(GATEWAY, ReconcileRequest(self.last_tick))
+
+    # ------------------------------------------------------------ durability
+
+    def send(self, address: str, record: Message) -> None:
+        """Write-ahead: what a message depends on is in the journal before the message leaves."""
+        if self.store.journal is not None:
+            self.store.journal.flush()
+        super().send(address, record)
+
+    def after_message(self) -> None:
+        """Every change a handler made reaches the journal file before the next message."""
+        if self.store.journal is not None:
+            self.store.journal.flush()
 
     # ------------------------------------------------------------ helpers
 

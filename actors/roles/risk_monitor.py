@@ -51,13 +51,13 @@ class RiskSnapshot:
 class RiskMonitor(SupervisedRole):
     """Owns the :class:`RiskEngine`; the only actor that decides a freeze."""
 
-    def __init__(self, engine: RiskEngine) -> None:
+    def __init__(self, engine: RiskEngine, *, freeze_tick: int | None = None) -> None:
         super().__init__()
         self.engine = engine
         self.pending: dict[str, QuoteIntent] = {}
         self.risk_blocks = 0
         self.last_tick = 0
-        self.freeze_tick: int | None = None
+        self.freeze_tick = freeze_tick
         self.unjudged_fills = False
         self.reconciliations = 0
         self.fills_since_decision: set[str] = set()

@@ -110,7 +110,11 @@ class MessageActor(pykka.Actor):
             handler(self, record)
         except Exception as exc:  # the failure hook decides what happens next
             self._fail(exc)
+        self.after_message()
         return None
+
+    def after_message(self) -> None:
+        """Hook: called after every handled message, failed or not (the store flushes its journal)."""
 
     def _fail(self, exc: Exception) -> None:
         runtime = self._actors_runtime

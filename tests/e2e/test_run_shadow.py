@@ -183,6 +183,8 @@ def test_frozen_clock_variable_is_accepted() -> None:
         ([], {"MM_FREEZE_UTC_ISO": "2025-13-01T00:00:00Z"}, "MM_FREEZE_UTC_ISO"),
         ([], {"MM_RUNTIME": "fibers"}, "MM_RUNTIME"),
         ([], {"MM_FILL_RATE": "-1"}, "MM_FILL_RATE"),
+        (["--journal-fsync", "maybe"], {}, "--journal-fsync"),
+        (["--journal", "/dev/null"], {}, "--journal /dev/null"),
     ],
 )
 def test_bad_input_gives_one_clear_line_and_exit_status_2(args: list[str], env: dict[str, str], needle: str) -> None:

@@ -1,0 +1,114 @@
+"""Journals: append, flush, read back, survive a torn tail, refuse garbage; the recorded venue and recovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgpack
+import pytest
+
+from actors.core.exchange import PlaceRequest
+from actors.core.journal import JournalError, JournalReader, JournalWriter
+from actors.core.orders import OrderStore
+from actors.core.recorded_venue import RecordedVenue
+from actors.core.types import OrderState, Side
+from actors.messages import FreezeRequest
+from actors.recovery import STORE_JOURNAL
+from actors.roles.addresses import RISK
+from actors.testing import Sim
+from actors.wire import encode
+
+
+def test_records_round_trip_and_flush_only_writes_when_something_is_pending(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path / "j")
+    writer.append(["create", "BTCUSDT", 1, 100, 2, 1])
+    writer.flush()
+    writer.flush()
+    writer.append(["ack", "CLI00000001", "ORD000001"])
+    writer.close()
+    expected = [["create", "BTCUSDT", 1, 100, 2, 1], ["ack", "CLI00000001", "ORD000001"]]
+    assert list(JournalReader(tmp_path / "j")) == expected
+    assert writer.records == 2 and writer.flushes == 2
+
+
+def test_a_torn_last_record_is_dropped_and_cut_off_before_appending(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    whole = msgpack.packb(["expire", 1])
+    path.write_bytes(whole + msgpack.packb(["expire", 2])[:-1])
+    reader = JournalReader(path)
+    assert list(reader) == [["expire", 1]] and reader.torn_tail and reader.valid_bytes == len(whole)
+    writer = JournalWriter(path, keep_bytes=reader.valid_bytes)
+    writer.append(["expire", 3])
+    writer.close()
+    assert list(JournalReader(path)) == [["expire", 1], ["expire", 3]]
+
+
+@pytest.mark.parametrize("data", [b"\xc1\xc1", msgpack.packb({"not": "a list"}), msgpack.packb([]), msgpack.packb([7])])
+def test_garbage_is_a_journal_error(tmp_path: Path, data: bytes) -> None:
+    (tmp_path / "j").write_bytes(msgpack.packb(["expire", 1]) + data)
+    with pytest.raises(JournalError):
+        list(JournalReader(tmp_path / "j"))
+
+
+def test_an_unwritable_journal_is_a_journal_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(JournalError, match="cannot write"):
+        JournalWriter(tmp_path / "file" / "j")
+
+
+def test_replaying_a_store_journal_rebuilds_the_same_store(tmp_path: Path) -> None:
+    live = OrderStore(retain_ticks=1, journal=JournalWriter(tmp_path / "j"))
+    first = live.create("BTCUSDT", Side.BUY, 100, 2, 1).client_id
+    second = live.create("BTCUSDT", Side.SELL, 110, 2, 1).client_id
+    live.acknowledge(first, "ORD000001")
+    live.reject(second, "no")
+    with pytest.raises(Exception, match="cannot reject"):
+        live.reject(first, "too late")  # refused live, refused again on replay
+    live.expire(3)
+    assert live.journal is not None
+    live.journal.close()
+    rebuilt = OrderStore(retain_ticks=1)
+    for record in JournalReader(tmp_path / "j"):
+        rebuilt.replay(record)
+    assert rebuilt.counts() == live.counts() and rebuilt.placed == 2 and rebuilt.forgotten == live.forgotten
+    assert rebuilt.get(first).state is OrderState.OPEN  # type: ignore[union-attr]
+    with pytest.raises(JournalError, match="unknown order-store operation"):
+        rebuilt.replay(["teleport"])
+
+
+def test_a_restored_venue_has_its_orders_and_streams_recent_fills_again(tmp_path: Path) -> None:
+    path = tmp_path / "venue.journal"
+    venue = RecordedVenue(path, seed=1, fill_rate=1.0, partial_fill_rate=0.0)
+    venue.place(PlaceRequest("CLI00000001", "BTCUSDT", Side.BUY, 100, 2))
+    venue.place(PlaceRequest("CLI00000002", "BTCUSDT", Side.SELL, 110, 2))
+    venue.advance(1)
+    streamed = venue.stream_fills()
+    venue.place(PlaceRequest("CLI00000003", "BTCUSDT", Side.BUY, 100, 1))
+    venue.close()
+    restored = RecordedVenue(path, seed=1, fill_rate=1.0, partial_fill_rate=0.0)
+    assert restored.replayed == 5 and restored.get_positions() == venue.get_positions()
+    assert [o.client_id for o in restored.get_orders()] == ["CLI00000003"]
+    assert restored.stream_fills() == streamed  # the engine may have died before it recorded them
+    restored.close()
+
+
+def test_a_frozen_run_stays_frozen_after_recovery(tmp_path: Path) -> None:
+    settings = {"symbols": ["BTCUSDT", "ETHUSDT"], "iterations": 6, "journal": str(tmp_path), "edge_threshold": -1e9}
+    sim = Sim(1)
+    system = sim.start_system(**settings)
+    system.run(3)
+    sim.tell(RISK, encode(FreezeRequest("operator")))
+    sim.run_until_idle()
+    placed = system.store_snapshot().placed
+    system.stop()
+    assert (tmp_path / STORE_JOURNAL).stat().st_size > 0
+
+    again = Sim(1)
+    resumed = again.start_system(**settings)
+    assert resumed.resumed_after_tick == 3
+    risk = resumed.risk_snapshot()
+    assert risk.frozen and risk.last_freeze_reason == "operator"
+    resumed.run()
+    store = resumed.store_snapshot()
+    assert store.placed == placed and store.open_orders == [] and resumed.driver.ticks_run == 6
+    resumed.stop()
