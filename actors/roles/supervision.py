@@ -7,7 +7,7 @@ the venue).  After ``max_restarts`` failures the actor stops, and before it
 stops it escalates: trading without one of its parts is not safe, so it asks
 risk to freeze.  Why in place and not a fresh instance: the state of a role
 (the store's orders, risk's positions) is the thing a restart must not lose,
-and until the store has a journal it lives nowhere else (docs/RELIABILITY.md).
+the journal is read only when the whole process starts again (docs/RELIABILITY.md).
 """
 
 from __future__ import annotations

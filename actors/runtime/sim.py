@@ -231,6 +231,7 @@ class SimRuntime(Runtime):
         self._rng = random.Random(seed)
         self._fault_rng = random.Random(f"faults:{faults.seed if faults else 0}")
         self._queues: dict[tuple[str, SimInbox], deque[_Item]] = {}
+        self._senders_of: dict[SimInbox, set[str]] = {}  # receiver -> senders with a queue: O(1) teardown
         self._ready: list[tuple[str, SimInbox]] = []
         self._ready_at: dict[tuple[str, SimInbox], int] = {}
         self._blocked: list[tuple[int, int, tuple[str, SimInbox]]] = []
@@ -333,6 +334,7 @@ class SimRuntime(Runtime):
         queue = self._queues.get(key)
         if queue is None:
             queue = self._queues[key] = deque()
+            self._senders_of.setdefault(inbox, set()).add(sender)
         queue.append(item)
         self._pending[inbox] += 1
         if len(queue) == 1:
@@ -390,6 +392,7 @@ class SimRuntime(Runtime):
             self._make_ready_or_blocked(key, queue[0].eligible_step)
         else:
             del self._queues[key]
+            self._forget_sender(key)
         self._deliver(sender, inbox, item.envelope)
         return True
 
@@ -416,11 +419,19 @@ class SimRuntime(Runtime):
         if actor.actor_stopped.is_set():
             self._teardown(inbox)
 
+    def _forget_sender(self, key: tuple[str, SimInbox]) -> None:
+        senders = self._senders_of.get(key[1])
+        if senders is not None:
+            senders.discard(key[0])
+            if not senders:
+                del self._senders_of[key[1]]
+
     def _teardown(self, inbox: SimInbox) -> None:
         """A stopped actor: answer its pending asks, dead-letter its pending tells."""
         del self._actors[inbox]
         self._by_address.pop(inbox.owner, None)
-        for key in [k for k in self._queues if k[1] is inbox]:
+        for sender in sorted(self._senders_of.pop(inbox, ())):
+            key = (sender, inbox)
             queue = self._queues.pop(key)
             if key in self._ready_at:
                 self._unready(key)
@@ -430,8 +441,9 @@ class SimRuntime(Runtime):
                     envelope.message, pykka.messages._ActorStop
                 ):
                     self.dead_letter(key[0], inbox.owner, "actor stopped", envelope.message)
-        self._blocked = [b for b in self._blocked if b[2][1] is not inbox]
-        heapq.heapify(self._blocked)
+        if self._blocked:
+            self._blocked = [b for b in self._blocked if b[2][1] is not inbox]
+            heapq.heapify(self._blocked)
         del self._pending[inbox]
 
     def run_until_idle(self, max_steps: int | None = None) -> int:
