@@ -234,6 +234,29 @@ class FreezeComplete(Message):
     canceled: int
 
 
+@message
+@dataclass(frozen=True, slots=True)
+class CancelAll(Message):
+    """Store -> gateway (at a freeze): cancel every open order at the venue in one call."""
+
+    tick: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class MassCancelReport(Message):
+    """Gateway -> store: orders the mass cancel canceled, in parts; the ``final`` part ends the answer.
+
+    ``error`` is set if the venue refused or did not answer; fills the venue
+    had not streamed yet are sent just before the final part.
+    """
+
+    tick: int
+    canceled: tuple[str, ...]
+    error: str
+    final: bool
+
+
 # ---------------------------------------------------------------- reconciliation
 
 

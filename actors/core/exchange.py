@@ -84,6 +84,10 @@ class IExchangeClient(Protocol):
         """Cancel a resting order."""
         ...
 
+    def cancel_all(self) -> list[ExchangeOrder]:
+        """Cancel every open order at once (a venue's mass cancel); the orders it canceled."""
+        ...
+
     def get_orders(self) -> list[ExchangeOrder]:
         """Orders still open, in exchange-id order."""
         ...
@@ -185,6 +189,16 @@ class FakeExchangeClient:
         resting.order = _with_status(resting, "canceled")
         self._finished(exchange_order_id, resting.order.client_id)
         return CancelResult(exchange_order_id, True)
+
+    def cancel_all(self) -> list[ExchangeOrder]:
+        """Cancel every resting order, in exchange-id order; the orders as canceled."""
+        canceled = []
+        for resting in self._open.values():
+            resting.order = _with_status(resting, "canceled")
+            self._finished(resting.order.exchange_order_id, resting.order.client_id)
+            canceled.append(resting.order)
+        self._open.clear()
+        return canceled
 
     def advance(self, tick: int) -> None:
         """Match every resting order once for ``tick`` (a repeated tick does nothing)."""

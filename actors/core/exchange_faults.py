@@ -88,6 +88,7 @@ class FaultyExchange:
         self._cancel_attempts: dict[str, int] = {}
         self._replay: list[Fill] = []
         self._streams = 0
+        self._mass_cancels = 0
 
     # ------------------------------------------------------------ orders
 
@@ -123,6 +124,20 @@ class FaultyExchange:
             raise ExchangeTimeout(f"cancel {exchange_order_id}: no answer")
         self._cancel_attempts.pop(exchange_order_id, None)
         return self.inner.cancel(exchange_order_id)
+
+    def cancel_all(self) -> list[ExchangeOrder]:
+        """Fail, time out (done or not) or cancel everything; each attempt draws anew."""
+        key = ("cancel-all", self.inner.tick, self._mass_cancels)
+        self._mass_cancels += 1
+        if self._draw(*key, "error") < self.faults.cancel_error:
+            self.injected["cancel_error"] += 1
+            raise ExchangeError("cancel all: connection reset")
+        if self._draw(*key, "timeout") < self.faults.timeout:
+            self.injected["cancel_timeout"] += 1
+            if self._draw(*key, "took-effect") < 0.5:
+                self.inner.cancel_all()
+            raise ExchangeTimeout("cancel all: no answer")
+        return self.inner.cancel_all()
 
     # ------------------------------------------------------------ market
 

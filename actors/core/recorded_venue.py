@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from actors.core.exchange import CancelResult, FakeExchangeClient, PlaceRequest, PlaceResult
+from actors.core.exchange import CancelResult, ExchangeOrder, FakeExchangeClient, PlaceRequest, PlaceResult
 from actors.core.journal import JournalError, JournalReader, JournalWriter, Record
 from actors.core.types import Fill, Side
 
@@ -52,6 +52,10 @@ class RecordedVenue(FakeExchangeClient):
         self._record(["cancel", exchange_order_id])
         return super().cancel(exchange_order_id)
 
+    def cancel_all(self) -> list[ExchangeOrder]:
+        self._record(["cancel_all"])
+        return super().cancel_all()
+
     def advance(self, tick: int) -> None:
         self._record(["advance", tick])
         super().advance(tick)
@@ -81,6 +85,8 @@ class RecordedVenue(FakeExchangeClient):
             super().place(PlaceRequest(client_id, symbol, Side(side), price, qty))
         elif op == "cancel":
             super().cancel(*args)
+        elif op == "cancel_all":
+            super().cancel_all()
         elif op == "advance":
             super().advance(*args)
         elif op == "stream":

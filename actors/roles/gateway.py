@@ -11,15 +11,18 @@ from actors.core.exchange_faults import FAULT_KINDS
 from actors.core.types import Side
 from actors.messages import (
     Ack,
+    CancelAll,
     ExchangeTick,
     FillItem,
     Freeze,
     GatewayReport,
     GatewayRequest,
+    MassCancelReport,
     PositionItem,
     ReconcileRequest,
     Refusal,
     VenueState,
+    parts,
     split_report,
 )
 from actors.roles.addresses import STORE
@@ -172,6 +175,25 @@ class ExchangeGateway(SupervisedRole):
             logger.warning("gateway: stream_fills failed at tick {}: {}", tick, exc)
             return ()
         return tuple(FillItem.from_fill(f) for f in fills)
+
+    @handles(CancelAll)
+    def on_cancel_all(self, request: CancelAll) -> None:
+        """A freeze: one mass cancel at the venue, then what traded meanwhile, then the canceled ids."""
+        self.last_tick = max(self.last_tick, request.tick)
+        error = ""
+        try:
+            canceled = [order.client_id for order in self.client.cancel_all()]
+        except ExchangeError as exc:
+            self.exchange_errors += 1
+            canceled, error = [], f"exchange error: {exc}"
+        self.cancels += len(canceled)
+        fills = self._stream_fills(request.tick)
+        for part in split_report(GatewayReport(request.tick, (), (), (), (), fills)) if fills else ():
+            self.send(STORE, part)
+        chunks = parts(canceled)
+        for number, chunk in enumerate(chunks, start=1):
+            last = number == len(chunks)
+            self.send(STORE, MassCancelReport(request.tick, chunk, error if last else "", last))
 
     @handles(ReconcileRequest)
     def on_reconcile_request(self, request: ReconcileRequest) -> None:

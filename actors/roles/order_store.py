@@ -16,6 +16,7 @@ from loguru import logger
 from actors.core.orders import FillOutcome, IllegalTransition, Order, OrderStore
 from actors.core.types import OrderState, Side
 from actors.messages import (
+    CancelAll,
     CancelItem,
     FillItem,
     FillsApplied,
@@ -23,6 +24,7 @@ from actors.messages import (
     FreezeComplete,
     GatewayReport,
     GatewayRequest,
+    MassCancelReport,
     PlaceItem,
     ReconcileRequest,
     ReplaceQuotes,
@@ -114,14 +116,37 @@ class OrderStoreActor(SupervisedRole):
 
     @handles(Freeze)
     def on_freeze(self, freeze: Freeze) -> None:
-        """Refuse new orders from now on and cancel every open one."""
+        """Refuse new orders from now on and cancel every open one: one mass cancel at the venue."""
         if self.frozen:
             return
         self.frozen = True
         self.freeze_tick = freeze.tick
         if self.store.journal is not None:
             self.store.journal.append(["freeze", freeze.tick, freeze.reason])
-        self._request_cancels(freeze.tick, self._cancel_items(None))
+        for order in self.store.open_orders():
+            self.store.request_cancel(order.client_id)
+        if self.store.open_count():
+            self.send(GATEWAY, CancelAll(freeze.tick))
+        self._confirm_freeze_if_done()
+
+    @handles(MassCancelReport)
+    def on_mass_cancel_report(self, report: MassCancelReport) -> None:
+        """Close what the mass cancel canceled; after the final part, cancel the rest one by one.
+
+        An order still open here once the venue has answered was not open
+        there: it filled (its fill came just before), was canceled earlier,
+        or the mass cancel failed.  Each then gets its own cancel, whose
+        answer settles it as for any cancel.
+        """
+        for client_id in report.canceled:
+            self._cancel_answered(client_id, True, "")
+        if not report.final:
+            return
+        reason = report.error or "not canceled by the mass cancel"
+        for order in self.store.open_orders():
+            if order.cancel_requested:
+                self._guard(self.store.cancel_answered, order.client_id, False, reason)
+        self._request_cancels(report.tick, self._cancel_items(None))
 
     @handles(VenueState)
     def on_venue_state(self, state: VenueState) -> None:

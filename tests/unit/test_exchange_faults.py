@@ -7,7 +7,16 @@ import pytest
 from actors.core.exchange import ExchangeError, ExchangeTimeout, FakeExchangeClient, PlaceRequest
 from actors.core.exchange_faults import FAULT_KINDS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
 from actors.core.types import OrderState, Side
-from actors.messages import CancelItem, ExchangeTick, FreezeRequest, GatewayReport, GatewayRequest, PlaceItem
+from actors.messages import (
+    CancelAll,
+    CancelItem,
+    ExchangeTick,
+    FreezeRequest,
+    GatewayReport,
+    GatewayRequest,
+    MassCancelReport,
+    PlaceItem,
+)
 from actors.roles.addresses import GATEWAY, RISK, STORE
 from actors.roles.gateway import NOT_PLACED, ExchangeGateway
 from actors.system import System
@@ -182,3 +191,40 @@ def test_a_freeze_on_a_hostile_venue_still_ends_with_zero_open_orders(seed: int)
     assert system.risk_snapshot().freeze_confirmed
     system.stop()
 
+
+
+# ---------------------------------------------------------------- mass cancel
+
+
+def test_a_mass_cancel_cancels_every_open_order_once() -> None:
+    honest = FakeExchangeClient(seed=1, fill_rate=0.0, reject_rate=0.0)
+    for n in range(1, 4):
+        honest.place(request(n))
+    assert [o.client_id for o in honest.cancel_all()] == [f"CLI{n:08d}" for n in range(1, 4)]
+    assert honest.get_orders() == [] and honest.cancel_all() == []
+
+
+def test_a_mass_cancel_can_fail_or_time_out_and_each_attempt_draws_anew() -> None:
+    faulty = venue(cancel_error=0.5, timeout=0.3)
+    outcomes = []
+    for _ in range(30):
+        try:
+            faulty.cancel_all()
+            outcomes.append("ok")
+        except ExchangeTimeout:
+            outcomes.append("timeout")
+        except ExchangeError:
+            outcomes.append("error")
+    assert set(outcomes) == {"ok", "timeout", "error"}
+
+
+def test_the_gateway_answers_a_mass_cancel_with_fills_first_then_the_final_part(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    faulty = venue(cancel_race=0.0)
+    sim.spawn(ExchangeGateway, GATEWAY, faulty)
+    sim.tell(GATEWAY, encode(GatewayRequest(1, (), (place(1), place(2)))))
+    store.expect(GatewayReport)
+    sim.tell(GATEWAY, encode(CancelAll(1)))
+    report = store.expect(MassCancelReport)
+    assert report == MassCancelReport(1, ("CLI00000001", "CLI00000002"), "", True)
+    assert faulty.get_orders() == []

@@ -13,6 +13,7 @@ from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument, OrderState, Side
 from actors.messages import (
     Ack,
+    CancelAll,
     CancelItem,
     DecideQuotes,
     ExchangeTick,
@@ -25,6 +26,7 @@ from actors.messages import (
     GatewayRequest,
     Mark,
     MarketTick,
+    MassCancelReport,
     OrderSpec,
     PlaceItem,
     QuoteIntent,
@@ -233,9 +235,10 @@ def test_freeze_cancels_every_open_order_and_confirms(sim: Sim) -> None:
     gateway.expect(GatewayRequest)
     tell(sim, STORE, empty_report(acks=(Ack("CLI00000001", "ORD000001"),)))  # CLI00000002 still pending
     tell(sim, STORE, Freeze(1, "test"))
-    cancel = gateway.expect(GatewayRequest)
-    assert cancel.cancels == (CancelItem("CLI00000001", "ORD000001"),) and cancel.places == ()
-    tell(sim, STORE, empty_report(canceled=("CLI00000001",), acks=(Ack("CLI00000002", "ORD000002"),)))
+    assert gateway.expect(CancelAll) == CancelAll(1)  # one mass cancel, not one message per order
+    tell(sim, STORE, MassCancelReport(1, ("CLI00000001",), "", True))
+    gateway.expect_none(GatewayRequest)  # the pending order has nothing to cancel yet
+    tell(sim, STORE, empty_report(acks=(Ack("CLI00000002", "ORD000002"),)))
     late = gateway.expect(GatewayRequest)  # the late ack is canceled at once
     assert late.cancels == (CancelItem("CLI00000002", "ORD000002"),)
     tell(sim, STORE, empty_report(cancel_failures=(Refusal("CLI00000002", "unknown order"),)))
@@ -243,6 +246,22 @@ def test_freeze_cancels_every_open_order_and_confirms(sim: Sim) -> None:
     assert core.open_orders() == []
     quote_two(sim, tick=3)
     gateway.expect_none(GatewayRequest)
+
+
+def test_a_failed_mass_cancel_falls_back_to_one_cancel_per_order(sim: Sim) -> None:
+    gateway = sim.probe(GATEWAY)
+    risk = sim.probe(RISK)
+    start_store(sim)
+    quote_two(sim)
+    gateway.expect(GatewayRequest)
+    tell(sim, STORE, empty_report(acks=(Ack("CLI00000001", "ORD000001"), Ack("CLI00000002", "ORD000002"))))
+    tell(sim, STORE, Freeze(1, "test"))
+    gateway.expect(CancelAll)
+    tell(sim, STORE, MassCancelReport(1, (), "exchange error: cancel all: connection reset", True))
+    retry = gateway.expect(GatewayRequest)
+    assert {c.client_id for c in retry.cancels} == {"CLI00000001", "CLI00000002"}
+    tell(sim, STORE, empty_report(canceled=("CLI00000001", "CLI00000002")))
+    assert risk.expect(FreezeComplete).canceled == 2
 
 
 # ---------------------------------------------------------------- gateway
