@@ -97,9 +97,9 @@ def run_case(runtime: str, symbols: int, iterations: int, freezes: int) -> dict[
 def freeze_latency(runtime: str, symbols: int, seed: int) -> tuple[float, float]:
     """Milliseconds from the freeze decision to the last cancel confirmed, and to a quiet system.
 
-    The first is the risk monitor's own measure (decision -> ``FreezeComplete``
-    on the runtime clock); the second also waits for every quoter to have
-    handled the broadcast.  The sim's clock is virtual (a freeze takes no
+    The first runs from risk's decision to the moment the store saw no order
+    left open (both on the runtime clock); the second also waits for every
+    quoter to have handled the broadcast.  The sim's clock is virtual (a freeze takes no
     virtual time), so on sim both figures are the wall time until quiet.
     """
     config = _config(symbols, 2, runtime, seed)
@@ -111,11 +111,12 @@ def freeze_latency(runtime: str, symbols: int, seed: int) -> tuple[float, float]
     system.runtime.tell(RISK, encode(FreezeRequest("bench")))
     system.runtime.wait_idle()
     quiet_ms = (time.perf_counter() - started) * 1000.0
-    confirmed = system.risk_snapshot().freeze_seconds
-    assert open_before > 0 and system.store_snapshot().open_orders == [], "the freeze must cancel every open order"
-    assert confirmed is not None, "the store must confirm the freeze"
+    decided = system.risk_snapshot().freeze_decided_at
+    store = system.store_snapshot()
+    assert open_before > 0 and store.open_orders == [], "the freeze must cancel every open order"
+    assert decided is not None and store.freeze_confirmed_at is not None, "the store must confirm the freeze"
     system.stop()
-    return (quiet_ms if runtime == "sim" else confirmed * 1000.0), quiet_ms
+    return (quiet_ms if runtime == "sim" else (store.freeze_confirmed_at - decided) * 1000.0), quiet_ms
 
 
 def _percentiles(samples: list[float]) -> dict[str, Any]:

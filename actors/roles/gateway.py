@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from loguru import logger
 
@@ -48,6 +49,8 @@ class GatewaySnapshot:
 
 class ExchangeGateway(SupervisedRole):
     """Turns store requests into exchange calls and exchange answers into reports."""
+
+    urgent: ClassVar[bool] = True  # on the critical path of every tick and of a freeze
 
     def __init__(self, client: IExchangeClient) -> None:
         super().__init__()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from loguru import logger
 
@@ -51,10 +52,13 @@ class StoreSnapshot:
     partially_filled_then_canceled: int
     illegal_transitions: int
     refused_after_freeze: int
+    freeze_confirmed_at: float | None  # runtime clock when no order was left open; timing, never reported
 
 
 class OrderStoreActor(SupervisedRole):
     """Owns the :class:`OrderStore`; every order state change happens here."""
+
+    urgent: ClassVar[bool] = True  # on the critical path of every tick and of a freeze
 
     def __init__(self, store: OrderStore | None = None) -> None:
         super().__init__()
@@ -62,6 +66,7 @@ class OrderStoreActor(SupervisedRole):
         self.frozen = False
         self.freeze_confirmed = False
         self.freeze_tick = 0
+        self.freeze_confirmed_at: float | None = None
         self.canceled_since_freeze = 0
         self.refused_after_freeze = 0
         self.last_tick = 0
@@ -238,6 +243,7 @@ class OrderStoreActor(SupervisedRole):
     def _confirm_freeze_if_done(self) -> None:
         if self.frozen and not self.freeze_confirmed and self.store.open_count() == 0:
             self.freeze_confirmed = True
+            self.freeze_confirmed_at = self.runtime.now()
             self.send(RISK, FreezeComplete(self.freeze_tick, self.canceled_since_freeze))
 
     def _guard(self, operation: Callable[..., Order], *args: object) -> Order | None:
@@ -261,4 +267,5 @@ class OrderStoreActor(SupervisedRole):
             partially_filled_then_canceled=stats.partially_filled_then_canceled,
             illegal_transitions=stats.illegal_transitions,
             refused_after_freeze=self.refused_after_freeze,
+            freeze_confirmed_at=self.freeze_confirmed_at,
         )

@@ -8,6 +8,7 @@ decision must not depend on the order in which quoters' messages arrived.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from actors.core.quoting import Quote
 from actors.core.risk import RiskEngine
@@ -40,7 +41,7 @@ class RiskSnapshot:
     freeze_confirmed: bool
     canceled_at_freeze: int
     risk_blocks: int
-    freeze_seconds: float | None  # freeze decision -> FreezeComplete on the runtime clock; timing, never reported
+    freeze_decided_at: float | None  # runtime clock when risk decided the freeze; timing, never reported
     fills: int
     realised_edge_bps: float | None
     positions: dict[str, int]
@@ -50,6 +51,8 @@ class RiskSnapshot:
 
 class RiskMonitor(SupervisedRole):
     """Owns the :class:`RiskEngine`; the only actor that decides a freeze."""
+
+    urgent: ClassVar[bool] = True  # on the critical path of every tick and of a freeze
 
     def __init__(self, engine: RiskEngine, *, freeze_tick: int | None = None) -> None:
         super().__init__()
@@ -64,8 +67,7 @@ class RiskMonitor(SupervisedRole):
         self.duplicate_fills_ignored = 0
         self.freeze_confirmed = False
         self.canceled_at_freeze = 0
-        self.freeze_decided_at = 0.0
-        self.freeze_seconds: float | None = None
+        self.freeze_decided_at: float | None = None
 
     @handles(QuoteIntent)
     def on_quote_intent(self, intent: QuoteIntent) -> None:
@@ -128,7 +130,6 @@ class RiskMonitor(SupervisedRole):
         """The store confirms no order is open any more."""
         self.freeze_confirmed = True
         self.canceled_at_freeze = done.canceled
-        self.freeze_seconds = self.runtime.now() - self.freeze_decided_at
 
     @handles(VenueState)
     def on_venue_state(self, state: VenueState) -> None:
@@ -167,7 +168,7 @@ class RiskMonitor(SupervisedRole):
             freeze_confirmed=self.freeze_confirmed,
             canceled_at_freeze=self.canceled_at_freeze,
             risk_blocks=self.risk_blocks,
-            freeze_seconds=self.freeze_seconds,
+            freeze_decided_at=self.freeze_decided_at,
             fills=engine.fills_applied,
             realised_edge_bps=engine.realised_edge_bps(),
             positions=engine.positions(),

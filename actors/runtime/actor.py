@@ -46,6 +46,8 @@ class MessageActor(pykka.Actor):
     """A pykka actor that speaks the wire protocol; subclass it and add ``@handles`` methods."""
 
     failure_policy: ClassVar[FailurePolicy] = "resume"
+    urgent: ClassVar[bool] = False
+    """On the pool runtime, served before ordinary actors (for the few singletons on a critical path)."""
     max_restarts: ClassVar[int] = 5
     """Restarts allowed (policy ``restart``) before the actor stops and escalates."""
     restarts: int = 0

@@ -7,6 +7,14 @@ so one busy actor cannot starve the others.  Only the worker holding an actor
 runs it (one message at a time per actor), and a single FIFO mailbox keeps
 every sender -> receiver pair in order.  No thread per actor means an actor
 costs a few hundred bytes, and nothing but the runtime keeps it alive.
+
+Actors whose class says ``urgent = True`` (the engine's few singletons: risk,
+store, gateway) wait on a second run queue that workers serve first.  A freeze
+showed why: the store's mass cancel, told after ten thousand quoters were told
+``Freeze``, waited behind all of them in one FIFO run queue (freeze latency at
+10,000 symbols: 287 ms p50 with one queue, see docs/PERFORMANCE.md for after).
+Urgent actors must stay few and must not keep each other busy, or ordinary
+actors would starve.
 """
 
 from __future__ import annotations
@@ -30,7 +38,9 @@ class PoolBlockingCallError(RuntimeError):
 class PoolInbox:
     """Mailbox of one pooled actor; ``put`` schedules the actor when it was idle."""
 
-    __slots__ = ("_actor", "_closed", "_lock", "_queue", "_runtime", "_scheduled", "current_sender", "owner")
+    __slots__ = (
+        "_actor", "_closed", "_lock", "_queue", "_runtime", "_scheduled", "current_sender", "owner", "urgent",
+    )  # fmt: skip
 
     def __init__(self, runtime: PoolRuntime) -> None:
         self._runtime = runtime
@@ -41,6 +51,7 @@ class PoolInbox:
         self._scheduled = False
         self.owner = "?"
         self.current_sender = "external"
+        self.urgent = False
 
     def put(self, envelope: Envelope[Any], /) -> None:
         """Enqueue (atomically refused once the actor stops) and schedule the actor if idle."""
@@ -73,6 +84,7 @@ class PoolInbox:
 
     def attach(self, actor: Any) -> None:
         """Bind the actor once it is started; schedule it if messages arrived meanwhile."""
+        self.urgent = bool(getattr(actor, "urgent", False))
         with self._lock:
             self._actor = actor
             if not self._queue or self._scheduled:
@@ -167,6 +179,7 @@ class PoolRuntime(RealTimeRuntime):
         self.workers = workers or os.cpu_count() or 2
         self.batch = batch
         self._run_queue: deque[PoolInbox] = deque()
+        self._urgent_queue: deque[PoolInbox] = deque()
         self._run_cond = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._closing_workers = False
@@ -203,7 +216,7 @@ class PoolRuntime(RealTimeRuntime):
     def make_runnable(self, inbox: PoolInbox) -> None:
         """Queue ``inbox``'s actor for a worker."""
         with self._run_cond:
-            self._run_queue.append(inbox)
+            (self._urgent_queue if inbox.urgent else self._run_queue).append(inbox)
             self._run_cond.notify()
 
     def _start_workers(self) -> None:
@@ -214,14 +227,14 @@ class PoolRuntime(RealTimeRuntime):
 
     def _work(self) -> None:
         _worker.active = True
-        queue, cond, batch = self._run_queue, self._run_cond, self.batch
+        queue, urgent, cond, batch = self._run_queue, self._urgent_queue, self._run_cond, self.batch
         while True:
             with cond:
-                while not queue and not self._closing_workers:
+                while not queue and not urgent and not self._closing_workers:
                     cond.wait()
-                if not queue:
+                if not queue and not urgent:
                     return
-                inbox = queue.popleft()
+                inbox = urgent.popleft() if urgent else queue.popleft()
             inbox.run(batch)
 
     def await_stopped(self, refs: list[pykka.ActorRef[Any]], timeout: float | None) -> None:
