@@ -1,0 +1,80 @@
+"""What only the pool runtime does: an urgent lane for the engine's singletons, and blocking refused."""
+
+from __future__ import annotations
+
+import threading
+from typing import ClassVar
+
+from actors.runtime import MessageActor, handles
+from actors.runtime.pool import PoolBlockingCallError, PoolRuntime
+from actors.wire import encode
+from tests.unit.runtime_kit import Journal, Recorder, T_Num, T_Ping
+
+
+class Gate(MessageActor):
+    """Holds the only worker until the test opens the gate."""
+
+    def __init__(self, opened: threading.Event, holding: threading.Event) -> None:
+        super().__init__()
+        self.opened = opened
+        self.holding = holding
+
+    @handles(T_Ping)
+    def on_ping(self, _msg: T_Ping) -> None:
+        self.holding.set()
+        self.opened.wait(10)
+
+
+class UrgentRecorder(Recorder):
+    urgent: ClassVar[bool] = True
+
+
+def test_an_urgent_actor_is_served_before_ordinary_ones_waiting_longer() -> None:
+    pool = PoolRuntime(workers=1)
+    journal = Journal()
+    opened, holding = threading.Event(), threading.Event()
+    try:
+        pool.spawn(Gate, "gate", opened, holding)
+        for i in range(20):
+            pool.spawn(Recorder, f"quoter.{i}", journal)
+        pool.spawn(UrgentRecorder, "store", journal)
+        pool.tell("gate", encode(T_Ping(0)))
+        assert holding.wait(10)  # the only worker is busy: everything below waits in the run queues
+        for i in range(20):
+            pool.tell(f"quoter.{i}", encode(T_Num(f"quoter.{i}", i)))
+        pool.tell("store", encode(T_Num("store", 99)))
+        opened.set()
+        pool.wait_idle()
+        tags = [item[1] for item in journal.items]  # type: ignore[index]
+        assert tags[0] == "store" and len(tags) == 21
+    finally:
+        opened.set()
+        pool.shutdown()
+
+
+class Blocker(MessageActor):
+    def __init__(self, journal: Journal) -> None:
+        super().__init__()
+        self.journal = journal
+
+    @handles(T_Num)
+    def on_num(self, _msg: T_Num) -> None:
+        ref = self.runtime.directory.get("recv")
+        assert ref is not None
+        try:
+            ref.proxy().address.get()
+        except PoolBlockingCallError as exc:
+            self.journal.add(str(exc))
+
+
+def test_a_handler_blocking_on_a_future_is_refused() -> None:
+    pool = PoolRuntime(workers=2)
+    journal = Journal()
+    try:
+        pool.spawn(Recorder, "recv", Journal())
+        pool.spawn(Blocker, "blocker", journal)
+        pool.tell("blocker", encode(T_Num("x", 1)))
+        pool.wait_idle()
+        assert len(journal.items) == 1 and "tell, don't block" in str(journal.items[0])
+    finally:
+        pool.shutdown()
