@@ -39,6 +39,10 @@ budget, then stop and escalate; or stop and escalate at once."""
 A = TypeVar("A", bound=pykka.Actor)
 
 
+class BlockingCallError(RuntimeError):
+    """A handler blocked on another actor (``.get()`` on a future, running the scheduler): tell, don't block."""
+
+
 def answer_dead(envelope: Any, owner: str) -> bool:
     """Answer an ask that reached a stopped actor; False for a tell (the caller dead-letters it).
 

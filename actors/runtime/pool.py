@@ -27,11 +27,11 @@ from typing import Any
 import pykka
 from pykka._envelope import Envelope
 
-from actors.runtime.base import handle_envelope, refuse_closed
+from actors.runtime.base import BlockingCallError, handle_envelope, refuse_closed
 from actors.runtime.realtime import RealTimeRuntime
 
 
-class PoolBlockingCallError(RuntimeError):
+class PoolBlockingCallError(BlockingCallError):
     """A handler on a pool worker called ``.get()`` on an unresolved future."""
 
 

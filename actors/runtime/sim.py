@@ -25,12 +25,17 @@ from pykka import Timeout
 from pykka._envelope import Envelope
 
 from actors.runtime.actor import CRASH
-from actors.runtime.base import CLOCK, EXTERNAL, Runtime, TimerHandle, answer_dead, handle_envelope, refuse_closed
+from actors.runtime.base import (
+    CLOCK,
+    EXTERNAL,
+    BlockingCallError,
+    Runtime,
+    TimerHandle,
+    answer_dead,
+    handle_envelope,
+    refuse_closed,
+)
 from actors.wire import peek_type
-
-
-class BlockingCallError(RuntimeError):
-    """A handler called ``.get()`` on a future: in sim that would deadlock."""
 
 
 class SimNotIdle(RuntimeError):

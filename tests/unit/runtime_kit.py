@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from actors.runtime import MessageActor, Runtime, SimRuntime, handles
+from actors.runtime.base import BlockingCallError
 from actors.wire import Message, message
 
 
@@ -125,7 +126,6 @@ class PingPong(MessageActor):
         self.send(self.peer, T_Ping(msg.remaining - 1))
 
 
-
 def let_time_pass(runtime: Runtime, seconds: float) -> None:
     """Virtual time in sim, real time elsewhere; then wait for quiescence."""
     if isinstance(runtime, SimRuntime):
@@ -143,3 +143,20 @@ def eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.005)
     return check()
+
+
+class Asker(MessageActor):
+    """Blocks on the actor at "recv" inside a handler: what pool and sim must refuse."""
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__()
+        self.journal = journal
+
+    @handles(T_Num)
+    def on_num(self, _msg: T_Num) -> None:
+        ref = self.runtime.directory.get("recv")
+        assert ref is not None
+        try:
+            ref.proxy().address.get()
+        except BlockingCallError as exc:
+            self.journal.add(str(exc))

@@ -192,7 +192,6 @@ def test_a_freeze_on_a_hostile_venue_still_ends_with_zero_open_orders(seed: int)
     system.stop()
 
 
-
 # ---------------------------------------------------------------- mass cancel
 
 

@@ -6,9 +6,9 @@ import threading
 from typing import ClassVar
 
 from actors.runtime import MessageActor, handles
-from actors.runtime.pool import PoolBlockingCallError, PoolRuntime
+from actors.runtime.pool import PoolRuntime
 from actors.wire import encode
-from tests.unit.runtime_kit import Journal, Recorder, T_Num, T_Ping
+from tests.unit.runtime_kit import Asker, Journal, Recorder, T_Num, T_Ping
 
 
 class Gate(MessageActor):
@@ -52,27 +52,12 @@ def test_an_urgent_actor_is_served_before_ordinary_ones_waiting_longer() -> None
         pool.shutdown()
 
 
-class Blocker(MessageActor):
-    def __init__(self, journal: Journal) -> None:
-        super().__init__()
-        self.journal = journal
-
-    @handles(T_Num)
-    def on_num(self, _msg: T_Num) -> None:
-        ref = self.runtime.directory.get("recv")
-        assert ref is not None
-        try:
-            ref.proxy().address.get()
-        except PoolBlockingCallError as exc:
-            self.journal.add(str(exc))
-
-
 def test_a_handler_blocking_on_a_future_is_refused() -> None:
     pool = PoolRuntime(workers=2)
     journal = Journal()
     try:
         pool.spawn(Recorder, "recv", Journal())
-        pool.spawn(Blocker, "blocker", journal)
+        pool.spawn(Asker, "blocker", journal)
         pool.tell("blocker", encode(T_Num("x", 1)))
         pool.wait_idle()
         assert len(journal.items) == 1 and "tell, don't block" in str(journal.items[0])

@@ -8,7 +8,7 @@ from pykka import ActorDeadError, Timeout
 from actors.runtime import MessageActor, SimNotIdle, SimRuntime, handles
 from actors.runtime.sim import BlockingCallError, FaultPlan, first_difference
 from actors.wire import encode
-from tests.unit.runtime_kit import Journal, PingPong, Recorder, Sender, T_Num, T_Ping, T_SendTo
+from tests.unit.runtime_kit import Asker, Journal, PingPong, Recorder, Sender, T_Num, T_Ping, T_SendTo
 
 
 def fan_in(seed: int, faults: FaultPlan | None = None, senders: int = 4, count: int = 25) -> tuple[SimRuntime, Journal]:
@@ -52,23 +52,6 @@ def test_run_until_idle_names_the_busiest_actors_when_it_never_ends() -> None:
     sim.tell("ping", encode(T_Ping(10**9)))
     with pytest.raises(SimNotIdle, match=r"not idle after 500 deliveries; busiest receivers: (ping|pong) \(250\)"):
         sim.run_until_idle(max_steps=500)
-
-
-class Asker(MessageActor):
-    """Blocks on another actor inside a handler: what the runtime must refuse."""
-
-    def __init__(self, journal: Journal) -> None:
-        super().__init__()
-        self.journal = journal
-
-    @handles(T_Num)
-    def on_num(self, _msg: T_Num) -> None:
-        ref = self.runtime.directory.get("recv")
-        assert ref is not None
-        try:
-            ref.proxy().address.get()
-        except BlockingCallError as exc:
-            self.journal.add(str(exc))
 
 
 def test_get_inside_a_handler_raises_tell_dont_block() -> None:
