@@ -79,20 +79,17 @@ class ExchangeGateway(SupervisedRole):
         self.last_tick = max(self.last_tick, request.tick)
         canceled: list[str] = []
         cancel_failures: list[Refusal] = []
-        fills_due = False
         for cancel in request.cancels:
             self.cancels += 1
             try:
                 result = self.client.cancel(cancel.exchange_order_id)
             except ExchangeError as exc:
                 self.exchange_errors += 1
-                fills_due = True
                 cancel_failures.append(Refusal(cancel.client_id, f"exchange error: {exc}"))
                 continue
             if result.ok:
                 canceled.append(cancel.client_id)
             else:
-                fills_due = True
                 cancel_failures.append(Refusal(cancel.client_id, result.reason))
         acks: list[Ack] = []
         rejects: list[Refusal] = []
@@ -123,7 +120,7 @@ class ExchangeGateway(SupervisedRole):
             else:
                 rejects.append(Refusal(place.client_id, placed.reason or "rejected"))
         self._reconcile(acks, rejects)
-        fills = self._stream_fills(request.tick) if fills_due else ()
+        fills = self._stream_fills(request.tick) if cancel_failures else ()
         report = GatewayReport(
             request.tick, tuple(acks), tuple(rejects), tuple(canceled), tuple(cancel_failures), fills
         )
