@@ -27,7 +27,8 @@ from typing import Any
 import pykka
 from pykka._envelope import Envelope
 
-from actors.runtime.base import BlockingCallError, handle_envelope, refuse_closed
+from actors.runtime.base import BlockingCallError
+from actors.runtime.loop import handle_envelope, refuse_closed
 from actors.runtime.realtime import RealTimeRuntime
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pykka
 
-from actors.runtime.base import CLOCK, EXTERNAL, Runtime, TimerHandle, answer_dead
+from actors.runtime.base import CLOCK, EXTERNAL, Runtime, TimerHandle
+from actors.runtime.loop import answer_dead
 
 
 class IdleTimeout(TimeoutError):

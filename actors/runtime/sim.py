@@ -31,10 +31,8 @@ from actors.runtime.base import (
     BlockingCallError,
     Runtime,
     TimerHandle,
-    answer_dead,
-    handle_envelope,
-    refuse_closed,
 )
+from actors.runtime.loop import answer_dead, handle_envelope, refuse_closed
 from actors.wire import peek_type
 
 

@@ -17,7 +17,8 @@ from typing import Any
 import pykka
 from pykka._envelope import Envelope
 
-from actors.runtime.base import EXTERNAL, refuse_closed
+from actors.runtime.base import EXTERNAL
+from actors.runtime.loop import refuse_closed
 from actors.runtime.realtime import RealTimeRuntime
 
 
