@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     for key, spec in KEYS.items():
         if key == "freeze_utc_iso":
             continue  # set through MM_FREEZE_UTC_ISO or the config file
-        parser.add_argument("--" + key.replace("_", "-"), dest=key, metavar=key.split("_")[-1].upper(), help=spec.help)
+        metavar = spec.metavar or key.split("_")[-1].upper()
+        parser.add_argument("--" + key.replace("_", "-"), dest=key, metavar=metavar, help=spec.help)
     return parser
 
 

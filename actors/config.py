@@ -135,6 +135,7 @@ class Key:
     parse: Callable[[object], Any]
     help: str
     toml_types: tuple[type, ...] = (str,)
+    metavar: str | None = None
 
 
 _TOML_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", bool: "true or false"}
@@ -164,11 +165,15 @@ KEYS: dict[str, Key] = {
     "timeout_rate": Key(_RATE_BELOW_ONE, "fault: chance a place or cancel gets no answer, [0, 1)", _NUM),
     "duplicate_fill_rate": Key(_RATE, "fault: chance a fill is streamed twice, [0, 1]", _NUM),
     "out_of_order_rate": Key(_RATE, "fault: chance a batch of fills is reordered, [0, 1]", _NUM),
-    "unknown_fill_rate": Key(_RATE, "fault: chance a fill batch has a stranger, [0, 1]", _NUM),
+    "unknown_fill_rate": Key(_RATE, "fault: chance a batch of fills carries one for no known order, [0, 1]", _NUM),
     "cancel_race_rate": Key(_RATE, "fault: chance an order fills just before its cancel, [0, 1]", _NUM),
     "retain_ticks": Key(_integer(1, 1_000_000), "ticks a finished order is remembered before it is forgotten", _INT),
-    "journal": Key(_text, "directory of the order store's and the venue's journals; a run resumes from them"),
-    "journal_fsync": Key(_boolean, "fsync the journal at every flush (survives a power cut, costs time)", (bool,)),
+    "journal": Key(
+        _text, "directory of the order store's and the venue's journals; a run resumes from them", metavar="DIR"
+    ),
+    "journal_fsync": Key(
+        _boolean, "fsync the journal at every flush (survives a power cut, costs time)", (bool,), metavar="BOOL"
+    ),
     "freeze_utc_iso": Key(_freeze_iso, "frozen clock start (env MM_FREEZE_UTC_ISO)"),
     "log_level": Key(_choice(LOG_LEVELS, upper=True), "loguru level on stderr"),
 }
