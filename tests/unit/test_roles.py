@@ -128,10 +128,25 @@ def test_risk_freezes_on_edge_degradation_and_broadcasts_to_everyone(sim: Sim) -
     tell(sim, RISK, DecideQuotes(1))
     freeze = store.expect(Freeze)
     assert freeze.reason == "Edge degradation: -5.00 BPS < 3.00 BPS"
-    assert gateway.expect(Freeze) == freeze and btc.expect(Freeze) == freeze
+    assert gateway.expect(Freeze) == freeze
     store.expect_none(ReplaceQuotes)  # the tick's buffered intent dies with the freeze
+    btc.expect_none(Freeze)  # quoters hear of it once the cancels are confirmed (off the critical path)
+    tell(sim, RISK, FreezeComplete(1, 0))
+    assert btc.expect(Freeze) == freeze
     snapshot = sim.actor(RISK).snapshot()  # type: ignore[attr-defined]
     assert snapshot.frozen and snapshot.freeze_events == 1 and snapshot.positions == {"BTCUSDT": 2}
+
+
+def test_quoters_hear_of_an_unconfirmed_freeze_at_the_next_decision(sim: Sim) -> None:
+    btc = sim.probe(quoter("BTCUSDT"))
+    sim.probe(STORE)
+    start_risk(sim)
+    tell(sim, RISK, FreezeRequest("operator"))
+    btc.expect_none(Freeze)
+    tell(sim, RISK, DecideQuotes(2))
+    assert btc.expect(Freeze).reason == "operator"
+    tell(sim, RISK, FreezeComplete(2, 0))
+    btc.expect_none(Freeze)  # told once
 
 
 def test_frozen_risk_sends_no_more_orders(sim: Sim) -> None:
