@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from actors.core.journal import JournalError, JournalWriter, Record
@@ -179,6 +180,27 @@ class OrderStore:
         self._move(order, OrderState.CANCELED)
         return order
 
+    def confirm_cancels(self, client_ids: Sequence[str]) -> int:
+        """A mass cancel's answer: :meth:`confirm_cancel` for each id, journaled as one record.
+
+        Ids the store does not know (orphans, forgotten orders) are skipped.
+        Returns how many orders this moved from open to CANCELED.
+        """
+        if self.journal is not None:
+            self.journal.append(["cancels_confirmed", list(client_ids)])
+        orders, canceled = self._orders, 0
+        for client_id in client_ids:
+            order = orders.get(client_id)
+            if order is None:
+                continue
+            was_open = not order.state.is_terminal
+            try:
+                self.confirm_cancel(client_id)
+            except IllegalTransition:
+                continue
+            canceled += was_open and order.state is OrderState.CANCELED
+        return canceled
+
     def cancel_rejected(self, client_id: str, reason: str) -> Order:
         """The exchange refused the cancel: the order keeps its state and may be canceled again."""
         order = self._require(client_id, "record cancel refusal of")
@@ -286,6 +308,8 @@ class OrderStore:
             self.cancel_answered(*args)
         elif op == "expire":
             self.expire(*args)
+        elif op == "cancels_confirmed":
+            self.confirm_cancels(*args)
         elif op == "fill":
             fill_id, exchange_id, client_id, symbol, side, price, qty, tick = args
             fill = Fill(fill_id, exchange_id, client_id, symbol, Side(side), price, qty, tick)

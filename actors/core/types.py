@@ -21,7 +21,15 @@ class Side(enum.IntEnum):
 
 
 class OrderState(enum.Enum):
-    """Life-cycle states of an order (see ``actors.core.orders``)."""
+    """Life-cycle states of an order (see ``actors.core.orders``).
+
+    Hashed by identity: members are singletons, and ``Enum.__hash__`` (a
+    Python-level ``hash(self._name_)``) showed up in profiles of the order
+    store, which hashes states for counts and legality checks on every
+    transition.  Nothing iterates a set of states, so no order depends on it.
+    """
+
+    __hash__ = object.__hash__
 
     PENDING = "PENDING"
     OPEN = "OPEN"

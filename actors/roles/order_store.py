@@ -143,8 +143,7 @@ class OrderStoreActor(SupervisedRole):
         or the mass cancel failed.  Each then gets its own cancel, whose
         answer settles it as for any cancel.
         """
-        for client_id in report.canceled:
-            self._cancel_answered(client_id, True, "")
+        self.canceled_since_freeze += self.store.confirm_cancels(report.canceled)
         if not report.final:
             return
         reason = report.error or "not canceled by the mass cancel"

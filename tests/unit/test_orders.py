@@ -265,3 +265,14 @@ def test_without_retain_ticks_nothing_is_forgotten() -> None:
     store, cid = new_store()
     store.reject(cid, "no")
     assert store.expire(1_000) == 0 and store.get(cid) is not None
+
+
+def test_a_mass_cancel_answer_confirms_each_order_once_and_skips_strangers() -> None:
+    store = OrderStore()
+    ids = [store.create("BTCUSDT", Side.BUY, 100, 2, 1).client_id for _ in range(3)]
+    for n, client_id in enumerate(ids, start=1):
+        store.acknowledge(client_id, f"ORD{n:06d}")
+    store.apply_fill(fill(ids[0], 2))  # filled before the mass cancel arrived: stays FILLED
+    assert store.confirm_cancels([*ids, "CLI99999999", ids[1]]) == 2
+    assert [store.get(i).state for i in ids] == [OrderState.FILLED, OrderState.CANCELED, OrderState.CANCELED]  # type: ignore[union-attr]
+    assert store.open_count() == 0 and store.stats.illegal_transitions == 0
