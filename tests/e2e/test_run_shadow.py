@@ -86,6 +86,23 @@ def test_threads_pool_and_sim_print_the_same_bytes_at_50_symbols(freezing: bool)
     assert len(report["execution"]["symbols"]) == 50 and report["risk"]["frozen"] is freezing
 
 
+HOSTILE = ["--place-error-rate", "0.1", "--cancel-error-rate", "0.2", "--timeout-rate", "0.1",
+           "--duplicate-fill-rate", "0.2", "--out-of-order-rate", "0.3", "--unknown-fill-rate", "0.2",
+           "--cancel-race-rate", "0.2"]  # fmt: skip
+
+
+def test_a_hostile_venue_gives_the_same_bytes_on_every_runtime() -> None:
+    flags = ["--symbols-count", "10", "--iterations", "15", "--max-total", "1000000", "--fill-rate", "0.5", *HOSTILE]
+    flags += ["--edge-threshold", "30", "--edge-min-fills", "30"]  # and a freeze on top
+    outputs = {runtime: run_shadow(*flags, "--runtime", runtime) for runtime in ("threads", "pool", "sim")}
+    assert all(done.returncode == 0 for done in outputs.values()), [done.stderr for done in outputs.values()]
+    assert outputs["threads"].stdout == outputs["pool"].stdout == outputs["sim"].stdout
+    report = json.loads(outputs["sim"].stdout)
+    assert sum(report["exchange"]["faults_injected"].values()) > 0 and report["risk"]["frozen"] is True
+    orders = report["orders"]
+    assert orders["open"] == 0 and orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"]
+
+
 def test_a_different_seed_gives_a_different_report() -> None:
     assert report_of(*EXAMPLE, "--seed", "1") != report_of(*EXAMPLE, "--seed", "2")
 
