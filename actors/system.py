@@ -83,10 +83,15 @@ class System:
         if self.recovered is not None and self.recovered.records:
             self._resume(freeze)
 
+    @property
+    def venue(self) -> IExchangeClient:
+        """The venue itself, under the fault injector if there is one."""
+        venue: IExchangeClient = getattr(self.exchange, "inner", self.exchange)
+        return venue
+
     def _resume(self, freeze: tuple[int, str] | None) -> None:
         """After a crash: carry on after the venue's last tick, frozen if we were, reconciled first."""
-        venue = getattr(self.exchange, "inner", self.exchange)
-        tick = int(getattr(venue, "tick", 0))
+        tick = int(getattr(self.venue, "tick", 0))
         self.resumed_after_tick = self.driver.ticks_run = tick
         runtime = self.runtime
         if freeze is not None:
@@ -110,7 +115,7 @@ class System:
         self.runtime.shutdown()
         if self.recovered is not None and self.recovered.store.journal is not None:
             self.recovered.store.journal.close()
-        close = getattr(getattr(self.exchange, "inner", self.exchange), "close", None)
+        close = getattr(self.venue, "close", None)
         if close is not None:
             close()
 

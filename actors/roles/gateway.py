@@ -132,14 +132,18 @@ class ExchangeGateway(SupervisedRole):
         """Settle placements still in doubt, let a simulated venue move to ``tick``, stream what traded."""
         self.last_tick = max(self.last_tick, tick.tick)
         self.placed_since_tick.clear()
+        self._report_news(tick.tick, advance=True)
+
+    def _report_news(self, tick: int, *, advance: bool = False) -> None:
+        """Settle placements in doubt (before the venue moves), then send the store them and new fills."""
         acks: list[Ack] = []
         rejects: list[Refusal] = []
         self._reconcile(acks, rejects)
-        if self.advances:
-            self.client.advance(tick.tick)  # type: ignore[attr-defined]
-        fills = self._stream_fills(tick.tick)
+        if advance and self.advances:
+            self.client.advance(tick)  # type: ignore[attr-defined]
+        fills = self._stream_fills(tick)
         if fills or acks or rejects:
-            for part in split_report(GatewayReport(tick.tick, tuple(acks), tuple(rejects), (), (), fills)):
+            for part in split_report(GatewayReport(tick, tuple(acks), tuple(rejects), (), (), fills)):
                 self.send(STORE, part)
 
     def _reconcile(self, acks: list[Ack], rejects: list[Refusal]) -> None:
@@ -206,13 +210,7 @@ class ExchangeGateway(SupervisedRole):
 
     def _send_venue_state(self, tick: int) -> None:
         """New fills and settled placements first (FIFO to the store), then the venue's open orders and positions."""
-        acks: list[Ack] = []
-        rejects: list[Refusal] = []
-        self._reconcile(acks, rejects)
-        fills = self._stream_fills(tick)
-        if fills or acks or rejects:
-            for part in split_report(GatewayReport(tick, tuple(acks), tuple(rejects), (), (), fills)):
-                self.send(STORE, part)
+        self._report_news(tick)
         try:
             orders = self.client.get_orders()
             positions = self.client.get_positions()
@@ -238,7 +236,5 @@ class ExchangeGateway(SupervisedRole):
             self.exchange_errors,
             self.refused_after_freeze,
             self.reconciled,
-            {kind: injected.get(kind, 0) for kind in FAULT_KINDS}
-            if (injected := getattr(self.client, "injected", None)) is not None
-            else dict.fromkeys(FAULT_KINDS, 0),
+            {kind: getattr(self.client, "injected", {}).get(kind, 0) for kind in FAULT_KINDS},
         )
