@@ -23,6 +23,7 @@ from actors.core.instruments import symbol_names
 ENV_PREFIX = "MM_"
 FREEZE_ENV = "MM_FREEZE_UTC_ISO"
 RUNTIME_NAMES = ("pool", "sim", "threads")
+PACES = ("asap", "realtime")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
 
@@ -167,6 +168,12 @@ KEYS: dict[str, Key] = {
     "out_of_order_rate": Key(_RATE, "fault: chance a batch of fills is reordered, [0, 1]", _NUM),
     "unknown_fill_rate": Key(_RATE, "fault: chance a batch of fills carries one for no known order, [0, 1]", _NUM),
     "cancel_race_rate": Key(_RATE, "fault: chance an order fills just before its cancel, [0, 1]", _NUM),
+    "pace": Key(_choice(PACES), "asap: deterministic, as fast as it goes | realtime: a tick every --tick-ms"),
+    "tick_ms": Key(_number(positive=True), "paced mode: milliseconds between market ticks", _NUM),
+    "decision_deadline_ms": Key(
+        _number(positive=True), "paced mode: risk decides a tick this long after its first input, complete or not", _NUM
+    ),
+    "ticks_in_flight": Key(_integer(1, 1000), "ticks the feed puts in flight ahead of risk's decisions", _INT),
     "retain_ticks": Key(_integer(1, 1_000_000), "ticks a finished order is remembered before it is forgotten", _INT),
     "journal": Key(
         _text, "directory of the order store's and the venue's journals; a run resumes from them", metavar="DIR"
@@ -204,6 +211,10 @@ class ShadowConfig:
     out_of_order_rate: float
     unknown_fill_rate: float
     cancel_race_rate: float
+    pace: str
+    tick_ms: float
+    decision_deadline_ms: float
+    ticks_in_flight: int
     retain_ticks: int
     journal: str
     journal_fsync: bool

@@ -1,14 +1,19 @@
 """The engine's vocabulary: every record the actors exchange.
 
-Batches (``tuple[Item, ...]``) are how the engine stays cheap at scale: one
-message per actor pair per tick phase, not one per order.  Sides travel as
-``1`` (buy) / ``-1`` (sell), prices as integer ticks, quantities as integer lots.
+Every record that belongs to a tick carries it, and on each edge of the
+dataflow the sender sends exactly one record per tick (empty if it has
+nothing), split into parts only above :data:`MAX_ITEMS`, the last part marked
+``last``.  That is how each actor knows by counting when its inputs for a tick
+are complete (docs/DESIGN.md, "The completeness rule").  Batches
+(``tuple[Item, ...]``) keep the engine cheap at scale: one message per actor
+pair per tick, not one per order.  Sides travel as ``1`` (buy) / ``-1`` (sell),
+prices as integer ticks, quantities as integer lots.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from actors.core.types import Fill, Side
@@ -19,8 +24,32 @@ from actors.wire import Message, message
 
 @message
 @dataclass(frozen=True, slots=True)
+class FeedTicks(Message):
+    """Anyone -> feed: feed market ticks up to ``last`` (the feed keeps a bounded number in flight)."""
+
+    last: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class PaceTick(Message):
+    """Feed -> itself, by timer, in paced mode: time for the next tick."""
+
+    tick: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class TickDone(Message):
+    """Risk -> feed: ``tick`` is decided; the feed may put another tick in flight."""
+
+    tick: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
 class MarketTick(Message):
-    """Driver -> quoter: the mid price of ``symbol`` at ``tick``."""
+    """Feed -> quoter: the mid price of ``symbol`` at ``tick``."""
 
     tick: int
     symbol: str
@@ -53,8 +82,17 @@ class Mark(Message):
 
 @message
 @dataclass(frozen=True, slots=True)
-class DecideQuotes(Message):
-    """Driver -> risk: every intent of ``tick`` has arrived; decide them in canonical order."""
+class QuoterStopped(Message):
+    """Quoter -> risk, as it stops for good: expect nothing from ``symbol`` after ``last_tick``."""
+
+    symbol: str
+    last_tick: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class DecisionDeadline(Message):
+    """Risk -> itself, by timer, in paced mode: decide ``tick`` with the inputs it has."""
 
     tick: int
 
@@ -76,12 +114,13 @@ class OrderSpec(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class ReplaceQuotes(Message):
-    """Risk -> store: cancel the open orders of ``symbols``, then place ``orders``."""
+    """Risk -> store, one per tick (empty once frozen): cancel the open orders of ``symbols``, then place ``orders``."""
 
     tick: int
     symbols: tuple[str, ...]
     orders: tuple[OrderSpec, ...]
     risk_blocks: int
+    last: bool = True
 
 
 @message
@@ -108,11 +147,22 @@ class CancelItem(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class GatewayRequest(Message):
-    """Store -> gateway: cancels first, then placements, in this order."""
+    """Store -> gateway, one per tick: cancels first, then placements; ``frozen`` if the store has heard of a freeze."""
 
     tick: int
     cancels: tuple[CancelItem, ...]
     places: tuple[PlaceItem, ...]
+    frozen: bool = False
+    last: bool = True
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class CancelOrders(Message):
+    """Store -> gateway, outside the tick's request (after a reconciliation): cancel these now."""
+
+    tick: int
+    cancels: tuple[CancelItem, ...]
 
 
 @message
@@ -178,7 +228,11 @@ class FillItem(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class GatewayReport(Message):
-    """Gateway -> store: what the exchange answered, and fills it streamed."""
+    """Gateway -> store: what the venue answered, and the fills it pushed.
+
+    ``closes`` marks the last record of the venue's market tick ``tick`` (one
+    such record per tick, however quiet); answers to requests never close a tick.
+    """
 
     tick: int
     acks: tuple[Ack, ...]
@@ -186,23 +240,31 @@ class GatewayReport(Message):
     canceled: tuple[str, ...]
     cancel_failures: tuple[Refusal, ...]
     fills: tuple[FillItem, ...]
+    closes: bool = False
 
 
 @message
 @dataclass(frozen=True, slots=True)
-class ExchangeTick(Message):
-    """Driver -> gateway: the venue moves to ``tick``; stream what traded."""
+class VenueTick(Message):
+    """Feed -> gateway: the venue's market moves to ``tick`` (sent at ``sent_ns`` on the runtime's clock)."""
 
     tick: int
+    sent_ns: int
 
 
 @message
 @dataclass(frozen=True, slots=True)
 class FillsApplied(Message):
-    """Store -> risk: fills applied for the first time (duplicates never reach risk)."""
+    """Store -> risk: fills applied for the first time (duplicates never reach risk).
+
+    ``seq`` numbers the store's records to risk (a copy delivered twice is
+    recognised); ``closes`` marks the last record for the venue's tick ``tick``.
+    """
 
     tick: int
     fills: tuple[FillItem, ...]
+    seq: int
+    closes: bool
 
 
 # ---------------------------------------------------------------- freeze
@@ -236,25 +298,22 @@ class FreezeComplete(Message):
 
 @message
 @dataclass(frozen=True, slots=True)
-class CancelAll(Message):
-    """Store -> gateway (at a freeze): cancel every open order at the venue in one call."""
-
-    tick: int
-
-
-@message
-@dataclass(frozen=True, slots=True)
 class MassCancelReport(Message):
-    """Gateway -> store: orders the mass cancel canceled, in parts; the ``final`` part ends the answer.
+    """Gateway -> store, at a freeze: orders the gateway's mass cancel canceled, in parts.
 
-    ``error`` is set if the venue refused or did not answer; fills the venue
-    had not streamed yet are sent just before the final part.
+    The ``final`` part ends one attempt and says how many orders the venue
+    still holds open (``venue_open``; -1 if it could not be asked); ``error``
+    is set if the venue refused or did not answer.  Fills and settled
+    placements are sent just before.  ``reason`` is the freeze's, so a store
+    that hears of the freeze first from this report freezes the same way.
     """
 
     tick: int
     canceled: tuple[str, ...]
     error: str
     final: bool
+    venue_open: int
+    reason: str
 
 
 # ---------------------------------------------------------------- reconciliation
@@ -310,16 +369,17 @@ def parts(items: Sequence[T], size: int | None = None) -> list[tuple[T, ...]]:
 
 
 def split_request(request: GatewayRequest) -> list[GatewayRequest]:
-    """The request, or its cancels then its placements in parts: the gateway's cancels-first order holds."""
+    """The request, or its cancels then its placements in parts (only the final one ``last``)."""
     if len(request.cancels) + len(request.places) <= MAX_ITEMS:
         return [request]
-    tick = request.tick
-    requests = [GatewayRequest(tick, part, ()) for part in parts(request.cancels) if part]
-    return requests + [GatewayRequest(tick, (), part) for part in parts(request.places) if part]
+    tick, frozen = request.tick, request.frozen
+    requests = [GatewayRequest(tick, part, (), frozen, False) for part in parts(request.cancels) if part]
+    requests += [GatewayRequest(tick, (), part, frozen, False) for part in parts(request.places) if part]
+    return [*requests[:-1], replace(requests[-1], last=request.last)]
 
 
 def split_report(report: GatewayReport) -> list[GatewayReport]:
-    """The report, or each kind in parts, in the order the store applies them."""
+    """The report, or each kind in parts, in the order the store applies them (only the final one ``closes``)."""
     kinds = (report.acks, report.rejects, report.canceled, report.cancel_failures, report.fills)
     if sum(map(len, kinds)) <= MAX_ITEMS:
         return [report]
@@ -328,17 +388,19 @@ def split_report(report: GatewayReport) -> list[GatewayReport]:
         for part in parts(items) if items else ():
             only: list[tuple[object, ...]] = [(), (), (), (), ()]
             only[index] = part
-            reports.append(GatewayReport(report.tick, *only))  # type: ignore[arg-type]
-    return reports
+            reports.append(GatewayReport(report.tick, *only, False))  # type: ignore[arg-type, call-arg]
+    return [*reports[:-1], replace(reports[-1], closes=report.closes)]
 
 
-def split_replace(replace: ReplaceQuotes) -> list[ReplaceQuotes]:
-    """The record, or groups of symbols each with its own orders (risk blocks counted in the first)."""
-    if len(replace.symbols) + len(replace.orders) <= MAX_ITEMS:
-        return [replace]
+def split_replace(replace_quotes: ReplaceQuotes) -> list[ReplaceQuotes]:
+    """The record, or groups of symbols each with its own orders (risk blocks in the first, ``last`` in the final)."""
+    if len(replace_quotes.symbols) + len(replace_quotes.orders) <= MAX_ITEMS:
+        return [replace_quotes]
     records = []
-    for number, group in enumerate(parts(replace.symbols, max(1, MAX_ITEMS // 4))):
+    groups = parts(replace_quotes.symbols, max(1, MAX_ITEMS // 4))
+    for number, group in enumerate(groups):
         members = set(group)
-        orders = tuple(o for o in replace.orders if o.symbol in members)
-        records.append(ReplaceQuotes(replace.tick, group, orders, replace.risk_blocks if number == 0 else 0))
+        orders = tuple(o for o in replace_quotes.orders if o.symbol in members)
+        blocks = replace_quotes.risk_blocks if number == 0 else 0
+        records.append(ReplaceQuotes(replace_quotes.tick, group, orders, blocks, number == len(groups) - 1))
     return records

@@ -2,13 +2,16 @@
 
 Only values that are the same on every runtime go in: order counts, positions,
 risk state.  Nothing timed, nothing about threads, no message counts that
-depend on how a runtime observes actors.  Floats are rounded at this point
+depend on how a runtime observes actors; the one exception is the paced mode
+(``pace = "realtime"``), whose report adds a ``latency`` section, since
+timing is what that mode is for.  Floats are rounded at this point
 only, to fixed decimals.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from actors.core.types import OrderState
@@ -37,12 +40,12 @@ def build_report(system: System) -> dict[str, Any]:
             "notional_usd": _usd(instrument.notional_usd(mark, lots)),
         }
     edge = risk.realised_edge_bps
-    return {
+    report: dict[str, Any] = {
         "execution": {
             "iterations": config.iterations,
             "seed": config.seed,
             "symbols": list(config.symbols),
-            "ticks": system.driver.ticks_run,
+            "ticks": risk.decided_through,
             "resumed_after_tick": system.resumed_after_tick,
         },
         "orders": {
@@ -77,6 +80,25 @@ def build_report(system: System) -> dict[str, Any]:
             "escalations": system.runtime.stats.escalations,
         },
     }
+    if config.pace == "realtime":
+        report["latency"] = {
+            "tick_to_order_ms": latency_ms(gateway.ack_latencies_ns),
+            "late_intents": risk.late_inputs,
+            "ticks_decided_at_deadline": risk.decided_at_deadline,
+        }
+    return report
+
+
+def latency_ms(samples_ns: list[int]) -> dict[str, Any]:
+    """p50, p99 and max of latencies in milliseconds (nearest rank), and how many there were."""
+    if not samples_ns:
+        return {"n": 0, "p50": None, "p99": None, "max": None}
+    ordered = sorted(samples_ns)
+
+    def rank(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)] / 1e6, 3)
+
+    return {"n": len(ordered), "p50": rank(0.5), "p99": rank(0.99), "max": round(ordered[-1] / 1e6, 3)}
 
 
 def render(report: dict[str, Any]) -> str:

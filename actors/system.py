@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -20,19 +21,24 @@ from actors.core.quoting import QuotingPolicy
 from actors.core.recorded_venue import RecordedVenue
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument
-from actors.messages import Freeze, ReconcileRequest
+from actors.messages import FeedTicks, Freeze, ReconcileRequest
 from actors.recovery import VENUE_JOURNAL, Recovered, recover_store
-from actors.roles.addresses import GATEWAY, QUOTERS, RISK, STORE, quoter
-from actors.roles.driver import TickDriver
+from actors.roles.addresses import FEED, GATEWAY, QUOTERS, RISK, STORE, quoter
+from actors.roles.feed import FeedProgress, TickFeed
 from actors.roles.gateway import ExchangeGateway, GatewaySnapshot
 from actors.roles.order_store import OrderStoreActor, StoreSnapshot
 from actors.roles.quoter import Quoter, QuoterSnapshot
 from actors.roles.risk_monitor import RiskMonitor, RiskSnapshot
 from actors.runtime.base import Runtime
+from actors.runtime.realtime import IdleTimeout
 from actors.wire import encode
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
+PROGRESS_S = 0.5
+"""How often a long run reports progress."""
+STALL_S = 60.0
+"""A run in which no tick is decided for this long has stalled: an error, not a hang."""
 
 
 class System:
@@ -52,7 +58,7 @@ class System:
         self.market = market or RandomWalkMarket(self.instruments, config.seed, config.volatility_bps)
         self.journal_dir = Path(config.journal) if config.journal else None
         self.exchange = exchange or fake_exchange(config, self.journal_dir)
-        self.driver = TickDriver(runtime, self.market, config.symbols)
+        self.progress = FeedProgress()
         self.recovered: Recovered | None = None
         self.resumed_after_tick: int | None = None
         self.risk: pykka.ActorRef[Any]
@@ -66,7 +72,11 @@ class System:
         return cls(runtime, replace(config, runtime=runtime.name))
 
     def start(self) -> None:
-        """Spawn every actor; the gateway first, quoters last (each only sends downstream)."""
+        """Spawn every actor; the gateway first, the feed last (each only sends downstream).
+
+        After a crash the run resumes after the venue's last tick: every
+        actor starts counting ticks from there.
+        """
         config = self.config
         limits = RiskLimits(config.max_inv, config.max_total, config.edge_threshold, config.edge_min_fills)
         policy = QuotingPolicy(config.spread_bps, config.quote_notional_usd)
@@ -74,14 +84,37 @@ class System:
         engine = RiskEngine(limits, self.instruments)
         if self.journal_dir is not None:
             self.recovered = recover_store(self.journal_dir, store, engine, self.market, fsync=config.journal_fsync)
+        resumed = self.recovered is not None and self.recovered.records > 0
+        tick = int(getattr(self.venue, "tick", 0)) if resumed else 0
+        if resumed:
+            self.resumed_after_tick = tick
         freeze = self.recovered.freeze if self.recovered else None
-        self.gateway = self.runtime.spawn(ExchangeGateway, GATEWAY, self.exchange)
-        self.store = self.runtime.spawn(OrderStoreActor, STORE, store)
-        self.risk = self.runtime.spawn(RiskMonitor, RISK, engine, freeze_tick=freeze[0] if freeze else None)
+        paced = config.pace == "realtime"
+        runtime = self.runtime
+        self.gateway = runtime.spawn(
+            ExchangeGateway, GATEWAY, self.exchange, market_through=tick, measure_latency=paced
+        )
+        self.store = runtime.spawn(OrderStoreActor, STORE, store, requested_through=tick)
+        self.risk = runtime.spawn(
+            RiskMonitor,
+            RISK,
+            engine,
+            config.symbols,
+            decided_through=tick,
+            freeze_tick=freeze[0] if freeze else None,
+            final_tick=None if paced else config.iterations,
+            deadline_s=config.decision_deadline_ms / 1000.0 if paced else None,
+        )
         for symbol in config.symbols:
-            self.runtime.spawn(Quoter, quoter(symbol), self.instruments[symbol], policy)
-        if self.recovered is not None and self.recovered.records:
-            self._resume(freeze)
+            runtime.spawn(Quoter, quoter(symbol), self.instruments[symbol], policy)
+        pace_s = config.tick_ms / 1000.0 if paced else None
+        window = config.ticks_in_flight
+        runtime.spawn(
+            TickFeed, FEED, self.market, config.symbols, fed_through=tick, window=window, pace_s=pace_s,
+            progress=self.progress,
+        )  # fmt: skip
+        if resumed:
+            self._resume(tick, freeze)
 
     @property
     def venue(self) -> IExchangeClient:
@@ -89,26 +122,60 @@ class System:
         venue: IExchangeClient = getattr(self.exchange, "inner", self.exchange)
         return venue
 
-    def _resume(self, freeze: tuple[int, str] | None) -> None:
-        """After a crash: carry on after the venue's last tick, frozen if we were, reconciled first."""
-        tick = int(getattr(self.venue, "tick", 0))
-        self.resumed_after_tick = self.driver.ticks_run = tick
+    @property
+    def ticks_run(self) -> int:
+        """The last tick risk decided (the last tick the feed sent, before risk exists)."""
+        return self.progress.done_through
+
+    def _resume(self, tick: int, freeze: tuple[int, str] | None) -> None:
+        """After a crash: frozen if we were, reconciled with the venue before the first new tick."""
         runtime = self.runtime
         if freeze is not None:
             record = encode(Freeze(freeze[0], freeze[1]))
-            for address in [STORE, GATEWAY, *runtime.directory.group(QUOTERS)]:
+            for address in [GATEWAY, STORE, *runtime.directory.group(QUOTERS)]:
                 runtime.tell(address, record)
         runtime.tell(GATEWAY, encode(ReconcileRequest(tick)))
         runtime.wait_idle()
 
     def run(self, iterations: int | None = None, progress: Progress | None = None) -> None:
-        """Run ``iterations`` more ticks (default: up to the configured number)."""
-        total = self.config.iterations - self.driver.ticks_run if iterations is None else iterations
-        first = self.driver.ticks_run + 1
-        for tick in range(first, first + total):
-            self.driver.run_tick(tick)
+        """Feed ``iterations`` more ticks (default: up to the configured number) and wait until they are done.
+
+        The only wait of a run: the feed keeps a bounded number of ticks in
+        flight on its own, and the system is idle once the last one is done
+        (paced, it is idle between ticks: the clock moves on until the last
+        is decided).  Idle with ticks undecided means an actor on the path
+        stopped for good: the run ends there and the report says how far it
+        got.  No progress for ``STALL_S`` seconds is an error.
+        """
+        first = self.progress.sent_through
+        last = self.config.iterations if iterations is None else first + iterations
+        total = last - first
+        if total <= 0:
+            return
+        self.runtime.tell(FEED, encode(FeedTicks(last)))
+        paced = self.config.pace == "realtime"
+        seen, quiet_since = self.progress.done_through, time.monotonic()
+        while self.progress.done_through < last:
+            try:
+                self.runtime.wait_idle(timeout=PROGRESS_S)
+                idle = True
+            except IdleTimeout:
+                idle = False
+            done = self.progress.done_through
+            if done != seen:
+                seen, quiet_since = done, time.monotonic()
+            elif time.monotonic() - quiet_since > STALL_S:
+                raise IdleTimeout(f"no tick decided for {STALL_S:.0f} s (last decided: {done})")
             if progress is not None:
-                progress(tick - first + 1, total)
+                progress(done - first, total)
+            if done >= last:
+                break
+            if idle and not paced:
+                break  # idle with ticks undecided: an actor on the path stopped for good; the report says how far
+            if paced:
+                self.runtime.pass_time(self.config.tick_ms / 1000.0)
+        if progress is not None:
+            progress(total, total)
 
     def stop(self) -> None:
         """Stop every actor and the runtime, then close the journals."""

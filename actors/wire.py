@@ -24,7 +24,7 @@ from typing import Any, ClassVar, TypeVar
 
 import msgpack
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2
 """Bumped when any record changes shape; a receiver rejects other versions."""
 
 MAX_MESSAGE_BYTES = 4 << 20

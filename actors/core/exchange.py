@@ -5,6 +5,12 @@ Every random decision of :class:`FakeExchangeClient` is drawn from
 fill from the exchange order id and the tick.  So an order's fate does not
 depend on the order in which calls arrive (DESIGN principle 5).
 
+The venue moves with its market (:meth:`FakeExchangeClient.advance`, called
+with each market tick it is given) and pushes what trades to the listener
+subscribed with :meth:`subscribe`, the way a venue's execution stream
+pushes to a connected client; a client that never subscribes polls
+``stream_fills`` instead.
+
 With ``retain_ticks`` set, the venue forgets an order that has been done
 (filled, canceled or rejected) for that many ticks, as a real venue stops
 answering for old orders: a later cancel of it gets "unknown order".
@@ -13,6 +19,7 @@ answering for old orders: a later cancel of it gets "unknown order".
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -97,13 +104,21 @@ class IExchangeClient(Protocol):
         ...
 
     def stream_fills(self) -> list[Fill]:
-        """Fills not streamed yet, in fill-id order; each is streamed once."""
+        """Fills not streamed (or pushed) yet, in fill-id order; each is streamed once."""
         ...
+
+    def subscribe(self, listener: FillListener) -> None:
+        """Push every later fill batch to ``listener`` as it happens, instead of waiting for ``stream_fills``."""
+        ...
+
+
+FillListener = Callable[[list[Fill]], None]
+"""Receives the venue's fills as the venue pushes them (in fill-id order)."""
 
 
 @runtime_checkable
 class SupportsAdvance(Protocol):
-    """A simulated venue whose market moves when told."""
+    """A simulated venue that moves with the market data it is given."""
 
     def advance(self, tick: int) -> None:
         """Move to ``tick`` and match resting orders."""
@@ -148,6 +163,7 @@ class FakeExchangeClient:
         self._positions: dict[str, int] = {}
         self._unstreamed: list[Fill] = []
         self._fills = 0
+        self._listener: FillListener | None = None
 
     def place(self, request: PlaceRequest) -> PlaceResult:
         """Accept (next ``ORD`` id) or reject, by a draw keyed on the client id."""
@@ -217,6 +233,7 @@ class FakeExchangeClient:
             if remaining > 1 and uniform(self.seed, "partial", exchange_id, tick) < self.partial_fill_rate:
                 qty = min(remaining - 1, max(1, int(remaining * uniform(self.seed, "partial-qty", exchange_id, tick))))
             self._trade(resting, qty, tick)
+        self._push()
 
     def fill_now(self, exchange_order_id: str) -> bool:
         """Trade what remains of a resting order at the current tick (a fill racing a cancel)."""
@@ -224,7 +241,17 @@ class FakeExchangeClient:
         if resting is None:
             return False
         self._trade(resting, resting.order.qty_lots - resting.filled, self.tick)
+        self._push()
         return True
+
+    def subscribe(self, listener: FillListener) -> None:
+        """Push fills to ``listener`` from now on (fills not streamed yet go with the next push)."""
+        self._listener = listener
+
+    def _push(self) -> None:
+        """Hand the new fills to the subscribed listener, if any."""
+        if self._listener is not None and self._unstreamed:
+            self._listener(self.stream_fills())
 
     def _trade(self, resting: _Resting, qty: int, tick: int) -> None:
         order = resting.order

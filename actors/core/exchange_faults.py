@@ -30,6 +30,7 @@ from actors.core.exchange import (
     ExchangeOrder,
     ExchangeTimeout,
     FakeExchangeClient,
+    FillListener,
     PlaceRequest,
     PlaceResult,
 )
@@ -147,9 +148,16 @@ class FaultyExchange:
 
     def stream_fills(self) -> list[Fill]:
         """The venue's new fills, plus replays, strangers and reordering as drawn."""
+        return self._disturb(self.inner.stream_fills())
+
+    def subscribe(self, listener: FillListener) -> None:
+        """Have the venue push its fills through the same faults to ``listener``."""
+        self.inner.subscribe(lambda fills: listener(self._disturb(fills)))
+
+    def _disturb(self, new: list[Fill]) -> list[Fill]:
         self._streams += 1
         tick, call = self.inner.tick, self._streams
-        fills = self._replay + self.inner.stream_fills()
+        fills = self._replay + new
         fresh = len(self._replay)
         self._replay = []
         for fill in fills[fresh:]:

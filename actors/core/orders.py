@@ -78,7 +78,10 @@ class OrderStats:
     duplicate_answers: int = 0
 
 
-NOT_LIVE = frozenset({"already canceled", "unknown order"})
+NOT_OPEN_AT_VENUE = "not open at the venue after the mass cancel"
+"""The store's own answer for an order the venue no longer holds once a freeze's mass cancel is done."""
+
+NOT_LIVE = frozenset({"already canceled", "unknown order", NOT_OPEN_AT_VENUE})
 """Cancel refusals meaning the venue holds no live order: it is canceled for us too."""
 
 _ACKABLE = frozenset({OrderState.PENDING})

@@ -61,7 +61,7 @@ class RecordedVenue(FakeExchangeClient):
         super().advance(tick)
 
     def stream_fills(self) -> list[Fill]:
-        self._record(["stream"])
+        self._record(["stream"])  # a push streams too: it goes through here
         return super().stream_fills()
 
     def fill_now(self, exchange_order_id: str) -> bool:

@@ -7,6 +7,8 @@ STORE = "store"
 GATEWAY = "gateway"
 QUOTERS = "quoter"
 """Group of every quoter; a quoter's address is ``quoter.<SYMBOL>``."""
+FEED = "feed"
+"""The market-data feed: puts ticks in flight, a bounded number at a time."""
 
 
 def quoter(symbol: str) -> str:

@@ -1,19 +1,29 @@
-"""The ExchangeGateway: the only actor that calls an ``IExchangeClient``."""
+"""The ExchangeGateway: the only actor that calls an ``IExchangeClient``.
+
+It handles the venue's market ticks and the store's requests in tick order
+(docs/DESIGN.md, "The completeness rule"): the venue moves to tick t only
+once the store's request of tick t-1 has been sent to it, and the request of
+tick t is sent only once the venue is at t, so every order meets the same
+market on every runtime.  The venue pushes its fills (``subscribe``); the
+gateway reports them with the tick they happened in, one record closing each
+market tick.  At a freeze the gateway mass-cancels at the venue itself, on
+risk's word or the store's, whichever comes first.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from loguru import logger
 
 from actors.core.exchange import ExchangeError, ExchangeTimeout, IExchangeClient, PlaceRequest, SupportsAdvance
 from actors.core.exchange_faults import FAULT_KINDS
-from actors.core.types import Side
+from actors.core.types import Fill, Side
 from actors.messages import (
     Ack,
-    CancelAll,
-    ExchangeTick,
+    CancelItem,
+    CancelOrders,
     FillItem,
     Freeze,
     GatewayReport,
@@ -23,6 +33,7 @@ from actors.messages import (
     ReconcileRequest,
     Refusal,
     VenueState,
+    VenueTick,
     parts,
     split_report,
 )
@@ -32,6 +43,8 @@ from actors.runtime.actor import handles
 
 FROZEN = "frozen: no order is placed after a freeze"
 NOT_PLACED = "not placed: the venue has no such order after a timeout"
+MASS_CANCEL_ATTEMPTS = 8
+"""Mass cancels tried in a row at a freeze before waiting for the next market tick to try again."""
 
 
 @dataclass(frozen=True)
@@ -45,30 +58,92 @@ class GatewaySnapshot:
     refused_after_freeze: int
     reconciled: int
     faults_injected: dict[str, int]
+    market_through: int
+    ack_latencies_ns: list[int] = field(default_factory=list)
 
 
 class ExchangeGateway(SupervisedRole):
-    """Turns store requests into exchange calls and exchange answers into reports."""
+    """Turns store requests into exchange calls and the venue's answers and pushes into reports."""
 
     urgent: ClassVar[bool] = True  # on the critical path of every tick and of a freeze
 
-    def __init__(self, client: IExchangeClient) -> None:
+    def __init__(self, client: IExchangeClient, *, market_through: int = 0, measure_latency: bool = False) -> None:
         super().__init__()
         self.client = client
         self.frozen = False
+        self.freeze_reason = ""
+        self.venue_empty = False
         self.places = 0
         self.cancels = 0
         self.exchange_errors = 0
         self.refused_after_freeze = 0
         self.reconciled = 0
-        self.last_tick = 0
+        self.market_through = market_through
+        self.requested_through = market_through
+        self.markets: dict[int, VenueTick] = {}
+        self.requests: dict[int, list[GatewayRequest]] = {}
         self.placed_since_tick: set[str] = set()
         self.duplicates_ignored = 0
         self.in_doubt: dict[str, str] = {}
+        self.pushed: list[Fill] = []
         self.advances = isinstance(client, SupportsAdvance)
+        self.measure_latency = measure_latency
+        self.tick_sent_ns: dict[int, int] = {}
+        self.ack_latencies_ns: list[int] = []
+        client.subscribe(self.pushed.extend)
+
+    # ------------------------------------------------------------ tick order
+
+    @handles(VenueTick)
+    def on_venue_tick(self, tick: VenueTick) -> None:
+        """The venue's market moved: handled once the request of the tick before has been sent."""
+        if tick.tick <= self.market_through or tick.tick in self.markets:
+            self.duplicates_ignored += 1
+            return
+        self.markets[tick.tick] = tick
+        self._progress()
 
     @handles(GatewayRequest)
     def on_gateway_request(self, request: GatewayRequest) -> None:
+        """The store's request of a tick: sent to the venue once the venue is at that tick."""
+        if request.tick <= self.requested_through:
+            self.duplicates_ignored += 1
+            return
+        if request.tick > self.market_through:
+            self.requests.setdefault(request.tick, []).append(request)
+            return
+        self._handle_request(request)
+        self._progress()
+
+    def _progress(self) -> None:
+        """Move the venue, and send buffered requests, for as long as tick order allows."""
+        while True:
+            following = self.market_through + 1
+            if self.requested_through >= self.market_through and following in self.markets:
+                self._handle_market(self.markets.pop(following))
+                for request in self.requests.pop(following, []):
+                    self._handle_request(request)
+                continue
+            return
+
+    def _handle_market(self, tick: VenueTick) -> None:
+        """Settle placements in doubt (before the venue moves), move the venue, report what it pushed."""
+        self.market_through = tick.tick
+        self.placed_since_tick.clear()
+        if self.measure_latency:
+            self.tick_sent_ns[tick.tick] = tick.sent_ns
+        acks: list[Ack] = []
+        rejects: list[Refusal] = []
+        self._settle_doubts(acks, rejects)
+        if self.frozen and not self.venue_empty:
+            self._mass_cancel(tick.tick)  # the last attempts failed: try again as the market moves
+        if self.advances:
+            self.client.advance(tick.tick)  # type: ignore[attr-defined]
+        report = GatewayReport(tick.tick, tuple(acks), tuple(rejects), (), (), self._fills(), True)
+        for part in split_report(report):
+            self.send(STORE, part)
+
+    def _handle_request(self, request: GatewayRequest) -> None:
         """Cancels first (they free risk), then placements; report everything back.
 
         A placement that timed out is in doubt until the venue's open orders
@@ -76,21 +151,11 @@ class ExchangeGateway(SupervisedRole):
         venue's new fills along: the order may have traded ("already filled",
         or a fill racing a lost answer), and the store closes it at once.
         """
-        self.last_tick = max(self.last_tick, request.tick)
-        canceled: list[str] = []
-        cancel_failures: list[Refusal] = []
-        for cancel in request.cancels:
-            self.cancels += 1
-            try:
-                result = self.client.cancel(cancel.exchange_order_id)
-            except ExchangeError as exc:
-                self.exchange_errors += 1
-                cancel_failures.append(Refusal(cancel.client_id, f"exchange error: {exc}"))
-                continue
-            if result.ok:
-                canceled.append(cancel.client_id)
-            else:
-                cancel_failures.append(Refusal(cancel.client_id, result.reason))
+        if request.frozen:
+            self._freeze(request.tick, self.freeze_reason or "the store reports a freeze")
+        if request.last:
+            self.requested_through = request.tick
+        canceled, cancel_failures = self._cancel(request.cancels)
         acks: list[Ack] = []
         rejects: list[Refusal] = []
         for place in request.places:
@@ -119,34 +184,47 @@ class ExchangeGateway(SupervisedRole):
                 acks.append(Ack(place.client_id, placed.exchange_order_id))
             else:
                 rejects.append(Refusal(place.client_id, placed.reason or "rejected"))
-        self._reconcile(acks, rejects)
-        fills = self._stream_fills(request.tick) if cancel_failures else ()
-        report = GatewayReport(
-            request.tick, tuple(acks), tuple(rejects), tuple(canceled), tuple(cancel_failures), fills
-        )
-        for part in split_report(report):
-            self.send(STORE, part)
+        if acks and self.measure_latency:
+            sent = self.tick_sent_ns.pop(request.tick, None)
+            if sent is not None:
+                self.ack_latencies_ns.append(int(self.runtime.now() * 1e9) - sent)
+        self._settle_doubts(acks, rejects)
+        self._report(request.tick, acks, rejects, canceled, cancel_failures)
 
-    @handles(ExchangeTick)
-    def on_exchange_tick(self, tick: ExchangeTick) -> None:
-        """Settle placements still in doubt, let a simulated venue move to ``tick``, stream what traded."""
-        self.last_tick = max(self.last_tick, tick.tick)
-        self.placed_since_tick.clear()
-        self._report_news(tick.tick, advance=True)
+    @handles(CancelOrders)
+    def on_cancel_orders(self, request: CancelOrders) -> None:
+        """Cancels outside the tick's request (a reconciliation's): sent at once."""
+        canceled, failures = self._cancel(request.cancels)
+        self._report(request.tick, [], [], canceled, failures)
 
-    def _report_news(self, tick: int, *, advance: bool = False) -> None:
-        """Settle placements in doubt (before the venue moves), then send the store them and new fills."""
-        acks: list[Ack] = []
-        rejects: list[Refusal] = []
-        self._reconcile(acks, rejects)
-        if advance and self.advances:
-            self.client.advance(tick)  # type: ignore[attr-defined]
-        fills = self._stream_fills(tick)
-        if fills or acks or rejects:
-            for part in split_report(GatewayReport(tick, tuple(acks), tuple(rejects), (), (), fills)):
+    def _cancel(self, cancels: tuple[CancelItem, ...]) -> tuple[list[str], list[Refusal]]:
+        canceled: list[str] = []
+        failures: list[Refusal] = []
+        for cancel in cancels:
+            self.cancels += 1
+            try:
+                result = self.client.cancel(cancel.exchange_order_id)
+            except ExchangeError as exc:
+                self.exchange_errors += 1
+                failures.append(Refusal(cancel.client_id, f"exchange error: {exc}"))
+                continue
+            if result.ok:
+                canceled.append(cancel.client_id)
+            else:
+                failures.append(Refusal(cancel.client_id, result.reason))
+        return canceled, failures
+
+    def _report(
+        self, tick: int, acks: list[Ack], rejects: list[Refusal], canceled: list[str], failures: list[Refusal]
+    ) -> None:
+        """Answers of a request, with whatever the venue pushed meanwhile; nothing if there is nothing."""
+        fills = self._fills()
+        if acks or rejects or canceled or failures or fills:
+            report = GatewayReport(tick, tuple(acks), tuple(rejects), tuple(canceled), tuple(failures), fills)
+            for part in split_report(report):
                 self.send(STORE, part)
 
-    def _reconcile(self, acks: list[Ack], rejects: list[Refusal]) -> None:
+    def _settle_doubts(self, acks: list[Ack], rejects: list[Refusal]) -> None:
         """Placements that got no answer: acked if the venue has them open, rejected if not.
 
         Runs before the venue moves again, so an order that was placed cannot
@@ -171,33 +249,72 @@ class ExchangeGateway(SupervisedRole):
         self.reconciled += len(self.in_doubt)
         self.in_doubt.clear()
 
-    def _stream_fills(self, tick: int) -> tuple[FillItem, ...]:
+    def _fills(self) -> tuple[FillItem, ...]:
+        """What the venue pushed since the last report."""
+        fills = tuple(FillItem.from_fill(f) for f in self.pushed)
+        self.pushed.clear()  # in place: the venue holds this list's extend as its listener
+        return fills
+
+    def _poll_fills(self, tick: int) -> None:
+        """Ask the venue for fills it has not pushed (reconciliation: a venue's stream may have gaps)."""
         try:
-            fills = self.client.stream_fills()
+            self.pushed.extend(self.client.stream_fills())
         except ExchangeError as exc:
             self.exchange_errors += 1
             logger.warning("gateway: stream_fills failed at tick {}: {}", tick, exc)
-            return ()
-        return tuple(FillItem.from_fill(f) for f in fills)
 
-    @handles(CancelAll)
-    def on_cancel_all(self, request: CancelAll) -> None:
-        """A freeze: one mass cancel at the venue, then what traded meanwhile, then the canceled ids."""
-        self.last_tick = max(self.last_tick, request.tick)
-        error = ""
-        try:
-            canceled = [order.client_id for order in self.client.cancel_all()]
-        except ExchangeError as exc:
-            self.exchange_errors += 1
-            canceled, error = [], f"exchange error: {exc}"
+    # ------------------------------------------------------------ the freeze
+
+    @handles(Freeze)
+    def on_freeze(self, freeze: Freeze) -> None:
+        """Refuse every placement from now on and mass-cancel at the venue, without waiting for anyone."""
+        self._freeze(freeze.tick, freeze.reason)
+
+    def _freeze(self, tick: int, reason: str) -> None:
+        if self.frozen:
+            return
+        self.frozen = True
+        self.freeze_reason = reason
+        self._mass_cancel(tick)
+
+    def _mass_cancel(self, tick: int) -> None:
+        """Cancel everything at the venue until it holds nothing open (a few tries), then tell the store.
+
+        Placements in doubt are settled first and what the venue pushed is
+        reported, so the store knows every order the venue could name before
+        it hears that the venue holds none open.
+        """
+        acks: list[Ack] = []
+        rejects: list[Refusal] = []
+        self._settle_doubts(acks, rejects)
+        canceled: list[str] = []
+        error, still_open = "", -1
+        for _ in range(MASS_CANCEL_ATTEMPTS):
+            try:
+                canceled.extend(order.client_id for order in self.client.cancel_all())
+                error = ""
+            except ExchangeError as exc:
+                self.exchange_errors += 1
+                error = f"exchange error: {exc}"
+            try:
+                still_open = len(self.client.get_orders())
+            except ExchangeError as exc:
+                self.exchange_errors += 1
+                still_open, error = -1, f"exchange error: {exc}"
+            if still_open == 0:
+                break
+        self.venue_empty = still_open == 0
         self.cancels += len(canceled)
-        fills = self._stream_fills(request.tick)
-        for part in split_report(GatewayReport(request.tick, (), (), (), (), fills)) if fills else ():
-            self.send(STORE, part)
+        self._report(tick, acks, rejects, [], [])
         chunks = parts(canceled)
         for number, chunk in enumerate(chunks, start=1):
-            last = number == len(chunks)
-            self.send(STORE, MassCancelReport(request.tick, chunk, error if last else "", last))
+            final = number == len(chunks)
+            open_count = still_open if final else -1
+            self.send(
+                STORE, MassCancelReport(tick, chunk, error if final else "", final, open_count, self.freeze_reason)
+            )
+
+    # ------------------------------------------------------------ reconciliation
 
     @handles(ReconcileRequest)
     def on_reconcile_request(self, request: ReconcileRequest) -> None:
@@ -206,11 +323,15 @@ class ExchangeGateway(SupervisedRole):
 
     def on_restart(self, exc: Exception) -> None:
         """A failed handler may have lost an answer: settle doubts and tell the store what the venue holds."""
-        self._send_venue_state(self.last_tick)
+        self._send_venue_state(self.market_through)
 
     def _send_venue_state(self, tick: int) -> None:
         """New fills and settled placements first (FIFO to the store), then the venue's open orders and positions."""
-        self._report_news(tick)
+        acks: list[Ack] = []
+        rejects: list[Refusal] = []
+        self._settle_doubts(acks, rejects)
+        self._poll_fills(tick)
+        self._report(tick, acks, rejects, [], [])
         try:
             orders = self.client.get_orders()
             positions = self.client.get_positions()
@@ -222,11 +343,6 @@ class ExchangeGateway(SupervisedRole):
         held = tuple(PositionItem(symbol, lots) for symbol, lots in sorted(positions.items()))
         self.send(STORE, VenueState(tick, open_orders, held))
 
-    @handles(Freeze)
-    def on_freeze(self, _freeze: Freeze) -> None:
-        """Refuse every placement from now on (cancels still go through)."""
-        self.frozen = True
-
     def snapshot(self) -> GatewaySnapshot:
         """State for reports and tests."""
         return GatewaySnapshot(
@@ -237,4 +353,6 @@ class ExchangeGateway(SupervisedRole):
             self.refused_after_freeze,
             self.reconciled,
             {kind: getattr(self.client, "injected", {}).get(kind, 0) for kind in FAULT_KINDS},
+            self.market_through,
+            list(self.ack_latencies_ns),
         )

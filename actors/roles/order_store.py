@@ -2,8 +2,8 @@
 
 It turns risk's approved quotes into orders (cancel/replace: the symbol's open
 orders are canceled before the new ones are placed), applies what the gateway
-reports, forwards first-time fills to risk, and after a freeze cancels every
-open order and confirms when none is left.
+reports, forwards first-time fills to risk, and after a freeze settles every
+open order from the gateway's mass cancel and confirms when none is left.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import ClassVar
 
 from loguru import logger
 
-from actors.core.orders import FillOutcome, IllegalTransition, Order, OrderStore
+from actors.core.orders import NOT_OPEN_AT_VENUE, FillOutcome, IllegalTransition, Order, OrderStore
 from actors.core.types import OrderState, Side
 from actors.messages import (
-    CancelAll,
     CancelItem,
+    CancelOrders,
     FillItem,
     FillsApplied,
     Freeze,
@@ -56,54 +56,85 @@ class StoreSnapshot:
 
 
 class OrderStoreActor(SupervisedRole):
-    """Owns the :class:`OrderStore`; every order state change happens here."""
+    """Owns the :class:`OrderStore`; every order state change happens here.
+
+    Its inputs come in a canonical order without any buffering: the
+    gateway's records arrive in the gateway's order (one sender, FIFO), and
+    risk's decision of tick t can only come after the store forwarded the
+    fills that close t, which it did after the gateway's answers to t-1
+    (docs/DESIGN.md, "Why the result is deterministic").
+    """
 
     urgent: ClassVar[bool] = True  # on the critical path of every tick and of a freeze
 
-    def __init__(self, store: OrderStore | None = None) -> None:
+    def __init__(self, store: OrderStore | None = None, *, requested_through: int = 0) -> None:
         super().__init__()
         self.store = store if store is not None else OrderStore()
         self.frozen = False
         self.freeze_confirmed = False
         self.freeze_tick = 0
         self.freeze_confirmed_at: float | None = None
+        self.venue_empty = False
         self.canceled_since_freeze = 0
         self.refused_after_freeze = 0
-        self.last_tick = 0
+        self.last_tick = requested_through
+        self.requested_through = requested_through
+        self.closed_through = requested_through
         self.reconciliations = 0
         self.orphans_canceled = 0
         self.duplicates_ignored = 0
         self.replaced_at: dict[str, int] = {}
+        self.tick_cancels: list[CancelItem] = []
+        self.tick_places: list[PlaceItem] = []
+        self.follow_ups: list[CancelItem] = []
+        """Cancels of orders acknowledged after their cancel was wanted; they go with the next request."""
+        self.seq = 0
 
     @handles(ReplaceQuotes)
     def on_replace_quotes(self, replace: ReplaceQuotes) -> None:
-        """Cancel the symbols' open orders, create the new ones, send both to the gateway."""
-        if self.frozen:
-            self.refused_after_freeze += len(replace.orders)
-            return
-        if replace.symbols and self.replaced_at.get(replace.symbols[0]) == replace.tick:
+        """Cancel the symbols' open orders and create the new ones; one request per tick to the gateway."""
+        tick = replace.tick
+        copy = replace.symbols and self.replaced_at.get(replace.symbols[0]) == tick
+        if tick <= self.requested_through or copy:
             self.duplicates_ignored += 1  # the same decision delivered twice: act on it once
             return
+        if self.frozen:
+            self.refused_after_freeze += len(replace.orders)
+        else:
+            self._replace(replace)
+        if replace.last:
+            self._send_request(tick)
+
+    def _replace(self, replace: ReplaceQuotes) -> None:
+        tick = replace.tick
+        if tick > self.last_tick:
+            self.last_tick = tick
+            self.store.expire(tick)
         for symbol in replace.symbols:
-            self.replaced_at[symbol] = replace.tick
-        self.last_tick = max(self.last_tick, replace.tick)
-        self.store.expire(replace.tick)
+            self.replaced_at[symbol] = tick
         specs = [(o.symbol, Side(o.side), o.price_ticks, o.qty_lots) for o in replace.orders]
-        to_cancel, created = self.store.replace_quotes(replace.symbols, specs, replace.tick)
-        cancels = [CancelItem(o.client_id, o.exchange_order_id) for o in to_cancel if o.exchange_order_id]
-        places = [PlaceItem(o.client_id, o.symbol, int(o.side), o.price_ticks, o.qty_lots) for o in created]
-        if cancels or places:
-            for request in split_request(GatewayRequest(replace.tick, tuple(cancels), tuple(places))):
-                self.send(GATEWAY, request)
+        to_cancel, created = self.store.replace_quotes(replace.symbols, specs, tick)
+        self.tick_cancels.extend(CancelItem(o.client_id, o.exchange_order_id) for o in to_cancel if o.exchange_order_id)
+        self.tick_places.extend(
+            PlaceItem(o.client_id, o.symbol, int(o.side), o.price_ticks, o.qty_lots) for o in created
+        )
+
+    def _send_request(self, tick: int) -> None:
+        """The tick's one request: earlier follow-ups, this tick's cancels, then its placements."""
+        cancels = [*self.follow_ups, *self.tick_cancels] if not self.frozen else []
+        places = self.tick_places
+        self.follow_ups, self.tick_cancels, self.tick_places = [], [], []
+        self.requested_through = tick
+        for request in split_request(GatewayRequest(tick, tuple(cancels), tuple(places), self.frozen)):
+            self.send(GATEWAY, request)
 
     @handles(GatewayReport)
     def on_gateway_report(self, report: GatewayReport) -> None:
-        """Apply acks, rejects, cancels and fills, in that order."""
-        follow_up: list[CancelItem] = []
+        """Apply acks, rejects, cancels and fills, in that order; forward the fills, closing the tick if it does."""
         for ack in report.acks:
             order = self._guard(self.store.acknowledge, ack.client_id, ack.exchange_order_id)
-            if order is not None and order.cancel_requested:
-                follow_up.append(CancelItem(order.client_id, ack.exchange_order_id))
+            if order is not None and order.cancel_requested and not self.frozen:
+                self.follow_ups.append(CancelItem(order.client_id, ack.exchange_order_id))
         for refusal in report.rejects:
             self._guard(self.store.reject, refusal.client_id, refusal.reason)
         for client_id in report.canceled:
@@ -111,46 +142,50 @@ class OrderStoreActor(SupervisedRole):
         for refusal in report.cancel_failures:
             self._cancel_answered(refusal.client_id, False, refusal.reason)
         applied = [item for item in report.fills if self._apply_fill(item)]
-        for part in parts(applied) if applied else ():
-            self.send(RISK, FillsApplied(report.tick, part))
-        if self.frozen:
-            follow_up.extend(self._cancel_items(None))  # retries cancels the venue refused
-            self._request_cancels(report.tick, follow_up)
-        elif follow_up:
-            self._request_cancels(report.tick, follow_up)
+        closes = report.closes and report.tick > self.closed_through
+        if closes:
+            self.closed_through = report.tick
+        if applied or closes:
+            chunks = parts(applied)
+            for number, chunk in enumerate(chunks, start=1):
+                self.seq += 1
+                self.send(RISK, FillsApplied(self.closed_through, chunk, self.seq, closes and number == len(chunks)))
+        self._confirm_freeze_if_done()
+
+    # ------------------------------------------------------------ the freeze
 
     @handles(Freeze)
     def on_freeze(self, freeze: Freeze) -> None:
-        """Refuse new orders from now on and cancel every open one: one mass cancel at the venue."""
+        """Refuse new orders from now on; the gateway's mass cancel answers for every open one."""
+        self._enter_freeze(freeze.tick, freeze.reason)
+
+    def _enter_freeze(self, tick: int, reason: str) -> None:
         if self.frozen:
             return
         self.frozen = True
-        self.freeze_tick = freeze.tick
+        self.freeze_tick = tick
         if self.store.journal is not None:
-            self.store.journal.append(["freeze", freeze.tick, freeze.reason])
+            self.store.journal.append(["freeze", tick, reason])
         for order in self.store.open_orders():
             self.store.request_cancel(order.client_id)
-        if self.store.open_count():
-            self.send(GATEWAY, CancelAll(freeze.tick))
-        self._confirm_freeze_if_done()
+        self.follow_ups.clear()
 
     @handles(MassCancelReport)
     def on_mass_cancel_report(self, report: MassCancelReport) -> None:
-        """Close what the mass cancel canceled; after the final part, cancel the rest one by one.
+        """Close what the mass cancel canceled; once the venue holds nothing open, neither do we.
 
-        An order still open here once the venue has answered was not open
-        there: it filled (its fill came just before), was canceled earlier,
-        or the mass cancel failed.  Each then gets its own cancel, whose
-        answer settles it as for any cancel.
+        The report may come before risk's own ``Freeze`` (the gateway heard
+        first): it freezes the store the same way.  An order still open here
+        once the venue has none open was not open there: it filled (its fill
+        came just before), or was canceled earlier and the answer was lost.
         """
+        self._enter_freeze(report.tick, report.reason)
         self.canceled_since_freeze += self.store.confirm_cancels(report.canceled)
-        if not report.final:
-            return
-        reason = report.error or "not canceled by the mass cancel"
-        for order in self.store.open_orders():
-            if order.cancel_requested:
-                self._guard(self.store.cancel_answered, order.client_id, False, reason)
-        self._request_cancels(report.tick, self._cancel_items(None))
+        if report.final and report.venue_open == 0:
+            self.venue_empty = True
+            for order in self.store.open_orders():
+                self._cancel_answered(order.client_id, False, NOT_OPEN_AT_VENUE)
+        self._confirm_freeze_if_done()
 
     @handles(VenueState)
     def on_venue_state(self, state: VenueState) -> None:
@@ -178,7 +213,8 @@ class OrderStoreActor(SupervisedRole):
             missing = order.exchange_order_id is not None and order.client_id not in at_venue
             if missing and self.store.request_cancel(order.client_id):
                 cancels.append(CancelItem(order.client_id, order.exchange_order_id))  # type: ignore[arg-type]
-        self._request_cancels(max(state.tick, self.last_tick), cancels)
+        for part in parts(cancels) if cancels else ():
+            self.send(GATEWAY, CancelOrders(max(state.tick, self.last_tick), part))
         self.send(RISK, state)
 
     def on_restart(self, exc: Exception) -> None:
@@ -199,20 +235,6 @@ class OrderStoreActor(SupervisedRole):
             self.store.journal.flush()
 
     # ------------------------------------------------------------ helpers
-
-    def _cancel_items(self, symbol: str | None) -> list[CancelItem]:
-        """Cancels to send for the open orders of ``symbol`` (all symbols if None)."""
-        items = []
-        for order in self.store.open_orders(symbol):
-            if self.store.request_cancel(order.client_id) and order.exchange_order_id is not None:
-                items.append(CancelItem(order.client_id, order.exchange_order_id))
-        return items
-
-    def _request_cancels(self, tick: int, cancels: list[CancelItem]) -> None:
-        if cancels:
-            for request in split_request(GatewayRequest(tick, tuple(cancels), ())):
-                self.send(GATEWAY, request)
-        self._confirm_freeze_if_done()
 
     def _cancel_answered(self, client_id: str, ok: bool, reason: str) -> None:
         order = self.store.get(client_id)
@@ -240,7 +262,8 @@ class OrderStoreActor(SupervisedRole):
         return outcome is FillOutcome.APPLIED
 
     def _confirm_freeze_if_done(self) -> None:
-        if self.frozen and not self.freeze_confirmed and self.store.open_count() == 0:
+        """Confirmed when the venue reported nothing open and the store agrees."""
+        if self.frozen and self.venue_empty and not self.freeze_confirmed and self.store.open_count() == 0:
             self.freeze_confirmed = True
             self.freeze_confirmed_at = self.runtime.now()
             self.send(RISK, FreezeComplete(self.freeze_tick, self.canceled_since_freeze))

@@ -1,4 +1,10 @@
-"""The Quoter: one per symbol; turns a mid price into a two-sided quote intent."""
+"""The Quoter: one per symbol; turns a mid price into a two-sided quote intent.
+
+Its one output edge is to risk: exactly one record per market tick, a
+:class:`QuoteIntent` or, once frozen, a :class:`Mark` (docs/DESIGN.md, "The
+completeness rule"), and as it stops for good a :class:`QuoterStopped`, so
+risk stops counting on it.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,9 @@ from dataclasses import dataclass
 
 from actors.core.quoting import QuotingPolicy
 from actors.core.types import Instrument
-from actors.messages import Freeze, Mark, MarketTick, QuoteIntent
+from actors.messages import Freeze, FreezeRequest, Mark, MarketTick, QuoteIntent, QuoterStopped
 from actors.roles.addresses import RISK
-from actors.roles.supervision import SupervisedRole
+from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
 
 
@@ -32,6 +38,7 @@ class Quoter(SupervisedRole):
         self.frozen = False
         self.intents_sent = 0
         self.ticks_ignored = 0
+        self.last_tick = 0
 
     @handles(MarketTick)
     def on_market_tick(self, tick: MarketTick) -> None:
@@ -39,6 +46,10 @@ class Quoter(SupervisedRole):
         if tick.symbol != self.instrument.symbol:
             self.ticks_ignored += 1
             return
+        if tick.tick <= self.last_tick:
+            self.ticks_ignored += 1  # a copy delivered twice: risk has this tick's record already
+            return
+        self.last_tick = tick.tick
         if self.frozen:
             self.ticks_ignored += 1
             self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))
@@ -56,6 +67,11 @@ class Quoter(SupervisedRole):
     def on_freeze(self, _freeze: Freeze) -> None:
         """Stop quoting for good."""
         self.frozen = True
+
+    def escalate(self, exc: Exception) -> None:
+        """Ask risk to freeze, and tell it to count on this quoter no more."""
+        self.send(RISK, QuoterStopped(self.instrument.symbol, self.last_tick))
+        self.send(RISK, FreezeRequest(escalation_reason(self.address, exc)))
 
     def snapshot(self) -> QuoterSnapshot:
         """State for reports and tests (call through a proxy or in sim)."""

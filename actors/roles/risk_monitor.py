@@ -1,19 +1,26 @@
 """The RiskMonitor: pre-trade checks, positions, realised edge and the freeze.
 
-Intents of a tick are buffered and decided together on ``DecideQuotes`` in
-sorted symbol order: limit checks compare symbols (total notional), so the
-decision must not depend on the order in which quoters' messages arrived.
+Risk decides tick t when its inputs for t are complete, which it knows by
+counting (docs/DESIGN.md, "The completeness rule"): one record of t from
+every live quoter (an intent, or a mark once frozen) and the store's record
+that closes t's fills; and ticks are decided in order.  A decision then runs
+in a canonical order that no arrival order can change: the tick's marks, the
+fills applied since the last decision (in the store's order), the edge
+(perhaps a freeze), then every intent in sorted symbol order, since limit
+checks compare symbols (total notional).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from actors.core.quoting import Quote
 from actors.core.risk import RiskEngine
 from actors.messages import (
-    DecideQuotes,
+    DecisionDeadline,
+    FillItem,
     FillsApplied,
     Freeze,
     FreezeComplete,
@@ -21,13 +28,17 @@ from actors.messages import (
     Mark,
     OrderSpec,
     QuoteIntent,
+    QuoterStopped,
     ReplaceQuotes,
+    TickDone,
     VenueState,
     split_replace,
 )
-from actors.roles.addresses import GATEWAY, QUOTERS, STORE
+from actors.roles.addresses import FEED, GATEWAY, QUOTERS, STORE
 from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
+
+Input = QuoteIntent | Mark
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,9 @@ class RiskSnapshot:
     positions: dict[str, int]
     marks: dict[str, int]
     total_notional_usd: float
+    decided_through: int
+    late_inputs: int
+    decided_at_deadline: int
 
 
 class RiskMonitor(SupervisedRole):
@@ -54,83 +68,151 @@ class RiskMonitor(SupervisedRole):
 
     urgent: ClassVar[bool] = True  # on the critical path of every tick and of a freeze
 
-    def __init__(self, engine: RiskEngine, *, freeze_tick: int | None = None) -> None:
+    def __init__(
+        self,
+        engine: RiskEngine,
+        symbols: Sequence[str] = (),
+        *,
+        decided_through: int = 0,
+        freeze_tick: int | None = None,
+        final_tick: int | None = None,
+        deadline_s: float | None = None,
+    ) -> None:
         super().__init__()
         self.engine = engine
-        self.pending: dict[str, QuoteIntent] = {}
+        self.symbols = frozenset(symbols)
+        self.stopped: dict[str, int] = {}
+        """Quoters gone for good, with the last tick each sent."""
+        self.inputs: dict[int, dict[str, Input]] = {}
+        self.unapplied: list[FillItem] = []
+        """Fills the store applied, in its order, waiting for the next decision."""
+        self.closed_through = decided_through
+        self.decided_through = decided_through
+        self.final_tick = final_tick
+        self.deadline_s = deadline_s
+        self.deadlines: set[int] = set()
+        self.last_seq = 0
         self.risk_blocks = 0
-        self.last_tick = 0
+        self.late_inputs = 0
+        self.decided_at_deadline = 0
         self.freeze_tick = freeze_tick
-        self.unsent_freeze: Freeze | None = None
-        self.unjudged_fills = False
         self.reconciliations = 0
-        self.fills_since_decision: set[str] = set()
-        self.duplicate_fills_ignored = 0
+        self.duplicate_records = 0
         self.freeze_confirmed = False
         self.canceled_at_freeze = 0
         self.freeze_decided_at: float | None = None
 
+    # ------------------------------------------------------------ inputs
+
     @handles(QuoteIntent)
     def on_quote_intent(self, intent: QuoteIntent) -> None:
-        """Record the mark and buffer the intent until the tick's decision."""
-        self.engine.update_mark(intent.symbol, intent.mid_ticks)
-        self.last_tick = max(self.last_tick, intent.tick)
-        if not self.engine.frozen:
-            self.pending[intent.symbol] = intent
+        """One quoter's record of a tick; decide if that completes the tick."""
+        self._input(intent)
 
     @handles(Mark)
     def on_mark(self, mark: Mark) -> None:
-        """Keep marking positions to market after a freeze."""
-        self.engine.update_mark(mark.symbol, mark.mid_ticks)
+        """A frozen quoter's record of a tick: it counts like an intent, and keeps positions marked."""
+        self._input(mark)
 
-    @handles(DecideQuotes)
-    def on_decide_quotes(self, decide: DecideQuotes) -> None:
-        """Judge the tick's fills (perhaps freezing), then check every buffered intent in symbol order."""
-        self.fills_since_decision.clear()
-        self._tell_quoters()  # a freeze still unconfirmed from an earlier phase reaches the quoters now
-        if self.unjudged_fills:
-            self.unjudged_fills = False
-            reason = self.engine.evaluate_edge()
-            if reason is not None:
-                self._broadcast_freeze(decide.tick, reason)
-        intents, self.pending = self.pending, {}
-        if self.engine.frozen or not intents:
+    def _input(self, record: Input) -> None:
+        tick = record.tick
+        if tick <= self.decided_through:
+            self.late_inputs += 1  # decided at its deadline without it (paced mode), or a late copy
             return
-        quotes = {
-            symbol: Quote(symbol, i.bid_ticks, i.bid_lots, i.ask_ticks, i.ask_lots) for symbol, i in intents.items()
-        }
-        approved, blocks = self.engine.approve_quotes(quotes)
-        self.risk_blocks += blocks
-        orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
-        for replace in split_replace(ReplaceQuotes(decide.tick, tuple(sorted(intents)), orders, blocks)):
-            self.send(STORE, replace)
+        self.inputs.setdefault(tick, {})[record.symbol] = record  # a copy replaces itself
+        self._arm_deadline(tick)
+        self._decide_ready()
 
     @handles(FillsApplied)
     def on_fills_applied(self, applied: FillsApplied) -> None:
-        """Update positions; the edge is judged once per tick, at the decision, whatever the batching.
+        """Fills for the next decision; the store's record that closes tick t completes t's fills.
 
-        A record delivered twice must not move positions twice: fill ids seen
-        since the last decision are skipped (a copy arrives in the same phase).
+        The store numbers its records, so a copy delivered twice is recognised.
+        Once the final tick is decided, no mark moves any more: fills (those
+        a freeze's mass cancel brings) are applied as they come.
         """
-        seen = self.fills_since_decision
-        for item in applied.fills:
-            if item.fill_id in seen:
-                self.duplicate_fills_ignored += 1
-                continue
-            seen.add(item.fill_id)
+        if applied.seq <= self.last_seq:
+            self.duplicate_records += 1
+            return
+        self.last_seq = applied.seq
+        self.unapplied.extend(applied.fills)
+        if applied.closes:
+            self.closed_through = max(self.closed_through, applied.tick)
+            self._arm_deadline(applied.tick)
+        elif self.final_tick is not None and self.decided_through >= self.final_tick:
+            self._apply_fills()
+        self._decide_ready()
+
+    @handles(QuoterStopped)
+    def on_quoter_stopped(self, stopped: QuoterStopped) -> None:
+        """A quoter stopped for good: its ticks after ``last_tick`` are complete without it."""
+        self.stopped[stopped.symbol] = stopped.last_tick
+        self._decide_ready()
+
+    @handles(DecisionDeadline)
+    def on_decision_deadline(self, deadline: DecisionDeadline) -> None:
+        """Paced mode: decide ``tick`` (and any before it) with what has come; what comes later is dropped."""
+        self.deadlines.discard(deadline.tick)
+        while self.decided_through < deadline.tick:
+            self.decided_at_deadline += 1
+            self._decide(self.decided_through + 1)
+        self._decide_ready()
+
+    # ------------------------------------------------------------ deciding
+
+    def _complete(self, tick: int) -> bool:
+        if self.closed_through < tick:
+            return False
+        got = self.inputs.get(tick, {})
+        gone = sum(1 for last in self.stopped.values() if last < tick)
+        return len(got) >= len(self.symbols) - gone
+
+    def _decide_ready(self) -> None:
+        while self._complete(self.decided_through + 1):
+            self._decide(self.decided_through + 1)
+
+    def _decide(self, tick: int) -> None:
+        """Marks, fills, edge (perhaps a freeze), then the intents in symbol order; always one record to the store."""
+        inputs = self.inputs.pop(tick, {})
+        engine = self.engine
+        for record in inputs.values():
+            engine.update_mark(record.symbol, record.mid_ticks)
+        if self._apply_fills():
+            reason = engine.evaluate_edge()
+            if reason is not None:
+                self._broadcast_freeze(tick, reason)
+        self.decided_through = tick
+        intents = {} if engine.frozen else {s: r for s, r in inputs.items() if isinstance(r, QuoteIntent)}
+        quotes = {s: Quote(s, i.bid_ticks, i.bid_lots, i.ask_ticks, i.ask_lots) for s, i in intents.items()}
+        approved, blocks = engine.approve_quotes(quotes) if quotes else ([], 0)
+        self.risk_blocks += blocks
+        orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
+        for replace in split_replace(ReplaceQuotes(tick, tuple(sorted(intents)), orders, blocks)):
+            self.send(STORE, replace)
+        self.send(FEED, TickDone(tick))
+
+    def _apply_fills(self) -> bool:
+        fills, self.unapplied = self.unapplied, []
+        for item in fills:
             self.engine.apply_fill(item.to_fill())
-        self.unjudged_fills = True
+        return bool(fills)
+
+    def _arm_deadline(self, tick: int) -> None:
+        if self.deadline_s is not None and tick not in self.deadlines:
+            self.deadlines.add(tick)
+            self.schedule(self.deadline_s, DecisionDeadline(tick))
+
+    # ------------------------------------------------------------ the freeze
 
     @handles(FreezeRequest)
     def on_freeze_request(self, request: FreezeRequest) -> None:
-        """An operator (or a test) pulls the kill switch."""
+        """An operator (or a test, or an actor giving up) pulls the kill switch: freeze now."""
         if self.engine.freeze(request.reason):
-            self._broadcast_freeze(self.last_tick, request.reason)
+            self._broadcast_freeze(self.decided_through, request.reason)
 
     @handles(FreezeComplete)
     def on_freeze_complete(self, done: FreezeComplete) -> None:
-        """The store confirms no order is open any more; now the quoters hear of the freeze."""
-        self._tell_quoters()
+        """The store agrees with the venue: no order is open any more."""
         self.freeze_confirmed = True
         self.canceled_at_freeze = done.canceled
 
@@ -138,6 +220,7 @@ class RiskMonitor(SupervisedRole):
     def on_venue_state(self, state: VenueState) -> None:
         """After a restart: positions that differ from the venue's mean a fill was lost or doubled; freeze."""
         self.reconciliations += 1
+        self._apply_fills()  # the fills the store applied before it forwarded the venue's state
         venue = {item.symbol: item.lots for item in state.positions if item.lots}
         mine = self.engine.positions()
         differ = sorted(symbol for symbol in venue.keys() | mine.keys() if venue.get(symbol) != mine.get(symbol))
@@ -148,30 +231,21 @@ class RiskMonitor(SupervisedRole):
         """Risk itself gives up: freeze with what it has left, since nobody else can."""
         reason = escalation_reason(self.address, exc)
         if self.engine.freeze(reason):
-            self._broadcast_freeze(self.last_tick, reason)
-        self._tell_quoters()  # risk stops next: nobody would tell them later
+            self._broadcast_freeze(self.decided_through, reason)
 
     def _broadcast_freeze(self, tick: int, reason: str) -> None:
-        """Tell the store and the gateway at once; the quoters once the cancels are confirmed.
+        """Tell the gateway, the store and every quoter at once.
 
-        The cancels are the freeze's critical path, and they are Python sharing
-        one GIL: telling 10,000 quoters at the same time halves their speed.
-        Meanwhile the quoters cannot create an order anyway: risk drops their
-        intents and the store and gateway refuse.  The quoters hear of the
-        freeze on ``FreezeComplete`` or, if that is slow to come, at the next
-        decision, whichever is first.
+        The gateway mass-cancels at the venue on its own word, so a freeze
+        does not depend on the store being alive; the store settles its
+        orders from the gateway's answers and confirms.
         """
         self.freeze_decided_at = self.runtime.now()
-        self.pending.clear()
         self.freeze_tick = tick
-        self.unsent_freeze = freeze = Freeze(tick, reason)
-        self.send(STORE, freeze)
+        freeze = Freeze(tick, reason)
         self.send(GATEWAY, freeze)
-
-    def _tell_quoters(self) -> None:
-        if self.unsent_freeze is not None:
-            self.broadcast(QUOTERS, self.unsent_freeze)
-            self.unsent_freeze = None
+        self.send(STORE, freeze)
+        self.broadcast(QUOTERS, freeze)
 
     def snapshot(self) -> RiskSnapshot:
         """State for reports and tests."""
@@ -190,4 +264,7 @@ class RiskMonitor(SupervisedRole):
             positions=engine.positions(),
             marks=dict(sorted(engine.marks.items())),
             total_notional_usd=engine.total_notional_usd(),
+            decided_through=self.decided_through,
+            late_inputs=self.late_inputs,
+            decided_at_deadline=self.decided_at_deadline,
         )

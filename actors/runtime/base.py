@@ -177,6 +177,10 @@ class Runtime(abc.ABC):
         """Seconds on this runtime's clock (real on threads, virtual in sim)."""
 
     @abc.abstractmethod
+    def pass_time(self, seconds: float) -> None:
+        """Let ``seconds`` of this runtime's clock pass outside any actor (real: sleep; sim: advance)."""
+
+    @abc.abstractmethod
     def schedule(self, delay: float, address: str, message: object) -> TimerHandle:
         """Tell ``message`` to ``address`` after ``delay`` seconds of this runtime's clock."""
 

@@ -94,6 +94,9 @@ class RealTimeRuntime(Runtime):
     def now(self) -> float:
         return time.monotonic()
 
+    def pass_time(self, seconds: float) -> None:
+        time.sleep(seconds)
+
     def schedule(self, delay: float, address: str, message: object) -> TimerHandle:
         handle = TimerHandle(self.now() + max(0.0, delay), next(self._timer_seq), address, message)
         with self._timer_cond:

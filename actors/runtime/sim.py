@@ -520,6 +520,9 @@ class SimRuntime(Runtime):
         self._fire_due(target)
         self._time = target
 
+    def pass_time(self, seconds: float) -> None:
+        self.advance(seconds)
+
     # ------------------------------------------------------------ trace
 
     def trace_lines(self) -> list[str]:

@@ -8,14 +8,15 @@ from actors.core.exchange import ExchangeError, ExchangeTimeout, FakeExchangeCli
 from actors.core.exchange_faults import FAULT_KINDS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
 from actors.core.types import OrderState, Side
 from actors.messages import (
-    CancelAll,
     CancelItem,
-    ExchangeTick,
+    CancelOrders,
+    Freeze,
     FreezeRequest,
     GatewayReport,
     GatewayRequest,
     MassCancelReport,
     PlaceItem,
+    VenueTick,
 )
 from actors.roles.addresses import GATEWAY, RISK, STORE
 from actors.roles.gateway import NOT_PLACED, ExchangeGateway
@@ -124,7 +125,9 @@ def test_the_gateway_settles_timed_out_placements_from_the_venues_open_orders(si
     store = sim.probe(STORE)
     faulty = venue(timeout=0.99)
     sim.spawn(ExchangeGateway, GATEWAY, faulty)
+    sim.tell(GATEWAY, encode(VenueTick(1, 0)))
     sim.tell(GATEWAY, encode(GatewayRequest(1, (), tuple(place(n) for n in range(1, 21)))))
+    assert store.expect(GatewayReport).closes  # the venue's tick 1
     report = store.expect(GatewayReport)
     live = {o.client_id: o.exchange_order_id for o in faulty.get_orders()}
     assert {a.client_id: a.exchange_order_id for a in report.acks} == live and live
@@ -135,14 +138,16 @@ def test_the_gateway_settles_timed_out_placements_from_the_venues_open_orders(si
 def test_a_cancel_refused_as_already_filled_brings_the_fill_along(sim: Sim) -> None:
     store = sim.probe(STORE)
     sim.spawn(ExchangeGateway, GATEWAY, venue(cancel_race=1.0))
+    sim.tell(GATEWAY, encode(VenueTick(1, 0)))
     sim.tell(GATEWAY, encode(GatewayRequest(1, (), (place(1),))))
+    store.expect(GatewayReport)
     ack = store.expect(GatewayReport).acks[0]
-    sim.tell(GATEWAY, encode(GatewayRequest(2, (CancelItem(ack.client_id, ack.exchange_order_id),), ())))
+    sim.tell(GATEWAY, encode(CancelOrders(1, (CancelItem(ack.client_id, ack.exchange_order_id),))))
     report = store.expect(GatewayReport)
     assert [r.reason for r in report.cancel_failures] == ["already filled"]
-    assert [f.client_id for f in report.fills] == [ack.client_id]
-    sim.tell(GATEWAY, encode(ExchangeTick(2)))
-    store.expect_none(GatewayReport)  # nothing new: the fill is not streamed twice
+    assert [f.client_id for f in report.fills] == [ack.client_id]  # pushed by the venue during the cancel
+    sim.tell(GATEWAY, encode(VenueTick(2, 0)))
+    assert store.expect(GatewayReport).fills == ()  # nothing new: the fill is not pushed twice
 
 
 # ---------------------------------------------------------------- whole system
@@ -221,9 +226,11 @@ def test_the_gateway_answers_a_mass_cancel_with_fills_first_then_the_final_part(
     store = sim.probe(STORE)
     faulty = venue(cancel_race=0.0)
     sim.spawn(ExchangeGateway, GATEWAY, faulty)
+    sim.tell(GATEWAY, encode(VenueTick(1, 0)))
     sim.tell(GATEWAY, encode(GatewayRequest(1, (), (place(1), place(2)))))
     store.expect(GatewayReport)
-    sim.tell(GATEWAY, encode(CancelAll(1)))
+    store.expect(GatewayReport)
+    sim.tell(GATEWAY, encode(Freeze(1, "test")))
     report = store.expect(MassCancelReport)
-    assert report == MassCancelReport(1, ("CLI00000001", "CLI00000002"), "", True)
+    assert report == MassCancelReport(1, ("CLI00000001", "CLI00000002"), "", True, 0, "test")
     assert faulty.get_orders() == []

@@ -21,8 +21,8 @@ import pytest
 from actors.core.exchange_faults import FAULT_KINDS
 from actors.core.orders import OrderStore
 from actors.core.types import OrderState
-from actors.messages import DecideQuotes, ExchangeTick, FreezeRequest, MarketTick
-from actors.roles.addresses import GATEWAY, RISK, STORE, quoter
+from actors.messages import FeedTicks, FreezeRequest
+from actors.roles.addresses import FEED, GATEWAY, RISK, STORE
 from actors.runtime.sim import FaultPlan
 from actors.testing import ExplorationReport, Sim, explore
 from actors.wire import encode
@@ -80,17 +80,11 @@ def scenario(sim: Sim) -> None:
     )  # fmt: skip
     watch_terminal_states(sim.actor(STORE).store, watch)  # type: ignore[attr-defined]
     system.run(4)
-    # tick 5: the kill switch is pulled while risk's last decision is still on its way to the
-    # venue, so the store's and the gateway's own refusals are what keep it from being placed
-    for symbol in system.config.symbols:
-        sim.tell(quoter(symbol), encode(MarketTick(5, symbol, system.market.mid_ticks(symbol, 5))))
-    sim.run_until_idle()
-    sim.tell(GATEWAY, encode(ExchangeTick(5)))
-    sim.run_until_idle()
-    sim.tell(RISK, encode(DecideQuotes(5)))
+    # tick 5: the kill switch is pulled while tick 5 flows through the engine, at a point the
+    # seed chooses, so the store's and the gateway's own refusals are what keep orders out
+    sim.tell(FEED, encode(FeedTicks(5)))
     sim.tell(RISK, encode(FreezeRequest("explore: kill switch")))
     sim.run_until_idle()
-    system.driver.ticks_run = 5
     system.run(2)  # ticks after the freeze: nothing may be placed
     sim.run_until_idle()
 

@@ -110,5 +110,5 @@ def test_a_frozen_run_stays_frozen_after_recovery(tmp_path: Path) -> None:
     assert risk.frozen and risk.last_freeze_reason == "operator"
     resumed.run()
     store = resumed.store_snapshot()
-    assert store.placed == placed and store.open_orders == [] and resumed.driver.ticks_run == 6
+    assert store.placed == placed and store.open_orders == [] and resumed.ticks_run == 6
     resumed.stop()

@@ -13,10 +13,7 @@ from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument, OrderState, Side
 from actors.messages import (
     Ack,
-    CancelAll,
     CancelItem,
-    DecideQuotes,
-    ExchangeTick,
     FillItem,
     FillsApplied,
     Freeze,
@@ -30,10 +27,13 @@ from actors.messages import (
     OrderSpec,
     PlaceItem,
     QuoteIntent,
+    QuoterStopped,
     Refusal,
     ReplaceQuotes,
+    TickDone,
+    VenueTick,
 )
-from actors.roles.addresses import GATEWAY, RISK, STORE, quoter
+from actors.roles.addresses import FEED, GATEWAY, RISK, STORE, quoter
 from actors.roles.gateway import FROZEN, ExchangeGateway
 from actors.roles.order_store import OrderStoreActor
 from actors.roles.quoter import Quoter
@@ -52,6 +52,7 @@ def tell(sim: Sim, address: str, record: Message) -> None:
 
 def empty_report(tick: int = 1, **parts: object) -> GatewayReport:
     fields: dict[str, object] = {"acks": (), "rejects": (), "canceled": (), "cancel_failures": (), "fills": ()}
+    fields["closes"] = False
     fields.update(parts)
     return GatewayReport(tick, **fields)  # type: ignore[arg-type]
 
@@ -82,23 +83,31 @@ def test_quoter_never_quotes_after_a_freeze(sim: Sim) -> None:
 # ---------------------------------------------------------------- risk monitor
 
 
-def start_risk(sim: Sim, **limits: float) -> None:
+def start_risk(sim: Sim, symbols: tuple[str, ...] = ("BTCUSDT",), **limits: float) -> None:
     values = {"max_inventory_usd": 10_000.0, "max_total_notional_usd": 50_000.0, "edge_freeze_threshold_bps": 3.0}
     values.update(limits)
     engine = RiskEngine(RiskLimits(**values, edge_min_fills=1), INSTRUMENTS)  # type: ignore[arg-type]
-    sim.spawn(RiskMonitor, RISK, engine)
+    sim.spawn(RiskMonitor, RISK, engine, symbols)
 
 
 def intent(symbol: str = "BTCUSDT", tick: int = 1, lots: int = 2) -> QuoteIntent:
     return QuoteIntent(tick, symbol, 6_000_000, 5_997_000, lots, 6_003_000, lots)
 
 
+def closing(tick: int, *fills: FillItem) -> FillsApplied:
+    """The store's record that closes ``tick``'s fills (numbered by tick: one record per tick here)."""
+    return FillsApplied(tick, fills, tick, True)
+
+
+BOTH = ("BTCUSDT", "ETHUSDT")
+
+
 def test_risk_decides_buffered_intents_in_symbol_order(sim: Sim) -> None:
     store = sim.probe(STORE)
-    start_risk(sim)
+    start_risk(sim, BOTH)
     tell(sim, RISK, intent("ETHUSDT"))
     tell(sim, RISK, intent("BTCUSDT"))
-    tell(sim, RISK, DecideQuotes(1))
+    tell(sim, RISK, closing(1))
     replace = store.expect(ReplaceQuotes)
     assert replace.symbols == ("BTCUSDT", "ETHUSDT")
     assert [(o.symbol, o.side) for o in replace.orders] == [
@@ -107,61 +116,133 @@ def test_risk_decides_buffered_intents_in_symbol_order(sim: Sim) -> None:
     assert replace.risk_blocks == 0
 
 
+def test_risk_does_not_decide_a_tick_with_an_intent_missing(sim: Sim) -> None:
+    store, feed = sim.probe(STORE), sim.probe(FEED)
+    start_risk(sim, BOTH)
+    tell(sim, RISK, intent("ETHUSDT"))
+    tell(sim, RISK, closing(1))
+    store.expect_none(ReplaceQuotes)
+    feed.expect_none(TickDone)
+    tell(sim, RISK, intent("BTCUSDT"))
+    assert store.expect(ReplaceQuotes).symbols == ("BTCUSDT", "ETHUSDT")
+    assert feed.expect(TickDone) == TickDone(1)
+
+
+def test_risk_does_not_decide_a_tick_before_the_store_closes_its_fills(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    start_risk(sim, BOTH)
+    tell(sim, RISK, intent("ETHUSDT"))
+    tell(sim, RISK, intent("BTCUSDT"))
+    store.expect_none(ReplaceQuotes)
+    buy = FillItem("FIL00000001", "ORD000001", "CLI00000001", "BTCUSDT", 1, 5_997_000, 2, 1)
+    tell(sim, RISK, closing(1, buy))
+    store.expect(ReplaceQuotes)
+    assert sim.actor(RISK).snapshot().positions == {"BTCUSDT": 2}  # type: ignore[attr-defined]
+
+
+def test_a_frozen_quoters_mark_counts_as_its_input(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    start_risk(sim, BOTH)
+    tell(sim, RISK, intent("BTCUSDT"))
+    tell(sim, RISK, Mark(1, "ETHUSDT", 300_000))
+    tell(sim, RISK, closing(1))
+    replace = store.expect(ReplaceQuotes)
+    assert replace.symbols == ("BTCUSDT",)  # decided, and only the intent is quoted
+    assert sim.actor(RISK).snapshot().marks["ETHUSDT"] == 300_000  # type: ignore[attr-defined]
+
+
+def test_risk_decides_ticks_in_order_though_a_later_tick_is_complete_first(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    start_risk(sim)
+    tell(sim, RISK, intent(tick=2))
+    tell(sim, RISK, intent(tick=1))  # quoters run ahead: tick 2's intent came first
+    tell(sim, RISK, closing(1))
+    store.expect(ReplaceQuotes)
+    store.expect_none(ReplaceQuotes)  # tick 2 waits for its fills to be closed
+    tell(sim, RISK, closing(2))
+    sim.run_until_idle()
+    assert [r.tick for r in store.messages(ReplaceQuotes)] == [1, 2]
+
+
+def test_a_stopped_quoter_is_no_longer_waited_for(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    start_risk(sim, BOTH)
+    tell(sim, RISK, intent("BTCUSDT"))
+    tell(sim, RISK, closing(1))
+    store.expect_none(ReplaceQuotes)
+    tell(sim, RISK, QuoterStopped("ETHUSDT", 0))
+    assert store.expect(ReplaceQuotes).symbols == ("BTCUSDT",)
+
+
+def test_a_copy_of_the_stores_fills_moves_positions_once(sim: Sim) -> None:
+    sim.probe(STORE)
+    start_risk(sim)
+    buy = FillItem("FIL00000001", "ORD000001", "CLI00000001", "BTCUSDT", 1, 5_997_000, 2, 1)
+    tell(sim, RISK, intent())
+    tell(sim, RISK, closing(1, buy))
+    tell(sim, RISK, closing(1, buy))  # delivered twice
+    sim.run_until_idle()
+    assert sim.actor(RISK).snapshot().positions == {"BTCUSDT": 2}  # type: ignore[attr-defined]
+
+
 def test_risk_blocks_orders_that_would_exceed_the_inventory_limit(sim: Sim) -> None:
     store = sim.probe(STORE)
     start_risk(sim, max_inventory_usd=100.0)
     tell(sim, RISK, intent(lots=1000))  # 1000 lots x 0.0001 BTC x 60,000 USD = 6,000 USD > 100 USD
-    tell(sim, RISK, DecideQuotes(1))
+    tell(sim, RISK, closing(1))
     replace = store.expect(ReplaceQuotes)
     assert replace.orders == ()
     assert replace.risk_blocks == 2
     assert sim.actor(RISK).snapshot().risk_blocks == 2  # type: ignore[attr-defined]
 
 
-def test_risk_freezes_on_edge_degradation_and_broadcasts_to_everyone(sim: Sim) -> None:
+def test_risk_freezes_on_edge_degradation_and_broadcasts_to_everyone_at_once(sim: Sim) -> None:
     store, gateway, btc = sim.probe(STORE), sim.probe(GATEWAY), sim.probe(quoter("BTCUSDT"))
     start_risk(sim, edge_freeze_threshold_bps=3.0)
     tell(sim, RISK, intent())  # mark 60,000.00
     bad_buy = FillItem("FIL00000001", "ORD000001", "CLI00000001", "BTCUSDT", 1, 6_003_000, 2, 1)  # bought above mid
-    tell(sim, RISK, FillsApplied(1, (bad_buy,)))
-    store.expect_none(Freeze)  # the edge is judged once per tick, at the decision
-    tell(sim, RISK, DecideQuotes(1))
+    tell(sim, RISK, closing(1, bad_buy))
     freeze = store.expect(Freeze)
-    assert freeze.reason == "Edge degradation: -5.00 BPS < 3.00 BPS"
+    assert freeze == Freeze(1, "Edge degradation: -5.00 BPS < 3.00 BPS")
     assert gateway.expect(Freeze) == freeze
-    store.expect_none(ReplaceQuotes)  # the tick's buffered intent dies with the freeze
-    btc.expect_none(Freeze)  # quoters hear of it once the cancels are confirmed (off the critical path)
+    assert btc.expect(Freeze) == freeze  # quoters too, at once
+    replace = store.expect(ReplaceQuotes)  # the tick still gets its one record, empty
+    assert replace.tick == 1 and replace.orders == () and replace.symbols == ()
     tell(sim, RISK, FreezeComplete(1, 0))
-    assert btc.expect(Freeze) == freeze
+    sim.run_until_idle()
     snapshot = sim.actor(RISK).snapshot()  # type: ignore[attr-defined]
-    assert snapshot.frozen and snapshot.freeze_events == 1 and snapshot.positions == {"BTCUSDT": 2}
+    assert snapshot.frozen and snapshot.freeze_confirmed and snapshot.positions == {"BTCUSDT": 2}
 
 
-def test_quoters_hear_of_an_unconfirmed_freeze_at_the_next_decision(sim: Sim) -> None:
-    btc = sim.probe(quoter("BTCUSDT"))
-    sim.probe(STORE)
-    start_risk(sim)
-    tell(sim, RISK, FreezeRequest("operator"))
-    btc.expect_none(Freeze)
-    tell(sim, RISK, DecideQuotes(2))
-    assert btc.expect(Freeze).reason == "operator"
-    tell(sim, RISK, FreezeComplete(2, 0))
-    btc.expect_none(Freeze)  # told once
-
-
-def test_frozen_risk_sends_no_more_orders(sim: Sim) -> None:
+def test_frozen_risk_sends_no_more_orders_and_keeps_marking(sim: Sim) -> None:
     store = sim.probe(STORE)
     start_risk(sim)
     tell(sim, RISK, FreezeRequest("operator"))
     store.expect(Freeze)
     tell(sim, RISK, intent())
-    tell(sim, RISK, DecideQuotes(2))
-    store.expect_none(ReplaceQuotes)
-    tell(sim, RISK, Mark(3, "BTCUSDT", 6_100_000))
+    tell(sim, RISK, closing(1))
+    assert store.expect(ReplaceQuotes).orders == ()
+    tell(sim, RISK, Mark(2, "BTCUSDT", 6_100_000))
+    tell(sim, RISK, closing(2))
     tell(sim, RISK, FreezeComplete(2, 0))
     sim.run_until_idle()
     snapshot = sim.actor(RISK).snapshot()  # type: ignore[attr-defined]
     assert snapshot.freeze_confirmed and snapshot.marks["BTCUSDT"] == 6_100_000
+
+
+def test_a_decision_deadline_decides_without_the_missing_intent_and_drops_it_later(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    engine = RiskEngine(RiskLimits(10_000.0, 50_000.0, 3.0, 1), INSTRUMENTS)
+    sim.spawn(RiskMonitor, RISK, engine, BOTH, deadline_s=0.05)
+    tell(sim, RISK, intent("BTCUSDT"))
+    tell(sim, RISK, closing(1))
+    store.expect_none(ReplaceQuotes)
+    sim.advance(0.05)
+    assert store.expect(ReplaceQuotes).symbols == ("BTCUSDT",)
+    tell(sim, RISK, intent("ETHUSDT"))  # late
+    sim.run_until_idle()
+    snapshot = sim.actor(RISK).snapshot()  # type: ignore[attr-defined]
+    assert snapshot.late_inputs == 1 and snapshot.decided_at_deadline == 1
 
 
 # ---------------------------------------------------------------- order store
@@ -242,7 +323,38 @@ def test_duplicate_fill_is_applied_once(sim: Sim) -> None:
     assert order is not None and order.state is OrderState.FILLED
 
 
-def test_freeze_cancels_every_open_order_and_confirms(sim: Sim) -> None:
+def test_store_sends_one_request_per_tick_even_with_nothing_to_do(sim: Sim) -> None:
+    gateway = sim.probe(GATEWAY)
+    start_store(sim)
+    tell(sim, STORE, ReplaceQuotes(1, (), (), 0))
+    assert gateway.expect(GatewayRequest) == GatewayRequest(1, (), (), False, True)
+    tell(sim, STORE, ReplaceQuotes(1, (), (), 0))  # a copy: one request per tick
+    gateway.expect_none(GatewayRequest)
+
+
+def test_store_closes_a_venue_tick_for_risk_even_without_fills(sim: Sim) -> None:
+    risk = sim.probe(RISK)
+    start_store(sim)
+    tell(sim, STORE, empty_report(tick=1, closes=True))
+    assert risk.expect(FillsApplied) == FillsApplied(1, (), 1, True)
+    tell(sim, STORE, empty_report(tick=1, closes=True))  # a copy closes nothing twice
+    risk.expect_none(FillsApplied)
+
+
+def test_a_late_ack_of_an_order_whose_cancel_is_wanted_is_canceled_with_the_next_request(sim: Sim) -> None:
+    gateway = sim.probe(GATEWAY)
+    start_store(sim)
+    quote_two(sim)
+    gateway.expect(GatewayRequest)  # CLI00000001/2 still pending: their placements are in doubt
+    quote_two(sim, tick=2)  # cancels wanted: only marked, nothing to cancel at the venue yet
+    assert gateway.expect(GatewayRequest).cancels == ()
+    tell(sim, STORE, empty_report(acks=(Ack("CLI00000001", "ORD000001"),)))
+    gateway.expect_none(GatewayRequest)
+    tell(sim, STORE, ReplaceQuotes(3, (), (), 0))
+    assert gateway.expect(GatewayRequest).cancels == (CancelItem("CLI00000001", "ORD000001"),)
+
+
+def test_freeze_is_settled_from_the_gateways_mass_cancel_and_confirmed(sim: Sim) -> None:
     gateway = sim.probe(GATEWAY)
     risk = sim.probe(RISK)
     core = start_store(sim)
@@ -250,84 +362,129 @@ def test_freeze_cancels_every_open_order_and_confirms(sim: Sim) -> None:
     gateway.expect(GatewayRequest)
     tell(sim, STORE, empty_report(acks=(Ack("CLI00000001", "ORD000001"),)))  # CLI00000002 still pending
     tell(sim, STORE, Freeze(1, "test"))
-    assert gateway.expect(CancelAll) == CancelAll(1)  # one mass cancel, not one message per order
-    tell(sim, STORE, MassCancelReport(1, ("CLI00000001",), "", True))
-    gateway.expect_none(GatewayRequest)  # the pending order has nothing to cancel yet
-    tell(sim, STORE, empty_report(acks=(Ack("CLI00000002", "ORD000002"),)))
-    late = gateway.expect(GatewayRequest)  # the late ack is canceled at once
-    assert late.cancels == (CancelItem("CLI00000002", "ORD000002"),)
-    tell(sim, STORE, empty_report(cancel_failures=(Refusal("CLI00000002", "unknown order"),)))
-    assert risk.expect(FreezeComplete).canceled == 2
+    gateway.expect_none(GatewayRequest)  # the gateway mass-cancels on risk's word, not the store's
+    tell(sim, STORE, MassCancelReport(1, ("CLI00000001",), "", True, 0, "test"))
+    assert risk.expect(FreezeComplete).canceled == 2  # the pending one was not open at the venue either
     assert core.open_orders() == []
-    quote_two(sim, tick=3)
-    gateway.expect_none(GatewayRequest)
+    quote_two(sim, tick=2)
+    request = gateway.expect(GatewayRequest)
+    assert request.frozen and request.places == ()  # the tick's record, empty, says the store is frozen
 
 
-def test_a_failed_mass_cancel_falls_back_to_one_cancel_per_order(sim: Sim) -> None:
+def test_freeze_is_not_confirmed_while_the_venue_still_holds_orders(sim: Sim) -> None:
     gateway = sim.probe(GATEWAY)
     risk = sim.probe(RISK)
-    start_store(sim)
+    core = start_store(sim)
     quote_two(sim)
     gateway.expect(GatewayRequest)
     tell(sim, STORE, empty_report(acks=(Ack("CLI00000001", "ORD000001"), Ack("CLI00000002", "ORD000002"))))
-    tell(sim, STORE, Freeze(1, "test"))
-    gateway.expect(CancelAll)
-    tell(sim, STORE, MassCancelReport(1, (), "exchange error: cancel all: connection reset", True))
-    retry = gateway.expect(GatewayRequest)
-    assert {c.client_id for c in retry.cancels} == {"CLI00000001", "CLI00000002"}
-    tell(sim, STORE, empty_report(canceled=("CLI00000001", "CLI00000002")))
+    tell(sim, STORE, MassCancelReport(1, (), "exchange error: cancel all: connection reset", True, 2, "test"))
+    risk.expect_none(FreezeComplete)
+    assert sim.actor(STORE).snapshot().frozen  # type: ignore[attr-defined]  # the report alone froze the store
+    tell(sim, STORE, MassCancelReport(2, ("CLI00000001", "CLI00000002"), "", True, 0, "test"))
     assert risk.expect(FreezeComplete).canceled == 2
+    assert core.open_orders() == []
 
 
 # ---------------------------------------------------------------- gateway
 
 
-def start_gateway(sim: Sim, **options: float) -> None:
-    sim.spawn(ExchangeGateway, GATEWAY, FakeExchangeClient(seed=1, **options))  # type: ignore[arg-type]
+def start_gateway(sim: Sim, **options: float) -> FakeExchangeClient:
+    venue = FakeExchangeClient(seed=1, **options)  # type: ignore[arg-type]
+    sim.spawn(ExchangeGateway, GATEWAY, venue)
+    return venue
 
 
 def place(client_id: str, side: Side = Side.BUY) -> PlaceItem:
     return PlaceItem(client_id, "BTCUSDT", int(side), 5_997_000, 2)
 
 
+def request(tick: int, cancels: tuple[CancelItem, ...] = (), places: tuple[PlaceItem, ...] = ()) -> GatewayRequest:
+    return GatewayRequest(tick, cancels, places)
+
+
 def test_gateway_reports_acks_and_venue_rejects(sim: Sim) -> None:
     store = sim.probe(STORE)
     start_gateway(sim, reject_rate=1.0)
-    tell(sim, GATEWAY, GatewayRequest(1, (), (place("CLI00000001"),)))
+    tell(sim, GATEWAY, VenueTick(1, 0))
+    assert store.expect(GatewayReport).closes
+    tell(sim, GATEWAY, request(1, places=(place("CLI00000001"),)))
     report = store.expect(GatewayReport)
     assert report.acks == () and [r.client_id for r in report.rejects] == ["CLI00000001"]
 
 
-def test_gateway_streams_fills_when_the_venue_moves(sim: Sim) -> None:
+def test_gateway_does_not_move_the_venue_past_a_tick_whose_placements_it_has_not_sent(sim: Sim) -> None:
     store = sim.probe(STORE)
-    start_gateway(sim, fill_rate=1.0, partial_fill_rate=0.0)
-    tell(sim, GATEWAY, GatewayRequest(1, (), (place("CLI00000001"),)))
-    ack = store.expect(GatewayReport).acks[0]
-    tell(sim, GATEWAY, ExchangeTick(2))
-    fills = store.expect(GatewayReport).fills
-    traded = [(f.client_id, f.exchange_order_id, f.qty_lots) for f in fills]
-    assert traded == [("CLI00000001", ack.exchange_order_id, 2)]
+    venue = start_gateway(sim, fill_rate=1.0, partial_fill_rate=0.0)
+    tell(sim, GATEWAY, VenueTick(1, 0))
+    tell(sim, GATEWAY, VenueTick(2, 0))  # the market runs ahead
+    sim.run_until_idle()
+    assert venue.tick == 1 and len(store.messages(GatewayReport)) == 1
+    tell(sim, GATEWAY, request(1, places=(place("CLI00000001"),)))
+    sim.run_until_idle()
+    assert venue.tick == 2  # now the order meets tick 2's market, on every runtime
+    closing_report = store.messages(GatewayReport)[-1]
+    assert closing_report.closes and closing_report.tick == 2
+    assert [f.client_id for f in closing_report.fills] == ["CLI00000001"]  # the venue pushed its fill
 
 
-def test_gateway_cancels_and_reports_cancel_of_a_filled_order_as_a_failure(sim: Sim) -> None:
+def test_gateway_holds_a_request_until_the_venue_is_at_its_tick(sim: Sim) -> None:
+    sim.probe(STORE)
+    venue = start_gateway(sim)
+    tell(sim, GATEWAY, request(1, places=(place("CLI00000001"),)))
+    sim.run_until_idle()
+    assert venue.get_orders() == []
+    tell(sim, GATEWAY, VenueTick(1, 0))
+    sim.run_until_idle()
+    assert [o.client_id for o in venue.get_orders()] == ["CLI00000001"]
+
+
+def test_gateway_reports_cancel_of_a_filled_order_as_a_failure(sim: Sim) -> None:
     store = sim.probe(STORE)
     start_gateway(sim, fill_rate=1.0, partial_fill_rate=0.0)
-    tell(sim, GATEWAY, GatewayRequest(1, (), (place("CLI00000001"), place("CLI00000002", Side.SELL))))
-    acks = store.expect(GatewayReport).acks
-    tell(sim, GATEWAY, GatewayRequest(1, (CancelItem("CLI00000001", acks[0].exchange_order_id),), ()))
-    assert store.expect(GatewayReport).canceled == ("CLI00000001",)
-    tell(sim, GATEWAY, ExchangeTick(2))
+    tell(sim, GATEWAY, VenueTick(1, 0))
+    tell(sim, GATEWAY, request(1, places=(place("CLI00000001"),)))
     store.expect(GatewayReport)
-    tell(sim, GATEWAY, GatewayRequest(2, (CancelItem("CLI00000002", acks[1].exchange_order_id),), ()))
-    assert store.expect(GatewayReport).cancel_failures == (Refusal("CLI00000002", "already filled"),)
+    acks = store.expect(GatewayReport).acks
+    tell(sim, GATEWAY, VenueTick(2, 0))
+    assert store.expect(GatewayReport).fills  # traded in full at tick 2
+    tell(sim, GATEWAY, request(2, cancels=(CancelItem("CLI00000001", acks[0].exchange_order_id),)))
+    assert store.expect(GatewayReport).cancel_failures == (Refusal("CLI00000001", "already filled"),)
+
+
+def test_gateway_mass_cancels_at_the_venue_on_risks_word_alone(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    venue = start_gateway(sim)
+    tell(sim, GATEWAY, VenueTick(1, 0))
+    tell(sim, GATEWAY, request(1, places=(place("CLI00000001"), place("CLI00000002", Side.SELL))))
+    sim.run_until_idle()
+    assert len(venue.get_orders()) == 2
+    tell(sim, GATEWAY, Freeze(1, "test"))
+    report = store.expect(MassCancelReport)
+    assert report == MassCancelReport(1, ("CLI00000001", "CLI00000002"), "", True, 0, "test")
+    assert venue.get_orders() == []
+
+
+def test_a_frozen_request_freezes_the_gateway_before_risks_word_arrives(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    venue = start_gateway(sim)
+    tell(sim, GATEWAY, VenueTick(1, 0))
+    tell(sim, GATEWAY, request(1, places=(place("CLI00000001"),)))
+    sim.run_until_idle()
+    tell(sim, GATEWAY, VenueTick(2, 0))
+    tell(sim, GATEWAY, GatewayRequest(2, (), (place("CLI00000002"),), True))
+    assert store.expect(MassCancelReport).canceled == ("CLI00000001",)
+    assert venue.get_orders() == [] and sim.actor(GATEWAY).snapshot().places == 1  # type: ignore[attr-defined]
 
 
 def test_gateway_places_nothing_after_a_freeze(sim: Sim) -> None:
     store = sim.probe(STORE)
     start_gateway(sim)
     tell(sim, GATEWAY, Freeze(1, "test"))
-    tell(sim, GATEWAY, GatewayRequest(1, (), (place("CLI00000001"),)))
-    assert store.expect(GatewayReport).rejects == (Refusal("CLI00000001", FROZEN),)
+    tell(sim, GATEWAY, VenueTick(1, 0))
+    tell(sim, GATEWAY, request(1, places=(place("CLI00000001"),)))
+    sim.run_until_idle()
+    assert store.messages(GatewayReport)[-1].rejects == (Refusal("CLI00000001", FROZEN),)
     assert sim.actor(GATEWAY).snapshot().places == 0  # type: ignore[attr-defined]
 
 

@@ -9,6 +9,7 @@ from actors.core.types import OrderState, Side
 from actors.messages import (
     Ack,
     CancelItem,
+    CancelOrders,
     FreezeRequest,
     GatewayReport,
     GatewayRequest,
@@ -120,7 +121,7 @@ def test_the_store_settles_every_difference_with_the_venue(sim: Sim) -> None:
     at_venue = (Ack("CLI00000001", "ORD000001"), Ack("CLI77777777", "ORD000077"))
     venue = VenueState(1, at_venue, (PositionItem("BTCUSDT", 0),))
     sim.tell(STORE, encode(venue))
-    request = gateway.expect(GatewayRequest)
+    request = gateway.expect(CancelOrders)  # at once, outside any tick's request
     assert set(request.cancels) == {CancelItem("CLI77777777", "ORD000077"), CancelItem("CLI00000002", "ORD000002")}
     core = actor.proxy().store.get()
     assert core.get("CLI00000001").state is OrderState.OPEN  # acknowledged from the venue's word

@@ -84,6 +84,10 @@ def test_peek_type_names_a_message_without_decoding_all_of_it() -> None:
     assert peek_type(object()) == "object"
 
 
+def report_bytes(*fields: object) -> bytes:
+    return msgpack.packb(["GatewayReport", WIRE_VERSION, *fields])  # type: ignore[no-any-return]
+
+
 @pytest.mark.parametrize(
     ("data", "needle"),
     [
@@ -94,17 +98,17 @@ def test_peek_type_names_a_message_without_decoding_all_of_it() -> None:
         (msgpack.packb(["Nope", 1]), "unknown message type 'Nope'"),
         (msgpack.packb([7, 1]), "unknown message type 7"),
         (msgpack.packb(["MarketTick", 99, 1, "X", 1]), "unsupported version 99"),
-        (msgpack.packb(["MarketTick", 1, 1, "X"]), "expected 3 fields, got 2"),
-        (msgpack.packb(["MarketTick", 1, 1, "X", 1, 2]), "expected 3 fields, got 4"),
-        (msgpack.packb(["MarketTick", 1, "1", "X", 1]), "MarketTick.tick: expected int, got str"),
-        (msgpack.packb(["MarketTick", 1, True, "X", 1]), "MarketTick.tick: expected int, got bool"),
-        (msgpack.packb(["MarketTick", 1, 1.5, "X", 1]), "MarketTick.tick: expected int, got float"),
-        (msgpack.packb(["MarketTick", 1, 1, b"X", 1]), "MarketTick.symbol: expected str, got bytes"),
-        (msgpack.packb(["GatewayReport", 1, 1, "notalist", [], [], [], []]), "GatewayReport.acks: expected array"),
-        (msgpack.packb(["GatewayReport", 1, 1, [["C1"]], [], [], [], []]), "GatewayReport.acks[0]: expected 2 fields"),
-        (msgpack.packb(["GatewayReport", 1, 1, ["x"], [], [], [], []]), "GatewayReport.acks[0]: expected Ack array"),
-        (msgpack.packb(["GatewayReport", 1, 1, [["C1", 5]], [], [], [], []]), "acks[0].exchange_order_id"),
-        (msgpack.packb(["W_Optional", 1, 5, b"", True]), "W_Optional.note: expected str"),
+        (msgpack.packb(["MarketTick", WIRE_VERSION, 1, "X"]), "expected 3 fields, got 2"),
+        (msgpack.packb(["MarketTick", WIRE_VERSION, 1, "X", 1, 2]), "expected 3 fields, got 4"),
+        (msgpack.packb(["MarketTick", WIRE_VERSION, "1", "X", 1]), "MarketTick.tick: expected int, got str"),
+        (msgpack.packb(["MarketTick", WIRE_VERSION, True, "X", 1]), "MarketTick.tick: expected int, got bool"),
+        (msgpack.packb(["MarketTick", WIRE_VERSION, 1.5, "X", 1]), "MarketTick.tick: expected int, got float"),
+        (msgpack.packb(["MarketTick", WIRE_VERSION, 1, b"X", 1]), "MarketTick.symbol: expected str, got bytes"),
+        (report_bytes(1, "notalist", [], [], [], [], False), "GatewayReport.acks: expected array"),
+        (report_bytes(1, [["C1"]], [], [], [], [], False), "GatewayReport.acks[0]: expected 2 fields"),
+        (report_bytes(1, ["x"], [], [], [], [], False), "GatewayReport.acks[0]: expected Ack array"),
+        (report_bytes(1, [["C1", 5]], [], [], [], [], False), "acks[0].exchange_order_id"),
+        (msgpack.packb(["W_Optional", WIRE_VERSION, 5, b"", True]), "W_Optional.note: expected str"),
     ],
 )
 def test_bad_bytes_raise_one_clear_wire_error(data: bytes, needle: str) -> None:

@@ -1,0 +1,104 @@
+"""The market-data feed: puts market ticks in flight, a bounded number at a time.
+
+It is the only thing that moves a run forward, and it does so by data alone:
+tick t goes to every quoter (its symbol's mid) and to the gateway (the
+venue's market moves), and nothing else is said about t.  In the
+deterministic mode (``asap``) a new tick goes out when risk reports an older
+one decided, so at most ``window`` ticks are in flight and quoters work on
+later ticks while risk decides earlier ones.  In the paced mode a tick goes
+out every ``pace_s`` seconds of the runtime's clock, decided or not, as a
+live feed would (docs/DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from actors.core.market_data import MarketDataSource
+from actors.messages import FeedTicks, MarketTick, PaceTick, TickDone, VenueTick
+from actors.roles.addresses import GATEWAY, quoter
+from actors.roles.supervision import SupervisedRole
+from actors.runtime.actor import handles
+from actors.wire import encode
+
+
+@dataclass
+class FeedProgress:
+    """How far the feed got; written by the feed alone, read by whoever shows progress."""
+
+    sent_through: int = 0
+    done_through: int = 0
+
+
+class TickFeed(SupervisedRole):
+    """Sends each market tick once, in order, to every quoter and to the gateway."""
+
+    def __init__(
+        self,
+        market: MarketDataSource,
+        symbols: Sequence[str],
+        *,
+        fed_through: int = 0,
+        window: int = 4,
+        pace_s: float | None = None,
+        progress: FeedProgress | None = None,
+    ) -> None:
+        super().__init__()
+        if window < 1:
+            raise ValueError(f"the feed needs at least one tick in flight, got {window}")
+        self.market = market
+        self.addresses = [(symbol, quoter(symbol)) for symbol in symbols]
+        self.window = window
+        self.pace_s = pace_s
+        self.last = fed_through
+        self.progress = progress or FeedProgress()
+        self.progress.sent_through = self.progress.done_through = fed_through
+        self.pacing_since: float | None = None
+        self.paced_from = fed_through
+
+    @handles(FeedTicks)
+    def on_feed_ticks(self, feed: FeedTicks) -> None:
+        """Feed up to ``feed.last``: at once up to the window, or from now on at the pace."""
+        self.last = max(self.last, feed.last)
+        if self.pace_s is None:
+            self._fill_window()
+        elif self.pacing_since is None:
+            self.pacing_since = self.runtime.now()
+            self.paced_from = self.progress.sent_through
+            self._paced_tick(self.paced_from + 1)
+
+    @handles(TickDone)
+    def on_tick_done(self, done: TickDone) -> None:
+        """Risk decided ``done.tick``: room for another tick."""
+        progress = self.progress
+        progress.done_through = max(progress.done_through, done.tick)
+        if self.pace_s is None:
+            self._fill_window()
+
+    @handles(PaceTick)
+    def on_pace_tick(self, pace: PaceTick) -> None:
+        """Paced mode: the clock says it is time for ``pace.tick``."""
+        if pace.tick == self.progress.sent_through + 1:
+            self._paced_tick(pace.tick)
+
+    def _paced_tick(self, tick: int) -> None:
+        """Send ``tick`` now and schedule the next one on the pace's grid (no drift)."""
+        if tick > self.last or self.pace_s is None or self.pacing_since is None:
+            self.pacing_since = None
+            return
+        self._send(tick)
+        due = self.pacing_since + (tick - self.paced_from) * self.pace_s
+        self.schedule(max(0.0, due - self.runtime.now()), PaceTick(tick + 1))
+
+    def _fill_window(self) -> None:
+        progress = self.progress
+        while progress.sent_through < min(self.last, progress.done_through + self.window):
+            self._send(progress.sent_through + 1)
+
+    def _send(self, tick: int) -> None:
+        runtime, market = self.runtime, self.market
+        self.progress.sent_through = tick
+        runtime.tell(GATEWAY, encode(VenueTick(tick, int(runtime.now() * 1e9))))
+        for symbol, address in self.addresses:
+            runtime.tell(address, encode(MarketTick(tick, symbol, market.mid_ticks(symbol, tick))))
