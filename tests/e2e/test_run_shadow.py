@@ -91,8 +91,8 @@ HOSTILE = ["--place-error-rate", "0.1", "--cancel-error-rate", "0.2", "--timeout
            "--cancel-race-rate", "0.2"]  # fmt: skip
 
 
-def test_a_hostile_venue_gives_the_same_bytes_on_every_runtime() -> None:
-    flags = ["--symbols-count", "10", "--iterations", "15", "--max-total", "1000000", "--fill-rate", "0.5", *HOSTILE]
+def test_a_hostile_venue_with_a_freeze_at_30_symbols_gives_the_same_bytes_on_every_runtime() -> None:
+    flags = ["--symbols-count", "30", "--iterations", "15", "--max-total", "1000000", "--fill-rate", "0.5", *HOSTILE]
     flags += ["--edge-threshold", "30", "--edge-min-fills", "30"]  # and a freeze on top
     outputs = {runtime: run_shadow(*flags, "--runtime", runtime) for runtime in ("threads", "pool", "sim")}
     assert all(done.returncode == 0 for done in outputs.values()), [done.stderr for done in outputs.values()]

@@ -1,0 +1,63 @@
+"""Determinism from data: any interleaving the scheduler picks gives the same report bytes.
+
+Under ``sim`` each seed picks a different order of deliveries among ready
+actors, and the fault plan delays messages by up to many steps (per-pair
+order is kept, as on every runtime).  Nothing in the engine waits for a
+global barrier, so these runs overlap ticks in many different ways; the
+report must not notice (docs/DESIGN.md, "Why the result is deterministic").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from actors.report import build_report, render
+from actors.runtime.sim import FaultPlan
+from actors.testing import Sim
+
+HOSTILE = {
+    "place_error_rate": 0.1,
+    "cancel_error_rate": 0.2,
+    "timeout_rate": 0.1,
+    "duplicate_fill_rate": 0.2,
+    "out_of_order_rate": 0.3,
+    "unknown_fill_rate": 0.2,
+    "cancel_race_rate": 0.2,
+}
+"""Every venue fault, with rates high enough to hit each one many times."""
+
+
+def report_under(scheduler_seed: int, delay: float, **config: Any) -> str:
+    sim = Sim(scheduler_seed, faults=FaultPlan(seed=scheduler_seed, delay=delay, max_delay_steps=40), trace=False)
+    try:
+        system = sim.start_system(**config)
+        system.run()
+        return render(build_report(system))
+    finally:
+        sim.shutdown()
+
+
+FREEZING_HOSTILE = {
+    "symbols_count": 30, "iterations": 12, "seed": 5, "fill_rate": 0.5, "max_total": 1e6,
+    "edge_threshold": 30.0, "edge_min_fills": 40, **HOSTILE,
+}  # fmt: skip
+
+
+def test_forty_scheduler_seeds_with_random_delays_give_one_report_on_a_hostile_venue_with_a_freeze() -> None:
+    reports = {report_under(seed, delay=0.3, **FREEZING_HOSTILE) for seed in range(40)}
+    assert len(reports) == 1
+    (report,) = reports
+    assert '"frozen":true' in report and '"freeze_confirmed":true' in report and '"open":0' in report
+
+
+@pytest.mark.parametrize("ticks_in_flight", [1, 2, 8])
+def test_the_number_of_ticks_in_flight_does_not_change_the_report(ticks_in_flight: int) -> None:
+    config = {**FREEZING_HOSTILE, "ticks_in_flight": ticks_in_flight}
+    assert report_under(3, delay=0.2, **config) == report_under(3, delay=0.0, **FREEZING_HOSTILE)
+
+
+def test_the_same_report_with_and_without_delays_at_many_symbols() -> None:
+    config = {"symbols_count": 200, "iterations": 6, "fill_rate": 0.6, "max_total": 1e7, "edge_threshold": -1e9}
+    assert report_under(1, delay=0.0, **config) == report_under(2, delay=0.5, **config)
