@@ -17,11 +17,13 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from actors.baseline import SyncEngine
 from actors.config import RUNTIME_NAMES, ShadowConfig, resolve
 from actors.messages import FreezeRequest, QuoteIntent
+from actors.report import build_report
 from actors.roles.addresses import RISK
 from actors.runtime import create_runtime
 from actors.system import System
@@ -88,19 +90,22 @@ def run_case(runtime: str, symbols: int, iterations: int, freezes: int) -> dict[
         "baseline_orders_per_s": round(base_rate),
         "baseline_orders_placed": base_placed,
         "ratio_vs_baseline": round(orders_per_s / base_rate, 3),
-        "freeze_latency_ms": _percentiles([confirmed for confirmed, _ in freezes_ms]),
-        "freeze_until_quiet_ms": _percentiles([quiet for _, quiet in freezes_ms]),
+        "freeze_to_venue_empty_ms": _percentiles([venue for venue, _, _ in freezes_ms]),
+        "freeze_confirmed_ms": _percentiles([confirmed for _, confirmed, _ in freezes_ms]),
+        "freeze_until_quiet_ms": _percentiles([quiet for _, _, quiet in freezes_ms]),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
     }
 
 
-def freeze_latency(runtime: str, symbols: int, seed: int) -> tuple[float, float]:
-    """Milliseconds from the freeze decision to the last cancel confirmed, and to a quiet system.
+def freeze_latency(runtime: str, symbols: int, seed: int) -> tuple[float, float, float]:
+    """Milliseconds from the freeze decision to zero open orders at the venue, to the store's agreement, to quiet.
 
-    The first runs from risk's decision to the moment the store saw no order
-    left open (both on the runtime clock); the second also waits for every
-    quoter to have handled the broadcast.  The sim's clock is virtual (a freeze takes no
-    virtual time), so on sim both figures are the wall time until quiet.
+    The first runs from risk's decision to the moment the gateway's mass
+    cancel left the venue with no open order, the second to the moment the
+    store saw none open either (all on the runtime clock); the third also
+    waits for every quoter to have handled the broadcast.  The sim's clock is
+    virtual (a freeze takes no virtual time), so on sim all three are the
+    wall time until quiet.
     """
     config = _config(symbols, 2, runtime, seed)
     system = _build(config)
@@ -113,10 +118,14 @@ def freeze_latency(runtime: str, symbols: int, seed: int) -> tuple[float, float]
     quiet_ms = (time.perf_counter() - started) * 1000.0
     decided = system.risk_snapshot().freeze_decided_at
     store = system.store_snapshot()
+    venue_empty = system.gateway_snapshot().venue_empty_at
     assert open_before > 0 and store.open_orders == [], "the freeze must cancel every open order"
-    assert decided is not None and store.freeze_confirmed_at is not None, "the store must confirm the freeze"
+    assert system.venue.get_orders() == [], "the venue must hold no open order after a freeze"
+    assert decided is not None and store.freeze_confirmed_at is not None and venue_empty is not None
     system.stop()
-    return (quiet_ms if runtime == "sim" else (store.freeze_confirmed_at - decided) * 1000.0), quiet_ms
+    if runtime == "sim":
+        return quiet_ms, quiet_ms, quiet_ms
+    return (venue_empty - decided) * 1000.0, (store.freeze_confirmed_at - decided) * 1000.0, quiet_ms
 
 
 def _percentiles(samples: list[float]) -> dict[str, Any]:
@@ -166,23 +175,83 @@ def _child(args: list[str]) -> dict[str, Any]:
     return result
 
 
+def paced_latency(symbols: int, ticks: int, tick_ms: float) -> dict[str, Any]:
+    """The paced mode on ``pool``: a tick every ``tick_ms``, tick-to-order latency as the report gives it."""
+    settings: dict[str, Any] = {"symbols_count": symbols, "iterations": ticks, "runtime": "pool", "pace": "realtime"}
+    settings.update(tick_ms=tick_ms, decision_deadline_ms=tick_ms, edge_threshold=-1e9, max_inv=1e12, max_total=1e15)
+    config = resolve(overrides=settings, override_source="setting")
+    system = _build(config)
+    system.start()
+    system.run()
+    latency = build_report(system)["latency"]
+    system.stop()
+    return {"symbols": symbols, "ticks": ticks, "tick_ms": tick_ms, **latency}
+
+
+CANCEL_REPLACE_FLAGS = ["--symbols", "BTCUSDT,ETHUSDT", "--fill-rate", "0.04", "--reject-rate", "0",
+                        "--edge-threshold", "-1000000"]  # fmt: skip
+"""The cancel/replace workload as a user starts it (the NautilusTrader anchor's header names the same flags)."""
+
+
+def whole_process(command: list[str]) -> tuple[float, str]:
+    """Wall seconds of ``command`` run as a user would, and its stdout."""
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return time.perf_counter() - started, done.stdout
+
+
+def cancel_replace_vs_nautilus(runtime: str, ticks: int, nautilus_python: str | None, runs: int) -> dict[str, Any]:
+    """``bin/run-shadow`` and (if given) NautilusTrader's anchor, whole processes, alternating, in one sitting."""
+    root = Path(__file__).resolve().parent.parent
+    ours_cmd = [sys.executable, str(root / "bin" / "run-shadow"), *CANCEL_REPLACE_FLAGS]
+    ours_cmd += ["--iterations", str(ticks), "--runtime", runtime]
+    anchor = root.parent / "shared" / "anchors" / "nautilus_mm_bench.py"
+    rates: dict[str, list[float]] = {"ours": [], "nautilus": []}
+    for _ in range(runs):
+        wall, out = whole_process(ours_cmd)
+        rates["ours"].append(json.loads(out)["orders"]["placed"] / wall)
+        if nautilus_python is not None:
+            wall, out = whole_process([nautilus_python, str(anchor), "2", str(ticks), "42", "track"])
+            submitted = int(out.split("submitted=")[1].split()[0])
+            rates["nautilus"].append(submitted / wall)
+    result: dict[str, Any] = {"runtime": runtime, "ticks": ticks}
+    result["ours_orders_per_s"] = [round(r) for r in rates["ours"]]
+    if rates["nautilus"]:
+        result["nautilus_orders_per_s"] = [round(r) for r in rates["nautilus"]]
+        result["ratio_median"] = round(statistics.median(rates["ours"]) / statistics.median(rates["nautilus"]), 2)
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the cases (each in a child process) and print one JSON document."""
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--case", nargs=2, metavar=("RUNTIME", "SYMBOLS"), help="run one case in this process")
     parser.add_argument("--cancel-replace", metavar="RUNTIME", help="run the cancel/replace workload in this process")
+    parser.add_argument("--paced", type=int, metavar="SYMBOLS", help="run the paced mode on pool in this process")
+    parser.add_argument(
+        "--versus-nautilus",
+        metavar="PYTHON",
+        help="whole-process cancel/replace against NautilusTrader, with the anchor run by this interpreter",
+    )
     parser.add_argument("--iterations", type=int, default=20, help="ticks per throughput case (default 20)")
     parser.add_argument("--freezes", type=int, default=5, help="freeze repetitions per case (default 5)")
     parser.add_argument("--ticks", type=int, default=5000, help="ticks of the cancel/replace workload (default 5000)")
+    parser.add_argument("--tick-ms", type=float, default=100.0, help="paced mode: ms between ticks (default 100)")
+    parser.add_argument("--runs", type=int, default=3, help="whole-process runs per side (default 3)")
     parser.add_argument("--quick", action="store_true", help="small cases only (100 and 1,000 symbols)")
     args = parser.parse_args(argv)
     if args.case:
         result = run_case(args.case[0], int(args.case[1]), args.iterations, args.freezes)
     elif args.cancel_replace:
         result = cancel_replace(args.cancel_replace, args.ticks)
+    elif args.paced:
+        result = paced_latency(args.paced, args.iterations, args.tick_ms)
+    elif args.versus_nautilus:
+        result = cancel_replace_vs_nautilus("pool", args.ticks, args.versus_nautilus, args.runs)
     else:
         cases = [c for c in CASES if not args.quick or c[1] <= 1000]
         common = ["--iterations", str(args.iterations), "--freezes", str(args.freezes)]
+        paced = ["--iterations", str(args.iterations), "--tick-ms", str(args.tick_ms)]
         result = {
             "machine": {"cpus": _cpus(), "python": sys.version.split()[0]},
             "codec_floor": codec_floor(),
@@ -190,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cancel_replace": [
                 _child(["--cancel-replace", runtime, "--ticks", str(args.ticks)]) for runtime in RUNTIME_NAMES
             ],
+            "paced": [_child(["--paced", str(n), *paced]) for n in (100, 1000, 10000) if not args.quick or n <= 1000],
+            "cancel_replace_whole_process": cancel_replace_vs_nautilus("pool", args.ticks, None, args.runs),
         }
     sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
     return 0

@@ -60,6 +60,7 @@ class GatewaySnapshot:
     faults_injected: dict[str, int]
     market_through: int
     ack_latencies_ns: list[int] = field(default_factory=list)
+    venue_empty_at: float | None = None  # runtime clock when a freeze's mass cancel left nothing open; timing only
 
 
 class ExchangeGateway(SupervisedRole):
@@ -73,6 +74,7 @@ class ExchangeGateway(SupervisedRole):
         self.frozen = False
         self.freeze_reason = ""
         self.venue_empty = False
+        self.venue_empty_at: float | None = None
         self.places = 0
         self.cancels = 0
         self.exchange_errors = 0
@@ -304,6 +306,8 @@ class ExchangeGateway(SupervisedRole):
             if still_open == 0:
                 break
         self.venue_empty = still_open == 0
+        if self.venue_empty and self.venue_empty_at is None:
+            self.venue_empty_at = self.runtime.now()
         self.cancels += len(canceled)
         self._report(tick, acks, rejects, [], [])
         chunks = parts(canceled)
@@ -355,4 +359,5 @@ class ExchangeGateway(SupervisedRole):
             {kind: getattr(self.client, "injected", {}).get(kind, 0) for kind in FAULT_KINDS},
             self.market_through,
             list(self.ack_latencies_ns),
+            self.venue_empty_at,
         )
