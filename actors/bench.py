@@ -22,6 +22,7 @@ from typing import Any
 
 from actors.baseline import SyncEngine
 from actors.config import RUNTIME_NAMES, ShadowConfig, resolve
+from actors.gc_tuning import tune_gc
 from actors.messages import FreezeRequest, QuoteIntent
 from actors.report import build_report
 from actors.roles.addresses import RISK
@@ -240,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="whole-process runs per side (default 3)")
     parser.add_argument("--quick", action="store_true", help="small cases only (100 and 1,000 symbols)")
     args = parser.parse_args(argv)
+    tune_gc()  # as bin/run-shadow does; the baseline of a case runs in the same process, so under the same settings
     if args.case:
         result = run_case(args.case[0], int(args.case[1]), args.iterations, args.freezes)
     elif args.cancel_replace:

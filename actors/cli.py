@@ -18,6 +18,7 @@ from loguru import logger
 
 from actors.config import KEYS, ConfigError, ShadowConfig, env_name, resolve
 from actors.core.journal import JournalError
+from actors.gc_tuning import tune_gc
 from actors.report import build_report, render
 from actors.runtime import create_runtime
 from actors.system import System
@@ -59,7 +60,8 @@ def parse_config(argv: Sequence[str], environ: Mapping[str, str]) -> ShadowConfi
 
 
 def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
-    """Run one shadow run and return the report text."""
+    """Run one shadow run and return the report text (the process's collector tuned for it)."""
+    tune_gc()
     runtime = create_runtime(config.runtime, **({"seed": config.seed} if config.runtime == "sim" else {}))
     try:
         system = System(runtime, config)
