@@ -3,7 +3,7 @@
 Every random decision of :class:`FakeExchangeClient` is drawn from
 ``keyed_random.uniform(seed, what, key...)``: a reject from the client id, a
 fill from the exchange order id and the tick.  So an order's fate does not
-depend on the order in which calls arrive (DESIGN principle 5).
+depend on the order in which calls arrive (docs/DESIGN.md, "Keyed randomness").
 
 The venue moves with its market (:meth:`FakeExchangeClient.advance`, called
 with each market tick it is given) and pushes what trades to the listener

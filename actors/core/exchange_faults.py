@@ -15,7 +15,7 @@ rates of :class:`ExchangeFaults`, makes it fail the ways real venues fail:
 
 Every draw is keyed on what it is about (client id, exchange id and attempt,
 fill id, tick), never on call order, so a run is reproducible on every
-runtime (DESIGN principle 5).  What each fault must lead to is the gateway's
+runtime (docs/DESIGN.md, "Keyed randomness").  What each fault must lead to is the gateway's
 and the store's business; docs/RELIABILITY.md lists the outcomes.
 """
 

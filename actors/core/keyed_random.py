@@ -1,6 +1,6 @@
 """Randomness keyed by what it is about, never by arrival order.
 
-DESIGN principle 5: a draw for "does order ORD000007 fill at tick 12" must
+docs/DESIGN.md, "Keyed randomness": a draw for "does order ORD000007 fill at tick 12" must
 give the same answer whichever actor asked first and on whichever runtime.
 A stateless hash of (seed, key...) gives exactly that.  blake2b with an
 8-byte digest measured 1.3 us per draw here, cheap enough for every order.

@@ -1,7 +1,7 @@
 """The address directory: actor refs by name, with O(1) register and unregister.
 
 pykka's global ``ActorRegistry`` keeps a list, so unregistering is linear and
-stopping n actors is quadratic (DESIGN section 5); runtimes keep their actors
+stopping n actors is quadratic (docs/DESIGN.md, "Scale"); runtimes keep their actors
 here instead and never register them there.
 """
 

@@ -103,6 +103,21 @@ def test_a_hostile_venue_with_a_freeze_at_30_symbols_gives_the_same_bytes_on_eve
     assert orders["open"] == 0 and orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"]
 
 
+def test_the_paced_mode_runs_in_real_time_and_its_counts_add_up() -> None:
+    flags = ["--pace", "realtime", "--tick-ms", "5", "--iterations", "40", "--runtime", "pool", "--symbols-count", "20"]
+    report = report_of(*flags, "--max-total", "1000000")
+    orders, latency = report["orders"], report["latency"]
+    assert isinstance(orders, dict) and isinstance(latency, dict)
+    assert report["execution"]["ticks"] == 40  # type: ignore[index]
+    assert orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"] + orders["open"] > 0
+    figures = latency["tick_to_order_ms"]
+    assert figures["n"] > 0 and 0 < figures["p50"] <= figures["p99"] <= figures["max"]
+
+
+def test_the_asap_report_has_no_latency_section() -> None:
+    assert "latency" not in report_of(*EXAMPLE)
+
+
 def test_a_different_seed_gives_a_different_report() -> None:
     assert report_of(*EXAMPLE, "--seed", "1") != report_of(*EXAMPLE, "--seed", "2")
 
@@ -202,6 +217,11 @@ def test_frozen_clock_variable_is_accepted() -> None:
         ([], {"MM_FILL_RATE": "-1"}, "MM_FILL_RATE"),
         (["--journal-fsync", "maybe"], {}, "--journal-fsync"),
         (["--journal", "/dev/null"], {}, "--journal /dev/null"),
+        (["--pace", "fast"], {}, "--pace"),
+        (["--tick-ms", "0"], {}, "--tick-ms"),
+        (["--decision-deadline-ms", "-1"], {}, "--decision-deadline-ms"),
+        (["--ticks-in-flight", "0"], {}, "--ticks-in-flight"),
+        ([], {"MM_PACE": "slow"}, "MM_PACE"),
     ],
 )
 def test_bad_input_gives_one_clear_line_and_exit_status_2(args: list[str], env: dict[str, str], needle: str) -> None:
