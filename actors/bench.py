@@ -9,6 +9,7 @@ and reports the actor pipeline's orders/s as a ratio of it.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import resource
 import statistics
@@ -75,6 +76,7 @@ def run_case(runtime: str, symbols: int, iterations: int, freezes: int) -> dict[
     started = time.perf_counter()
     system.stop()
     stop_s = time.perf_counter() - started
+    gc.collect()  # the stopped system's cycles (actor <-> ref), before the next system is built
     freezes_ms = [freeze_latency(runtime, symbols, seed) for seed in range(freezes)]
     base_rate, base_placed = baseline_orders_per_s(config)
     orders_per_s = placed / run_s
@@ -124,6 +126,7 @@ def freeze_latency(runtime: str, symbols: int, seed: int) -> tuple[float, float,
     assert system.venue.get_orders() == [], "the venue must hold no open order after a freeze"
     assert decided is not None and store.freeze_confirmed_at is not None and venue_empty is not None
     system.stop()
+    gc.collect()
     if runtime == "sim":
         return quiet_ms, quiet_ms, quiet_ms
     return (venue_empty - decided) * 1000.0, (store.freeze_confirmed_at - decided) * 1000.0, quiet_ms

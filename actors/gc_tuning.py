@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 
-THRESHOLDS = (50_000, 20, 100)
+THRESHOLDS = (50_000, 20, 10)
 """Young collections every 50,000 net allocations instead of 700."""
 
 

@@ -187,7 +187,7 @@ class PoolRuntime(RealTimeRuntime):
         self.batch = batch
         self._run_queue: deque[PoolInbox] = deque()
         self._urgent_queue: deque[PoolInbox] = deque()
-        self._run_cond = threading.Condition()
+        self._run_cond = threading.Condition(threading.Lock())
         self._threads: list[threading.Thread] = []
         self._closing_workers = False
         self._held: dict[int, Any] = {}

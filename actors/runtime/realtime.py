@@ -29,7 +29,7 @@ class RealTimeRuntime(Runtime):
     def __init__(self) -> None:
         super().__init__()
         self._local = threading.local()
-        self._idle = threading.Condition()
+        self._idle = threading.Condition(threading.Lock())  # a plain lock: this is taken twice per message
         self._in_flight = 0
         self._timers: list[TimerHandle] = []
         self._timer_cond = threading.Condition()

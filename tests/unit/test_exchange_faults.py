@@ -234,3 +234,38 @@ def test_the_gateway_answers_a_mass_cancel_with_fills_first_then_the_final_part(
     report = store.expect(MassCancelReport)
     assert report == MassCancelReport(1, ("CLI00000001", "CLI00000002"), "", True, 0, "test")
     assert faulty.get_orders() == []
+
+
+def test_a_mass_cancel_the_venue_keeps_refusing_is_tried_again_as_the_market_moves(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    faulty = venue(cancel_error=0.99)  # almost every mass cancel fails in transport
+    faulty.inner.fill_rate = 0.0
+    sim.spawn(ExchangeGateway, GATEWAY, faulty)
+    sim.tell(GATEWAY, encode(VenueTick(1, 0)))
+    sim.tell(GATEWAY, encode(GatewayRequest(1, (), (place(1), place(2)))))
+    sim.run_until_idle()
+    assert len(faulty.get_orders()) == 2
+    sim.tell(GATEWAY, encode(Freeze(1, "test")))
+    sim.run_until_idle()
+    tick = 1
+    while faulty.get_orders() and tick < 200:
+        tick += 1
+        sim.tell(GATEWAY, encode(VenueTick(tick, 0)))
+        sim.tell(GATEWAY, encode(GatewayRequest(tick, (), (), True)))
+        sim.run_until_idle()
+    assert faulty.get_orders() == [] and tick > 1  # it took more than the first attempts
+    finals = [r for r in store.messages(MassCancelReport) if r.final]
+    assert [r.venue_open for r in finals][-1] == 0 and all(r.venue_open == 2 for r in finals[:-1])
+
+
+def test_the_venue_is_emptied_at_a_freeze_even_when_the_store_is_gone() -> None:
+    sim = Sim(4)
+    system = sim.start_system(symbols_count=5, iterations=3, edge_threshold=-1e9, fill_rate=0.0, max_total=1e6)
+    system.run()
+    assert system.venue.get_orders()
+    sim.stop(STORE)
+    sim.run_until_idle()
+    sim.tell(RISK, encode(FreezeRequest("operator")))
+    sim.run_until_idle()
+    assert system.venue.get_orders() == []  # the gateway cancels on risk's word alone
+    system.stop()
