@@ -154,6 +154,7 @@ class GatewayRequest(Message):
     places: tuple[PlaceItem, ...]
     frozen: bool = False
     last: bool = True
+    part: int = 0
 
 
 @message
@@ -306,6 +307,9 @@ class MassCancelReport(Message):
     is set if the venue refused or did not answer.  Fills and settled
     placements are sent just before.  ``reason`` is the freeze's, so a store
     that hears of the freeze first from this report freezes the same way.
+    ``requested_through`` is the last tick whose request the gateway had
+    handled: orders of later ticks never reached the venue, and the
+    gateway answers for them (refused) when their request comes.
     """
 
     tick: int
@@ -314,6 +318,7 @@ class MassCancelReport(Message):
     final: bool
     venue_open: int
     reason: str
+    requested_through: int
 
 
 # ---------------------------------------------------------------- reconciliation
@@ -375,7 +380,8 @@ def split_request(request: GatewayRequest) -> list[GatewayRequest]:
     tick, frozen = request.tick, request.frozen
     requests = [GatewayRequest(tick, part, (), frozen, False) for part in parts(request.cancels) if part]
     requests += [GatewayRequest(tick, (), part, frozen, False) for part in parts(request.places) if part]
-    return [*requests[:-1], replace(requests[-1], last=request.last)]
+    numbered = [replace(r, part=number) for number, r in enumerate(requests)]
+    return [*numbered[:-1], replace(numbered[-1], last=request.last)]
 
 
 def split_report(report: GatewayReport) -> list[GatewayReport]:

@@ -102,7 +102,7 @@ class System:
             config.symbols,
             decided_through=tick,
             freeze_tick=freeze[0] if freeze else None,
-            final_tick=None if paced else config.iterations,
+            final_tick=config.iterations,
             deadline_s=config.decision_deadline_ms / 1000.0 if paced else None,
         )
         for symbol in config.symbols:

@@ -97,8 +97,16 @@ class TickFeed(SupervisedRole):
             self._send(progress.sent_through + 1)
 
     def _send(self, tick: int) -> None:
+        """Every record of ``tick``, built before any is sent: a tick goes out whole or not at all."""
         runtime, market = self.runtime, self.market
+        records = [(address, encode(MarketTick(tick, symbol, market.mid_ticks(symbol, tick))))
+                   for symbol, address in self.addresses]  # fmt: skip
+        records.append((GATEWAY, encode(VenueTick(tick, int(runtime.now() * 1e9)))))
         self.progress.sent_through = tick
-        runtime.tell(GATEWAY, encode(VenueTick(tick, int(runtime.now() * 1e9))))
-        for symbol, address in self.addresses:
-            runtime.tell(address, encode(MarketTick(tick, symbol, market.mid_ticks(symbol, tick))))
+        for address, record in records:
+            runtime.tell(address, record)
+
+    def on_restart(self, exc: Exception) -> None:
+        """A tick that could not be built was not sent: try again, as a message, so a repeated failure escalates."""
+        if self.pace_s is None:
+            self.send(self.address, FeedTicks(self.last))

@@ -43,8 +43,13 @@ from actors.runtime.actor import handles
 
 FROZEN = "frozen: no order is placed after a freeze"
 NOT_PLACED = "not placed: the venue has no such order after a timeout"
-MASS_CANCEL_ATTEMPTS = 8
-"""Mass cancels tried in a row at a freeze before waiting for the next market tick to try again."""
+MASS_CANCEL_ATTEMPTS = 32
+"""Mass cancels tried in a row at a freeze before waiting for the next market tick to try again.
+
+Each attempt draws anew at a hostile venue; 32 make a venue that fails two
+calls in three (0.67^32 ~ 3e-6) all but certain to be emptied before the
+run's last tick.  A venue that refuses for good is left to deadlines and
+backoff (docs/RELIABILITY.md)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ class ExchangeGateway(SupervisedRole):
         self.requested_through = market_through
         self.markets: dict[int, VenueTick] = {}
         self.requests: dict[int, list[GatewayRequest]] = {}
+        self.parts_seen: set[tuple[int, int]] = set()
         self.placed_since_tick: set[str] = set()
         self.duplicates_ignored = 0
         self.in_doubt: dict[str, str] = {}
@@ -108,9 +114,11 @@ class ExchangeGateway(SupervisedRole):
     @handles(GatewayRequest)
     def on_gateway_request(self, request: GatewayRequest) -> None:
         """The store's request of a tick: sent to the venue once the venue is at that tick."""
-        if request.tick <= self.requested_through:
-            self.duplicates_ignored += 1
+        key = (request.tick, request.part)
+        if request.tick <= self.requested_through or key in self.parts_seen:
+            self.duplicates_ignored += 1  # a copy of a request, or of a part of one, delivered twice
             return
+        self.parts_seen.add(key)
         if request.tick > self.market_through:
             self.requests.setdefault(request.tick, []).append(request)
             return
@@ -157,6 +165,7 @@ class ExchangeGateway(SupervisedRole):
             self._freeze(request.tick, self.freeze_reason or "the store reports a freeze")
         if request.last:
             self.requested_through = request.tick
+            self.parts_seen = {key for key in self.parts_seen if key[0] > request.tick}
         canceled, cancel_failures = self._cancel(request.cancels)
         acks: list[Ack] = []
         rejects: list[Refusal] = []
@@ -314,9 +323,9 @@ class ExchangeGateway(SupervisedRole):
         for number, chunk in enumerate(chunks, start=1):
             final = number == len(chunks)
             open_count = still_open if final else -1
-            self.send(
-                STORE, MassCancelReport(tick, chunk, error if final else "", final, open_count, self.freeze_reason)
-            )
+            error_text = error if final else ""
+            reason, through = self.freeze_reason, self.requested_through
+            self.send(STORE, MassCancelReport(tick, chunk, error_text, final, open_count, reason, through))
 
     # ------------------------------------------------------------ reconciliation
 

@@ -178,13 +178,16 @@ class OrderStoreActor(SupervisedRole):
         first): it freezes the store the same way.  An order still open here
         once the venue has none open was not open there: it filled (its fill
         came just before), or was canceled earlier and the answer was lost.
+        An order whose request the gateway had not handled yet never reached
+        the venue: the gateway's refusal ("frozen") settles it when it comes.
         """
         self._enter_freeze(report.tick, report.reason)
         self.canceled_since_freeze += self.store.confirm_cancels(report.canceled)
         if report.final and report.venue_open == 0:
             self.venue_empty = True
             for order in self.store.open_orders():
-                self._cancel_answered(order.client_id, False, NOT_OPEN_AT_VENUE)
+                if order.created_tick <= report.requested_through:  # later ones: the gateway refuses them
+                    self._cancel_answered(order.client_id, False, NOT_OPEN_AT_VENUE)
         self._confirm_freeze_if_done()
 
     @handles(VenueState)

@@ -18,6 +18,7 @@ from typing import ClassVar
 
 from actors.core.quoting import Quote
 from actors.core.risk import RiskEngine
+from actors.core.types import Side
 from actors.messages import (
     DecisionDeadline,
     FillItem,
@@ -37,6 +38,7 @@ from actors.messages import (
 from actors.roles.addresses import FEED, GATEWAY, QUOTERS, STORE
 from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
+from actors.runtime.base import TimerHandle
 
 Input = QuoteIntent | Mark
 
@@ -90,7 +92,7 @@ class RiskMonitor(SupervisedRole):
         self.decided_through = decided_through
         self.final_tick = final_tick
         self.deadline_s = deadline_s
-        self.deadlines: set[int] = set()
+        self.deadlines: dict[int, TimerHandle] = {}
         self.last_seq = 0
         self.risk_blocks = 0
         self.late_inputs = 0
@@ -139,7 +141,7 @@ class RiskMonitor(SupervisedRole):
         if applied.closes:
             self.closed_through = max(self.closed_through, applied.tick)
             self._arm_deadline(applied.tick)
-        elif self.final_tick is not None and self.decided_through >= self.final_tick:
+        if self.final_tick is not None and self.decided_through >= self.final_tick:
             self._apply_fills()
         self._decide_ready()
 
@@ -152,10 +154,10 @@ class RiskMonitor(SupervisedRole):
     @handles(DecisionDeadline)
     def on_decision_deadline(self, deadline: DecisionDeadline) -> None:
         """Paced mode: decide ``tick`` (and any before it) with what has come; what comes later is dropped."""
-        self.deadlines.discard(deadline.tick)
+        self.deadlines.pop(deadline.tick, None)
         while self.decided_through < deadline.tick:
             self.decided_at_deadline += 1
-            self._decide(self.decided_through + 1)
+            self._decide(self.decided_through + 1, at_deadline=True)
         self._decide_ready()
 
     # ------------------------------------------------------------ deciding
@@ -171,12 +173,25 @@ class RiskMonitor(SupervisedRole):
         while self._complete(self.decided_through + 1):
             self._decide(self.decided_through + 1)
 
-    def _decide(self, tick: int) -> None:
-        """Marks, fills, edge (perhaps a freeze), then the intents in symbol order; always one record to the store."""
+    def _decide(self, tick: int, *, at_deadline: bool = False) -> None:
+        """Marks, fills, edge (perhaps a freeze), then the intents in symbol order; always one record to the store.
+
+        Marks are applied in symbol order too: the total notional is a float
+        summed as marks move, and its last bits (which a limit check can
+        land on) must not depend on the order the quoters' records came in.
+        A tick decided at its deadline pulls the quotes of every symbol
+        whose intent is missing (its orders are canceled, none placed), so no
+        quote rests longer than one tick unchecked; decided before its fills
+        were all in, it is decided blind: positions are not known, so every
+        quote is pulled (every side counted as a risk block).
+        """
         inputs = self.inputs.pop(tick, {})
+        timer = self.deadlines.pop(tick, None)
+        if timer is not None:
+            timer.cancel()  # decided in time: no deadline will fire after the run
         engine = self.engine
-        for record in inputs.values():
-            engine.update_mark(record.symbol, record.mid_ticks)
+        for symbol in sorted(inputs):
+            engine.update_mark(symbol, inputs[symbol].mid_ticks)
         if self._apply_fills():
             reason = engine.evaluate_edge()
             if reason is not None:
@@ -184,10 +199,15 @@ class RiskMonitor(SupervisedRole):
         self.decided_through = tick
         intents = {} if engine.frozen else {s: r for s, r in inputs.items() if isinstance(r, QuoteIntent)}
         quotes = {s: Quote(s, i.bid_ticks, i.bid_lots, i.ask_ticks, i.ask_lots) for s, i in intents.items()}
-        approved, blocks = engine.approve_quotes(quotes) if quotes else ([], 0)
+        approved: list[tuple[str, Side, int, int]] = []
+        if self.closed_through < tick:  # blind
+            blocks = 2 * len(quotes)
+        else:
+            approved, blocks = engine.approve_quotes(quotes) if quotes else ([], 0)
         self.risk_blocks += blocks
         orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
-        for replace in split_replace(ReplaceQuotes(tick, tuple(sorted(intents)), orders, blocks)):
+        pulled = sorted(self.symbols - self.stopped.keys()) if at_deadline and not engine.frozen else sorted(intents)
+        for replace in split_replace(ReplaceQuotes(tick, tuple(pulled), orders, blocks)):
             self.send(STORE, replace)
         self.send(FEED, TickDone(tick))
 
@@ -198,9 +218,8 @@ class RiskMonitor(SupervisedRole):
         return bool(fills)
 
     def _arm_deadline(self, tick: int) -> None:
-        if self.deadline_s is not None and tick not in self.deadlines:
-            self.deadlines.add(tick)
-            self.schedule(self.deadline_s, DecisionDeadline(tick))
+        if self.deadline_s is not None and tick > self.decided_through and tick not in self.deadlines:
+            self.deadlines[tick] = self.schedule(self.deadline_s, DecisionDeadline(tick))
 
     # ------------------------------------------------------------ the freeze
 

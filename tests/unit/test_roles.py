@@ -230,6 +230,18 @@ def test_frozen_risk_sends_no_more_orders_and_keeps_marking(sim: Sim) -> None:
     assert snapshot.freeze_confirmed and snapshot.marks["BTCUSDT"] == 6_100_000
 
 
+def test_a_tick_decided_at_its_deadline_before_its_fills_are_in_pulls_every_quote(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    engine = RiskEngine(RiskLimits(10_000.0, 50_000.0, 3.0, 1), INSTRUMENTS)
+    sim.spawn(RiskMonitor, RISK, engine, BOTH, deadline_s=0.05)
+    tell(sim, RISK, intent("BTCUSDT"))
+    tell(sim, RISK, intent("ETHUSDT"))  # every intent, but the store has not closed tick 1's fills
+    store.expect_none(ReplaceQuotes)
+    sim.advance(0.05)
+    replace = store.expect(ReplaceQuotes)
+    assert replace.orders == () and replace.symbols == ("BTCUSDT", "ETHUSDT") and replace.risk_blocks == 4
+
+
 def test_a_decision_deadline_decides_without_the_missing_intent_and_drops_it_later(sim: Sim) -> None:
     store = sim.probe(STORE)
     engine = RiskEngine(RiskLimits(10_000.0, 50_000.0, 3.0, 1), INSTRUMENTS)
@@ -238,7 +250,9 @@ def test_a_decision_deadline_decides_without_the_missing_intent_and_drops_it_lat
     tell(sim, RISK, closing(1))
     store.expect_none(ReplaceQuotes)
     sim.advance(0.05)
-    assert store.expect(ReplaceQuotes).symbols == ("BTCUSDT",)
+    replace = store.expect(ReplaceQuotes)
+    assert replace.symbols == ("BTCUSDT", "ETHUSDT")  # the silent symbol's quotes are pulled, not left resting
+    assert {o.symbol for o in replace.orders} == {"BTCUSDT"}
     tell(sim, RISK, intent("ETHUSDT"))  # late
     sim.run_until_idle()
     snapshot = sim.actor(RISK).snapshot()  # type: ignore[attr-defined]
@@ -363,12 +377,26 @@ def test_freeze_is_settled_from_the_gateways_mass_cancel_and_confirmed(sim: Sim)
     tell(sim, STORE, empty_report(acks=(Ack("CLI00000001", "ORD000001"),)))  # CLI00000002 still pending
     tell(sim, STORE, Freeze(1, "test"))
     gateway.expect_none(GatewayRequest)  # the gateway mass-cancels on risk's word, not the store's
-    tell(sim, STORE, MassCancelReport(1, ("CLI00000001",), "", True, 0, "test"))
+    tell(sim, STORE, MassCancelReport(1, ("CLI00000001",), "", True, 0, "test", 1))
     assert risk.expect(FreezeComplete).canceled == 2  # the pending one was not open at the venue either
     assert core.open_orders() == []
     quote_two(sim, tick=2)
     request = gateway.expect(GatewayRequest)
     assert request.frozen and request.places == ()  # the tick's record, empty, says the store is frozen
+
+
+def test_orders_whose_request_the_gateway_had_not_handled_are_settled_by_its_refusal(sim: Sim) -> None:
+    sim.probe(GATEWAY)
+    risk = sim.probe(RISK)
+    core = start_store(sim)
+    quote_two(sim, tick=2)  # the kill switch is pulled while this request is on its way
+    tell(sim, STORE, MassCancelReport(2, (), "", True, 0, "operator", 1))  # the gateway had handled up to tick 1
+    risk.expect_none(FreezeComplete)
+    assert [o.state for o in core.open_orders()] == [OrderState.PENDING, OrderState.PENDING]
+    refused = tuple(Refusal(f"CLI0000000{n}", FROZEN) for n in (1, 2))
+    tell(sim, STORE, empty_report(tick=2, rejects=refused))
+    assert risk.expect(FreezeComplete).canceled == 0
+    assert core.counts()[OrderState.REJECTED] == 2 and core.stats.illegal_transitions == 0
 
 
 def test_freeze_is_not_confirmed_while_the_venue_still_holds_orders(sim: Sim) -> None:
@@ -378,10 +406,10 @@ def test_freeze_is_not_confirmed_while_the_venue_still_holds_orders(sim: Sim) ->
     quote_two(sim)
     gateway.expect(GatewayRequest)
     tell(sim, STORE, empty_report(acks=(Ack("CLI00000001", "ORD000001"), Ack("CLI00000002", "ORD000002"))))
-    tell(sim, STORE, MassCancelReport(1, (), "exchange error: cancel all: connection reset", True, 2, "test"))
+    tell(sim, STORE, MassCancelReport(1, (), "exchange error: cancel all: connection reset", True, 2, "test", 1))
     risk.expect_none(FreezeComplete)
     assert sim.actor(STORE).snapshot().frozen  # type: ignore[attr-defined]  # the report alone froze the store
-    tell(sim, STORE, MassCancelReport(2, ("CLI00000001", "CLI00000002"), "", True, 0, "test"))
+    tell(sim, STORE, MassCancelReport(2, ("CLI00000001", "CLI00000002"), "", True, 0, "test", 1))
     assert risk.expect(FreezeComplete).canceled == 2
     assert core.open_orders() == []
 
@@ -461,7 +489,7 @@ def test_gateway_mass_cancels_at_the_venue_on_risks_word_alone(sim: Sim) -> None
     assert len(venue.get_orders()) == 2
     tell(sim, GATEWAY, Freeze(1, "test"))
     report = store.expect(MassCancelReport)
-    assert report == MassCancelReport(1, ("CLI00000001", "CLI00000002"), "", True, 0, "test")
+    assert report == MassCancelReport(1, ("CLI00000001", "CLI00000002"), "", True, 0, "test", 1)
     assert venue.get_orders() == []
 
 
@@ -475,6 +503,19 @@ def test_a_frozen_request_freezes_the_gateway_before_risks_word_arrives(sim: Sim
     tell(sim, GATEWAY, GatewayRequest(2, (), (place("CLI00000002"),), True))
     assert store.expect(MassCancelReport).canceled == ("CLI00000001",)
     assert venue.get_orders() == [] and sim.actor(GATEWAY).snapshot().places == 1  # type: ignore[attr-defined]
+
+
+def test_a_copy_of_a_part_of_a_split_request_is_sent_to_the_venue_once(sim: Sim) -> None:
+    sim.probe(STORE)
+    venue = start_gateway(sim)
+    tell(sim, GATEWAY, VenueTick(1, 0))
+    first = GatewayRequest(1, (), (place("CLI00000001"),), False, False, 0)
+    tell(sim, GATEWAY, first)
+    tell(sim, GATEWAY, first)  # delivered twice
+    tell(sim, GATEWAY, GatewayRequest(1, (), (place("CLI00000002"),), False, True, 1))
+    sim.run_until_idle()
+    assert [o.client_id for o in venue.get_orders()] == ["CLI00000001", "CLI00000002"]
+    assert sim.actor(GATEWAY).snapshot().places == 2  # type: ignore[attr-defined]
 
 
 def test_gateway_places_nothing_after_a_freeze(sim: Sim) -> None:

@@ -143,3 +143,22 @@ def test_risk_freezes_when_its_positions_differ_from_the_venues() -> None:
     sim.run_until_idle()
     assert system.risk_snapshot().freeze_events == 1
     system.stop()
+
+
+def test_a_feed_that_cannot_build_a_tick_escalates_and_the_engine_freezes() -> None:
+    sim = Sim(1)
+    system = sim.start_system(symbols_count=3, iterations=20, volatility_bps=100_000.0)  # mids outgrow the wire
+    system.run()
+    risk = system.risk_snapshot()
+    assert risk.frozen and risk.last_freeze_reason.startswith("Escalation: feed stopped after repeated failures")
+    assert risk.freeze_confirmed and system.store_snapshot().open_orders == [] and system.venue.get_orders() == []
+    assert risk.decided_through < 20  # the run ends at the last tick that could be built
+    system.stop()
+
+
+def test_a_paced_run_applies_every_fill_even_those_after_its_last_decision() -> None:
+    sim = Sim(0, trace=False)
+    system = sim.start_system(pace="realtime", symbols_count=2, iterations=5, cancel_race_rate=1.0, fill_rate=0.3)
+    system.run()
+    assert system.risk_snapshot().positions == system.venue.get_positions()
+    system.stop()
