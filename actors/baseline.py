@@ -1,4 +1,4 @@
-"""The synchronous baseline: the same pure core, the same tick phases, no actors.
+"""The synchronous baseline: the same pure core, the same order of work per tick, no actors.
 
 It is what the actor pipeline is measured against (``bin/bench``) and, since it
 makes the same decisions in the same order, a cross-check of the engine: for
@@ -34,7 +34,7 @@ class BaselineResult:
 
 
 class SyncEngine:
-    """Drives the core in a plain loop, phase for phase like ``TickDriver``."""
+    """Drives the core in a plain loop, in the order the actors' dataflow handles a tick (docs/DESIGN.md)."""
 
     def __init__(self, config: ShadowConfig) -> None:
         if exchange_faults(config).any:
@@ -56,7 +56,7 @@ class SyncEngine:
         return self.result()
 
     def run_tick(self, tick: int) -> None:
-        """Quote, trade, decide."""
+        """Marks, the venue moves and its fills apply, the edge, then the quotes in symbol order."""
         quotes: dict[str, Quote] = {}
         for symbol in self.config.symbols:
             mid = self.market.mid_ticks(symbol, tick)
