@@ -25,6 +25,8 @@ from actors.system import System
 
 PROG = "run-shadow"
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+"""As a shell reports a process ended by SIGINT."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,9 +56,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_config(argv: Sequence[str], environ: Mapping[str, str]) -> ShadowConfig:
     """Flags + environment + files -> a validated config, or :class:`ConfigError`."""
-    args = build_parser().parse_args(list(argv))
+    args = build_parser().parse_args(negative_values_joined(argv))
     overrides: dict[str, Any] = {key: getattr(args, key, None) for key in KEYS if key != "freeze_utc_iso"}
     return resolve(config_file=args.config, environ=environ, overrides=overrides)
+
+
+def negative_values_joined(argv: Sequence[str]) -> list[str]:
+    """``--flag -1e3`` as ``--flag=-1e3``: a negative number in any notation is a value, not a flag.
+
+    argparse takes ``-1`` and ``-1.5`` as values but ``-1e3`` or ``-inf`` as
+    an unknown option; joining them to their flag is the documented way to
+    pass a value that starts with a dash.
+    """
+    joined: list[str] = []
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        following = argv[index + 1] if index + 1 < len(argv) else ""
+        if word.startswith("--") and "=" not in word and following.startswith("-") and _is_number(following):
+            joined.append(f"{word}={following}")
+            index += 2
+            continue
+        joined.append(word)
+        index += 1
+    return joined
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
@@ -72,6 +103,9 @@ def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
         system.start()
         system.run(progress=_progress_printer() if show_progress else None)
         return render(build_report(system))
+    except KeyboardInterrupt:
+        logger.remove()  # stopping mid-tick dead-letters what is in flight: expected, and not news
+        raise
     finally:
         system.stop()
 
@@ -104,6 +138,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except JournalError as exc:
         sys.stderr.write(f"{PROG}: error: --journal {config.journal}: {exc}\n")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        resumable = f"; rerun with --journal {config.journal} to resume" if config.journal else ""
+        sys.stderr.write(f"{PROG}: interrupted{resumable}\n")
+        return EXIT_INTERRUPTED
     sys.stdout.write(text)
     sys.stdout.flush()
     return 0

@@ -72,6 +72,10 @@ class JournalWriter:
         self._file.close()
 
 
+CHUNK_BYTES = 1 << 20
+"""How much of a journal file is read at a time."""
+
+
 class JournalReader:
     """The records of a journal file, in order; a torn last record is dropped and noted."""
 
@@ -82,22 +86,34 @@ class JournalReader:
         """Bytes of whole records read so far: where a writer resumes after a torn tail."""
 
     def __iter__(self) -> Iterator[Record]:
+        """Stream the file in chunks: a journal may be far larger than msgpack's buffer (100 MiB) or memory."""
         try:
-            data = self.path.read_bytes() if self.path.exists() else b""
+            handle = self.path.open("rb") if self.path.exists() else None
         except OSError as exc:
             raise JournalError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
+        if handle is None:
+            return
         unpacker = msgpack.Unpacker(raw=False, strict_map_key=True)
-        unpacker.feed(data)
-        consumed = 0
-        try:
-            for record in unpacker:
-                if not isinstance(record, list) or not record or not isinstance(record[0], str):
-                    raise JournalError(f"{self.path}: not a journal record at byte {consumed}: {record!r}")
-                consumed = self.valid_bytes = unpacker.tell()
-                yield record
-        except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError) as exc:
-            if isinstance(exc, JournalError):
-                raise
-            why = str(exc) or type(exc).__name__
-            raise JournalError(f"{self.path}: unreadable at byte {consumed}: {why}") from None
-        self.torn_tail = consumed < len(data)
+        consumed = size = 0
+        with handle:
+            while True:
+                try:
+                    chunk = handle.read(CHUNK_BYTES)
+                except OSError as exc:
+                    raise JournalError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
+                if not chunk:
+                    break
+                size += len(chunk)
+                unpacker.feed(chunk)
+                try:
+                    for record in unpacker:
+                        if not isinstance(record, list) or not record or not isinstance(record[0], str):
+                            raise JournalError(f"{self.path}: not a journal record at byte {consumed}: {record!r}")
+                        consumed = self.valid_bytes = unpacker.tell()
+                        yield record
+                except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError) as exc:
+                    if isinstance(exc, JournalError):
+                        raise
+                    why = str(exc) or type(exc).__name__
+                    raise JournalError(f"{self.path}: unreadable at byte {consumed}: {why}") from None
+        self.torn_tail = consumed < size

@@ -103,3 +103,27 @@ def test_a_run_killed_mid_way_resumes_from_its_journal_and_loses_nothing(tmp_pat
             counted.add(record[1])  # a fill journaled again (a duplicate delivery) was applied once
             positions[record[4]] = positions.get(record[4], 0) + record[5] * record[7]
     assert {s: q for s, q in sorted(positions.items()) if q} == venue.get_positions()
+
+
+def test_ctrl_c_ends_with_one_line_and_a_journal_that_resumes(tmp_path: Path) -> None:
+    journal = tmp_path / "journal"
+    flags = ["--runtime", "pool", "--symbols-count", "5", "--journal", str(journal), "--edge-threshold=-1e9"]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+    command = [sys.executable, str(ROOT / "bin" / "run-shadow"), *flags]
+    process = subprocess.Popen([*command, "--iterations", "1000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=environ)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not (journal / "venue.journal").exists() or (journal / "venue.journal").stat().st_size < 20_000:
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and out == ""
+    assert err.strip().splitlines() == [f"run-shadow: interrupted; rerun with --journal {journal} to resume"]
+    resumed = subprocess.run(
+        [*command, "--iterations", "5"], capture_output=True, text=True, env=environ, timeout=120, check=False
+    )
+    report = json.loads(resumed.stdout)
+    assert resumed.returncode == 0 and report["execution"]["resumed_after_tick"] is not None
+    orders = report["orders"]
+    assert orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"] + orders["open"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.cli import main
+from actors.cli import main, parse_config
 from actors.config import ConfigError, default_values, env_name, resolve
 
 
@@ -75,3 +75,50 @@ def test_cli_runs_and_prints_one_line(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["--iterations", "2", "--runtime", "sim"], environ={"MM_SEED": "5"}) == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and '"seed":5' in out
+
+
+def test_a_broken_environment_variable_is_an_error_even_where_a_flag_overrides_it() -> None:
+    with pytest.raises(ConfigError, match="environment MM_SEED: expected an integer"):
+        resolve(environ={"MM_SEED": "x"}, overrides={"seed": "5"})
+
+
+def test_a_wrong_type_in_the_config_file_is_an_error_even_where_a_flag_overrides_it(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("max_inv = '100'\n")
+    with pytest.raises(ConfigError, match="max_inv: expected an integer or a number, got str"):
+        resolve(config_file=path, overrides={"max_inv": "200"})
+
+
+def test_an_out_of_range_value_in_the_config_file_names_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("iterations = 0\n")
+    with pytest.raises(ConfigError, match=r"c.toml: iterations: expected an integer from 1"):
+        resolve(config_file=path)
+
+
+def test_the_symbols_given_at_the_higher_layer_win_over_a_symbol_count_below(tmp_path: Path) -> None:
+    assert resolve(environ={"MM_SYMBOLS_COUNT": "3"}, overrides={"symbols": "BTCUSDT"}).symbols == ("BTCUSDT",)
+    assert resolve(environ={"MM_SYMBOLS": "ETHUSDT"}, overrides={"symbols_count": 2}).symbols == (
+        "SYM00001",
+        "SYM00002",
+    )
+    path = tmp_path / "c.toml"
+    path.write_text("symbols_count = 4\n")
+    assert resolve(config_file=path, environ={"MM_SYMBOLS": "ETHUSDT"}).symbols == ("ETHUSDT",)
+    with pytest.raises(ConfigError, match="MM_SYMBOLS and environment MM_SYMBOLS_COUNT: give one"):
+        resolve(environ={"MM_SYMBOLS": "ETHUSDT", "MM_SYMBOLS_COUNT": "2"})
+
+
+@pytest.mark.parametrize("value", ["-1e3", "-1000", "-1000.0", "-1E+3"])
+def test_a_negative_number_in_any_notation_is_a_value_not_a_flag(value: str) -> None:
+    config = parse_config(["--edge-threshold", value, "--iterations", "2"], environ={})
+    assert config.edge_threshold == -1000.0 and config.iterations == 2
+
+
+def test_values_that_would_overflow_the_wire_are_refused_up_front() -> None:
+    with pytest.raises(ConfigError, match="volatility-bps: expected a number <= 1000"):
+        resolve(overrides={"volatility_bps": "100000"})
+    with pytest.raises(ConfigError, match="quote-notional-usd: expected a number <= 1e\\+09"):
+        resolve(overrides={"quote_notional_usd": "1e30"})
+    with pytest.raises(ConfigError, match="volatility-bps: expected a number >= 0"):
+        resolve(overrides={"volatility_bps": "-1"})

@@ -7,6 +7,7 @@ from pathlib import Path
 import msgpack
 import pytest
 
+from actors.core import journal as journal_module
 from actors.core.exchange import PlaceRequest
 from actors.core.journal import JournalError, JournalReader, JournalWriter
 from actors.core.orders import OrderStore
@@ -29,6 +30,26 @@ def test_records_round_trip_and_flush_only_writes_when_something_is_pending(tmp_
     expected = [["create", "BTCUSDT", 1, 100, 2, 1], ["ack", "CLI00000001", "ORD000001"]]
     assert list(JournalReader(tmp_path / "j")) == expected
     assert writer.records == 2 and writer.flushes == 2
+
+
+def test_a_journal_is_read_in_chunks_so_records_may_straddle_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a long run's journal outgrows msgpack's 100 MiB buffer: reading it whole failed (found 2026-11-25)
+    monkeypatch.setattr(journal_module, "CHUNK_BYTES", 7)
+    path = tmp_path / "j"
+    writer = JournalWriter(path)
+    records = [["create", "SYM00001", 1, 100 + n, 5, n] for n in range(50)]
+    for record in records:
+        writer.append(record)
+    writer.close()
+    with path.open("ab") as handle:
+        handle.write(msgpack.packb(["ack", "CLI00000001", "ORD000001"])[:-3])  # torn
+    reader = JournalReader(path)
+    assert list(reader) == records
+    assert reader.torn_tail and reader.valid_bytes == path.stat().st_size - len(
+        msgpack.packb(["ack", "CLI00000001", "ORD000001"])[:-3]
+    )
 
 
 def test_a_torn_last_record_is_dropped_and_cut_off_before_appending(tmp_path: Path) -> None:

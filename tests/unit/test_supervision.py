@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from actors.config import resolve
 from actors.core.exchange import PlaceRequest
+from actors.core.market_data import MarketDataSource
 from actors.core.types import OrderState, Side
 from actors.messages import (
     Ack,
@@ -23,6 +25,7 @@ from actors.roles.addresses import GATEWAY, RISK, STORE, quoter
 from actors.roles.order_store import OrderStoreActor
 from actors.runtime import MessageActor, Runtime, handles
 from actors.runtime.base import FailurePolicy
+from actors.system import System
 from actors.testing import Sim
 from actors.wire import encode
 from tests.unit.runtime_kit import Journal, T_Boom, T_Num
@@ -145,14 +148,29 @@ def test_risk_freezes_when_its_positions_differ_from_the_venues() -> None:
     system.stop()
 
 
+class MarketThatBreaks:
+    """Market data that cannot be had from tick 4 on (a feed gone bad)."""
+
+    def __init__(self, inner: MarketDataSource) -> None:
+        self.inner = inner
+
+    def mid_ticks(self, symbol: str, tick: int) -> int:
+        if tick >= 4:
+            raise ValueError(f"no market data for {symbol} at tick {tick}")
+        return self.inner.mid_ticks(symbol, tick)
+
+
 def test_a_feed_that_cannot_build_a_tick_escalates_and_the_engine_freezes() -> None:
     sim = Sim(1)
-    system = sim.start_system(symbols_count=3, iterations=20, volatility_bps=100_000.0)  # mids outgrow the wire
+    config = resolve(overrides={"symbols_count": 3, "iterations": 20, "runtime": "sim"}, override_source="setting")
+    system = System(sim, config)
+    system.market = MarketThatBreaks(system.market)
+    system.start()
     system.run()
     risk = system.risk_snapshot()
     assert risk.frozen and risk.last_freeze_reason.startswith("Escalation: feed stopped after repeated failures")
     assert risk.freeze_confirmed and system.store_snapshot().open_orders == [] and system.venue.get_orders() == []
-    assert risk.decided_through < 20  # the run ends at the last tick that could be built
+    assert risk.decided_through == 3  # the run ends at the last tick that could be built, none of tick 4 sent
     system.stop()
 
 
