@@ -25,8 +25,18 @@ from actors.system import System
 
 PROG = "run-shadow"
 EXIT_USAGE = 2
+EXIT_INCOMPLETE = 1
+"""The report is printed, but the run stopped before its last tick (an actor gave up)."""
 EXIT_INTERRUPTED = 130
 """As a shell reports a process ended by SIGINT."""
+
+
+class RunIncomplete(RuntimeError):
+    """The run could not decide every tick it was asked for; ``report`` says how far it got."""
+
+    def __init__(self, report: str, reason: str) -> None:
+        super().__init__(reason)
+        self.report = report
 
 
 class _Parser(argparse.ArgumentParser):
@@ -102,7 +112,12 @@ def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
     try:
         system.start()
         system.run(progress=_progress_printer() if show_progress else None)
-        return render(build_report(system))
+        report = build_report(system)
+        if system.ended_early is not None:
+            why = report["risk"]["last_freeze_reason"] or "an actor on the tick path stopped"
+            ticks = report["execution"]["ticks"]
+            raise RunIncomplete(render(report), f"the run stopped after tick {ticks} of {config.iterations}: {why}")
+        return render(report)
     except KeyboardInterrupt:
         logger.remove()  # stopping mid-tick dead-letters what is in flight: expected, and not news
         raise
@@ -138,6 +153,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except JournalError as exc:
         sys.stderr.write(f"{PROG}: error: --journal {config.journal}: {exc}\n")
         return EXIT_USAGE
+    except RunIncomplete as incomplete:
+        sys.stdout.write(incomplete.report)
+        sys.stderr.write(f"{PROG}: error: {incomplete}\n")
+        return EXIT_INCOMPLETE
     except KeyboardInterrupt:
         resumable = f"; rerun with --journal {config.journal} to resume" if config.journal else ""
         sys.stderr.write(f"{PROG}: interrupted{resumable}\n")
@@ -171,4 +190,4 @@ def run_shadow_demo(
     return run(resolve(overrides=settings, override_source="argument"))
 
 
-__all__ = ["main", "run", "run_shadow_demo", "env_name"]
+__all__ = ["RunIncomplete", "main", "run", "run_shadow_demo", "env_name"]

@@ -59,6 +59,8 @@ class System:
         self.journal_dir = Path(config.journal) if config.journal else None
         self.exchange = exchange or fake_exchange(config, self.journal_dir)
         self.progress = FeedProgress()
+        self.ended_early: int | None = None
+        """Set if the run could not go on to the tick it was asked for: the feed's last finished tick."""
         self.recovered: Recovered | None = None
         self.resumed_after_tick: int | None = None
         self.risk: pykka.ActorRef[Any]
@@ -171,7 +173,8 @@ class System:
             if done >= last:
                 break
             if idle and not paced:
-                break  # idle with ticks undecided: an actor on the path stopped for good; the report says how far
+                self.ended_early = done  # idle with ticks undecided: an actor on the path stopped for good
+                break
             if paced:
                 self.runtime.pass_time(self.config.tick_ms / 1000.0)
         if progress is not None:
@@ -188,30 +191,34 @@ class System:
 
     # ------------------------------------------------------------ observation
 
-    def _ask_snapshot(self, ref: pykka.ActorRef[Any], kind: type[T]) -> T:
+    def _ask_snapshot(self, address: str, kind: type[T]) -> T:
+        """The actor's snapshot once the system is idle; read directly if the actor has stopped for good."""
         self.runtime.wait_idle()
-        snapshot = ref.proxy().snapshot().get()
+        actor = self.runtime.last_instance(address)
+        if actor is None:
+            raise KeyError(f"no actor at {address!r}")
+        try:
+            snapshot = actor.actor_ref.proxy().snapshot().get()
+        except pykka.ActorDeadError:
+            snapshot = actor.snapshot()  # it gave up: nothing runs it any more, its state is final
         assert isinstance(snapshot, kind)
         return snapshot
 
     def store_snapshot(self) -> StoreSnapshot:
         """The order store's state, once the system is idle."""
-        return self._ask_snapshot(self.store, StoreSnapshot)
+        return self._ask_snapshot(STORE, StoreSnapshot)
 
     def risk_snapshot(self) -> RiskSnapshot:
         """The risk monitor's state, once the system is idle."""
-        return self._ask_snapshot(self.risk, RiskSnapshot)
+        return self._ask_snapshot(RISK, RiskSnapshot)
 
     def gateway_snapshot(self) -> GatewaySnapshot:
         """The gateway's counters, once the system is idle."""
-        return self._ask_snapshot(self.gateway, GatewaySnapshot)
+        return self._ask_snapshot(GATEWAY, GatewaySnapshot)
 
     def quoter_snapshot(self, symbol: str) -> QuoterSnapshot:
         """One quoter's state, once the system is idle."""
-        ref = self.runtime.directory.get(quoter(symbol))
-        if ref is None:
-            raise KeyError(f"no quoter for {symbol!r}")
-        return self._ask_snapshot(ref, QuoterSnapshot)
+        return self._ask_snapshot(quoter(symbol), QuoterSnapshot)
 
 
 def fake_exchange(config: ShadowConfig, journal_dir: Path | None = None) -> FakeExchangeClient | FaultyExchange:

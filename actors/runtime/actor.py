@@ -108,30 +108,55 @@ class MessageActor(pykka.Actor):
         if handler is None:
             runtime.dead_letter(self.sender, self.address, f"unhandled: {type(record).__name__}", message)
             return None
+        failure: Exception | None = None
         try:
             handler(self, record)
         except Exception as exc:  # the failure hook decides what happens next
-            self._fail(exc)
-        self.after_message()
+            failure = exc
+        try:
+            self.after_message()
+        except Exception as exc:  # a full disk while the store flushes its journal: supervised like the handler
+            if failure is not None:
+                runtime.report_failure(self.address, failure, self.failure_policy)
+            failure = exc
+        if failure is not None:
+            self._fail(failure)
         return None
 
     def after_message(self) -> None:
         """Hook: called after every handled message, failed or not (the store flushes its journal)."""
 
     def _fail(self, exc: Exception) -> None:
+        """Apply the failure policy; a hook that fails too is a failure of its own, never a silent stop.
+
+        A failing ``on_restart`` means the actor cannot rebuild itself: it
+        escalates at once.  A failing ``escalate`` is logged and counted, and
+        the actor still stops.
+        """
         runtime = self._actors_runtime
         runtime.report_failure(self.address, exc, self.failure_policy)
-        self.on_handler_failure(exc)
+        self._hook(self.on_handler_failure, exc)
         if self.failure_policy == "resume":
             return
         if self.failure_policy == "restart" and self.restarts < self.max_restarts:
             self.restarts += 1
             runtime.report_supervision(self.address, "restart", f"{self.restarts} of {self.max_restarts}")
-            self.on_restart(exc)
-            return
+            rebuild_failure = self._hook(self.on_restart, exc)
+            if rebuild_failure is None:
+                return
+            exc = rebuild_failure
         runtime.report_supervision(self.address, "escalate", f"stopping after {exc!r}")
-        self.escalate(exc)
+        self._hook(self.escalate, exc)
         self._stop()
+
+    def _hook(self, hook: Callable[[Exception], None], exc: Exception) -> Exception | None:
+        """Run a supervision hook; what it raised (reported as a failure of its own), or None."""
+        try:
+            hook(exc)
+        except Exception as hook_exc:
+            self._actors_runtime.report_failure(self.address, hook_exc, self.failure_policy)
+            return hook_exc
+        return None
 
     def on_handler_failure(self, exc: Exception) -> None:
         """Hook for subclasses: called after a handler raised, before the policy applies."""

@@ -85,6 +85,7 @@ class Runtime(abc.ABC):
         self._combined: dict[type[Any], type[Any]] = {}
         self._timer_seq = itertools.count()
         self._spawn_order: dict[str, pykka.ActorRef[Any]] = {}
+        self._instances: dict[str, Any] = {}
 
     # ------------------------------------------------------------ actor classes
 
@@ -119,8 +120,17 @@ class Runtime(abc.ABC):
         actor.actor_inbox.owner = address
         self.directory.register(address, actor.actor_ref)
         self._spawn_order[address] = actor.actor_ref
+        self._instances[address] = actor
         actor._start_actor_loop()
         return actor.actor_ref  # type: ignore[no-any-return]
+
+    def last_instance(self, address: str) -> Any:
+        """The actor object last spawned at ``address``, alive or stopped (None if never).
+
+        A stopped actor runs no handler any more, so its final state can be
+        read directly: how a report still tells what an actor that gave up had done.
+        """
+        return self._instances.get(address)
 
     def actor_stopped(self, address: str) -> None:
         """Called by a stopping actor: forget its address (O(1))."""

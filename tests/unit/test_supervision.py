@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import ClassVar
 
+import pytest
+
+from actors.cli import main
 from actors.config import resolve
 from actors.core.exchange import PlaceRequest
-from actors.core.market_data import MarketDataSource
+from actors.core.market_data import MarketDataSource, RandomWalkMarket
 from actors.core.types import OrderState, Side
 from actors.messages import (
     Ack,
@@ -21,6 +25,7 @@ from actors.messages import (
     ReplaceQuotes,
     VenueState,
 )
+from actors.report import build_report
 from actors.roles.addresses import GATEWAY, RISK, STORE, quoter
 from actors.roles.order_store import OrderStoreActor
 from actors.runtime import MessageActor, Runtime, handles
@@ -180,3 +185,91 @@ def test_a_paced_run_applies_every_fill_even_those_after_its_last_decision() -> 
     system.run()
     assert system.risk_snapshot().positions == system.venue.get_positions()
     system.stop()
+
+
+class FailingHooks(Restarting):
+    """A T_Num's after_message raises; hooks named in ``failing`` raise too."""
+
+    def __init__(self, journal: Journal, failing: tuple[str, ...]) -> None:
+        super().__init__(journal)
+        self.failing = failing
+
+    def after_message(self) -> None:
+        if "after_message" in self.failing and self.handled:
+            self.handled = 0
+            raise OSError("disk full")
+
+    def on_restart(self, exc: Exception) -> None:
+        super().on_restart(exc)
+        if "on_restart" in self.failing:
+            raise RuntimeError("cannot rebuild")
+
+    def escalate(self, exc: Exception) -> None:
+        super().escalate(exc)
+        if "escalate" in self.failing:
+            raise RuntimeError("cannot tell anyone")
+
+
+def test_a_failure_in_after_message_goes_through_the_policy(runtime: Runtime) -> None:
+    journal = Journal()
+    ref = runtime.spawn(FailingHooks, "worker", journal, ("after_message",))
+    runtime.tell("worker", encode(T_Num("x", 1)))
+    runtime.wait_idle()
+    assert journal.items == [("restart", "disk full", 0)] and ref.is_alive()
+    assert runtime.stats.failures == 1 and runtime.stats.restarts == 1
+
+
+def test_a_failing_on_restart_escalates_at_once_instead_of_stopping_silently(runtime: Runtime) -> None:
+    journal = Journal()
+    ref = runtime.spawn(FailingHooks, "worker", journal, ("on_restart",))
+    runtime.tell("worker", encode(T_Boom("one")))
+    runtime.wait_idle()
+    assert journal.items == [("restart", "one", 0), ("escalate", "cannot rebuild")]
+    assert runtime.stats.escalations == 1 and runtime.stats.failures == 2
+    runtime.stop_all()
+    assert not ref.is_alive()
+
+
+def test_a_failing_escalate_is_counted_and_the_actor_still_stops(runtime: Runtime) -> None:
+    journal = Journal()
+    runtime.spawn(FailingHooks, "worker", journal, ("escalate",))
+    for text in ("one", "two", "three"):
+        runtime.tell("worker", encode(T_Boom(text)))
+    runtime.wait_idle()
+    assert journal.items[-1] == ("escalate", "three")
+    assert runtime.stats.escalations == 1 and runtime.stats.failures == 4
+    assert "worker" not in runtime.directory
+
+
+def test_risk_that_gives_up_freezes_the_venue_empty_and_the_report_is_still_built() -> None:
+    sim = Sim(5)
+    system = sim.start_system(symbols_count=4, iterations=3, edge_threshold=-1e9, fill_rate=0.0, max_total=1e6)
+    system.run()
+    assert system.venue.get_orders()
+    for _ in range(6):  # the budget is 5 restarts
+        sim.crash(RISK)
+        sim.run_until_idle()
+    assert system.venue.get_orders() == []  # risk froze as it gave up; the gateway emptied the venue
+    report = build_report(system)  # risk is gone: its last state is read directly
+    assert report["risk"]["frozen"] and report["risk"]["last_freeze_reason"].startswith("Escalation: risk")
+    assert report["orders"]["open"] == 0 and report["messages"]["escalations"] == 1
+    system.stop()
+
+
+def test_a_run_that_cannot_finish_prints_its_report_and_one_line_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = MarketThatBreaks(RandomWalkMarket({}, 0))
+    original = RandomWalkMarket.mid_ticks
+
+    def mid_ticks(self: RandomWalkMarket, symbol: str, tick: int) -> int:
+        broken.inner = self
+        return MarketThatBreaks.mid_ticks(broken, symbol, tick) if tick >= 4 else original(self, symbol, tick)
+
+    monkeypatch.setattr(RandomWalkMarket, "mid_ticks", mid_ticks)
+    assert main(["--runtime", "sim", "--iterations", "10", "--symbols-count", "2"], environ={}) == 1
+    out, err = capsys.readouterr()
+    assert json.loads(out)["execution"]["ticks"] == 3
+    assert err.strip().splitlines()[-1].startswith(
+        "run-shadow: error: the run stopped after tick 3 of 10: Escalation: feed stopped after repeated failures"
+    )
