@@ -10,9 +10,12 @@ last tick the venue reached, and the engine then reconciles with the venue
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
+from actors.config import ShadowConfig
 from actors.core.journal import JournalReader, JournalWriter
 from actors.core.market_data import MarketDataSource
 from actors.core.orders import OrderStore
@@ -33,11 +36,31 @@ class Recovered:
     torn_tail: bool
 
 
+UNFINGERPRINTED = frozenset(
+    {"iterations", "runtime", "journal", "journal_fsync", "log_level", "pace", "tick_ms", "decision_deadline_ms",
+     "ticks_in_flight"}
+)  # fmt: skip
+"""Settings a resumed run may change: how long it runs and how it runs, not what it trades or how the venue behaves."""
+
+
+def journal_fingerprint(config: ShadowConfig) -> dict[str, Any]:
+    """What a journal is written under: every setting that shapes the orders and the venue."""
+    values = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in UNFINGERPRINTED}
+    values["symbols"] = list(config.symbols)
+    return values
+
+
 def recover_store(
-    journal_dir: Path, store: OrderStore, risk: RiskEngine, market: MarketDataSource, *, fsync: bool
+    journal_dir: Path,
+    store: OrderStore,
+    risk: RiskEngine,
+    market: MarketDataSource,
+    *,
+    fsync: bool,
+    fingerprint: Mapping[str, Any] | None = None,
 ) -> Recovered:
     """Replay ``journal_dir``'s store journal into ``store`` and ``risk``; then journal on from there."""
-    reader = JournalReader(journal_dir / STORE_JOURNAL)
+    reader = JournalReader(journal_dir / STORE_JOURNAL, fingerprint=fingerprint)
     records = fills = 0
     freeze: tuple[int, str] | None = None
     for record in reader:
@@ -52,5 +75,6 @@ def recover_store(
             risk.apply_fill(fill)
     if freeze is not None:
         risk.freeze(freeze[1])
-    store.journal = JournalWriter(journal_dir / STORE_JOURNAL, fsync=fsync, keep_bytes=reader.valid_bytes)
+    path = journal_dir / STORE_JOURNAL
+    store.journal = JournalWriter(path, fsync=fsync, keep_bytes=reader.valid_bytes, fingerprint=fingerprint)
     return Recovered(store, records, fills, freeze, reader.torn_tail)

@@ -15,6 +15,7 @@ from actors.core.clock import FrozenClock
 from actors.core.exchange import FakeExchangeClient, IExchangeClient
 from actors.core.exchange_faults import ExchangeFaults, FaultyExchange
 from actors.core.instruments import instrument_for
+from actors.core.journal import JournalLock
 from actors.core.market_data import MarketDataSource, RandomWalkMarket
 from actors.core.orders import OrderStore
 from actors.core.quoting import QuotingPolicy
@@ -22,7 +23,7 @@ from actors.core.recorded_venue import RecordedVenue
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument
 from actors.messages import FeedTicks, Freeze, ReconcileRequest
-from actors.recovery import VENUE_JOURNAL, Recovered, recover_store
+from actors.recovery import VENUE_JOURNAL, Recovered, journal_fingerprint, recover_store
 from actors.roles.addresses import FEED, GATEWAY, QUOTERS, RISK, STORE, quoter
 from actors.roles.feed import FeedProgress, TickFeed
 from actors.roles.gateway import ExchangeGateway, GatewaySnapshot
@@ -57,7 +58,12 @@ class System:
         self.instruments: dict[str, Instrument] = {s: instrument_for(s, config.seed) for s in config.symbols}
         self.market = market or RandomWalkMarket(self.instruments, config.seed, config.volatility_bps)
         self.journal_dir = Path(config.journal) if config.journal else None
-        self.exchange = exchange or fake_exchange(config, self.journal_dir)
+        self.lock = JournalLock(self.journal_dir) if self.journal_dir is not None else None
+        try:
+            self.exchange = exchange or fake_exchange(config, self.journal_dir)
+        except BaseException:
+            self._release()
+            raise
         self.progress = FeedProgress()
         self.ended_early: int | None = None
         """Set if the run could not go on to the tick it was asked for: the feed's last finished tick."""
@@ -85,7 +91,10 @@ class System:
         store = OrderStore(retain_ticks=config.retain_ticks)
         engine = RiskEngine(limits, self.instruments)
         if self.journal_dir is not None:
-            self.recovered = recover_store(self.journal_dir, store, engine, self.market, fsync=config.journal_fsync)
+            self.recovered = recover_store(
+                self.journal_dir, store, engine, self.market, fsync=config.journal_fsync,
+                fingerprint=journal_fingerprint(config),
+            )  # fmt: skip
         resumed = self.recovered is not None and self.recovered.records > 0
         tick = int(getattr(self.venue, "tick", 0)) if resumed else 0
         if resumed:
@@ -188,6 +197,11 @@ class System:
         close = getattr(self.venue, "close", None)
         if close is not None:
             close()
+        self._release()
+
+    def _release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
     # ------------------------------------------------------------ observation
 
@@ -232,7 +246,8 @@ def fake_exchange(config: ShadowConfig, journal_dir: Path | None = None) -> Fake
         "retain_ticks": config.retain_ticks,
     }
     if journal_dir is not None:
-        venue: FakeExchangeClient = RecordedVenue(journal_dir / VENUE_JOURNAL, **options)
+        fingerprint = journal_fingerprint(config)
+        venue: FakeExchangeClient = RecordedVenue(journal_dir / VENUE_JOURNAL, fingerprint=fingerprint, **options)
     else:
         venue = FakeExchangeClient(**options)
     faults = exchange_faults(config)

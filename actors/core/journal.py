@@ -11,20 +11,39 @@ on them (write-ahead) and at the end of every handler: a run killed with
 SIGKILL loses nothing it has acted on, because the kernel still holds the
 written bytes.  Surviving a power cut needs ``fsync`` as well; it is off by
 default (``journal_fsync``) and its cost is measured in docs/RELIABILITY.md.
-A record cut in half by the kill is the only possible damage; reading stops
-before it (:attr:`JournalReader.torn_tail`).
+A record cut in half by the kill is the only damage a kill can do; reading
+stops before it (:attr:`JournalReader.torn_tail`) and the writer cuts it off.
+
+Framing.  Each record is a frame: a 12-byte header (payload length, the
+header's own CRC-32, the payload's CRC-32) then the payload (the record,
+msgpack).  The header's own checksum means a damaged length is caught before
+it is trusted, so a flipped bit anywhere (or a foreign file) is found and
+named with its byte offset instead of being replayed or mistaken for a torn
+tail; a torn tail is only ever the last, incomplete frame.  The first frame of a file is a header ``["journal", version,
+fingerprint]``: the settings the journal was written under, so a run with
+other settings (symbols, seed, the venue's) is refused instead of resuming
+someone else's state.  :class:`JournalLock` keeps a second run out of a
+directory in use.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Iterator
+import struct
+import zlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
 Record = list[Any]
+Fingerprint = Mapping[str, Any]
+
+JOURNAL_VERSION = 2
+"""Version 1 had no frames and no header; such a journal is refused with a clear line."""
+HEADER = "journal"
 
 
 class JournalError(ValueError):
@@ -34,8 +53,18 @@ class JournalError(ValueError):
 class JournalWriter:
     """Appends records to one file; ``flush`` hands them to the kernel (and the disk if ``fsync``)."""
 
-    def __init__(self, path: Path, *, fsync: bool = False, keep_bytes: int | None = None) -> None:
-        """Open for appending; ``keep_bytes`` first cuts off a torn tail (see :attr:`JournalReader.valid_bytes`)."""
+    def __init__(
+        self,
+        path: Path,
+        *,
+        fsync: bool = False,
+        keep_bytes: int | None = None,
+        fingerprint: Fingerprint | None = None,
+    ) -> None:
+        """Open for appending; ``keep_bytes`` first cuts off a torn tail (see :attr:`JournalReader.valid_bytes`).
+
+        A new (or empty) file starts with the header carrying ``fingerprint``.
+        """
         self.path = path
         self.fsync = fsync
         self.records = 0
@@ -46,13 +75,17 @@ class JournalWriter:
                 with path.open("r+b") as torn:
                     torn.truncate(keep_bytes)
             self._file = path.open("ab")
+            empty = self._file.tell() == 0
         except OSError as exc:
             raise JournalError(f"{path}: cannot write: {exc.strerror or exc}") from None
         self._pending = False
+        if empty:
+            self._file.write(_frame([HEADER, JOURNAL_VERSION, dict(fingerprint or {})]))
+            self._pending = True
 
     def append(self, record: Record) -> None:
         """Buffer one record."""
-        self._file.write(msgpack.packb(record))
+        self._file.write(_frame(record))
         self.records += 1
         self._pending = True
 
@@ -77,24 +110,30 @@ CHUNK_BYTES = 1 << 20
 
 
 class JournalReader:
-    """The records of a journal file, in order; a torn last record is dropped and noted."""
+    """The records of a journal file, in order; a torn last record is dropped and noted.
 
-    def __init__(self, path: Path) -> None:
+    With ``fingerprint`` given, a journal written under other settings is a
+    :class:`JournalError` naming the first setting that differs.
+    """
+
+    def __init__(self, path: Path, *, fingerprint: Fingerprint | None = None) -> None:
         self.path = path
+        self.fingerprint = fingerprint
         self.torn_tail = False
         self.valid_bytes = 0
         """Bytes of whole records read so far: where a writer resumes after a torn tail."""
 
     def __iter__(self) -> Iterator[Record]:
-        """Stream the file in chunks: a journal may be far larger than msgpack's buffer (100 MiB) or memory."""
+        """Stream the file in chunks: a journal may be far larger than memory."""
         try:
             handle = self.path.open("rb") if self.path.exists() else None
         except OSError as exc:
             raise JournalError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
         if handle is None:
             return
-        unpacker = msgpack.Unpacker(raw=False, strict_map_key=True)
-        consumed = size = 0
+        buffer = bytearray()
+        start = 0  # file offset of buffer[0]
+        header_seen = False
         with handle:
             while True:
                 try:
@@ -103,17 +142,101 @@ class JournalReader:
                     raise JournalError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
                 if not chunk:
                     break
-                size += len(chunk)
-                unpacker.feed(chunk)
-                try:
-                    for record in unpacker:
-                        if not isinstance(record, list) or not record or not isinstance(record[0], str):
-                            raise JournalError(f"{self.path}: not a journal record at byte {consumed}: {record!r}")
-                        consumed = self.valid_bytes = unpacker.tell()
-                        yield record
-                except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError) as exc:
-                    if isinstance(exc, JournalError):
-                        raise
-                    why = str(exc) or type(exc).__name__
-                    raise JournalError(f"{self.path}: unreadable at byte {consumed}: {why}") from None
-        self.torn_tail = consumed < size
+                buffer += chunk
+                position = 0
+                while True:
+                    record, used = self._next_frame(buffer, position, start + position)
+                    if record is None:
+                        break
+                    position += used
+                    self.valid_bytes = start + position
+                    if not header_seen:
+                        self._check_header(record)
+                        header_seen = True
+                        continue
+                    yield record
+                del buffer[:position]
+                start += position
+        self.torn_tail = bool(buffer)
+
+    def _next_frame(self, buffer: bytearray, position: int, offset: int) -> tuple[Record | None, int]:
+        """The record of the frame at ``position`` and its size, or (None, 0) if the frame is not all there yet."""
+        if len(buffer) - position < FRAME_HEADER.size:
+            return None, 0
+        length, header_check, payload_check = FRAME_HEADER.unpack_from(buffer, position)
+        if zlib.crc32(buffer[position : position + 4]) != header_check:
+            raise JournalError(f"{self.path}: damaged at byte {offset}: bad frame header")
+        end = position + FRAME_HEADER.size + length
+        if len(buffer) < end:
+            return None, 0
+        payload = bytes(buffer[position + FRAME_HEADER.size : end])
+        if zlib.crc32(payload) != payload_check:
+            raise JournalError(f"{self.path}: damaged at byte {offset}: checksum mismatch")
+        try:
+            record = msgpack.unpackb(payload, raw=False, strict_map_key=True)
+        except Exception:  # checksums that match garbage: written so by someone else
+            raise JournalError(f"{self.path}: damaged at byte {offset}: unreadable record") from None
+        if not isinstance(record, list) or not record or not isinstance(record[0], str):
+            raise JournalError(f"{self.path}: damaged at byte {offset}: not a journal record: {record!r}")
+        return record, end - position
+
+    def _check_header(self, record: Record) -> None:
+        if record[0] != HEADER or len(record) != 3 or not isinstance(record[2], dict):
+            raise JournalError(f"{self.path}: no journal header (written by another program?)")
+        if record[1] != JOURNAL_VERSION:
+            raise JournalError(f"{self.path}: journal version {record[1]!r}, this program reads {JOURNAL_VERSION}")
+        if self.fingerprint is None:
+            return
+        theirs, ours = record[2], dict(self.fingerprint)
+        for key in sorted(theirs.keys() | ours.keys()):
+            if theirs.get(key) != ours.get(key):
+                raise JournalError(
+                    f"{self.path}: written with {key}={_shown(theirs.get(key))}, "
+                    f"this run has {key}={_shown(ours.get(key))}: use another --journal directory"
+                )
+
+
+class JournalLock:
+    """One run at a time in a journal directory: an exclusive ``flock`` on ``DIR/lock`` for the run's life.
+
+    The kernel drops the lock when the process dies, however it dies, so a
+    killed run never leaves its directory locked.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "lock"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a+")
+        except OSError as exc:
+            raise JournalError(f"{directory}: cannot use: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.close()
+            raise JournalError(f"{directory}: in use by another run") from None
+        self._file.truncate(0)
+        self._file.write(f"{os.getpid()}\n")
+        self._file.flush()
+
+    def release(self) -> None:
+        """Let the next run in (idempotent)."""
+        if not self._file.closed:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+
+
+FRAME_HEADER = struct.Struct(">III")
+"""Payload length, CRC-32 of the length's four bytes, CRC-32 of the payload."""
+
+
+def _frame(record: Record) -> bytes:
+    payload: bytes = msgpack.packb(record)
+    length = struct.pack(">I", len(payload))
+    return length + struct.pack(">II", zlib.crc32(length), zlib.crc32(payload)) + payload
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list) and len(value) > 4:
+        return f"[{', '.join(map(repr, value[:3]))}, ... {len(value)} items]"
+    return repr(value)

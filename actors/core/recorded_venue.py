@@ -13,6 +13,7 @@ and it applies each fill id once anyway.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,13 @@ REDELIVER_TICKS = 2
 class RecordedVenue(FakeExchangeClient):
     """A :class:`FakeExchangeClient` whose every state-changing call is journaled first."""
 
-    def __init__(self, journal_path: Path, **options: Any) -> None:
+    def __init__(self, journal_path: Path, *, fingerprint: Mapping[str, Any] | None = None, **options: Any) -> None:
         super().__init__(**options)
         self.replayed = 0
         self.torn_tail = False
         self._journal: JournalWriter | None = None
         self._streamed: list[Fill] = []
-        reader = JournalReader(journal_path)
+        reader = JournalReader(journal_path, fingerprint=fingerprint)
         for record in reader:
             self._apply(record)
             self.replayed += 1
@@ -41,7 +42,7 @@ class RecordedVenue(FakeExchangeClient):
         recent = [fill for fill in self._streamed if fill.tick >= self.tick - REDELIVER_TICKS]
         self._unstreamed = recent + self._unstreamed
         self._streamed = []
-        self._journal = JournalWriter(journal_path, keep_bytes=reader.valid_bytes)
+        self._journal = JournalWriter(journal_path, keep_bytes=reader.valid_bytes, fingerprint=fingerprint)
 
     def place(self, request: PlaceRequest) -> PlaceResult:
         r = request

@@ -127,3 +127,48 @@ def test_ctrl_c_ends_with_one_line_and_a_journal_that_resumes(tmp_path: Path) ->
     assert resumed.returncode == 0 and report["execution"]["resumed_after_tick"] is not None
     orders = report["orders"]
     assert orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"] + orders["open"]
+
+
+def run_once(*args: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+    command = [sys.executable, str(ROOT / "bin" / "run-shadow"), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=environ, timeout=120, check=False)
+
+
+def test_a_journal_written_under_other_settings_is_refused_in_one_line(tmp_path: Path) -> None:
+    assert run_once("--symbols-count", "3", "--iterations", "5", "--journal", str(tmp_path)).returncode == 0
+    done = run_once("--symbols-count", "3", "--iterations", "5", "--journal", str(tmp_path), "--seed", "7")
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert "written with seed=42, this run has seed=7" in line and "Traceback" not in done.stderr
+
+
+def test_a_damaged_journal_is_named_with_its_offset_in_one_line(tmp_path: Path) -> None:
+    assert run_once("--symbols-count", "3", "--iterations", "5", "--journal", str(tmp_path)).returncode == 0
+    path = tmp_path / STORE_JOURNAL
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+    done = run_once("--symbols-count", "3", "--iterations", "6", "--journal", str(tmp_path))
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert f"{path}: damaged at byte" in line
+
+
+def test_a_second_run_on_a_journal_in_use_is_refused_and_the_journal_stays_usable(tmp_path: Path) -> None:
+    journal = tmp_path / "journal"
+    first = shadow(journal)
+    deadline = time.monotonic() + 30
+    while not (journal / VENUE_JOURNAL).exists() or (journal / VENUE_JOURNAL).stat().st_size < 20_000:
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.05)
+    second = run_once(*FLAGS, "--journal", str(journal))
+    assert second.returncode == 2 and second.stdout == ""
+    assert second.stderr.strip().splitlines() == [
+        f"run-shadow: error: --journal {journal}: {journal}: in use by another run"
+    ]
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    third = run_once(*FLAGS, "--journal", str(journal))
+    assert third.returncode == 0, third.stderr
+    assert json.loads(third.stdout)["execution"]["resumed_after_tick"] is not None

@@ -9,7 +9,7 @@ import pytest
 
 from actors.core import journal as journal_module
 from actors.core.exchange import PlaceRequest
-from actors.core.journal import JournalError, JournalReader, JournalWriter
+from actors.core.journal import JournalError, JournalLock, JournalReader, JournalWriter
 from actors.core.orders import OrderStore
 from actors.core.recorded_venue import RecordedVenue
 from actors.core.types import OrderState, Side
@@ -32,6 +32,9 @@ def test_records_round_trip_and_flush_only_writes_when_something_is_pending(tmp_
     assert writer.records == 2 and writer.flushes == 2
 
 
+HEADER = journal_module._frame(["journal", journal_module.JOURNAL_VERSION, {}])
+
+
 def test_a_journal_is_read_in_chunks_so_records_may_straddle_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -43,19 +46,18 @@ def test_a_journal_is_read_in_chunks_so_records_may_straddle_them(
     for record in records:
         writer.append(record)
     writer.close()
+    whole = path.stat().st_size
     with path.open("ab") as handle:
-        handle.write(msgpack.packb(["ack", "CLI00000001", "ORD000001"])[:-3])  # torn
+        handle.write(journal_module._frame(["ack", "CLI00000001", "ORD000001"])[:-3])  # torn
     reader = JournalReader(path)
     assert list(reader) == records
-    assert reader.torn_tail and reader.valid_bytes == path.stat().st_size - len(
-        msgpack.packb(["ack", "CLI00000001", "ORD000001"])[:-3]
-    )
+    assert reader.torn_tail and reader.valid_bytes == whole
 
 
 def test_a_torn_last_record_is_dropped_and_cut_off_before_appending(tmp_path: Path) -> None:
     path = tmp_path / "j"
-    whole = msgpack.packb(["expire", 1])
-    path.write_bytes(whole + msgpack.packb(["expire", 2])[:-1])
+    whole = HEADER + journal_module._frame(["expire", 1])
+    path.write_bytes(whole + journal_module._frame(["expire", 2])[:-1])
     reader = JournalReader(path)
     assert list(reader) == [["expire", 1]] and reader.torn_tail and reader.valid_bytes == len(whole)
     writer = JournalWriter(path, keep_bytes=reader.valid_bytes)
@@ -64,11 +66,71 @@ def test_a_torn_last_record_is_dropped_and_cut_off_before_appending(tmp_path: Pa
     assert list(JournalReader(path)) == [["expire", 1], ["expire", 3]]
 
 
-@pytest.mark.parametrize("data", [b"\xc1\xc1", msgpack.packb({"not": "a list"}), msgpack.packb([]), msgpack.packb([7])])
-def test_garbage_is_a_journal_error(tmp_path: Path, data: bytes) -> None:
-    (tmp_path / "j").write_bytes(msgpack.packb(["expire", 1]) + data)
-    with pytest.raises(JournalError):
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        (b"\xc1\xc1" * 8, "bad frame header"),
+        (msgpack.packb({"not": "a frame", "at": "all"}), "bad frame header"),
+        (journal_module._frame(["expire", 2])[:-1] + b"\x03", "checksum mismatch"),
+        (journal_module._frame([7]), "not a journal record"),
+        (journal_module._frame([]), "not a journal record"),
+    ],
+)
+def test_damage_is_a_journal_error_naming_the_file_and_the_offset(tmp_path: Path, data: bytes, needle: str) -> None:
+    first = HEADER + journal_module._frame(["expire", 1])
+    (tmp_path / "j").write_bytes(first + data)
+    with pytest.raises(JournalError, match=f"j: .*{needle}") as caught:
         list(JournalReader(tmp_path / "j"))
+    assert f"byte {len(first)}" in str(caught.value)
+
+
+def test_every_flipped_bit_of_a_journal_is_found_or_is_a_torn_tail(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    writer = JournalWriter(path, fingerprint={"seed": 1})
+    records = [["create", "BTCUSDT", 1, 100 + n, 2, n] for n in range(5)]
+    for record in records:
+        writer.append(record)
+    writer.close()
+    data = path.read_bytes()
+    undetected = 0
+    for bit in range(len(data) * 8):
+        damaged = bytearray(data)
+        damaged[bit // 8] ^= 1 << (bit % 8)
+        path.write_bytes(bytes(damaged))
+        reader = JournalReader(path, fingerprint={"seed": 1})
+        try:
+            list(reader)
+        except JournalError:
+            continue
+        undetected += 1
+    assert undetected == 0  # every flipped bit, the lengths' included, is damage named with its offset
+
+
+def test_a_journal_of_another_version_or_program_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "v1").write_bytes(msgpack.packb(["expire", 1, 2, 3, 4, 5, 6, 7]))  # the unframed format of version 1
+    with pytest.raises(JournalError, match="v1: damaged at byte 0: bad frame header"):
+        list(JournalReader(tmp_path / "v1"))
+    (tmp_path / "v9").write_bytes(journal_module._frame(["journal", 9, {}]))
+    with pytest.raises(JournalError, match="journal version 9"):
+        list(JournalReader(tmp_path / "v9"))
+    (tmp_path / "other").write_bytes(journal_module._frame(["expire", 1]))
+    with pytest.raises(JournalError, match="no journal header"):
+        list(JournalReader(tmp_path / "other"))
+
+
+def test_a_journal_written_under_other_settings_is_refused_naming_the_difference(tmp_path: Path) -> None:
+    JournalWriter(tmp_path / "j", fingerprint={"seed": 1, "symbols": ["BTCUSDT"]}).close()
+    with pytest.raises(JournalError, match=r"written with seed=1, this run has seed=2: use another --journal"):
+        list(JournalReader(tmp_path / "j", fingerprint={"seed": 2, "symbols": ["BTCUSDT"]}))
+    assert list(JournalReader(tmp_path / "j", fingerprint={"seed": 1, "symbols": ["BTCUSDT"]})) == []
+
+
+def test_one_run_at_a_time_in_a_journal_directory(tmp_path: Path) -> None:
+    first = JournalLock(tmp_path)
+    with pytest.raises(JournalError, match="in use by another run"):
+        JournalLock(tmp_path)
+    first.release()
+    JournalLock(tmp_path).release()
 
 
 def test_an_unwritable_journal_is_a_journal_error(tmp_path: Path) -> None:
