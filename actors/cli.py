@@ -20,7 +20,7 @@ from actors.config import KEYS, ConfigError, ShadowConfig, env_name, resolve
 from actors.core.journal import JournalError
 from actors.gc_tuning import tune_gc
 from actors.report import build_report, render
-from actors.runtime import create_runtime
+from actors.runtime import IdleTimeout, create_runtime
 from actors.system import System
 
 PROG = "run-shadow"
@@ -153,6 +153,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except JournalError as exc:
         sys.stderr.write(f"{PROG}: error: --journal {config.journal}: {exc}\n")
         return EXIT_USAGE
+    except IdleTimeout as exc:
+        sys.stderr.write(f"{PROG}: error: the run stalled: {exc}\n")
+        return EXIT_INCOMPLETE
     except RunIncomplete as incomplete:
         sys.stdout.write(incomplete.report)
         sys.stderr.write(f"{PROG}: error: {incomplete}\n")

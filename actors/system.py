@@ -166,6 +166,7 @@ class System:
         self.runtime.tell(FEED, encode(FeedTicks(last)))
         paced = self.config.pace == "realtime"
         seen, quiet_since = self.progress.done_through, time.monotonic()
+        waited_idle = 0.0
         while self.progress.done_through < last:
             try:
                 self.runtime.wait_idle(timeout=PROGRESS_S)
@@ -181,13 +182,21 @@ class System:
                 progress(done - first, total)
             if done >= last:
                 break
-            if idle and not paced:
-                self.ended_early = done  # idle with ticks undecided: an actor on the path stopped for good
+            # Idle with ticks undecided: an actor on the path stopped for good.  Paced, the clock
+            # first gets the time every tick needs to be sent and decided at its deadline.
+            if idle and (not paced or waited_idle > self._paced_grace_s()):
+                self.ended_early = done
                 break
             if paced:
-                self.runtime.pass_time(self.config.tick_ms / 1000.0)
+                step = self.config.tick_ms / 1000.0
+                waited_idle = waited_idle + step if idle and self.progress.sent_through >= last else 0.0
+                self.runtime.pass_time(step)
         if progress is not None:
             progress(total, total)
+
+    def _paced_grace_s(self) -> float:
+        """How long a paced run may sit idle after its last tick before it is over: two deadlines and a tick."""
+        return 2 * self.config.decision_deadline_ms / 1000.0 + self.config.tick_ms / 1000.0
 
     def stop(self) -> None:
         """Stop every actor and the runtime, then close the journals."""

@@ -273,3 +273,15 @@ def test_a_run_that_cannot_finish_prints_its_report_and_one_line_and_exits_1(
     assert err.strip().splitlines()[-1].startswith(
         "run-shadow: error: the run stopped after tick 3 of 10: Escalation: feed stopped after repeated failures"
     )
+
+
+def test_a_paced_run_whose_risk_gave_up_ends_instead_of_waiting_for_ever() -> None:
+    sim = Sim(0, trace=False)
+    system = sim.start_system(pace="realtime", symbols_count=2, iterations=10, tick_ms=10.0)
+    system.run(3)
+    for _ in range(6):  # the budget is 5 restarts
+        sim.crash(RISK)
+        sim.run_until_idle()
+    system.run()
+    assert system.ended_early is not None and build_report(system)["execution"]["ticks"] == 3
+    system.stop()
