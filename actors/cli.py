@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,7 @@ from actors.core.journal import JournalError
 from actors.gc_tuning import tune_gc
 from actors.report import build_report, render
 from actors.runtime import IdleTimeout, create_runtime
+from actors.runtime.loop import CallerInterrupted
 from actors.system import System
 
 PROG = "run-shadow"
@@ -114,11 +116,12 @@ def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
         system.run(progress=_progress_printer() if show_progress else None)
         report = build_report(system)
         if system.ended_early is not None:
-            why = report["risk"]["last_freeze_reason"] or "an actor on the tick path stopped"
+            reason = report["risk"]["last_freeze_reason"] or ""
+            why = reason if reason.startswith("Escalation") else "an actor on the tick path stopped (see the log)"
             ticks = report["execution"]["ticks"]
             raise RunIncomplete(render(report), f"the run stopped after tick {ticks} of {config.iterations}: {why}")
         return render(report)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, CallerInterrupted):
         logger.remove()  # stopping mid-tick dead-letters what is in flight: expected, and not news
         raise
     finally:
@@ -138,6 +141,11 @@ def _progress_printer() -> Any:
     return show
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    """Ctrl-C during a run: end the wait, whichever thread runs the actors (the sim runs them on this one)."""
+    raise CallerInterrupted
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Entry point; returns the exit status."""
     environ = os.environ if environ is None else environ
@@ -146,8 +154,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except ConfigError as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return EXIT_USAGE
+    except KeyboardInterrupt:  # while reading a config file from a terminal or a pipe
+        sys.stderr.write(f"{PROG}: interrupted\n")
+        return EXIT_INTERRUPTED
     logger.remove()
     logger.add(sys.stderr, level=config.log_level)
+    previous = signal.signal(signal.SIGINT, _interrupt)
     try:
         text = run(config, show_progress=sys.stderr.isatty())
     except JournalError as exc:
@@ -160,10 +172,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         sys.stdout.write(incomplete.report)
         sys.stderr.write(f"{PROG}: error: {incomplete}\n")
         return EXIT_INCOMPLETE
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, CallerInterrupted):
         resumable = f"; rerun with --journal {config.journal} to resume" if config.journal else ""
         sys.stderr.write(f"{PROG}: interrupted{resumable}\n")
         return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGINT, previous)
     sys.stdout.write(text)
     sys.stdout.flush()
     return 0

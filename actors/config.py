@@ -26,6 +26,11 @@ RUNTIME_NAMES = ("pool", "sim", "threads")
 PACES = ("asap", "realtime")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
+_ASCII_INTEGER = re.compile(r"^[+-]?[0-9]{1,30}$")
+_ASCII_NUMBER = re.compile(
+    r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^[+-]?(inf|infinity|nan)$", re.IGNORECASE
+)
+"""What a number may look like in a flag or variable: ASCII digits only (float() would take other scripts')."""
 
 
 class ConfigError(ValueError):
@@ -36,9 +41,12 @@ def _integer(low: int, high: int | None = None) -> Callable[[object], int]:
     def parse(value: object) -> int:
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise ValueError(f"expected an integer, got {value!r}")
+        text = value.strip() if isinstance(value, str) else ""
+        if isinstance(value, str) and not _ASCII_INTEGER.match(text):
+            raise ValueError(f"expected an integer, got {value!r}")
         try:
             number = int(value)
-        except ValueError:
+        except ValueError:  # also: more digits than Python converts
             raise ValueError(f"expected an integer, got {value!r}") from None
         if number < low or (high is not None and number > high):
             bound = f">= {low}" if high is None else f"from {low} to {high}"
@@ -55,9 +63,11 @@ def _number(
     def parse(value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValueError(f"expected a number, got {value!r}")
+        if isinstance(value, str) and not _ASCII_NUMBER.match(value.strip()):
+            raise ValueError(f"expected a number, got {value!r}")
         try:
             number = float(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: an integer too large for a float
             raise ValueError(f"expected a number, got {value!r}") from None
         if not math.isfinite(number):
             raise ValueError(f"expected a finite number, got {value!r}")
@@ -130,6 +140,8 @@ def _freeze_iso(value: object) -> str:
         FrozenClock.parse(value)
     except ClockError as exc:
         raise ValueError(str(exc)) from None
+    except (ValueError, OverflowError):  # a time zone that moves the moment out of datetime's range
+        raise ValueError(f"{value!r} is out of range once converted to UTC") from None
     return value
 
 
@@ -182,9 +194,13 @@ KEYS: dict[str, Key] = {
     "unknown_fill_rate": Key(_RATE, "fault: chance a batch of fills carries one for no known order, [0, 1]", _NUM),
     "cancel_race_rate": Key(_RATE, "fault: chance an order fills just before its cancel, [0, 1]", _NUM),
     "pace": Key(_choice(PACES), "asap: deterministic, as fast as it goes | realtime: a tick every --tick-ms"),
-    "tick_ms": Key(_number(positive=True), "paced mode: milliseconds between market ticks", _NUM),
+    "tick_ms": Key(
+        _number(positive=True, high=86_400_000.0), "paced mode: ms between market ticks (at most a day)", _NUM
+    ),
     "decision_deadline_ms": Key(
-        _number(positive=True), "paced mode: risk decides a tick this long after its first input, complete or not", _NUM
+        _number(positive=True, high=86_400_000.0),
+        "paced mode: risk decides a tick this long (ms, at most a day) after its first input, complete or not",
+        _NUM,
     ),
     "ticks_in_flight": Key(_integer(1, 1000), "ticks the feed puts in flight ahead of risk's decisions", _INT),
     "retain_ticks": Key(_integer(1, 1_000_000), "ticks a finished order is remembered before it is forgotten", _INT),
@@ -256,8 +272,8 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"--config {path}: cannot read: {exc}") from None
     try:
         table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"--config {path}: invalid TOML: {exc}") from None
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:  # huge integers, deep nesting
+        raise ConfigError(f"--config {path}: invalid TOML: {str(exc).splitlines()[0][:200]}") from None
     return _check_table(table, f"--config {path}")
 
 
@@ -299,6 +315,11 @@ def resolve(
     layers.append(top)
     values: dict[str, Any] = {}
     rank: dict[str, int] = {}
+    for layer in layers[1:]:
+        if "symbols" in layer and "symbols_count" in layer:
+            count_source, count = layer["symbols_count"]
+            if _parse("symbols_count", count_source, count, toml=count_source.startswith("--config ")) > 0:
+                raise ConfigError(f"{layer['symbols'][0]} and {count_source}: give one of them, not both")
     for level, layer in enumerate(layers):
         for key, (source, raw) in layer.items():
             values[key] = _parse(key, source, raw, toml=source.startswith(("conf/", "--config ")))
@@ -307,9 +328,6 @@ def resolve(
     if missing:
         raise ConfigError(f"conf/default.toml: missing key {missing[0]!r}")
     if values["symbols_count"] > 0 and rank["symbols_count"] >= rank["symbols"]:
-        if rank["symbols_count"] == rank["symbols"] > 0:
-            where = (layers[rank["symbols"]]["symbols"][0], layers[rank["symbols"]]["symbols_count"][0])
-            raise ConfigError(f"{where[0]} and {where[1]}: give one of them, not both")
         values["symbols"] = tuple(symbol_names(values["symbols_count"]))
     del values["symbols_count"]
     names = {f.name for f in fields(ShadowConfig)}

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pykka
+from loguru import logger
 
 from actors.config import ShadowConfig, resolve
 from actors.core.clock import FrozenClock
 from actors.core.exchange import FakeExchangeClient, IExchangeClient
 from actors.core.exchange_faults import ExchangeFaults, FaultyExchange
 from actors.core.instruments import instrument_for
-from actors.core.journal import JournalLock
+from actors.core.journal import JournalError, JournalLock, JournalReader
 from actors.core.market_data import MarketDataSource, RandomWalkMarket
 from actors.core.orders import OrderStore
 from actors.core.quoting import QuotingPolicy
@@ -23,7 +24,7 @@ from actors.core.recorded_venue import RecordedVenue
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument
 from actors.messages import FeedTicks, Freeze, ReconcileRequest
-from actors.recovery import VENUE_JOURNAL, Recovered, journal_fingerprint, recover_store
+from actors.recovery import STORE_JOURNAL, VENUE_JOURNAL, Recovered, journal_fingerprint, recover_store
 from actors.roles.addresses import FEED, GATEWAY, QUOTERS, RISK, STORE, quoter
 from actors.roles.feed import FeedProgress, TickFeed
 from actors.roles.gateway import ExchangeGateway, GatewaySnapshot
@@ -60,6 +61,8 @@ class System:
         self.journal_dir = Path(config.journal) if config.journal else None
         self.lock = JournalLock(self.journal_dir) if self.journal_dir is not None else None
         try:
+            if self.journal_dir is not None:
+                check_journals(self.journal_dir, journal_fingerprint(config))
             self.exchange = exchange or fake_exchange(config, self.journal_dir)
         except BaseException:
             self._release()
@@ -95,8 +98,9 @@ class System:
                 self.journal_dir, store, engine, self.market, fsync=config.journal_fsync,
                 fingerprint=journal_fingerprint(config),
             )  # fmt: skip
-        resumed = self.recovered is not None and self.recovered.records > 0
-        tick = int(getattr(self.venue, "tick", 0)) if resumed else 0
+        venue_tick = int(getattr(self.venue, "tick", 0)) if self.journal_dir is not None else 0
+        resumed = self.recovered is not None and (self.recovered.records > 0 or venue_tick > 0)
+        tick = venue_tick if resumed else 0
         if resumed:
             self.resumed_after_tick = tick
         freeze = self.recovered.freeze if self.recovered else None
@@ -201,11 +205,15 @@ class System:
     def stop(self) -> None:
         """Stop every actor and the runtime, then close the journals."""
         self.runtime.shutdown()
+        closers = [getattr(self.venue, "close", None)]
         if self.recovered is not None and self.recovered.store.journal is not None:
-            self.recovered.store.journal.close()
-        close = getattr(self.venue, "close", None)
-        if close is not None:
-            close()
+            closers.insert(0, self.recovered.store.journal.close)
+        for close in closers:
+            try:
+                if close is not None:
+                    close()
+            except (OSError, JournalError) as exc:  # a full disk: the journal keeps what it had; say so, go on
+                logger.error("closing a journal failed: {}", exc)
         self._release()
 
     def _release(self) -> None:
@@ -242,6 +250,17 @@ class System:
     def quoter_snapshot(self, symbol: str) -> QuoterSnapshot:
         """One quoter's state, once the system is idle."""
         return self._ask_snapshot(quoter(symbol), QuoterSnapshot)
+
+
+def check_journals(journal_dir: Path, fingerprint: dict[str, Any]) -> None:
+    """Refuse a directory whose journals were written under other settings before anything is written to it.
+
+    A refused run must leave the directory as it found it, so both headers
+    are read first (reading stops at the first record).
+    """
+    for name in (STORE_JOURNAL, VENUE_JOURNAL):
+        for _ in JournalReader(journal_dir / name, fingerprint=fingerprint):
+            break
 
 
 def fake_exchange(config: ShadowConfig, journal_dir: Path | None = None) -> FakeExchangeClient | FaultyExchange:

@@ -37,7 +37,10 @@ class FrozenClock:
             raise ClockError(expected) from None
         if moment.tzinfo is None:
             raise ClockError(f"{expected}: a time zone (Z) is required")
-        return cls(moment.astimezone(UTC))
+        try:
+            return cls(moment.astimezone(UTC))
+        except (ValueError, OverflowError):
+            raise ClockError(f"{expected}: out of range once converted to UTC") from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], default: str = DEFAULT_FREEZE_ISO) -> FrozenClock:

@@ -208,16 +208,23 @@ class JournalLock:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("a+")
-        except OSError as exc:
-            raise JournalError(f"{directory}: cannot use: {exc.strerror or exc}") from None
+        except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
+            raise JournalError(f"{directory}: cannot use: {getattr(exc, 'strerror', None) or exc}") from None
         try:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._file.close()
             raise JournalError(f"{directory}: in use by another run") from None
-        self._file.truncate(0)
-        self._file.write(f"{os.getpid()}\n")
-        self._file.flush()
+        except OSError as exc:
+            self._file.close()
+            raise JournalError(f"{self.path}: cannot lock: {exc.strerror or exc}") from None
+        try:
+            self._file.truncate(0)
+            self._file.write(f"{os.getpid()}\n")
+            self._file.flush()
+        except OSError as exc:
+            self.release()
+            raise JournalError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
 
     def release(self) -> None:
         """Let the next run in (idempotent)."""

@@ -21,6 +21,11 @@ class MarketDataSource(Protocol):
         ...
 
 
+MAX_MID_TICKS = 1 << 52
+"""The walk stays below this many ticks, so a price (and a notional in lots) always fits the wire's integers,
+however long a run and however high the volatility (found by review: 1,000 bps passed 2**64 in 16,285 ticks)."""
+
+
 class RandomWalkMarket:
     """Log-normal random walk; each step drawn from (seed, symbol, tick), so symbols are independent."""
 
@@ -40,7 +45,7 @@ class RandomWalkMarket:
             at, mid = 0, start
         while at < tick:
             at += 1
-            mid = max(1, round(mid * math.exp(self._sigma * gauss(self._seed, "walk", symbol, at))))
+            mid = min(MAX_MID_TICKS, max(1, round(mid * math.exp(self._sigma * gauss(self._seed, "walk", symbol, at)))))
         self._last[symbol] = (at, mid)
         return mid
 

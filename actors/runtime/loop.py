@@ -32,6 +32,15 @@ def answer_dead(envelope: Any, owner: str) -> bool:
     return True
 
 
+class CallerInterrupted(BaseException):
+    """Raised by a program's own SIGINT handler (``bin/run-shadow``'s): it ends the caller's wait.
+
+    pykka stops an actor whose handler raises a ``BaseException``; when the
+    sim runs handlers on the caller's own thread, a Ctrl-C landing inside one
+    must still reach the caller, so this one is passed on after the stop.
+    """
+
+
 _pykka_log = logging.getLogger("pykka")
 """pykka's own logger: what pykka logs from its actor loop, ours logs there too."""
 
@@ -62,6 +71,8 @@ def handle_envelope(actor: Any, envelope: Any) -> None:
         _pykka_log.debug(f"{exc!r} in {actor}. Stopping all actors.")
         actor._stop()
         pykka.ActorRegistry.stop_all(block=False)
+        if isinstance(exc, CallerInterrupted):
+            raise  # the sim runs handlers on the caller's thread: the caller's Ctrl-C is not the actor's to keep
 
 
 def refuse_closed(envelope: Any, owner: str) -> None:

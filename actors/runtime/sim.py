@@ -474,7 +474,8 @@ class SimRuntime(Runtime):
             self._fire_due(timer.when)
 
     def wait_idle(self, timeout: float | None = 60.0) -> None:
-        self.run_until_idle()
+        """Run to idle, however many deliveries that takes (a whole shadow run is one wait)."""
+        self.run_until_idle(max_steps=sys.maxsize)
 
     # ------------------------------------------------------------ time
 

@@ -105,9 +105,10 @@ def test_a_run_killed_mid_way_resumes_from_its_journal_and_loses_nothing(tmp_pat
     assert {s: q for s, q in sorted(positions.items()) if q} == venue.get_positions()
 
 
-def test_ctrl_c_ends_with_one_line_and_a_journal_that_resumes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("runtime", ["pool", "sim"])
+def test_ctrl_c_ends_with_one_line_and_a_journal_that_resumes(tmp_path: Path, runtime: str) -> None:
     journal = tmp_path / "journal"
-    flags = ["--runtime", "pool", "--symbols-count", "5", "--journal", str(journal), "--edge-threshold=-1e9"]
+    flags = ["--runtime", runtime, "--symbols-count", "5", "--journal", str(journal), "--edge-threshold=-1e9"]
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
     command = [sys.executable, str(ROOT / "bin" / "run-shadow"), *flags]
     process = subprocess.Popen([*command, "--iterations", "1000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

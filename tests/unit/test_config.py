@@ -122,3 +122,32 @@ def test_values_that_would_overflow_the_wire_are_refused_up_front() -> None:
         resolve(overrides={"quote_notional_usd": "1e30"})
     with pytest.raises(ConfigError, match="volatility-bps: expected a number >= 0"):
         resolve(overrides={"volatility_bps": "-1"})
+
+
+def test_a_layer_that_names_both_symbols_and_a_symbol_count_is_refused_even_under_a_flag(tmp_path: Path) -> None:
+    path = tmp_path / "both.toml"
+    path.write_text("symbols = ['BTCUSDT']\nsymbols_count = 3\n")
+    with pytest.raises(ConfigError, match="give one of them, not both"):
+        resolve(config_file=path, overrides={"symbols": "ETHUSDT"})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"seed": "\u0663"}, "expected an integer"),  # an Arabic-script digit
+        ({"max_inv": "1e400"}, "finite"),
+        ({"tick_ms": "1e308"}, r"<= 8\.64e\+07"),
+        ({"decision_deadline_ms": "1e308"}, r"<= 8\.64e\+07"),
+        ({"freeze_utc_iso": "0001-01-01T00:00:00+01:00"}, "out of range"),
+    ],
+)
+def test_values_no_run_could_use_are_refused_in_one_line(overrides: dict[str, object], needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        resolve(overrides=overrides)
+
+
+def test_a_config_file_python_cannot_even_parse_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text("symbols = " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        resolve(config_file=path)

@@ -69,3 +69,11 @@ def test_a_limit_on_the_last_bit_of_the_float_total_gives_one_report_under_every
     config = {"symbols_count": 200, "iterations": 6, "fill_rate": 0.6, "max_total": 142545.93740000002}
     reports = {report_under(seed, delay=0.5, edge_threshold=-1e9, **config) for seed in range(4)}
     assert len(reports) == 1
+
+
+def test_a_whole_run_is_one_wait_however_many_deliveries_it_takes() -> None:
+    sim = Sim(0, max_steps=50, trace=False)  # far fewer than the run's deliveries
+    system = sim.start_system(symbols_count=3, iterations=20)
+    system.run()
+    assert system.risk_snapshot().decided_through == 20
+    sim.shutdown()
