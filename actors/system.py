@@ -139,7 +139,7 @@ class System:
 
     @property
     def ticks_run(self) -> int:
-        """The last tick risk decided (the last tick the feed sent, before risk exists)."""
+        """The last tick risk reported decided to the feed (as the feed saw it)."""
         return self.progress.done_through
 
     def _resume(self, tick: int, freeze: tuple[int, str] | None) -> None:
