@@ -225,35 +225,20 @@ def _tuple_of(item: _Convert, value: Any) -> tuple[Any, ...]:
 
 
 def _flat_records(cls: type[Message], flat: tuple[type, ...], item: _Convert) -> _Convert:
-    """A converter for a batch of flat records: one type comparison per item; item by item only to name an error.
+    """A converter for a batch of flat records: one type check per item; item by item only to name an error.
 
     Batches (a tick's orders, acks, fills) are most of the bytes the engine
-    decodes.  Measured on 2,000 PlaceItems: 1.14 us per item against 1.37 us
+    decodes.  Measured on 2,000 PlaceItems: 1.10-1.14 us per item against 1.37 us
     item by item; most of what is left is building frozen dataclasses
     (0.63 us each) and msgpack itself (0.17 us).
     """
 
     def convert(value: Any) -> tuple[Any, ...]:
-        if type(value) is list:
-            try:
-                return tuple([cls(*entry) for entry in value if _exactly(entry, flat) or _no()])
-            except (_Mismatch, TypeError):
-                pass
+        if type(value) is list and all(type(entry) is list and tuple(map(type, entry)) == flat for entry in value):
+            return tuple([cls(*entry) for entry in value])
         return _tuple_of(item, value)
 
     return convert
-
-
-class _Mismatch(Exception):
-    """Internal: an item of a batch is not exactly the flat record it should be."""
-
-
-def _exactly(entry: Any, flat: tuple[type, ...]) -> bool:
-    return type(entry) is list and tuple(map(type, entry)) == flat
-
-
-def _no() -> bool:
-    raise _Mismatch
 
 
 def _nested(cls: type[M], value: Any) -> M:

@@ -127,14 +127,11 @@ class ExchangeGateway(SupervisedRole):
 
     def _progress(self) -> None:
         """Move the venue, and send buffered requests, for as long as tick order allows."""
-        while True:
+        while self.requested_through >= self.market_through and self.market_through + 1 in self.markets:
             following = self.market_through + 1
-            if self.requested_through >= self.market_through and following in self.markets:
-                self._handle_market(self.markets.pop(following))
-                for request in self.requests.pop(following, []):
-                    self._handle_request(request)
-                continue
-            return
+            self._handle_market(self.markets.pop(following))
+            for request in self.requests.pop(following, []):
+                self._handle_request(request)
 
     def _handle_market(self, tick: VenueTick) -> None:
         """Settle placements in doubt (before the venue moves), move the venue, report what it pushed."""
@@ -142,16 +139,12 @@ class ExchangeGateway(SupervisedRole):
         self.placed_since_tick.clear()
         if self.measure_latency:
             self.tick_sent_ns[tick.tick] = tick.sent_ns
-        acks: list[Ack] = []
-        rejects: list[Refusal] = []
-        self._settle_doubts(acks, rejects)
+        acks, rejects = self._settle_doubts()
         if self.frozen and not self.venue_empty:
             self._mass_cancel(tick.tick)  # the last attempts failed: try again as the market moves
         if self.advances:
             self.client.advance(tick.tick)  # type: ignore[attr-defined]
-        report = GatewayReport(tick.tick, tuple(acks), tuple(rejects), (), (), self._fills(), True)
-        for part in split_report(report):
-            self.send(STORE, part)
+        self._report(tick.tick, acks, rejects, [], [], closes=True)
 
     def _handle_request(self, request: GatewayRequest) -> None:
         """Cancels first (they free risk), then placements; report everything back.
@@ -195,12 +188,11 @@ class ExchangeGateway(SupervisedRole):
                 acks.append(Ack(place.client_id, placed.exchange_order_id))
             else:
                 rejects.append(Refusal(place.client_id, placed.reason or "rejected"))
-        if acks and self.measure_latency:
-            sent = self.tick_sent_ns.pop(request.tick, None)
-            if sent is not None:
-                self.ack_latencies_ns.append(int(self.runtime.now() * 1e9) - sent)
-        self._settle_doubts(acks, rejects)
-        self._report(request.tick, acks, rejects, canceled, cancel_failures)
+        sent = self.tick_sent_ns.pop(request.tick, None) if request.last else None
+        if acks and sent is not None:
+            self.ack_latencies_ns.append(int(self.runtime.now() * 1e9) - sent)
+        doubt_acks, doubt_rejects = self._settle_doubts()
+        self._report(request.tick, acks + doubt_acks, rejects + doubt_rejects, canceled, cancel_failures)
 
     @handles(CancelOrders)
     def on_cancel_orders(self, request: CancelOrders) -> None:
@@ -226,30 +218,39 @@ class ExchangeGateway(SupervisedRole):
         return canceled, failures
 
     def _report(
-        self, tick: int, acks: list[Ack], rejects: list[Refusal], canceled: list[str], failures: list[Refusal]
+        self,
+        tick: int,
+        acks: list[Ack],
+        rejects: list[Refusal],
+        canceled: list[str],
+        failures: list[Refusal],
+        *,
+        closes: bool = False,
     ) -> None:
-        """Answers of a request, with whatever the venue pushed meanwhile; nothing if there is nothing."""
+        """Answers and whatever the venue pushed meanwhile; nothing if empty, unless it ``closes`` a tick."""
         fills = self._fills()
-        if acks or rejects or canceled or failures or fills:
-            report = GatewayReport(tick, tuple(acks), tuple(rejects), tuple(canceled), tuple(failures), fills)
+        if acks or rejects or canceled or failures or fills or closes:
+            report = GatewayReport(tick, tuple(acks), tuple(rejects), tuple(canceled), tuple(failures), fills, closes)
             for part in split_report(report):
                 self.send(STORE, part)
 
-    def _settle_doubts(self, acks: list[Ack], rejects: list[Refusal]) -> None:
+    def _settle_doubts(self) -> tuple[list[Ack], list[Refusal]]:
         """Placements that got no answer: acked if the venue has them open, rejected if not.
 
         Runs before the venue moves again, so an order that was placed cannot
         have traded out of the open list in between.  If the venue cannot be
         asked, the orders stay in doubt (PENDING in the store) for the next tick.
         """
+        acks: list[Ack] = []
+        rejects: list[Refusal] = []
         if not self.in_doubt:
-            return
+            return acks, rejects
         try:
             venue_orders = self.client.get_orders()
         except ExchangeError as exc:
             self.exchange_errors += 1
             logger.warning("gateway: cannot reconcile {} placements: {}", len(self.in_doubt), exc)
-            return
+            return acks, rejects
         live = {order.client_id: order.exchange_order_id for order in venue_orders if order.client_id in self.in_doubt}
         for client_id in self.in_doubt:
             exchange_order_id = live.get(client_id)
@@ -259,6 +260,7 @@ class ExchangeGateway(SupervisedRole):
                 rejects.append(Refusal(client_id, NOT_PLACED))
         self.reconciled += len(self.in_doubt)
         self.in_doubt.clear()
+        return acks, rejects
 
     def _fills(self) -> tuple[FillItem, ...]:
         """What the venue pushed since the last report."""
@@ -295,9 +297,7 @@ class ExchangeGateway(SupervisedRole):
         reported, so the store knows every order the venue could name before
         it hears that the venue holds none open.
         """
-        acks: list[Ack] = []
-        rejects: list[Refusal] = []
-        self._settle_doubts(acks, rejects)
+        acks, rejects = self._settle_doubts()
         canceled: list[str] = []
         error, still_open = "", -1
         for _ in range(MASS_CANCEL_ATTEMPTS):
@@ -340,9 +340,7 @@ class ExchangeGateway(SupervisedRole):
 
     def _send_venue_state(self, tick: int) -> None:
         """New fills and settled placements first (FIFO to the store), then the venue's open orders and positions."""
-        acks: list[Ack] = []
-        rejects: list[Refusal] = []
-        self._settle_doubts(acks, rejects)
+        acks, rejects = self._settle_doubts()
         self._poll_fills(tick)
         self._report(tick, acks, rejects, [], [])
         try:
