@@ -355,6 +355,41 @@ class VenueState(Message):
     positions: tuple[PositionItem, ...]
 
 
+@message
+@dataclass(frozen=True, slots=True)
+class StatusQuery(Message):
+    """Store -> gateway: ask the venue what became of these orders (open here, unanswered or not open there)."""
+
+    tick: int
+    client_ids: tuple[str, ...]
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class StatusItem(Message):
+    """The venue's word on one order: ``state`` as in ``actors.core.exchange.STATUS_STATES``."""
+
+    client_id: str
+    state: str
+    exchange_order_id: str
+    filled_lots: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class OrderStatuses(Message):
+    """Gateway -> store: the answers to a :class:`StatusQuery` (the venue's new fills were reported just before).
+
+    ``requested_through`` is the last tick whose request the gateway had
+    handled: a PENDING order of a later tick is still on its way to the
+    venue, and "unknown" says nothing about it yet.
+    """
+
+    tick: int
+    statuses: tuple[StatusItem, ...]
+    requested_through: int
+
+
 # ---------------------------------------------------------------- bulk records in parts
 
 MAX_ITEMS = 10_000

@@ -72,6 +72,24 @@ class ExchangeOrder:
     status: str  # "open" | "filled" | "canceled"
 
 
+@dataclass(frozen=True, slots=True)
+class OrderStatus:
+    """The venue's word on one order, asked by client id (reconciliation).
+
+    ``state`` is one of :data:`STATUS_STATES`: "unknown" means the venue has
+    no order under that client id (never received, or forgotten long ago).
+    """
+
+    client_id: str
+    state: str
+    exchange_order_id: str | None = None
+    filled_lots: int = 0
+
+
+STATUS_STATES = ("open", "filled", "canceled", "rejected", "unknown")
+"""Every state an :class:`OrderStatus` may carry."""
+
+
 class ExchangeError(Exception):
     """A call to the venue failed in transport (connection lost): it did not take effect."""
 
@@ -101,6 +119,10 @@ class IExchangeClient(Protocol):
 
     def get_positions(self) -> dict[str, int]:
         """Signed lots per symbol from every fill (zero positions omitted)."""
+        ...
+
+    def order_status(self, client_id: str) -> OrderStatus:
+        """What became of the order placed under ``client_id`` (a venue's order query by client id)."""
         ...
 
     def stream_fills(self) -> list[Fill]:
@@ -160,6 +182,7 @@ class FakeExchangeClient:
         self._orders: dict[str, _Resting] = {}
         self._open: dict[str, _Resting] = {}
         self._client_ids: set[str] = set()
+        self._by_client_id: dict[str, str] = {}
         self._positions: dict[str, int] = {}
         self._unstreamed: list[Fill] = []
         self._fills = 0
@@ -191,6 +214,7 @@ class FakeExchangeClient:
         )
         self._orders[exchange_id] = resting
         self._open[exchange_id] = resting
+        self._by_client_id[request.client_id] = exchange_id
         return PlaceResult(request.client_id, True, exchange_id)
 
     def cancel(self, exchange_order_id: str) -> CancelResult:
@@ -285,6 +309,16 @@ class FakeExchangeClient:
         """Signed lots per symbol, zero positions omitted."""
         return {s: lots for s, lots in sorted(self._positions.items()) if lots}
 
+    def order_status(self, client_id: str) -> OrderStatus:
+        """Open, filled, canceled, rejected, or unknown (never received, or forgotten)."""
+        if client_id not in self._client_ids:
+            return OrderStatus(client_id, "unknown")
+        exchange_id = self._by_client_id.get(client_id)
+        if exchange_id is None:
+            return OrderStatus(client_id, "rejected")
+        resting = self._orders[exchange_id]
+        return OrderStatus(client_id, resting.order.status, exchange_id, resting.filled)
+
     def stream_fills(self) -> list[Fill]:
         """Fills since the last call."""
         fills, self._unstreamed = self._unstreamed, []
@@ -302,6 +336,7 @@ class FakeExchangeClient:
             _, exchange_order_id, client_id = done.popleft()
             if exchange_order_id is not None:
                 del self._orders[exchange_order_id]
+                self._by_client_id.pop(client_id, None)
             self._client_ids.discard(client_id)
 
     @staticmethod

@@ -31,6 +31,7 @@ from actors.core.exchange import (
     ExchangeTimeout,
     FakeExchangeClient,
     FillListener,
+    OrderStatus,
     PlaceRequest,
     PlaceResult,
 )
@@ -182,6 +183,10 @@ class FaultyExchange:
     def get_positions(self) -> dict[str, int]:
         """The venue's positions."""
         return self.inner.get_positions()
+
+    def order_status(self, client_id: str) -> OrderStatus:
+        """The venue's word on one order (not faulted, like every query)."""
+        return self.inner.order_status(client_id)
 
     def _draw(self, what: str, *key: object) -> float:
         return uniform(self.seed, "fault", what, *key)

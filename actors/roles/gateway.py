@@ -29,9 +29,12 @@ from actors.messages import (
     GatewayReport,
     GatewayRequest,
     MassCancelReport,
+    OrderStatuses,
     PositionItem,
     ReconcileRequest,
     Refusal,
+    StatusItem,
+    StatusQuery,
     VenueState,
     VenueTick,
     parts,
@@ -333,6 +336,29 @@ class ExchangeGateway(SupervisedRole):
     def on_reconcile_request(self, request: ReconcileRequest) -> None:
         """The store restarted: tell it what the venue holds."""
         self._send_venue_state(request.tick)
+
+    @handles(StatusQuery)
+    def on_status_query(self, query: StatusQuery) -> None:
+        """The store's orders whose fate it does not know: the venue's word on each, new fills first.
+
+        An order the venue cannot be asked about now is left out; the store
+        asks again at its next deadline.
+        """
+        self._poll_fills(query.tick)
+        acks, rejects = self._settle_doubts()
+        self._report(query.tick, acks, rejects, [], [])
+        statuses: list[StatusItem] = []
+        for client_id in query.client_ids:
+            try:
+                status = self.client.order_status(client_id)
+            except ExchangeError as exc:
+                self.exchange_errors += 1
+                logger.warning("gateway: cannot ask the venue about {}: {}", client_id, exc)
+                continue
+            exchange_order_id = status.exchange_order_id or ""
+            statuses.append(StatusItem(client_id, status.state, exchange_order_id, status.filled_lots))
+        for part in parts(statuses):
+            self.send(STORE, OrderStatuses(query.tick, part, self.requested_through))
 
     def on_restart(self, exc: Exception) -> None:
         """A failed handler may have lost an answer: settle doubts and tell the store what the venue holds."""

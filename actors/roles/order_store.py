@@ -26,9 +26,12 @@ from actors.messages import (
     GatewayReport,
     GatewayRequest,
     MassCancelReport,
+    OrderStatuses,
     PlaceItem,
     ReconcileRequest,
     ReplaceQuotes,
+    StatusItem,
+    StatusQuery,
     VenueState,
     parts,
     split_request,
@@ -145,12 +148,16 @@ class OrderStoreActor(SupervisedRole):
         closes = report.closes and report.tick > self.closed_through
         if closes:
             self.closed_through = report.tick
+        self._forward_fills(applied, closes=closes)
+        self._confirm_freeze_if_done()
+
+    def _forward_fills(self, applied: list[FillItem], *, closes: bool) -> None:
+        """Fills applied for the first time go on to risk, numbered; the last part closes the tick if it does."""
         if applied or closes:
             chunks = parts(applied)
             for number, chunk in enumerate(chunks, start=1):
                 self.seq += 1
                 self.send(RISK, FillsApplied(self.closed_through, chunk, self.seq, closes and number == len(chunks)))
-        self._confirm_freeze_if_done()
 
     # ------------------------------------------------------------ the freeze
 
@@ -192,13 +199,13 @@ class OrderStoreActor(SupervisedRole):
 
     @handles(VenueState)
     def on_venue_state(self, state: VenueState) -> None:
-        """Reconcile with the venue: cancel whatever is open on one side only; risk checks the positions.
+        """Reconcile with the venue, both ways; risk checks the positions.
 
         Open at the venue but unknown, finished or rejected here: an orphan,
-        canceled.  Still PENDING here: its ack was lost; acknowledged.  Open
-        here but not at the venue: a cancel goes out and its answer settles
-        the order ("already canceled" / "unknown order" -> CANCELED, "already
-        filled" -> the fill, which the gateway brings along).
+        canceled.  Still PENDING here: its ack was lost; acknowledged (and
+        canceled if that was wanted).  Open or PENDING here but not open at
+        the venue: the venue is asked what became of it (:class:`StatusQuery`)
+        and its word settles the order.
         """
         self.reconciliations += 1
         at_venue = {ack.client_id: ack.exchange_order_id for ack in state.open_orders}
@@ -210,15 +217,71 @@ class OrderStoreActor(SupervisedRole):
                 cancels.append(CancelItem(client_id, exchange_order_id))
             elif order.state is OrderState.PENDING:
                 self._guard(self.store.acknowledge, client_id, exchange_order_id)
-                if order.cancel_requested:
+                if order.cancel_requested or self.frozen:
                     cancels.append(CancelItem(client_id, exchange_order_id))
-        for order in self.store.open_orders():
-            missing = order.exchange_order_id is not None and order.client_id not in at_venue
-            if missing and self.store.request_cancel(order.client_id):
-                cancels.append(CancelItem(order.client_id, order.exchange_order_id))  # type: ignore[arg-type]
-        for part in parts(cancels) if cancels else ():
-            self.send(GATEWAY, CancelOrders(max(state.tick, self.last_tick), part))
+        self._send_cancels(state.tick, cancels)
+        unsettled = [o.client_id for o in self.store.open_orders() if o.client_id not in at_venue]
+        self._ask_status(state.tick, unsettled)
         self.send(RISK, state)
+
+    @handles(OrderStatuses)
+    def on_order_statuses(self, answer: OrderStatuses) -> None:
+        """Settle each order from the venue's word (docs/RELIABILITY.md, "Reconciliation").
+
+        Fills the venue counts but never sent (lost beyond its redelivery)
+        are applied as one fill for the difference at the order's price, so
+        positions stay the venue's; a late real fill is then refused as an
+        overfill.  A PENDING order of a tick whose request the gateway has
+        not handled yet is left alone: it is still on its way.
+        """
+        cancels: list[CancelItem] = []
+        fills: list[FillItem] = []
+        for item in answer.statuses:
+            order = self.store.get(item.client_id)
+            if order is None or order.state.is_terminal:
+                if item.state == "open" and item.exchange_order_id:
+                    self.orphans_canceled += 1
+                    cancels.append(CancelItem(item.client_id, item.exchange_order_id))
+                continue
+            if item.filled_lots > order.filled_lots and item.exchange_order_id:
+                fill = self._venue_counted_fill(order, item, answer.tick)
+                if self._apply_fill(fill):
+                    fills.append(fill)
+            if order.state.is_terminal:
+                continue
+            pending = order.state is OrderState.PENDING
+            if item.state == "open":
+                if pending:
+                    self._guard(self.store.acknowledge, item.client_id, item.exchange_order_id)
+                if order.cancel_requested or self.frozen:
+                    cancels.append(CancelItem(item.client_id, item.exchange_order_id))
+            elif item.state in ("canceled", "filled"):
+                self._cancel_answered(item.client_id, False, "already canceled")
+            elif pending and order.created_tick > answer.requested_through:
+                continue  # its request has not reached the gateway yet
+            elif pending:
+                self._guard(self.store.reject, item.client_id, f"{item.state} at the venue")
+            else:
+                self._cancel_answered(item.client_id, False, "unknown order")
+        self._forward_fills(fills, closes=False)
+        self._send_cancels(answer.tick, cancels)
+        self._confirm_freeze_if_done()
+
+    def _venue_counted_fill(self, order: Order, item: StatusItem, tick: int) -> FillItem:
+        """One fill for the lots the venue says traded and the store never heard of."""
+        lots = item.filled_lots - order.filled_lots
+        fill_id = f"{order.client_id}:venue:{item.filled_lots}"
+        side = int(order.side)
+        return FillItem(fill_id, item.exchange_order_id, order.client_id, order.symbol, side, order.price_ticks, lots,
+                        tick)  # fmt: skip
+
+    def _ask_status(self, tick: int, client_ids: list[str]) -> None:
+        for part in parts(client_ids) if client_ids else ():
+            self.send(GATEWAY, StatusQuery(max(tick, self.last_tick), part))
+
+    def _send_cancels(self, tick: int, cancels: list[CancelItem]) -> None:
+        for part in parts(cancels) if cancels else ():
+            self.send(GATEWAY, CancelOrders(max(tick, self.last_tick), part))
 
     def on_restart(self, exc: Exception) -> None:
         """The failed handler may have stopped half-way: check every order against the venue."""

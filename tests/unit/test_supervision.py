@@ -16,13 +16,17 @@ from actors.messages import (
     Ack,
     CancelItem,
     CancelOrders,
+    FillsApplied,
     FreezeRequest,
     GatewayReport,
     GatewayRequest,
     OrderSpec,
+    OrderStatuses,
     PositionItem,
     ReconcileRequest,
     ReplaceQuotes,
+    StatusItem,
+    StatusQuery,
     VenueState,
 )
 from actors.report import build_report
@@ -130,13 +134,73 @@ def test_the_store_settles_every_difference_with_the_venue(sim: Sim) -> None:
     venue = VenueState(1, at_venue, (PositionItem("BTCUSDT", 0),))
     sim.tell(STORE, encode(venue))
     request = gateway.expect(CancelOrders)  # at once, outside any tick's request
-    assert set(request.cancels) == {CancelItem("CLI77777777", "ORD000077"), CancelItem("CLI00000002", "ORD000002")}
+    assert request.cancels == (CancelItem("CLI77777777", "ORD000077"),)  # the orphan
+    assert gateway.expect(StatusQuery) == StatusQuery(1, ("CLI00000002",))  # open here only: ask the venue
     core = actor.proxy().store.get()
     assert core.get("CLI00000001").state is OrderState.OPEN  # acknowledged from the venue's word
     assert risk.expect(VenueState) == venue  # positions go on to risk
     sim.tell(STORE, encode(GatewayReport(1, (), (), ("CLI77777777",), (), ())))  # the orphan's cancel: no error
+    sim.tell(STORE, encode(OrderStatuses(1, (StatusItem("CLI00000002", "canceled", "ORD000002", 0),), 1)))
     sim.run_until_idle()
+    assert core.get("CLI00000002").state is OrderState.CANCELED
     assert core.stats.illegal_transitions == 0
+
+
+@pytest.mark.parametrize(
+    ("venue_says", "filled", "ends"),
+    [
+        ("canceled", 0, OrderState.CANCELED),
+        ("canceled", 1, OrderState.CANCELED),
+        ("filled", 2, OrderState.FILLED),
+        ("rejected", 0, OrderState.REJECTED),
+        ("unknown", 0, OrderState.REJECTED),
+        ("open", 0, OrderState.OPEN),
+    ],
+)
+def test_a_pending_order_is_settled_from_the_venues_word_with_the_lots_it_says_traded(
+    sim: Sim, venue_says: str, filled: int, ends: OrderState
+) -> None:
+    gateway, risk = sim.probe(GATEWAY), sim.probe(RISK)
+    actor = sim.spawn(OrderStoreActor, STORE)
+    sim.tell(STORE, encode(ReplaceQuotes(1, ("BTCUSDT",), (OrderSpec("BTCUSDT", 1, 100, 2),), 0)))
+    gateway.expect(GatewayRequest)
+    sim.tell(STORE, encode(VenueState(1, (), ())))
+    assert gateway.expect(StatusQuery) == StatusQuery(1, ("CLI00000001",))
+    exchange_id = "" if venue_says in ("rejected", "unknown") else "ORD000001"
+    sim.tell(STORE, encode(OrderStatuses(1, (StatusItem("CLI00000001", venue_says, exchange_id, filled),), 1)))
+    sim.run_until_idle()
+    order = actor.proxy().store.get().get("CLI00000001")
+    assert order.state is ends and order.filled_lots == filled
+    risk.expect(VenueState)
+    if filled:  # risk hears of the lots the venue counted, as one fill
+        assert [f.qty_lots for f in risk.expect(FillsApplied).fills] == [filled]
+
+
+def test_a_pending_order_whose_request_has_not_reached_the_gateway_is_not_settled_by_unknown(sim: Sim) -> None:
+    actor = sim.spawn(OrderStoreActor, STORE)
+    sim.probe(GATEWAY)
+    sim.probe(RISK)
+    sim.tell(STORE, encode(ReplaceQuotes(2, ("BTCUSDT",), (OrderSpec("BTCUSDT", 1, 100, 2),), 0)))
+    sim.tell(STORE, encode(OrderStatuses(2, (StatusItem("CLI00000001", "unknown", "", 0),), 1)))
+    sim.run_until_idle()
+    assert actor.proxy().store.get().get("CLI00000001").state is OrderState.PENDING
+
+
+def test_an_open_order_the_venue_no_longer_knows_is_canceled_and_a_wanted_cancel_goes_out_again(sim: Sim) -> None:
+    gateway = sim.probe(GATEWAY)
+    sim.probe(RISK)
+    actor = sim.spawn(OrderStoreActor, STORE)
+    orders = (OrderSpec("BTCUSDT", 1, 100, 1), OrderSpec("ETHUSDT", 1, 100, 1))
+    sim.tell(STORE, encode(ReplaceQuotes(1, ("BTCUSDT", "ETHUSDT"), orders, 0)))
+    gateway.expect(GatewayRequest)
+    acks = (Ack("CLI00000001", "ORD000001"), Ack("CLI00000002", "ORD000002"))
+    sim.tell(STORE, encode(GatewayReport(1, acks, (), (), (), ())))
+    sim.tell(STORE, encode(ReplaceQuotes(2, ("ETHUSDT",), (), 0)))  # the second's cancel goes out; its answer is lost
+    gateway.expect(GatewayRequest)
+    statuses = (StatusItem("CLI00000001", "unknown", "", 0), StatusItem("CLI00000002", "open", "ORD000002", 0))
+    sim.tell(STORE, encode(OrderStatuses(2, statuses, 2)))
+    assert gateway.expect(CancelOrders).cancels == (CancelItem("CLI00000002", "ORD000002"),)
+    assert actor.proxy().store.get().get("CLI00000001").state is OrderState.CANCELED
 
 
 def test_risk_freezes_when_its_positions_differ_from_the_venues() -> None:
