@@ -14,12 +14,14 @@ import hashlib
 import heapq
 import random
 import sys
+import zlib
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from queue import Full
 from typing import Any, NamedTuple
 
+import msgpack
 import pykka
 from pykka import Timeout
 from pykka._envelope import Envelope
@@ -63,17 +65,23 @@ class FaultPlan:
 
 
 class TraceEntry(NamedTuple):
-    """One delivery: step number, virtual time, sender, receiver, message type."""
+    """One delivery: step number, virtual time, sender, receiver, message type and contents.
+
+    ``content`` is the CRC-32 of the delivered bytes (0 for what is not bytes:
+    the runtime's stops, asks and injected crashes), so two deliveries of the
+    same type with different field values are different entries.
+    """
 
     step: int
     time: float
     sender: str
     receiver: str
     kind: str
+    content: int = 0
 
     def line(self) -> str:
-        """Stable text form used by the digest."""
-        return f"{self.step} {self.time:.6f} {self.sender}->{self.receiver} {self.kind}"
+        """Stable text form, for people (the digest packs the fields themselves)."""
+        return f"{self.step} {self.time:.6f} {self.sender}->{self.receiver} {self.kind} #{self.content:08x}"
 
 
 @dataclass
@@ -230,6 +238,8 @@ class SimRuntime(Runtime):
         self.max_steps = max_steps
         self.tracing = trace
         self.trace: list[TraceEntry] = []
+        self._digest = hashlib.sha256()
+        self._digested = 0  # entries of self.trace (append-only) already in self._digest
         self.fault_counts = FaultCounts()
         self._rng = random.Random(seed)
         self._fault_rng = random.Random(f"faults:{faults.seed if faults else 0}")
@@ -411,8 +421,12 @@ class SimRuntime(Runtime):
         self.stats.delivered += 1
         self._received[inbox.owner] += 1
         if self.tracing:
-            kind = "CRASH" if envelope.message is CRASH else peek_type(envelope.message)
-            self.trace.append(TraceEntry(self._steps, self._time, sender, inbox.owner, kind))
+            message = envelope.message
+            if type(message) is bytes:  # what actors send: its contents are part of the trace
+                kind, content = peek_type(message), zlib.crc32(message)
+            else:
+                kind, content = "CRASH" if message is CRASH else peek_type(message), 0
+            self.trace.append(TraceEntry(self._steps, self._time, sender, inbox.owner, kind, content))
         inbox.current_sender = sender
         self._current = inbox.owner
         try:
@@ -531,12 +545,20 @@ class SimRuntime(Runtime):
         return [entry.line() for entry in self.trace]
 
     def digest(self) -> str:
-        """SHA-256 of the trace: same seed and scenario give the same digest."""
-        hasher = hashlib.sha256()
-        for line in self.trace_lines():
-            hasher.update(line.encode())
-            hasher.update(b"\n")
-        return hasher.hexdigest()
+        """SHA-256 of the trace, message contents included: same seed and scenario give the same digest.
+
+        Incremental: each call hashes only the deliveries since the last one,
+        so an invariant may ask for it after every delivery.
+        """
+        if not self.tracing:
+            raise RuntimeError("this sim keeps no trace (trace=False), so it has no digest")
+        trace = self.trace
+        if len(trace) < self._digested:  # a test cleared the trace: start over
+            self._digest, self._digested = hashlib.sha256(), 0
+        if len(trace) > self._digested:  # each entry packed on its own: the same bytes however often it is called
+            self._digest.update(b"".join(map(msgpack.Packer().pack, trace[self._digested :])))
+            self._digested = len(trace)
+        return self._digest.copy().hexdigest()
 
 
 def first_difference(a: Iterable[TraceEntry], b: Iterable[TraceEntry]) -> tuple[int, str, str] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from pykka import ActorDeadError, Timeout
 
@@ -157,13 +159,45 @@ def test_the_trace_records_time_sender_receiver_and_type() -> None:
     sim.tell("sender.a", encode(T_SendTo("recv", 1)))
     sim.run_until_idle()
     assert sim.trace_lines() == [
-        "1 0.000000 external->sender.a T_SendTo",
-        "2 0.000000 sender.a->recv T_Num",
+        f"1 0.000000 external->sender.a T_SendTo #{zlib.crc32(encode(T_SendTo('recv', 1))):08x}",
+        f"2 0.000000 sender.a->recv T_Num #{zlib.crc32(encode(T_Num('sender.a', 0))):08x}",
     ]
     before = sim.digest()
     sim.tell("recv", encode(T_Num("x", 2)))
     sim.run_until_idle()
     assert sim.digest() != before
+
+
+def deliver_numbers(numbers: list[int]) -> SimRuntime:
+    sim = SimRuntime(0)
+    sim.spawn(Recorder, "recv", Journal())
+    for n in numbers:
+        sim.tell("recv", encode(T_Num("x", n)))
+    sim.run_until_idle()
+    return sim
+
+
+def test_the_digest_differs_when_the_same_kinds_of_messages_carry_other_values() -> None:
+    first, second = deliver_numbers([1, 2, 3]), deliver_numbers([1, 2, 4])
+    assert [e.kind for e in first.trace] == [e.kind for e in second.trace] == ["T_Num"] * 3
+    assert first.digest() != second.digest()
+    assert deliver_numbers([1, 2, 3]).digest() == first.digest()
+
+
+def test_the_digest_asked_after_every_delivery_is_the_digest_of_the_whole_trace() -> None:
+    sim = SimRuntime(0)
+    sim.spawn(Recorder, "recv", Journal())
+    for n in range(5):
+        sim.tell("recv", encode(T_Num("x", n)))
+    while sim.step():
+        sim.digest()
+    assert sim.digest() == deliver_numbers(list(range(5))).digest()
+
+
+def test_a_sim_without_a_trace_refuses_to_give_a_digest_rather_than_a_constant_one() -> None:
+    sim = SimRuntime(0, trace=False)
+    with pytest.raises(RuntimeError, match="no trace"):
+        sim.digest()
 
 
 def test_first_difference_finds_where_traces_diverge() -> None:

@@ -115,6 +115,19 @@ def test_check_determinism_reports_where_an_unseeded_scenario_diverges() -> None
         check_determinism(leaky, seed=0)
 
 
+def test_check_determinism_catches_a_run_that_differs_only_in_message_contents() -> None:
+    calls = itertools.count()
+
+    def leaky(sim: Sim) -> None:
+        sim.spawn(Recorder, "recv", Journal())
+        sim.tell("recv", encode(T_Num("x", 1)))
+        sim.tell("recv", encode(T_Num("x", next(calls))))  # same type, same order, another value
+        sim.run_until_idle()
+
+    with pytest.raises(DeterminismError, match=r"differ at delivery 1 \(the same delivery with other contents\)"):
+        check_determinism(leaky, seed=0)
+
+
 def test_start_system_builds_a_whole_engine(sim: Sim) -> None:
     system = sim.start_system(symbols=["BTCUSDT"], iterations=2)
     system.run()
