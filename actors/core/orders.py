@@ -21,6 +21,7 @@ nothing.  Counts by state are kept incrementally so that
 from __future__ import annotations
 
 import enum
+import heapq
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,10 @@ class Order:
     filled_lots: int = 0
     cancel_requested: bool = False
     reason: str = ""
+    cancel_failures: int = 0
+    """Cancels of this order the venue refused or did not answer, in a row."""
+    retry_tick: int | None = None
+    """While a refused cancel waits out its backoff: the tick at which it is sent again."""
 
     @property
     def remaining_lots(self) -> int:
@@ -80,6 +85,15 @@ class OrderStats:
 
 NOT_OPEN_AT_VENUE = "not open at the venue after the mass cancel"
 """The store's own answer for an order the venue no longer holds once a freeze's mass cancel is done."""
+
+CANCEL_BACKOFF_CAP_TICKS = 64
+"""Longest wait between two tries of a cancel the venue keeps refusing (1, 2, 4, ... ticks, then this)."""
+
+
+def cancel_backoff_ticks(failures: int) -> int:
+    """Ticks to wait before trying a cancel again after ``failures`` refusals in a row."""
+    return min(1 << min(failures - 1, 16), CANCEL_BACKOFF_CAP_TICKS)
+
 
 NOT_LIVE = frozenset({"already canceled", "unknown order", NOT_OPEN_AT_VENUE})
 """Cancel refusals meaning the venue holds no live order: it is canceled for us too."""
@@ -111,6 +125,7 @@ class OrderStore:
         self._placed = 0
         self._tick = 0
         self._terminal: deque[tuple[int, str]] = deque()
+        self._retries: list[tuple[int, str]] = []
         self.forgotten = 0
 
     # ------------------------------------------------------------ commands
@@ -205,11 +220,36 @@ class OrderStore:
         return canceled
 
     def cancel_rejected(self, client_id: str, reason: str) -> Order:
-        """The exchange refused the cancel: the order keeps its state and may be canceled again."""
+        """The exchange refused the cancel: the order keeps its state, and the cancel stays wanted.
+
+        It is tried again after a backoff (:func:`cancel_backoff_ticks`), when
+        :meth:`due_cancels` hands it back; a venue that keeps refusing is
+        asked less and less often, never more than once per
+        :data:`CANCEL_BACKOFF_CAP_TICKS` ticks once the backoff is at its cap.
+        """
         order = self._require(client_id, "record cancel refusal of")
-        order.cancel_requested = False
         order.reason = reason
+        if order.state.is_terminal:
+            return order
+        order.cancel_requested = True
+        order.cancel_failures += 1
+        order.retry_tick = self._tick + cancel_backoff_ticks(order.cancel_failures)
+        heapq.heappush(self._retries, (order.retry_tick, client_id))
         return order
+
+    def due_cancels(self, tick: int) -> list[Order]:
+        """Orders whose refused cancel has waited out its backoff by ``tick``: send their cancel again now."""
+        due: list[Order] = []
+        retries = self._retries
+        while retries and retries[0][0] <= tick:
+            retry_tick, client_id = heapq.heappop(retries)
+            order = self._orders.get(client_id)
+            if order is None or order.state.is_terminal or order.retry_tick != retry_tick:
+                continue
+            order.retry_tick = None
+            if order.exchange_order_id is not None and order.state is not OrderState.PENDING:
+                due.append(order)
+        return due
 
     def cancel_answered(self, client_id: str, ok: bool, reason: str = "") -> Order:
         """Apply the venue's answer to a cancel, so the order always reaches a defined state.
@@ -222,7 +262,9 @@ class OrderStore:
         if self.journal is not None:
             self.journal.append(["cancel_answered", client_id, ok, reason])
         if ok or reason in NOT_LIVE:
-            return self.confirm_cancel(client_id)
+            order = self.confirm_cancel(client_id)
+            order.retry_tick = None
+            return order
         return self.cancel_rejected(client_id, reason)
 
     def apply_fill(self, fill: Fill) -> FillOutcome:

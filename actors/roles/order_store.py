@@ -8,6 +8,7 @@ open order from the gateway's mass cancel and confirms when none is left.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -40,6 +41,14 @@ from actors.roles.addresses import GATEWAY, RISK
 from actors.roles.supervision import SupervisedRole
 from actors.runtime.actor import handles
 from actors.wire import Message
+
+ANSWER_DEADLINE_TICKS = 2
+"""Ticks after its request by which every order in it has its answer.
+
+The gateway answers a request at once and settles a placement in doubt at
+the next market tick, and its reports reach the store in order before the
+fills that close the tick after; so an order unanswered two ticks on lost
+its answer, and the store asks the venue."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,9 @@ class OrderStoreActor(SupervisedRole):
         self.follow_ups: list[CancelItem] = []
         """Cancels of orders acknowledged after their cancel was wanted; they go with the next request."""
         self.seq = 0
+        self.awaiting: deque[tuple[int, tuple[str, ...]]] = deque()
+        """(deadline tick, client ids) of every request sent, oldest first."""
+        self.deadlines_missed = 0
 
     @handles(ReplaceQuotes)
     def on_replace_quotes(self, replace: ReplaceQuotes) -> None:
@@ -123,13 +135,45 @@ class OrderStoreActor(SupervisedRole):
         )
 
     def _send_request(self, tick: int) -> None:
-        """The tick's one request: earlier follow-ups, this tick's cancels, then its placements."""
-        cancels = [*self.follow_ups, *self.tick_cancels] if not self.frozen else []
+        """The tick's one request: earlier follow-ups, refused cancels due again, this tick's cancels, placements.
+
+        Every order in it gets a deadline (:data:`ANSWER_DEADLINE_TICKS`);
+        one still unanswered then is asked about (:meth:`_chase_unanswered`).
+        """
+        self._chase_unanswered(tick)
+        cancels: list[CancelItem] = []
+        if not self.frozen:
+            due = self.store.due_cancels(tick)
+            retries = [CancelItem(o.client_id, o.exchange_order_id) for o in due if o.exchange_order_id]
+            cancels = [*self.follow_ups, *retries, *self.tick_cancels]
         places = self.tick_places
         self.follow_ups, self.tick_cancels, self.tick_places = [], [], []
         self.requested_through = tick
+        if cancels or places:
+            sent = tuple(c.client_id for c in cancels) + tuple(p.client_id for p in places)
+            self.awaiting.append((tick + ANSWER_DEADLINE_TICKS, sent))
         for request in split_request(GatewayRequest(tick, tuple(cancels), tuple(places), self.frozen)):
             self.send(GATEWAY, request)
+
+    def _chase_unanswered(self, tick: int) -> None:
+        """Orders of requests past their deadline still waiting for their answer: ask the venue about them.
+
+        Still PENDING (no ack, no reject), or with a cancel out that was
+        neither confirmed nor refused: the answer was lost on the way.  The
+        venue's word (:class:`OrderStatuses`) settles them.
+        """
+        unanswered: list[str] = []
+        awaiting, get = self.awaiting, self.store.get
+        while awaiting and awaiting[0][0] <= tick:
+            for client_id in awaiting.popleft()[1]:
+                order = get(client_id)
+                if order is None or order.state.is_terminal:
+                    continue
+                if order.state is OrderState.PENDING or (order.cancel_requested and order.retry_tick is None):
+                    unanswered.append(client_id)
+        if unanswered:
+            self.deadlines_missed += len(unanswered)
+            self._ask_status(tick, unanswered)
 
     @handles(GatewayReport)
     def on_gateway_report(self, report: GatewayReport) -> None:

@@ -120,15 +120,34 @@ def test_a_pending_order_is_canceled_once_acknowledged() -> None:
     assert order.cancel_requested and order.state is OrderState.OPEN
 
 
-def test_a_refused_cancel_can_be_requested_again() -> None:
+def test_a_refused_cancel_stays_wanted_and_comes_back_after_a_backoff_that_doubles_up_to_a_cap() -> None:
     store, cid = new_store()
     store.acknowledge(cid, "ORD000001")
     store.request_cancel(cid)
-    store.cancel_rejected(cid, "exchange error: timeout")
-    order = store.get(cid)
-    assert order is not None and order.state is OrderState.OPEN and not order.cancel_requested
-    assert store.request_cancel(cid) is True
-    assert store.request_cancel("CLI99999999") is False
+    due_at, now = [], 0
+    for _ in range(10):
+        store.cancel_rejected(cid, "exchange error: timeout")
+        order = store.get(cid)
+        assert order is not None and order.state is OrderState.OPEN and order.cancel_requested
+        assert store.request_cancel(cid) is False  # wanted already: no second cancel in flight
+        tick = now
+        while not store.due_cancels(tick):
+            tick += 1
+        due_at.append(tick - now)
+        now = tick
+        store.expire(now)
+    assert due_at == [1, 2, 4, 8, 16, 32, 64, 64, 64, 64]
+    store.cancel_answered(cid, False, "already canceled")
+    assert store.due_cancels(10_000) == [] and store.request_cancel("CLI99999999") is False
+
+
+def test_a_refused_cancel_of_an_order_that_filled_meanwhile_is_not_tried_again() -> None:
+    store, cid = new_store()
+    store.acknowledge(cid, "ORD000001")
+    store.request_cancel(cid)
+    store.cancel_rejected(cid, "already filled")
+    assert store.apply_fill(fill(cid, 4)) is FillOutcome.APPLIED
+    assert store.due_cancels(100) == []
 
 
 @pytest.mark.parametrize(
