@@ -25,6 +25,7 @@ from actors.wire import (
     peek_type,
     registered_types,
 )
+from tests.unit.test_readme_example import Greet as ReadmeGreet
 
 
 @message
@@ -69,23 +70,30 @@ def test_every_registered_record_round_trips(record: Message) -> None:
 
 def test_the_engine_registers_its_whole_vocabulary() -> None:
     tags = set(registered_types())
-    assert {"MarketTick", "QuoteIntent", "ReplaceQuotes", "GatewayRequest", "GatewayReport", "Freeze"} <= tags
+    names = ("MarketTick", "QuoteIntent", "ReplaceQuotes", "GatewayRequest", "GatewayReport", "Freeze")
+    assert {f"actors.messages:{name}" for name in names} <= tags
 
 
-def test_encoding_is_an_array_with_tag_and_version_first() -> None:
+def test_encoding_is_an_array_with_the_module_qualified_tag_and_the_version_first() -> None:
     raw = msgpack.unpackb(encode(MarketTick(3, "BTCUSDT", 6_000_000)))
-    assert raw == ["MarketTick", WIRE_VERSION, 3, "BTCUSDT", 6_000_000]
+    assert raw == ["actors.messages:MarketTick", 3, 3, "BTCUSDT", 6_000_000]
+    assert WIRE_VERSION == 3  # 2 tagged records by class name alone
 
 
 def test_peek_type_names_a_message_without_decoding_all_of_it() -> None:
     assert peek_type(encode(MarketTick(1, "X", 1))) == "MarketTick"
+    assert peek_type(bytearray(encode(MarketTick(1, "X", 1)))) == "MarketTick"
+    assert peek_type(encode(ReadmeGreet("ada"))) == "Greet"  # a tag of more than 31 bytes
+    assert peek_type(msgpack.packb([MarketTick.TAG, *range(20)])) == "MarketTick"  # more than 15 items
+    assert peek_type(msgpack.packb(["nobody:Nothing", 3])) == "nobody:Nothing"
+    assert peek_type(encode(MarketTick(1, "X", 1))[:5]) == "<undecodable>"
     assert peek_type(b"\xc1garbage") == "<undecodable>"
     assert peek_type(msgpack.packb([1, 2])) == "<undecodable>"
     assert peek_type(object()) == "object"
 
 
 def report_bytes(*fields: object) -> bytes:
-    return msgpack.packb(["GatewayReport", WIRE_VERSION, *fields])  # type: ignore[no-any-return]
+    return msgpack.packb([GatewayReport.TAG, WIRE_VERSION, *fields])  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(
@@ -96,19 +104,20 @@ def report_bytes(*fields: object) -> bytes:
         (msgpack.packb({"a": 1}), "not a message"),
         (msgpack.packb(["MarketTick"]), "not a message"),
         (msgpack.packb(["Nope", 1]), "unknown message type 'Nope'"),
+        (msgpack.packb(["MarketTick", WIRE_VERSION, 1, "X", 1]), "unknown message type 'MarketTick'"),  # tag of v2
         (msgpack.packb([7, 1]), "unknown message type 7"),
-        (msgpack.packb(["MarketTick", 99, 1, "X", 1]), "unsupported version 99"),
-        (msgpack.packb(["MarketTick", WIRE_VERSION, 1, "X"]), "expected 3 fields, got 2"),
-        (msgpack.packb(["MarketTick", WIRE_VERSION, 1, "X", 1, 2]), "expected 3 fields, got 4"),
-        (msgpack.packb(["MarketTick", WIRE_VERSION, "1", "X", 1]), "MarketTick.tick: expected int, got str"),
-        (msgpack.packb(["MarketTick", WIRE_VERSION, True, "X", 1]), "MarketTick.tick: expected int, got bool"),
-        (msgpack.packb(["MarketTick", WIRE_VERSION, 1.5, "X", 1]), "MarketTick.tick: expected int, got float"),
-        (msgpack.packb(["MarketTick", WIRE_VERSION, 1, b"X", 1]), "MarketTick.symbol: expected str, got bytes"),
+        (msgpack.packb([MarketTick.TAG, 99, 1, "X", 1]), "unsupported version 99"),
+        (msgpack.packb([MarketTick.TAG, WIRE_VERSION, 1, "X"]), "expected 3 fields, got 2"),
+        (msgpack.packb([MarketTick.TAG, WIRE_VERSION, 1, "X", 1, 2]), "expected 3 fields, got 4"),
+        (msgpack.packb([MarketTick.TAG, WIRE_VERSION, "1", "X", 1]), "MarketTick.tick: expected int, got str"),
+        (msgpack.packb([MarketTick.TAG, WIRE_VERSION, True, "X", 1]), "MarketTick.tick: expected int, got bool"),
+        (msgpack.packb([MarketTick.TAG, WIRE_VERSION, 1.5, "X", 1]), "MarketTick.tick: expected int, got float"),
+        (msgpack.packb([MarketTick.TAG, WIRE_VERSION, 1, b"X", 1]), "MarketTick.symbol: expected str, got bytes"),
         (report_bytes(1, "notalist", [], [], [], [], False), "GatewayReport.acks: expected array"),
         (report_bytes(1, [["C1"]], [], [], [], [], False), "GatewayReport.acks[0]: expected 2 fields"),
         (report_bytes(1, ["x"], [], [], [], [], False), "GatewayReport.acks[0]: expected Ack array"),
         (report_bytes(1, [["C1", 5]], [], [], [], [], False), "acks[0].exchange_order_id"),
-        (msgpack.packb(["W_Optional", WIRE_VERSION, 5, b"", True]), "W_Optional.note: expected str"),
+        (msgpack.packb([W_Optional.TAG, WIRE_VERSION, 5, b"", True]), "W_Optional.note: expected str"),
     ],
 )
 def test_bad_bytes_raise_one_clear_wire_error(data: bytes, needle: str) -> None:
@@ -166,20 +175,44 @@ def test_unsupported_field_types_are_refused_at_registration(hint: str) -> None:
         message(cls)
 
 
-def test_registration_needs_a_dataclass_and_a_unique_tag() -> None:
+def test_registration_needs_a_dataclass() -> None:
     class W_NotData(Message):
         pass
 
     with pytest.raises(TypeError, match="dataclass"):
         message(W_NotData)
-    with pytest.raises(TypeError, match="duplicate"):
 
+
+@message
+@dataclass(frozen=True, slots=True)
+class Greet(Message):  # the README example's module defines a Greet too
+    name: str
+    times: int
+
+
+def test_two_modules_may_each_define_a_record_of_the_same_name() -> None:
+    assert Greet.TAG == "tests.unit.test_wire:Greet" and ReadmeGreet.TAG == "tests.unit.test_readme_example:Greet"
+    assert decode(encode(Greet("ada", 2))) == Greet("ada", 2)
+    assert decode(encode(ReadmeGreet("ada"))) == ReadmeGreet("ada")
+    assert registered_types()["actors.messages:QuoteIntent"] is actors.messages.QuoteIntent
+
+
+def test_the_same_module_registering_a_record_name_twice_is_refused_naming_the_tag() -> None:
+    def define() -> type[Message]:
         @message
         @dataclass(frozen=True)
-        class QuoteIntent(Message):  # same tag as the engine's record
-            tick: int
+        class W_Twice(Message):
+            n: int
 
-    assert registered_types()["QuoteIntent"] is actors.messages.QuoteIntent
+        return W_Twice
+
+    first = define()
+    tag = "tests.unit.test_wire:test_the_same_module_registering_a_record_name_twice_is_refused_naming_the_tag"
+    with pytest.raises(TypeError, match=rf"duplicate wire tag '{tag}.<locals>.define.<locals>.W_Twice'"):
+        define()
+    assert registered_types()[first.TAG] is first
+    with pytest.raises(TypeError, match=r"duplicate wire tag 'actors.messages:QuoteIntent'"):
+        message(QuoteIntent)  # one class registered twice
 
 
 def test_encode_refuses_unregistered_objects() -> None:
