@@ -34,7 +34,7 @@ EXIT_INTERRUPTED = 130
 
 
 class RunIncomplete(RuntimeError):
-    """The run could not decide every tick it was asked for; ``report`` says how far it got."""
+    """The run could not finish as asked (a tick undecided, a freeze incomplete); ``report`` says how far it got."""
 
     def __init__(self, report: str, reason: str) -> None:
         super().__init__(reason)
@@ -120,6 +120,14 @@ def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
             why = reason if reason.startswith("Escalation") else "an actor on the tick path stopped (see the log)"
             ticks = report["execution"]["ticks"]
             raise RunIncomplete(render(report), f"the run stopped after tick {ticks} of {config.iterations}: {why}")
+        if "freeze_incomplete" in report["risk"]:
+            left = report["risk"]["freeze_incomplete"]
+            error = left["last_venue_error"] or "none"
+            raise RunIncomplete(
+                render(report),
+                f"the freeze could not complete: {left['store_open']} orders still open "
+                f"(last venue error: {error}); cancel them by hand",
+            )
         return render(report)
     except (KeyboardInterrupt, CallerInterrupted):
         logger.remove()  # stopping mid-tick dead-letters what is in flight: expected, and not news

@@ -57,8 +57,7 @@ def _integer(low: int, high: int | None = None) -> Callable[[object], int]:
 
 
 def _number(
-    *, positive: bool = False, unit: bool = False, below_one: bool = False, low: float | None = None,
-    high: float | None = None,
+    *, positive: bool = False, unit: bool = False, low: float | None = None, high: float | None = None
 ) -> Callable[[object], float]:
     def parse(value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
@@ -73,8 +72,6 @@ def _number(
             raise ValueError(f"expected a finite number, got {value!r}")
         if unit and not 0.0 <= number <= 1.0:
             raise ValueError(f"expected a rate in [0, 1], got {value!r}")
-        if below_one and number >= 1.0:
-            raise ValueError(f"expected a rate in [0, 1) (a cancel must be able to succeed), got {value!r}")
         if positive and number <= 0:
             raise ValueError(f"expected a number > 0, got {value!r}")
         if low is not None and number < low:
@@ -164,7 +161,6 @@ _TOML_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list:
 _INT: tuple[type, ...] = (int,)
 _NUM: tuple[type, ...] = (int, float)
 _RATE = _number(unit=True)
-_RATE_BELOW_ONE = _number(unit=True, below_one=True)
 
 KEYS: dict[str, Key] = {
     "symbols": Key(_symbols, "comma-separated symbols to quote, e.g. BTCUSDT,ETHUSDT", (list, str)),
@@ -187,8 +183,8 @@ KEYS: dict[str, Key] = {
         _number(low=0.0, high=1_000.0), "std-dev of the mid's log return per tick, bps (0 to 1,000)", _NUM
     ),
     "place_error_rate": Key(_RATE, "fault: chance a placement fails in transport, [0, 1]", _NUM),
-    "cancel_error_rate": Key(_RATE_BELOW_ONE, "fault: chance a cancel fails in transport, [0, 1)", _NUM),
-    "timeout_rate": Key(_RATE_BELOW_ONE, "fault: chance a place or cancel gets no answer, [0, 1)", _NUM),
+    "cancel_error_rate": Key(_RATE, "fault: chance a cancel fails in transport, [0, 1]", _NUM),
+    "timeout_rate": Key(_RATE, "fault: chance a place or cancel gets no answer, [0, 1]", _NUM),
     "duplicate_fill_rate": Key(_RATE, "fault: chance a fill is streamed twice, [0, 1]", _NUM),
     "out_of_order_rate": Key(_RATE, "fault: chance a batch of fills is reordered, [0, 1]", _NUM),
     "unknown_fill_rate": Key(_RATE, "fault: chance a batch of fills carries one for no known order, [0, 1]", _NUM),

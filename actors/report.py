@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from actors.core.types import OrderState
+from actors.roles.gateway import GatewaySnapshot
 from actors.system import System
 
 
@@ -80,6 +81,8 @@ def build_report(system: System) -> dict[str, Any]:
             "escalations": system.runtime.stats.escalations,
         },
     }
+    if risk.frozen and not risk.freeze_confirmed:
+        report["risk"]["freeze_incomplete"] = freeze_incomplete(store.open_orders, gateway)
     if config.pace == "realtime":
         report["latency"] = {
             "tick_to_order_ms": latency_ms(gateway.ack_latencies_ns),
@@ -87,6 +90,21 @@ def build_report(system: System) -> dict[str, Any]:
             "ticks_decided_at_deadline": risk.decided_at_deadline,
         }
     return report
+
+
+SHOWN_OPEN_ORDERS = 20
+"""Client ids of orders left open after an incomplete freeze that the report lists (their count is always there)."""
+
+
+def freeze_incomplete(open_orders: list[str], gateway: GatewaySnapshot) -> dict[str, Any]:
+    """What a freeze that could not complete left behind: the operator's list of what to cancel by hand."""
+    return {
+        "store_open": len(open_orders),
+        "store_open_first": open_orders[:SHOWN_OPEN_ORDERS],
+        "venue_open_at_last_try": None if gateway.venue_open < 0 else gateway.venue_open,
+        "mass_cancel_rounds": gateway.mass_cancel_rounds,
+        "last_venue_error": gateway.mass_cancel_error or None,
+    }
 
 
 def latency_ms(samples_ns: list[int]) -> dict[str, Any]:

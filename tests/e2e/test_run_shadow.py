@@ -206,7 +206,7 @@ def test_frozen_clock_variable_is_accepted() -> None:
         (["--max-inv", "0"], {}, "--max-inv"),
         (["--spread-bps", "inf"], {}, "finite"),
         (["--seed", "-1"], {}, "--seed"),
-        (["--cancel-error-rate", "1"], {}, "[0, 1)"),
+        (["--cancel-error-rate", "1.5"], {}, "--cancel-error-rate"),
         (["--timeout-rate", "2"], {}, "--timeout-rate"),
         (["--duplicate-fill-rate", "x"], {}, "--duplicate-fill-rate"),
         (["--retain-ticks", "0"], {}, "--retain-ticks"),

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
+from actors.cli import main
+from actors.core.orders import CANCEL_BACKOFF_CAP_TICKS
 from actors.messages import (
     Ack,
     CancelItem,
@@ -12,6 +18,7 @@ from actors.messages import (
     ReplaceQuotes,
     StatusQuery,
 )
+from actors.report import SHOWN_OPEN_ORDERS
 from actors.roles.addresses import GATEWAY, RISK, STORE
 from actors.roles.order_store import ANSWER_DEADLINE_TICKS, OrderStoreActor
 from actors.testing import Sim
@@ -71,3 +78,26 @@ def test_a_cancel_the_venue_keeps_refusing_is_sent_again_less_and_less_often(sim
             refusal = Refusal("CLI00000001", "exchange error: connection reset")
             sim.tell(STORE, answers(tick, failures=(refusal,)))
     assert sent_at == [2, 3, 5, 9, 17, 33, 65]
+
+
+def test_a_venue_refusing_every_cancel_ends_the_run_on_time_with_what_stayed_open_and_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--symbols-count", "20", "--iterations", "600", "--cancel-error-rate", "1", "--fill-rate", "0.002",
+            "--edge-threshold", "1e9", "--edge-min-fills", "1", "--runtime", "sim"]  # fmt: skip
+    assert main(argv, {}) == 1
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    left = report["risk"]["freeze_incomplete"]
+    assert report["execution"]["ticks"] == 600 and report["risk"]["freeze_confirmed"] is False
+    assert 0 < left["store_open"] == report["orders"]["open"] <= left["venue_open_at_last_try"]
+    assert len(left["store_open_first"]) == min(left["store_open"], SHOWN_OPEN_ORDERS)
+    # rounds of mass cancels after 1, 2, 4 ... 64 ticks, then every 64: about a dozen over 600 ticks, not 600
+    freeze_tick = report["risk"]["freeze_tick"]
+    waits = [min(1 << n, CANCEL_BACKOFF_CAP_TICKS) for n in range(64)]
+    rounds = next(n for n in range(64) if freeze_tick + sum(waits[:n]) > 600)
+    assert left["mass_cancel_rounds"] == rounds
+    assert err.splitlines() == [
+        f"run-shadow: error: the freeze could not complete: {left['store_open']} orders still open "
+        "(last venue error: exchange error: cancel all: connection reset); cancel them by hand"
+    ]
