@@ -83,7 +83,14 @@ class ExchangeGateway(SupervisedRole):
 
     urgent: ClassVar[bool] = True  # on the critical path of every tick and of a freeze
 
-    def __init__(self, client: IExchangeClient, *, market_through: int = 0, measure_latency: bool = False) -> None:
+    def __init__(
+        self,
+        client: IExchangeClient,
+        *,
+        market_through: int = 0,
+        measure_latency: bool = False,
+        counters: dict[str, int] | None = None,  # exchange_errors, reconciled carried over a crash (actors.recovery)
+    ) -> None:
         super().__init__()
         self.client = client
         self.frozen = False
@@ -96,9 +103,9 @@ class ExchangeGateway(SupervisedRole):
         self.next_mass_cancel_tick = 0
         self.places = 0
         self.cancels = 0
-        self.exchange_errors = 0
+        self.exchange_errors = (counters or {}).get("exchange_errors", 0)
         self.refused_after_freeze = 0
-        self.reconciled = 0
+        self.reconciled = (counters or {}).get("reconciled", 0)
         self.market_through = market_through
         self.requested_through = market_through
         self.markets: dict[int, VenueTick] = {}
