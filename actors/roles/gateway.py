@@ -42,7 +42,7 @@ from actors.messages import (
     split_report,
 )
 from actors.roles.addresses import STORE
-from actors.roles.supervision import SupervisedRole
+from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
 
 FROZEN = "frozen: no order is placed after a freeze"
@@ -380,6 +380,18 @@ class ExchangeGateway(SupervisedRole):
             statuses.append(StatusItem(client_id, status.state, exchange_order_id, status.filled_lots))
         for part in parts(statuses):
             self.send(STORE, OrderStatuses(query.tick, part, self.requested_through))
+
+    def escalate(self, exc: Exception) -> None:
+        """The gateway gives up: nobody else can reach the venue, so it empties it first, then asks for the freeze.
+
+        The store hears the mass cancel's report as after any freeze and
+        settles its orders; risk's freeze then finds the gateway gone.
+        """
+        reason = escalation_reason(self.address, exc)
+        try:
+            self._freeze(self.market_through, reason)
+        finally:
+            super().escalate(exc)
 
     def on_restart(self, exc: Exception) -> None:
         """A failed handler may have lost an answer: settle doubts and tell the store what the venue holds."""

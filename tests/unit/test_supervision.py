@@ -320,6 +320,35 @@ def test_risk_that_gives_up_freezes_the_venue_empty_and_the_report_is_still_buil
     system.stop()
 
 
+def test_a_gateway_that_gives_up_empties_the_venue_first_and_the_store_confirms_the_freeze() -> None:
+    sim = Sim(5)
+    system = sim.start_system(symbols_count=4, iterations=3, edge_threshold=-1e9, fill_rate=0.0, max_total=1e6)
+    system.run()
+    assert system.venue.get_orders()
+    for _ in range(6):  # the budget is 5 restarts
+        sim.crash(GATEWAY)
+        sim.run_until_idle()
+    assert system.venue.get_orders() == []
+    report = build_report(system)
+    assert report["risk"]["frozen"] and report["risk"]["last_freeze_reason"].startswith("Escalation: gateway")
+    assert report["orders"]["open"] == 0 and report["risk"]["freeze_confirmed"] is True
+    system.stop()
+
+
+def test_a_store_that_gives_up_leaves_nothing_open_at_the_venue() -> None:
+    sim = Sim(5)
+    system = sim.start_system(symbols_count=4, iterations=3, edge_threshold=-1e9, fill_rate=0.0, max_total=1e6)
+    system.run()
+    assert system.venue.get_orders()
+    for _ in range(6):  # the budget is 5 restarts
+        sim.crash(STORE)
+        sim.run_until_idle()
+    assert system.venue.get_orders() == []  # risk froze on the store's word; the gateway emptied the venue
+    report = build_report(system)  # the store is gone: its last state is read directly
+    assert report["risk"]["last_freeze_reason"].startswith("Escalation: store")
+    system.stop()
+
+
 def test_a_run_that_cannot_finish_prints_its_report_and_one_line_and_exits_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
