@@ -83,10 +83,17 @@ class Mark(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class QuoterStopped(Message):
-    """Quoter -> risk, as it stops for good: expect nothing from ``symbol`` after ``last_tick``."""
+    """Quoter -> risk, as it stops for good: expect nothing from ``symbol`` after ``last_tick``.
+
+    ``reason`` is the freeze the quoter asks for as it gives up; risk
+    freezes as it decides ``last_tick + 1``, the first tick without the
+    quoter, so the freeze lands on the same tick on every runtime however
+    late this record arrives.
+    """
 
     symbol: str
     last_tick: int
+    reason: str = ""
 
 
 @message
@@ -147,7 +154,12 @@ class CancelItem(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class GatewayRequest(Message):
-    """Store -> gateway, one per tick: cancels first, then placements; ``frozen`` if the store has heard of a freeze."""
+    """Store -> gateway, one per tick: cancels first, then placements; ``frozen`` if the store has heard of a freeze.
+
+    ``status`` names orders past their answer's deadline: the gateway asks
+    the venue about them after the placements, at the same point of the
+    tick on every runtime, and answers with :class:`OrderStatuses`.
+    """
 
     tick: int
     cancels: tuple[CancelItem, ...]
@@ -155,6 +167,7 @@ class GatewayRequest(Message):
     frozen: bool = False
     last: bool = True
     part: int = 0
+    status: tuple[str, ...] = ()
 
 
 @message
@@ -409,12 +422,13 @@ def parts(items: Sequence[T], size: int | None = None) -> list[tuple[T, ...]]:
 
 
 def split_request(request: GatewayRequest) -> list[GatewayRequest]:
-    """The request, or its cancels then its placements in parts (only the final one ``last``)."""
-    if len(request.cancels) + len(request.places) <= MAX_ITEMS:
+    """The request, or its cancels, its placements, then its status queries in parts (only the final one ``last``)."""
+    if len(request.cancels) + len(request.places) + len(request.status) <= MAX_ITEMS:
         return [request]
     tick, frozen = request.tick, request.frozen
     requests = [GatewayRequest(tick, part, (), frozen, False) for part in parts(request.cancels) if part]
     requests += [GatewayRequest(tick, (), part, frozen, False) for part in parts(request.places) if part]
+    requests += [GatewayRequest(tick, (), (), frozen, False, status=part) for part in parts(request.status) if part]
     numbered = [replace(r, part=number) for number, r in enumerate(requests)]
     return [*numbered[:-1], replace(numbered[-1], last=request.last)]
 

@@ -101,6 +101,8 @@ class ExchangeGateway(SupervisedRole):
         self.mass_cancel_rounds = 0
         self.mass_cancel_error = ""
         self.next_mass_cancel_tick = 0
+        self.closing_owed: int | None = None
+        """The market tick being handled, until its closing report is sent (owed should the handler fail)."""
         self.places = 0
         self.cancels = 0
         self.exchange_errors = (counters or {}).get("exchange_errors", 0)
@@ -157,6 +159,7 @@ class ExchangeGateway(SupervisedRole):
     def _handle_market(self, tick: VenueTick) -> None:
         """Settle placements in doubt (before the venue moves), move the venue, report what it pushed."""
         self.market_through = tick.tick
+        self.closing_owed = tick.tick
         self.placed_since_tick.clear()
         if self.measure_latency:
             self.tick_sent_ns[tick.tick] = tick.sent_ns
@@ -166,6 +169,13 @@ class ExchangeGateway(SupervisedRole):
         if self.advances:
             self.client.advance(tick.tick)  # type: ignore[attr-defined]
         self._report(tick.tick, acks, rejects, [], [], closes=True)
+        self.closing_owed = None
+
+    def on_handler_failure(self, exc: Exception) -> None:
+        """A market tick whose handler failed still gets its closing record, so risk can decide it."""
+        tick, self.closing_owed = self.closing_owed, None
+        if tick is not None:
+            self._report(tick, [], [], [], [], closes=True)
 
     def _handle_request(self, request: GatewayRequest) -> None:
         """Cancels first (they free risk), then placements; report everything back.
@@ -214,6 +224,8 @@ class ExchangeGateway(SupervisedRole):
             self.ack_latencies_ns.append(int(self.runtime.now() * 1e9) - sent)
         doubt_acks, doubt_rejects = self._settle_doubts()
         self._report(request.tick, acks + doubt_acks, rejects + doubt_rejects, canceled, cancel_failures)
+        if request.status:
+            self._answer_status(request.tick, request.status)
 
     @handles(CancelOrders)
     def on_cancel_orders(self, request: CancelOrders) -> None:
@@ -360,16 +372,20 @@ class ExchangeGateway(SupervisedRole):
 
     @handles(StatusQuery)
     def on_status_query(self, query: StatusQuery) -> None:
-        """The store's orders whose fate it does not know: the venue's word on each, new fills first.
+        """The store reconciles after a restart: the venue's word on the orders it is unsure of, at once."""
+        self._answer_status(query.tick, query.client_ids)
+
+    def _answer_status(self, tick: int, client_ids: tuple[str, ...]) -> None:
+        """The venue's word on each order, its new fills and settled placements reported first.
 
         An order the venue cannot be asked about now is left out; the store
         asks again at its next deadline.
         """
-        self._poll_fills(query.tick)
+        self._poll_fills(tick)
         acks, rejects = self._settle_doubts()
-        self._report(query.tick, acks, rejects, [], [])
+        self._report(tick, acks, rejects, [], [])
         statuses: list[StatusItem] = []
-        for client_id in query.client_ids:
+        for client_id in client_ids:
             try:
                 status = self.client.order_status(client_id)
             except ExchangeError as exc:
@@ -379,7 +395,7 @@ class ExchangeGateway(SupervisedRole):
             exchange_order_id = status.exchange_order_id or ""
             statuses.append(StatusItem(client_id, status.state, exchange_order_id, status.filled_lots))
         for part in parts(statuses):
-            self.send(STORE, OrderStatuses(query.tick, part, self.requested_through))
+            self.send(STORE, OrderStatuses(tick, part, self.requested_through))
 
     def escalate(self, exc: Exception) -> None:
         """The gateway gives up: nobody else can reach the venue, so it empties it first, then asks for the freeze.

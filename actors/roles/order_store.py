@@ -101,6 +101,8 @@ class OrderStoreActor(SupervisedRole):
         self.follow_ups: list[CancelItem] = []
         """Cancels of orders acknowledged after their cancel was wanted; they go with the next request."""
         self.seq = 0
+        self.request_owed: int | None = None
+        """The tick whose request is being built: owed to the gateway should the handler fail."""
         self.awaiting: deque[tuple[int, tuple[str, ...]]] = deque()
         """(deadline tick, client ids) of every request sent, oldest first."""
         self.deadlines_missed = 0
@@ -113,6 +115,8 @@ class OrderStoreActor(SupervisedRole):
         if tick <= self.requested_through or copy:
             self.duplicates_ignored += 1  # the same decision delivered twice: act on it once
             return
+        if replace.last:
+            self.request_owed = tick
         if self.frozen:
             self.refused_after_freeze += len(replace.orders)
         else:
@@ -140,7 +144,7 @@ class OrderStoreActor(SupervisedRole):
         Every order in it gets a deadline (:data:`ANSWER_DEADLINE_TICKS`);
         one still unanswered then is asked about (:meth:`_chase_unanswered`).
         """
-        self._chase_unanswered(tick)
+        unanswered = self._chase_unanswered(tick)
         cancels: list[CancelItem] = []
         if not self.frozen:
             due = self.store.due_cancels(tick)
@@ -149,18 +153,21 @@ class OrderStoreActor(SupervisedRole):
         places = self.tick_places
         self.follow_ups, self.tick_cancels, self.tick_places = [], [], []
         self.requested_through = tick
-        if cancels or places:
-            sent = tuple(c.client_id for c in cancels) + tuple(p.client_id for p in places)
+        self.request_owed = None
+        if cancels or places or unanswered:
+            sent = tuple(c.client_id for c in cancels) + tuple(p.client_id for p in places) + unanswered
             self.awaiting.append((tick + ANSWER_DEADLINE_TICKS, sent))
-        for request in split_request(GatewayRequest(tick, tuple(cancels), tuple(places), self.frozen)):
+        whole = GatewayRequest(tick, tuple(cancels), tuple(places), self.frozen, status=unanswered)
+        for request in split_request(whole):
             self.send(GATEWAY, request)
 
-    def _chase_unanswered(self, tick: int) -> None:
-        """Orders of requests past their deadline still waiting for their answer: ask the venue about them.
+    def _chase_unanswered(self, tick: int) -> tuple[str, ...]:
+        """Orders of requests past their deadline still waiting for their answer: to ask the venue about.
 
         Still PENDING (no ack, no reject), or with a cancel out that was
-        neither confirmed nor refused: the answer was lost on the way.  The
-        venue's word (:class:`OrderStatuses`) settles them.
+        neither confirmed nor refused: the answer was lost on the way.  They
+        ride in the tick's request; the venue's word (:class:`OrderStatuses`)
+        settles them, and they get a new deadline should that answer be lost too.
         """
         unanswered: list[str] = []
         awaiting, get = self.awaiting, self.store.get
@@ -171,9 +178,8 @@ class OrderStoreActor(SupervisedRole):
                     continue
                 if order.state is OrderState.PENDING or (order.cancel_requested and order.retry_tick is None):
                     unanswered.append(client_id)
-        if unanswered:
-            self.deadlines_missed += len(unanswered)
-            self._ask_status(tick, unanswered)
+        self.deadlines_missed += len(unanswered)
+        return tuple(unanswered)
 
     @handles(GatewayReport)
     def on_gateway_report(self, report: GatewayReport) -> None:
@@ -308,7 +314,10 @@ class OrderStoreActor(SupervisedRole):
             else:
                 self._cancel_answered(item.client_id, False, "unknown order")
         self._forward_fills(fills, closes=False)
-        self._send_cancels(answer.tick, cancels)
+        if self.frozen:
+            self._send_cancels(answer.tick, cancels)
+        else:
+            self.follow_ups.extend(cancels)  # with the next tick's request, where the venue is the same everywhere
         self._confirm_freeze_if_done()
 
     def _venue_counted_fill(self, order: Order, item: StatusItem, tick: int) -> FillItem:
@@ -326,6 +335,20 @@ class OrderStoreActor(SupervisedRole):
     def _send_cancels(self, tick: int, cancels: list[CancelItem]) -> None:
         for part in parts(cancels) if cancels else ():
             self.send(GATEWAY, CancelOrders(max(tick, self.last_tick), part))
+
+    def on_handler_failure(self, exc: Exception) -> None:
+        """A tick whose handler failed still gets its one request, so the venue moves on.
+
+        Orders created but left out of it stay PENDING until their deadline,
+        when the venue's word settles them (never sent: "unknown", rejected).
+        """
+        tick, self.request_owed = self.request_owed, None
+        if tick is not None and tick > self.requested_through:
+            self.tick_cancels, self.tick_places = [], []
+            self._send_request(tick)
+            unsure = tuple(o.client_id for o in self.store.open_orders() if o.state is OrderState.PENDING
+                           or (o.cancel_requested and o.retry_tick is None))  # fmt: skip
+            self.awaiting.append((tick + ANSWER_DEADLINE_TICKS, unsure))
 
     def on_restart(self, exc: Exception) -> None:
         """The failed handler may have stopped half-way: check every order against the venue."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from actors.core.quoting import QuotingPolicy
 from actors.core.types import Instrument
-from actors.messages import Freeze, FreezeRequest, Mark, MarketTick, QuoteIntent, QuoterStopped
+from actors.messages import Freeze, Mark, MarketTick, QuoteIntent, QuoterStopped
 from actors.roles.addresses import RISK
 from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
@@ -39,6 +39,8 @@ class Quoter(SupervisedRole):
         self.intents_sent = 0
         self.ticks_ignored = 0
         self.last_tick = 0
+        self.owed: MarketTick | None = None
+        """The tick being handled, until its record is sent: owed to risk as a mark should the handler fail."""
 
     @handles(MarketTick)
     def on_market_tick(self, tick: MarketTick) -> None:
@@ -50,9 +52,11 @@ class Quoter(SupervisedRole):
             self.ticks_ignored += 1  # a copy delivered twice: risk has this tick's record already
             return
         self.last_tick = tick.tick
+        self.owed = tick
         if self.frozen:
             self.ticks_ignored += 1
             self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))
+            self.owed = None
             return
         quote = self.policy.quote(self.instrument, tick.mid_ticks)
         self.intents_sent += 1
@@ -62,6 +66,13 @@ class Quoter(SupervisedRole):
                 tick.tick, tick.symbol, tick.mid_ticks, quote.bid_ticks, quote.bid_lots, quote.ask_ticks, quote.ask_lots
             ),
         )
+        self.owed = None
+
+    def on_handler_failure(self, exc: Exception) -> None:
+        """A tick whose handler failed still gets its one record: a mark, so risk decides it (without a quote)."""
+        tick, self.owed = self.owed, None
+        if tick is not None:
+            self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))
 
     @handles(Freeze)
     def on_freeze(self, _freeze: Freeze) -> None:
@@ -69,9 +80,8 @@ class Quoter(SupervisedRole):
         self.frozen = True
 
     def escalate(self, exc: Exception) -> None:
-        """Ask risk to freeze, and tell it to count on this quoter no more."""
-        self.send(RISK, QuoterStopped(self.instrument.symbol, self.last_tick))
-        self.send(RISK, FreezeRequest(escalation_reason(self.address, exc)))
+        """Tell risk to count on this quoter no more, and to freeze from the first tick without it."""
+        self.send(RISK, QuoterStopped(self.instrument.symbol, self.last_tick, escalation_reason(self.address, exc)))
 
     def snapshot(self) -> QuoterSnapshot:
         """State for reports and tests (call through a proxy or in sim)."""

@@ -12,6 +12,8 @@ checks compare symbols (total notional).
 
 from __future__ import annotations
 
+import heapq
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -103,6 +105,8 @@ class RiskMonitor(SupervisedRole):
         self.freeze_confirmed = False
         self.canceled_at_freeze = 0
         self.freeze_decided_at: float | None = None
+        self.freezes_due: list[tuple[int, str, str]] = []
+        """(tick, symbol, reason) of freezes asked for by quoters that gave up, applied as that tick is decided."""
 
     # ------------------------------------------------------------ inputs
 
@@ -147,8 +151,14 @@ class RiskMonitor(SupervisedRole):
 
     @handles(QuoterStopped)
     def on_quoter_stopped(self, stopped: QuoterStopped) -> None:
-        """A quoter stopped for good: its ticks after ``last_tick`` are complete without it."""
+        """A quoter stopped for good: its ticks after ``last_tick`` are complete without it.
+
+        Its freeze, if it asks for one, waits for the decision of the first
+        tick without it (:class:`QuoterStopped`).
+        """
         self.stopped[stopped.symbol] = stopped.last_tick
+        if stopped.reason:
+            heapq.heappush(self.freezes_due, (stopped.last_tick + 1, stopped.symbol, stopped.reason))
         self._decide_ready()
 
     @handles(DecisionDeadline)
@@ -190,6 +200,10 @@ class RiskMonitor(SupervisedRole):
         if timer is not None:
             timer.cancel()  # decided in time: no deadline will fire after the run
         engine = self.engine
+        if self.freezes_due and self.freezes_due[0][0] <= tick:
+            given_up = heapq.heappop(self.freezes_due)[2]
+            if engine.freeze(given_up):
+                self._broadcast_freeze(tick, given_up)
         for symbol in sorted(inputs):
             engine.update_mark(symbol, inputs[symbol].mid_ticks)
         if self._apply_fills():

@@ -16,7 +16,6 @@ from actors.messages import (
     OrderSpec,
     Refusal,
     ReplaceQuotes,
-    StatusQuery,
 )
 from actors.report import SHOWN_OPEN_ORDERS
 from actors.roles.addresses import GATEWAY, RISK, STORE
@@ -44,8 +43,12 @@ def test_a_placement_without_an_answer_by_its_deadline_is_asked_about_at_the_ven
     for tick in range(2, 1 + ANSWER_DEADLINE_TICKS):
         decide(sim, tick)
         gateway.expect(GatewayRequest)
-    decide(sim, 1 + ANSWER_DEADLINE_TICKS)  # the ack of tick 1 never came
-    assert gateway.expect(StatusQuery) == StatusQuery(1 + ANSWER_DEADLINE_TICKS, ("CLI00000001",))
+    decide(sim, 1 + ANSWER_DEADLINE_TICKS)  # the ack of tick 1 never came: the venue is asked with this tick's request
+    assert gateway.expect(GatewayRequest).status == ("CLI00000001",)
+    for tick in range(2 + ANSWER_DEADLINE_TICKS, 2 + 2 * ANSWER_DEADLINE_TICKS):  # and again if that answer is lost
+        decide(sim, tick)
+        assert gateway.expect(GatewayRequest).status == (("CLI00000001",) if tick == 1 + 2 * ANSWER_DEADLINE_TICKS
+                                                         else ())  # fmt: skip
 
 
 def test_an_answered_placement_is_not_asked_about(sim: Sim) -> None:
@@ -56,7 +59,9 @@ def test_an_answered_placement_is_not_asked_about(sim: Sim) -> None:
     sim.tell(STORE, answers(1, (Ack("CLI00000001", "ORD000001"),)))
     for tick in range(2, 4 + ANSWER_DEADLINE_TICKS):
         decide(sim, tick)
-    gateway.expect_none(StatusQuery)
+    sim.run_until_idle()
+    requests = [r.message for r in gateway.received if isinstance(r.message, GatewayRequest)]
+    assert len(requests) == 3 + ANSWER_DEADLINE_TICKS and not any(r.status for r in requests)
 
 
 def test_a_cancel_the_venue_keeps_refusing_is_sent_again_less_and_less_often(sim: Sim) -> None:
