@@ -2,7 +2,8 @@
 
 - the ``sim`` fixture (from ``actors.pytest_plugin``, registered with pytest
   through the ``pytest11`` entry point): a fresh :class:`Sim`, the ``sim``
-  runtime plus test helpers;
+  runtime plus test helpers; a handler that raises fails the test unless the
+  test is marked ``@pytest.mark.expect_failures`` (:func:`describe_failures`);
 - :class:`Probe`: an actor that records what it receives, with ``expect``;
 - :func:`explore`: a scenario under many seeds with an invariant checked after
   every delivery; the first failure names its seed and how to replay it;
@@ -15,12 +16,13 @@ unserialisable slips through a test.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from actors.runtime.actor import MessageActor
-from actors.runtime.sim import FaultPlan, SimRuntime, TraceEntry, first_difference
+from actors.runtime.sim import MAX_FAILURES_KEPT, FaultPlan, SimRuntime, TraceEntry, first_difference
 from actors.wire import Message, WireError, decode
 
 if TYPE_CHECKING:
@@ -221,3 +223,23 @@ def check_determinism(scenario: Callable[[Sim], object], seed: int = 0, **option
         what = " (the same delivery with other contents)" if same_delivery else ""
         raise DeterminismError(f"seed {seed}: traces differ at delivery {index}{what}: {left!r} vs {right!r}")
     return traces[0]
+
+
+def describe_failures(sim: SimRuntime, start: int = 0, *, limit: int = 10) -> str:
+    """What the ``sim`` fixture says about the failures a test did not expect (``sim.failures[start:]``).
+
+    Each one by delivery and address, then the first one's traceback.
+    """
+    failures = sim.failures[start:]
+    more = " or more" if len(sim.failures) >= MAX_FAILURES_KEPT else ""
+    lines = [
+        f"{len(failures)}{more} handler failure(s) under the sim fixture; if they are the point of the test, "
+        "mark it @pytest.mark.expect_failures"
+    ]
+    lines += [f"  delivery {f.step}, {f.address}: {f.error!r}" for f in failures[:limit]]
+    if len(failures) > limit:
+        lines.append(f"  ... and {len(failures) - limit} more")
+    if failures:
+        lines.append("the first one:")
+        lines += traceback.format_exception(failures[0].error)
+    return "\n".join(line.rstrip("\n") for line in lines)

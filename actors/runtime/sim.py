@@ -31,6 +31,7 @@ from actors.runtime.base import (
     CLOCK,
     EXTERNAL,
     BlockingCallError,
+    FailurePolicy,
     Runtime,
     TimerHandle,
 )
@@ -82,6 +83,18 @@ class TraceEntry(NamedTuple):
     def line(self) -> str:
         """Stable text form, for people (the digest packs the fields themselves)."""
         return f"{self.step} {self.time:.6f} {self.sender}->{self.receiver} {self.kind} #{self.content:08x}"
+
+
+class HandlerFailure(NamedTuple):
+    """An exception a handler (or a supervision hook, or ``on_start``) raised, and where."""
+
+    step: int
+    address: str
+    error: BaseException
+
+
+MAX_FAILURES_KEPT = 100
+"""``SimRuntime.failures`` keeps the first this many failures of a run."""
 
 
 @dataclass
@@ -212,6 +225,8 @@ class _SimMixin:
         super()._stop()  # type: ignore[misc]
 
     def _handle_failure(self, *exc_info: Any) -> None:
+        """A plain pykka actor's ``on_receive`` or any actor's ``on_start`` raised: kept, then pykka's stop."""
+        self._actors_runtime.keep_failure(self.address, exc_info[1])
         self.actor_inbox.closed = True  # type: ignore[attr-defined]
         self._actors_runtime.actor_stopped(self.address)
         super()._handle_failure(*exc_info)  # type: ignore[misc]
@@ -238,6 +253,9 @@ class SimRuntime(Runtime):
         self.max_steps = max_steps
         self.tracing = trace
         self.trace: list[TraceEntry] = []
+        self.failures: list[HandlerFailure] = []
+        """Exceptions raised by handlers, in order (the first :data:`MAX_FAILURES_KEPT`); the
+        ``sim`` fixture fails a test that has any, unless it is marked ``expect_failures``."""
         self._digest = hashlib.sha256()
         self._digested = 0  # entries of self.trace (append-only) already in self._digest
         self.fault_counts = FaultCounts()
@@ -303,6 +321,16 @@ class SimRuntime(Runtime):
         """Make the actor at ``address`` fail in its next handler run (fault injection)."""
         self.fault_counts.crashed += 1
         self.tell(address, CRASH)
+
+    def report_failure(self, address: str, exc: BaseException, policy: FailurePolicy) -> None:
+        """The failure hook: counted and logged as on every runtime, and kept in :attr:`failures`."""
+        self.keep_failure(address, exc)
+        super().report_failure(address, exc, policy)
+
+    def keep_failure(self, address: str, exc: BaseException) -> None:
+        """Add to :attr:`failures` (while fewer than :data:`MAX_FAILURES_KEPT` are kept)."""
+        if len(self.failures) < MAX_FAILURES_KEPT:
+            self.failures.append(HandlerFailure(self._steps, address, exc))
 
     def actor(self, address: str) -> pykka.Actor:
         """The actor object at ``address`` (tests may inspect it between steps)."""

@@ -113,6 +113,7 @@ def test_a_restarted_gateway_reconciles_and_an_orphan_at_the_venue_is_canceled()
     system.stop()
 
 
+@pytest.mark.expect_failures  # the crash is the point
 def test_a_restarted_store_asks_the_gateway_for_the_venues_state(sim: Sim) -> None:
     gateway = sim.probe(GATEWAY)
     sim.spawn(OrderStoreActor, STORE)

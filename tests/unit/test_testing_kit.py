@@ -8,7 +8,9 @@ import pytest
 
 from actors.testing import DeterminismError, ExplorationFailure, Sim, check_determinism, explore
 from actors.wire import encode
-from tests.unit.runtime_kit import Journal, Recorder, Sender, T_Num, T_Ping, T_SendTo
+from tests.unit.runtime_kit import Journal, Recorder, Sender, T_Boom, T_Num, T_Ping, T_SendTo
+
+pytest_plugins = ["pytester"]
 
 
 def test_the_sim_fixture_is_a_fresh_seeded_sim(sim: Sim) -> None:
@@ -135,3 +137,74 @@ def test_start_system_builds_a_whole_engine(sim: Sim) -> None:
     assert system.quoter_snapshot("BTCUSDT").intents_sent == 2
     with pytest.raises(KeyError):
         system.quoter_snapshot("NOPE")
+
+
+HANDLER_FAILURES = """
+import pytest
+
+from actors.wire import encode
+from tests.unit.runtime_kit import Journal, Recorder, T_Boom
+
+
+def boom(sim):
+    sim.spawn(Recorder, "recv", Journal())
+    sim.tell("recv", encode(T_Boom("kaboom")))
+
+
+def test_unexpected(sim):
+    boom(sim)
+    sim.run_until_idle()
+
+
+@pytest.mark.expect_failures
+def test_expected(sim):
+    boom(sim)
+    sim.run_until_idle()
+    assert [(f.address, str(f.error)) for f in sim.failures] == [("recv", "kaboom")]
+
+
+def test_raised_while_the_sim_shuts_down(sim):
+    boom(sim)  # not delivered before the fixture's shutdown runs the scheduler
+
+
+def test_failing_anyway(sim):
+    boom(sim)
+    sim.run_until_idle()
+    assert sim.stats.failures == 0, "the test's own assertion"
+"""
+
+
+def test_a_handler_that_raises_under_the_sim_fixture_fails_the_test_unless_it_is_marked_expect_failures(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_inner=HANDLER_FAILURES)
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--strict-markers", "-rA", "-W", "ignore::pytest.PytestAssertRewriteWarning"
+    )
+    result.assert_outcomes(passed=2, failed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*1 handler failure(s) under the sim fixture; if they are the point of the test, "
+            "mark it @pytest.mark.expect_failures*",
+            "*delivery 1, recv: RuntimeError('kaboom')*",
+        ]
+    )
+    lines = result.stdout.lines
+    assert any(line.startswith("ERROR test_inner.py::test_raised_while_the_sim_shuts_down") for line in lines)
+    assert any(line.startswith("FAILED test_inner.py::test_unexpected") for line in lines)
+    assert any(line.startswith("PASSED test_inner.py::test_expected") for line in lines)
+    failing_anyway = result.stdout.str().split("test_failing_anyway", 1)[1]
+    assert "the test's own assertion" in failing_anyway and "kaboom" in failing_anyway  # said with the failure
+
+
+@pytest.mark.expect_failures
+def test_the_sim_fixture_keeps_each_failure_with_its_delivery_and_address(sim: Sim) -> None:
+    sim.spawn(Recorder, "recv", Journal())
+    sim.tell("recv", encode(T_Num("x", 1)))
+    sim.tell("recv", encode(T_Boom("first")))
+    sim.crash("recv")
+    sim.run_until_idle()
+    assert [(f.step, f.address, type(f.error).__name__) for f in sim.failures] == [
+        (2, "recv", "RuntimeError"),
+        (3, "recv", "InjectedCrash"),
+    ]
