@@ -159,7 +159,16 @@ class RiskMonitor(SupervisedRole):
         self.stopped[stopped.symbol] = stopped.last_tick
         if stopped.reason:
             heapq.heappush(self.freezes_due, (stopped.last_tick + 1, stopped.symbol, stopped.reason))
+        if self.final_tick is not None and self.decided_through >= self.final_tick:
+            self._freeze_due(self.decided_through, everything=True)  # no tick is left to wait for
         self._decide_ready()
+
+    def _freeze_due(self, tick: int, *, everything: bool = False) -> None:
+        """Freeze for a quoter that gave up, as ``tick`` is decided (or at once, ``everything``, after the last)."""
+        while self.freezes_due and (everything or self.freezes_due[0][0] <= tick):
+            given_up = heapq.heappop(self.freezes_due)[2]
+            if self.engine.freeze(given_up):
+                self._broadcast_freeze(tick, given_up)
 
     @handles(DecisionDeadline)
     def on_decision_deadline(self, deadline: DecisionDeadline) -> None:
@@ -200,10 +209,7 @@ class RiskMonitor(SupervisedRole):
         if timer is not None:
             timer.cancel()  # decided in time: no deadline will fire after the run
         engine = self.engine
-        if self.freezes_due and self.freezes_due[0][0] <= tick:
-            given_up = heapq.heappop(self.freezes_due)[2]
-            if engine.freeze(given_up):
-                self._broadcast_freeze(tick, given_up)
+        self._freeze_due(tick)
         for symbol in sorted(inputs):
             engine.update_mark(symbol, inputs[symbol].mid_ticks)
         if self._apply_fills():
@@ -224,6 +230,8 @@ class RiskMonitor(SupervisedRole):
         for replace in split_replace(ReplaceQuotes(tick, tuple(pulled), orders, blocks)):
             self.send(STORE, replace)
         self.send(FEED, TickDone(tick))
+        if tick == self.final_tick:
+            self._freeze_due(tick, everything=True)  # a quoter that gave up at the last tick
 
     def _apply_fills(self) -> bool:
         fills, self.unapplied = self.unapplied, []

@@ -200,7 +200,8 @@ def test_an_open_order_the_venue_no_longer_knows_is_canceled_and_a_wanted_cancel
     gateway.expect(GatewayRequest)
     statuses = (StatusItem("CLI00000001", "unknown", "", 0), StatusItem("CLI00000002", "open", "ORD000002", 0))
     sim.tell(STORE, encode(OrderStatuses(2, statuses, 2)))
-    assert gateway.expect(CancelOrders).cancels == (CancelItem("CLI00000002", "ORD000002"),)
+    sim.tell(STORE, encode(ReplaceQuotes(3, (), (), 0)))  # the cancel goes again with the next tick's request
+    assert gateway.expect(GatewayRequest).cancels == (CancelItem("CLI00000002", "ORD000002"),)
     assert actor.proxy().store.get().get("CLI00000001").state is OrderState.CANCELED
 
 
