@@ -13,7 +13,6 @@ checks compare symbols (total notional).
 from __future__ import annotations
 
 import heapq
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
