@@ -100,7 +100,9 @@ class JournalWriter:
         self.flushes += 1
 
     def close(self) -> None:
-        """Flush and close."""
+        """Flush and close (again: nothing)."""
+        if self._file.closed:
+            return
         self.flush()
         self._file.close()
 
@@ -122,6 +124,8 @@ class JournalReader:
         self.torn_tail = False
         self.valid_bytes = 0
         """Bytes of whole records read so far: where a writer resumes after a torn tail."""
+        self.record_offset = 0
+        """Where the frame of the record last yielded starts: the offset to name if that record is refused."""
 
     def __iter__(self) -> Iterator[Record]:
         """Stream the file in chunks: a journal may be far larger than memory."""
@@ -148,6 +152,7 @@ class JournalReader:
                     record, used = self._next_frame(buffer, position, start + position)
                     if record is None:
                         break
+                    self.record_offset = start + position
                     position += used
                     self.valid_bytes = start + position
                     if not header_seen:
