@@ -103,7 +103,12 @@ def _is_number(text: str) -> bool:
 
 
 def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
-    """Run one shadow run and return the report text (the process's collector tuned for it)."""
+    """Run one shadow run and return the report text (the process's collector tuned for it).
+
+    A journal that holds this run finished gives its report again, and
+    nothing starts or is written; a run that finishes leaves its report in
+    the journal for that (docs/RELIABILITY.md, "Durability: the journal").
+    """
     tune_gc()
     runtime = create_runtime(config.runtime, **({"seed": config.seed} if config.runtime == "sim" else {}))
     try:
@@ -112,6 +117,8 @@ def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
         runtime.shutdown()
         raise
     try:
+        if system.finished is not None:
+            return system.finished
         system.start()
         system.run(progress=_progress_printer() if show_progress else None)
         report = build_report(system)
@@ -128,7 +135,8 @@ def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
                 f"the freeze could not complete: {left['store_open']} orders still open "
                 f"(last venue error: {error}); cancel them by hand",
             )
-        return render(report)
+        system.final_report = render(report)
+        return system.final_report
     except (KeyboardInterrupt, CallerInterrupted):
         logger.remove()  # stopping mid-tick dead-letters what is in flight: expected, and not news
         raise

@@ -1,39 +1,66 @@
-"""Rebuilding a run from its journals after a crash.
+"""Rebuilding a run from its journals after a crash, and recognising a run that finished.
 
 The order store's journal is replayed through a fresh :class:`OrderStore`
-(same operations, same deterministic code, same state); the fills it applied
-rebuild risk's positions and edge, each marked at the mid of its own tick as
-it was live; a journaled freeze is re-imposed.  The run resumes after the
-last tick the venue reached, and the engine then reconciles with the venue
-(:mod:`actors.roles.supervision`) before it trades again.
+(same operations, same deterministic code, same state).  Risk's journal
+says which of the store's fills each of its decisions applied: the replay
+marks every symbol at each decided tick's mid, in symbol order, then applies
+that decision's fills, as risk did live, so positions, edge and even the
+float running total come back to the bit.  The fills the store applied
+after risk's last decision are applied as risk's next decision would have:
+marked at the mid of the tick the resumed run starts with (the last tick's,
+if none is left).  Then every mark is the mid of the last tick the venue
+reached.  A journaled freeze is re-imposed.  Counters that span the crash come back too: risk's blocks from
+its journal, the venue's faults (and with them the gateway's errors) from
+the fault injector's notes in the venue's journal.  The run resumes after
+the last tick the venue reached, and the engine then reconciles with the
+venue (:mod:`actors.roles.supervision`) before it trades again.
+
+A run that finished writes its report, last, into the store's journal
+(:func:`finish`); a rerun with the same settings finds it there, checks
+that no journal moved since, and prints it again without starting anything
+(:func:`finished_report`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from actors.config import ShadowConfig
-from actors.core.journal import JournalReader, JournalWriter
+from actors.core.exchange_faults import FaultyExchange
+from actors.core.journal import JournalError, JournalReader, JournalWriter, Record
 from actors.core.market_data import MarketDataSource
 from actors.core.orders import OrderStore
 from actors.core.risk import RiskEngine
+from actors.core.types import Fill
 
 STORE_JOURNAL = "store.journal"
 VENUE_JOURNAL = "venue.journal"
+RISK_JOURNAL = "risk.journal"
+JOURNALS = (STORE_JOURNAL, VENUE_JOURNAL, RISK_JOURNAL)
+FINISHED = "finished"
+"""The store journal's last record once a run finished: ``["finished", key, report, {journal: bytes}]``."""
+DECIDED = "decided"
+"""Risk's record of a decision: ``["decided", tick, risk blocks, fills applied so far]``."""
+ERROR_FAULTS = ("place_error", "place_timeout", "cancel_error", "cancel_timeout")
+"""The injected faults that make a venue call fail: each is one of the gateway's ``exchange_errors``."""
 
 
 @dataclass
 class Recovered:
-    """What a journal gave back."""
+    """What the journals gave back."""
 
     store: OrderStore
     records: int
     fills: int
     freeze: tuple[int, str] | None
     torn_tail: bool
+    risk_journal: JournalWriter | None = None
+    decided_through: int = 0
+    """Risk's last journaled decision."""
+    risk_blocks: int = 0
 
 
 UNFINGERPRINTED = frozenset(
@@ -50,31 +77,160 @@ def journal_fingerprint(config: ShadowConfig) -> dict[str, Any]:
     return values
 
 
-def recover_store(
+def finish_key(config: ShadowConfig) -> dict[str, Any]:
+    """The settings besides the fingerprint that shape a report: a finished run is printed again only under them."""
+    key: dict[str, Any] = {"iterations": config.iterations, "pace": config.pace}
+    if config.pace == "realtime":
+        key |= {"tick_ms": config.tick_ms, "decision_deadline_ms": config.decision_deadline_ms}
+    return key
+
+
+def recover(
     journal_dir: Path,
     store: OrderStore,
     risk: RiskEngine,
     market: MarketDataSource,
+    symbols: Sequence[str],
     *,
+    reached: int,
+    final_tick: int,
     fsync: bool,
     fingerprint: Mapping[str, Any] | None = None,
 ) -> Recovered:
-    """Replay ``journal_dir``'s store journal into ``store`` and ``risk``; then journal on from there."""
-    reader = JournalReader(journal_dir / STORE_JOURNAL, fingerprint=fingerprint)
-    records = fills = 0
-    freeze: tuple[int, str] | None = None
-    for record in reader:
-        records += 1
-        if record[0] == "freeze":
-            freeze = (int(record[1]), str(record[2]))
-            continue
-        fill = store.replay(record)
-        if fill is not None:
-            fills += 1
-            risk.update_mark(fill.symbol, market.mid_ticks(fill.symbol, fill.tick))
+    """Replay ``journal_dir``'s store and risk journals into ``store`` and ``risk``; then journal on from there.
+
+    ``reached`` is the last tick the venue reached: every mark ends at its mid.
+    ``final_tick`` is the last tick of the run: if it is later, fills no
+    decision applied yet are marked at the mid of the next tick.
+    """
+    store_reader = JournalReader(journal_dir / STORE_JOURNAL, fingerprint=fingerprint)
+    replay = _StoreReplay(store, store_reader)
+    applied = iter(replay)
+    risk_path = journal_dir / RISK_JOURNAL
+    risk_reader = JournalReader(risk_path, fingerprint=fingerprint)
+    ordered = sorted(symbols)
+    decided_through = blocks = 0
+    for record in risk_reader:
+        tick, decision_blocks, fills_through = _decision(record, risk_path, risk_reader.record_offset)
+        for symbol in ordered:
+            risk.update_mark(symbol, market.mid_ticks(symbol, tick))
+        while risk.fills_applied < fills_through:
+            fill = next(applied, None)
+            if fill is None:
+                break  # risk saw fills the store's journal lost with a torn tail: the venue's word settles them
             risk.apply_fill(fill)
-    if freeze is not None:
-        risk.freeze(freeze[1])
+        decided_through, blocks = tick, blocks + decision_blocks
+    undecided = list(applied)  # applied by the store after risk's last decision
+    if undecided:
+        following = reached + 1 if final_tick > reached else max(reached, 1)
+        for symbol in ordered:
+            risk.update_mark(symbol, market.mid_ticks(symbol, following))
+        for fill in undecided:
+            risk.apply_fill(fill)
+    if reached > 0:
+        for symbol in ordered:
+            risk.update_mark(symbol, market.mid_ticks(symbol, reached))
+    if replay.freeze is not None:
+        risk.freeze(replay.freeze[1])
+    store.journal = JournalWriter(
+        journal_dir / STORE_JOURNAL, fsync=fsync, keep_bytes=store_reader.valid_bytes, fingerprint=fingerprint
+    )
+    risk_journal = JournalWriter(risk_path, fsync=fsync, keep_bytes=risk_reader.valid_bytes, fingerprint=fingerprint)
+    fills = replay.fills
+    return Recovered(
+        store, replay.records, fills, replay.freeze, store_reader.torn_tail, risk_journal, decided_through, blocks
+    )
+
+
+class _StoreReplay:
+    """The store journal replayed into ``store``: iterating yields each fill applied, in the store's order."""
+
+    def __init__(self, store: OrderStore, reader: JournalReader) -> None:
+        self.store = store
+        self.reader = reader
+        self.records = 0
+        self.fills = 0
+        self.freeze: tuple[int, str] | None = None
+
+    def __iter__(self) -> Iterator[Fill]:
+        for record in self.reader:
+            self.records += 1
+            op = record[0]
+            if op == FINISHED:
+                continue  # a finished run's report; the run goes on from there
+            if op == "freeze":
+                self.freeze = (int(record[1]), str(record[2]))
+                continue
+            fill = self.store.replay(record)
+            if fill is not None:
+                self.fills += 1
+                yield fill
+
+
+def _decision(record: Record, path: Path, offset: int) -> tuple[int, int, int]:
+    if record[0] != DECIDED or len(record) != 4 or not all(type(value) is int for value in record[1:]):
+        raise JournalError(f"{path}: damaged at byte {offset}: not a decision of risk's: {record!r}")
+    return record[1], record[2], record[3]
+
+
+def carried_gateway_counters(exchange: object) -> dict[str, int]:
+    """The gateway's counters from before a crash, as the fault injector's restored log gives them.
+
+    Every call to the simulated venue that fails is one injected fault of
+    :data:`ERROR_FAULTS`, and every placement that timed out was settled by
+    the gateway within the handler that placed it (a kill inside that
+    handler is the one moment this counts one too many).
+    """
+    if not isinstance(exchange, FaultyExchange):
+        return {}
+    injected = exchange.injected
+    return {"exchange_errors": sum(injected[kind] for kind in ERROR_FAULTS), "reconciled": injected["place_timeout"]}
+
+
+# ------------------------------------------------------------ a finished run
+
+
+def finish(journal_dir: Path, store_journal: JournalWriter, key: Mapping[str, Any], report: str) -> None:
+    """Write the run's report as the last record of the store's journal, with the other journals' sizes.
+
+    Called once every actor has stopped and the other journals are closed:
+    nothing can be written after it.
+    """
+    sizes = {name: (journal_dir / name).stat().st_size for name in (VENUE_JOURNAL, RISK_JOURNAL)}
+    store_journal.append([FINISHED, dict(key), report, sizes])
+    store_journal.flush()
+
+
+def finished_report(journal_dir: Path, key: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> str | None:
+    """The report of the run that finished in ``journal_dir`` under ``key``, if nothing was written since.
+
+    Every journal is read through (a damaged record anywhere is refused as
+    on a resume); the store's must end with a finished record for ``key``,
+    the others must be exactly as long as that record says they were.
+    """
     path = journal_dir / STORE_JOURNAL
-    store.journal = JournalWriter(path, fsync=fsync, keep_bytes=reader.valid_bytes, fingerprint=fingerprint)
-    return Recovered(store, records, fills, freeze, reader.torn_tail)
+    reader = JournalReader(path, fingerprint=fingerprint)
+    last: Record | None = None
+    for record in reader:
+        last = record
+    if last is None or last[0] != FINISHED or reader.torn_tail:
+        return None
+    if (
+        len(last) != 4
+        or not isinstance(last[1], dict)
+        or not isinstance(last[2], str)
+        or not isinstance(last[3], dict)
+        or sorted(last[3]) != sorted((VENUE_JOURNAL, RISK_JOURNAL))
+        or not all(type(size) is int for size in last[3].values())
+    ):
+        raise JournalError(f"{path}: damaged at byte {reader.record_offset}: not a finished run's record")
+    if last[1] != dict(key):
+        return None
+    for name, size in last[3].items():
+        other = JournalReader(journal_dir / name, fingerprint=fingerprint)
+        for _ in other:
+            pass
+        if other.torn_tail or other.valid_bytes != size:
+            return None
+    report: str = last[2]
+    return report

@@ -24,7 +24,17 @@ from actors.core.recorded_venue import RecordedVenue
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument
 from actors.messages import FeedTicks, Freeze, ReconcileRequest
-from actors.recovery import STORE_JOURNAL, VENUE_JOURNAL, Recovered, journal_fingerprint, recover_store
+from actors.recovery import (
+    JOURNALS,
+    VENUE_JOURNAL,
+    Recovered,
+    carried_gateway_counters,
+    finish,
+    finish_key,
+    finished_report,
+    journal_fingerprint,
+    recover,
+)
 from actors.roles.addresses import FEED, GATEWAY, QUOTERS, RISK, STORE, quoter
 from actors.roles.feed import FeedProgress, TickFeed
 from actors.roles.gateway import ExchangeGateway, GatewaySnapshot
@@ -60,10 +70,17 @@ class System:
         self.market = market or RandomWalkMarket(self.instruments, config.seed, config.volatility_bps)
         self.journal_dir = Path(config.journal) if config.journal else None
         self.lock = JournalLock(self.journal_dir) if self.journal_dir is not None else None
+        self.finished: str | None = None
+        """The report of the run the journal holds finished under these settings: print it, start nothing."""
+        self.final_report: str | None = None
+        """Set once the run is done and reported: :meth:`stop` writes it into the journal as finished."""
         try:
             if self.journal_dir is not None:
-                check_journals(self.journal_dir, journal_fingerprint(config))
-            self.exchange = exchange or fake_exchange(config, self.journal_dir)
+                fingerprint = journal_fingerprint(config)
+                check_journals(self.journal_dir, fingerprint)
+                self.finished = finished_report(self.journal_dir, finish_key(config), fingerprint)
+            journaled = self.journal_dir if self.finished is None else None  # a finished journal is only read
+            self.exchange = exchange or fake_exchange(config, journaled)
         except BaseException:
             self._release()
             raise
@@ -86,28 +103,32 @@ class System:
         """Spawn every actor; the gateway first, the feed last (each only sends downstream).
 
         After a crash the run resumes after the venue's last tick: every
-        actor starts counting ticks from there.
+        actor starts counting ticks from there, with the counters it had.
         """
+        if self.finished is not None:
+            raise RuntimeError("the journal holds this run finished: print System.finished, start nothing")
         config = self.config
         limits = RiskLimits(config.max_inv, config.max_total, config.edge_threshold, config.edge_min_fills)
         policy = QuotingPolicy(config.spread_bps, config.quote_notional_usd)
         store = OrderStore(retain_ticks=config.retain_ticks)
         engine = RiskEngine(limits, self.instruments)
-        if self.journal_dir is not None:
-            self.recovered = recover_store(
-                self.journal_dir, store, engine, self.market, fsync=config.journal_fsync,
-                fingerprint=journal_fingerprint(config),
-            )  # fmt: skip
         venue_tick = int(getattr(self.venue, "tick", 0)) if self.journal_dir is not None else 0
-        resumed = self.recovered is not None and (self.recovered.records > 0 or venue_tick > 0)
+        if self.journal_dir is not None:
+            self.recovered = recover(
+                self.journal_dir, store, engine, self.market, config.symbols, reached=venue_tick,
+                final_tick=config.iterations, fsync=config.journal_fsync, fingerprint=journal_fingerprint(config),
+            )  # fmt: skip
+        recovered = self.recovered
+        resumed = recovered is not None and (recovered.records > 0 or venue_tick > 0)
         tick = venue_tick if resumed else 0
         if resumed:
             self.resumed_after_tick = tick
-        freeze = self.recovered.freeze if self.recovered else None
+        freeze = recovered.freeze if recovered else None
         paced = config.pace == "realtime"
         runtime = self.runtime
+        counters = carried_gateway_counters(self.exchange) if resumed else {}
         self.gateway = runtime.spawn(
-            ExchangeGateway, GATEWAY, self.exchange, market_through=tick, measure_latency=paced
+            ExchangeGateway, GATEWAY, self.exchange, market_through=tick, measure_latency=paced, counters=counters
         )
         self.store = runtime.spawn(OrderStoreActor, STORE, store, requested_through=tick)
         self.risk = runtime.spawn(
@@ -119,6 +140,8 @@ class System:
             freeze_tick=freeze[0] if freeze else None,
             final_tick=config.iterations,
             deadline_s=config.decision_deadline_ms / 1000.0 if paced else None,
+            journal=recovered.risk_journal if recovered else None,
+            risk_blocks=recovered.risk_blocks if recovered else 0,
         )
         for symbol in config.symbols:
             runtime.spawn(Quoter, quoter(symbol), self.instruments[symbol], policy)
@@ -203,17 +226,23 @@ class System:
         return 2 * self.config.decision_deadline_ms / 1000.0 + self.config.tick_ms / 1000.0
 
     def stop(self) -> None:
-        """Stop every actor and the runtime, then close the journals."""
+        """Stop every actor and the runtime, then close the journals.
+
+        With a :attr:`final_report`, the venue's and risk's journals are
+        closed first and the report is written last into the store's: the
+        journal holds a finished run.
+        """
         self.runtime.shutdown()
-        closers = [getattr(self.venue, "close", None)]
-        if self.recovered is not None and self.recovered.store.journal is not None:
-            closers.insert(0, self.recovered.store.journal.close)
-        for close in closers:
-            try:
-                if close is not None:
-                    close()
-            except (OSError, JournalError) as exc:  # a full disk: the journal keeps what it had; say so, go on
-                logger.error("closing a journal failed: {}", exc)
+        closed = _close(getattr(self.venue, "close", None))
+        recovered = self.recovered
+        if recovered is not None:
+            if recovered.risk_journal is not None:
+                closed = _close(recovered.risk_journal.close) and closed
+            journal, directory, report = recovered.store.journal, self.journal_dir, self.final_report
+            if journal is not None:
+                if closed and report is not None and directory is not None:
+                    _close(lambda: finish(directory, journal, finish_key(self.config), report))
+                _close(journal.close)
         self._release()
 
     def _release(self) -> None:
@@ -252,13 +281,24 @@ class System:
         return self._ask_snapshot(quoter(symbol), QuoterSnapshot)
 
 
+def _close(close: Callable[[], None] | None) -> bool:
+    """Run a journal's closing step; a failure (a full disk) is logged, the journal keeps what it had."""
+    try:
+        if close is not None:
+            close()
+    except (OSError, JournalError) as exc:
+        logger.error("closing a journal failed: {}", exc)
+        return False
+    return True
+
+
 def check_journals(journal_dir: Path, fingerprint: dict[str, Any]) -> None:
     """Refuse a directory whose journals were written under other settings before anything is written to it.
 
-    A refused run must leave the directory as it found it, so both headers
-    are read first (reading stops at the first record).
+    A refused run must leave the directory as it found it, so every header
+    is read first (reading stops at the first record).
     """
-    for name in (STORE_JOURNAL, VENUE_JOURNAL):
+    for name in JOURNALS:
         for _ in JournalReader(journal_dir / name, fingerprint=fingerprint):
             break
 

@@ -17,12 +17,21 @@ Every draw is keyed on what it is about (client id, exchange id and attempt,
 fill id, tick), never on call order, so a run is reproducible on every
 runtime (docs/DESIGN.md, "Keyed randomness").  What each fault must lead to is the gateway's
 and the store's business; docs/RELIABILITY.md lists the outcomes.
+
+Some keys count calls (a cancel's attempt, the mass cancels, the streamed
+batches), and the report counts the faults injected.  That state is a
+:class:`FaultLog`, changed only by notes; over a journaled venue
+(:class:`actors.core.recorded_venue.RecordedVenue`) each note goes to the
+venue's journal first, so a restored venue hands the injector the log it
+had and a resumed run draws and counts on from where the killed one was
+(docs/RELIABILITY.md, "Durability: the journal").
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 
 from actors.core.exchange import (
     CancelResult,
@@ -35,6 +44,7 @@ from actors.core.exchange import (
     PlaceRequest,
     PlaceResult,
 )
+from actors.core.journal import JournalError, Record
 from actors.core.keyed_random import uniform
 from actors.core.types import Fill, Side
 
@@ -77,18 +87,66 @@ class ExchangeFaults:
         return any(getattr(self, spec.name) > 0.0 for spec in fields(self))
 
 
+@dataclass
+class FaultLog:
+    """What the injector remembers between calls; rebuilt from its notes (see :meth:`apply`).
+
+    Notes: ``["fault", kind]`` (one fault injected), ``["fault", kind,
+    exchange_id, attempt]`` (a cancel's attempt failed; the next draws
+    anew), ``["cancel_done", exchange_id]`` (the attempts start again),
+    ``["mass_cancel"]``.  The streamed batches are not noted: each is a
+    ``stream`` record of the venue's own journal already, which the venue
+    counts here as it replays (:attr:`streams`, :attr:`last_batch`).
+    """
+
+    injected: Counter[str] = field(default_factory=Counter)
+    cancel_attempts: dict[str, int] = field(default_factory=dict)
+    mass_cancels: int = 0
+    streams: int = 0
+    last_batch: list[Fill] = field(default_factory=list, compare=False)
+    """The venue's fills in the last batch streamed: the duplicates drawn on them are still owed."""
+
+    def apply(self, note: Record) -> None:
+        """Change the log as ``note`` says; an unknown note is a :class:`JournalError`."""
+        kind, *args = note
+        if kind == "fault" and len(args) in (1, 3) and args[0] in FAULT_KINDS:
+            self.injected[args[0]] += 1
+            if len(args) == 3:
+                self.cancel_attempts[str(args[1])] = int(args[2])
+        elif kind == "cancel_done" and len(args) == 1:
+            self.cancel_attempts.pop(str(args[0]), None)
+        elif kind == "mass_cancel" and not args:
+            self.mass_cancels += 1
+        else:
+            raise JournalError(f"unknown fault-injector note {note!r}")
+
+
 class FaultyExchange:
-    """An ``IExchangeClient`` (and ``SupportsAdvance``) that injects :class:`ExchangeFaults`."""
+    """An ``IExchangeClient`` (and ``SupportsAdvance``) that injects :class:`ExchangeFaults`.
+
+    Over a venue that keeps a :class:`FaultLog` (``inner.fault_log``, and
+    ``inner.note`` to journal a note), the injector takes that log as its
+    own: restored, it goes on as if it had never stopped.
+    """
 
     def __init__(self, inner: FakeExchangeClient, faults: ExchangeFaults, seed: int) -> None:
         self.inner = inner
         self.faults = faults
         self.seed = seed
-        self.injected: Counter[str] = Counter()
-        self._cancel_attempts: dict[str, int] = {}
-        self._replay: list[Fill] = []
-        self._streams = 0
-        self._mass_cancels = 0
+        log = getattr(inner, "fault_log", None)
+        self.log = log if isinstance(log, FaultLog) else FaultLog()
+        self.injected: Counter[str] = self.log.injected
+        self._journal: Callable[[Record], None] | None = getattr(inner, "note", None)
+        self._reconnect: Callable[[], list[Fill] | None] | None = getattr(inner, "reconnect", None)
+        self._replay: list[Fill] = [
+            fill for fill in self.log.last_batch if self._draw("duplicate-fill", fill.fill_id) < faults.duplicate_fill
+        ]
+
+    def _note(self, note: Record) -> None:
+        """Journal ``note`` (if the venue keeps a journal), then apply it."""
+        if self._journal is not None:
+            self._journal(note)
+        self.log.apply(note)
 
     # ------------------------------------------------------------ orders
 
@@ -96,10 +154,10 @@ class FaultyExchange:
         """Fail, time out (placed or not) or place."""
         faults, key = self.faults, request.client_id
         if self._draw("place-error", key) < faults.place_error:
-            self.injected["place_error"] += 1
+            self._note(["fault", "place_error"])
             raise ExchangeError(f"place {key}: connection reset")
         if self._draw("place-timeout", key) < faults.timeout:
-            self.injected["place_timeout"] += 1
+            self._note(["fault", "place_timeout"])
             if self._draw("place-timeout-took-effect", key) < 0.5:
                 self.inner.place(request)
             raise ExchangeTimeout(f"place {key}: no answer")
@@ -108,32 +166,31 @@ class FaultyExchange:
     def cancel(self, exchange_order_id: str) -> CancelResult:
         """Race a fill, fail, time out (canceled or not) or cancel; each attempt draws anew."""
         faults = self.faults
-        attempt = self._cancel_attempts.get(exchange_order_id, 0) + 1
+        attempt = self.log.cancel_attempts.get(exchange_order_id, 0) + 1
         race = attempt == 1 and self._draw("cancel-race", exchange_order_id) < faults.cancel_race
         if race and self.inner.fill_now(exchange_order_id):
-            self.injected["cancel_race"] += 1
+            self._note(["fault", "cancel_race"])
         if self._draw("cancel-error", exchange_order_id, attempt) < faults.cancel_error:
-            self._cancel_attempts[exchange_order_id] = attempt
-            self.injected["cancel_error"] += 1
+            self._note(["fault", "cancel_error", exchange_order_id, attempt])
             raise ExchangeError(f"cancel {exchange_order_id}: connection reset")
         if self._draw("cancel-timeout", exchange_order_id, attempt) < faults.timeout:
-            self._cancel_attempts[exchange_order_id] = attempt
-            self.injected["cancel_timeout"] += 1
+            self._note(["fault", "cancel_timeout", exchange_order_id, attempt])
             if self._draw("cancel-timeout-took-effect", exchange_order_id, attempt) < 0.5:
                 self.inner.cancel(exchange_order_id)
             raise ExchangeTimeout(f"cancel {exchange_order_id}: no answer")
-        self._cancel_attempts.pop(exchange_order_id, None)
+        if attempt > 1:
+            self._note(["cancel_done", exchange_order_id])
         return self.inner.cancel(exchange_order_id)
 
     def cancel_all(self) -> list[ExchangeOrder]:
         """Fail, time out (done or not) or cancel everything; each attempt draws anew."""
-        key = ("cancel-all", self.inner.tick, self._mass_cancels)
-        self._mass_cancels += 1
+        key = ("cancel-all", self.inner.tick, self.log.mass_cancels)
+        self._note(["mass_cancel"])
         if self._draw(*key, "error") < self.faults.cancel_error:
-            self.injected["cancel_error"] += 1
+            self._note(["fault", "cancel_error"])
             raise ExchangeError("cancel all: connection reset")
         if self._draw(*key, "timeout") < self.faults.timeout:
-            self.injected["cancel_timeout"] += 1
+            self._note(["fault", "cancel_timeout"])
             if self._draw(*key, "took-effect") < 0.5:
                 self.inner.cancel_all()
             raise ExchangeTimeout("cancel all: no answer")
@@ -146,7 +203,15 @@ class FaultyExchange:
         self.inner.advance(tick)
 
     def stream_fills(self) -> list[Fill]:
-        """The venue's new fills, plus replays, strangers and reordering as drawn."""
+        """The venue's new fills, plus replays, strangers and reordering as drawn.
+
+        A restored venue's reconnect (its redelivery of fills streamed
+        before, ``inner.reconnect``) is passed on untouched: no draw, no
+        batch counted, owed duplicates still owed.
+        """
+        again = self._reconnect() if self._reconnect is not None else None
+        if again is not None:
+            return again
         return self._disturb(self.inner.stream_fills())
 
     def subscribe(self, listener: FillListener) -> None:
@@ -154,21 +219,22 @@ class FaultyExchange:
         self.inner.subscribe(lambda fills: listener(self._disturb(fills)))
 
     def _disturb(self, new: list[Fill]) -> list[Fill]:
-        self._streams += 1
-        tick, call = self.inner.tick, self._streams
+        """Duplicates (streamed again next time), a stranger, the batch reversed, as drawn."""
+        self.log.streams += 1  # one per batch the venue streams: its journal's ``stream`` record counts it again
+        tick, call = self.inner.tick, self.log.streams
         fills = self._replay + new
         fresh = len(self._replay)
         self._replay = []
         for fill in fills[fresh:]:
             if self._draw("duplicate-fill", fill.fill_id) < self.faults.duplicate_fill:
-                self.injected["duplicate_fill"] += 1
+                self._note(["fault", "duplicate_fill"])
                 self._replay.append(fill)
         if self._draw("unknown-fill", tick, call) < self.faults.unknown_fill:
-            self.injected["unknown_fill"] += 1
+            self._note(["fault", "unknown_fill"])
             n = self.injected["unknown_fill"]
             fills.append(Fill(f"FILX{n:07d}", f"ORDX{n:05d}", f"CLIX{n:07d}", UNKNOWN_SYMBOL, Side.BUY, 1, 1, tick))
         if len(fills) > 1 and self._draw("out-of-order", tick, call) < self.faults.out_of_order:
-            self.injected["out_of_order"] += 1
+            self._note(["fault", "out_of_order"])
             fills.reverse()
         return fills
 

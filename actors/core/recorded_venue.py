@@ -9,6 +9,12 @@ with the venue as it would with a real exchange.  Like a real venue's trade
 feed on reconnect, a restored venue streams its recent fills again
 (:data:`REDELIVER_TICKS`): the engine may have died before it recorded them,
 and it applies each fill id once anyway.
+
+A hostile venue's fault injector (:mod:`actors.core.exchange_faults`) sits in
+front of this one and keeps its own memory, a :class:`FaultLog`: which
+faults it injected, which attempt a cancel is at, how many batches were
+streamed.  Its notes go to this journal too (``["note", note]``), so the
+restored venue hands the injector back the log it had.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.core.exchange import CancelResult, ExchangeOrder, FakeExchangeClient, PlaceRequest, PlaceResult
+from actors.core.exchange_faults import FaultLog
 from actors.core.journal import JournalError, JournalReader, JournalWriter, Record
 from actors.core.types import Fill, Side
 
@@ -34,13 +41,18 @@ class RecordedVenue(FakeExchangeClient):
         self.torn_tail = False
         self._journal: JournalWriter | None = None
         self._streamed: list[Fill] = []
+        self.fault_log = FaultLog()
+        """The fault injector's memory as its notes in this journal left it (its own, if it wraps this venue)."""
         reader = JournalReader(journal_path, fingerprint=fingerprint)
         for record in reader:
-            self._apply(record)
+            try:
+                self._apply(record)
+            except (JournalError, TypeError, ValueError, KeyError) as exc:  # a record no venue wrote
+                raise JournalError(f"{journal_path}: damaged at byte {reader.record_offset}: {exc}") from None
             self.replayed += 1
         self.torn_tail = reader.torn_tail
-        recent = [fill for fill in self._streamed if fill.tick >= self.tick - REDELIVER_TICKS]
-        self._unstreamed = recent + self._unstreamed
+        self._redelivery = [fill for fill in self._streamed if fill.tick >= self.tick - REDELIVER_TICKS]
+        self._reconnecting = self.replayed > 0
         self._streamed = []
         self._journal = JournalWriter(journal_path, keep_bytes=reader.valid_bytes, fingerprint=fingerprint)
 
@@ -62,12 +74,30 @@ class RecordedVenue(FakeExchangeClient):
         super().advance(tick)
 
     def stream_fills(self) -> list[Fill]:
+        """New fills, after the redelivery if a restored venue still owes it."""
+        again, self._redelivery, self._reconnecting = self._redelivery, [], False
         self._record(["stream"])  # a push streams too: it goes through here
-        return super().stream_fills()
+        return again + super().stream_fills()
+
+    def reconnect(self) -> list[Fill] | None:
+        """A restored venue's first poll, if nothing traded since the restore: the redelivery alone, else None.
+
+        Nothing at the venue moves, so nothing is journaled; a fault
+        injector passes it on untouched (old news, drawn on when first
+        streamed), as if the run had never stopped.
+        """
+        if not self._reconnecting or self._unstreamed:
+            return None
+        again, self._redelivery, self._reconnecting = self._redelivery, [], False
+        return again
 
     def fill_now(self, exchange_order_id: str) -> bool:
         self._record(["fill_now", exchange_order_id])
         return super().fill_now(exchange_order_id)
+
+    def note(self, note: Record) -> None:
+        """Journal a note of the fault injector's (it applies the note itself)."""
+        self._record(["note", note])
 
     def close(self) -> None:
         """Close the journal."""
@@ -91,8 +121,13 @@ class RecordedVenue(FakeExchangeClient):
         elif op == "advance":
             super().advance(*args)
         elif op == "stream":
-            self._streamed.extend(super().stream_fills())
+            batch = super().stream_fills()
+            self._streamed.extend(batch)
+            self.fault_log.streams += 1
+            self.fault_log.last_batch = batch
         elif op == "fill_now":
             super().fill_now(*args)
+        elif op == "note" and len(args) == 1 and isinstance(args[0], list) and args[0]:
+            self.fault_log.apply(args[0])
         else:
             raise JournalError(f"unknown venue operation {op!r}")

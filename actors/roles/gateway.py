@@ -168,11 +168,12 @@ class ExchangeGateway(SupervisedRole):
             self._mass_cancel(tick.tick)  # the last round failed and its backoff is over: try again
         if self.advances:
             self.client.advance(tick.tick)  # type: ignore[attr-defined]
+        self.closing_owed = None  # queued in the outbox by the report: sent even past a failure
         self._report(tick.tick, acks, rejects, [], [], closes=True)
-        self.closing_owed = None
 
     def on_handler_failure(self, exc: Exception) -> None:
         """A market tick whose handler failed still gets its closing record, so risk can decide it."""
+        super().on_handler_failure(exc)
         tick, self.closing_owed = self.closing_owed, None
         if tick is not None:
             self._report(tick, [], [], [], [], closes=True)
@@ -264,8 +265,7 @@ class ExchangeGateway(SupervisedRole):
         fills = self._fills()
         if acks or rejects or canceled or failures or fills or closes:
             report = GatewayReport(tick, tuple(acks), tuple(rejects), tuple(canceled), tuple(failures), fills, closes)
-            for part in split_report(report):
-                self.send(STORE, part)
+            self.send_all((STORE, part) for part in split_report(report))
 
     def _settle_doubts(self) -> tuple[list[Ack], list[Refusal]]:
         """Placements that got no answer: acked if the venue has them open, rejected if not.
@@ -356,12 +356,14 @@ class ExchangeGateway(SupervisedRole):
         self.cancels += len(canceled)
         self._report(tick, acks, rejects, [], [])
         chunks = parts(canceled)
+        records = []
         for number, chunk in enumerate(chunks, start=1):
             final = number == len(chunks)
             open_count = still_open if final else -1
             error_text = error if final else ""
             reason, through = self.freeze_reason, self.requested_through
-            self.send(STORE, MassCancelReport(tick, chunk, error_text, final, open_count, reason, through))
+            records.append((STORE, MassCancelReport(tick, chunk, error_text, final, open_count, reason, through)))
+        self.send_all(records)
 
     # ------------------------------------------------------------ reconciliation
 
@@ -394,8 +396,7 @@ class ExchangeGateway(SupervisedRole):
                 continue
             exchange_order_id = status.exchange_order_id or ""
             statuses.append(StatusItem(client_id, status.state, exchange_order_id, status.filled_lots))
-        for part in parts(statuses):
-            self.send(STORE, OrderStatuses(tick, part, self.requested_through))
+        self.send_all((STORE, OrderStatuses(tick, part, self.requested_through)) for part in parts(statuses))
 
     def escalate(self, exc: Exception) -> None:
         """The gateway gives up: nobody else can reach the venue, so it empties it first, then asks for the freeze.
@@ -410,8 +411,14 @@ class ExchangeGateway(SupervisedRole):
             super().escalate(exc)
 
     def on_restart(self, exc: Exception) -> None:
-        """A failed handler may have lost an answer: settle doubts and tell the store what the venue holds."""
+        """A failed handler may have lost an answer: settle doubts and tell the store what the venue holds.
+
+        Frozen, the mass cancel is done again (it is idempotent), so a store
+        that never heard the last one's report hears that the venue is empty.
+        """
         self._send_venue_state(self.market_through)
+        if self.frozen:
+            self._mass_cancel(self.market_through)
 
     def _send_venue_state(self, tick: int) -> None:
         """New fills and settled placements first (FIFO to the store), then the venue's open orders and positions."""

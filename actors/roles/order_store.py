@@ -40,7 +40,6 @@ from actors.messages import (
 from actors.roles.addresses import GATEWAY, RISK
 from actors.roles.supervision import SupervisedRole
 from actors.runtime.actor import handles
-from actors.wire import Message
 
 ANSWER_DEADLINE_TICKS = 2
 """Ticks after its request by which every order in it has its answer.
@@ -153,13 +152,12 @@ class OrderStoreActor(SupervisedRole):
         places = self.tick_places
         self.follow_ups, self.tick_cancels, self.tick_places = [], [], []
         self.requested_through = tick
-        self.request_owed = None
         if cancels or places or unanswered:
             sent = tuple(c.client_id for c in cancels) + tuple(p.client_id for p in places) + unanswered
             self.awaiting.append((tick + ANSWER_DEADLINE_TICKS, sent))
+        self.request_owed = None  # queued below: the outbox sends it even past a failure
         whole = GatewayRequest(tick, tuple(cancels), tuple(places), self.frozen, status=unanswered)
-        for request in split_request(whole):
-            self.send(GATEWAY, request)
+        self.send_all((GATEWAY, request) for request in split_request(whole))
 
     def _chase_unanswered(self, tick: int) -> tuple[str, ...]:
         """Orders of requests past their deadline still waiting for their answer: to ask the venue about.
@@ -205,9 +203,13 @@ class OrderStoreActor(SupervisedRole):
         """Fills applied for the first time go on to risk, numbered; the last part closes the tick if it does."""
         if applied or closes:
             chunks = parts(applied)
+            records = []
             for number, chunk in enumerate(chunks, start=1):
                 self.seq += 1
-                self.send(RISK, FillsApplied(self.closed_through, chunk, self.seq, closes and number == len(chunks)))
+                records.append(
+                    (RISK, FillsApplied(self.closed_through, chunk, self.seq, closes and number == len(chunks)))
+                )
+            self.send_all(records)
 
     # ------------------------------------------------------------ the freeze
 
@@ -342,6 +344,7 @@ class OrderStoreActor(SupervisedRole):
         Orders created but left out of it stay PENDING until their deadline,
         when the venue's word settles them (never sent: "unknown", rejected).
         """
+        super().on_handler_failure(exc)
         tick, self.request_owed = self.request_owed, None
         if tick is not None and tick > self.requested_through:
             self.tick_cancels, self.tick_places = [], []
@@ -356,11 +359,10 @@ class OrderStoreActor(SupervisedRole):
 
     # ------------------------------------------------------------ durability
 
-    def send(self, address: str, record: Message) -> None:
+    def before_sending(self) -> None:
         """Write-ahead: what a message depends on is in the journal before the message leaves."""
         if self.store.journal is not None:
             self.store.journal.flush()
-        super().send(address, record)
 
     def after_message(self) -> None:
         """Every change a handler made reaches the journal file before the next message."""

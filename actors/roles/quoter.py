@@ -55,21 +55,22 @@ class Quoter(SupervisedRole):
         self.owed = tick
         if self.frozen:
             self.ticks_ignored += 1
+            self.owed = None  # queued in the outbox by the send: sent even past a failure
             self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))
-            self.owed = None
             return
         quote = self.policy.quote(self.instrument, tick.mid_ticks)
         self.intents_sent += 1
+        self.owed = None
         self.send(
             RISK,
             QuoteIntent(
                 tick.tick, tick.symbol, tick.mid_ticks, quote.bid_ticks, quote.bid_lots, quote.ask_ticks, quote.ask_lots
             ),
         )
-        self.owed = None
 
     def on_handler_failure(self, exc: Exception) -> None:
         """A tick whose handler failed still gets its one record: a mark, so risk decides it (without a quote)."""
+        super().on_handler_failure(exc)
         tick, self.owed = self.owed, None
         if tick is not None:
             self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))

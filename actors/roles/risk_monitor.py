@@ -8,6 +8,12 @@ in a canonical order that no arrival order can change: the tick's marks, the
 fills applied since the last decision (in the store's order), the edge
 (perhaps a freeze), then every intent in sorted symbol order, since limit
 checks compare symbols (total notional).
+
+With a journal, every decision is written ahead of the records it sends:
+``["decided", tick, risk blocks, fills applied so far]``.  That is what a
+resumed run needs of risk (:mod:`actors.recovery`): the blocks, which never
+became orders, and which of the store's fills each decision applied, so the
+replay marks each fill at the mid it was marked at live.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from actors.core.journal import JournalWriter
 from actors.core.quoting import Quote
 from actors.core.risk import RiskEngine
 from actors.core.types import Side
@@ -80,9 +87,13 @@ class RiskMonitor(SupervisedRole):
         freeze_tick: int | None = None,
         final_tick: int | None = None,
         deadline_s: float | None = None,
+        journal: JournalWriter | None = None,
+        risk_blocks: int = 0,
     ) -> None:
+        """``journal``, and ``risk_blocks`` counted before a crash, come with a journaled run (actors.recovery)."""
         super().__init__()
         self.engine = engine
+        self.journal = journal
         self.symbols = frozenset(symbols)
         self.stopped: dict[str, int] = {}
         """Quoters gone for good, with the last tick each sent."""
@@ -95,7 +106,7 @@ class RiskMonitor(SupervisedRole):
         self.deadline_s = deadline_s
         self.deadlines: dict[int, TimerHandle] = {}
         self.last_seq = 0
-        self.risk_blocks = 0
+        self.risk_blocks = risk_blocks
         self.late_inputs = 0
         self.decided_at_deadline = 0
         self.freeze_tick = freeze_tick
@@ -224,11 +235,13 @@ class RiskMonitor(SupervisedRole):
         else:
             approved, blocks = engine.approve_quotes(quotes) if quotes else ([], 0)
         self.risk_blocks += blocks
+        if self.journal is not None:  # write-ahead: on disk before the decision leaves
+            self.journal.append(["decided", tick, blocks, engine.fills_applied])
+            self.journal.flush()
         orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
         pulled = sorted(self.symbols - self.stopped.keys()) if at_deadline and not engine.frozen else sorted(intents)
-        for replace in split_replace(ReplaceQuotes(tick, tuple(pulled), orders, blocks)):
-            self.send(STORE, replace)
-        self.send(FEED, TickDone(tick))
+        replaces = [(STORE, replace) for replace in split_replace(ReplaceQuotes(tick, tuple(pulled), orders, blocks))]
+        self.send_all([*replaces, (FEED, TickDone(tick))])
         if tick == self.final_tick:
             self._freeze_due(tick, everything=True)  # a quoter that gave up at the last tick
 
@@ -283,9 +296,8 @@ class RiskMonitor(SupervisedRole):
         self.freeze_decided_at = self.runtime.now()
         self.freeze_tick = tick
         freeze = Freeze(tick, reason)
-        self.send(GATEWAY, freeze)
-        self.send(STORE, freeze)
-        self.broadcast(QUOTERS, freeze)
+        quoters = self.runtime.directory.group(QUOTERS)
+        self.send_all([(GATEWAY, freeze), (STORE, freeze), *((address, freeze) for address in quoters)])
 
     def snapshot(self) -> RiskSnapshot:
         """State for reports and tests."""

@@ -12,12 +12,15 @@ the journal is read only when the whole process starts again (docs/RELIABILITY.m
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable
 from typing import ClassVar
 
 from actors.messages import FreezeRequest
 from actors.roles.addresses import RISK
 from actors.runtime.actor import MessageActor
 from actors.runtime.base import FailurePolicy
+from actors.wire import Message, encode
 
 
 def escalation_reason(address: str, exc: Exception) -> str:
@@ -26,9 +29,53 @@ def escalation_reason(address: str, exc: Exception) -> str:
 
 
 class SupervisedRole(MessageActor):
-    """A role that restarts in place and escalates to risk when it must stop."""
+    """A role that restarts in place and escalates to risk when it must stop.
+
+    Its sends go through an outbox: what a handler queued (:meth:`send_all`
+    queues a whole group, say a record's parts and the record closing the
+    tick) still goes out when the handler fails part-way, as the failure is
+    handled, so a failure after a side effect never loses the records that
+    report it.
+    """
 
     failure_policy: ClassVar[FailurePolicy] = "restart"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outbox: deque[tuple[str, bytes]] = deque()
+
+    def send(self, address: str, record: Message) -> None:
+        """Tell ``record`` to ``address`` through the outbox."""
+        self.outbox.append((address, encode(record)))
+        self.flush_outbox()
+
+    def send_all(self, sends: Iterable[tuple[str, Message]]) -> None:
+        """Queue every ``(address, record)`` first, then send them in order: all go out, even past a failure."""
+        self.outbox.extend((address, encode(record)) for address, record in sends)
+        self.flush_outbox()
+
+    def broadcast(self, group: str, record: Message) -> None:
+        """Tell ``record`` to every actor in ``group`` (sorted), through the outbox."""
+        data = encode(record)
+        self.outbox.extend((address, data) for address in self.runtime.directory.group(group))
+        self.flush_outbox()
+
+    def flush_outbox(self) -> None:
+        """Send what is queued, oldest first; a send that raises stays queued for the next flush."""
+        outbox, tell = self.outbox, self.runtime.tell
+        if outbox:
+            self.before_sending()
+        while outbox:
+            address, data = outbox[0]
+            tell(address, data)
+            outbox.popleft()
+
+    def before_sending(self) -> None:
+        """Hook: runs before queued records leave (the store writes its journal ahead of them)."""
+
+    def on_handler_failure(self, exc: Exception) -> None:
+        """What the failed handler queued still goes out."""
+        self.flush_outbox()
 
     def escalate(self, exc: Exception) -> None:
         """Ask risk to freeze: the engine must not trade on without this actor."""

@@ -26,7 +26,7 @@ import pykka
 from pykka import Timeout
 from pykka._envelope import Envelope
 
-from actors.runtime.actor import CRASH
+from actors.runtime.actor import CRASH, InjectedCrash
 from actors.runtime.base import (
     CLOCK,
     EXTERNAL,
@@ -58,6 +58,10 @@ class FaultPlan:
     delay: float = 0.0
     max_delay_steps: int = 8
     crash: float = 0.0
+    fail_after: float = 0.0
+    """Chance a delivered message's handler fails part-way, after its side effects: it raises at one of
+    its first sends (drawn), so what it did before (a venue call, earlier sends) stays done and the rest
+    is never sent; a handler that sends less fails as it returns."""
     targets: tuple[str, ...] | None = None
 
     def applies_to(self, address: str) -> bool:
@@ -93,6 +97,9 @@ class HandlerFailure(NamedTuple):
     error: BaseException
 
 
+FAIL_AFTER_SENDS = 4
+"""A handler chosen to fail after its side effects raises at one of its first this many sends."""
+
 MAX_FAILURES_KEPT = 100
 """``SimRuntime.failures`` keeps the first this many failures of a run."""
 
@@ -105,6 +112,7 @@ class FaultCounts:
     duplicated: int = 0
     delayed: int = 0
     crashed: int = 0
+    failed_after: int = 0
 
 
 class _Item(NamedTuple):
@@ -270,6 +278,7 @@ class SimRuntime(Runtime):
         self._actors: dict[SimInbox, pykka.Actor] = {}
         self._by_address: dict[str, pykka.Actor] = {}
         self._current: str | None = None
+        self._fail_at_send: int | None = None  # sends left before the running handler fails (fail_after)
         self._time = 0.0
         self._timers: list[TimerHandle] = []
         self._steps = 0
@@ -343,6 +352,11 @@ class SimRuntime(Runtime):
 
     def enqueue(self, sender: str, inbox: SimInbox, envelope: Envelope[Any], *, injected: bool = False) -> None:
         """Queue ``envelope`` on the sender -> receiver pair, applying fault injection."""
+        if self._fail_at_send is not None and sender == self._current:
+            if self._fail_at_send == 0:
+                self._fail_at_send = None
+                raise InjectedCrash(f"injected failure of {sender} after its side effects")
+            self._fail_at_send -= 1
         eligible = self._steps
         plan = self.faults
         if plan is not None and not injected and self._faultable(envelope, inbox.owner):
@@ -457,10 +471,23 @@ class SimRuntime(Runtime):
             self.trace.append(TraceEntry(self._steps, self._time, sender, inbox.owner, kind, content))
         inbox.current_sender = sender
         self._current = inbox.owner
+        plan = self.faults
+        fails = (
+            plan is not None and plan.fail_after > 0.0 and type(envelope.message) is bytes
+            and envelope.reply_to is None and plan.applies_to(inbox.owner)
+            and self._fault_rng.random() < plan.fail_after
+        )  # fmt: skip
+        if fails:
+            self.fault_counts.failed_after += 1
+            self._fail_at_send = self._fault_rng.randrange(FAIL_AFTER_SENDS)
         try:
             handle_envelope(actor, envelope)
+            if fails and self._fail_at_send is not None and not actor.actor_stopped.is_set():
+                self._fail_at_send = None  # it sent less than drawn: it fails as it returns
+                handle_envelope(actor, Envelope(CRASH))
         finally:
             self._current = None
+            self._fail_at_send = None
         if actor.actor_stopped.is_set():
             self._teardown(inbox)
 

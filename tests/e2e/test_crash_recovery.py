@@ -1,4 +1,4 @@
-"""A real shadow run killed with SIGKILL mid-run resumes from its journal and loses nothing."""
+"""A shadow run killed mid-run resumes from its journal and loses nothing, counters included; a finished one stays."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from actors.config import resolve
 from actors.core.journal import JournalReader
 from actors.core.orders import OrderStore
-from actors.recovery import STORE_JOURNAL, VENUE_JOURNAL
+from actors.core.types import OrderState
+from actors.recovery import JOURNALS, STORE_JOURNAL, VENUE_JOURNAL
 from actors.system import fake_exchange
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +42,7 @@ def replay_store(journal: Path) -> tuple[OrderStore, set[str], set[str]]:
     store = OrderStore(retain_ticks=3)
     acked, fills = set(), set()
     for record in JournalReader(journal / STORE_JOURNAL):
-        if record[0] == "freeze":
+        if record[0] in ("freeze", "finished"):
             continue
         if record[0] == "ack":
             acked.add(record[1])
@@ -173,3 +175,125 @@ def test_a_second_run_on_a_journal_in_use_is_refused_and_the_journal_stays_usabl
     third = run_once(*FLAGS, "--journal", str(journal))
     assert third.returncode == 0, third.stderr
     assert json.loads(third.stdout)["execution"]["resumed_after_tick"] is not None
+
+
+# ---------------------------------------------------------------- a finished run, and counters across a kill
+
+
+def journals(directory: Path) -> dict[str, bytes]:
+    return {name: (directory / name).read_bytes() for name in JOURNALS}
+
+
+def test_a_finished_journal_rerun_prints_the_same_bytes_and_leaves_every_journal_as_it_was(tmp_path: Path) -> None:
+    flags = ["--symbols-count", "3", "--iterations", "20", "--journal", str(tmp_path)]
+    first = run_once(*flags)
+    assert first.returncode == 0 and first.stdout == run_once(*flags[:4]).stdout  # as if there were no journal
+    finished = journals(tmp_path)
+    for _ in range(2):
+        again = run_once(*flags)
+        assert (again.returncode, again.stdout, again.stderr) == (0, first.stdout, "")
+        assert journals(tmp_path) == finished
+    more = run_once(*flags, "--iterations", "30")  # the last flag wins: 30 ticks, 20 of them done
+    execution = json.loads(more.stdout)["execution"]
+    assert more.returncode == 0 and execution["resumed_after_tick"] == 20 and execution["ticks"] == 30
+    grown = journals(tmp_path)
+    assert all(grown[name].startswith(data) and len(grown[name]) > len(data) for name, data in finished.items())
+
+
+def test_a_damaged_finished_record_is_refused_in_one_line(tmp_path: Path) -> None:
+    flags = ["--symbols-count", "3", "--iterations", "5", "--journal", str(tmp_path)]
+    assert run_once(*flags).returncode == 0
+    path = tmp_path / STORE_JOURNAL
+    data = bytearray(path.read_bytes())
+    data[-40] ^= 0x01  # inside the report, the last record
+    path.write_bytes(bytes(data))
+    done = run_once(*flags)
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert f"{path}: damaged at byte" in line
+
+
+HOSTILE = ["--symbols-count", "3", "--max-inv", "3000", "--max-total", "6000", "--place-error-rate", "0.1",
+           "--cancel-error-rate", "0.2", "--timeout-rate", "0.1"]  # fmt: skip
+EVERY_FAULT_AND_A_FREEZE = [*HOSTILE, "--duplicate-fill-rate", "0.2", "--out-of-order-rate", "0.3",
+                            "--unknown-fill-rate", "0.1", "--cancel-race-rate", "0.2", "--edge-min-fills", "50",
+                            "--edge-threshold", "10"]  # fmt: skip
+
+
+def counters(report: dict[str, Any]) -> dict[str, Any]:
+    """The report's counters that a crash splits in two: the venue's errors and faults, risk's blocks."""
+    return {"exchange": report["exchange"], "risk_blocks": report["orders"]["risk_blocks"]}
+
+
+def cut_like(whole: Path, stopped: Path, into: Path) -> None:
+    """``whole``'s journals cut at a record boundary: where those of ``stopped`` end (the same run stopped early).
+
+    A run stopped after tick k wrote exactly what the longer run wrote up
+    to the end of tick k (then its finished record, left out here), so the
+    cut is the longer run killed right there.
+    """
+    into.mkdir()
+    for name in JOURNALS:
+        data = (stopped / name).read_bytes()
+        if name == STORE_JOURNAL:
+            reader = JournalReader(stopped / name)
+            records = list(reader)
+            assert records[-1][0] == "finished"
+            data = data[: reader.record_offset]
+        assert (whole / name).read_bytes().startswith(data)
+        (into / name).write_bytes(data)
+
+
+def agrees_with_the_venue(journal: Path, flags: list[str]) -> bool:
+    """The store's open orders are the venue's, none PENDING: a resume has nothing to reconcile."""
+    store = OrderStore(retain_ticks=3)
+    for record in JournalReader(journal / STORE_JOURNAL):
+        if record[0] not in ("freeze", "finished"):
+            store.replay(record)
+    copy = journal.parent / f"{journal.name}-venue"
+    copy.mkdir()
+    (copy / VENUE_JOURNAL).write_bytes((journal / VENUE_JOURNAL).read_bytes())
+    settings = {flags[i][2:].replace("-", "_"): flags[i + 1] for i in range(0, len(flags), 2)}
+    venue = fake_exchange(resolve(overrides=settings, override_source="setting"), copy)
+    at_venue = sorted(order.client_id for order in venue.get_orders())
+    open_here = store.open_orders()
+    return sorted(o.client_id for o in open_here) == at_venue and all(o.state is not OrderState.PENDING
+                                                                        for o in open_here)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flags", "freezes"),
+    [(HOSTILE, False), (EVERY_FAULT_AND_A_FREEZE, True)],
+    ids=["hostile", "every-fault-and-a-freeze"],
+)
+def test_counters_spanning_a_kill_equal_those_of_the_run_never_killed(
+    tmp_path: Path, flags: list[str], freezes: bool
+) -> None:
+    whole = tmp_path / "whole"
+    straight = run_once(*flags, "--iterations", "40", "--journal", str(whole))
+    assert straight.returncode == 0, straight.stderr
+    expected = json.loads(straight.stdout)
+    for tick in range(10, 20):  # the first tick after which the store and the venue agree (see below)
+        stopped = tmp_path / f"stopped-{tick}"
+        before = run_once(*flags, "--iterations", str(tick), "--journal", str(stopped))
+        assert before.returncode == 0, before.stderr
+        if agrees_with_the_venue(stopped, flags):
+            break
+    else:
+        pytest.fail("no tick from 10 to 19 after which the store's open orders are the venue's")
+    killed = tmp_path / "killed"
+    cut_like(whole, stopped, killed)
+    resumed = run_once(*flags, "--iterations", "40", "--journal", str(killed))
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report["execution"]["resumed_after_tick"] == tick
+    freeze_tick = expected["risk"]["freeze_tick"]
+    assert (freeze_tick is not None and freeze_tick > tick and expected["risk"]["freeze_confirmed"]) is freezes
+    carried = counters(json.loads(before.stdout))
+    assert carried["risk_blocks"] > 0 and carried["exchange"]["errors"] > 0  # both halves count something
+    assert counters(report) == counters(expected)
+    # and the rest of the report too, but for what the venue's redelivery of its last two ticks adds
+    for section in ("fills", "orders", "execution"):
+        for key in ("unknown_ignored", "duplicate_fills_ignored", "resumed_after_tick"):
+            report[section].pop(key, None), expected[section].pop(key, None)
+    assert report == expected

@@ -44,7 +44,7 @@ HOSTILE_VENUE = {
 
 def message_faults(seed: int) -> FaultPlan:
     """Delays and duplicates on every actor-to-actor tell, and now and then a crash."""
-    return FaultPlan(seed=seed, duplicate=0.05, delay=0.1, max_delay_steps=6, crash=0.01)
+    return FaultPlan(seed=seed, duplicate=0.05, delay=0.1, max_delay_steps=6, crash=0.01, fail_after=0.01)
 
 
 @dataclass
@@ -140,7 +140,7 @@ def test_invariants_hold_over_a_thousand_seeds_with_faults(exploration: Explorat
 def test_the_exploration_really_injected_faults(exploration: ExplorationReport) -> None:
     runs = len(SEEDS)  # a single replayed seed need not hit every fault; a thousand must
     assert exploration.faults["duplicated"] >= runs // 10 and exploration.faults["delayed"] >= runs // 10
-    assert exploration.faults["crashed"] >= runs // 100
+    assert exploration.faults["crashed"] >= runs // 100 and exploration.faults["failed_after"] >= runs // 100
     assert all(VENUE_FAULTS[kind] >= runs // 100 for kind in FAULT_KINDS), VENUE_FAULTS
     print(f"\nexplore: {runs} seeds, {exploration.deliveries} deliveries, message faults {exploration.faults}, "
           f"venue faults {dict(sorted(VENUE_FAULTS.items()))}")  # fmt: skip

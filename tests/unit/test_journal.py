@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import pytest
 
+from actors.cli import run
+from actors.config import ShadowConfig, resolve
 from actors.core import journal as journal_module
 from actors.core.exchange import PlaceRequest
+from actors.core.instruments import instrument_for
 from actors.core.journal import JournalError, JournalLock, JournalReader, JournalWriter
+from actors.core.market_data import RandomWalkMarket
 from actors.core.orders import OrderStore
 from actors.core.recorded_venue import RecordedVenue
+from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import OrderState, Side
 from actors.messages import FreezeRequest
-from actors.recovery import STORE_JOURNAL
+from actors.recovery import RISK_JOURNAL, STORE_JOURNAL, finish_key, finished_report, journal_fingerprint, recover
 from actors.roles.addresses import RISK
 from actors.testing import Sim
 from actors.wire import encode
@@ -195,3 +201,68 @@ def test_a_frozen_run_stays_frozen_after_recovery(tmp_path: Path) -> None:
     store = resumed.store_snapshot()
     assert store.placed == placed and store.open_orders == [] and resumed.ticks_run == 6
     resumed.stop()
+
+
+# ------------------------------------------------------------ risk's decisions, the injector's notes, a finished run
+
+
+def test_a_record_in_risks_journal_that_is_not_a_decision_is_refused_naming_the_file_and_offset(tmp_path: Path) -> None:
+    instruments = {"BTCUSDT": instrument_for("BTCUSDT", 42)}
+    writer = JournalWriter(tmp_path / RISK_JOURNAL)
+    writer.append(["decided", 1, 0, 0])
+    writer.append(["decided", 2, "no blocks", 0])
+    writer.close()
+    offset = len(HEADER) + len(journal_module._frame(["decided", 1, 0, 0]))
+    engine = RiskEngine(RiskLimits(1e4, 5e4, 3.0), instruments)
+    with pytest.raises(JournalError, match=f"{RISK_JOURNAL}: damaged at byte {offset}: not a decision of risk's"):
+        recover(tmp_path, OrderStore(), engine, RandomWalkMarket(instruments, 42), ["BTCUSDT"], reached=0,
+                final_tick=5, fsync=False)  # fmt: skip
+
+
+def test_a_venue_journal_record_no_venue_wrote_is_refused_naming_its_offset(tmp_path: Path) -> None:
+    path = tmp_path / "venue.journal"
+    writer = JournalWriter(path)
+    writer.append(["advance", 1])
+    writer.append(["note", ["fault", "meteor_strike"]])
+    writer.close()
+    offset = len(HEADER) + len(journal_module._frame(["advance", 1]))
+    with pytest.raises(JournalError, match=f"venue.journal: damaged at byte {offset}: unknown fault-injector note"):
+        RecordedVenue(path, seed=1)
+
+
+def finished_run(journal: Path, **more: Any) -> tuple[ShadowConfig, str]:
+    config = resolve(overrides={"symbols_count": 2, "iterations": 6, "journal": str(journal), **more},
+                     override_source="setting")  # fmt: skip
+    return config, run(config)
+
+
+def test_a_finished_run_is_given_back_under_its_settings_while_no_journal_moved(tmp_path: Path) -> None:
+    config, report = finished_run(tmp_path)
+    fingerprint, key = journal_fingerprint(config), finish_key(config)
+    assert finished_report(tmp_path, key, fingerprint) == report
+    assert finished_report(tmp_path, {**key, "iterations": 7}, fingerprint) is None  # more ticks: a resume
+    assert finished_report(tmp_path, {**key, "pace": "realtime"}, fingerprint) is None
+    for name in (RISK_JOURNAL, "venue.journal"):
+        saved = (tmp_path / name).read_bytes()
+        with (tmp_path / name).open("ab") as grown:
+            grown.write(journal_module._frame(["decided", 7, 0, 0] if name == RISK_JOURNAL else ["advance", 7]))
+        assert finished_report(tmp_path, key, fingerprint) is None  # something happened after it finished
+        (tmp_path / name).write_bytes(saved)
+    with (tmp_path / STORE_JOURNAL).open("ab") as torn:
+        torn.write(journal_module._frame(["expire", 7])[:-2])
+    assert finished_report(tmp_path, key, fingerprint) is None
+
+
+@pytest.mark.parametrize(
+    "record",
+    [["finished", {"iterations": 6}, "{}"], ["finished", {"iterations": 6}, 7, {}], ["finished", [], "{}", {}],
+     ["finished", {"iterations": 6}, "{}", {"venue.journal": 1}], ["finished", {"iterations": 6}, "{}", 5]],
+)  # fmt: skip
+def test_a_finished_record_that_is_not_one_is_refused_naming_its_offset(tmp_path: Path, record: list[Any]) -> None:
+    writer = JournalWriter(tmp_path / STORE_JOURNAL)
+    writer.append(["expire", 1])
+    writer.append(record)
+    writer.close()
+    offset = len(HEADER) + len(journal_module._frame(["expire", 1]))
+    with pytest.raises(JournalError, match=f"{STORE_JOURNAL}: damaged at byte {offset}: not a finished run's record"):
+        finished_report(tmp_path, {"iterations": 6}, {})

@@ -365,8 +365,12 @@ def test_a_run_that_cannot_finish_prints_its_report_and_one_line_and_exits_1(
     assert main(["--runtime", "sim", "--iterations", "10", "--symbols-count", "2"], environ={}) == 1
     out, err = capsys.readouterr()
     assert json.loads(out)["execution"]["ticks"] == 3
-    assert err.strip().splitlines()[-1].startswith(
-        "run-shadow: error: the run stopped after tick 3 of 10: Escalation: feed stopped after repeated failures"
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith(
+            "run-shadow: error: the run stopped after tick 3 of 10: Escalation: feed stopped after repeated failures"
+        )
     )
 
 
