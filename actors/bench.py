@@ -43,9 +43,9 @@ def _config(symbols: int, iterations: int, runtime: str, seed: int = 42) -> Shad
     return resolve(overrides=settings, override_source="setting")
 
 
-def _build(config: ShadowConfig) -> System:
-    options = {"seed": config.seed, "trace": False} if config.runtime == "sim" else {}
-    return System(create_runtime(config.runtime, **options), config)
+def _build(config: ShadowConfig, *, reliable: bool = False) -> System:
+    options: dict[str, Any] = {"seed": config.seed, "trace": False} if config.runtime == "sim" else {}
+    return System(create_runtime(config.runtime, reliable=reliable, **options), config)
 
 
 def _peak_rss_mb() -> float:
@@ -140,10 +140,13 @@ def _percentiles(samples: list[float]) -> dict[str, Any]:
     return {"n": len(ordered), "p50": round(statistics.median(ordered), 2), "p99": round(p99, 2)}
 
 
-def cancel_replace(runtime: str, ticks: int) -> dict[str, Any]:
-    """2 symbols x ``ticks``: every tick cancels the previous bid and ask and places new ones."""
+def cancel_replace(runtime: str, ticks: int, *, reliable: bool = False) -> dict[str, Any]:
+    """2 symbols x ``ticks``: every tick cancels the previous bid and ask and places new ones.
+
+    ``reliable``: with reliable delivery (every record numbered, acknowledged, kept until then).
+    """
     config = replace(_config(2, ticks, runtime), symbols=("BTCUSDT", "ETHUSDT"))
-    system = _build(config)
+    system = _build(config, reliable=reliable)
     system.start()
     started = time.perf_counter()
     system.run()
@@ -153,6 +156,7 @@ def cancel_replace(runtime: str, ticks: int) -> dict[str, Any]:
     base_rate, _ = baseline_orders_per_s(config)
     return {
         "runtime": runtime,
+        "reliable": reliable,
         "ticks": ticks,
         "orders_placed": placed,
         "orders_per_s": round(placed / run_s),
@@ -243,12 +247,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tick-ms", type=float, default=100.0, help="paced mode: ms between ticks (default 100)")
     parser.add_argument("--runs", type=int, default=3, help="whole-process runs per side (default 3)")
     parser.add_argument("--quick", action="store_true", help="small cases only (100 and 1,000 symbols)")
+    parser.add_argument("--reliable", action="store_true", help="--cancel-replace with reliable delivery on")
     args = parser.parse_args(argv)
     tune_gc()  # as bin/run-shadow does; the baseline of a case runs in the same process, so under the same settings
     if args.case:
         result = run_case(args.case[0], int(args.case[1]), args.iterations, args.freezes)
     elif args.cancel_replace:
-        result = cancel_replace(args.cancel_replace, args.ticks)
+        result = cancel_replace(args.cancel_replace, args.ticks, reliable=args.reliable)
     elif args.paced:
         result = paced_latency(args.paced, args.iterations, args.tick_ms)
     elif args.versus_nautilus:
@@ -262,7 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "codec_floor": codec_floor(),
             "cases": [_child(["--case", runtime, str(n), *common]) for runtime, n in cases],
             "cancel_replace": [
-                _child(["--cancel-replace", runtime, "--ticks", str(args.ticks)]) for runtime in RUNTIME_NAMES
+                _child(["--cancel-replace", runtime, "--ticks", str(args.ticks), *reliable])
+                for runtime in RUNTIME_NAMES
+                for reliable in ([], ["--reliable"])
             ],
             "paced": [_child(["--paced", str(n), *paced]) for n in (100, 1000, 10000) if not args.quick or n <= 1000],
             "cancel_replace_whole_process": cancel_replace_vs_nautilus("pool", args.ticks, None, args.runs),

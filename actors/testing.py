@@ -169,16 +169,18 @@ def explore(
     faults: Callable[[int], FaultPlan | None] | None = None,
     final: Callable[[Sim], None] | None = None,
     replay: str | None = None,
+    **options: Any,
 ) -> ExplorationReport:
     """Run ``scenario`` once per seed, checking ``invariant`` after every delivery.
 
     ``faults(seed)`` may give each run a fault plan; ``final`` is checked once
-    the scenario returns.  The first failure raises :class:`ExplorationFailure`
+    the scenario returns; ``options`` go to each :class:`Sim` (``reliable``,
+    ``auto_advance``, ...).  The first failure raises :class:`ExplorationFailure`
     naming the seed and how to replay it (``replay``, formatted with ``seed``).
     """
     report = ExplorationReport()
     for seed in seeds:
-        sim = Sim(seed, faults=faults(seed) if faults else None)
+        sim = Sim(seed, faults=faults(seed) if faults else None, **options)
         sim.invariant = invariant
         try:
             scenario(sim)

@@ -98,13 +98,12 @@ class TickFeed(SupervisedRole):
 
     def _send(self, tick: int) -> None:
         """Every record of ``tick``, built before any is sent: a tick goes out whole or not at all."""
-        runtime, market = self.runtime, self.market
+        market = self.market
         records = [(address, encode(MarketTick(tick, symbol, market.mid_ticks(symbol, tick))))
                    for symbol, address in self.addresses]  # fmt: skip
-        records.append((GATEWAY, encode(VenueTick(tick, int(runtime.now() * 1e9)))))
+        records.append((GATEWAY, encode(VenueTick(tick, int(self.runtime.now() * 1e9)))))
         self.progress.sent_through = tick
-        for address, record in records:
-            runtime.tell(address, record)
+        self.send_encoded(records)  # through the outbox: all of it goes out, even past a failure
 
     def on_restart(self, exc: Exception) -> None:
         """A tick that could not be built was not sent: try again, as a message, so a repeated failure escalates."""

@@ -46,18 +46,27 @@ class SupervisedRole(MessageActor):
 
     def send(self, address: str, record: Message) -> None:
         """Tell ``record`` to ``address`` through the outbox."""
-        self.outbox.append((address, encode(record)))
+        self.outbox.append((address, self.seal(address, encode(record))))
         self.flush_outbox()
 
     def send_all(self, sends: Iterable[tuple[str, Message]]) -> None:
-        """Queue every ``(address, record)`` first, then send them in order: all go out, even past a failure."""
-        self.outbox.extend((address, encode(record)) for address, record in sends)
+        """Queue every ``(address, record)`` first, then send them in order: all go out, even past a failure.
+
+        Every record is encoded before any is queued: a group goes out whole
+        or not at all (a feed's tick, a report and the record closing it).
+        """
+        self.send_encoded([(address, encode(record)) for address, record in sends])
+
+    def send_encoded(self, sends: list[tuple[str, bytes]]) -> None:
+        """:meth:`send_all` for records already encoded (the feed encodes a tick whole before it counts it sent)."""
+        seal = self.seal
+        self.outbox.extend([(address, seal(address, data)) for address, data in sends])
         self.flush_outbox()
 
     def broadcast(self, group: str, record: Message) -> None:
         """Tell ``record`` to every actor in ``group`` (sorted), through the outbox."""
-        data = encode(record)
-        self.outbox.extend((address, data) for address in self.runtime.directory.group(group))
+        data, seal = encode(record), self.seal
+        self.outbox.extend((address, seal(address, data)) for address in self.runtime.directory.group(group))
         self.flush_outbox()
 
     def flush_outbox(self) -> None:

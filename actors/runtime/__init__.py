@@ -21,12 +21,15 @@ RUNTIMES: dict[str, type[Runtime]] = {"pool": PoolRuntime, "sim": SimRuntime, "t
 
 
 def create_runtime(name: str, **options: Any) -> Runtime:
-    """Build the runtime called ``name``; ``options`` go to its constructor."""
+    """Build the runtime called ``name``; ``options`` go to its constructor, but ``reliable`` (see ``Runtime``)."""
     try:
         cls = RUNTIMES[name]
     except KeyError:
         raise ValueError(f"unknown runtime {name!r} (expected one of: {', '.join(sorted(RUNTIMES))})") from None
-    return cls(**options)
+    reliable = bool(options.pop("reliable", False))
+    runtime = cls(**options)
+    runtime.reliable = reliable
+    return runtime
 
 
 __all__ = [

@@ -5,6 +5,11 @@ logged dead letter and the actor keeps going), dispatches on the record type
 to the method marked ``@handles(Type)``, and routes handler exceptions to the
 runtime's failure hook.  It talks to other actors only through
 ``self.send(address, record)``, which always crosses the real codec.
+
+On a runtime whose transport may lose messages (``Runtime.reliable``) every
+record it sends to another actor is numbered, acknowledged and resent on a
+deadline, and what it receives is handed to its handlers once and in order
+(:mod:`actors.runtime.reliable`); handlers see no difference.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import pykka
 
 from actors.runtime.base import EXTERNAL, FailurePolicy
+from actors.runtime.reliable import ACK_AFTER_S, AckDue, Delivered, ReliableLinks, ResendDue, Sequenced
 from actors.wire import Message, WireError, decode, encode
 
 if TYPE_CHECKING:
@@ -22,6 +28,10 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=Message)
 Handler = Callable[[Any, Any], None]
+
+
+_TRANSPORT = frozenset({Delivered, ResendDue, AckDue})
+"""Records of reliable delivery that the actor answers itself (:mod:`actors.runtime.reliable`)."""
 
 
 class InjectedCrash(RuntimeError):
@@ -54,6 +64,10 @@ class MessageActor(pykka.Actor):
     _handlers: ClassVar[dict[type[Message], Handler]] = {}
     _actors_runtime: ClassVar[Runtime]
     address: str = "?"
+    _links: ReliableLinks | None = None
+    """This actor's numbered links, made on its first reliable send or receive."""
+    _resend_timer: TimerHandle | None = None
+    _ack_timer: TimerHandle | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -73,14 +87,31 @@ class MessageActor(pykka.Actor):
 
     def send(self, address: str, record: Message) -> None:
         """Tell ``record`` to ``address`` as wire bytes; never blocks."""
-        self._actors_runtime.tell(address, encode(record))
+        self._actors_runtime.tell(address, self.seal(address, encode(record)))
 
     def broadcast(self, group: str, record: Message) -> None:
         """Tell ``record`` to every actor in ``group``, in sorted address order, encoding once."""
         data = encode(record)
         runtime = self._actors_runtime
         for address in runtime.directory.group(group):
-            runtime.tell(address, data)
+            runtime.tell(address, self.seal(address, data))
+
+    def seal(self, address: str, data: bytes) -> bytes:
+        """``data`` as it must travel to ``address``: numbered and kept for resending on a reliable runtime.
+
+        Seal a record once, when it is queued: a send retried after a failure
+        then carries the same number, and the receiver keeps one copy.
+        """
+        runtime = self._actors_runtime
+        if not runtime.reliable:
+            return data
+        links = self._links
+        if links is None:
+            links = self._links = ReliableLinks()
+        sealed = links.number(address, data, runtime.now())
+        if self._resend_timer is None:
+            self._arm_resend()
+        return sealed
 
     def schedule(self, delay: float, record: Message) -> TimerHandle:
         """Tell ``record`` to this actor after ``delay`` seconds of the runtime's clock."""
@@ -95,19 +126,47 @@ class MessageActor(pykka.Actor):
 
     def on_receive(self, message: Any) -> Any:
         """Decode, dispatch, and keep going whatever the payload or the handler does."""
-        runtime = self._actors_runtime
         if message is CRASH:
             self._fail(InjectedCrash(f"injected crash of {self.address}"))
             return None
-        try:
-            record = decode(message)
-        except WireError as exc:
-            runtime.dead_letter(self.sender, self.address, f"undecodable: {exc}", message)
+        record = self._decode(message)
+        if record is None:
             return None
+        kind = type(record)
+        if kind is Sequenced:
+            self._on_sequenced(record)  # type: ignore[arg-type]
+        elif kind in _TRANSPORT:
+            try:
+                self._on_transport(record)
+            except Exception as exc:  # a send that failed: supervised like a handler (what is unacked is resent)
+                self._fail(exc)
+        else:
+            self._dispatch(record, message)
+        return None
+
+    def _on_transport(self, record: Message) -> None:
+        if type(record) is Delivered:
+            if self._links is not None:
+                self._links.acknowledged(self.sender, record.through, self._actors_runtime.now())
+        elif type(record) is ResendDue:
+            self._resend()
+        else:
+            self._acknowledge()
+
+    def _decode(self, message: Any) -> Message | None:
+        try:
+            return decode(message)
+        except WireError as exc:
+            self._actors_runtime.dead_letter(self.sender, self.address, f"undecodable: {exc}", message)
+            return None
+
+    def _dispatch(self, record: Message, message: Any) -> None:
+        """Run ``record``'s handler, then :meth:`after_message`; a failure of either goes to :meth:`_fail`."""
+        runtime = self._actors_runtime
         handler = self._handlers.get(type(record))
         if handler is None:
             runtime.dead_letter(self.sender, self.address, f"unhandled: {type(record).__name__}", message)
-            return None
+            return
         failure: Exception | None = None
         try:
             handler(self, record)
@@ -121,7 +180,57 @@ class MessageActor(pykka.Actor):
             failure = exc
         if failure is not None:
             self._fail(failure)
-        return None
+
+    # ------------------------------------------------------------ reliable delivery
+
+    def _on_sequenced(self, sequenced: Sequenced) -> None:
+        """Hand over, in order, what this record makes deliverable; owe its sender an acknowledgement."""
+        links = self._links
+        if links is None:
+            links = self._links = ReliableLinks()
+        ready = links.receive(self.sender, sequenced.seq, sequenced.payload)
+        if self._ack_timer is None:
+            self._ack_timer = self._actors_runtime.schedule(ACK_AFTER_S, self.address, encode(AckDue()))
+        for payload in ready:
+            if self.actor_stopped.is_set():
+                return  # it gave up on an earlier one: the rest are dead letters to a stopped actor
+            record = self._decode(payload)
+            if record is not None:
+                self._dispatch(record, payload)
+
+    def _acknowledge(self) -> None:
+        self._ack_timer = None
+        if self._links is None:
+            return
+        runtime = self._actors_runtime
+        for sender, ack in self._links.acks_owed():
+            if sender in runtime.directory:
+                runtime.tell(sender, encode(ack))
+
+    def _resend(self) -> None:
+        """Send again what waited too long for its acknowledgement; forget receivers that are gone."""
+        self._resend_timer = None
+        links = self._links
+        if links is None:
+            return
+        runtime = self._actors_runtime
+        for receiver in [address for address in links.outgoing if address not in runtime.directory]:
+            links.forget(receiver)  # stopped for good: its records are dead letters, never acknowledged
+        try:
+            for receiver, records in links.due(runtime.now()):
+                for data in records:
+                    runtime.tell(receiver, data)
+        finally:
+            if links.waiting():
+                self._arm_resend()
+
+    def _arm_resend(self) -> None:
+        runtime = self._actors_runtime
+        assert self._links is not None
+        deadline = self._links.next_deadline()
+        if deadline is not None:
+            delay = max(0.0, deadline - runtime.now())
+            self._resend_timer = runtime.schedule(delay, self.address, encode(ResendDue()))
 
     def after_message(self) -> None:
         """Hook: called after every handled message, failed or not (the store flushes its journal)."""

@@ -77,6 +77,9 @@ class Runtime(abc.ABC):
     """Base of the ``threads``, ``pool`` and ``sim`` runtimes."""
 
     name: ClassVar[str]
+    reliable: bool = False
+    """Number, acknowledge and resend every record between actors (:mod:`actors.runtime.reliable`):
+    for a transport that may lose messages.  Off by default: one process's mailboxes lose none."""
 
     def __init__(self) -> None:
         self.directory = Directory()

@@ -253,8 +253,10 @@ class SimRuntime(Runtime):
         auto_advance: bool = False,
         max_steps: int = 1_000_000,
         trace: bool = True,
+        reliable: bool = False,
     ) -> None:
         super().__init__()
+        self.reliable = reliable
         self.seed = seed
         self.faults = faults
         self.auto_advance = auto_advance
@@ -529,18 +531,23 @@ class SimRuntime(Runtime):
         start = self._steps
         self._received.clear()
         while True:
-            while self.step():
-                if self._steps - start >= budget and (self._ready or self._blocked):
-                    busiest = ", ".join(f"{a} ({n})" for a, n in self._received.most_common(5))
-                    raise SimNotIdle(
-                        f"not idle after {budget} deliveries; busiest receivers: {busiest}; "
-                        f"{self.pending()} messages pending"
-                    )
-            if not (self.auto_advance and self._next_timer() is not None):
+            self._drain(start, budget)
+            timer = self._next_timer() if self.auto_advance else None
+            if timer is None:
                 return self._steps - start
-            timer = self._next_timer()
-            assert timer is not None
-            self._fire_due(timer.when)
+            if self._steps - start >= budget:
+                raise SimNotIdle(f"not idle after {budget} deliveries: timers keep firing (next at {timer.when:.6f} s)")
+            self._fire_due(timer.when, start, budget)
+
+    def _drain(self, start: int, budget: int) -> None:
+        """Deliver what is deliverable now; no timer fires."""
+        while self.step():
+            if self._steps - start >= budget and (self._ready or self._blocked):
+                busiest = ", ".join(f"{a} ({n})" for a, n in self._received.most_common(5))
+                pending = self.pending()
+                raise SimNotIdle(
+                    f"not idle after {budget} deliveries; busiest receivers: {busiest}; {pending} messages pending"
+                )
 
     def wait_idle(self, timeout: float | None = 60.0) -> None:
         """Run to idle, however many deliveries that takes (a whole shadow run is one wait)."""
@@ -561,7 +568,10 @@ class SimRuntime(Runtime):
             heapq.heappop(self._timers)
         return self._timers[0] if self._timers else None
 
-    def _fire_due(self, until: float) -> None:
+    def _fire_due(self, until: float, start: int | None = None, budget: int | None = None) -> None:
+        """Fire the timers due by ``until`` in time order, delivering what each causes (no later timer fires)."""
+        start = self._steps if start is None else start
+        budget = self.max_steps if budget is None else budget
         timer = self._next_timer()
         while timer is not None and timer.when <= until:
             heapq.heappop(self._timers)
@@ -571,7 +581,7 @@ class SimRuntime(Runtime):
                 self._tell_as(CLOCK, timer.address, timer.message)
             finally:
                 self._current = previous
-            self.run_until_idle()
+            self._drain(start, budget)
             timer = self._next_timer()
 
     def _tell_as(self, sender: str, address: str, message: object) -> None:
