@@ -1,21 +1,16 @@
-"""Orders, their state machine, and the store that owns them.
+"""Orders, and the store that owns them.
 
-::
-
-    PENDING ──ack──► OPEN ──fill──► PARTIALLY_FILLED ──fill──► FILLED
-       │  │            │                    │
-       │  └──fill──────┼───(a fill implies the ack)
-       │               └──cancel──► CANCELED ◄──cancel──┘
-       └──reject──► REJECTED          (and PENDING ──cancel──► CANCELED)
-
-Terminal states (FILLED, CANCELED, REJECTED) are never left.  With
-``retain_ticks`` set, an order that has been terminal for that many ticks is
-forgotten (:meth:`OrderStore.expire`), with its fill ids, so memory follows the
-open orders and not the whole history; counts are unaffected, and a late
-message for a forgotten order is counted as unknown, never applied.  Every illegal
-transition raises :class:`IllegalTransition` after being counted, and changes
-nothing.  Counts by state are kept incrementally so that
-``placed == filled + canceled + rejected + open`` is O(1) to check.
+Which state an order is in, and what may move it, is decided in one place:
+the tables of :mod:`actors.core._lifecycle` (the diagram is there).  The
+store applies their verdicts and keeps what they need to be cheap: indexes
+by client id, exchange id and (while open) symbol, and counts by state kept
+incrementally, so that ``placed == filled + canceled + rejected + open`` is
+O(1) to check.  With ``retain_ticks`` set, an order that has been terminal
+for that many ticks is forgotten (:meth:`OrderStore.expire`), with its fill
+ids, so memory follows the open orders and not the whole history; counts are
+unaffected, and a late message for a forgotten order is counted as unknown,
+never applied.  Every illegal transition raises :class:`IllegalTransition`
+after being counted, and changes nothing.
 """
 
 from __future__ import annotations
@@ -26,12 +21,30 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from actors.core._lifecycle import (
+    NOT_LIVE,
+    NOT_OPEN_AT_VENUE,
+    Event,
+    IllegalTransition,
+    Transition,
+    cancel_can_go,
+    cancel_means_canceled,
+    step,
+)
 from actors.core.journal import JournalError, JournalWriter, Record
 from actors.core.types import Fill, OrderState, Side
 
-
-class IllegalTransition(ValueError):
-    """An order was asked to move to a state its current state cannot reach."""
+__all__ = [
+    "CANCEL_BACKOFF_CAP_TICKS",
+    "NOT_LIVE",
+    "NOT_OPEN_AT_VENUE",
+    "FillOutcome",
+    "IllegalTransition",
+    "Order",
+    "OrderStats",
+    "OrderStore",
+    "cancel_backoff_ticks",
+]
 
 
 class FillOutcome(enum.Enum):
@@ -83,9 +96,6 @@ class OrderStats:
     duplicate_answers: int = 0
 
 
-NOT_OPEN_AT_VENUE = "not open at the venue after the mass cancel"
-"""The store's own answer for an order the venue no longer holds once a freeze's mass cancel is done."""
-
 CANCEL_BACKOFF_CAP_TICKS = 64
 """Longest wait between two tries of a cancel the venue keeps refusing (1, 2, 4, ... ticks, then this)."""
 
@@ -93,14 +103,6 @@ CANCEL_BACKOFF_CAP_TICKS = 64
 def cancel_backoff_ticks(failures: int) -> int:
     """Ticks to wait before trying a cancel again after ``failures`` refusals in a row."""
     return min(1 << min(failures - 1, 16), CANCEL_BACKOFF_CAP_TICKS)
-
-
-NOT_LIVE = frozenset({"already canceled", "unknown order", NOT_OPEN_AT_VENUE})
-"""Cancel refusals meaning the venue holds no live order: it is canceled for us too."""
-
-_ACKABLE = frozenset({OrderState.PENDING})
-_CANCELABLE = frozenset({OrderState.PENDING, OrderState.OPEN, OrderState.PARTIALLY_FILLED})
-_FILLABLE = frozenset({OrderState.PENDING, OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.CANCELED})
 
 
 @dataclass
@@ -150,12 +152,14 @@ class OrderStore:
         if self.journal is not None:
             self.journal.append(["ack", client_id, exchange_order_id])
         order = self._require(client_id, "acknowledge")
-        if order.exchange_order_id == exchange_order_id and order.state is not OrderState.PENDING:
-            self.stats.duplicate_answers += 1
-            return order
-        self._check(order, _ACKABLE, "acknowledge")
-        self._set_exchange_id(order, exchange_order_id)
-        self._move(order, OrderState.OPEN)
+        if order.state is not OrderState.PENDING and order.exchange_order_id != exchange_order_id:
+            self.stats.illegal_transitions += 1
+            state = order.state.value
+            raise IllegalTransition(f"cannot acknowledge {client_id} under {exchange_order_id}: it is {state}")
+        transition = self._step(order, Event.ACK)
+        if transition.counted_as is None:
+            self._set_exchange_id(order, exchange_order_id)
+        self._apply(order, transition)
         return order
 
     def reject(self, client_id: str, reason: str) -> Order:
@@ -163,12 +167,10 @@ class OrderStore:
         if self.journal is not None:
             self.journal.append(["reject", client_id, reason])
         order = self._require(client_id, "reject")
-        if order.state is OrderState.REJECTED:
-            self.stats.duplicate_answers += 1
-            return order
-        self._check(order, _ACKABLE, "reject")
-        order.reason = reason
-        self._move(order, OrderState.REJECTED)
+        transition = self._step(order, Event.REJECT)
+        if transition.counted_as is None:
+            order.reason = reason
+        self._apply(order, transition)
         return order
 
     def request_cancel(self, client_id: str) -> bool:
@@ -182,20 +184,12 @@ class OrderStore:
         if order is None or order.state.is_terminal or order.cancel_requested:
             return False
         order.cancel_requested = True
-        return order.exchange_order_id is not None and order.state is not OrderState.PENDING
+        return cancel_can_go(order)
 
     def confirm_cancel(self, client_id: str) -> Order:
         """The exchange confirmed the cancel: -> CANCELED (FILLED stays FILLED: the fill won the race)."""
         order = self._require(client_id, "confirm cancel of")
-        if order.state is OrderState.FILLED:
-            self.stats.cancel_after_fill += 1
-            return order
-        if order.state is OrderState.CANCELED:
-            return order
-        self._check(order, _CANCELABLE, "cancel")
-        if order.filled_lots > 0:
-            self.stats.partially_filled_then_canceled += 1
-        self._move(order, OrderState.CANCELED)
+        self._apply(order, self._step(order, Event.CANCELED))
         return order
 
     def confirm_cancels(self, client_ids: Sequence[str]) -> int:
@@ -247,7 +241,7 @@ class OrderStore:
             if order is None or order.state.is_terminal or order.retry_tick != retry_tick:
                 continue
             order.retry_tick = None
-            if order.exchange_order_id is not None and order.state is not OrderState.PENDING:
+            if cancel_can_go(order):
                 due.append(order)
         return due
 
@@ -261,7 +255,7 @@ class OrderStore:
         """
         if self.journal is not None:
             self.journal.append(["cancel_answered", client_id, ok, reason])
-        if ok or reason in NOT_LIVE:
+        if cancel_means_canceled(ok, reason):
             order = self.confirm_cancel(client_id)
             order.retry_tick = None
             return order
@@ -280,21 +274,18 @@ class OrderStore:
         if order is None:
             self.stats.unknown_fills += 1
             return FillOutcome.UNKNOWN_ORDER
-        self._check(order, _FILLABLE, "fill")
-        if fill.qty_lots <= 0 or fill.qty_lots > order.remaining_lots:
+        lots, remaining = fill.qty_lots, order.remaining_lots
+        if not 0 < lots <= remaining:
+            self._step(order, Event.FILL)  # a fill of an order that cannot trade is illegal before it is too big
             self.stats.overfills += 1
             return FillOutcome.OVERFILL
+        transition = self._step(order, Event.LAST_FILL if lots == remaining else Event.FILL)
         self._applied_fills.add(fill.fill_id)
         self._fill_ids.setdefault(order.client_id, []).append(fill.fill_id)
         if order.exchange_order_id is None:
             self._set_exchange_id(order, fill.exchange_order_id)  # the fill implies the ack
-        order.filled_lots += fill.qty_lots
-        if order.state is OrderState.CANCELED:
-            self.stats.fills_after_cancel += 1  # traded before the cancel took effect; stays CANCELED
-        elif order.remaining_lots == 0:
-            self._move(order, OrderState.FILLED)
-        else:
-            self._move(order, OrderState.PARTIALLY_FILLED)
+        order.filled_lots += lots
+        self._apply(order, transition)
         return FillOutcome.APPLIED
 
     def replace_quotes(
@@ -403,10 +394,20 @@ class OrderStore:
             raise IllegalTransition(f"cannot {action} unknown order {client_id}")
         return order
 
-    def _check(self, order: Order, allowed: frozenset[OrderState], action: str) -> None:
-        if order.state not in allowed:
+    def _step(self, order: Order, event: Event) -> Transition:
+        """The life cycle's verdict on ``event`` (:func:`actors.core._lifecycle.step`), an illegal one counted."""
+        try:
+            return step(order.client_id, order.state, event)
+        except IllegalTransition:
             self.stats.illegal_transitions += 1
-            raise IllegalTransition(f"cannot {action} {order.client_id} in state {order.state.value}")
+            raise
+
+    def _apply(self, order: Order, transition: Transition) -> None:
+        """Count what the transition is counted as, and move the order if it moves."""
+        if transition.counted_as is not None:
+            setattr(self.stats, transition.counted_as, getattr(self.stats, transition.counted_as) + 1)
+        if transition.to is not order.state:
+            self._move(order, transition.to)
 
     def _set_exchange_id(self, order: Order, exchange_order_id: str) -> None:
         order.exchange_order_id = exchange_order_id

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from loguru import logger
 
+from actors.core._lifecycle import Settle, awaiting_answer, settle
 from actors.core.orders import NOT_OPEN_AT_VENUE, FillOutcome, IllegalTransition, Order, OrderStore
 from actors.core.types import OrderState, Side
 from actors.messages import (
@@ -174,7 +175,7 @@ class OrderStoreActor(SupervisedRole):
                 order = get(client_id)
                 if order is None or order.state.is_terminal:
                     continue
-                if order.state is OrderState.PENDING or (order.cancel_requested and order.retry_tick is None):
+                if awaiting_answer(order):
                     unanswered.append(client_id)
         self.deadlines_missed += len(unanswered)
         return tuple(unanswered)
@@ -301,20 +302,17 @@ class OrderStoreActor(SupervisedRole):
                     fills.append(fill)
             if order.state.is_terminal:
                 continue
-            pending = order.state is OrderState.PENDING
-            if item.state == "open":
-                if pending:
+            verdict = settle(item.state, order.state, requested=order.created_tick <= answer.requested_through)
+            if verdict is Settle.ACKNOWLEDGE:
+                if order.state is OrderState.PENDING:
                     self._guard(self.store.acknowledge, item.client_id, item.exchange_order_id)
                 if order.cancel_requested or self.frozen:
                     cancels.append(CancelItem(item.client_id, item.exchange_order_id))
-            elif item.state in ("canceled", "filled"):
-                self._cancel_answered(item.client_id, False, "already canceled")
-            elif pending and order.created_tick > answer.requested_through:
-                continue  # its request has not reached the gateway yet
-            elif pending:
+            elif verdict is Settle.CANCELED:
+                self._cancel_answered(item.client_id, False, "already canceled" if item.state in ("canceled", "filled")
+                                      else "unknown order")  # fmt: skip
+            elif verdict is Settle.REJECT:
                 self._guard(self.store.reject, item.client_id, f"{item.state} at the venue")
-            else:
-                self._cancel_answered(item.client_id, False, "unknown order")
         self._forward_fills(fills, closes=False)
         if self.frozen:
             self._send_cancels(answer.tick, cancels)
@@ -349,8 +347,7 @@ class OrderStoreActor(SupervisedRole):
         if tick is not None and tick > self.requested_through:
             self.tick_cancels, self.tick_places = [], []
             self._send_request(tick)
-            unsure = tuple(o.client_id for o in self.store.open_orders() if o.state is OrderState.PENDING
-                           or (o.cancel_requested and o.retry_tick is None))  # fmt: skip
+            unsure = tuple(o.client_id for o in self.store.open_orders() if awaiting_answer(o))
             self.awaiting.append((tick + ANSWER_DEADLINE_TICKS, unsure))
 
     def on_restart(self, exc: Exception) -> None:
