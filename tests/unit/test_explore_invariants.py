@@ -160,7 +160,7 @@ def exploration(request: pytest.FixtureRequest) -> tuple[str, ExplorationReport]
 
 
 EXPLORATION_TIMEOUT_S = 900
-"""The module fixture runs 2,500 seeds per mode (~40 s each alone; a busy 2-core machine can take several times that)."""
+"""The module fixture runs 2,500 seeds per mode: ~40 s each alone, several times that on a busy 2-core machine."""
 
 
 @pytest.mark.timeout(EXPLORATION_TIMEOUT_S)
