@@ -106,7 +106,7 @@ def _symbols(value: object) -> tuple[str, ...]:
 def _choice(options: tuple[str, ...], *, upper: bool = False) -> Callable[[object], str]:
     def parse(value: object) -> str:
         text = str(value).upper() if upper else str(value)
-        if not isinstance(value, str) or text not in options:
+        if not isinstance(value, str) or not value.isascii() or text not in options:  # a dotless i upper-cases to I
             raise ValueError(f"expected one of {', '.join(options)}, got {value!r}")
         return text
 

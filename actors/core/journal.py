@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import struct
 import zlib
 from collections.abc import Iterator, Mapping
@@ -48,6 +49,16 @@ HEADER = "journal"
 
 class JournalError(ValueError):
     """A journal that cannot be used: unreadable, unwritable, or garbage before its end (a torn tail is fine)."""
+
+
+def _refuse_special(path: Path) -> None:
+    """A FIFO, a device or a directory where a journal file belongs is refused: opening a FIFO blocks for ever."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return  # missing or unreachable: opening it names what is wrong
+    if not stat.S_ISREG(mode):
+        raise JournalError(f"{path}: not a regular file")
 
 
 class JournalWriter:
@@ -69,6 +80,7 @@ class JournalWriter:
         self.fsync = fsync
         self.records = 0
         self.flushes = 0
+        _refuse_special(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if keep_bytes is not None and path.exists() and path.stat().st_size > keep_bytes:
@@ -129,6 +141,7 @@ class JournalReader:
 
     def __iter__(self) -> Iterator[Record]:
         """Stream the file in chunks: a journal may be far larger than memory."""
+        _refuse_special(self.path)
         try:
             handle = self.path.open("rb") if self.path.exists() else None
         except OSError as exc:
@@ -210,6 +223,7 @@ class JournalLock:
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / "lock"
+        _refuse_special(self.path)
         try:
             directory.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("a+")

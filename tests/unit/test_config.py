@@ -60,6 +60,11 @@ def test_log_level_is_case_insensitive() -> None:
     assert resolve(overrides={"log_level": "debug"}).log_level == "DEBUG"
 
 
+def test_a_log_level_that_only_upper_cases_to_a_level_is_refused() -> None:
+    with pytest.raises(ConfigError, match="--log-level: expected one of"):
+        resolve(overrides={"log_level": "\u0131nfo"})  # a dotless i, which upper-cases to I
+
+
 def test_cli_errors_are_one_line_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--iterations", "zero"], environ={}) == 2
     out, err = capsys.readouterr()

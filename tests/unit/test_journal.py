@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,18 @@ def test_one_run_at_a_time_in_a_journal_directory(tmp_path: Path) -> None:
         JournalLock(tmp_path)
     first.release()
     JournalLock(tmp_path).release()
+
+
+@pytest.mark.parametrize("name", ["store.journal", "lock"])
+def test_a_fifo_where_a_journal_file_belongs_is_refused_instead_of_blocking(tmp_path: Path, name: str) -> None:
+    os.mkfifo(tmp_path / name)
+    with pytest.raises(JournalError, match=f"{name}: not a regular file"):
+        if name == "lock":
+            JournalLock(tmp_path)
+        else:
+            list(JournalReader(tmp_path / name))
+    with pytest.raises(JournalError, match="not a regular file"):
+        JournalWriter(tmp_path / name)
 
 
 def test_an_unwritable_journal_is_a_journal_error(tmp_path: Path) -> None:
