@@ -239,6 +239,16 @@ class FillItem(Message):
         )
 
 
+UNNUMBERED = 0
+"""``seq`` of a gateway record that is not on the gateway's numbered stream (one a test or a tool tells).
+
+The gateway numbers everything it sends the store (its reports, mass
+cancels, venue states and status answers) 1, 2, 3 ... on one stream, so a
+copy delivered twice is recognised by its number and changes nothing: acks
+and fills are idempotent, but a refused cancel counted twice would back off
+twice as far, and a follow-up cancel would be sent twice."""
+
+
 @message
 @dataclass(frozen=True, slots=True)
 class GatewayReport(Message):
@@ -255,6 +265,8 @@ class GatewayReport(Message):
     cancel_failures: tuple[Refusal, ...]
     fills: tuple[FillItem, ...]
     closes: bool = False
+    seq: int = 0
+    """The gateway's number for this record on its stream to the store (see :data:`UNNUMBERED`)."""
 
 
 @message
@@ -332,6 +344,8 @@ class MassCancelReport(Message):
     venue_open: int
     reason: str
     requested_through: int
+    seq: int = 0
+    """The gateway's number for this record on its stream to the store (see :data:`UNNUMBERED`)."""
 
 
 # ---------------------------------------------------------------- reconciliation
@@ -366,6 +380,8 @@ class VenueState(Message):
     tick: int
     open_orders: tuple[Ack, ...]
     positions: tuple[PositionItem, ...]
+    seq: int = 0
+    """The gateway's number for this record on its stream to the store (see :data:`UNNUMBERED`)."""
 
 
 @message
@@ -401,6 +417,8 @@ class OrderStatuses(Message):
     tick: int
     statuses: tuple[StatusItem, ...]
     requested_through: int
+    seq: int = 0
+    """The gateway's number for this record on its stream to the store (see :data:`UNNUMBERED`)."""
 
 
 # ---------------------------------------------------------------- bulk records in parts

@@ -12,7 +12,8 @@ risk's word or the store's, whichever comes first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from loguru import logger
@@ -44,6 +45,9 @@ from actors.messages import (
 from actors.roles.addresses import STORE
 from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
+
+ToStore = GatewayReport | MassCancelReport | OrderStatuses | VenueState
+"""What the gateway sends the store, on its numbered stream."""
 
 FROZEN = "frozen: no order is placed after a freeze"
 NOT_PLACED = "not placed: the venue has no such order after a timeout"
@@ -115,6 +119,8 @@ class ExchangeGateway(SupervisedRole):
         self.parts_seen: set[tuple[int, int]] = set()
         self.placed_since_tick: set[str] = set()
         self.duplicates_ignored = 0
+        self.store_seq = 0
+        """The number of the last record sent on the stream to the store."""
         self.in_doubt: dict[str, str] = {}
         self.pushed: list[Fill] = []
         self.advances = isinstance(client, SupportsAdvance)
@@ -265,7 +271,15 @@ class ExchangeGateway(SupervisedRole):
         fills = self._fills()
         if acks or rejects or canceled or failures or fills or closes:
             report = GatewayReport(tick, tuple(acks), tuple(rejects), tuple(canceled), tuple(failures), fills, closes)
-            self.send_all((STORE, part) for part in split_report(report))
+            self._to_store(split_report(report))
+
+    def _to_store(self, records: Sequence[ToStore]) -> None:
+        """Send ``records`` to the store, each numbered on the gateway's stream (messages.UNNUMBERED says why)."""
+        numbered = []
+        for record in records:
+            self.store_seq += 1
+            numbered.append((STORE, replace(record, seq=self.store_seq)))
+        self.send_all(numbered)
 
     def _settle_doubts(self) -> tuple[list[Ack], list[Refusal]]:
         """Placements that got no answer: acked if the venue has them open, rejected if not.
@@ -362,8 +376,8 @@ class ExchangeGateway(SupervisedRole):
             open_count = still_open if final else -1
             error_text = error if final else ""
             reason, through = self.freeze_reason, self.requested_through
-            records.append((STORE, MassCancelReport(tick, chunk, error_text, final, open_count, reason, through)))
-        self.send_all(records)
+            records.append(MassCancelReport(tick, chunk, error_text, final, open_count, reason, through))
+        self._to_store(records)
 
     # ------------------------------------------------------------ reconciliation
 
@@ -396,7 +410,7 @@ class ExchangeGateway(SupervisedRole):
                 continue
             exchange_order_id = status.exchange_order_id or ""
             statuses.append(StatusItem(client_id, status.state, exchange_order_id, status.filled_lots))
-        self.send_all((STORE, OrderStatuses(tick, part, self.requested_through)) for part in parts(statuses))
+        self._to_store([OrderStatuses(tick, part, self.requested_through) for part in parts(statuses)])
 
     def escalate(self, exc: Exception) -> None:
         """The gateway gives up: nobody else can reach the venue, so it empties it first, then asks for the freeze.
@@ -434,7 +448,7 @@ class ExchangeGateway(SupervisedRole):
             return
         open_orders = tuple(Ack(o.client_id, o.exchange_order_id) for o in orders)
         held = tuple(PositionItem(symbol, lots) for symbol, lots in sorted(positions.items()))
-        self.send(STORE, VenueState(tick, open_orders, held))
+        self._to_store([VenueState(tick, open_orders, held)])
 
     def snapshot(self) -> GatewaySnapshot:
         """State for reports and tests."""

@@ -19,6 +19,7 @@ from actors.core._lifecycle import Settle, awaiting_answer, settle
 from actors.core.orders import NOT_OPEN_AT_VENUE, FillOutcome, IllegalTransition, Order, OrderStore
 from actors.core.types import OrderState, Side
 from actors.messages import (
+    UNNUMBERED,
     CancelItem,
     CancelOrders,
     FillItem,
@@ -95,6 +96,8 @@ class OrderStoreActor(SupervisedRole):
         self.reconciliations = 0
         self.orphans_canceled = 0
         self.duplicates_ignored = 0
+        self.gateway_seq = 0
+        """The number of the last record taken from the gateway's stream (a copy is recognised by it)."""
         self.replaced_at: dict[str, int] = {}
         self.tick_cancels: list[CancelItem] = []
         self.tick_places: list[PlaceItem] = []
@@ -183,6 +186,8 @@ class OrderStoreActor(SupervisedRole):
     @handles(GatewayReport)
     def on_gateway_report(self, report: GatewayReport) -> None:
         """Apply acks, rejects, cancels and fills, in that order; forward the fills, closing the tick if it does."""
+        if self._copy_from_gateway(report.seq):
+            return
         for ack in report.acks:
             order = self._guard(self.store.acknowledge, ack.client_id, ack.exchange_order_id)
             if order is not None and order.cancel_requested and not self.frozen:
@@ -241,6 +246,8 @@ class OrderStoreActor(SupervisedRole):
         An order whose request the gateway had not handled yet never reached
         the venue: the gateway's refusal ("frozen") settles it when it comes.
         """
+        if self._copy_from_gateway(report.seq):
+            return
         self._enter_freeze(report.tick, report.reason)
         self.canceled_since_freeze += self.store.confirm_cancels(report.canceled)
         if report.final and report.venue_open == 0:
@@ -260,6 +267,8 @@ class OrderStoreActor(SupervisedRole):
         the venue: the venue is asked what became of it (:class:`StatusQuery`)
         and its word settles the order.
         """
+        if self._copy_from_gateway(state.seq):
+            return
         self.reconciliations += 1
         at_venue = {ack.client_id: ack.exchange_order_id for ack in state.open_orders}
         cancels: list[CancelItem] = []
@@ -287,6 +296,8 @@ class OrderStoreActor(SupervisedRole):
         overfill.  A PENDING order of a tick whose request the gateway has
         not handled yet is left alone: it is still on its way.
         """
+        if self._copy_from_gateway(answer.seq):
+            return
         cancels: list[CancelItem] = []
         fills: list[FillItem] = []
         for item in answer.statuses:
@@ -367,6 +378,16 @@ class OrderStoreActor(SupervisedRole):
             self.store.journal.flush()
 
     # ------------------------------------------------------------ helpers
+
+    def _copy_from_gateway(self, seq: int) -> bool:
+        """A record of the gateway's numbered stream already taken (a copy delivered twice): it changes nothing."""
+        if seq == UNNUMBERED:
+            return False
+        if seq <= self.gateway_seq:
+            self.duplicates_ignored += 1
+            return True
+        self.gateway_seq = seq
+        return False
 
     def _cancel_answered(self, client_id: str, ok: bool, reason: str) -> None:
         order = self.store.get(client_id)

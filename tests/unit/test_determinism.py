@@ -77,3 +77,22 @@ def test_a_whole_run_is_one_wait_however_many_deliveries_it_takes() -> None:
     system.run()
     assert system.risk_snapshot().decided_through == 20
     sim.shutdown()
+
+
+def report_with_copies(scheduler_seed: int, duplicate: float, **config: Any) -> str:
+    sim = Sim(scheduler_seed, faults=FaultPlan(seed=scheduler_seed, duplicate=duplicate), trace=False)
+    try:
+        system = sim.start_system(**config)
+        system.run()
+        return render(build_report(system))
+    finally:
+        sim.shutdown()
+
+
+def test_messages_delivered_twice_change_nothing_in_the_report_on_a_hostile_venue() -> None:
+    # Found by review (2026-12-01): a copy of a gateway report counted a refused cancel twice (a longer
+    # backoff) and sent a follow-up cancel twice, so positions differed from seed to seed.
+    config = {"symbols_count": 6, "seed": 2, "iterations": 60, **HOSTILE}
+    expected = report_with_copies(0, 0.0, **config)
+    assert {report_with_copies(seed, 0.1, **config) for seed in range(4)} == {expected}
+

@@ -76,8 +76,8 @@ def test_the_engine_registers_its_whole_vocabulary() -> None:
 
 def test_encoding_is_an_array_with_the_module_qualified_tag_and_the_version_first() -> None:
     raw = msgpack.unpackb(encode(MarketTick(3, "BTCUSDT", 6_000_000)))
-    assert raw == ["actors.messages:MarketTick", 3, 3, "BTCUSDT", 6_000_000]
-    assert WIRE_VERSION == 3  # 2 tagged records by class name alone
+    assert raw == ["actors.messages:MarketTick", WIRE_VERSION, 3, "BTCUSDT", 6_000_000]
+    assert WIRE_VERSION == 4  # 2 tagged records by class name alone; 3 had no numbers on the gateway's stream
 
 
 def test_peek_type_names_a_message_without_decoding_all_of_it() -> None:
@@ -113,10 +113,10 @@ def report_bytes(*fields: object) -> bytes:
         (msgpack.packb([MarketTick.TAG, WIRE_VERSION, True, "X", 1]), "MarketTick.tick: expected int, got bool"),
         (msgpack.packb([MarketTick.TAG, WIRE_VERSION, 1.5, "X", 1]), "MarketTick.tick: expected int, got float"),
         (msgpack.packb([MarketTick.TAG, WIRE_VERSION, 1, b"X", 1]), "MarketTick.symbol: expected str, got bytes"),
-        (report_bytes(1, "notalist", [], [], [], [], False), "GatewayReport.acks: expected array"),
-        (report_bytes(1, [["C1"]], [], [], [], [], False), "GatewayReport.acks[0]: expected 2 fields"),
-        (report_bytes(1, ["x"], [], [], [], [], False), "GatewayReport.acks[0]: expected Ack array"),
-        (report_bytes(1, [["C1", 5]], [], [], [], [], False), "acks[0].exchange_order_id"),
+        (report_bytes(1, "notalist", [], [], [], [], False, 0), "GatewayReport.acks: expected array"),
+        (report_bytes(1, [["C1"]], [], [], [], [], False, 0), "GatewayReport.acks[0]: expected 2 fields"),
+        (report_bytes(1, ["x"], [], [], [], [], False, 0), "GatewayReport.acks[0]: expected Ack array"),
+        (report_bytes(1, [["C1", 5]], [], [], [], [], False, 0), "acks[0].exchange_order_id"),
         (msgpack.packb([W_Optional.TAG, WIRE_VERSION, 5, b"", True]), "W_Optional.note: expected str"),
     ],
 )
