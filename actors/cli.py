@@ -102,8 +102,16 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
+KILL_SWITCH = signal.SIGUSR1
+KILL_SWITCH_REASON = "Operator: SIGUSR1 (kill switch)"
+
+
+def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: bool = False) -> str:
     """Run one shadow run and return the report text (the process's collector tuned for it).
+
+    ``kill_switch`` (the command sets it; it needs the main thread): SIGUSR1
+    halts trading for good with :data:`KILL_SWITCH_REASON`, and the run goes
+    on to its last tick and reports, the report showing the freeze.
 
     A journal that holds this run finished gives its report again, and
     nothing starts or is written; a run that finishes leaves its report in
@@ -116,6 +124,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
     except JournalError:
         runtime.shutdown()
         raise
+    previous = signal.signal(KILL_SWITCH, lambda _signum, _frame: system.freeze(KILL_SWITCH_REASON)) if kill_switch else None
     try:
         if system.finished is not None:
             return system.finished
@@ -141,6 +150,8 @@ def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
         logger.remove()  # stopping mid-tick dead-letters what is in flight: expected, and not news
         raise
     finally:
+        if kill_switch:
+            signal.signal(KILL_SWITCH, previous)
         system.stop()
 
 
@@ -177,7 +188,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     logger.add(sys.stderr, level=config.log_level)
     previous = signal.signal(signal.SIGINT, _interrupt)
     try:
-        text = run(config, show_progress=sys.stderr.isatty())
+        text = run(config, show_progress=sys.stderr.isatty(), kill_switch=True)
     except JournalError as exc:
         sys.stderr.write(f"{PROG}: error: --journal {config.journal}: {exc}\n")
         return EXIT_USAGE

@@ -168,6 +168,9 @@ class GatewayRequest(Message):
     last: bool = True
     part: int = 0
     status: tuple[str, ...] = ()
+    resumed: int = 0
+    """The tick of the last :class:`Resume` the store has heard (0: none), so a gateway that has not heard it yet
+    resumes from the request, as ``frozen`` freezes it."""
 
 
 @message
@@ -295,7 +298,26 @@ class FreezeRequest(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class Freeze(Message):
-    """Risk -> every quoter, the store and the gateway: stop creating orders, cancel all."""
+    """Risk -> every quoter, the store and the gateway: stop creating orders, cancel all.
+
+    ``resumable``: the halt may be lifted (``--resume-after-ticks``), so a
+    quoter keeps sending its intents (risk ignores them while halted) and
+    the tick a :class:`Resume` comes at cannot change what it sends.
+    """
+
+    tick: int
+    reason: str
+    resumable: bool = False
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class Resume(Message):
+    """Risk -> every quoter, the store and the gateway, as it decides ``tick``: the halt is over, trade again.
+
+    Decided at a tick like a freeze, and acted on at the same canonical
+    point: the gateway and the store take the orders of request ``tick`` on.
+    """
 
     tick: int
     reason: str
@@ -425,10 +447,12 @@ def split_request(request: GatewayRequest) -> list[GatewayRequest]:
     """The request, or its cancels, its placements, then its status queries in parts (only the final one ``last``)."""
     if len(request.cancels) + len(request.places) + len(request.status) <= MAX_ITEMS:
         return [request]
-    tick, frozen = request.tick, request.frozen
-    requests = [GatewayRequest(tick, part, (), frozen, False) for part in parts(request.cancels) if part]
-    requests += [GatewayRequest(tick, (), part, frozen, False) for part in parts(request.places) if part]
-    requests += [GatewayRequest(tick, (), (), frozen, False, status=part) for part in parts(request.status) if part]
+    tick, frozen, resumed = request.tick, request.frozen, request.resumed
+    requests = [GatewayRequest(tick, part, (), frozen, False, resumed=resumed) for part in parts(request.cancels) if part]
+    requests += [GatewayRequest(tick, (), part, frozen, False, resumed=resumed) for part in parts(request.places) if part]
+    requests += [
+        GatewayRequest(tick, (), (), frozen, False, status=part, resumed=resumed) for part in parts(request.status) if part
+    ]
     numbered = [replace(r, part=number) for number, r in enumerate(requests)]
     return [*numbered[:-1], replace(numbered[-1], last=request.last)]
 

@@ -73,6 +73,9 @@ def build_report(system: System) -> dict[str, Any]:
             "freeze_tick": risk.freeze_tick,
             "freeze_confirmed": risk.freeze_confirmed,
             "realised_edge_bps": None if edge is None else round(edge, 2),
+            "state": risk.state,
+            "transitions": [move.as_report() for move in risk.transitions],
+            "blocks_by_reason": dict(risk.blocks_by_reason or {}),
         },
         "messages": {
             "dead_letters": system.runtime.stats.dead_letters,

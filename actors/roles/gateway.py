@@ -34,6 +34,7 @@ from actors.messages import (
     PositionItem,
     ReconcileRequest,
     Refusal,
+    Resume,
     StatusItem,
     StatusQuery,
     VenueState,
@@ -95,6 +96,7 @@ class ExchangeGateway(SupervisedRole):
         self.client = client
         self.frozen = False
         self.freeze_reason = ""
+        self.resumed_at = 0
         self.venue_empty = False
         self.venue_empty_at: float | None = None
         self.venue_open = 0
@@ -186,6 +188,8 @@ class ExchangeGateway(SupervisedRole):
         venue's new fills along: the order may have traded ("already filled",
         or a fill racing a lost answer), and the store closes it at once.
         """
+        if request.resumed > self.resumed_at:
+            self._resume(request.resumed)  # the store heard risk's Resume before this gateway did
         if request.frozen:
             self._freeze(request.tick, self.freeze_reason or "the store reports a freeze")
         if request.last:
@@ -322,6 +326,25 @@ class ExchangeGateway(SupervisedRole):
         self.frozen = True
         self.freeze_reason = reason
         self._mass_cancel(tick)
+
+    @handles(Resume)
+    def on_resume(self, resume: Resume) -> None:
+        """The halt is over: place again from request ``resume.tick`` on.
+
+        It comes after the venue's tick ``resume.tick`` (risk decided that
+        tick from its fills) and no later than that tick's request, which
+        says it too: the same canonical point as a freeze.
+        """
+        self._resume(resume.tick)
+
+    def _resume(self, tick: int) -> None:
+        if tick <= self.resumed_at:
+            return
+        self.resumed_at = tick
+        self.frozen = False
+        self.freeze_reason = ""
+        self.venue_empty = False
+        self.next_mass_cancel_tick = 0
 
     def _mass_cancel(self, tick: int) -> None:
         """Cancel everything at the venue until it holds nothing open (a few tries), then tell the store.

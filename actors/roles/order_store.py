@@ -31,6 +31,7 @@ from actors.messages import (
     PlaceItem,
     ReconcileRequest,
     ReplaceQuotes,
+    Resume,
     StatusItem,
     StatusQuery,
     VenueState,
@@ -88,6 +89,8 @@ class OrderStoreActor(SupervisedRole):
         self.venue_empty = False
         self.canceled_since_freeze = 0
         self.refused_after_freeze = 0
+        self.resumed_at = 0
+        """The tick of the last :class:`Resume`; every request says it, so the gateway resumes at request ``tick``."""
         self.last_tick = requested_through
         self.requested_through = requested_through
         self.closed_through = requested_through
@@ -156,7 +159,9 @@ class OrderStoreActor(SupervisedRole):
             sent = tuple(c.client_id for c in cancels) + tuple(p.client_id for p in places) + unanswered
             self.awaiting.append((tick + ANSWER_DEADLINE_TICKS, sent))
         self.request_owed = None  # queued below: the outbox sends it even past a failure
-        whole = GatewayRequest(tick, tuple(cancels), tuple(places), self.frozen, status=unanswered)
+        whole = GatewayRequest(
+            tick, tuple(cancels), tuple(places), self.frozen, status=unanswered, resumed=self.resumed_at
+        )
         self.send_all((GATEWAY, request) for request in split_request(whole))
 
     def _chase_unanswered(self, tick: int) -> tuple[str, ...]:
@@ -228,6 +233,24 @@ class OrderStoreActor(SupervisedRole):
         for order in self.store.open_orders():
             self.store.request_cancel(order.client_id)
         self.follow_ups.clear()
+
+    @handles(Resume)
+    def on_resume(self, resume: Resume) -> None:
+        """The halt is over: the next ``ReplaceQuotes`` (of ``resume.tick``) makes orders again.
+
+        Risk sends this before that tick's ``ReplaceQuotes`` (one sender, in
+        order), and after the store sent the fills closing the tick, which it
+        did after every mass-cancel report of the halt: none comes later.
+        """
+        if resume.tick <= self.resumed_at or not self.frozen:
+            return
+        self.resumed_at = resume.tick
+        self.frozen = False
+        self.venue_empty = False
+        self.freeze_confirmed = False
+        self.canceled_since_freeze = 0
+        if self.store.journal is not None:
+            self.store.journal.append(["resume", resume.tick, resume.reason])
 
     @handles(MassCancelReport)
     def on_mass_cancel_report(self, report: MassCancelReport) -> None:

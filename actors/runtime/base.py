@@ -176,6 +176,14 @@ class Runtime(abc.ABC):
             return False
         return True
 
+    def tell_from_outside(self, address: str, message: object) -> None:
+        """Tell from outside every actor (another thread, a signal handler); thread-safe runtimes just tell.
+
+        The sim overrides it: its scheduler runs on the caller's thread, so a
+        signal handler must not enter it mid-step.
+        """
+        self.tell(address, message)
+
     @abc.abstractmethod
     def current_address(self) -> str:
         """Address of the actor whose handler is running here, or :data:`EXTERNAL`."""
