@@ -191,6 +191,11 @@ KEYS: dict[str, Key] = {
         _integer(0, 10_000_000), "a halt for edge ends this many ticks later if the edge is back; 0 = final", _INT
     ),
     "edge_window_fills": Key(_integer(1, 1_000_000), "fills whose edge, re-marked, decides a resume", _INT),
+    "flatten_on_halt": Key(
+        _boolean, "after a halt's cancels, reduce-only orders at the touch bring positions to zero", (bool,),
+        metavar="BOOL",
+    ),
+    "flatten_ticks": Key(_integer(1, 1_000_000), "ticks after a halt that flattening orders are sent for", _INT),
     "spread_bps": Key(_number(positive=True, high=10_000.0), "full quoted spread, bps (at most 10,000)", _NUM),
     "quote_notional_usd": Key(
         _number(positive=True, high=1e9), "size of each quote side, USD (at most 1e9: lots must fit the wire)", _NUM
@@ -250,6 +255,8 @@ class ShadowConfig:
     max_orders_per_sec: int
     resume_after_ticks: int
     edge_window_fills: int
+    flatten_on_halt: bool
+    flatten_ticks: int
     spread_bps: float
     quote_notional_usd: float
     fill_rate: float

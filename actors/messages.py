@@ -121,13 +121,18 @@ class OrderSpec(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class ReplaceQuotes(Message):
-    """Risk -> store, one per tick (empty once frozen): cancel the open orders of ``symbols``, then place ``orders``."""
+    """Risk -> store, one per tick (empty once frozen): cancel the open orders of ``symbols``, then place ``orders``.
+
+    ``flatten``: sent while HALTED with ``--flatten-on-halt``; its orders
+    only reduce positions, and the store and the gateway take them though frozen.
+    """
 
     tick: int
     symbols: tuple[str, ...]
     orders: tuple[OrderSpec, ...]
     risk_blocks: int
     last: bool = True
+    flatten: bool = False
 
 
 @message
@@ -171,6 +176,8 @@ class GatewayRequest(Message):
     resumed: int = 0
     """The tick of the last :class:`Resume` the store has heard (0: none), so a gateway that has not heard it yet
     resumes from the request, as ``frozen`` freezes it."""
+    flatten: bool = False
+    """Frozen, but its placements flatten positions (``ReplaceQuotes.flatten``): placed all the same."""
 
 
 @message
@@ -300,14 +307,16 @@ class FreezeRequest(Message):
 class Freeze(Message):
     """Risk -> every quoter, the store and the gateway: stop creating orders, cancel all.
 
-    ``resumable``: the halt may be lifted (``--resume-after-ticks``), so a
-    quoter keeps sending its intents (risk ignores them while halted) and
-    the tick a :class:`Resume` comes at cannot change what it sends.
+    ``keep_quoting``: the halt may be lifted (``--resume-after-ticks``) or
+    positions are flattened (``--flatten-on-halt``), so a quoter keeps
+    sending its intents: risk ignores them while halted, or takes their
+    touch to flatten at, and the tick a :class:`Resume` comes at cannot
+    change what a quoter sends.
     """
 
     tick: int
     reason: str
-    resumable: bool = False
+    keep_quoting: bool = False
 
 
 @message
@@ -447,12 +456,11 @@ def split_request(request: GatewayRequest) -> list[GatewayRequest]:
     """The request, or its cancels, its placements, then its status queries in parts (only the final one ``last``)."""
     if len(request.cancels) + len(request.places) + len(request.status) <= MAX_ITEMS:
         return [request]
-    tick, frozen, resumed = request.tick, request.frozen, request.resumed
-    requests = [GatewayRequest(tick, part, (), frozen, False, resumed=resumed) for part in parts(request.cancels) if part]
-    requests += [GatewayRequest(tick, (), part, frozen, False, resumed=resumed) for part in parts(request.places) if part]
-    requests += [
-        GatewayRequest(tick, (), (), frozen, False, status=part, resumed=resumed) for part in parts(request.status) if part
-    ]
+    tick, frozen = request.tick, request.frozen
+    more = {"resumed": request.resumed, "flatten": request.flatten}
+    requests = [GatewayRequest(tick, part, (), frozen, False, **more) for part in parts(request.cancels) if part]
+    requests += [GatewayRequest(tick, (), part, frozen, False, **more) for part in parts(request.places) if part]
+    requests += [GatewayRequest(tick, (), (), frozen, False, status=part, **more) for part in parts(request.status) if part]
     numbered = [replace(r, part=number) for number, r in enumerate(requests)]
     return [*numbered[:-1], replace(numbered[-1], last=request.last)]
 
@@ -481,5 +489,6 @@ def split_replace(replace_quotes: ReplaceQuotes) -> list[ReplaceQuotes]:
         members = set(group)
         orders = tuple(o for o in replace_quotes.orders if o.symbol in members)
         blocks = replace_quotes.risk_blocks if number == 0 else 0
-        records.append(ReplaceQuotes(replace_quotes.tick, group, orders, blocks, number == len(groups) - 1))
+        last = number == len(groups) - 1
+        records.append(ReplaceQuotes(replace_quotes.tick, group, orders, blocks, last, replace_quotes.flatten))
     return records

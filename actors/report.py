@@ -84,6 +84,12 @@ def build_report(system: System) -> dict[str, Any]:
             "escalations": system.runtime.stats.escalations,
         },
     }
+    if config.flatten_on_halt and risk.freeze_events:
+        report["risk"]["flatten"] = {
+            "orders": risk.flatten_orders,
+            "left_symbols": sorted(risk.positions),
+            "left_notional_usd": _usd(risk.total_notional_usd),
+        }
     if risk.frozen and not risk.freeze_confirmed:
         report["risk"]["freeze_incomplete"] = freeze_incomplete(store.open_orders, gateway)
     if config.pace == "realtime":

@@ -351,6 +351,8 @@ def risk_limits(config: ShadowConfig) -> RiskLimits:
         tick_ms=config.tick_ms,
         resume_after_ticks=config.resume_after_ticks,
         edge_window_fills=config.edge_window_fills,
+        flatten_on_halt=config.flatten_on_halt,
+        flatten_ticks=config.flatten_ticks,
     )
 
 

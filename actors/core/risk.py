@@ -66,6 +66,10 @@ class RiskLimits:
     """A halt for edge is lifted this many ticks after it (if the edge is back); 0: a halt is final."""
     edge_window_fills: int = 20
     """Fills the edge is re-marked over to decide a resume."""
+    flatten_on_halt: bool = False
+    """After a halt's cancels, reduce-only orders at the touch bring positions to zero."""
+    flatten_ticks: int = 10
+    """Ticks after the halt during which flattening orders are sent; the next one cancels what is left of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,9 @@ class RiskEngine:
         """Orders approved per symbol in the decision under way: the symbol's earlier ones are being canceled."""
         self._second = -1
         self._sent_this_second: dict[str, int] = {}
+        self.flattening: set[str] = set()
+        """Symbols with flattening orders out, to cancel when the flattening window closes."""
+        self.flatten_orders = 0
 
     # ------------------------------------------------------------ state
 
@@ -219,6 +226,9 @@ class RiskEngine:
         """
         if self.frozen:
             return Decision(False, "frozen", HALTED)
+        return self._check(symbol, side, price_ticks, qty_lots)
+
+    def _check(self, symbol: str, side: Side, price_ticks: int, qty_lots: int) -> Decision:
         limits = self.limits
         instrument = self.instruments[symbol]
         mark = self.marks.get(symbol, price_ticks)
@@ -274,12 +284,59 @@ class RiskEngine:
                 decision = self.check_order(symbol, side, price, lots)
                 if decision.allowed:
                     approved.append((symbol, side, price, lots))
-                    self._resting[symbol] = self._resting.get(symbol, 0) + 1
-                    self._sent_this_second[symbol] = self._sent_this_second.get(symbol, 0) + 1
+                    self._count_approved(symbol)
                 else:
                     blocked += 1
                     self.count_blocks(decision.kind)
         return approved, blocked
+
+    def flatten(
+        self, tick: int, touches: Mapping[str, Quote], *, confirmed: bool, last: bool
+    ) -> tuple[list[str], list[tuple[str, Side, int, int]], int] | None:
+        """While HALTED with ``flatten_on_halt``: the symbols to replace and the orders that flatten them.
+
+        From the tick after the halt, once the cancels are confirmed (no
+        order of ours is open), each symbol with a position gets one
+        reduce-only order for all of it at the touch: a long sells at the
+        bid its quoter would quote, a short buys at the ask.  The fat-finger
+        checks still apply.  Each tick replaces the last tick's order with a
+        new one for what is left; ``flatten_ticks`` after the halt (or at
+        the run's ``last`` tick) the window closes and what is left of the
+        orders is canceled.  Returns the symbols, the orders and the blocked
+        ones' count; None: nothing to send.
+        """
+        if not (self.frozen and self.limits.flatten_on_halt) or tick <= self.halted_at:
+            return None
+        if tick > self.halted_at + self.limits.flatten_ticks or last:
+            if not self.flattening:
+                return None
+            symbols, self.flattening = sorted(self.flattening), set()
+            return symbols, [], 0
+        if not confirmed:
+            return None
+        orders: list[tuple[str, Side, int, int]] = []
+        blocked = 0
+        for symbol in sorted(touches):
+            lots = self._positions.get(symbol, 0)
+            if lots == 0:
+                continue
+            touch = touches[symbol]
+            side, price = (Side.SELL, touch.bid_ticks) if lots > 0 else (Side.BUY, touch.ask_ticks)
+            decision = self._check(symbol, side, price, abs(lots))
+            if decision.allowed:
+                orders.append((symbol, side, price, abs(lots)))
+                self._count_approved(symbol)
+            else:
+                blocked += 1
+                self.count_blocks(decision.kind)
+        symbols = sorted(self.flattening | {symbol for symbol, *_ in orders})
+        self.flattening = {symbol for symbol, *_ in orders}
+        self.flatten_orders += len(orders)
+        return (symbols, orders, blocked) if symbols or blocked else None
+
+    def _count_approved(self, symbol: str) -> None:
+        self._resting[symbol] = self._resting.get(symbol, 0) + 1
+        self._sent_this_second[symbol] = self._sent_this_second.get(symbol, 0) + 1
 
     def count_blocks(self, kind: str, count: int = 1) -> None:
         """Blocks of ``kind`` decided outside :meth:`check_order` (a blind decision) or carried over a crash."""

@@ -203,7 +203,7 @@ class ExchangeGateway(SupervisedRole):
                 self.duplicates_ignored += 1  # the same request delivered twice: place once
                 continue
             self.placed_since_tick.add(place.client_id)
-            if self.frozen:
+            if self.frozen and not request.flatten:
                 self.refused_after_freeze += 1
                 rejects.append(Refusal(place.client_id, FROZEN))
                 continue

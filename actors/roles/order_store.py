@@ -89,6 +89,8 @@ class OrderStoreActor(SupervisedRole):
         self.venue_empty = False
         self.canceled_since_freeze = 0
         self.refused_after_freeze = 0
+        self.flattening = False
+        """The request being built flattens positions though frozen (:attr:`ReplaceQuotes.flatten`)."""
         self.resumed_at = 0
         """The tick of the last :class:`Resume`; every request says it, so the gateway resumes at request ``tick``."""
         self.last_tick = requested_through
@@ -119,9 +121,10 @@ class OrderStoreActor(SupervisedRole):
             return
         if replace.last:
             self.request_owed = tick
-        if self.frozen:
+        if self.frozen and not replace.flatten:
             self.refused_after_freeze += len(replace.orders)
         else:
+            self.flattening = self.flattening or replace.flatten
             self._replace(replace)
         if replace.last:
             self._send_request(tick)
@@ -152,6 +155,9 @@ class OrderStoreActor(SupervisedRole):
             due = self.store.due_cancels(tick)
             retries = [CancelItem(o.client_id, o.exchange_order_id) for o in due if o.exchange_order_id]
             cancels = [*self.follow_ups, *retries, *self.tick_cancels]
+        elif self.flattening:
+            cancels = list(self.tick_cancels)  # the last tick's flattening orders, replaced by this tick's
+        flatten, self.flattening = self.flattening, False
         places = self.tick_places
         self.follow_ups, self.tick_cancels, self.tick_places = [], [], []
         self.requested_through = tick
@@ -160,7 +166,7 @@ class OrderStoreActor(SupervisedRole):
             self.awaiting.append((tick + ANSWER_DEADLINE_TICKS, sent))
         self.request_owed = None  # queued below: the outbox sends it even past a failure
         whole = GatewayRequest(
-            tick, tuple(cancels), tuple(places), self.frozen, status=unanswered, resumed=self.resumed_at
+            tick, tuple(cancels), tuple(places), self.frozen, status=unanswered, resumed=self.resumed_at, flatten=flatten
         )
         self.send_all((GATEWAY, request) for request in split_request(whole))
 

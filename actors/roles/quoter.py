@@ -81,7 +81,7 @@ class Quoter(SupervisedRole):
     def on_freeze(self, freeze: Freeze) -> None:
         """Stop quoting for good, or, if the halt may be lifted, go on quoting what risk will ignore until then."""
         self.frozen = True
-        self.marks_only = self.marks_only or not freeze.resumable
+        self.marks_only = self.marks_only or not freeze.keep_quoting
 
     @handles(Resume)
     def on_resume(self, _resume: Resume) -> None:

@@ -81,6 +81,7 @@ class RiskSnapshot:
     state: str = "ACTIVE"
     transitions: tuple[Transition, ...] = ()
     blocks_by_reason: dict[str, int] | None = None
+    flatten_orders: int = 0
 
 
 class RiskMonitor(SupervisedRole):
@@ -254,6 +255,10 @@ class RiskMonitor(SupervisedRole):
             engine.count_blocks(BLIND, blocks)
         else:
             approved, blocks = engine.approve_quotes(quotes) if quotes else ([], 0)
+        pulled = sorted(self.symbols - self.stopped.keys()) if at_deadline and not engine.frozen else sorted(intents)
+        flatten = self._flatten(tick, inputs)
+        if flatten is not None:
+            pulled, approved, blocks = flatten
         self.risk_blocks += blocks
         if self.journal is not None:  # write-ahead: on disk before the decision leaves
             self._journal_transitions()
@@ -261,11 +266,30 @@ class RiskMonitor(SupervisedRole):
             self.journal.append(["decided", tick, blocks, engine.fills_applied, kinds])
             self.journal.flush()
         orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
-        pulled = sorted(self.symbols - self.stopped.keys()) if at_deadline and not engine.frozen else sorted(intents)
-        replaces = [(STORE, replace) for replace in split_replace(ReplaceQuotes(tick, tuple(pulled), orders, blocks))]
+        decided = ReplaceQuotes(tick, tuple(pulled), orders, blocks, flatten=flatten is not None)
+        replaces = [(STORE, replace) for replace in split_replace(decided)]
         self.send_all([*replaces, (FEED, TickDone(tick))])
         if tick == self.final_tick:
             self._freeze_due(tick, everything=True)  # a quoter that gave up at the last tick
+
+    def _flatten(
+        self, tick: int, inputs: dict[str, Input]
+    ) -> tuple[list[str], list[tuple[str, Side, int, int]], int] | None:
+        """HALTED with ``--flatten-on-halt``: the core's flattening orders at each quoter's touch.
+
+        They start once the store has confirmed the halt's cancels (its
+        confirmation comes before the fills that close the next tick, in the
+        store's order, so the tick it starts at is the same on every
+        runtime), never on a tick decided blind (positions are not known).
+        """
+        touches = {
+            symbol: Quote(symbol, record.bid_ticks, record.bid_lots, record.ask_ticks, record.ask_lots)
+            for symbol, record in inputs.items()
+            if isinstance(record, QuoteIntent)
+        }
+        if self.closed_through < tick:
+            touches = {}
+        return self.engine.flatten(tick, touches, confirmed=self.freeze_confirmed, last=tick == self.final_tick)
 
     def _apply_fills(self) -> bool:
         fills, self.unapplied = self.unapplied, []
@@ -322,7 +346,8 @@ class RiskMonitor(SupervisedRole):
         if self.confirmation_stale:
             self.freeze_confirmed, self.confirmation_stale, self.canceled_at_freeze = False, False, 0
         self._journal_transitions()
-        freeze = Freeze(tick, reason, self.engine.halt_resumable)
+        keep_quoting = self.engine.halt_resumable or self.engine.limits.flatten_on_halt
+        freeze = Freeze(tick, reason, keep_quoting)
         quoters = self.runtime.directory.group(QUOTERS)
         self.send_all([(GATEWAY, freeze), (STORE, freeze), *((address, freeze) for address in quoters)])
 
@@ -368,4 +393,5 @@ class RiskMonitor(SupervisedRole):
             state=engine.state.value,
             transitions=tuple(engine.transitions),
             blocks_by_reason=dict(sorted(engine.blocks_by_reason.items())),
+            flatten_orders=engine.flatten_orders,
         )
