@@ -124,7 +124,9 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: bool 
     except JournalError:
         runtime.shutdown()
         raise
-    previous = signal.signal(KILL_SWITCH, lambda _signum, _frame: system.freeze(KILL_SWITCH_REASON)) if kill_switch else None
+    previous = (
+        signal.signal(KILL_SWITCH, lambda _signum, _frame: system.freeze(KILL_SWITCH_REASON)) if kill_switch else None
+    )
     try:
         if system.finished is not None:
             return system.finished

@@ -184,7 +184,8 @@ KEYS: dict[str, Key] = {
     ),
     "max_open_orders": Key(_integer(0, 1_000_000), "block orders beyond this many resting per symbol; 0 = off", _INT),
     "max_orders_per_sec": Key(
-        _integer(0, 1_000_000), "block orders beyond this many new per symbol per second of the tick clock; 0 = off",
+        _integer(0, 1_000_000),
+        "block orders beyond this many new per symbol per second of the tick clock; 0 = off",
         _INT,
     ),
     "resume_after_ticks": Key(
@@ -192,7 +193,9 @@ KEYS: dict[str, Key] = {
     ),
     "edge_window_fills": Key(_integer(1, 1_000_000), "fills whose edge, re-marked, decides a resume", _INT),
     "flatten_on_halt": Key(
-        _boolean, "after a halt's cancels, reduce-only orders at the touch bring positions to zero", (bool,),
+        _boolean,
+        "after a halt's cancels, reduce-only orders at the touch bring positions to zero",
+        (bool,),
         metavar="BOOL",
     ),
     "flatten_ticks": Key(_integer(1, 1_000_000), "ticks after a halt that flattening orders are sent for", _INT),

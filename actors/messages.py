@@ -457,10 +457,10 @@ def split_request(request: GatewayRequest) -> list[GatewayRequest]:
     if len(request.cancels) + len(request.places) + len(request.status) <= MAX_ITEMS:
         return [request]
     tick, frozen = request.tick, request.frozen
-    more = {"resumed": request.resumed, "flatten": request.flatten}
-    requests = [GatewayRequest(tick, part, (), frozen, False, **more) for part in parts(request.cancels) if part]
-    requests += [GatewayRequest(tick, (), part, frozen, False, **more) for part in parts(request.places) if part]
-    requests += [GatewayRequest(tick, (), (), frozen, False, status=part, **more) for part in parts(request.status) if part]
+    base = GatewayRequest(tick, (), (), frozen, False, resumed=request.resumed, flatten=request.flatten)
+    requests = [replace(base, cancels=part) for part in parts(request.cancels) if part]
+    requests += [replace(base, places=part) for part in parts(request.places) if part]
+    requests += [replace(base, status=part) for part in parts(request.status) if part]
     numbered = [replace(r, part=number) for number, r in enumerate(requests)]
     return [*numbered[:-1], replace(numbered[-1], last=request.last)]
 

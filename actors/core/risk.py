@@ -210,7 +210,9 @@ class RiskEngine:
                 reason = f"reduce-above-total-usd: {total:.2f} USD > {limits.reduce_above_total_usd:.2f} USD"
             else:
                 first = min(over)
-                reason = f"reduce-above-usd: {first} {self._notional[first]:.2f} USD > {limits.reduce_above_usd:.2f} USD"
+                reason = (
+                    f"reduce-above-usd: {first} {self._notional[first]:.2f} USD > {limits.reduce_above_usd:.2f} USD"
+                )
             return self.states.fire(Event.REDUCE, tick, reason)
         return self.states.fire(Event.CLEAR, tick, "every exposure is back below its reduce-above threshold")
 

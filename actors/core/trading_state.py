@@ -13,12 +13,12 @@ happens is kept, with the tick it happened at and why, for the report.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["TRANSITIONS", "Event", "TradingState", "TradingStateMachine", "Transition"]
 
 
-class TradingState(str, Enum):
+class TradingState(StrEnum):
     """Where trading stands."""
 
     ACTIVE = "ACTIVE"
@@ -26,7 +26,7 @@ class TradingState(str, Enum):
     HALTED = "HALTED"
 
 
-class Event(str, Enum):
+class Event(StrEnum):
     """What can move the state."""
 
     REDUCE = "reduce"

@@ -166,7 +166,13 @@ class OrderStoreActor(SupervisedRole):
             self.awaiting.append((tick + ANSWER_DEADLINE_TICKS, sent))
         self.request_owed = None  # queued below: the outbox sends it even past a failure
         whole = GatewayRequest(
-            tick, tuple(cancels), tuple(places), self.frozen, status=unanswered, resumed=self.resumed_at, flatten=flatten
+            tick,
+            tuple(cancels),
+            tuple(places),
+            self.frozen,
+            status=unanswered,
+            resumed=self.resumed_at,
+            flatten=flatten,
         )
         self.send_all((GATEWAY, request) for request in split_request(whole))
 

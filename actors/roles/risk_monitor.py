@@ -262,7 +262,8 @@ class RiskMonitor(SupervisedRole):
         self.risk_blocks += blocks
         if self.journal is not None:  # write-ahead: on disk before the decision leaves
             self._journal_transitions()
-            kinds = {k: n - before.get(k, 0) for k, n in sorted(engine.blocks_by_reason.items()) if n != before.get(k, 0)}
+            now = sorted(engine.blocks_by_reason.items())
+            kinds = {kind: n - before.get(kind, 0) for kind, n in now if n != before.get(kind, 0)}
             self.journal.append(["decided", tick, blocks, engine.fills_applied, kinds])
             self.journal.flush()
         orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
