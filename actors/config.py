@@ -191,7 +191,7 @@ KEYS: dict[str, Key] = {
     "resume_after_ticks": Key(
         _integer(0, 10_000_000), "a halt for edge ends this many ticks later if the edge is back; 0 = final", _INT
     ),
-    "edge_window_fills": Key(_integer(1, 1_000_000), "fills whose edge, re-marked, decides a resume", _INT),
+    "edge_window_fills": Key(_integer(1, 100_000), "fills whose edge, re-marked, decides a resume", _INT),
     "flatten_on_halt": Key(
         _boolean,
         "after a halt's cancels, reduce-only orders at the touch bring positions to zero",

@@ -195,14 +195,14 @@ class RiskEngine:
         HALTED nothing is judged (a resume lands on ACTIVE and is judged the
         same decision).
         """
-        if self.frozen:
-            return None
         limits = self.limits
+        if self.frozen or not (limits.reduce_above_usd > 0 or limits.reduce_above_total_usd > 0):
+            return None  # off: nothing to judge (and no sort of every symbol's notional per tick)
         over = frozenset(
             symbol for symbol, value in self._notional.items()
             if limits.reduce_above_usd > 0 and value > limits.reduce_above_usd
         )  # fmt: skip
-        total = self.total_notional_usd()
+        total = self.total_notional_usd() if limits.reduce_above_total_usd > 0 else 0.0
         self.reduce_all = limits.reduce_above_total_usd > 0 and total > limits.reduce_above_total_usd
         self.reduce_only = over
         if self.reduce_all or over:
