@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -124,9 +124,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: bool 
     except JournalError:
         runtime.shutdown()
         raise
-    previous = (
-        signal.signal(KILL_SWITCH, lambda _signum, _frame: system.freeze(KILL_SWITCH_REASON)) if kill_switch else None
-    )
+    previous = signal.signal(KILL_SWITCH, _kill_switch(system)) if kill_switch else None
     try:
         if system.finished is not None:
             return system.finished
@@ -155,6 +153,15 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: bool 
         if kill_switch:
             signal.signal(KILL_SWITCH, previous)
         system.stop()
+
+
+def _kill_switch(system: System) -> Callable[[int, object], None]:
+    """The SIGUSR1 handler: halt for good (queued: a signal handler takes no lock)."""
+
+    def pull(_signum: int, _frame: object) -> None:
+        system.freeze_from_signal(KILL_SWITCH_REASON)
+
+    return pull
 
 
 def _progress_printer() -> Any:

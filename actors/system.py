@@ -180,13 +180,18 @@ class System:
     def freeze(self, reason: str) -> None:
         """The operator's kill switch: halt trading now, for good, with ``reason`` (prefixed ``Operator: ``).
 
-        Safe to call from any thread and from a signal handler (``bin/run-shadow``
-        calls it on SIGUSR1): the request goes to risk through the runtime's
-        outside door, and takes effect when it arrives, like any operator's
-        freeze (docs/DESIGN.md, "Why the result is deterministic").
+        Safe from any thread.  It takes effect when risk hears it, like any
+        operator's freeze (docs/DESIGN.md, "Why the result is deterministic").
         """
-        text = reason if reason.startswith(OPERATOR) else f"{OPERATOR}: {reason}"
-        self.runtime.tell_from_outside(RISK, encode(FreezeRequest(text)))
+        self.runtime.tell(RISK, _operator_request(reason))
+
+    def freeze_from_signal(self, reason: str) -> None:
+        """:meth:`freeze` from a signal handler (``bin/run-shadow`` on SIGUSR1): queued, sent within one wait.
+
+        The run's wait loop (or, under the sim, its next step) lets it in;
+        the handler itself takes no lock (:meth:`Runtime.tell_from_outside`).
+        """
+        self.runtime.tell_from_outside(RISK, _operator_request(reason))
 
     def run(self, iterations: int | None = None, progress: Progress | None = None) -> None:
         """Feed ``iterations`` more ticks (default: up to the configured number) and wait until they are done.
@@ -208,6 +213,7 @@ class System:
         seen, quiet_since = self.progress.done_through, time.monotonic()
         waited_idle = 0.0
         while self.progress.done_through < last:
+            self.runtime.admit_from_outside()  # a kill switch pulled during the last wait
             try:
                 self.runtime.wait_idle(timeout=PROGRESS_S)
                 idle = True
@@ -266,6 +272,7 @@ class System:
 
     def _ask_snapshot(self, address: str, kind: type[T]) -> T:
         """The actor's snapshot once the system is idle; read directly if the actor has stopped for good."""
+        self.runtime.admit_from_outside()
         self.runtime.wait_idle()
         actor = self.runtime.last_instance(address)
         if actor is None:
@@ -292,6 +299,11 @@ class System:
     def quoter_snapshot(self, symbol: str) -> QuoterSnapshot:
         """One quoter's state, once the system is idle."""
         return self._ask_snapshot(quoter(symbol), QuoterSnapshot)
+
+
+def _operator_request(reason: str) -> bytes:
+    text = reason if reason.startswith(OPERATOR) else f"{OPERATOR}: {reason}"
+    return encode(FreezeRequest(text))
 
 
 def _close(close: Callable[[], None] | None) -> bool:

@@ -284,8 +284,6 @@ class SimRuntime(Runtime):
         self._steps = 0
         self._seq = 0
         self._received: Counter[str] = Counter()
-        self._from_outside: deque[tuple[str, object]] = deque()
-        """Tells from a signal handler or another thread, let in at the next step (deque appends are atomic)."""
         self.future_class: type[SimFuture] = type("SimFuture", (SimFuture,), {"_sim": self})
 
     def mixin(self) -> type[Any]:
@@ -300,10 +298,6 @@ class SimRuntime(Runtime):
 
     def current_address(self) -> str:
         return self._current or EXTERNAL
-
-    def tell_from_outside(self, address: str, message: object) -> None:
-        """Queued for the scheduler's next step: a signal handler may interrupt a step, so it must not enter one."""
-        self._from_outside.append((address, message))
 
     @property
     def steps(self) -> int:
@@ -437,9 +431,7 @@ class SimRuntime(Runtime):
                 f"tell, don't block: {self._current}'s handler tried to run the scheduler "
                 "(step, run_until_idle or a blocking wait); schedule a timer or send a message instead."
             )
-        while self._from_outside:
-            address, message = self._from_outside.popleft()
-            self.tell(address, message)
+        self.admit_from_outside()  # what a signal handler queued, let in between two steps
         self._release_blocked()
         if not self._ready:
             if not self._blocked:

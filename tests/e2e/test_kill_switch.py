@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("runtime", ["threads", "sim"])
+@pytest.mark.parametrize("runtime", ["threads", "pool", "sim"])
 def test_sigusr1_halts_a_running_shadow_run_for_good_and_the_report_shows_the_operator(
     tmp_path: Path, runtime: str
 ) -> None:
