@@ -154,7 +154,7 @@ class System:
             progress=self.progress,
         )  # fmt: skip
         if resumed:
-            self._resume(tick, freeze, engine.halt_resumable)
+            self._resume(tick, freeze, engine.halt_resumable or limits.flatten_on_halt)
 
     @property
     def venue(self) -> IExchangeClient:
@@ -167,11 +167,11 @@ class System:
         """The last tick risk reported decided to the feed (as the feed saw it)."""
         return self.progress.done_through
 
-    def _resume(self, tick: int, freeze: tuple[int, str] | None, resumable: bool) -> None:
+    def _resume(self, tick: int, freeze: tuple[int, str] | None, keep_quoting: bool) -> None:
         """After a crash: frozen if we were, reconciled with the venue before the first new tick."""
         runtime = self.runtime
         if freeze is not None:
-            record = encode(Freeze(freeze[0], freeze[1], resumable))
+            record = encode(Freeze(freeze[0], freeze[1], keep_quoting))
             for address in [GATEWAY, STORE, *runtime.directory.group(QUOTERS)]:
                 runtime.tell(address, record)
         runtime.tell(GATEWAY, encode(ReconcileRequest(tick)))

@@ -450,6 +450,7 @@ class RiskEngine:
         self.states.fire(Event.RESUME, tick, reason)
         self.halt_resumable = False
         self._judged = _EdgeSum()
+        self.flattening = set()  # trading again: the cancel/replace of every quoted symbol replaces them
         return reason
 
     def _refresh_notional(self, symbol: str) -> None:
