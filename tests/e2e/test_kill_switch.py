@@ -47,3 +47,27 @@ def test_sigusr1_halts_a_running_shadow_run_for_good_and_the_report_shows_the_op
     assert [move["to"] for move in risk["transitions"]] == ["HALTED"]
     assert 0 < risk["freeze_tick"] < 600 and report["execution"]["ticks"] == 600
     assert report["orders"]["open"] == 0 and report["orders"]["placed"] > 0
+
+
+def test_a_kill_switch_pulled_before_the_system_exists_halts_it_as_it_starts() -> None:
+    from actors.cli import KillSwitch, run
+    from actors.config import resolve
+
+    pulled = KillSwitch()
+    pulled(signal.SIGUSR1, None)  # as if the signal came while the flags were read
+    config = resolve(overrides={"runtime": "sim", "iterations": 5}, override_source="setting")
+    risk = json.loads(run(config, kill_switch=pulled))["risk"]
+    assert risk["last_freeze_reason"] == KILL_SWITCH_REASON and risk["freeze_tick"] == 0 and risk["frozen"]
+
+
+def test_sigusr1_during_start_up_does_not_kill_the_command() -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+    code = (  # the signal lands while the flags are parsed, before any system exists
+        "import os, signal, sys; import actors.cli as cli; real = cli.parse_config; "
+        "cli.parse_config = lambda *a: (os.kill(os.getpid(), signal.SIGUSR1), real(*a))[1]; "
+        "sys.exit(cli.main(['--runtime', 'sim', '--iterations', '3']))"
+    )
+    command = [sys.executable, "-c", code]
+    done = subprocess.run(command, capture_output=True, text=True, env=environ, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["risk"]["last_freeze_reason"] == KILL_SWITCH_REASON
