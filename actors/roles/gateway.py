@@ -321,8 +321,8 @@ class ExchangeGateway(SupervisedRole):
         self._freeze(freeze.tick, freeze.reason)
 
     def _freeze(self, tick: int, reason: str) -> None:
-        if self.frozen:
-            return
+        if self.frozen or tick < self.resumed_at:
+            return  # frozen already, or a late copy of a freeze that a resume has ended
         self.frozen = True
         self.freeze_reason = reason
         self._mass_cancel(tick)

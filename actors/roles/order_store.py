@@ -236,8 +236,8 @@ class OrderStoreActor(SupervisedRole):
         self._enter_freeze(freeze.tick, freeze.reason)
 
     def _enter_freeze(self, tick: int, reason: str) -> None:
-        if self.frozen:
-            return
+        if self.frozen or tick < self.resumed_at:
+            return  # frozen already, or a late copy of a freeze that a resume has ended
         self.frozen = True
         self.freeze_tick = tick
         if self.store.journal is not None:
@@ -254,9 +254,11 @@ class OrderStoreActor(SupervisedRole):
         order), and after the store sent the fills closing the tick, which it
         did after every mass-cancel report of the halt: none comes later.
         """
-        if resume.tick <= self.resumed_at or not self.frozen:
-            return
+        if resume.tick <= self.resumed_at:
+            return  # a copy delivered twice
         self.resumed_at = resume.tick
+        if not self.frozen:
+            return
         self.frozen = False
         self.venue_empty = False
         self.freeze_confirmed = False

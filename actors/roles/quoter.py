@@ -38,6 +38,7 @@ class Quoter(SupervisedRole):
         self.frozen = False
         self.marks_only = False
         """Frozen for good: only marks from now on.  A resumable halt keeps the intents coming (:class:`Freeze`)."""
+        self.resumed_at = 0
         self.intents_sent = 0
         self.ticks_ignored = 0
         self.last_tick = 0
@@ -80,12 +81,15 @@ class Quoter(SupervisedRole):
     @handles(Freeze)
     def on_freeze(self, freeze: Freeze) -> None:
         """Stop quoting for good, or, if the halt may be lifted, go on quoting what risk will ignore until then."""
+        if freeze.tick < self.resumed_at:
+            return  # a late copy of a freeze that a resume has ended
         self.frozen = True
         self.marks_only = self.marks_only or not freeze.keep_quoting
 
     @handles(Resume)
-    def on_resume(self, _resume: Resume) -> None:
+    def on_resume(self, resume: Resume) -> None:
         """The halt is over: nothing changes in what is sent (the intents never stopped), only the state."""
+        self.resumed_at = max(self.resumed_at, resume.tick)
         self.frozen = self.marks_only
 
     def escalate(self, exc: Exception) -> None:
