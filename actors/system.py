@@ -121,6 +121,8 @@ class System:
                 final_tick=config.iterations, fsync=config.journal_fsync, fingerprint=journal_fingerprint(config),
             )  # fmt: skip
         recovered = self.recovered
+        if engine.frozen and limits.flatten_on_halt:  # flattening orders open at the kill: canceled as the window ends
+            engine.flattening = {order.symbol for order in store.open_orders()}
         resumed = recovered is not None and (recovered.records > 0 or venue_tick > 0)
         tick = venue_tick if resumed else 0
         if resumed:
