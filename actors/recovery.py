@@ -78,6 +78,8 @@ def journal_fingerprint(config: ShadowConfig) -> dict[str, Any]:
     """What a journal is written under: every setting that shapes the orders and the venue."""
     values = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in UNFINGERPRINTED}
     values["symbols"] = list(config.symbols)
+    if config.max_orders_per_sec > 0:
+        values["tick_ms"] = config.tick_ms  # the order-rate limit's clock: it shapes the orders then
     return values
 
 

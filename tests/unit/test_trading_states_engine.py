@@ -235,3 +235,14 @@ def test_a_run_resumed_from_its_journal_gets_its_states_and_blocks_back(tmp_path
         expected.transitions,
         expected.blocks_by_reason,
     )
+
+
+def test_the_tick_clock_is_part_of_a_journals_settings_only_when_the_order_rate_limit_uses_it() -> None:
+    from actors.recovery import journal_fingerprint
+
+    def fingerprint(**settings: Any) -> dict[str, Any]:
+        return journal_fingerprint(resolve(overrides=settings, override_source="setting"))
+
+    assert fingerprint(tick_ms=100.0) == fingerprint(tick_ms=250.0)  # a resumed run may change its pace
+    limited = {"max_orders_per_sec": 5}
+    assert fingerprint(tick_ms=100.0, **limited) != fingerprint(tick_ms=250.0, **limited)
