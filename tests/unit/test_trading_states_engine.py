@@ -246,3 +246,54 @@ def test_the_tick_clock_is_part_of_a_journals_settings_only_when_the_order_rate_
     assert fingerprint(tick_ms=100.0) == fingerprint(tick_ms=250.0)  # a resumed run may change its pace
     limited = {"max_orders_per_sec": 5}
     assert fingerprint(tick_ms=100.0, **limited) != fingerprint(tick_ms=250.0, **limited)
+
+
+def replayed(tmp_path: Path, *records: list[Any], **limits: Any) -> Any:
+    from actors.core.instruments import instrument_for
+    from actors.core.journal import JournalWriter
+    from actors.core.market_data import RandomWalkMarket
+    from actors.core.orders import OrderStore
+    from actors.core.risk import RiskEngine, RiskLimits
+    from actors.recovery import RISK_JOURNAL, recover
+
+    instruments = {"BTCUSDT": instrument_for("BTCUSDT", 42)}
+    writer = JournalWriter(tmp_path / RISK_JOURNAL)
+    for record in records:
+        writer.append(record)
+    writer.close()
+    engine = RiskEngine(RiskLimits(1e4, 5e4, 3.0, **limits), instruments)
+    recover(tmp_path, OrderStore(), engine, RandomWalkMarket(instruments, 42), ["BTCUSDT"], reached=0, final_tick=9,
+            fsync=False)  # fmt: skip
+    return engine
+
+
+def test_moves_journaled_between_and_ahead_of_decisions_are_replayed_with_their_counts(tmp_path: Path) -> None:
+    engine = replayed(
+        tmp_path,
+        ["decided", 1, 2, 0, {"max-order-usd": 2}],
+        ["state", 1, "ACTIVE", "HALTED", "Operator: desk"],  # between decisions 1 and 2
+        ["decided", 2, 0, 0, {}],
+        ["state", 3, "HALTED", "ACTIVE", "Resume: nothing to judge"],  # ahead of the decision the kill cut off
+        resume_after_ticks=1,
+    )
+    assert [(t.tick, t.target.value) for t in engine.transitions] == [(1, "HALTED"), (3, "ACTIVE")]
+    assert engine.state.value == "ACTIVE" and engine.freeze_events == 1
+    assert engine.last_freeze_reason == "Operator: desk" and engine.blocks_by_reason == {"max-order-usd": 2}
+
+
+@pytest.mark.parametrize(
+    ("record", "needle"),
+    [
+        (["state", 1, "ACTIVE", "PAUSED", "no such state"], "not a move of risk's trading state"),
+        (["state", "1", "ACTIVE", "HALTED", "tick as text"], "not a move of risk's trading state"),
+        (["state", 1, "HALTED", "REDUCING", "no such move"], "not a legal move"),
+        (["decided", 1, 0, 0, {"max-inv": "one"}], "not a decision of risk's"),
+    ],
+)
+def test_a_damaged_move_or_count_in_risks_journal_is_refused_naming_the_file(
+    tmp_path: Path, record: list[Any], needle: str
+) -> None:
+    from actors.core.journal import JournalError
+
+    with pytest.raises(JournalError, match=f"risk.journal: damaged at byte \\d+: .*{needle}"):
+        replayed(tmp_path, record)
