@@ -297,3 +297,17 @@ def test_a_damaged_move_or_count_in_risks_journal_is_refused_naming_the_file(
 
     with pytest.raises(JournalError, match=f"risk.journal: damaged at byte \\d+: .*{needle}"):
         replayed(tmp_path, record)
+
+
+def test_the_kill_switch_pulled_mid_run_halts_at_the_next_step_of_the_sim(sim: Sim) -> None:
+    from actors.cli import KILL_SWITCH_REASON, KillSwitch
+
+    system = sim.start_system(symbols=SYMBOLS, iterations=6)
+    switch = KillSwitch()
+    switch.attach(system)
+    system.run(3)
+    switch(10, None)  # what the signal does: only queued
+    assert not sim.actor("risk").engine.frozen  # type: ignore[attr-defined]
+    system.run()
+    risk = build_report(system)["risk"]
+    assert risk["last_freeze_reason"] == KILL_SWITCH_REASON and risk["freeze_tick"] == 3 and risk["freeze_confirmed"]
