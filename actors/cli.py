@@ -102,8 +102,41 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
+KILL_SWITCH = signal.SIGUSR1
+KILL_SWITCH_REASON = "Operator: SIGUSR1 (kill switch)"
+
+
+class KillSwitch:
+    """The SIGUSR1 handler: halts the run for good with :data:`KILL_SWITCH_REASON`.
+
+    Installed as the command starts, before there is a system, so that a
+    pull during start-up neither kills the process (SIGUSR1's default) nor
+    is lost: it halts the run as soon as the system exists.  The handler
+    only queues (:meth:`System.freeze_from_signal`): it takes no lock.
+    """
+
+    def __init__(self) -> None:
+        self.system: System | None = None
+        self.pulled = False
+
+    def __call__(self, _signum: int, _frame: object) -> None:
+        self.pulled = True
+        if self.system is not None:
+            self.system.freeze_from_signal(KILL_SWITCH_REASON)
+
+    def attach(self, system: System) -> None:
+        """The run's system; a pull that came before it halts it now (a second request changes nothing)."""
+        self.system = system
+        if self.pulled:
+            system.freeze_from_signal(KILL_SWITCH_REASON)
+
+
+def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillSwitch | None = None) -> str:
     """Run one shadow run and return the report text (the process's collector tuned for it).
+
+    ``kill_switch`` (the command installs one for SIGUSR1) halts trading for
+    good when pulled, and the run goes on to its last tick and reports, the
+    report showing the freeze.
 
     A journal that holds this run finished gives its report again, and
     nothing starts or is written; a run that finishes leaves its report in
@@ -116,6 +149,8 @@ def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
     except JournalError:
         runtime.shutdown()
         raise
+    if kill_switch is not None:
+        kill_switch.attach(system)
     try:
         if system.finished is not None:
             return system.finished
@@ -164,6 +199,15 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Entry point; returns the exit status."""
+    kill_switch = KillSwitch()
+    previous_kill_switch = signal.signal(KILL_SWITCH, kill_switch)  # from the first moment: never SIGUSR1's default
+    try:
+        return _main(argv, environ, kill_switch)
+    finally:
+        signal.signal(KILL_SWITCH, previous_kill_switch)
+
+
+def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None, kill_switch: KillSwitch) -> int:
     environ = os.environ if environ is None else environ
     try:
         config = parse_config(sys.argv[1:] if argv is None else argv, environ)
@@ -177,7 +221,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     logger.add(sys.stderr, level=config.log_level)
     previous = signal.signal(signal.SIGINT, _interrupt)
     try:
-        text = run(config, show_progress=sys.stderr.isatty())
+        text = run(config, show_progress=sys.stderr.isatty(), kill_switch=kill_switch)
     except JournalError as exc:
         sys.stderr.write(f"{PROG}: error: --journal {config.journal}: {exc}\n")
         return EXIT_USAGE
@@ -223,4 +267,4 @@ def run_shadow_demo(
     return run(resolve(overrides=settings, override_source="argument"))
 
 
-__all__ = ["RunIncomplete", "main", "run", "run_shadow_demo", "env_name"]
+__all__ = ["KillSwitch", "RunIncomplete", "main", "run", "run_shadow_demo", "env_name"]

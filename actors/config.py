@@ -172,6 +172,33 @@ KEYS: dict[str, Key] = {
     "max_total": Key(_number(positive=True), "max total notional, USD", _NUM),
     "edge_threshold": Key(_number(), "freeze when realised edge (bps) falls below this", _NUM),
     "edge_min_fills": Key(_integer(1), "fills needed before the edge can freeze trading", _INT),
+    "reduce_above_usd": Key(
+        _number(low=0.0), "REDUCING: a symbol above this |position| x mark (USD) is reduce-only; 0 = off", _NUM
+    ),
+    "reduce_above_total_usd": Key(
+        _number(low=0.0), "REDUCING: every symbol is reduce-only above this total notional (USD); 0 = off", _NUM
+    ),
+    "max_order_usd": Key(_number(low=0.0), "block an order above this notional, USD; 0 = off", _NUM),
+    "price_band_bps": Key(
+        _number(low=0.0), "block an order priced further than this from the mid, bps (fat finger); 0 = off", _NUM
+    ),
+    "max_open_orders": Key(_integer(0, 1_000_000), "block orders beyond this many resting per symbol; 0 = off", _INT),
+    "max_orders_per_sec": Key(
+        _integer(0, 1_000_000),
+        "block orders beyond this many new per symbol per second of the tick clock; 0 = off",
+        _INT,
+    ),
+    "resume_after_ticks": Key(
+        _integer(0, 10_000_000), "a halt for edge ends this many ticks later if the edge is back; 0 = final", _INT
+    ),
+    "edge_window_fills": Key(_integer(1, 100_000), "fills whose edge, re-marked, decides a resume", _INT),
+    "flatten_on_halt": Key(
+        _boolean,
+        "after a halt's cancels, reduce-only orders at the touch bring positions to zero",
+        (bool,),
+        metavar="BOOL",
+    ),
+    "flatten_ticks": Key(_integer(1, 1_000_000), "ticks after a halt that flattening orders are sent for", _INT),
     "spread_bps": Key(_number(positive=True, high=10_000.0), "full quoted spread, bps (at most 10,000)", _NUM),
     "quote_notional_usd": Key(
         _number(positive=True, high=1e9), "size of each quote side, USD (at most 1e9: lots must fit the wire)", _NUM
@@ -223,6 +250,16 @@ class ShadowConfig:
     max_total: float
     edge_threshold: float
     edge_min_fills: int
+    reduce_above_usd: float
+    reduce_above_total_usd: float
+    max_order_usd: float
+    price_band_bps: float
+    max_open_orders: int
+    max_orders_per_sec: int
+    resume_after_ticks: int
+    edge_window_fills: int
+    flatten_on_halt: bool
+    flatten_ticks: int
     spread_bps: float
     quote_notional_usd: float
     fill_rate: float

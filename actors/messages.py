@@ -121,13 +121,18 @@ class OrderSpec(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class ReplaceQuotes(Message):
-    """Risk -> store, one per tick (empty once frozen): cancel the open orders of ``symbols``, then place ``orders``."""
+    """Risk -> store, one per tick (empty once frozen): cancel the open orders of ``symbols``, then place ``orders``.
+
+    ``flatten``: sent while HALTED with ``--flatten-on-halt``; its orders
+    only reduce positions, and the store and the gateway take them though frozen.
+    """
 
     tick: int
     symbols: tuple[str, ...]
     orders: tuple[OrderSpec, ...]
     risk_blocks: int
     last: bool = True
+    flatten: bool = False
 
 
 @message
@@ -168,6 +173,11 @@ class GatewayRequest(Message):
     last: bool = True
     part: int = 0
     status: tuple[str, ...] = ()
+    resumed: int = 0
+    """The tick of the last :class:`Resume` the store has heard (0: none), so a gateway that has not heard it yet
+    resumes from the request, as ``frozen`` freezes it."""
+    flatten: bool = False
+    """Frozen, but its placements flatten positions (``ReplaceQuotes.flatten``): placed all the same."""
 
 
 @message
@@ -307,7 +317,28 @@ class FreezeRequest(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class Freeze(Message):
-    """Risk -> every quoter, the store and the gateway: stop creating orders, cancel all."""
+    """Risk -> every quoter, the store and the gateway: stop creating orders, cancel all.
+
+    ``keep_quoting``: the halt may be lifted (``--resume-after-ticks``) or
+    positions are flattened (``--flatten-on-halt``), so a quoter keeps
+    sending its intents: risk ignores them while halted, or takes their
+    touch to flatten at, and the tick a :class:`Resume` comes at cannot
+    change what a quoter sends.
+    """
+
+    tick: int
+    reason: str
+    keep_quoting: bool = False
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class Resume(Message):
+    """Risk -> every quoter, the store and the gateway, as it decides ``tick``: the halt is over, trade again.
+
+    Decided at a tick like a freeze, and acted on at the same canonical
+    point: the gateway and the store take the orders of request ``tick`` on.
+    """
 
     tick: int
     reason: str
@@ -444,9 +475,10 @@ def split_request(request: GatewayRequest) -> list[GatewayRequest]:
     if len(request.cancels) + len(request.places) + len(request.status) <= MAX_ITEMS:
         return [request]
     tick, frozen = request.tick, request.frozen
-    requests = [GatewayRequest(tick, part, (), frozen, False) for part in parts(request.cancels) if part]
-    requests += [GatewayRequest(tick, (), part, frozen, False) for part in parts(request.places) if part]
-    requests += [GatewayRequest(tick, (), (), frozen, False, status=part) for part in parts(request.status) if part]
+    base = GatewayRequest(tick, (), (), frozen, False, resumed=request.resumed, flatten=request.flatten)
+    requests = [replace(base, cancels=part) for part in parts(request.cancels) if part]
+    requests += [replace(base, places=part) for part in parts(request.places) if part]
+    requests += [replace(base, status=part) for part in parts(request.status) if part]
     numbered = [replace(r, part=number) for number, r in enumerate(requests)]
     return [*numbered[:-1], replace(numbered[-1], last=request.last)]
 
@@ -475,5 +507,6 @@ def split_replace(replace_quotes: ReplaceQuotes) -> list[ReplaceQuotes]:
         members = set(group)
         orders = tuple(o for o in replace_quotes.orders if o.symbol in members)
         blocks = replace_quotes.risk_blocks if number == 0 else 0
-        records.append(ReplaceQuotes(replace_quotes.tick, group, orders, blocks, number == len(groups) - 1))
+        last = number == len(groups) - 1
+        records.append(ReplaceQuotes(replace_quotes.tick, group, orders, blocks, last, replace_quotes.flatten))
     return records

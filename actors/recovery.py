@@ -34,6 +34,7 @@ from actors.core.journal import JournalError, JournalReader, JournalWriter, Reco
 from actors.core.market_data import MarketDataSource
 from actors.core.orders import OrderStore
 from actors.core.risk import RiskEngine
+from actors.core.trading_state import TradingState, Transition
 from actors.core.types import Fill
 
 STORE_JOURNAL = "store.journal"
@@ -43,7 +44,10 @@ JOURNALS = (STORE_JOURNAL, VENUE_JOURNAL, RISK_JOURNAL)
 FINISHED = "finished"
 """The store journal's last record once a run finished: ``["finished", key, report, {journal: bytes}]``."""
 DECIDED = "decided"
-"""Risk's record of a decision: ``["decided", tick, risk blocks, fills applied so far]``."""
+"""Risk's record of a decision: ``["decided", tick, risk blocks, fills applied so far, {block kind: count}]``
+(the last item is absent from journals written before blocks had kinds)."""
+STATE = "state"
+"""Risk's record of a move of the trading state: ``["state", tick, from, to, reason]``."""
 ERROR_FAULTS = ("place_error", "place_timeout", "cancel_error", "cancel_timeout")
 """The injected faults that make a venue call fail: each is one of the gateway's ``exchange_errors``."""
 
@@ -74,6 +78,8 @@ def journal_fingerprint(config: ShadowConfig) -> dict[str, Any]:
     """What a journal is written under: every setting that shapes the orders and the venue."""
     values = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in UNFINGERPRINTED}
     values["symbols"] = list(config.symbols)
+    if config.max_orders_per_sec > 0:
+        values["tick_ms"] = config.tick_ms  # the order-rate limit's clock: it shapes the orders then
     return values
 
 
@@ -110,8 +116,17 @@ def recover(
     risk_reader = JournalReader(risk_path, fingerprint=fingerprint)
     ordered = sorted(symbols)
     decided_through = blocks = 0
+    moves: list[Transition] = []
+    """Moves journaled ahead of their decision: made live after that decision's fills, so replayed after them."""
     for record in risk_reader:
-        tick, decision_blocks, fills_through = _decision(record, risk_path, risk_reader.record_offset)
+        if record and record[0] == STATE:
+            move = _transition(record, risk_path, risk_reader.record_offset)
+            if move.tick <= decided_through:
+                _restore(risk, move, risk_path, risk_reader.record_offset)  # an operator's, between decisions
+            else:
+                moves.append(move)
+            continue
+        tick, decision_blocks, fills_through, kinds = _decision(record, risk_path, risk_reader.record_offset)
         for symbol in ordered:
             risk.update_mark(symbol, market.mid_ticks(symbol, tick))
         while risk.fills_applied < fills_through:
@@ -119,6 +134,11 @@ def recover(
             if fill is None:
                 break  # risk saw fills the store's journal lost with a torn tail: the venue's word settles them
             risk.apply_fill(fill)
+        for move in moves:
+            _restore(risk, move, risk_path, risk_reader.record_offset)
+        moves.clear()
+        for kind, count in kinds.items():
+            risk.count_blocks(kind, count)
         decided_through, blocks = tick, blocks + decision_blocks
     undecided = list(applied)  # applied by the store after risk's last decision
     if undecided:
@@ -127,11 +147,14 @@ def recover(
             risk.update_mark(symbol, market.mid_ticks(symbol, following))
         for fill in undecided:
             risk.apply_fill(fill)
+    for move in moves:  # journaled, but the kill came before its decision was
+        _restore(risk, move, risk_path, risk_reader.record_offset)
     if reached > 0:
         for symbol in ordered:
             risk.update_mark(symbol, market.mid_ticks(symbol, reached))
-    if replay.freeze is not None:
-        risk.freeze(replay.freeze[1])
+    if replay.freeze is not None and not risk.frozen:  # a journal from before risk journaled its states
+        tick, reason = replay.freeze
+        risk.freeze(reason, tick, resumable=reason.startswith("Edge"))
     store.journal = JournalWriter(
         journal_dir / STORE_JOURNAL, fsync=fsync, keep_bytes=store_reader.valid_bytes, fingerprint=fingerprint
     )
@@ -161,16 +184,46 @@ class _StoreReplay:
             if op == "freeze":
                 self.freeze = (int(record[1]), str(record[2]))
                 continue
+            if op == "resume":
+                self.freeze = None
+                continue
             fill = self.store.replay(record)
             if fill is not None:
                 self.fills += 1
                 yield fill
 
 
-def _decision(record: Record, path: Path, offset: int) -> tuple[int, int, int]:
-    if record[0] != DECIDED or len(record) != 4 or not all(type(value) is int for value in record[1:]):
+def _decision(record: Record, path: Path, offset: int) -> tuple[int, int, int, dict[str, int]]:
+    kinds = record[4] if len(record) == 5 else {}
+    if (
+        record[0] != DECIDED
+        or len(record) not in (4, 5)
+        or not all(type(value) is int for value in record[1:4])
+        or not isinstance(kinds, dict)
+        or not all(isinstance(kind, str) and type(count) is int for kind, count in kinds.items())
+    ):
         raise JournalError(f"{path}: damaged at byte {offset}: not a decision of risk's: {record!r}")
-    return record[1], record[2], record[3]
+    return record[1], record[2], record[3], kinds
+
+
+def _transition(record: Record, path: Path, offset: int) -> Transition:
+    states = {state.value: state for state in TradingState}
+    if (
+        len(record) != 5
+        or type(record[1]) is not int
+        or record[2] not in states
+        or record[3] not in states
+        or not isinstance(record[4], str)
+    ):
+        raise JournalError(f"{path}: damaged at byte {offset}: not a move of risk's trading state: {record!r}")
+    return Transition(record[1], states[record[2]], states[record[3]], record[4])
+
+
+def _restore(risk: RiskEngine, move: Transition, path: Path, offset: int) -> None:
+    try:
+        risk.restore_transition(move)
+    except ValueError as exc:
+        raise JournalError(f"{path}: damaged at byte {offset}: {exc}") from None
 
 
 def carried_gateway_counters(exchange: object) -> dict[str, int]:

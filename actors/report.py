@@ -73,6 +73,9 @@ def build_report(system: System) -> dict[str, Any]:
             "freeze_tick": risk.freeze_tick,
             "freeze_confirmed": risk.freeze_confirmed,
             "realised_edge_bps": None if edge is None else round(edge, 2),
+            "state": risk.state,
+            "transitions": [move.as_report() for move in risk.transitions],
+            "blocks_by_reason": dict(risk.blocks_by_reason or {}),
         },
         "messages": {
             "dead_letters": system.runtime.stats.dead_letters,
@@ -81,6 +84,12 @@ def build_report(system: System) -> dict[str, Any]:
             "escalations": system.runtime.stats.escalations,
         },
     }
+    if config.flatten_on_halt and risk.freeze_events:
+        report["risk"]["flatten"] = {
+            "orders": risk.flatten_orders,
+            "left_symbols": sorted(risk.positions),
+            "left_notional_usd": _usd(risk.total_notional_usd),
+        }
     if risk.frozen and not risk.freeze_confirmed:
         report["risk"]["freeze_incomplete"] = freeze_incomplete(store.open_orders, gateway)
     if config.pace == "realtime":

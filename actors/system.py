@@ -23,7 +23,7 @@ from actors.core.quoting import QuotingPolicy
 from actors.core.recorded_venue import RecordedVenue
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument
-from actors.messages import FeedTicks, Freeze, ReconcileRequest
+from actors.messages import FeedTicks, Freeze, FreezeRequest, ReconcileRequest
 from actors.recovery import (
     JOURNALS,
     VENUE_JOURNAL,
@@ -49,6 +49,8 @@ T = TypeVar("T")
 Progress = Callable[[int, int], None]
 PROGRESS_S = 0.5
 """How often a long run reports progress."""
+OPERATOR = "Operator"
+"""How an operator's freeze reason starts."""
 STALL_S = 60.0
 """A run in which no tick is decided for this long has stalled: an error, not a hang."""
 
@@ -108,7 +110,7 @@ class System:
         if self.finished is not None:
             raise RuntimeError("the journal holds this run finished: print System.finished, start nothing")
         config = self.config
-        limits = RiskLimits(config.max_inv, config.max_total, config.edge_threshold, config.edge_min_fills)
+        limits = risk_limits(config)
         policy = QuotingPolicy(config.spread_bps, config.quote_notional_usd)
         store = OrderStore(retain_ticks=config.retain_ticks)
         engine = RiskEngine(limits, self.instruments)
@@ -119,6 +121,8 @@ class System:
                 final_tick=config.iterations, fsync=config.journal_fsync, fingerprint=journal_fingerprint(config),
             )  # fmt: skip
         recovered = self.recovered
+        if engine.frozen and limits.flatten_on_halt:  # flattening orders open at the kill: canceled as the window ends
+            engine.flattening = {order.symbol for order in store.open_orders()}
         resumed = recovered is not None and (recovered.records > 0 or venue_tick > 0)
         tick = venue_tick if resumed else 0
         if resumed:
@@ -152,7 +156,7 @@ class System:
             progress=self.progress,
         )  # fmt: skip
         if resumed:
-            self._resume(tick, freeze)
+            self._resume(tick, freeze, engine.halt_resumable or limits.flatten_on_halt)
 
     @property
     def venue(self) -> IExchangeClient:
@@ -165,15 +169,31 @@ class System:
         """The last tick risk reported decided to the feed (as the feed saw it)."""
         return self.progress.done_through
 
-    def _resume(self, tick: int, freeze: tuple[int, str] | None) -> None:
+    def _resume(self, tick: int, freeze: tuple[int, str] | None, keep_quoting: bool) -> None:
         """After a crash: frozen if we were, reconciled with the venue before the first new tick."""
         runtime = self.runtime
         if freeze is not None:
-            record = encode(Freeze(freeze[0], freeze[1]))
+            record = encode(Freeze(freeze[0], freeze[1], keep_quoting))
             for address in [GATEWAY, STORE, *runtime.directory.group(QUOTERS)]:
                 runtime.tell(address, record)
         runtime.tell(GATEWAY, encode(ReconcileRequest(tick)))
         runtime.wait_idle()
+
+    def freeze(self, reason: str) -> None:
+        """The operator's kill switch: halt trading now, for good, with ``reason`` (prefixed ``Operator: ``).
+
+        Safe from any thread.  It takes effect when risk hears it, like any
+        operator's freeze (docs/DESIGN.md, "Why the result is deterministic").
+        """
+        self.runtime.tell(RISK, _operator_request(reason))
+
+    def freeze_from_signal(self, reason: str) -> None:
+        """:meth:`freeze` from a signal handler (``bin/run-shadow`` on SIGUSR1): queued, sent within one wait.
+
+        The run's wait loop (or, under the sim, its next step) lets it in;
+        the handler itself takes no lock (:meth:`Runtime.tell_from_outside`).
+        """
+        self.runtime.tell_from_outside(RISK, _operator_request(reason))
 
     def run(self, iterations: int | None = None, progress: Progress | None = None) -> None:
         """Feed ``iterations`` more ticks (default: up to the configured number) and wait until they are done.
@@ -195,6 +215,7 @@ class System:
         seen, quiet_since = self.progress.done_through, time.monotonic()
         waited_idle = 0.0
         while self.progress.done_through < last:
+            self.runtime.admit_from_outside()  # a kill switch pulled during the last wait
             try:
                 self.runtime.wait_idle(timeout=PROGRESS_S)
                 idle = True
@@ -253,6 +274,7 @@ class System:
 
     def _ask_snapshot(self, address: str, kind: type[T]) -> T:
         """The actor's snapshot once the system is idle; read directly if the actor has stopped for good."""
+        self.runtime.admit_from_outside()
         self.runtime.wait_idle()
         actor = self.runtime.last_instance(address)
         if actor is None:
@@ -279,6 +301,11 @@ class System:
     def quoter_snapshot(self, symbol: str) -> QuoterSnapshot:
         """One quoter's state, once the system is idle."""
         return self._ask_snapshot(quoter(symbol), QuoterSnapshot)
+
+
+def _operator_request(reason: str) -> bytes:
+    text = reason if reason.startswith(OPERATOR) else f"{OPERATOR}: {reason}"
+    return encode(FreezeRequest(text))
 
 
 def _close(close: Callable[[], None] | None) -> bool:
@@ -320,6 +347,27 @@ def fake_exchange(config: ShadowConfig, journal_dir: Path | None = None) -> Fake
         venue = FakeExchangeClient(**options)
     faults = exchange_faults(config)
     return FaultyExchange(venue, faults, config.seed) if faults.any else venue
+
+
+def risk_limits(config: ShadowConfig) -> RiskLimits:
+    """The limits and trading-state settings of ``config``."""
+    return RiskLimits(
+        config.max_inv,
+        config.max_total,
+        config.edge_threshold,
+        config.edge_min_fills,
+        reduce_above_usd=config.reduce_above_usd,
+        reduce_above_total_usd=config.reduce_above_total_usd,
+        max_order_usd=config.max_order_usd,
+        price_band_bps=config.price_band_bps,
+        max_open_orders=config.max_open_orders,
+        max_orders_per_sec=config.max_orders_per_sec,
+        tick_ms=config.tick_ms,
+        resume_after_ticks=config.resume_after_ticks,
+        edge_window_fills=config.edge_window_fills,
+        flatten_on_halt=config.flatten_on_halt,
+        flatten_ticks=config.flatten_ticks,
+    )
 
 
 def exchange_faults(config: ShadowConfig) -> ExchangeFaults:

@@ -8,25 +8,68 @@ fill (``side`` +1 buy, -1 sell)::
 Buying below the mid or selling above it is positive edge.  Once at least
 ``edge_min_fills`` fills are in and the edge is below the threshold, trading
 freezes with the reason ``Edge degradation: 2.40 BPS < 3.00 BPS``.
+
+Trading has three states (:mod:`actors.core.trading_state`): ``ACTIVE``,
+``REDUCING`` (some or all symbols reduce-only, while an exposure is above its
+reduce-above threshold) and ``HALTED`` (the freeze).  Every pre-trade check
+that refuses an order says which check it was (:attr:`Decision.kind`), and
+the engine counts refusals by kind (:attr:`RiskEngine.blocks_by_reason`).
+Every check is off (0) unless configured, so a run without them decides
+exactly as before they existed.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from actors.core.quoting import Quote
+from actors.core.trading_state import Event, TradingState, TradingStateMachine, Transition
 from actors.core.types import Fill, Instrument, Side
+
+HALTED = "halted"
+PRICE_BAND = "price-band"
+MAX_ORDER_USD = "max-order-usd"
+REDUCE_ONLY = "reduce-only"
+MAX_INV = "max-inv"
+MAX_TOTAL = "max-total"
+MAX_OPEN_ORDERS = "max-open-orders"
+MAX_ORDERS_PER_SEC = "max-orders-per-sec"
+BLIND = "blind"
+"""Kinds of block, as ``risk.blocks_by_reason`` names them (``blind``: a paced tick decided before its fills came)."""
 
 
 @dataclass(frozen=True, slots=True)
 class RiskLimits:
-    """The limits risk enforces."""
+    """The limits risk enforces; every one after ``edge_min_fills`` is off at 0."""
 
     max_inventory_usd: float
     max_total_notional_usd: float
     edge_freeze_threshold_bps: float
     edge_min_fills: int = 10
+    reduce_above_usd: float = 0.0
+    """A symbol whose |position| x mark is above this is reduce-only."""
+    reduce_above_total_usd: float = 0.0
+    """Every symbol is reduce-only while the total notional is above this."""
+    max_order_usd: float = 0.0
+    """No order above this notional (price x quantity)."""
+    price_band_bps: float = 0.0
+    """No order priced further than this from the symbol's mid (the fat-finger check)."""
+    max_open_orders: int = 0
+    """No more than this many orders of one symbol resting at once."""
+    max_orders_per_sec: int = 0
+    """No more than this many new orders of one symbol per second of the tick clock (:meth:`RiskEngine.second_of`)."""
+    tick_ms: float = 100.0
+    """The tick clock: tick t is at (t - 1) x tick_ms ms, as the paced feed sends it."""
+    resume_after_ticks: int = 0
+    """A halt for edge is lifted this many ticks after it (if the edge is back); 0: a halt is final."""
+    edge_window_fills: int = 20
+    """Fills the edge is re-marked over to decide a resume."""
+    flatten_on_halt: bool = False
+    """After a halt's cancels, reduce-only orders at the touch bring positions to zero."""
+    flatten_ticks: int = 10
+    """Ticks after the halt during which flattening orders are sent; the next one cancels what is left of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +78,8 @@ class Decision:
 
     allowed: bool
     reason: str = ""
+    kind: str = ""
+    """Which check refused (one of the block kinds above); empty if allowed."""
 
 
 ALLOW = Decision(True)
@@ -45,8 +90,12 @@ def freeze_reason(edge_bps: float, threshold_bps: float) -> str:
     return f"Edge degradation: {edge_bps:.2f} BPS < {threshold_bps:.2f} BPS"
 
 
+def _block(kind: str, detail: str = "") -> Decision:
+    return Decision(False, f"{kind}: {detail}" if detail else kind, kind)
+
+
 class RiskEngine:
-    """Positions and marks by symbol, the edge accumulators, and the freeze flag."""
+    """Positions and marks by symbol, the edge accumulators, the trading state and the pre-trade checks."""
 
     def __init__(self, limits: RiskLimits, instruments: Mapping[str, Instrument]) -> None:
         self.limits = limits
@@ -55,14 +104,45 @@ class RiskEngine:
         self._positions: dict[str, int] = {}
         self._notional: dict[str, float] = {}
         self._running_total = 0.0  # O(1) limit checks; reports re-sum in sorted order
-        self.frozen = False
+        self.states = TradingStateMachine()
         self.freeze_events = 0
         self.last_freeze_reason = ""
+        self.halted_at = 0
+        self.halt_resumable = False
         self.fills_applied = 0
         self._edge_usd = 0.0
         self._volume_usd = 0.0
+        self._judged = _EdgeSum()
+        """The edge the freeze judges: every fill since the start, or since the last resume."""
+        self._window: deque[Fill] = deque(maxlen=max(1, limits.edge_window_fills))
+        self.reduce_only: frozenset[str] = frozenset()
+        """Symbols over ``reduce_above_usd`` (every symbol while the total is over ``reduce_above_total_usd``)."""
+        self.reduce_all = False
+        self.blocks_by_reason: dict[str, int] = {}
+        self._resting: dict[str, int] = {}
+        """Orders approved per symbol in the decision under way: the symbol's earlier ones are being canceled."""
+        self._second = -1
+        self._sent_this_second: dict[str, int] = {}
+        self.flattening: set[str] = set()
+        """Symbols with flattening orders out, to cancel when the flattening window closes."""
+        self.flatten_orders = 0
 
     # ------------------------------------------------------------ state
+
+    @property
+    def state(self) -> TradingState:
+        """ACTIVE, REDUCING or HALTED."""
+        return self.states.state
+
+    @property
+    def frozen(self) -> bool:
+        """HALTED: the freeze."""
+        return self.states.state is TradingState.HALTED
+
+    @property
+    def transitions(self) -> list[Transition]:
+        """Every move of the trading state so far."""
+        return self.states.transitions
 
     def update_mark(self, symbol: str, mid_ticks: int) -> None:
         """The latest mid of ``symbol``."""
@@ -85,33 +165,117 @@ class RiskEngine:
         """Sum of |position| x mark, summed in sorted symbol order (reproducible to the bit)."""
         return sum(self._notional[s] for s in sorted(self._notional))
 
+    def is_reduce_only(self, symbol: str) -> bool:
+        """Only orders that bring ``symbol``'s position toward zero pass."""
+        return self.reduce_all or symbol in self.reduce_only
+
+    # ------------------------------------------------------------ the state, once per decision
+
+    def second_of(self, tick: int) -> int:
+        """The second of the tick clock that ``tick`` falls in: ⌊(tick - 1) x tick_ms / 1000⌋.
+
+        The order-rate limit counts per second of this clock, not of the
+        wall: in the paced mode it is when the feed sends the tick, and in
+        the asap mode, where no time passes, it is when a live feed would
+        have, so the same run blocks the same orders on every runtime.
+        """
+        return int((tick - 1) * self.limits.tick_ms // 1000.0)
+
+    def begin_decision(self, tick: int) -> None:
+        """A new decision: nothing approved yet this tick; a new second of the tick clock resets the rate count."""
+        self._resting = {}
+        second = self.second_of(tick)
+        if second != self._second:
+            self._second, self._sent_this_second = second, {}
+
+    def update_reducing(self, tick: int) -> Transition | None:
+        """Which symbols are reduce-only now; ACTIVE <-> REDUCING as the set empties or fills.
+
+        Judged after the tick's marks and fills, before its orders.  While
+        HALTED nothing is judged (a resume lands on ACTIVE and is judged the
+        same decision).
+        """
+        limits = self.limits
+        if self.frozen or not (limits.reduce_above_usd > 0 or limits.reduce_above_total_usd > 0):
+            return None  # off: nothing to judge (and no sort of every symbol's notional per tick)
+        over = frozenset(
+            symbol for symbol, value in self._notional.items()
+            if limits.reduce_above_usd > 0 and value > limits.reduce_above_usd
+        )  # fmt: skip
+        total = self.total_notional_usd() if limits.reduce_above_total_usd > 0 else 0.0
+        self.reduce_all = limits.reduce_above_total_usd > 0 and total > limits.reduce_above_total_usd
+        self.reduce_only = over
+        if self.reduce_all or over:
+            if self.reduce_all:
+                reason = f"reduce-above-total-usd: {total:.2f} USD > {limits.reduce_above_total_usd:.2f} USD"
+            else:
+                first = min(over)
+                reason = (
+                    f"reduce-above-usd: {first} {self._notional[first]:.2f} USD > {limits.reduce_above_usd:.2f} USD"
+                )
+            return self.states.fire(Event.REDUCE, tick, reason)
+        return self.states.fire(Event.CLEAR, tick, "every exposure is back below its reduce-above threshold")
+
     # ------------------------------------------------------------ pre-trade
 
     def check_order(self, symbol: str, side: Side, price_ticks: int, qty_lots: int) -> Decision:
-        """Frozen blocks everything; an order that grows |position| must fit both limits."""
+        """Every check in a fixed order; the first that fails names the block.
+
+        HALTED blocks everything; then the fat-finger checks (price band,
+        order size) that hold for any order; then, for an order that grows
+        |position|, reduce-only and both exposure limits; then the resting
+        and rate limits, which count what was approved.
+        """
         if self.frozen:
-            return Decision(False, "frozen")
-        position = self._positions.get(symbol, 0)
-        projected = position + int(side) * qty_lots
-        if abs(projected) <= abs(position):
-            return ALLOW
+            return Decision(False, "frozen", HALTED)
+        return self._check(symbol, side, price_ticks, qty_lots)
+
+    def _check(self, symbol: str, side: Side, price_ticks: int, qty_lots: int) -> Decision:
+        limits = self.limits
         instrument = self.instruments[symbol]
         mark = self.marks.get(symbol, price_ticks)
+        if limits.price_band_bps > 0 and mark > 0:
+            away = 1e4 * abs(price_ticks - mark) / mark
+            if away > limits.price_band_bps:
+                return _block(PRICE_BAND, f"{symbol} {away:.2f} BPS from the mid > {limits.price_band_bps:.2f} BPS")
+        if limits.max_order_usd > 0:
+            size = instrument.notional_usd(price_ticks, qty_lots)
+            if size > limits.max_order_usd:
+                return _block(MAX_ORDER_USD, f"{symbol} {size:.2f} USD > {limits.max_order_usd:.2f} USD")
+        position = self._positions.get(symbol, 0)
+        projected = position + int(side) * qty_lots
+        if abs(projected) > abs(position):
+            grows = self._check_growth(symbol, instrument, mark, projected)
+            if grows is not None:
+                return grows
+        if limits.max_open_orders > 0 and self._resting.get(symbol, 0) >= limits.max_open_orders:
+            return _block(MAX_OPEN_ORDERS, f"{symbol} {limits.max_open_orders} resting")
+        if limits.max_orders_per_sec > 0 and self._sent_this_second.get(symbol, 0) >= limits.max_orders_per_sec:
+            return _block(MAX_ORDERS_PER_SEC, f"{symbol} {limits.max_orders_per_sec} this second")
+        return ALLOW
+
+    def _check_growth(self, symbol: str, instrument: Instrument, mark: int, projected: int) -> Decision | None:
+        """An order that grows |position|: refused while reduce-only, or beyond either exposure limit."""
+        if self.is_reduce_only(symbol):
+            return _block(REDUCE_ONLY, symbol)
         exposure = instrument.notional_usd(mark, projected)
         limits = self.limits
         if exposure > limits.max_inventory_usd:
-            return Decision(False, f"max-inv: {symbol} {exposure:.2f} USD > {limits.max_inventory_usd:.2f} USD")
+            return Decision(
+                False, f"max-inv: {symbol} {exposure:.2f} USD > {limits.max_inventory_usd:.2f} USD", MAX_INV
+            )
         total = self._running_total - self.notional_usd(symbol) + exposure
         if total > limits.max_total_notional_usd:
-            return Decision(False, f"max-total: {total:.2f} USD > {limits.max_total_notional_usd:.2f} USD")
-        return ALLOW
+            return Decision(False, f"max-total: {total:.2f} USD > {limits.max_total_notional_usd:.2f} USD", MAX_TOTAL)
+        return None
 
     def approve_quotes(self, quotes: Mapping[str, Quote]) -> tuple[list[tuple[str, Side, int, int]], int]:
         """Check both sides of every quote in sorted symbol order.
 
         Returns the approved orders as (symbol, side, price ticks, lots) and
-        the number of blocked sides.  Sorted order makes the outcome of limits
-        that compare symbols independent of the order quotes arrived in.
+        the number of blocked sides, each counted by kind.  Sorted order
+        makes the outcome of limits that compare symbols independent of the
+        order quotes arrived in.
         """
         approved: list[tuple[str, Side, int, int]] = []
         blocked = 0
@@ -119,11 +283,67 @@ class RiskEngine:
             quote = quotes[symbol]
             sides = ((Side.BUY, quote.bid_ticks, quote.bid_lots), (Side.SELL, quote.ask_ticks, quote.ask_lots))
             for side, price, lots in sides:
-                if self.check_order(symbol, side, price, lots).allowed:
+                decision = self.check_order(symbol, side, price, lots)
+                if decision.allowed:
                     approved.append((symbol, side, price, lots))
+                    self._count_approved(symbol)
                 else:
                     blocked += 1
+                    self.count_blocks(decision.kind)
         return approved, blocked
+
+    def flatten(
+        self, tick: int, touches: Mapping[str, Quote], *, confirmed: bool, last: bool
+    ) -> tuple[list[str], list[tuple[str, Side, int, int]], int] | None:
+        """While HALTED with ``flatten_on_halt``: the symbols to replace and the orders that flatten them.
+
+        From the tick after the halt, once the cancels are confirmed (no
+        order of ours is open), each symbol with a position gets one
+        reduce-only order for all of it at the touch: a long sells at the
+        bid its quoter would quote, a short buys at the ask.  The fat-finger
+        checks still apply.  Each tick replaces the last tick's order with a
+        new one for what is left; ``flatten_ticks`` after the halt (or at
+        the run's ``last`` tick) the window closes and what is left of the
+        orders is canceled.  Returns the symbols, the orders and the blocked
+        ones' count; None: nothing to send.
+        """
+        if not (self.frozen and self.limits.flatten_on_halt) or tick <= self.halted_at:
+            return None
+        if tick > self.halted_at + self.limits.flatten_ticks or last:
+            if not self.flattening:
+                return None
+            symbols, self.flattening = sorted(self.flattening), set()
+            return symbols, [], 0
+        if not confirmed:
+            return None
+        orders: list[tuple[str, Side, int, int]] = []
+        blocked = 0
+        for symbol in sorted(touches):
+            lots = self._positions.get(symbol, 0)
+            if lots == 0:
+                continue
+            touch = touches[symbol]
+            side, price = (Side.SELL, touch.bid_ticks) if lots > 0 else (Side.BUY, touch.ask_ticks)
+            decision = self._check(symbol, side, price, abs(lots))
+            if decision.allowed:
+                orders.append((symbol, side, price, abs(lots)))
+                self._count_approved(symbol)
+            else:
+                blocked += 1
+                self.count_blocks(decision.kind)
+        symbols = sorted(self.flattening | {symbol for symbol, *_ in orders})
+        self.flattening = {symbol for symbol, *_ in orders}
+        self.flatten_orders += len(orders)
+        return (symbols, orders, blocked) if symbols or blocked else None
+
+    def _count_approved(self, symbol: str) -> None:
+        self._resting[symbol] = self._resting.get(symbol, 0) + 1
+        self._sent_this_second[symbol] = self._sent_this_second.get(symbol, 0) + 1
+
+    def count_blocks(self, kind: str, count: int = 1) -> None:
+        """Blocks of ``kind`` decided outside :meth:`check_order` (a blind decision) or carried over a crash."""
+        if count:
+            self.blocks_by_reason[kind] = self.blocks_by_reason.get(kind, 0) + count
 
     # ------------------------------------------------------------ post-trade
 
@@ -133,13 +353,13 @@ class RiskEngine:
         mark = self.marks.get(fill.symbol, fill.price_ticks)
         side = int(fill.side)
         self._positions[fill.symbol] = self._positions.get(fill.symbol, 0) + side * fill.qty_lots
-        self._edge_usd += (
-            side
-            * (instrument.price_usd(mark) - instrument.price_usd(fill.price_ticks))
-            * float(instrument.lot_size)
-            * fill.qty_lots
-        )
-        self._volume_usd += instrument.notional_usd(fill.price_ticks, fill.qty_lots)
+        edge = side * (instrument.price_usd(mark) - instrument.price_usd(fill.price_ticks)) * float(instrument.lot_size)
+        edge *= fill.qty_lots
+        volume = instrument.notional_usd(fill.price_ticks, fill.qty_lots)
+        self._edge_usd += edge
+        self._volume_usd += volume
+        self._judged.add(edge, volume)
+        self._window.append(fill)
         self.fills_applied += 1
         self._refresh_notional(fill.symbol)
 
@@ -149,26 +369,89 @@ class RiskEngine:
             return None
         return 1e4 * self._edge_usd / self._volume_usd
 
-    def evaluate_edge(self) -> str | None:
-        """Freeze (and return the reason) if the edge has fallen below the threshold."""
-        edge = self.realised_edge_bps()
+    def evaluate_edge(self, tick: int = 0) -> str | None:
+        """Halt (and return the reason) if the judged edge has fallen below the threshold.
+
+        The judged edge is over every fill since the start or, after a
+        resume, since the resume: the fills before the halt were judged
+        already, and the same verdict on them again would halt at once.
+        """
+        judged = self._judged
+        edge = judged.bps()
         limits = self.limits
-        if self.frozen or edge is None or self.fills_applied < limits.edge_min_fills:
+        if self.frozen or edge is None or judged.fills < limits.edge_min_fills:
             return None
         if edge >= limits.edge_freeze_threshold_bps:
             return None
         reason = freeze_reason(edge, limits.edge_freeze_threshold_bps)
-        self.freeze(reason)
+        self.freeze(reason, tick, resumable=True)
         return reason
 
-    def freeze(self, reason: str) -> bool:
-        """Freeze trading; True only for the call that froze (later calls change nothing)."""
+    def freeze(self, reason: str, tick: int = 0, *, resumable: bool = False) -> bool:
+        """HALT; True only for the call that halted (later calls change nothing, but a final one makes it final).
+
+        ``resumable`` says the halt may be lifted (``resume_after_ticks``):
+        only a halt for edge is, since the edge is the one cause risk can
+        see go away.  A final cause arriving during a resumable halt (an
+        escalation, a reconciliation) makes the halt final.
+        """
+        resumable = resumable and self.limits.resume_after_ticks > 0
         if self.frozen:
+            self.halt_resumable = self.halt_resumable and resumable
             return False
-        self.frozen = True
+        self.states.fire(Event.HALT, tick, reason)
         self.freeze_events += 1
         self.last_freeze_reason = reason
+        self.halted_at = tick
+        self.halt_resumable = resumable
+        self.reduce_only, self.reduce_all = frozenset(), False
         return True
+
+    def restore_transition(self, transition: Transition) -> None:
+        """Replay a journaled move after a crash, with what the move changed live."""
+        self.states.restore(transition)
+        if transition.target is TradingState.HALTED:
+            self.freeze_events += 1
+            self.last_freeze_reason = transition.reason
+            self.halted_at = transition.tick
+            self.halt_resumable = self.limits.resume_after_ticks > 0 and transition.reason.startswith("Edge")
+        elif transition.source is TradingState.HALTED:
+            self.halt_resumable = False
+            self._judged = _EdgeSum()
+
+    def window_edge_bps(self) -> float | None:
+        """The edge of the last ``edge_window_fills`` fills re-marked at the current mids: how they look now.
+
+        Nothing trades while HALTED, so the edge as marked at fill time
+        cannot come back; marked at today's mids it can, as the market
+        moves back in the fills' favour.
+        """
+        judged = _EdgeSum()
+        for fill in self._window:
+            instrument = self.instruments[fill.symbol]
+            mark = self.marks.get(fill.symbol, fill.price_ticks)
+            side = int(fill.side)
+            edge = side * (instrument.price_usd(mark) - instrument.price_usd(fill.price_ticks))
+            judged.add(edge * float(instrument.lot_size) * fill.qty_lots,
+                       instrument.notional_usd(fill.price_ticks, fill.qty_lots))  # fmt: skip
+        return judged.bps()
+
+    def resume_due(self, tick: int) -> str | None:
+        """Lift a resumable halt ``resume_after_ticks`` after it if the re-marked window edge is back; the reason."""
+        limits = self.limits
+        if not (self.frozen and self.halt_resumable) or tick < self.halted_at + limits.resume_after_ticks:
+            return None
+        edge = self.window_edge_bps()
+        threshold = limits.edge_freeze_threshold_bps
+        if edge is not None and edge < threshold:
+            return None
+        shown = "no fills" if edge is None else f"{edge:.2f} BPS >= {threshold:.2f} BPS"
+        reason = f"Resume: edge over the last {len(self._window)} fills {shown}"
+        self.states.fire(Event.RESUME, tick, reason)
+        self.halt_resumable = False
+        self._judged = _EdgeSum()
+        self.flattening = set()  # trading again: the cancel/replace of every quoted symbol replaces them
+        return reason
 
     def _refresh_notional(self, symbol: str) -> None:
         lots = self._positions.get(symbol, 0)
@@ -179,3 +462,22 @@ class RiskEngine:
             self._notional[symbol] = value
         else:
             self._notional.pop(symbol, None)
+
+
+class _EdgeSum:
+    """Edge and volume (USD) summed over some fills."""
+
+    __slots__ = ("edge_usd", "volume_usd", "fills")
+
+    def __init__(self) -> None:
+        self.edge_usd = 0.0
+        self.volume_usd = 0.0
+        self.fills = 0
+
+    def add(self, edge_usd: float, volume_usd: float) -> None:
+        self.edge_usd += edge_usd
+        self.volume_usd += volume_usd
+        self.fills += 1
+
+    def bps(self) -> float | None:
+        return None if self.volume_usd <= 0 else 1e4 * self.edge_usd / self.volume_usd

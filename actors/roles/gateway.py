@@ -35,6 +35,7 @@ from actors.messages import (
     PositionItem,
     ReconcileRequest,
     Refusal,
+    Resume,
     StatusItem,
     StatusQuery,
     VenueState,
@@ -99,6 +100,7 @@ class ExchangeGateway(SupervisedRole):
         self.client = client
         self.frozen = False
         self.freeze_reason = ""
+        self.resumed_at = 0
         self.venue_empty = False
         self.venue_empty_at: float | None = None
         self.venue_open = 0
@@ -192,6 +194,8 @@ class ExchangeGateway(SupervisedRole):
         venue's new fills along: the order may have traded ("already filled",
         or a fill racing a lost answer), and the store closes it at once.
         """
+        if request.resumed > self.resumed_at:
+            self._resume(request.resumed)  # the store heard risk's Resume before this gateway did
         if request.frozen:
             self._freeze(request.tick, self.freeze_reason or "the store reports a freeze")
         if request.last:
@@ -205,7 +209,7 @@ class ExchangeGateway(SupervisedRole):
                 self.duplicates_ignored += 1  # the same request delivered twice: place once
                 continue
             self.placed_since_tick.add(place.client_id)
-            if self.frozen:
+            if self.frozen and not request.flatten:
                 self.refused_after_freeze += 1
                 rejects.append(Refusal(place.client_id, FROZEN))
                 continue
@@ -331,11 +335,30 @@ class ExchangeGateway(SupervisedRole):
         self._freeze(freeze.tick, freeze.reason)
 
     def _freeze(self, tick: int, reason: str) -> None:
-        if self.frozen:
-            return
+        if self.frozen or tick < self.resumed_at:
+            return  # frozen already, or a late copy of a freeze that a resume has ended
         self.frozen = True
         self.freeze_reason = reason
         self._mass_cancel(tick)
+
+    @handles(Resume)
+    def on_resume(self, resume: Resume) -> None:
+        """The halt is over: place again from request ``resume.tick`` on.
+
+        It comes after the venue's tick ``resume.tick`` (risk decided that
+        tick from its fills) and no later than that tick's request, which
+        says it too: the same canonical point as a freeze.
+        """
+        self._resume(resume.tick)
+
+    def _resume(self, tick: int) -> None:
+        if tick <= self.resumed_at:
+            return
+        self.resumed_at = tick
+        self.frozen = False
+        self.freeze_reason = ""
+        self.venue_empty = False
+        self.next_mass_cancel_tick = 0
 
     def _mass_cancel(self, tick: int) -> None:
         """Cancel everything at the venue until it holds nothing open (a few tries), then tell the store.

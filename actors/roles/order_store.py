@@ -33,6 +33,7 @@ from actors.messages import (
     PlaceItem,
     ReconcileRequest,
     ReplaceQuotes,
+    Resume,
     StatusItem,
     StatusQuery,
     VenueState,
@@ -90,6 +91,10 @@ class OrderStoreActor(SupervisedRole):
         self.venue_empty = False
         self.canceled_since_freeze = 0
         self.refused_after_freeze = 0
+        self.flattening = False
+        """The request being built flattens positions though frozen (:attr:`ReplaceQuotes.flatten`)."""
+        self.resumed_at = 0
+        """The tick of the last :class:`Resume`; every request says it, so the gateway resumes at request ``tick``."""
         self.last_tick = requested_through
         self.requested_through = requested_through
         self.closed_through = requested_through
@@ -120,9 +125,10 @@ class OrderStoreActor(SupervisedRole):
             return
         if replace.last:
             self.request_owed = tick
-        if self.frozen:
+        if self.frozen and not replace.flatten:
             self.refused_after_freeze += len(replace.orders)
         else:
+            self.flattening = self.flattening or replace.flatten
             self._replace(replace)
         if replace.last:
             self._send_request(tick)
@@ -153,6 +159,9 @@ class OrderStoreActor(SupervisedRole):
             due = self.store.due_cancels(tick)
             retries = [CancelItem(o.client_id, o.exchange_order_id) for o in due if o.exchange_order_id]
             cancels = [*self.follow_ups, *retries, *self.tick_cancels]
+        elif self.flattening:
+            cancels = list(self.tick_cancels)  # the last tick's flattening orders, replaced by this tick's
+        flatten, self.flattening = self.flattening, False
         places = self.tick_places
         self.follow_ups, self.tick_cancels, self.tick_places = [], [], []
         self.requested_through = tick
@@ -160,7 +169,15 @@ class OrderStoreActor(SupervisedRole):
             sent = tuple(c.client_id for c in cancels) + tuple(p.client_id for p in places) + unanswered
             self.awaiting.append((tick + ANSWER_DEADLINE_TICKS, sent))
         self.request_owed = None  # queued below: the outbox sends it even past a failure
-        whole = GatewayRequest(tick, tuple(cancels), tuple(places), self.frozen, status=unanswered)
+        whole = GatewayRequest(
+            tick,
+            tuple(cancels),
+            tuple(places),
+            self.frozen,
+            status=unanswered,
+            resumed=self.resumed_at,
+            flatten=flatten,
+        )
         self.send_all((GATEWAY, request) for request in split_request(whole))
 
     def _chase_unanswered(self, tick: int) -> tuple[str, ...]:
@@ -225,8 +242,8 @@ class OrderStoreActor(SupervisedRole):
         self._enter_freeze(freeze.tick, freeze.reason)
 
     def _enter_freeze(self, tick: int, reason: str) -> None:
-        if self.frozen:
-            return
+        if self.frozen or tick < self.resumed_at:
+            return  # frozen already, or a late copy of a freeze that a resume has ended
         self.frozen = True
         self.freeze_tick = tick
         if self.store.journal is not None:
@@ -234,6 +251,26 @@ class OrderStoreActor(SupervisedRole):
         for order in self.store.open_orders():
             self.store.request_cancel(order.client_id)
         self.follow_ups.clear()
+
+    @handles(Resume)
+    def on_resume(self, resume: Resume) -> None:
+        """The halt is over: the next ``ReplaceQuotes`` (of ``resume.tick``) makes orders again.
+
+        Risk sends this before that tick's ``ReplaceQuotes`` (one sender, in
+        order), and after the store sent the fills closing the tick, which it
+        did after every mass-cancel report of the halt: none comes later.
+        """
+        if resume.tick <= self.resumed_at:
+            return  # a copy delivered twice
+        self.resumed_at = resume.tick
+        if not self.frozen:
+            return
+        self.frozen = False
+        self.venue_empty = False
+        self.freeze_confirmed = False
+        self.canceled_since_freeze = 0
+        if self.store.journal is not None:
+            self.store.journal.append(["resume", resume.tick, resume.reason])
 
     @handles(MassCancelReport)
     def on_mass_cancel_report(self, report: MassCancelReport) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from actors.core.quoting import QuotingPolicy
 from actors.core.types import Instrument
-from actors.messages import Freeze, Mark, MarketTick, QuoteIntent, QuoterStopped
+from actors.messages import Freeze, Mark, MarketTick, QuoteIntent, QuoterStopped, Resume
 from actors.roles.addresses import RISK
 from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
@@ -29,13 +29,16 @@ class QuoterSnapshot:
 
 
 class Quoter(SupervisedRole):
-    """Quotes around each mid it is told; after a freeze it never quotes again."""
+    """Quotes around each mid it is told; after a final freeze it never quotes again."""
 
     def __init__(self, instrument: Instrument, policy: QuotingPolicy) -> None:
         super().__init__()
         self.instrument = instrument
         self.policy = policy
         self.frozen = False
+        self.marks_only = False
+        """Frozen for good: only marks from now on.  A resumable halt keeps the intents coming (:class:`Freeze`)."""
+        self.resumed_at = 0
         self.intents_sent = 0
         self.ticks_ignored = 0
         self.last_tick = 0
@@ -53,7 +56,7 @@ class Quoter(SupervisedRole):
             return
         self.last_tick = tick.tick
         self.owed = tick
-        if self.frozen:
+        if self.marks_only:
             self.ticks_ignored += 1
             self.owed = None  # queued in the outbox by the send: sent even past a failure
             self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))
@@ -76,9 +79,18 @@ class Quoter(SupervisedRole):
             self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))
 
     @handles(Freeze)
-    def on_freeze(self, _freeze: Freeze) -> None:
-        """Stop quoting for good."""
+    def on_freeze(self, freeze: Freeze) -> None:
+        """Stop quoting for good, or, if the halt may be lifted, go on quoting what risk will ignore until then."""
+        if freeze.tick < self.resumed_at:
+            return  # a late copy of a freeze that a resume has ended
         self.frozen = True
+        self.marks_only = self.marks_only or not freeze.keep_quoting
+
+    @handles(Resume)
+    def on_resume(self, resume: Resume) -> None:
+        """The halt is over: nothing changes in what is sent (the intents never stopped), only the state."""
+        self.resumed_at = max(self.resumed_at, resume.tick)
+        self.frozen = self.marks_only
 
     def escalate(self, exc: Exception) -> None:
         """Tell risk to count on this quoter no more, and to freeze from the first tick without it."""

@@ -6,11 +6,16 @@ every live quoter (an intent, or a mark once frozen) and the store's record
 that closes t's fills; and ticks are decided in order.  A decision then runs
 in a canonical order that no arrival order can change: the tick's marks, the
 fills applied since the last decision (in the store's order), the edge
-(perhaps a freeze), then every intent in sorted symbol order, since limit
-checks compare symbols (total notional).
+(perhaps a halt), a resume that is due, the reduce-only state, then every
+intent in sorted symbol order, since limit checks compare symbols (total
+notional).  The trading state itself (ACTIVE, REDUCING, HALTED) is the
+core's (:mod:`actors.core.trading_state`); this actor applies its verdicts:
+a halt is broadcast as :class:`Freeze`, a resume as :class:`Resume`, both
+decided at a tick (docs/DESIGN.md, "The freeze path").
 
 With a journal, every decision is written ahead of the records it sends:
-``["decided", tick, risk blocks, fills applied so far]``.  That is what a
+``["decided", tick, risk blocks, fills applied so far, {block kind: count}]``,
+and every move of the trading state ``["state", tick, from, to, reason]``.  That is what a
 resumed run needs of risk (:mod:`actors.recovery`): the blocks, which never
 became orders, and which of the store's fills each decision applied, so the
 replay marks each fill at the mid it was marked at live.
@@ -25,7 +30,8 @@ from typing import ClassVar
 
 from actors.core.journal import JournalWriter
 from actors.core.quoting import Quote
-from actors.core.risk import RiskEngine
+from actors.core.risk import BLIND, RiskEngine
+from actors.core.trading_state import Transition
 from actors.core.types import Side
 from actors.messages import (
     DecisionDeadline,
@@ -39,6 +45,7 @@ from actors.messages import (
     QuoteIntent,
     QuoterStopped,
     ReplaceQuotes,
+    Resume,
     TickDone,
     VenueState,
     split_replace,
@@ -71,6 +78,10 @@ class RiskSnapshot:
     decided_through: int
     late_inputs: int
     decided_at_deadline: int
+    state: str = "ACTIVE"
+    transitions: tuple[Transition, ...] = ()
+    blocks_by_reason: dict[str, int] | None = None
+    flatten_orders: int = 0
 
 
 class RiskMonitor(SupervisedRole):
@@ -113,6 +124,9 @@ class RiskMonitor(SupervisedRole):
         self.reconciliations = 0
         self.duplicate_records = 0
         self.freeze_confirmed = False
+        self.confirmation_stale = False
+        """A resume came since the last confirmation: the next halt starts unconfirmed."""
+        self.journaled_transitions = len(engine.transitions)
         self.canceled_at_freeze = 0
         self.freeze_decided_at: float | None = None
         self.freezes_due: list[tuple[int, str, str]] = []
@@ -177,7 +191,7 @@ class RiskMonitor(SupervisedRole):
         """Freeze for a quoter that gave up, as ``tick`` is decided (or at once, ``everything``, after the last)."""
         while self.freezes_due and (everything or self.freezes_due[0][0] <= tick):
             given_up = heapq.heappop(self.freezes_due)[2]
-            if self.engine.freeze(given_up):
+            if self.engine.freeze(given_up, tick):
                 self._broadcast_freeze(tick, given_up)
 
     @handles(DecisionDeadline)
@@ -219,31 +233,64 @@ class RiskMonitor(SupervisedRole):
         if timer is not None:
             timer.cancel()  # decided in time: no deadline will fire after the run
         engine = self.engine
+        engine.begin_decision(tick)
         self._freeze_due(tick)
         for symbol in sorted(inputs):
             engine.update_mark(symbol, inputs[symbol].mid_ticks)
         if self._apply_fills():
-            reason = engine.evaluate_edge()
+            reason = engine.evaluate_edge(tick)
             if reason is not None:
                 self._broadcast_freeze(tick, reason)
+        resumed = engine.resume_due(tick)
+        if resumed is not None:
+            self._broadcast_resume(tick, resumed)
+        engine.update_reducing(tick)
         self.decided_through = tick
         intents = {} if engine.frozen else {s: r for s, r in inputs.items() if isinstance(r, QuoteIntent)}
         quotes = {s: Quote(s, i.bid_ticks, i.bid_lots, i.ask_ticks, i.ask_lots) for s, i in intents.items()}
         approved: list[tuple[str, Side, int, int]] = []
+        before = dict(engine.blocks_by_reason)
         if self.closed_through < tick:  # blind
             blocks = 2 * len(quotes)
+            engine.count_blocks(BLIND, blocks)
         else:
             approved, blocks = engine.approve_quotes(quotes) if quotes else ([], 0)
+        pulled = sorted(self.symbols - self.stopped.keys()) if at_deadline and not engine.frozen else sorted(intents)
+        flatten = self._flatten(tick, inputs)
+        if flatten is not None:
+            pulled, approved, blocks = flatten
         self.risk_blocks += blocks
         if self.journal is not None:  # write-ahead: on disk before the decision leaves
-            self.journal.append(["decided", tick, blocks, engine.fills_applied])
+            self._journal_transitions()
+            now = sorted(engine.blocks_by_reason.items())
+            kinds = {kind: n - before.get(kind, 0) for kind, n in now if n != before.get(kind, 0)}
+            self.journal.append(["decided", tick, blocks, engine.fills_applied, kinds])
             self.journal.flush()
         orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
-        pulled = sorted(self.symbols - self.stopped.keys()) if at_deadline and not engine.frozen else sorted(intents)
-        replaces = [(STORE, replace) for replace in split_replace(ReplaceQuotes(tick, tuple(pulled), orders, blocks))]
+        decided = ReplaceQuotes(tick, tuple(pulled), orders, blocks, flatten=flatten is not None)
+        replaces = [(STORE, replace) for replace in split_replace(decided)]
         self.send_all([*replaces, (FEED, TickDone(tick))])
         if tick == self.final_tick:
             self._freeze_due(tick, everything=True)  # a quoter that gave up at the last tick
+
+    def _flatten(
+        self, tick: int, inputs: dict[str, Input]
+    ) -> tuple[list[str], list[tuple[str, Side, int, int]], int] | None:
+        """HALTED with ``--flatten-on-halt``: the core's flattening orders at each quoter's touch.
+
+        They start once the store has confirmed the halt's cancels (its
+        confirmation comes before the fills that close the next tick, in the
+        store's order, so the tick it starts at is the same on every
+        runtime), never on a tick decided blind (positions are not known).
+        """
+        touches = {
+            symbol: Quote(symbol, record.bid_ticks, record.bid_lots, record.ask_ticks, record.ask_lots)
+            for symbol, record in inputs.items()
+            if isinstance(record, QuoteIntent)
+        }
+        if self.closed_through < tick:
+            touches = {}
+        return self.engine.flatten(tick, touches, confirmed=self.freeze_confirmed, last=tick == self.final_tick)
 
     def _apply_fills(self) -> bool:
         fills, self.unapplied = self.unapplied, []
@@ -259,14 +306,15 @@ class RiskMonitor(SupervisedRole):
 
     @handles(FreezeRequest)
     def on_freeze_request(self, request: FreezeRequest) -> None:
-        """An operator (or a test, or an actor giving up) pulls the kill switch: freeze now."""
-        if self.engine.freeze(request.reason):
+        """An operator (or a test, or an actor giving up) pulls the kill switch: halt now, for good."""
+        if self.engine.freeze(request.reason, self.decided_through):
             self._broadcast_freeze(self.decided_through, request.reason)
 
     @handles(FreezeComplete)
     def on_freeze_complete(self, done: FreezeComplete) -> None:
         """The store agrees with the venue: no order is open any more."""
         self.freeze_confirmed = True
+        self.confirmation_stale = False
         self.canceled_at_freeze = done.canceled
 
     @handles(VenueState)
@@ -277,13 +325,14 @@ class RiskMonitor(SupervisedRole):
         venue = {item.symbol: item.lots for item in state.positions if item.lots}
         mine = self.engine.positions()
         differ = sorted(symbol for symbol in venue.keys() | mine.keys() if venue.get(symbol) != mine.get(symbol))
-        if differ and self.engine.freeze(f"Reconciliation: positions differ from the venue in {', '.join(differ)}"):
+        reason = f"Reconciliation: positions differ from the venue in {', '.join(differ)}"
+        if differ and self.engine.freeze(reason, state.tick):
             self._broadcast_freeze(state.tick, self.engine.last_freeze_reason)
 
     def escalate(self, exc: Exception) -> None:
         """Risk itself gives up: freeze with what it has left, since nobody else can."""
         reason = escalation_reason(self.address, exc)
-        if self.engine.freeze(reason):
+        if self.engine.freeze(reason, self.decided_through):
             self._broadcast_freeze(self.decided_through, reason)
 
     def _broadcast_freeze(self, tick: int, reason: str) -> None:
@@ -295,9 +344,32 @@ class RiskMonitor(SupervisedRole):
         """
         self.freeze_decided_at = self.runtime.now()
         self.freeze_tick = tick
-        freeze = Freeze(tick, reason)
+        if self.confirmation_stale:
+            self.freeze_confirmed, self.confirmation_stale, self.canceled_at_freeze = False, False, 0
+        self._journal_transitions()
+        keep_quoting = self.engine.halt_resumable or self.engine.limits.flatten_on_halt
+        freeze = Freeze(tick, reason, keep_quoting)
         quoters = self.runtime.directory.group(QUOTERS)
         self.send_all([(GATEWAY, freeze), (STORE, freeze), *((address, freeze) for address in quoters)])
+
+    def _broadcast_resume(self, tick: int, reason: str) -> None:
+        """Everyone who heard the freeze hears the resume, before this tick's ``ReplaceQuotes`` leaves."""
+        self.confirmation_stale = True
+        self._journal_transitions()
+        resume = Resume(tick, reason)
+        quoters = self.runtime.directory.group(QUOTERS)
+        self.send_all([(GATEWAY, resume), (STORE, resume), *((address, resume) for address in quoters)])
+
+    def _journal_transitions(self) -> None:
+        """Moves of the trading state not journaled yet (write-ahead, like a decision)."""
+        if self.journal is None:
+            return
+        moves = self.engine.transitions
+        for move in moves[self.journaled_transitions :]:
+            self.journal.append(["state", move.tick, move.source.value, move.target.value, move.reason])
+        if len(moves) > self.journaled_transitions:
+            self.journaled_transitions = len(moves)
+            self.journal.flush()
 
     def snapshot(self) -> RiskSnapshot:
         """State for reports and tests."""
@@ -319,4 +391,8 @@ class RiskMonitor(SupervisedRole):
             decided_through=self.decided_through,
             late_inputs=self.late_inputs,
             decided_at_deadline=self.decided_at_deadline,
+            state=engine.state.value,
+            transitions=tuple(engine.transitions),
+            blocks_by_reason=dict(sorted(engine.blocks_by_reason.items())),
+            flatten_orders=engine.flatten_orders,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import itertools
+import queue
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -89,6 +90,7 @@ class Runtime(abc.ABC):
         self._timer_seq = itertools.count()
         self._spawn_order: dict[str, pykka.ActorRef[Any]] = {}
         self._instances: dict[str, Any] = {}
+        self._outside: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
 
     # ------------------------------------------------------------ actor classes
 
@@ -178,6 +180,24 @@ class Runtime(abc.ABC):
             self.dead_letter(self.current_address(), address, "actor stopped", message)
             return False
         return True
+
+    def tell_from_outside(self, address: str, message: object) -> None:
+        """Tell from a signal handler: queued, and let in by :meth:`admit_from_outside`.
+
+        A signal handler runs on the main thread between any two bytecodes,
+        perhaps while that thread holds a lock a tell needs (the runtime's
+        idle condition, an inbox's), or in the middle of a sim step; so it
+        only puts the message on a queue whose ``put`` is reentrant
+        (``queue.SimpleQueue``), and the main thread tells it later.
+        """
+        self._outside.put((address, message))
+
+    def admit_from_outside(self) -> None:
+        """Tell what signal handlers queued (call it outside any lock: the sim at each step, a run's wait loop)."""
+        outside = self._outside
+        while not outside.empty():  # cheap when nothing came, as it is at nearly every sim step
+            address, message = outside.get_nowait()
+            self.tell(address, message)
 
     @abc.abstractmethod
     def current_address(self) -> str:

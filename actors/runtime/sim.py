@@ -433,6 +433,7 @@ class SimRuntime(Runtime):
                 f"tell, don't block: {self._current}'s handler tried to run the scheduler "
                 "(step, run_until_idle or a blocking wait); schedule a timer or send a message instead."
             )
+        self.admit_from_outside()  # what a signal handler queued, let in between two steps
         self._release_blocked()
         if not self._ready:
             if not self._blocked:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,50 @@ def test_a_config_file_python_cannot_even_parse_is_one_line(tmp_path: Path) -> N
     path.write_text("symbols = " + "[" * 3000 + "]" * 3000 + "\n")
     with pytest.raises(ConfigError, match="invalid TOML"):
         resolve(config_file=path)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"reduce_above_usd": "-1"}, "reduce-above-usd: expected a number >= 0"),
+        ({"reduce_above_total_usd": "nan"}, "reduce-above-total-usd: expected a finite number"),
+        ({"max_order_usd": "-0.5"}, "max-order-usd: expected a number >= 0"),
+        ({"price_band_bps": "inf"}, "price-band-bps: expected a finite number"),
+        ({"max_open_orders": "-1"}, "max-open-orders: expected an integer from 0 to 1000000"),
+        ({"max_orders_per_sec": "2.5"}, "max-orders-per-sec: expected an integer"),
+        ({"resume_after_ticks": "1e3"}, "resume-after-ticks: expected an integer"),
+        ({"edge_window_fills": "0"}, "edge-window-fills: expected an integer from 1 to 100000"),
+        ({"flatten_on_halt": "maybe"}, "flatten-on-halt: expected true or false"),
+        ({"flatten_ticks": "0"}, "flatten-ticks: expected an integer from 1 to 1000000"),
+    ],
+)
+def test_bad_trading_state_and_check_settings_are_one_line_naming_the_flag(
+    overrides: dict[str, object], needle: str
+) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        resolve(overrides=overrides)
+
+
+def test_every_trading_state_and_check_setting_reaches_risks_limits() -> None:
+    from actors.system import risk_limits
+
+    settings = {"reduce_above_usd": "1", "reduce_above_total_usd": "2", "max_order_usd": "3", "price_band_bps": "4",
+                "max_open_orders": "5", "max_orders_per_sec": "6", "resume_after_ticks": "7", "edge_window_fills": "8",
+                "flatten_on_halt": "true", "flatten_ticks": "9", "tick_ms": "250"}  # fmt: skip
+    limits = risk_limits(resolve(overrides=settings))
+    assert (limits.reduce_above_usd, limits.reduce_above_total_usd, limits.max_order_usd, limits.price_band_bps) == (
+        1.0, 2.0, 3.0, 4.0,
+    )  # fmt: skip
+    assert (limits.max_open_orders, limits.max_orders_per_sec, limits.resume_after_ticks) == (5, 6, 7)
+    assert (limits.edge_window_fills, limits.flatten_on_halt, limits.flatten_ticks, limits.tick_ms) == (8, True, 9, 250)
+
+
+def test_the_readme_table_names_every_flag_and_variable() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    faults = {f"{kind}_rate" for kind in ("place_error", "cancel_error", "timeout", "duplicate_fill", "out_of_order",
+                                          "unknown_fill", "cancel_race")}  # fmt: skip
+    for key in default_values():
+        if key != "freeze_utc_iso":
+            assert re.search(rf"`--{key.replace('_', '-')}[` ]", readme), key
+        if key not in faults:  # the faults share one row: `<fault>_rate`, `MM_<FAULT>_RATE`
+            assert f"`{key}`" in readme and f"`{env_name(key)}`" in readme, key

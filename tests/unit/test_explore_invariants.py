@@ -25,6 +25,8 @@ import pytest
 
 from actors.core.exchange_faults import FAULT_KINDS
 from actors.core.orders import OrderStore
+from actors.core.risk import RiskEngine
+from actors.core.trading_state import TradingState
 from actors.core.types import OrderState
 from actors.messages import FeedTicks, FreezeRequest
 from actors.roles.addresses import FEED, GATEWAY, RISK, STORE
@@ -49,6 +51,12 @@ HOSTILE_VENUE = {
 }
 
 
+PRETRADE_CHECKS = {"price_band_bps": 6.0, "max_order_usd": 1100.0, "reduce_above_usd": 2000.0}
+"""The trading-state and pre-trade settings the exploration runs under: reduce-only above 2,000 USD
+(below max_inv, so REDUCING is reached), a price band just wider than the quotes' half spread (5 bps),
+an order size limit just above the quotes' size."""
+
+
 def message_faults(seed: int, drop: float = 0.0) -> FaultPlan:
     """Delays and duplicates on every actor-to-actor tell, now and then a crash, and perhaps drops."""
     return FaultPlan(seed=seed, duplicate=0.05, delay=0.1, max_delay_steps=6, crash=0.01, fail_after=0.01, drop=drop)
@@ -60,12 +68,19 @@ class Watch:
 
     placed_when_gateway_froze: int | None = None
     terminal_entries: dict[str, list[OrderState]] = field(default_factory=dict)
+    risk_violations: list[str] = field(default_factory=list)
 
 
 WATCHES: dict[int, Watch] = {}
 VENUE_FAULTS: dict[str, Counter[str]] = {mode: Counter() for mode in MODES}
 GAVE_UP: Counter[str] = Counter()
 """Runs, by mode, in which risk, the store or the gateway used up its restarts and stopped."""
+STATES_SEEN: dict[str, Counter[str]] = {mode: Counter() for mode in MODES}
+"""Trading states and block kinds the exploration's decisions met, by mode, to prove it reached them."""
+
+
+def mode_of(sim: Sim) -> str:
+    return "dropping" if sim.reliable else "in-process"
 
 
 def role(sim: Sim, address: str) -> Any:
@@ -85,14 +100,47 @@ def watch_terminal_states(store: OrderStore, watch: Watch) -> None:
     store._move = recording_move  # type: ignore[method-assign]
 
 
+def watch_risk_decisions(engine: RiskEngine, watch: Watch, seen: Counter[str]) -> None:
+    """Judge every order risk approves as it approves it, against the state it was approved in.
+
+    Positions and marks do not move within one call, so each order is judged
+    against exactly what risk knew: none while HALTED, none that grows
+    |position| of a reduce-only symbol while REDUCING, none outside the price
+    band around the mark or above the order size limit.
+    """
+    approve = engine.approve_quotes
+
+    def judged(quotes: Any) -> Any:
+        state, halted = engine.state, engine.frozen
+        positions = {symbol: engine.position(symbol) for symbol in quotes}
+        approved, blocked = approve(quotes)
+        seen[state.value] += 1
+        for symbol, side, price, lots in approved:
+            mark = engine.marks[symbol]
+            if halted:
+                watch.risk_violations.append(f"{symbol}: an order approved while HALTED")
+            position = positions[symbol]
+            grows = abs(position + int(side) * lots) > abs(position)
+            if state is TradingState.REDUCING and engine.is_reduce_only(symbol) and grows:
+                watch.risk_violations.append(f"{symbol}: an order grows |{position}| while REDUCING")
+            if 1e4 * abs(price - mark) / mark > PRETRADE_CHECKS["price_band_bps"]:
+                watch.risk_violations.append(f"{symbol}: {price} outside the band around {mark}")
+            if engine.instruments[symbol].notional_usd(price, lots) > PRETRADE_CHECKS["max_order_usd"]:
+                watch.risk_violations.append(f"{symbol}: {lots} lots at {price} above the size limit")
+        return approved, blocked
+
+    engine.approve_quotes = judged  # type: ignore[method-assign]
+
+
 def scenario(sim: Sim) -> None:
     watch = WATCHES[id(sim)] = Watch()
     system = sim.start_system(
         symbols=["BTCUSDT", "ETHUSDT", "SOLUSDT"], iterations=6, seed=sim.seed % 97, fill_rate=0.6,
         max_inv=MAX_INV, max_total=1e6, quote_notional_usd=QUOTE_USD, edge_threshold=-1e9, retain_ticks=2,
-        **HOSTILE_VENUE,
+        **HOSTILE_VENUE, **PRETRADE_CHECKS,
     )  # fmt: skip
-    watch_terminal_states(sim.actor(STORE).store, watch)  # type: ignore[attr-defined]
+    watch_terminal_states(role(sim, STORE).store, watch)
+    watch_risk_decisions(role(sim, RISK).engine, watch, STATES_SEEN[mode_of(sim)])
     system.run(4)
     # tick 5: the kill switch is pulled while tick 5 flows through the engine, at a point the
     # seed chooses, so the store's and the gateway's own refusals are what keep orders out
@@ -124,6 +172,15 @@ def invariant(sim: Sim) -> None:
         # a side is checked against the limit before it is placed, so a position can pass the limit by
         # at most one order (the last one approved); allow one more for a quote filled twice by a race
         assert risk.notional_usd(symbol) <= MAX_INV + 2 * QUOTE_USD * 1.01, f"{symbol} far beyond max_inv"
+    trading_state_invariant(sim, watch)
+
+
+def trading_state_invariant(sim: Sim, watch: Watch) -> None:
+    """No order approved while HALTED, none growing |position| while REDUCING, none outside the band or size."""
+    assert not watch.risk_violations, watch.risk_violations
+    engine = role(sim, RISK).engine
+    if engine.frozen:
+        assert engine.state is TradingState.HALTED and not engine.reduce_only, "HALTED and reducing at once"
 
 
 def final(sim: Sim) -> None:
@@ -136,7 +193,8 @@ def final(sim: Sim) -> None:
     """
     store, risk, gateway = role(sim, STORE), role(sim, RISK), role(sim, GATEWAY)
     watch = WATCHES.pop(id(sim))
-    VENUE_FAULTS["dropping" if sim.reliable else "in-process"].update(gateway.client.injected)
+    VENUE_FAULTS[mode_of(sim)].update(gateway.client.injected)
+    STATES_SEEN[mode_of(sim)].update(f"block:{kind}" for kind in risk.engine.blocks_by_reason)
     assert risk.engine.frozen, "trading was not frozen"
     assert gateway.client.get_orders() == [], "the venue still holds an open order"
     if all(address in sim.directory for address in (STORE, RISK, GATEWAY)):
@@ -144,7 +202,7 @@ def final(sim: Sim) -> None:
         assert store.store.open_count() == 0, "an order open at the freeze was not canceled"
         assert risk.engine.positions() == gateway.client.get_positions(), "positions != the fills applied"
     else:
-        GAVE_UP["dropping" if sim.reliable else "in-process"] += 1
+        GAVE_UP[mode_of(sim)] += 1
     doubled = {cid: states for cid, states in watch.terminal_entries.items() if len(states) > 1}
     assert not doubled, f"orders in two terminal states: {doubled}"
 
@@ -175,7 +233,16 @@ def test_the_exploration_really_injected_faults(exploration: tuple[str, Explorat
     faults, venue = report.faults, VENUE_FAULTS[mode]
     assert faults["duplicated"] >= runs // 10 and faults["delayed"] >= runs // 10
     assert faults["crashed"] >= runs // 100 and faults["failed_after"] >= runs // 100
-    assert (faults["dropped"] >= runs // 10) is (mode == "dropping")
+    assert faults["dropped"] >= runs // 10 if mode == "dropping" else faults["dropped"] == 0
     assert all(venue[kind] >= runs // 100 for kind in FAULT_KINDS), venue
     print(f"\nexplore ({mode}): {runs} seeds, {report.deliveries} deliveries, message faults {faults}, "
           f"venue faults {dict(sorted(venue.items()))}, runs where a role gave up: {GAVE_UP[mode]}")  # fmt: skip
+
+
+@pytest.mark.timeout(EXPLORATION_TIMEOUT_S)
+def test_the_exploration_reached_reducing_and_its_blocks(exploration: tuple[str, ExplorationReport]) -> None:
+    mode, _ = exploration
+    runs, seen = len(SEEDS), STATES_SEEN[mode]  # a single replayed seed need not reach REDUCING; thousands must
+    assert seen["ACTIVE"] >= runs and seen["REDUCING"] >= runs // 10, seen
+    assert seen["block:reduce-only"] >= runs // 10, seen
+    print(f"\nexplore ({mode}): decisions by state and seeds by block kind {dict(sorted(seen.items()))}")

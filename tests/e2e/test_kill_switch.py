@@ -1,0 +1,73 @@
+"""The operator's kill switch: SIGUSR1 to a running ``bin/run-shadow`` halts it, and the report says so."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from actors.cli import KILL_SWITCH_REASON
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("runtime", ["threads", "pool", "sim"])
+def test_sigusr1_halts_a_running_shadow_run_for_good_and_the_report_shows_the_operator(
+    tmp_path: Path, runtime: str
+) -> None:
+    journal = tmp_path / "journal"  # only to see that the run is trading before the switch is pulled
+    flags = ["--runtime", runtime, "--symbols-count", "5", "--iterations", "600", "--edge-threshold=-1e9",
+             "--resume-after-ticks", "1", "--journal", str(journal)]  # fmt: skip
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+    process = subprocess.Popen([sys.executable, str(ROOT / "bin" / "run-shadow"), *flags], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environ)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        venue = journal / "venue.journal"
+        while not venue.exists() or venue.stat().st_size < 2_000:
+            assert process.poll() is None and time.monotonic() < deadline, "the run did not start trading"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGUSR1)
+        out, err = process.communicate(timeout=90)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    report = json.loads(out)
+    risk = report["risk"]
+    assert risk["last_freeze_reason"] == KILL_SWITCH_REASON and KILL_SWITCH_REASON.startswith("Operator")
+    assert risk["frozen"] and risk["state"] == "HALTED" and risk["freeze_confirmed"]  # an operator's halt is final
+    assert [move["to"] for move in risk["transitions"]] == ["HALTED"]
+    assert 0 < risk["freeze_tick"] < 600 and report["execution"]["ticks"] == 600
+    assert report["orders"]["open"] == 0 and report["orders"]["placed"] > 0
+
+
+def test_a_kill_switch_pulled_before_the_system_exists_halts_it_as_it_starts() -> None:
+    from actors.cli import KillSwitch, run
+    from actors.config import resolve
+
+    pulled = KillSwitch()
+    pulled(signal.SIGUSR1, None)  # as if the signal came while the flags were read
+    config = resolve(overrides={"runtime": "sim", "iterations": 5}, override_source="setting")
+    risk = json.loads(run(config, kill_switch=pulled))["risk"]
+    assert risk["last_freeze_reason"] == KILL_SWITCH_REASON and risk["freeze_tick"] == 0 and risk["frozen"]
+
+
+def test_sigusr1_during_start_up_does_not_kill_the_command() -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+    code = (  # the signal lands while the flags are parsed, before any system exists
+        "import os, signal, sys; import actors.cli as cli; real = cli.parse_config; "
+        "cli.parse_config = lambda *a: (os.kill(os.getpid(), signal.SIGUSR1), real(*a))[1]; "
+        "sys.exit(cli.main(['--runtime', 'sim', '--iterations', '3']))"
+    )
+    command = [sys.executable, "-c", code]
+    done = subprocess.run(command, capture_output=True, text=True, env=environ, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["risk"]["last_freeze_reason"] == KILL_SWITCH_REASON
