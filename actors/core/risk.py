@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from actors.core.pnl import PnlLine
 from actors.core.quoting import Quote
 from actors.core.types import Fill, Instrument, Side
 
@@ -61,6 +62,7 @@ class RiskEngine:
         self.fills_applied = 0
         self._edge_usd = 0.0
         self._volume_usd = 0.0
+        self._pnl: dict[str, PnlLine] = {}
 
     # ------------------------------------------------------------ state
 
@@ -140,8 +142,16 @@ class RiskEngine:
             * fill.qty_lots
         )
         self._volume_usd += instrument.notional_usd(fill.price_ticks, fill.qty_lots)
+        line = self._pnl.get(fill.symbol)
+        if line is None:
+            line = self._pnl[fill.symbol] = PnlLine()
+        line.apply(side * fill.qty_lots, instrument.price_usd(fill.price_ticks), float(instrument.lot_size))
         self.fills_applied += 1
         self._refresh_notional(fill.symbol)
+
+    def pnl(self) -> dict[str, PnlLine]:
+        """Each traded symbol's books (a copy), sorted by symbol."""
+        return {s: PnlLine(*_fields(line)) for s, line in sorted(self._pnl.items())}
 
     def realised_edge_bps(self) -> float | None:
         """Edge over every fill so far, None before the first."""
@@ -179,3 +189,7 @@ class RiskEngine:
             self._notional[symbol] = value
         else:
             self._notional.pop(symbol, None)
+
+
+def _fields(line: PnlLine) -> tuple[int, float, float, float]:
+    return (line.position, line.average_usd, line.realised_usd, line.traded_usd)

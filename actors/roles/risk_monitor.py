@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from actors.core.journal import JournalWriter
+from actors.core.pnl import PnlLine
 from actors.core.quoting import Quote
 from actors.core.risk import RiskEngine
 from actors.core.types import Side
@@ -71,6 +72,7 @@ class RiskSnapshot:
     decided_through: int
     late_inputs: int
     decided_at_deadline: int
+    pnl: dict[str, PnlLine]
 
 
 class RiskMonitor(SupervisedRole):
@@ -319,4 +321,5 @@ class RiskMonitor(SupervisedRole):
             decided_through=self.decided_through,
             late_inputs=self.late_inputs,
             decided_at_deadline=self.decided_at_deadline,
+            pnl=engine.pnl(),
         )
