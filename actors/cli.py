@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         if key == "freeze_utc_iso":
             continue  # set through MM_FREEZE_UTC_ISO or the config file
         metavar = spec.metavar or key.split("_")[-1].upper()
-        repeated = {"action": "append"} if key == "market" else {}
-        parser.add_argument("--" + key.replace("_", "-"), dest=key, metavar=metavar, help=spec.help, **repeated)
+        action = "append" if key == "market" else "store"  # --market PATH, repeated for more files
+        parser.add_argument("--" + key.replace("_", "-"), dest=key, metavar=metavar, help=spec.help, action=action)
     return parser
 
 

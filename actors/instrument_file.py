@@ -52,11 +52,11 @@ def load_instruments(path: Path) -> dict[str, Sizes]:
 
 def _size(value: object, named: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ConfigError(f"{named}: expected a positive decimal such as \"0.01\", got {value!r}")
+        raise ConfigError(f'{named}: expected a positive decimal such as "0.01", got {value!r}')
     try:
         size = Decimal(value if isinstance(value, str) else repr(value))
     except InvalidOperation:
-        raise ConfigError(f"{named}: expected a positive decimal such as \"0.01\", got {value!r}") from None
+        raise ConfigError(f'{named}: expected a positive decimal such as "0.01", got {value!r}') from None
     if not size.is_finite() or size <= 0 or size < Decimal("1e-12") or size > Decimal("1e6"):
         raise ConfigError(f"{named}: expected a decimal from 1e-12 to 1e6, got {value!r}")
     return size

@@ -144,4 +144,3 @@ def _instrument(symbol: str, summary: Scan, sizes: Sizes | None) -> Instrument:
         chosen = Sizes(Decimal(1).scaleb(-seen.price_decimals), Decimal(1).scaleb(-seen.size_decimals))
     start = Decimal(repr(seen.first_mid)).quantize(chosen.tick_size) if seen.first_mid else chosen.tick_size
     return Instrument(symbol, chosen.tick_size, chosen.lot_size, max(start, chosen.tick_size))
-

@@ -85,8 +85,9 @@ def generate(
                 bid_ticks = max(1, math.floor(mids[index] / tick))
                 ask_ticks = bid_ticks + draw.randint(1, 3)
                 bid, ask = f"{bid_ticks * tick:.{places}f}", f"{ask_ticks * tick:.{places}f}"
-                bid_size, ask_size = _size(draw, instrument.start_price, lot_places[index]), _size(
-                    draw, instrument.start_price, lot_places[index]
+                bid_size, ask_size = (
+                    _size(draw, instrument.start_price, lot_places[index]),
+                    _size(draw, instrument.start_price, lot_places[index]),
                 )
                 name = instrument.symbol
                 quotes_file.write(f"binance,{name},{at},{at + 7},{ask_size},{ask},{bid},{bid_size}\n")

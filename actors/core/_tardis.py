@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from actors.core.market_events import QUOTE, TRADE, Event
 
-QUOTES_HEADER = ("exchange", "symbol", "timestamp", "local_timestamp", "ask_amount", "ask_price", "bid_price", "bid_amount")
+QUOTES_HEADER = (
+    "exchange",
+    "symbol",
+    "timestamp",
+    "local_timestamp",
+    "ask_amount",
+    "ask_price",
+    "bid_price",
+    "bid_amount",
+)
 TRADES_HEADER = ("exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount")
 
 _NOT_IN_SYMBOL = str.maketrans("", "", "-_/:.")

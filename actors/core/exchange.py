@@ -179,10 +179,9 @@ class FakeExchangeClient:
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {rate}")
         self.seed = seed
-        self.fill_rate = fill_rate
         self.reject_rate = reject_rate
-        self.partial_fill_rate = partial_fill_rate
         self.fill_model: FillModel = fill_model or RandomFills(seed, fill_rate, partial_fill_rate)
+        self._fill_rate = fill_rate
         self.clock = clock or FrozenClock.parse("2025-01-01T00:00:00Z")
         self.tick = 0
         self.retain_ticks = retain_ticks
@@ -196,6 +195,18 @@ class FakeExchangeClient:
         self._unstreamed: list[Fill] = []
         self._fills = 0
         self._listener: FillListener | None = None
+
+    @property
+    def fill_rate(self) -> float:
+        """The coin flip's chance that a resting order trades at a tick (unused by a market fill model)."""
+        return self._fill_rate
+
+    @fill_rate.setter
+    def fill_rate(self, rate: float) -> None:
+        """A venue turned quiet (or busy) mid-test: its coin flip follows."""
+        self._fill_rate = rate
+        if isinstance(self.fill_model, RandomFills):
+            self.fill_model.fill_rate = rate
 
     def place(self, request: PlaceRequest) -> PlaceResult:
         """Accept (next ``ORD`` id) or reject, by a draw keyed on the client id."""

@@ -36,7 +36,7 @@ from typing import Protocol
 
 from actors.core.keyed_random import uniform
 from actors.core.market_events import QUOTE
-from actors.core.recorded_market import Buckets, Recording
+from actors.core.recorded_market import Buckets, Recording, TickEvent
 from actors.core.types import Side
 
 
@@ -150,7 +150,7 @@ class MarketFills:
                 if orders is None:
                     continue
                 if kind == QUOTE:
-                    _match_quote(orders, left, traded, event[2], event[3], event[4], event[5])
+                    _match_quote(orders, left, traded, event)
                 else:
                     _match_trade(orders, left, traded, event[2], event[3])
         return traded
@@ -182,15 +182,10 @@ def _match_trade(
 
 
 def _match_quote(
-    orders: list[RestingOrder],
-    left: dict[str, int],
-    traded: list[tuple[RestingOrder, int]],
-    bid: int,
-    bid_lots: int,
-    ask: int,
-    ask_lots: int,
+    orders: list[RestingOrder], left: dict[str, int], traded: list[tuple[RestingOrder, int]], quote: TickEvent
 ) -> None:
     """Rules 3 and 4 for one quote: the far side down (or up) to our price fills us; our side updates the queue."""
+    _, _, bid, bid_lots, ask, ask_lots = quote
     for order in orders:
         remaining = left[order.exchange_order_id]
         if remaining <= 0:
