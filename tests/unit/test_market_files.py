@@ -48,7 +48,7 @@ def test_a_headerless_book_ticker_is_recognised_by_the_shape_of_its_rows(tmp_pat
 
 def test_a_binance_dump_whose_name_does_not_say_its_symbol_is_refused(tmp_path: Path) -> None:
     path = binance_agg_trades(tmp_path / "trades.csv", [(T0, 1.0, 1.0, False)], header=True)
-    with pytest.raises(MarketDataError, match="trades.csv: a Binance dump names its symbol"):
+    with pytest.raises(MarketDataError, match=r"trades\.csv: a Binance dump names its symbol"):
         MarketFile(path)
 
 
@@ -69,9 +69,9 @@ def test_a_named_format_reads_a_file_without_its_header(tmp_path: Path) -> None:
 
 def test_empty_and_missing_files_are_one_line_errors(tmp_path: Path) -> None:
     (tmp_path / "empty.csv").write_text("")
-    with pytest.raises(MarketDataError, match="empty.csv: empty"):
+    with pytest.raises(MarketDataError, match=r"empty\.csv: empty"):
         MarketFile(tmp_path / "empty.csv")
-    with pytest.raises(MarketDataError, match="gone.csv: no such file"):
+    with pytest.raises(MarketDataError, match=r"gone\.csv: no such file"):
         MarketFile(tmp_path / "gone.csv")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from actors.core.market_files import MarketFile
-from actors.core.recorded_market import Recording, RecordedMarket
+from actors.core.recorded_market import RecordedMarket, Recording
 from actors.core.types import Instrument
 from tests.unit.market_kit import tardis_quotes, tardis_trades
 
