@@ -30,6 +30,8 @@ from actors.instrument_file import load_instruments
 
 SAMPLE = "sample"
 """``--market sample`` replays the data set that comes with the package (``actors/sample_market/``)."""
+MAX_UNITS = 1 << 52
+"""A price in ticks or a size in lots must stay below this, as the random walk's mids do (the wire's integers)."""
 MAX_BUCKETS = 10_000_000
 """As many ticks as ``--iterations`` allows."""
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
@@ -80,6 +82,16 @@ def settle(config: ShadowConfig) -> Settled:
         raise MarketDataError(f"--market {' '.join(config.market)}: no rows to replay")
     symbols = _symbols(config, summary)
     instruments = {s: _instrument(s, summary, table.get(s)) for s in symbols}
+    for symbol, instrument in instruments.items():
+        seen = summary.symbols[symbol]
+        if (
+            seen.max_price / float(instrument.tick_size) >= MAX_UNITS
+            or seen.max_size / float(instrument.lot_size) >= MAX_UNITS
+        ):
+            raise MarketDataError(
+                f"--market: {symbol} trades at up to {seen.max_price:g} in sizes up to {seen.max_size:g}: too many "
+                f"ticks of {instrument.tick_size} or lots of {instrument.lot_size}; give coarser ones with --instruments"
+            )
     bucket_us = max(1, round(config.tick_ms * 1000))
     recording = Recording.cut(
         files, instruments, first_us=summary.first_us, last_us=summary.last_us, bucket_us=bucket_us,

@@ -224,6 +224,8 @@ class SymbolSummary:
     price_decimals: int = 0
     size_decimals: int = 0
     seen: int = 0
+    max_price: float = 0.0
+    max_size: float = 0.0
 
 
 @dataclass
@@ -257,6 +259,10 @@ def scan(files: Sequence[MarketFile]) -> Scan:
             summary = symbols.get(symbol)
             if summary is None:
                 summary = symbols[symbol] = SymbolSummary()
+            high = event[5] if kind == QUOTE else event[3]
+            summary.max_price = max(summary.max_price, high)
+            size = max(event[4], event[6])
+            summary.max_size = max(summary.max_size, size)
             if kind == QUOTE:
                 result.quotes += 1
                 if not summary.has_quotes or at < summary.first_at:

@@ -105,3 +105,23 @@ def test_an_instruments_table_applies_to_synthetic_runs_too(tmp_path: Path) -> N
     instruments = settle(resolve(overrides={"instruments": str(path)})).instruments
     assert str(instruments["ETHUSDT"].tick_size) == "0.1" and str(instruments["ETHUSDT"].lot_size) == "0.01"
     assert str(instruments["BTCUSDT"].tick_size) == "0.01"  # not in the table: the catalogue's
+
+
+def test_prices_too_fine_for_the_wire_are_refused_before_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text(
+        "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+        "binance,BTCUSDT,1,1,1,900000000000000,800000000000000,1\n"
+    )
+    with pytest.raises(MarketDataError, match="BTCUSDT trades at up to 9e"):
+        settle(resolve(overrides={"market": [str(path)]}))
+
+
+def test_a_span_of_more_ticks_than_a_run_allows_asks_for_a_longer_tick(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text(
+        "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+        "binance,BTCUSDT,1,1,1,101,100,1\nbinance,BTCUSDT,1,1735689600000000,1,101,100,1\n"
+    )
+    with pytest.raises(ConfigError, match="choose a longer tick"):
+        settle(resolve(overrides={"market": [str(path)]}))
