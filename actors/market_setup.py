@@ -84,13 +84,11 @@ def settle(config: ShadowConfig) -> Settled:
     instruments = {s: _instrument(s, summary, table.get(s)) for s in symbols}
     for symbol, instrument in instruments.items():
         seen = summary.symbols[symbol]
-        if (
-            seen.max_price / float(instrument.tick_size) >= MAX_UNITS
-            or seen.max_size / float(instrument.lot_size) >= MAX_UNITS
-        ):
+        tick, lot = instrument.tick_size, instrument.lot_size
+        if seen.max_price / float(tick) >= MAX_UNITS or seen.max_size / float(lot) >= MAX_UNITS:
             raise MarketDataError(
-                f"--market: {symbol} trades at up to {seen.max_price:g} in sizes up to {seen.max_size:g}: too many "
-                f"ticks of {instrument.tick_size} or lots of {instrument.lot_size}; give coarser ones with --instruments"
+                f"--market: {symbol} trades at up to {seen.max_price:g} in sizes up to {seen.max_size:g}: "
+                f"too many ticks of {tick} or lots of {lot}; give coarser ones with --instruments"
             )
     bucket_us = max(1, round(config.tick_ms * 1000))
     recording = Recording.cut(
