@@ -36,8 +36,9 @@ def test_readme_recorded_market_example_prints_what_the_readme_shows() -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("On recorded market data", 1)[1]
     command = re.search(r"```sh\n(.*?)\n```", section, re.S)
-    shown = re.search(r"```\n(.*?)\n```", section, re.S)
-    assert command is not None and shown is not None
+    assert command is not None
+    shown = re.search(r"```\n(.*?)\n```", section[command.end() :], re.S)
+    assert shown is not None
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
     environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environ.get('PATH', '')}"  # the python of the pipe
     done = subprocess.run(command.group(1), shell=True, capture_output=True, text=True, check=True, cwd=ROOT,
