@@ -77,3 +77,11 @@ def test_a_whole_run_is_one_wait_however_many_deliveries_it_takes() -> None:
     system.run()
     assert system.risk_snapshot().decided_through == 20
     sim.shutdown()
+
+
+def test_a_recorded_market_gives_one_report_under_scheduler_seeds_with_delays_and_a_hostile_venue() -> None:
+    config = {"market": ["sample"], "iterations": 40, "edge_threshold": -100.0, "maker_fee_bps": 1.0, **HOSTILE}
+    reports = {report_under(seed, delay=0.3, **config) for seed in range(8)}
+    assert len(reports) == 1
+    (report,) = reports
+    assert '"fill_model":"market"' in report and '"fills":{"count":0' not in report
