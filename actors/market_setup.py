@@ -31,7 +31,7 @@ from actors.instrument_file import load_instruments
 SAMPLE = "sample"
 """``--market sample`` replays the data set that comes with the package (``actors/sample_market/``)."""
 MAX_UNITS = 1 << 52
-"""A price in ticks or a size in lots must stay below this, as the random walk's mids do (the wire's integers)."""
+"""A price in ticks must stay below this, as the random walk's mids do (the wire's integers)."""
 MAX_BUCKETS = 10_000_000
 """As many ticks as ``--iterations`` allows."""
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
@@ -84,11 +84,11 @@ def settle(config: ShadowConfig) -> Settled:
     instruments = {s: _instrument(s, summary, table.get(s)) for s in symbols}
     for symbol, instrument in instruments.items():
         seen = summary.symbols[symbol]
-        tick, lot = instrument.tick_size, instrument.lot_size
-        if seen.max_price / float(tick) >= MAX_UNITS or seen.max_size / float(lot) >= MAX_UNITS:
+        tick = instrument.tick_size
+        if seen.max_price / float(tick) >= MAX_UNITS:
             raise MarketDataError(
-                f"--market: {symbol} trades at up to {seen.max_price:g} in sizes up to {seen.max_size:g}: "
-                f"too many ticks of {tick} or lots of {lot}; give coarser ones with --instruments"
+                f"--market: {symbol} trades at up to {seen.max_price:g}: too many ticks of {tick} for the wire; "
+                "give a coarser tick_size with --instruments"
             )
     bucket_us = max(1, round(config.tick_ms * 1000))
     recording = Recording.cut(

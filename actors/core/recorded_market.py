@@ -77,27 +77,34 @@ class Buckets:
         self.through = 0
         """The last bucket handed out."""
 
-    def next_bucket(self) -> list[TickEvent]:
-        """The events of bucket ``through + 1`` (none once the files are done), for the traded symbols only."""
+    def next_raw(self) -> list[Event]:
+        """The events of bucket ``through + 1`` as the files have them (none once the files are done)."""
         self.through += 1
         recording = self._recording
         end = recording.start_us + self.through * recording.bucket_us
         units = self._units
-        bucket: list[TickEvent] = []
+        bucket: list[Event] = []
         event = self._pending
         events = self._events
         if event is None:
             event = next(events, None)
         while event is not None and event[0] < end:
-            unit = units.get(event[2])
-            if unit is not None:
-                tick, lot = unit
-                bucket.append(
-                    (event[1], event[2], max(1, round(event[3] / tick)), int(event[4] / lot + 1e-9),
-                     max(1, round(event[5] / tick)) if event[1] == QUOTE else 0, int(event[6] / lot + 1e-9))
-                )  # fmt: skip
+            if event[2] in units:
+                bucket.append(event)
             event = next(events, None)
         self._pending = event
+        return bucket
+
+    def next_bucket(self) -> list[TickEvent]:
+        """The events of bucket ``through + 1`` in the instruments' integers, for the traded symbols only."""
+        units = self._units
+        bucket: list[TickEvent] = []
+        for kind, symbol, price, size, ask, ask_size in (event[1:] for event in self.next_raw()):
+            tick, lot = units[symbol]
+            bucket.append(
+                (kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9),
+                 max(1, round(ask / tick)) if kind == QUOTE else 0, int(ask_size / lot + 1e-9))
+            )  # fmt: skip
         return bucket
 
 
@@ -115,6 +122,7 @@ class RecordedMarket:
 
     def _rewind(self) -> None:
         self._buckets = Buckets(self._recording)
+        self._ticks = {s: float(i.tick_size) for s, i in self._recording.instruments.items()}
         self._mids: dict[str, int] = dict(self._recording.first_mids)
 
     @property
@@ -128,11 +136,12 @@ class RecordedMarket:
             raise KeyError(f"no market data for symbol {symbol!r}")
         if tick < self._buckets.through:
             self._rewind()
-        quoted, mids = self._recording.quoted, self._mids
+        quoted, mids, ticks = self._recording.quoted, self._mids, self._ticks
         while self._buckets.through < tick:
-            for kind, name, price, _, ask, _ in self._buckets.next_bucket():
+            for _, kind, name, price, _, ask, _ in self._buckets.next_raw():
+                size = ticks[name]
                 if kind == QUOTE:
-                    mids[name] = (price + ask) // 2
+                    mids[name] = (max(1, round(price / size)) + max(1, round(ask / size))) // 2
                 elif name not in quoted:
-                    mids[name] = price
+                    mids[name] = max(1, round(price / size))
         return mids[symbol]
