@@ -71,7 +71,7 @@ class Settled:
 def settle(config: ShadowConfig) -> Settled:
     """Read the data files ``config`` names; MarketDataError or ConfigError (one line) if they will not do."""
     table = load_instruments(Path(config.instruments)) if config.instruments else {}
-    identity = [("instruments", *_identity(Path(config.instruments)))] if config.instruments else []
+    identity = [("instruments", *file_identity(Path(config.instruments)))] if config.instruments else []
     if not config.market:
         instruments = {s: instrument_for(s, config.seed, table.get(s)) for s in config.symbols}
         return Settled(replace(config, data_identity=tuple(identity)), instruments)
@@ -102,19 +102,18 @@ def settle(config: ShadowConfig) -> Settled:
             "choose a longer tick"
         )
     iterations = recording.buckets if config.iterations_from_market else config.iterations
-    identity = [("market", *_identity(path)) for path in paths] + identity
+    identity = [("market", *file_identity(path)) for path in paths] + identity
     settled = replace(config, symbols=tuple(symbols), iterations=iterations, data_identity=tuple(identity))
     return Settled(settled, instruments, Market(recording, summary, tuple(paths)))
 
 
 def market_paths(entries: tuple[str, ...]) -> list[Path]:
-    """Every file the entries name: a file, each file of a directory (sorted), or the packaged sample."""
+    """Every file the entries name: a file, each file of a directory (sorted, hidden ones left out), or the sample."""
     paths: list[Path] = []
     for entry in entries:
         path = sample_dir() if entry == SAMPLE else Path(entry)
         if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
-            inside = [p for p in inside if p.suffix != ".py"]
+            inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
             if not inside:
                 raise MarketDataError(f"--market {entry}: the directory holds no file")
             paths.extend(inside)
@@ -123,10 +122,6 @@ def market_paths(entries: tuple[str, ...]) -> list[Path]:
         else:
             raise MarketDataError(f"--market {entry}: no such file or directory")
     return paths
-
-
-def _identity(path: Path) -> tuple[str, int, str]:
-    return file_identity(path)
 
 
 def _symbols(config: ShadowConfig, summary: Scan) -> list[str]:

@@ -67,8 +67,8 @@ def open_text(path: Path) -> IO[str]:
     if magic == b"\x1f\x8b":
         # fewer, larger reads of the stream; the caller closes what it is handed (SIM115)
         unzipped = io.BufferedReader(gzip.open(path, "rb"), buffer_size=1 << 16)  # noqa: SIM115
-        return io.TextIOWrapper(unzipped, encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
+        return io.TextIOWrapper(unzipped, encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")  # -sig: a byte-order mark some exporters write is not data
 
 
 def _first_row(path: Path) -> list[str] | None:
@@ -94,9 +94,9 @@ def detect_format(path: Path, named: str = "auto") -> tuple[Format, bool]:
     header = tuple(cell.strip() for cell in first)
     if named != "auto":
         fmt = FORMATS[_ALIASES.get(named, named)]
-        return fmt, header == fmt.header
+        return fmt, _is_header(header, fmt)
     for fmt in FORMATS.values():
-        if header == fmt.header:
+        if _is_header(header, fmt):
             return fmt, True
     if len(first) in (7, 8) and all(cell.strip().lstrip("-").replace(".", "", 1).isdigit() for cell in first[:6]):
         fmt = FORMATS["binance-agg-trades" if _binance.looks_like_agg_trades(first) else "binance-book-ticker"]
@@ -107,6 +107,11 @@ def detect_format(path: Path, named: str = "auto") -> tuple[Format, bool]:
         f"{path}:1: unknown market format (first row {shown!r}); name it with --market-format "
         f"({', '.join(FORMAT_NAMES[1:])})"
     )
+
+
+def _is_header(cells: tuple[str, ...], fmt: Format) -> bool:
+    """The format's header (aggTrades dumps may add ``is_best_match``)."""
+    return cells == fmt.header or (fmt.name == "binance-agg-trades" and cells == (*fmt.header, "is_best_match"))
 
 
 class MarketFile:

@@ -125,11 +125,6 @@ class RecordedMarket:
         self._ticks = {s: float(i.tick_size) for s, i in self._recording.instruments.items()}
         self._mids: dict[str, int] = dict(self._recording.first_mids)
 
-    @property
-    def buckets(self) -> int:
-        """Ticks the recording spans."""
-        return self._recording.buckets
-
     def mid_ticks(self, symbol: str, tick: int) -> int:
         """The mid of ``symbol``'s last quote at or before bucket ``tick``."""
         if symbol not in self._mids:

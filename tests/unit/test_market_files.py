@@ -127,3 +127,19 @@ def test_a_file_is_streamed_not_loaded_whole(tmp_path: Path) -> None:
     with path.open("a") as handle:  # rows written after reading began are read: nothing was loaded ahead
         handle.write(f"binance,BTCUSDT,{T0 + 99},{T0 + 99},1,101,100,1\n" * 20_000)
     assert sum(1 for _ in events) == 2 + 20_000
+
+
+def test_a_byte_order_mark_and_windows_line_ends_do_not_hide_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    rows = tardis_quotes(tmp_path / "plain.csv", [(T0, "BTCUSDT", 1.0, 1.0, 2.0, 1.0)]).read_text().splitlines()
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows).encode() + b"\r\n")
+    assert [event[0] for event in MarketFile(path)] == [T0]
+
+
+def test_an_agg_trades_header_with_is_best_match_is_recognised(tmp_path: Path) -> None:
+    path = tmp_path / "SOLUSDT-aggTrades.csv"
+    header = "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker,is_best_match"
+    path.write_text(f"{header}\n1,150.5,2,1,1,{T0},false,true\n")
+    market = MarketFile(path)
+    assert (market.format.name, market.has_header) == ("binance-agg-trades", True)
+    assert list(market) == [(T0, TRADE, "SOLUSDT", 150.5, 2.0, 0.0, 0.0)]
