@@ -128,15 +128,18 @@ def _text(value: object) -> str:
 
 
 def _paths(value: object) -> tuple[str, ...]:
-    """Market files: a list (a repeated flag, a TOML list) or one text (``os.pathsep``-separated in MM_MARKET)."""
+    """Market files: a list (a repeated flag, a TOML list) or one text (``os.pathsep``-separated in MM_MARKET).
+
+    An empty text is no file (``MM_MARKET=""`` turns replay off); a blank entry in a list is a mistake.
+    """
     if isinstance(value, str):
-        items = value.split(os.pathsep) if os.pathsep in value else [value]
+        items = [item for item in value.split(os.pathsep) if item.strip()]
     elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         items = list(value)
     else:
         raise ValueError(f"expected a path or a list of paths, got {value!r}")
-    paths = tuple(item.strip() for item in items if item.strip())
-    if len(paths) != len([item for item in items if item != ""]) or any("\0" in p for p in paths):
+    paths = tuple(item.strip() for item in items)
+    if not all(paths) or any("\0" in path for path in paths):
         raise ValueError(f"expected non-blank paths, got {value!r}")
     return paths
 

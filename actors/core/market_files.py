@@ -74,7 +74,11 @@ def open_text(path: Path) -> IO[str]:
 def _first_row(path: Path) -> list[str] | None:
     try:
         with open_text(path) as handle:
-            for row in csv.reader(handle):
+            for _ in range(100):  # a bounded look: a file of one endless line is not read to its end
+                line = handle.readline(1 << 16)
+                if not line:
+                    break
+                row = next(csv.reader([line]), [])
                 if row:
                     return row
     except FileNotFoundError:

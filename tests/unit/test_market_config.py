@@ -125,3 +125,16 @@ def test_a_span_of_more_ticks_than_a_run_allows_asks_for_a_longer_tick(tmp_path:
     )
     with pytest.raises(ConfigError, match="choose a longer tick"):
         settle(resolve(overrides={"market": [str(path)]}))
+
+
+def test_a_blank_market_path_in_a_list_is_an_error_but_an_empty_variable_is_no_market() -> None:
+    with pytest.raises(ConfigError, match="--market: expected non-blank paths"):
+        resolve(overrides={"market": ["sample", " "]})
+    assert resolve(environ={"MM_MARKET": ""}).market == ()
+
+
+def test_a_file_of_one_endless_line_is_not_read_to_its_end_to_tell_its_format(tmp_path: Path) -> None:
+    path = tmp_path / "blob.csv"
+    path.write_bytes(b"x" * (1 << 20))
+    with pytest.raises(MarketDataError, match="unknown market format"):
+        settle(resolve(overrides={"market": [str(path)]}))
