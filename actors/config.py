@@ -20,16 +20,14 @@ from typing import Any
 
 from actors.core.clock import ClockError, FrozenClock
 from actors.core.instruments import symbol_names
+from actors.core.market_files import BAD_ROW_POLICIES
+from actors.core.market_files import FORMAT_NAMES as MARKET_FORMATS
 
 ENV_PREFIX = "MM_"
 FREEZE_ENV = "MM_FREEZE_UTC_ISO"
 RUNTIME_NAMES = ("pool", "sim", "threads")
 PACES = ("asap", "realtime")
 FILL_MODELS = ("auto", "market", "random")
-MARKET_FORMATS = (
-    "auto", "tardis-quotes", "tardis-book-ticker", "tardis-trades", "binance-book-ticker", "binance-agg-trades",
-)  # fmt: skip
-BAD_ROW_POLICIES = ("error", "skip")
 MARKET_TICK_MS = 1000.0
 """With --market, a tick is a time bucket of this many ms unless some layer sets ``tick_ms``."""
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")

@@ -56,7 +56,9 @@ FORMATS: dict[str, Format] = {
     ),
 }
 """Every layout by the name ``--market-format`` takes (Tardis ``book_ticker`` files have the quotes layout)."""
-FORMAT_NAMES = ("auto", *FORMATS, "tardis-book-ticker")
+FORMAT_NAMES = ("auto", "tardis-quotes", "tardis-book-ticker", "tardis-trades", "binance-book-ticker",
+                "binance-agg-trades")  # fmt: skip
+"""What ``--market-format`` takes: ``auto`` (recognise each file) or one layout for every file."""
 _ALIASES = {"tardis-book-ticker": "tardis-quotes"}
 
 

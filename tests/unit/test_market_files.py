@@ -143,3 +143,9 @@ def test_an_agg_trades_header_with_is_best_match_is_recognised(tmp_path: Path) -
     market = MarketFile(path)
     assert (market.format.name, market.has_header) == ("binance-agg-trades", True)
     assert list(market) == [(T0, TRADE, "SOLUSDT", 150.5, 2.0, 0.0, 0.0)]
+
+
+def test_every_format_name_the_flag_takes_reads_a_layout() -> None:
+    from actors.core.market_files import _ALIASES, FORMAT_NAMES, FORMATS
+
+    assert FORMAT_NAMES[0] == "auto" and set(FORMAT_NAMES[1:]) == set(FORMATS) | set(_ALIASES)
