@@ -188,7 +188,7 @@ _RATE = _number(unit=True)
 KEYS: dict[str, Key] = {
     "symbols": Key(_symbols, "comma-separated symbols to quote, e.g. BTCUSDT,ETHUSDT", (list, str)),
     "symbols_count": Key(_integer(0, 100_000), "quote N generated symbols SYM00001.. instead of --symbols", _INT),
-    "iterations": Key(_integer(1, 10_000_000), "market ticks to run", _INT),
+    "iterations": Key(_integer(1, 10_000_000), "market ticks to run (with --market: the buckets in the data)", _INT),
     "seed": Key(_integer(0, 2**63 - 1), "seed of the market, fills and rejects", _INT),
     "runtime": Key(_choice(RUNTIME_NAMES), "actor runtime: " + " | ".join(RUNTIME_NAMES)),
     "max_inv": Key(_number(positive=True), "max inventory per symbol, USD", _NUM),
@@ -214,7 +214,9 @@ KEYS: dict[str, Key] = {
     "cancel_race_rate": Key(_RATE, "fault: chance an order fills just before its cancel, [0, 1]", _NUM),
     "pace": Key(_choice(PACES), "asap: deterministic, as fast as it goes | realtime: a tick every --tick-ms"),
     "tick_ms": Key(
-        _number(positive=True, high=86_400_000.0), "paced mode: ms between market ticks (at most a day)", _NUM
+        _number(positive=True, high=86_400_000.0),
+        "paced mode: ms between market ticks; with --market: a tick's time bucket, default 1000 (at most a day)",
+        _NUM,
     ),
     "decision_deadline_ms": Key(
         _number(positive=True, high=86_400_000.0),
@@ -244,7 +246,9 @@ KEYS: dict[str, Key] = {
         _number(low=-1_000.0, high=1_000.0), "maker fee on every fill, bps of notional (negative: a rebate)", _NUM
     ),
     "on_bad_row": Key(
-        _choice(BAD_ROW_POLICIES), "a market row out of time order, crossed or malformed: error | skip (counted)"
+        _choice(BAD_ROW_POLICIES),
+        "a market row out of time order, crossed or malformed: error | skip (counted)",
+        metavar="POLICY",
     ),
     "freeze_utc_iso": Key(_freeze_iso, "frozen clock start (env MM_FREEZE_UTC_ISO)"),
     "log_level": Key(_choice(LOG_LEVELS, upper=True), "loguru level on stderr"),
