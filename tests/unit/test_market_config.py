@@ -138,3 +138,22 @@ def test_a_file_of_one_endless_line_is_not_read_to_its_end_to_tell_its_format(tm
     path.write_bytes(b"x" * (1 << 20))
     with pytest.raises(MarketDataError, match="unknown market format"):
         settle(resolve(overrides={"market": [str(path)]}))
+
+
+def test_a_symbol_the_engine_cannot_name_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text(
+        "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+        "deribit,BTC-PERPETUAL-WITH-A-VERY-LONG-NAME,1,1,1,101,100,1\n"
+    )
+    with pytest.raises(MarketDataError, match="not a symbol the engine can trade"):
+        settle(resolve(overrides={"market": [str(path)]}))
+
+
+def test_the_generator_command_writes_a_data_set_the_replay_reads(tmp_path: Path) -> None:
+    from actors.sample_market import main
+
+    assert main([str(tmp_path), "--symbols", "ETHUSDT", "--seconds", "5", "--quotes-only"]) == 0
+    settled = settle(resolve(overrides={"market": [str(tmp_path)]}))
+    assert settled.config.symbols == ("ETHUSDT",) and settled.config.iterations == 5
+    assert settled.market is not None and settled.market.scan.quotes == 50 and settled.market.scan.trades == 0

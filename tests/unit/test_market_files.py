@@ -149,3 +149,27 @@ def test_every_format_name_the_flag_takes_reads_a_layout() -> None:
     from actors.core.market_files import _ALIASES, FORMAT_NAMES, FORMATS
 
     assert FORMAT_NAMES[0] == "auto" and set(FORMAT_NAMES[1:]) == set(FORMATS) | set(_ALIASES)
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "needle"),
+    [
+        ("BTCUSDT-bookTicker.csv", "1,100,1,101,1,1735689600000", "expected 7 fields, got 6"),
+        ("BTCUSDT-bookTicker.csv", "1,0,1,101,1,1735689600000,1735689600001", "prices must be > 0"),
+        ("BTCUSDT-aggTrades.csv", "1,100,1,1,1,1735689600000,maybe", "ending with is_buyer_maker"),
+        ("BTCUSDT-aggTrades.csv", "1,100,-1,1,1,1735689600000,true", "quantity >= 0"),
+    ],
+)
+def test_a_malformed_binance_row_is_named_with_its_line(tmp_path: Path, name: str, row: str, needle: str) -> None:
+    good = {"BTCUSDT-bookTicker.csv": "1,99,1,100,1,1735689600000,1735689600001",
+            "BTCUSDT-aggTrades.csv": "1,100,1,1,1,1735689600000,true"}[name]  # fmt: skip
+    path = tmp_path / name
+    path.write_text(f"{good}\n{row}\n")
+    with pytest.raises(MarketDataError, match=rf"{name}:2: malformed .*{needle}"):
+        list(MarketFile(path))
+
+
+def test_a_tardis_trade_at_no_price_is_malformed(tmp_path: Path) -> None:
+    path = tardis_trades(tmp_path / "t.csv", [(T0, "BTCUSDT", "buy", 100.0, 1.0), (T0 + 1, "BTCUSDT", "buy", 0.0, 1.0)])
+    with pytest.raises(MarketDataError, match=r"t\.csv:3: malformed tardis-trades row: price must be > 0"):
+        list(MarketFile(path))
