@@ -15,6 +15,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -34,6 +35,8 @@ from actors.wire import decode, encode
 CASES = [("threads", 100), ("threads", 1000), ("pool", 100), ("pool", 1000), ("pool", 10000),
          ("sim", 100), ("sim", 1000), ("sim", 10000)]  # fmt: skip
 """Default cases; threads stops at 1,000 (a thread per actor)."""
+MARKET_REPLAY_ROWS = (250_000, 1_000_000)
+"""Two replay sizes: the same peak memory for both is what "flat" means."""
 
 
 def _config(symbols: int, iterations: int, runtime: str, seed: int = 42) -> ShadowConfig:
@@ -166,6 +169,63 @@ def cancel_replace(runtime: str, ticks: int, *, reliable: bool = False) -> dict[
     }
 
 
+MARKET_SYMBOLS = 100
+MARKET_QUOTE_EVERY_US = 100_000
+"""The replay case: 100 symbols quoted every 100 ms, so 1,000 quote rows per 1-second tick."""
+
+
+def market_replay(rows: int, runtime: str = "pool") -> dict[str, Any]:
+    """Replay a generated Tardis quotes file of about ``rows`` rows (100 symbols) through a whole engine.
+
+    The clock runs from building the system (which reads every row once to
+    check it and find the symbols and the span) to the last tick decided;
+    the feed and the venue each stream the file again as the run goes.
+    Generating the file is not timed.  Besides wall time, the process's CPU
+    time over the same span (all its threads): on a shared machine, rows per
+    CPU-minute is the figure that does not depend on what else runs.
+    """
+    from actors.sample_market import generate  # the same generator as the packaged sample
+
+    seconds = max(1, rows // (MARKET_SYMBOLS * 1_000_000 // MARKET_QUOTE_EVERY_US))
+    with tempfile.TemporaryDirectory(prefix="bench-market-") as scratch:
+        directory = Path(scratch)
+        symbols = [f"SYM{i:05d}" for i in range(1, MARKET_SYMBOLS + 1)]
+        quotes, _ = generate(directory, symbols, seconds=seconds, seed=1, quotes_only=True,
+                             quote_every_us=MARKET_QUOTE_EVERY_US)  # fmt: skip
+        file_mb = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
+        gc.collect()
+        rss_before = _peak_rss_mb()
+        settings: dict[str, Any] = {"market": [str(directory)], "runtime": runtime, "edge_threshold": -1e9}
+        settings.update(max_inv=1e12, max_total=1e15)
+        config = resolve(overrides=settings, override_source="setting")
+        started, cpu_started = time.perf_counter(), time.process_time()
+        system = _build(config)
+        scanned_s = time.perf_counter() - started
+        system.start()
+        system.run()
+        system.runtime.wait_idle()
+        wall_s = time.perf_counter() - started
+        cpu_s = time.process_time() - cpu_started  # every thread of the process: the work, whatever else runs
+        report = build_report(system)
+        system.stop()
+    return {
+        "runtime": runtime,
+        "symbols": MARKET_SYMBOLS,
+        "quote_rows": quotes,
+        "file_mb_gzip": round(file_mb, 1),
+        "ticks": report["execution"]["ticks"],
+        "fills": report["fills"]["count"],
+        "orders_placed": report["orders"]["placed"],
+        "scan_s": round(scanned_s, 2),
+        "wall_s": round(wall_s, 2),
+        "quote_rows_per_minute": round(quotes / wall_s * 60),
+        "cpu_s": round(cpu_s, 2),
+        "quote_rows_per_cpu_minute": round(quotes / cpu_s * 60),
+        "peak_rss_mb_before_run": round(rss_before, 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+    }
+
+
 def codec_floor(rounds: int = 50_000) -> dict[str, Any]:
     """Microseconds to encode + decode one QuoteIntent: the per-message floor."""
     record = QuoteIntent(12, "BTCUSDT", 6_000_000, 5_997_000, 17, 6_003_000, 17)
@@ -241,6 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="PYTHON",
         help="whole-process cancel/replace against NautilusTrader, with the anchor run by this interpreter",
     )
+    parser.add_argument(
+        "--market-replay", type=int, metavar="ROWS", help="replay ROWS generated quote rows, 100 symbols"
+    )
     parser.add_argument("--iterations", type=int, default=20, help="ticks per throughput case (default 20)")
     parser.add_argument("--freezes", type=int, default=5, help="freeze repetitions per case (default 5)")
     parser.add_argument("--ticks", type=int, default=5000, help="ticks of the cancel/replace workload (default 5000)")
@@ -256,6 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = cancel_replace(args.cancel_replace, args.ticks, reliable=args.reliable)
     elif args.paced:
         result = paced_latency(args.paced, args.iterations, args.tick_ms)
+    elif args.market_replay:
+        result = market_replay(args.market_replay)
     elif args.versus_nautilus:
         result = cancel_replace_vs_nautilus("pool", args.ticks, args.versus_nautilus, args.runs)
     else:
@@ -273,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ],
             "paced": [_child(["--paced", str(n), *paced]) for n in (100, 1000, 10000) if not args.quick or n <= 1000],
             "cancel_replace_whole_process": cancel_replace_vs_nautilus("pool", args.ticks, None, args.runs),
+            "market_replay": [_child(["--market-replay", str(n)]) for n in MARKET_REPLAY_ROWS],
         }
     sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
     return 0

@@ -19,6 +19,7 @@ from loguru import logger
 
 from actors.config import KEYS, ConfigError, ShadowConfig, env_name, resolve
 from actors.core.journal import JournalError
+from actors.core.market_events import MarketDataError
 from actors.gc_tuning import tune_gc
 from actors.report import build_report, render
 from actors.runtime import IdleTimeout, create_runtime
@@ -62,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         if key == "freeze_utc_iso":
             continue  # set through MM_FREEZE_UTC_ISO or the config file
         metavar = spec.metavar or key.split("_")[-1].upper()
-        parser.add_argument("--" + key.replace("_", "-"), dest=key, metavar=metavar, help=spec.help)
+        action = "append" if key == "market" else "store"  # --market PATH, repeated for more files
+        parser.add_argument("--" + key.replace("_", "-"), dest=key, metavar=metavar, help=spec.help, action=action)
     return parser
 
 
@@ -146,11 +148,12 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     runtime = create_runtime(config.runtime, **({"seed": config.seed} if config.runtime == "sim" else {}))
     try:
         system = System(runtime, config)
-    except JournalError:
+    except (JournalError, MarketDataError, ConfigError):
         runtime.shutdown()
         raise
     if kill_switch is not None:
         kill_switch.attach(system)
+    config = system.config  # settled: the symbols and ticks a recorded market gave
     try:
         if system.finished is not None:
             return system.finished
@@ -222,6 +225,9 @@ def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None, kill_sw
     previous = signal.signal(signal.SIGINT, _interrupt)
     try:
         text = run(config, show_progress=sys.stderr.isatty(), kill_switch=kill_switch)
+    except (MarketDataError, ConfigError) as exc:
+        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        return EXIT_USAGE
     except JournalError as exc:
         sys.stderr.write(f"{PROG}: error: --journal {config.journal}: {exc}\n")
         return EXIT_USAGE

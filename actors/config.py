@@ -9,6 +9,7 @@ bad value gets the same clear message wherever it came from.  Errors are
 from __future__ import annotations
 
 import math
+import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -19,11 +20,16 @@ from typing import Any
 
 from actors.core.clock import ClockError, FrozenClock
 from actors.core.instruments import symbol_names
+from actors.core.market_files import BAD_ROW_POLICIES
+from actors.core.market_files import FORMAT_NAMES as MARKET_FORMATS
 
 ENV_PREFIX = "MM_"
 FREEZE_ENV = "MM_FREEZE_UTC_ISO"
 RUNTIME_NAMES = ("pool", "sim", "threads")
 PACES = ("asap", "realtime")
+FILL_MODELS = ("auto", "market", "random")
+MARKET_TICK_MS = 1000.0
+"""With --market, a tick is a time bucket of this many ms unless some layer sets ``tick_ms``."""
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
 _ASCII_INTEGER = re.compile(r"^[+-]?[0-9]{1,30}$")
@@ -119,6 +125,23 @@ def _text(value: object) -> str:
     return value
 
 
+def _paths(value: object) -> tuple[str, ...]:
+    """Market files: a list (a repeated flag, a TOML list) or one text (``os.pathsep``-separated in MM_MARKET).
+
+    An empty text is no file (``MM_MARKET=""`` turns replay off); a blank entry in a list is a mistake.
+    """
+    if isinstance(value, str):
+        items = [item for item in value.split(os.pathsep) if item.strip()]
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        items = list(value)
+    else:
+        raise ValueError(f"expected a path or a list of paths, got {value!r}")
+    paths = tuple(item.strip() for item in items)
+    if not all(paths) or any("\0" in path for path in paths):
+        raise ValueError(f"expected non-blank paths, got {value!r}")
+    return paths
+
+
 def _boolean(value: object) -> bool:
     if isinstance(value, bool):
         return value
@@ -165,7 +188,7 @@ _RATE = _number(unit=True)
 KEYS: dict[str, Key] = {
     "symbols": Key(_symbols, "comma-separated symbols to quote, e.g. BTCUSDT,ETHUSDT", (list, str)),
     "symbols_count": Key(_integer(0, 100_000), "quote N generated symbols SYM00001.. instead of --symbols", _INT),
-    "iterations": Key(_integer(1, 10_000_000), "market ticks to run", _INT),
+    "iterations": Key(_integer(1, 10_000_000), "market ticks to run (with --market: the buckets in the data)", _INT),
     "seed": Key(_integer(0, 2**63 - 1), "seed of the market, fills and rejects", _INT),
     "runtime": Key(_choice(RUNTIME_NAMES), "actor runtime: " + " | ".join(RUNTIME_NAMES)),
     "max_inv": Key(_number(positive=True), "max inventory per symbol, USD", _NUM),
@@ -218,7 +241,9 @@ KEYS: dict[str, Key] = {
     "cancel_race_rate": Key(_RATE, "fault: chance an order fills just before its cancel, [0, 1]", _NUM),
     "pace": Key(_choice(PACES), "asap: deterministic, as fast as it goes | realtime: a tick every --tick-ms"),
     "tick_ms": Key(
-        _number(positive=True, high=86_400_000.0), "paced mode: ms between market ticks (at most a day)", _NUM
+        _number(positive=True, high=86_400_000.0),
+        "paced mode: ms between market ticks; with --market: a tick's time bucket, default 1000 (at most a day)",
+        _NUM,
     ),
     "decision_deadline_ms": Key(
         _number(positive=True, high=86_400_000.0),
@@ -232,6 +257,25 @@ KEYS: dict[str, Key] = {
     ),
     "journal_fsync": Key(
         _boolean, "fsync the journal at every flush (survives a power cut, costs time)", (bool,), metavar="BOOL"
+    ),
+    "market": Key(
+        _paths,
+        "recorded market file or directory to replay (repeat for more; 'sample' is the packaged sample)",
+        (list, str),
+        metavar="PATH",
+    ),
+    "market_format": Key(_choice(MARKET_FORMATS), "format of the market files: " + " | ".join(MARKET_FORMATS)),
+    "fill_model": Key(
+        _choice(FILL_MODELS), "auto (market with --market, else random) | market: fills from the recording | random"
+    ),
+    "instruments": Key(_text, "TOML table of tick_size and lot_size by symbol", metavar="FILE"),
+    "maker_fee_bps": Key(
+        _number(low=-1_000.0, high=1_000.0), "maker fee on every fill, bps of notional (negative: a rebate)", _NUM
+    ),
+    "on_bad_row": Key(
+        _choice(BAD_ROW_POLICIES),
+        "a market row out of time order, crossed or malformed: error | skip (counted)",
+        metavar="POLICY",
     ),
     "freeze_utc_iso": Key(_freeze_iso, "frozen clock start (env MM_FREEZE_UTC_ISO)"),
     "log_level": Key(_choice(LOG_LEVELS, upper=True), "loguru level on stderr"),
@@ -280,8 +324,27 @@ class ShadowConfig:
     retain_ticks: int
     journal: str
     journal_fsync: bool
+    market: tuple[str, ...]
+    market_format: str
+    fill_model: str
+    instruments: str
+    maker_fee_bps: float
+    on_bad_row: str
     freeze_utc_iso: str
     log_level: str
+    data_identity: tuple[tuple[str, str, int, str], ...] = ()
+    """(role, file name, size, hash) of every data file the run reads (market files, instruments):
+    set by :func:`actors.market_setup.settle`, part of a journal's fingerprint."""
+
+    @property
+    def symbols_from_market(self) -> bool:
+        """True until settled: with --market and no --symbols, the symbols are those of the files."""
+        return bool(self.market) and not self.symbols
+
+    @property
+    def iterations_from_market(self) -> bool:
+        """True until settled: with --market and no --iterations, the run has as many ticks as the data has buckets."""
+        return bool(self.market) and self.iterations == 0
 
 
 def env_name(key: str) -> str:
@@ -360,11 +423,44 @@ def resolve(
     missing = sorted(set(KEYS) - set(values))
     if missing:
         raise ConfigError(f"conf/default.toml: missing key {missing[0]!r}")
+    if values["market"]:
+        _from_market(values, rank, layers)
+    elif values["fill_model"] == "market":
+        raise ConfigError(f"{_source(layers, 'fill_model')}: the market fill model needs --market files to replay")
     if values["symbols_count"] > 0 and rank["symbols_count"] >= rank["symbols"]:
         values["symbols"] = tuple(symbol_names(values["symbols_count"]))
     del values["symbols_count"]
+    if values["fill_model"] == "auto":
+        values["fill_model"] = "market" if values["market"] else "random"
     names = {f.name for f in fields(ShadowConfig)}
     return ShadowConfig(**{k: v for k, v in values.items() if k in names})
+
+
+def _from_market(values: dict[str, Any], rank: dict[str, int], layers: list[dict[str, tuple[str, object]]]) -> None:
+    """With --market, what no layer above the defaults set comes from the data (docs/EXECUTION.md).
+
+    The symbols are the files' (``()`` until settled), the run lasts as many
+    ticks as the data has buckets (``iterations = 0`` until settled), and a
+    tick is a bucket of :data:`MARKET_TICK_MS`.
+    """
+    if values["symbols_count"] > 0 and rank["symbols_count"] > 0:
+        raise ConfigError(f"{_source(layers, 'symbols_count')}: the symbols come from the --market files")
+    values["symbols_count"] = 0
+    if rank["symbols"] == 0:
+        values["symbols"] = ()
+    if rank["iterations"] == 0:
+        values["iterations"] = 0
+    if rank["tick_ms"] == 0:
+        values["tick_ms"] = MARKET_TICK_MS
+
+
+def _source(layers: list[dict[str, tuple[str, object]]], key: str) -> str:
+    """Where the value of ``key`` in force came from (the highest layer that set it)."""
+    for layer in reversed(layers):
+        if key in layer:
+            source = layer[key][0]
+            return source if not source.startswith(("conf/", "--config ")) else f"{source}: {key}"
+    return key
 
 
 def _parse(key: str, source: str, raw: object, *, toml: bool) -> Any:

@@ -69,17 +69,21 @@ class Recovered:
 
 UNFINGERPRINTED = frozenset(
     {"iterations", "runtime", "journal", "journal_fsync", "log_level", "pace", "tick_ms", "decision_deadline_ms",
-     "ticks_in_flight"}
+     "ticks_in_flight", "market", "instruments"}
 )  # fmt: skip
-"""Settings a resumed run may change: how long it runs and how it runs, not what it trades or how the venue behaves."""
+"""Settings a resumed run may change: how long it runs and how it runs, not what it trades or how the venue behaves.
+
+The market files and the instruments table are fingerprinted by what they hold (``data_identity``: names,
+sizes, hashes), not by where they are; with market files ``tick_ms`` is the length of a tick, so it counts."""
 
 
 def journal_fingerprint(config: ShadowConfig) -> dict[str, Any]:
     """What a journal is written under: every setting that shapes the orders and the venue."""
     values = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in UNFINGERPRINTED}
     values["symbols"] = list(config.symbols)
-    if config.max_orders_per_sec > 0:
-        values["tick_ms"] = config.tick_ms  # the order-rate limit's clock: it shapes the orders then
+    values["data_identity"] = [list(entry) for entry in config.data_identity]
+    if config.market or config.max_orders_per_sec > 0:
+        values["tick_ms"] = config.tick_ms  # a recorded market's buckets, or the order-rate limit's clock
     return values
 
 

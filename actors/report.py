@@ -14,7 +14,9 @@ import json
 import math
 from typing import Any
 
-from actors.core.types import OrderState
+from actors.core.market_events import BAD_ROW_KINDS
+from actors.core.pnl import PnlLine, fees_usd
+from actors.core.types import Instrument, OrderState
 from actors.roles.gateway import GatewaySnapshot
 from actors.system import System
 
@@ -90,6 +92,20 @@ def build_report(system: System) -> dict[str, Any]:
             "left_symbols": sorted(risk.positions),
             "left_notional_usd": _usd(risk.total_notional_usd),
         }
+    report["pnl"] = pnl_section(risk.pnl, risk.marks, system.instruments, config.maker_fee_bps)
+    if system.recording is not None:
+        summary = system.recording.scan
+        recording = system.recording.recording
+        report["market"] = {
+            "buckets": recording.buckets,
+            "fill_model": config.fill_model,
+            "files": len(system.recording.paths),
+            "quotes": summary.quotes,
+            "trades": summary.trades,
+            "skipped_bad_rows": {kind: summary.skipped.get(kind, 0) for kind in BAD_ROW_KINDS},
+            "start_us": recording.start_us,
+            "tick_ms": config.tick_ms,
+        }
     if risk.frozen and not risk.freeze_confirmed:
         report["risk"]["freeze_incomplete"] = freeze_incomplete(store.open_orders, gateway)
     if config.pace == "realtime":
@@ -99,6 +115,29 @@ def build_report(system: System) -> dict[str, Any]:
             "ticks_decided_at_deadline": risk.decided_at_deadline,
         }
     return report
+
+
+def pnl_section(
+    lines: dict[str, PnlLine], marks: dict[str, int], instruments: dict[str, Instrument], maker_fee_bps: float
+) -> dict[str, Any]:
+    """Realised, unrealised, fees and total in USD, by symbol (sorted) and overall (docs/EXECUTION.md, "PnL")."""
+    by_symbol: dict[str, dict[str, float]] = {}
+    totals = {"realised_usd": 0.0, "unrealised_usd": 0.0, "fees_usd": 0.0, "total_usd": 0.0}
+    for symbol in sorted(lines):
+        line, instrument = lines[symbol], instruments[symbol]
+        mark, lot = marks.get(symbol), float(instrument.lot_size)
+        unrealised = 0.0 if mark is None else line.unrealised_usd(instrument.price_usd(mark), lot)
+        fees = fees_usd(line.traded_usd, maker_fee_bps)
+        figures = {
+            "realised_usd": line.realised_usd,
+            "unrealised_usd": unrealised,
+            "fees_usd": fees,
+            "total_usd": line.realised_usd + unrealised - fees,
+        }
+        for name, value in figures.items():
+            totals[name] += value
+        by_symbol[symbol] = {name: _usd(value) for name, value in figures.items()}
+    return {"by_symbol": by_symbol, "maker_fee_bps": maker_fee_bps, **{k: _usd(v) for k, v in totals.items()}}
 
 
 SHOWN_OPEN_ORDERS = 20

@@ -15,7 +15,7 @@ from actors.config import ShadowConfig, resolve
 from actors.core.clock import FrozenClock
 from actors.core.exchange import FakeExchangeClient, IExchangeClient
 from actors.core.exchange_faults import ExchangeFaults, FaultyExchange
-from actors.core.instruments import instrument_for
+from actors.core.fill_model import FillModel
 from actors.core.journal import JournalError, JournalLock, JournalReader
 from actors.core.market_data import MarketDataSource, RandomWalkMarket
 from actors.core.orders import OrderStore
@@ -23,6 +23,7 @@ from actors.core.quoting import QuotingPolicy
 from actors.core.recorded_venue import RecordedVenue
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument
+from actors.market_setup import Market, settle
 from actors.messages import FeedTicks, Freeze, FreezeRequest, ReconcileRequest
 from actors.recovery import (
     JOURNALS,
@@ -67,8 +68,14 @@ class System:
         market: MarketDataSource | None = None,
     ) -> None:
         self.runtime = runtime
-        self.config = config
-        self.instruments: dict[str, Instrument] = {s: instrument_for(s, config.seed) for s in config.symbols}
+        settled = settle(config)  # reads --market and --instruments files; nothing is locked or written yet
+        self.config = config = settled.config
+        self.instruments: dict[str, Instrument] = settled.instruments
+        self.recording: Market | None = settled.market
+        """The recorded market replayed, if ``--market`` named one."""
+        if market is None:
+            recorded = settled.market
+            market = recorded.feed_market() if recorded else None
         self.market = market or RandomWalkMarket(self.instruments, config.seed, config.volatility_bps)
         self.journal_dir = Path(config.journal) if config.journal else None
         self.lock = JournalLock(self.journal_dir) if self.journal_dir is not None else None
@@ -82,7 +89,7 @@ class System:
                 check_journals(self.journal_dir, fingerprint)
                 self.finished = finished_report(self.journal_dir, finish_key(config), fingerprint)
             journaled = self.journal_dir if self.finished is None else None  # a finished journal is only read
-            self.exchange = exchange or fake_exchange(config, journaled)
+            self.exchange = exchange or fake_exchange(config, journaled, fill_model=self._fill_model())
         except BaseException:
             self._release()
             raise
@@ -157,6 +164,12 @@ class System:
         )  # fmt: skip
         if resumed:
             self._resume(tick, freeze, engine.halt_resumable or limits.flatten_on_halt)
+
+    def _fill_model(self) -> FillModel | None:
+        """The market's fill model for the venue, or None for the venue's own coin flip."""
+        if self.config.fill_model == "market" and self.recording is not None:
+            return self.recording.fill_model()
+        return None
 
     @property
     def venue(self) -> IExchangeClient:
@@ -330,8 +343,17 @@ def check_journals(journal_dir: Path, fingerprint: dict[str, Any]) -> None:
             break
 
 
-def fake_exchange(config: ShadowConfig, journal_dir: Path | None = None) -> FakeExchangeClient | FaultyExchange:
-    """The shadow run's venue, as ``config`` describes it: honest or hostile, journaled or not."""
+def fake_exchange(
+    config: ShadowConfig, journal_dir: Path | None = None, *, fill_model: FillModel | None = None
+) -> FakeExchangeClient | FaultyExchange:
+    """The shadow run's venue, as ``config`` describes it: honest or hostile, journaled or not.
+
+    With ``fill_model = "market"`` and no model given, the venue reads the
+    recording itself (a journaled venue replays its journal against it).
+    """
+    if fill_model is None and config.fill_model == "market" and config.market:
+        recording = settle(config).market
+        fill_model = recording.fill_model() if recording else None
     options: dict[str, Any] = {
         "seed": config.seed,
         "fill_rate": config.fill_rate,
@@ -339,6 +361,7 @@ def fake_exchange(config: ShadowConfig, journal_dir: Path | None = None) -> Fake
         "partial_fill_rate": config.partial_fill_rate,
         "clock": FrozenClock.parse(config.freeze_utc_iso),
         "retain_ticks": config.retain_ticks,
+        "fill_model": fill_model,
     }
     if journal_dir is not None:
         fingerprint = journal_fingerprint(config)

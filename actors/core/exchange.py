@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from actors.core.clock import FrozenClock
+from actors.core.fill_model import FillModel, RandomFills, RestingOrder
 from actors.core.keyed_random import uniform
 from actors.core.types import Fill, Side
 
@@ -149,12 +150,18 @@ class SupportsAdvance(Protocol):
 
 @dataclass(slots=True)
 class _Resting:
+    """An order the venue holds: as it answers for it (``order``), and as its fill model sees it (``view``)."""
+
     order: ExchangeOrder
-    filled: int = 0
+    view: RestingOrder
+
+    @property
+    def filled(self) -> int:
+        return self.view.filled
 
 
 class FakeExchangeClient:
-    """A deterministic venue: seeded rejects, fills and partial fills; frozen clock."""
+    """A deterministic venue: seeded rejects, fills by its fill model (a keyed coin flip by default); frozen clock."""
 
     def __init__(
         self,
@@ -165,15 +172,16 @@ class FakeExchangeClient:
         partial_fill_rate: float = 0.3,
         clock: FrozenClock | None = None,
         retain_ticks: int | None = None,
+        fill_model: FillModel | None = None,
     ) -> None:
         rates = {"fill_rate": fill_rate, "reject_rate": reject_rate, "partial_fill_rate": partial_fill_rate}
         for name, rate in rates.items():
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {rate}")
         self.seed = seed
-        self.fill_rate = fill_rate
         self.reject_rate = reject_rate
-        self.partial_fill_rate = partial_fill_rate
+        self.fill_model: FillModel = fill_model or RandomFills(seed, fill_rate, partial_fill_rate)
+        self._fill_rate = fill_rate
         self.clock = clock or FrozenClock.parse("2025-01-01T00:00:00Z")
         self.tick = 0
         self.retain_ticks = retain_ticks
@@ -188,6 +196,18 @@ class FakeExchangeClient:
         self._fills = 0
         self._listener: FillListener | None = None
 
+    @property
+    def fill_rate(self) -> float:
+        """The coin flip's chance that a resting order trades at a tick (unused by a market fill model)."""
+        return self._fill_rate
+
+    @fill_rate.setter
+    def fill_rate(self, rate: float) -> None:
+        """A venue turned quiet (or busy) mid-test: its coin flip follows."""
+        self._fill_rate = rate
+        if isinstance(self.fill_model, RandomFills):
+            self.fill_model.fill_rate = rate
+
     def place(self, request: PlaceRequest) -> PlaceResult:
         """Accept (next ``ORD`` id) or reject, by a draw keyed on the client id."""
         if request.qty_lots <= 0 or request.price_ticks <= 0:
@@ -200,17 +220,11 @@ class FakeExchangeClient:
             return PlaceResult(request.client_id, False, None, "rejected by venue")
         self._placed += 1
         exchange_id = f"ORD{self._placed:06d}"
+        r = request
+        ahead = self.fill_model.queue_ahead(r.symbol, r.side, r.price_ticks)
         resting = _Resting(
-            ExchangeOrder(
-                exchange_id,
-                request.client_id,
-                request.symbol,
-                request.side,
-                request.price_ticks,
-                request.qty_lots,
-                0,
-                "open",
-            )
+            ExchangeOrder(exchange_id, r.client_id, r.symbol, r.side, r.price_ticks, r.qty_lots, 0, "open"),
+            RestingOrder(exchange_id, r.symbol, r.side, r.price_ticks, r.qty_lots, 0, ahead),
         )
         self._orders[exchange_id] = resting
         self._open[exchange_id] = resting
@@ -248,15 +262,11 @@ class FakeExchangeClient:
             return
         self.tick = tick
         self._forget_done()
-        for exchange_id in list(self._open):
-            if uniform(self.seed, "fill", exchange_id, tick) >= self.fill_rate:
-                continue
-            resting = self._open[exchange_id]
-            remaining = resting.order.qty_lots - resting.filled
-            qty = remaining
-            if remaining > 1 and uniform(self.seed, "partial", exchange_id, tick) < self.partial_fill_rate:
-                qty = min(remaining - 1, max(1, int(remaining * uniform(self.seed, "partial-qty", exchange_id, tick))))
-            self._trade(resting, qty, tick)
+        open_orders = self._open
+        for view, qty in self.fill_model.fills(tick, [resting.view for resting in open_orders.values()]):
+            resting = open_orders.get(view.exchange_order_id)
+            if resting is not None and 0 < qty <= view.remaining:
+                self._trade(resting, qty, tick)
         self._push()
 
     def fill_now(self, exchange_order_id: str) -> bool:
@@ -279,7 +289,7 @@ class FakeExchangeClient:
 
     def _trade(self, resting: _Resting, qty: int, tick: int) -> None:
         order = resting.order
-        resting.filled += qty
+        resting.view.filled += qty
         self._fills += 1
         self._positions[order.symbol] = self._positions.get(order.symbol, 0) + int(order.side) * qty
         self._unstreamed.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from actors.core.keyed_random import uniform
 from actors.core.types import Instrument
@@ -23,8 +24,24 @@ _KNOWN: dict[str, tuple[str, str, str]] = {
 }
 
 
-def instrument_for(symbol: str, seed: int) -> Instrument:
+class Sizes(NamedTuple):
+    """A symbol's price tick and quantity lot."""
+
+    tick_size: Decimal
+    lot_size: Decimal
+
+
+def known_sizes(symbol: str) -> Sizes | None:
+    """The catalogue's tick and lot of ``symbol``, if it knows the symbol."""
+    known = _KNOWN.get(symbol)
+    return None if known is None else Sizes(Decimal(known[1]), Decimal(known[2]))
+
+
+def instrument_for(symbol: str, seed: int, sizes: Sizes | None = None) -> Instrument:
     """Return the spec of ``symbol``; unknown symbols get a seeded plausible one.
+
+    ``sizes`` (from an ``--instruments`` table) replaces the tick and lot,
+    never the start price.
 
     An unknown symbol's start price is drawn log-uniformly in [1, 1000) USD
     from (seed, symbol), so ``SYM00001`` has the same price in every run with
@@ -33,10 +50,14 @@ def instrument_for(symbol: str, seed: int) -> Instrument:
     known = _KNOWN.get(symbol)
     if known is not None:
         price, tick, lot = known
-        return Instrument(symbol, Decimal(tick), Decimal(lot), Decimal(price))
-    exponent = 3 * uniform(seed, "start-price", symbol)
-    start = Decimal(str(round(10**exponent, 2))).quantize(Decimal("0.01"))
-    return Instrument(symbol, Decimal("0.01"), Decimal("0.01"), max(start, Decimal("1.00")))
+        instrument = Instrument(symbol, Decimal(tick), Decimal(lot), Decimal(price))
+    else:
+        exponent = 3 * uniform(seed, "start-price", symbol)
+        start = Decimal(str(round(10**exponent, 2))).quantize(Decimal("0.01"))
+        instrument = Instrument(symbol, Decimal("0.01"), Decimal("0.01"), max(start, Decimal("1.00")))
+    if sizes is None:
+        return instrument
+    return Instrument(symbol, sizes.tick_size, sizes.lot_size, instrument.start_price)
 
 
 def symbol_names(count: int) -> list[str]:

@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from actors.core.pnl import PnlLine
 from actors.core.quoting import Quote
 from actors.core.trading_state import Event, TradingState, TradingStateMachine, Transition
 from actors.core.types import Fill, Instrument, Side
@@ -126,6 +127,7 @@ class RiskEngine:
         self.flattening: set[str] = set()
         """Symbols with flattening orders out, to cancel when the flattening window closes."""
         self.flatten_orders = 0
+        self._pnl: dict[str, PnlLine] = {}
 
     # ------------------------------------------------------------ state
 
@@ -360,8 +362,16 @@ class RiskEngine:
         self._volume_usd += volume
         self._judged.add(edge, volume)
         self._window.append(fill)
+        line = self._pnl.get(fill.symbol)
+        if line is None:
+            line = self._pnl[fill.symbol] = PnlLine()
+        line.apply(side * fill.qty_lots, instrument.price_usd(fill.price_ticks), float(instrument.lot_size))
         self.fills_applied += 1
         self._refresh_notional(fill.symbol)
+
+    def pnl(self) -> dict[str, PnlLine]:
+        """Each traded symbol's books (a copy), sorted by symbol."""
+        return {s: PnlLine(*_fields(line)) for s, line in sorted(self._pnl.items())}
 
     def realised_edge_bps(self) -> float | None:
         """Edge over every fill so far, None before the first."""
@@ -481,3 +491,7 @@ class _EdgeSum:
 
     def bps(self) -> float | None:
         return None if self.volume_usd <= 0 else 1e4 * self.edge_usd / self.volume_usd
+
+
+def _fields(line: PnlLine) -> tuple[int, float, float, float]:
+    return (line.position, line.average_usd, line.realised_usd, line.traded_usd)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from actors.core.journal import JournalWriter
+from actors.core.pnl import PnlLine
 from actors.core.quoting import Quote
 from actors.core.risk import BLIND, RiskEngine
 from actors.core.trading_state import Transition
@@ -78,6 +79,7 @@ class RiskSnapshot:
     decided_through: int
     late_inputs: int
     decided_at_deadline: int
+    pnl: dict[str, PnlLine]
     state: str = "ACTIVE"
     transitions: tuple[Transition, ...] = ()
     blocks_by_reason: dict[str, int] | None = None
@@ -395,4 +397,5 @@ class RiskMonitor(SupervisedRole):
             transitions=tuple(engine.transitions),
             blocks_by_reason=dict(sorted(engine.blocks_by_reason.items())),
             flatten_orders=engine.flatten_orders,
+            pnl=engine.pnl(),
         )

@@ -30,3 +30,17 @@ def test_readme_example_output_is_what_the_command_prints() -> None:
         env=environ,
     )
     assert done.stdout == shown.group(1) + "\n"
+
+
+def test_readme_recorded_market_example_prints_what_the_readme_shows() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("On recorded market data", 1)[1]
+    command = re.search(r"```sh\n(.*?)\n```", section, re.S)
+    assert command is not None
+    shown = re.search(r"```\n(.*?)\n```", section[command.end() :], re.S)
+    assert shown is not None
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+    environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environ.get('PATH', '')}"  # the python of the pipe
+    done = subprocess.run(command.group(1), shell=True, capture_output=True, text=True, check=True, cwd=ROOT,
+                          env=environ)  # fmt: skip
+    assert done.stdout == shown.group(1) + "\n"

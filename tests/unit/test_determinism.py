@@ -96,3 +96,9 @@ def test_messages_delivered_twice_change_nothing_in_the_report_on_a_hostile_venu
     expected = report_with_copies(0, 0.0, **config)
     assert {report_with_copies(seed, 0.1, **config) for seed in range(4)} == {expected}
 
+def test_a_recorded_market_gives_one_report_under_scheduler_seeds_with_delays_and_a_hostile_venue() -> None:
+    config = {"market": ["sample"], "iterations": 40, "edge_threshold": -100.0, "maker_fee_bps": 1.0, **HOSTILE}
+    reports = {report_under(seed, delay=0.3, **config) for seed in range(8)}
+    assert len(reports) == 1
+    (report,) = reports
+    assert '"fill_model":"market"' in report and '"fills":{"count":0' not in report

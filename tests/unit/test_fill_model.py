@@ -1,0 +1,132 @@
+"""The market fill model, rule by rule, on hand-made rows, through the simulated venue.
+
+Instrument TEST: tick 1, lot 1, so prices and sizes in the rows are ticks and
+lots.  Bucket 1 is [0, 1 s), bucket 2 is [1 s, 2 s): the venue moves to tick 1
+(the book is recorded), an order is placed, and the venue moves to tick 2,
+where the rows under test are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from actors.core.exchange import FakeExchangeClient, PlaceRequest
+from actors.core.fill_model import MarketFills
+from actors.core.market_files import MarketFile
+from actors.core.recorded_market import Recording
+from actors.core.recorded_venue import RecordedVenue
+from actors.core.types import Fill, Instrument, Side
+from tests.unit.market_kit import Quote, Trade, tardis_quotes, tardis_trades
+
+S = 1_000_000
+TEST = Instrument("TEST", Decimal(1), Decimal(1), Decimal(100))
+BOOK = (10, "TEST", 99.0, 5.0, 101.0, 5.0)
+"""Bucket 1: best bid 99 for 5, best ask 101 for 5."""
+
+
+def recording(tmp_path: Path, quotes: list[Quote], trades: list[Trade]) -> Recording:
+    files = [MarketFile(tardis_quotes(tmp_path / "q.csv", [BOOK, *quotes]))]
+    if trades:
+        files.append(MarketFile(tardis_trades(tmp_path / "t.csv", trades)))
+    last = max(row[0] for row in [BOOK, *quotes, *trades])
+    return Recording.cut(files, {"TEST": TEST}, first_us=0, last_us=last, bucket_us=S, first_mids={"TEST": 100.0},
+                         quoted=frozenset({"TEST"}))  # fmt: skip
+
+
+def fills_at_tick_2(
+    tmp_path: Path, orders: list[tuple[Side, int, int]], quotes: Sequence[Quote] = (), trades: Sequence[Trade] = ()
+) -> list[Fill]:
+    venue = FakeExchangeClient(seed=1, fill_model=MarketFills(recording(tmp_path, list(quotes), list(trades))))
+    venue.advance(1)
+    for n, (side, price, qty) in enumerate(orders):
+        assert venue.place(PlaceRequest(f"C{n}", "TEST", side, price, qty)).accepted
+    venue.advance(2)
+    return venue.stream_fills()
+
+
+def sizes(fills: list[Fill]) -> list[tuple[str, int, int]]:
+    return [(fill.client_id, fill.price_ticks, fill.qty_lots) for fill in fills]
+
+
+def test_no_trade_at_or_through_a_buy_and_no_ask_down_to_it_fills_nothing(tmp_path: Path) -> None:
+    fills = fills_at_tick_2(
+        tmp_path, [(Side.BUY, 98, 3)],
+        quotes=[(S + 1, "TEST", 99.0, 2.0, 100.0, 4.0)], trades=[(S + 2, "TEST", "sell", 99.0, 50.0)],
+    )  # fmt: skip
+    assert fills == []
+
+
+def test_a_trade_through_a_buy_fills_it_at_its_own_price_at_most_the_trades_size(tmp_path: Path) -> None:
+    fills = fills_at_tick_2(tmp_path, [(Side.BUY, 98, 10)], trades=[(S + 1, "TEST", "sell", 97.0, 3.0)])
+    assert sizes(fills) == [("C0", 98, 3)]
+
+
+def test_a_trade_through_fills_no_more_than_the_order_has_left(tmp_path: Path) -> None:
+    trades: list[Trade] = [(S + 1, "TEST", "sell", 97.0, 30.0), (S + 2, "TEST", "sell", 96.0, 30.0)]
+    assert sizes(fills_at_tick_2(tmp_path, [(Side.BUY, 98, 4)], trades=trades)) == [("C0", 98, 4)]
+
+
+def test_size_queued_ahead_at_our_price_trades_first(tmp_path: Path) -> None:
+    # placed at the best bid, 99, behind the 5 quoted there: 3 trade (2 left ahead), then 3 more (1 for us)
+    trades: list[Trade] = [(S + 1, "TEST", "sell", 99.0, 3.0), (S + 2, "TEST", "sell", 99.0, 3.0)]
+    assert sizes(fills_at_tick_2(tmp_path, [(Side.BUY, 99, 2)], trades=trades[:1])) == []
+    assert sizes(fills_at_tick_2(tmp_path, [(Side.BUY, 99, 2)], trades=trades)) == [("C0", 99, 1)]
+
+
+def test_an_order_that_improves_on_the_best_price_has_no_queue(tmp_path: Path) -> None:
+    fills = fills_at_tick_2(tmp_path, [(Side.BUY, 100, 2)], trades=[(S + 1, "TEST", "sell", 100.0, 1.0)])
+    assert sizes(fills) == [("C0", 100, 1)]
+
+
+def test_the_ask_coming_down_to_a_buy_fills_it_at_most_the_asks_size(tmp_path: Path) -> None:
+    fills = fills_at_tick_2(tmp_path, [(Side.BUY, 99, 4)], quotes=[(S + 1, "TEST", 98.0, 1.0, 99.0, 3.0)])
+    assert sizes(fills) == [("C0", 99, 3)]
+
+
+def test_less_size_shown_at_our_price_shortens_the_queue(tmp_path: Path) -> None:
+    # 5 ahead at placement; the bid at 99 then shows 1: one lot left ahead, so a trade of 2 fills 1
+    fills = fills_at_tick_2(
+        tmp_path, [(Side.BUY, 99, 3)],
+        quotes=[(S + 1, "TEST", 99.0, 1.0, 101.0, 5.0)], trades=[(S + 2, "TEST", "sell", 99.0, 2.0)],
+    )  # fmt: skip
+    assert sizes(fills) == [("C0", 99, 1)]
+
+
+def test_a_sell_is_the_mirror_image(tmp_path: Path) -> None:
+    fills = fills_at_tick_2(
+        tmp_path, [(Side.SELL, 101, 10), (Side.SELL, 103, 1)],
+        trades=[(S + 1, "TEST", "buy", 101.0, 7.0), (S + 2, "TEST", "buy", 102.0, 4.0)],
+    )  # fmt: skip
+    assert sizes(fills) == [("C0", 101, 2), ("C0", 101, 4)]  # 5 ahead at 101, then the trade through at 102
+
+
+def test_one_trade_never_fills_more_than_it_traded_across_our_orders(tmp_path: Path) -> None:
+    fills = fills_at_tick_2(
+        tmp_path, [(Side.BUY, 98, 2), (Side.BUY, 98, 2)], trades=[(S + 1, "TEST", "sell", 97.0, 3.0)]
+    )
+    assert sizes(fills) == [("C0", 98, 2), ("C1", 98, 1)]
+
+
+def test_a_journaled_venue_on_the_market_replays_to_the_same_state_and_goes_on_alike(tmp_path: Path) -> None:
+    quotes: list[Quote] = [(S + 1, "TEST", 99.0, 1.0, 101.0, 5.0), (2 * S + 1, "TEST", 98.0, 1.0, 99.0, 2.0)]
+    trades: list[Trade] = [(S + 2, "TEST", "sell", 99.0, 2.0), (2 * S + 5, "TEST", "sell", 97.0, 9.0)]
+    rec = recording(tmp_path, quotes, trades)
+
+    def run(venue: FakeExchangeClient, upto: int) -> None:
+        for tick in range(venue.tick + 1, upto + 1):
+            venue.advance(tick)
+            if tick == 1:
+                venue.place(PlaceRequest("C0", "TEST", Side.BUY, 99, 6))
+
+    unbroken = FakeExchangeClient(seed=1, fill_model=MarketFills(rec))
+    run(unbroken, 3)
+    journaled = RecordedVenue(tmp_path / "venue.journal", seed=1, fill_model=MarketFills(rec))
+    run(journaled, 2)
+    journaled.close()  # killed after tick 2; restored from its journal on a fresh reader of the files
+    restored = RecordedVenue(tmp_path / "venue.journal", seed=1, fill_model=MarketFills(rec))
+    assert restored.tick == 2
+    run(restored, 3)
+    assert restored.get_positions() == unbroken.get_positions() == {"TEST": 6}
+    assert restored.order_status("C0") == unbroken.order_status("C0")

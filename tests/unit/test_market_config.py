@@ -1,0 +1,159 @@
+"""Configuration with --market: what the data decides, what a layer above the defaults overrides, and the errors."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from actors.cli import parse_config
+from actors.config import MARKET_TICK_MS, ConfigError, resolve
+from actors.core.market_events import MarketDataError
+from actors.instrument_file import load_instruments
+from actors.market_setup import market_paths, sample_dir, settle
+from actors.recovery import journal_fingerprint
+from actors.sample_market import QUOTES_NAME, TRADES_NAME, generate
+
+
+def test_with_market_files_the_symbols_ticks_and_tick_length_are_left_to_the_data() -> None:
+    config = resolve(overrides={"market": ["sample"]})
+    assert config.symbols_from_market and config.iterations_from_market and config.tick_ms == MARKET_TICK_MS
+    assert config.fill_model == "market"
+    settled = settle(config).config
+    assert settled.symbols == ("BTCUSDT", "ETHUSDT", "SOLUSDT") and settled.iterations == 120
+
+
+def test_a_tick_length_set_by_any_layer_wins_over_the_market_default(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text("tick_ms = 250.0\n")
+    assert resolve(config_file=file, overrides={"market": ["sample"]}).tick_ms == 250.0
+    assert resolve(environ={"MM_TICK_MS": "500", "MM_MARKET": "sample"}).tick_ms == 500.0
+    assert resolve().tick_ms == 100.0  # synthetic runs keep the pace default
+
+
+def test_market_is_a_repeated_flag_and_a_path_list_in_the_environment() -> None:
+    config = parse_config(["--market", "a.csv", "--market", "b.csv"], {})
+    assert config.market == ("a.csv", "b.csv")
+    assert resolve(environ={"MM_MARKET": "a.csv:b.csv"}).market == ("a.csv", "b.csv")
+    assert resolve(environ={"MM_MARKET": ""}).market == ()
+
+
+def test_the_random_fill_model_stays_the_default_without_market_files() -> None:
+    assert resolve().fill_model == "random"
+    assert resolve(overrides={"market": ["sample"], "fill_model": "random"}).fill_model == "random"
+    with pytest.raises(ConfigError, match="needs --market"):
+        resolve(overrides={"fill_model": "market"})
+
+
+def test_a_maker_fee_is_bounded_and_may_be_a_rebate() -> None:
+    assert resolve(overrides={"maker_fee_bps": "-2.5"}).maker_fee_bps == -2.5
+    with pytest.raises(ConfigError, match="--maker-fee-bps"):
+        resolve(overrides={"maker_fee_bps": "5000"})
+
+
+def test_the_journal_fingerprint_holds_the_files_bytes_and_the_tick_length(tmp_path: Path) -> None:
+    generate(tmp_path, ["BTCUSDT"], seconds=3)
+    config = settle(resolve(overrides={"market": [str(tmp_path)]})).config
+    fingerprint = journal_fingerprint(config)
+    names = [entry[1] for entry in fingerprint["data_identity"]]
+    assert names == [QUOTES_NAME, TRADES_NAME] and fingerprint["tick_ms"] == MARKET_TICK_MS
+    assert "market" not in fingerprint  # where the files are does not matter, what they hold does
+    generate(tmp_path, ["BTCUSDT"], seconds=4)
+    assert journal_fingerprint(settle(resolve(overrides={"market": [str(tmp_path)]})).config) != fingerprint
+
+
+def test_the_packaged_sample_is_what_the_generator_writes(tmp_path: Path) -> None:
+    generate(tmp_path)
+    for name in (QUOTES_NAME, TRADES_NAME):
+        assert (tmp_path / name).read_bytes() == (sample_dir() / name).read_bytes(), name
+    rows = gzip.decompress((sample_dir() / QUOTES_NAME).read_bytes()).decode().count("\n") - 1
+    assert 1000 <= rows <= 10_000
+
+
+def test_an_empty_directory_and_an_empty_recording_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(MarketDataError, match="holds no file"):
+        market_paths((str(tmp_path),))
+    (tmp_path / "q.csv").write_text(
+        "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+    )
+    with pytest.raises(MarketDataError, match="no rows to replay"):
+        settle(resolve(overrides={"market": [str(tmp_path / "q.csv")]}))
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[BTCUSDT]\ntick_size = "0.01"\n', "BTCUSDT: missing lot_size"),
+        ('[BTCUSDT]\ntick_size = "0"\nlot_size = "1"\n', "BTCUSDT.tick_size: expected a decimal from"),
+        ('[BTCUSDT]\ntick_size = "x"\nlot_size = "1"\n', "BTCUSDT.tick_size: expected a positive decimal"),
+        ("[BTCUSDT]\ntick = 1\n", "BTCUSDT.tick: unknown key"),
+        ("BTCUSDT = 1\n", "BTCUSDT: expected a table"),
+        ("[BTCUSDT\n", "invalid TOML"),
+    ],
+)
+def test_a_bad_instruments_table_names_the_file_and_the_key(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "i.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=needle):
+        load_instruments(path)
+
+
+def test_an_instruments_table_applies_to_synthetic_runs_too(tmp_path: Path) -> None:
+    path = tmp_path / "i.toml"
+    path.write_text('[ETHUSDT]\ntick_size = 0.1\nlot_size = "0.01"\n')
+    instruments = settle(resolve(overrides={"instruments": str(path)})).instruments
+    assert str(instruments["ETHUSDT"].tick_size) == "0.1" and str(instruments["ETHUSDT"].lot_size) == "0.01"
+    assert str(instruments["BTCUSDT"].tick_size) == "0.01"  # not in the table: the catalogue's
+
+
+def test_prices_too_fine_for_the_wire_are_refused_before_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text(
+        "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+        "binance,BTCUSDT,1,1,1,900000000000000,800000000000000,1\n"
+    )
+    with pytest.raises(MarketDataError, match="BTCUSDT trades at up to 9e"):
+        settle(resolve(overrides={"market": [str(path)]}))
+
+
+def test_a_span_of_more_ticks_than_a_run_allows_asks_for_a_longer_tick(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text(
+        "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+        "binance,BTCUSDT,1,1,1,101,100,1\nbinance,BTCUSDT,1,1735689600000000,1,101,100,1\n"
+    )
+    with pytest.raises(ConfigError, match="choose a longer tick"):
+        settle(resolve(overrides={"market": [str(path)]}))
+
+
+def test_a_blank_market_path_in_a_list_is_an_error_but_an_empty_variable_is_no_market() -> None:
+    with pytest.raises(ConfigError, match="--market: expected non-blank paths"):
+        resolve(overrides={"market": ["sample", " "]})
+    assert resolve(environ={"MM_MARKET": ""}).market == ()
+
+
+def test_a_file_of_one_endless_line_is_not_read_to_its_end_to_tell_its_format(tmp_path: Path) -> None:
+    path = tmp_path / "blob.csv"
+    path.write_bytes(b"x" * (1 << 20))
+    with pytest.raises(MarketDataError, match="unknown market format"):
+        settle(resolve(overrides={"market": [str(path)]}))
+
+
+def test_a_symbol_the_engine_cannot_name_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text(
+        "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+        "deribit,BTC-PERPETUAL-WITH-A-VERY-LONG-NAME,1,1,1,101,100,1\n"
+    )
+    with pytest.raises(MarketDataError, match="not a symbol the engine can trade"):
+        settle(resolve(overrides={"market": [str(path)]}))
+
+
+def test_the_generator_command_writes_a_data_set_the_replay_reads(tmp_path: Path) -> None:
+    from actors.sample_market import main
+
+    assert main([str(tmp_path), "--symbols", "ETHUSDT", "--seconds", "5", "--quotes-only"]) == 0
+    settled = settle(resolve(overrides={"market": [str(tmp_path)]}))
+    assert settled.config.symbols == ("ETHUSDT",) and settled.config.iterations == 5
+    assert settled.market is not None and settled.market.scan.quotes == 50 and settled.market.scan.trades == 0

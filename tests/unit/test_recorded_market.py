@@ -1,0 +1,53 @@
+"""A recording cut into time buckets: the mid of the last quote in a bucket, a quiet symbol keeps its mid."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from actors.core.market_files import MarketFile
+from actors.core.recorded_market import RecordedMarket, Recording
+from actors.core.types import Instrument
+from tests.unit.market_kit import tardis_quotes, tardis_trades
+
+S = 1_000_000
+T0 = 1_735_689_600_000_000
+
+
+def market(tmp_path: Path) -> RecordedMarket:
+    quotes = tardis_quotes(tmp_path / "q.csv", [
+        (T0 + S + 10, "AAA", 10.0, 1.0, 12.0, 1.0),      # bucket 2
+        (T0 + S + 20, "AAA", 20.0, 1.0, 22.0, 1.0),      # bucket 2, last: mid 21
+        (T0 + 3 * S + 1, "AAA", 30.0, 1.0, 31.0, 1.0),   # bucket 4: mid 30.5 -> 30 (rounded down)
+    ])  # fmt: skip
+    trades = tardis_trades(tmp_path / "t.csv", [(T0 + 5, "BBB", "buy", 7.0, 1.0), (T0 + 2 * S, "BBB", "sell", 8.0, 1)])
+    instruments = {s: Instrument(s, Decimal(1), Decimal(1), Decimal(1)) for s in ("AAA", "BBB")}
+    recording = Recording.cut(
+        [MarketFile(quotes), MarketFile(trades)], instruments, first_us=T0 + 5, last_us=T0 + 3 * S + 1,
+        bucket_us=S, first_mids={"AAA": 11.0, "BBB": 7.0}, quoted=frozenset({"AAA"}),
+    )  # fmt: skip
+    assert (recording.start_us, recording.buckets) == (T0, 4)
+    return RecordedMarket(recording)
+
+
+def test_a_mid_is_the_last_quote_of_its_bucket_and_a_quiet_symbol_keeps_it(tmp_path: Path) -> None:
+    feed = market(tmp_path)
+    assert [feed.mid_ticks("AAA", tick) for tick in (1, 2, 3, 4, 5)] == [11, 21, 21, 30, 30]
+
+
+def test_a_symbol_no_file_quotes_is_marked_at_its_last_trade(tmp_path: Path) -> None:
+    feed = market(tmp_path)
+    assert [feed.mid_ticks("BBB", tick) for tick in (1, 2, 3, 4)] == [7, 7, 8, 8]
+
+
+def test_asking_for_an_earlier_tick_reads_the_files_again(tmp_path: Path) -> None:
+    feed = market(tmp_path)
+    assert feed.mid_ticks("AAA", 4) == 30
+    assert feed.mid_ticks("AAA", 2) == 21
+
+
+def test_a_symbol_not_in_the_recording_is_a_key_error(tmp_path: Path) -> None:
+    with pytest.raises(KeyError, match="CCC"):
+        market(tmp_path).mid_ticks("CCC", 1)
