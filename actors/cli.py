@@ -24,6 +24,8 @@ from actors.report import build_report, render
 from actors.runtime import IdleTimeout, create_runtime
 from actors.runtime.loop import CallerInterrupted
 from actors.system import System
+from actors.telemetry.telemetry import STATE_NAMES, Telemetry
+from actors.telemetry.watch import Watch
 
 PROG = "run-shadow"
 EXIT_USAGE = 2
@@ -110,18 +112,24 @@ def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
     the journal for that (docs/RELIABILITY.md, "Durability: the journal").
     """
     tune_gc()
+    watch = Watch.wanted(config, progress=show_progress)  # refuses bad outputs before anything starts
     runtime = create_runtime(config.runtime, **({"seed": config.seed} if config.runtime == "sim" else {}))
+    telemetry = watch.telemetry if watch is not None else None
     try:
-        system = System(runtime, config)
+        system = System(runtime, config, telemetry=telemetry)
     except JournalError:
         runtime.shutdown()
+        if watch is not None:
+            watch.close()
         raise
     try:
         if system.finished is not None:
             return system.finished
         system.start()
-        system.run(progress=_progress_printer() if show_progress else None)
+        system.run(progress=_progress_printer(telemetry) if show_progress else None)
         report = build_report(system)
+        if watch is not None:
+            watch.finish(system, report)
         if system.ended_early is not None:
             reason = report["risk"]["last_freeze_reason"] or ""
             why = reason if reason.startswith("Escalation") else "an actor on the tick path stopped (see the log)"
@@ -142,17 +150,36 @@ def run(config: ShadowConfig, *, show_progress: bool = False) -> str:
         raise
     finally:
         system.stop()
+        if watch is not None:
+            watch.close()
 
 
-def _progress_printer() -> Any:
+def _progress_printer(telemetry: Telemetry | None = None, stream: Any = None) -> Any:
+    """The live line of a long run (shown only on a terminal): tick, orders/s, open orders, trading state.
+
+    Rewritten in place (carriage return, clear to the end of the line) at
+    most every :data:`actors.system.PROGRESS_S`, after the first second;
+    orders/s is over the time since the line was last written.
+    """
+    out = stream if stream is not None else sys.stderr
     started = time.monotonic()
+    last = [started, telemetry.orders.placed if telemetry is not None else 0]
 
     def show(done: int, total: int) -> None:
-        if time.monotonic() - started > 1.0 or done == total:
-            sys.stderr.write(f"\r{PROG}: tick {done}/{total}")
-            if done == total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+        now = time.monotonic()
+        if now - started <= 1.0 and done != total:
+            return
+        line = f"\r{PROG}: tick {done}/{total}"
+        if telemetry is not None:
+            placed = telemetry.orders.placed
+            rate = (placed - last[1]) / max(now - last[0], 1e-9)
+            last[0], last[1] = now, placed
+            state = STATE_NAMES[telemetry.trading_state]
+            line += f" | {rate:,.0f} orders/s | {telemetry.orders.open} open | {state}"
+        out.write(line + "\x1b[K")
+        if done == total:
+            out.write("\n")
+        out.flush()
 
     return show
 
@@ -174,10 +201,13 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         sys.stderr.write(f"{PROG}: interrupted\n")
         return EXIT_INTERRUPTED
     logger.remove()
-    logger.add(sys.stderr, level=config.log_level)
+    logger.add(sys.stderr, level=config.log_level, serialize=config.log_format == "json")
     previous = signal.signal(signal.SIGINT, _interrupt)
     try:
         text = run(config, show_progress=sys.stderr.isatty())
+    except ConfigError as exc:  # an output of --events, --html, --metrics-* refused before the run started
+        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        return EXIT_USAGE
     except JournalError as exc:
         sys.stderr.write(f"{PROG}: error: --journal {config.journal}: {exc}\n")
         return EXIT_USAGE

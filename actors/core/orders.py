@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import heapq
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from actors.core.journal import JournalError, JournalWriter, Record
@@ -103,6 +103,14 @@ _CANCELABLE = frozenset({OrderState.PENDING, OrderState.OPEN, OrderState.PARTIAL
 _FILLABLE = frozenset({OrderState.PENDING, OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.CANCELED})
 
 
+OrderListener = Callable[[Order, str, int, int], None]
+"""Told of every order event: (order, event, price ticks, lots), ``order.state`` being the state after it.
+
+Events: ``create`` (the order's price and size), ``ack`` and ``reject`` (its
+price, its size), ``fill`` (the fill's price and lots; a fill after a cancel
+leaves the state CANCELED), ``cancel`` (its price, the lots left unfilled)."""
+
+
 @dataclass
 class OrderStore:
     """All orders, indexed by client id, exchange id and (while open) symbol."""
@@ -113,6 +121,8 @@ class OrderStore:
     stats: OrderStats = field(default_factory=OrderStats)
     journal: JournalWriter | None = field(default=None, repr=False, compare=False)
     """Where every operation is recorded before it is applied (see :mod:`actors.core.journal`)."""
+    listener: OrderListener | None = field(default=None, repr=False, compare=False)
+    """Told of every event of every order (:data:`OrderListener`): the one place every transition is seen."""
 
     def __post_init__(self) -> None:
         self._orders: dict[str, Order] = {}
@@ -143,6 +153,8 @@ class OrderStore:
         self._open_by_symbol.setdefault(symbol, {})[client_id] = order
         self._counts[OrderState.PENDING] += 1
         self._open += 1
+        if self.listener is not None:
+            self.listener(order, "create", price_ticks, qty_lots)
         return order
 
     def acknowledge(self, client_id: str, exchange_order_id: str) -> Order:
@@ -156,6 +168,8 @@ class OrderStore:
         self._check(order, _ACKABLE, "acknowledge")
         self._set_exchange_id(order, exchange_order_id)
         self._move(order, OrderState.OPEN)
+        if self.listener is not None:
+            self.listener(order, "ack", order.price_ticks, order.qty_lots)
         return order
 
     def reject(self, client_id: str, reason: str) -> Order:
@@ -169,6 +183,8 @@ class OrderStore:
         self._check(order, _ACKABLE, "reject")
         order.reason = reason
         self._move(order, OrderState.REJECTED)
+        if self.listener is not None:
+            self.listener(order, "reject", order.price_ticks, order.qty_lots)
         return order
 
     def request_cancel(self, client_id: str) -> bool:
@@ -196,6 +212,8 @@ class OrderStore:
         if order.filled_lots > 0:
             self.stats.partially_filled_then_canceled += 1
         self._move(order, OrderState.CANCELED)
+        if self.listener is not None:
+            self.listener(order, "cancel", order.price_ticks, order.remaining_lots)
         return order
 
     def confirm_cancels(self, client_ids: Sequence[str]) -> int:
@@ -262,6 +280,10 @@ class OrderStore:
         if self.journal is not None:
             self.journal.append(["cancel_answered", client_id, ok, reason])
         if ok or reason in NOT_LIVE:
+            if reason:
+                known = self._orders.get(client_id)
+                if known is not None and not known.state.is_terminal:
+                    known.reason = reason  # why it counts as canceled: the event log says so
             order = self.confirm_cancel(client_id)
             order.retry_tick = None
             return order
@@ -295,6 +317,8 @@ class OrderStore:
             self._move(order, OrderState.FILLED)
         else:
             self._move(order, OrderState.PARTIALLY_FILLED)
+        if self.listener is not None:
+            self.listener(order, "fill", fill.price_ticks, fill.qty_lots)
         return FillOutcome.APPLIED
 
     def replace_quotes(

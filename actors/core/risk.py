@@ -12,6 +12,7 @@ freezes with the reason ``Edge degradation: 2.40 BPS < 3.00 BPS``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -61,6 +62,8 @@ class RiskEngine:
         self.fills_applied = 0
         self._edge_usd = 0.0
         self._volume_usd = 0.0
+        self.block_reasons: Counter[str] = Counter()
+        """Refused sides by kind of reason (``max-inv``, ``max-total``, ``frozen``): bounded, for metrics."""
 
     # ------------------------------------------------------------ state
 
@@ -76,6 +79,14 @@ class RiskEngine:
     def positions(self) -> dict[str, int]:
         """Non-zero positions, sorted by symbol."""
         return {s: lots for s, lots in sorted(self._positions.items()) if lots}
+
+    def position_usd(self, symbol: str) -> float:
+        """Signed position x mark of ``symbol`` in USD (0 before its first mark)."""
+        lots = self._positions.get(symbol, 0)
+        mark = self.marks.get(symbol)
+        if mark is None or lots == 0:
+            return 0.0
+        return self.instruments[symbol].notional_usd(mark, lots) * (1 if lots > 0 else -1)
 
     def notional_usd(self, symbol: str) -> float:
         """|position| x mark of ``symbol``."""
@@ -119,10 +130,12 @@ class RiskEngine:
             quote = quotes[symbol]
             sides = ((Side.BUY, quote.bid_ticks, quote.bid_lots), (Side.SELL, quote.ask_ticks, quote.ask_lots))
             for side, price, lots in sides:
-                if self.check_order(symbol, side, price, lots).allowed:
+                decision = self.check_order(symbol, side, price, lots)
+                if decision.allowed:
                     approved.append((symbol, side, price, lots))
                 else:
                     blocked += 1
+                    self.block_reasons[decision.reason.partition(":")[0]] += 1
         return approved, blocked
 
     # ------------------------------------------------------------ post-trade

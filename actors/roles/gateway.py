@@ -13,7 +13,7 @@ risk's word or the store's, whichever comes first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from loguru import logger
 
@@ -44,6 +44,9 @@ from actors.messages import (
 from actors.roles.addresses import STORE
 from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
+
+if TYPE_CHECKING:
+    from actors.telemetry.telemetry import Telemetry
 
 FROZEN = "frozen: no order is placed after a freeze"
 NOT_PLACED = "not placed: the venue has no such order after a timeout"
@@ -90,8 +93,11 @@ class ExchangeGateway(SupervisedRole):
         market_through: int = 0,
         measure_latency: bool = False,
         counters: dict[str, int] | None = None,  # exchange_errors, reconciled carried over a crash (actors.recovery)
+        telemetry: Telemetry | None = None,
     ) -> None:
+        """``telemetry`` is told each tick-to-order latency (it needs ``measure_latency``)."""
         super().__init__()
+        self.telemetry = telemetry
         self.client = client
         self.frozen = False
         self.freeze_reason = ""
@@ -222,7 +228,10 @@ class ExchangeGateway(SupervisedRole):
                 rejects.append(Refusal(place.client_id, placed.reason or "rejected"))
         sent = self.tick_sent_ns.pop(request.tick, None) if request.last else None
         if acks and sent is not None:
-            self.ack_latencies_ns.append(int(self.runtime.now() * 1e9) - sent)
+            latency_ns = int(self.runtime.now() * 1e9) - sent
+            self.ack_latencies_ns.append(latency_ns)
+            if self.telemetry is not None:
+                self.telemetry.order_acknowledged(latency_ns / 1e9)
         doubt_acks, doubt_rejects = self._settle_doubts()
         self._report(request.tick, acks + doubt_acks, rejects + doubt_rejects, canceled, cancel_failures)
         if request.status:

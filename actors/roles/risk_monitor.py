@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from actors.core.journal import JournalWriter
 from actors.core.quoting import Quote
@@ -47,6 +47,9 @@ from actors.roles.addresses import FEED, GATEWAY, QUOTERS, STORE
 from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
 from actors.runtime.base import TimerHandle
+
+if TYPE_CHECKING:
+    from actors.telemetry.telemetry import Telemetry
 
 Input = QuoteIntent | Mark
 
@@ -89,9 +92,16 @@ class RiskMonitor(SupervisedRole):
         deadline_s: float | None = None,
         journal: JournalWriter | None = None,
         risk_blocks: int = 0,
+        telemetry: Telemetry | None = None,
     ) -> None:
-        """``journal``, and ``risk_blocks`` counted before a crash, come with a journaled run (actors.recovery)."""
+        """``journal``, and ``risk_blocks`` counted before a crash, come with a journaled run (actors.recovery).
+
+        ``telemetry`` is told the figures of each decision (metrics, progress).
+        """
         super().__init__()
+        self.telemetry = telemetry
+        self.resumed_blocks = risk_blocks
+        self.blind_blocks = 0
         self.engine = engine
         self.journal = journal
         self.symbols = frozenset(symbols)
@@ -232,6 +242,7 @@ class RiskMonitor(SupervisedRole):
         approved: list[tuple[str, Side, int, int]] = []
         if self.closed_through < tick:  # blind
             blocks = 2 * len(quotes)
+            self.blind_blocks += blocks
         else:
             approved, blocks = engine.approve_quotes(quotes) if quotes else ([], 0)
         self.risk_blocks += blocks
@@ -241,9 +252,25 @@ class RiskMonitor(SupervisedRole):
         orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
         pulled = sorted(self.symbols - self.stopped.keys()) if at_deadline and not engine.frozen else sorted(intents)
         replaces = [(STORE, replace) for replace in split_replace(ReplaceQuotes(tick, tuple(pulled), orders, blocks))]
+        if self.telemetry is not None:
+            self._tell_telemetry(self.telemetry, tick)
         self.send_all([*replaces, (FEED, TickDone(tick))])
         if tick == self.final_tick:
             self._freeze_due(tick, everything=True)  # a quoter that gave up at the last tick
+
+    def _tell_telemetry(self, telemetry: Telemetry, tick: int) -> None:
+        """The decision's figures; per-symbol positions only for the tracked few (bounded label cardinality)."""
+        engine = self.engine
+        blocks = {"blind": self.blind_blocks, "frozen": 0, "max-inv": 0, "max-total": 0, "resumed": self.resumed_blocks}
+        blocks.update(engine.block_reasons)
+        telemetry.risk_decided(
+            tick,
+            frozen=engine.frozen,
+            edge_bps=engine.realised_edge_bps(),
+            total_notional_usd=engine.total_notional_usd(),
+            positions_usd={symbol: engine.position_usd(symbol) for symbol in telemetry.tracked_symbols},
+            risk_blocks=blocks,
+        )
 
     def _apply_fills(self) -> bool:
         fills, self.unapplied = self.unapplied, []
@@ -268,6 +295,8 @@ class RiskMonitor(SupervisedRole):
         """The store agrees with the venue: no order is open any more."""
         self.freeze_confirmed = True
         self.canceled_at_freeze = done.canceled
+        if self.telemetry is not None and self.freeze_decided_at is not None:
+            self.telemetry.freeze_confirmed(self.runtime.now() - self.freeze_decided_at)
 
     @handles(VenueState)
     def on_venue_state(self, state: VenueState) -> None:
@@ -295,6 +324,8 @@ class RiskMonitor(SupervisedRole):
         """
         self.freeze_decided_at = self.runtime.now()
         self.freeze_tick = tick
+        if self.telemetry is not None:
+            self.telemetry.froze()
         freeze = Freeze(tick, reason)
         quoters = self.runtime.directory.group(QUOTERS)
         self.send_all([(GATEWAY, freeze), (STORE, freeze), *((address, freeze) for address in quoters)])

@@ -9,6 +9,7 @@ runtime's failure hook.  It talks to other actors only through
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -19,6 +20,7 @@ from actors.wire import Message, WireError, decode, encode
 
 if TYPE_CHECKING:
     from actors.runtime.base import Runtime, TimerHandle
+    from actors.runtime.timing import Buckets
 
 M = TypeVar("M", bound=Message)
 Handler = Callable[[Any, Any], None]
@@ -54,6 +56,8 @@ class MessageActor(pykka.Actor):
     _handlers: ClassVar[dict[type[Message], Handler]] = {}
     _actors_runtime: ClassVar[Runtime]
     address: str = "?"
+    _timing: Buckets | None = None
+    """Set by a runtime that times handlers (``Runtime.time_handlers``); None costs one test per message."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -109,10 +113,14 @@ class MessageActor(pykka.Actor):
             runtime.dead_letter(self.sender, self.address, f"unhandled: {type(record).__name__}", message)
             return None
         failure: Exception | None = None
+        timing = self._timing
+        started = time.perf_counter() if timing is not None else 0.0
         try:
             handler(self, record)
         except Exception as exc:  # the failure hook decides what happens next
             failure = exc
+        if timing is not None:
+            timing.observe(time.perf_counter() - started)
         try:
             self.after_message()
         except Exception as exc:  # a full disk while the store flushes its journal: supervised like the handler
