@@ -141,7 +141,8 @@ def _figures(series: RunSeries, report: Mapping[str, Any], threshold_bps: float)
                      line={"dash": "dash", "color": "#d62728"})  # fmt: skip
     freeze_tick = report.get("risk", {}).get("freeze_tick")
     if freeze_tick is not None:
-        edge.add_vline(x=freeze_tick, line={"color": "#9467bd", "width": 2}, annotation_text=f"freeze (tick {freeze_tick})")
+        label = f"freeze (tick {freeze_tick})"
+        edge.add_vline(x=freeze_tick, line={"color": "#9467bd", "width": 2}, annotation_text=label)
     figures.append(edge)
     flow = go.Figure(layout={**layout, "title": "Orders per tick", "barmode": "group", "yaxis_title": "orders"})
     for name, values in (("placed", series.placed), ("canceled", series.canceled), ("filled", series.filled)):
@@ -218,9 +219,7 @@ def write_html(
     """Read the event log, draw the run, write the page (to a temporary file renamed over ``path``)."""
     execution = report.get("execution", {})
     ticks = int(execution.get("ticks", 0))
-    series = collect_series(
-        read_events(events_path), ticks=ticks, shown=shown, instruments=instruments, market=market
-    )
+    series = collect_series(read_events(events_path), ticks=ticks, shown=shown, instruments=instruments, market=market)
     symbols = execution.get("symbols", [])
     title = f"run-shadow: {len(symbols)} symbols, {ticks} ticks, seed {execution.get('seed')}"
     text = build_html(series, report, threshold_bps=threshold_bps, title=title)

@@ -136,8 +136,9 @@ class Watch:
             events = self.events_path or self._temporary
             assert events is not None
             config = self.config
-            write_html(self.html, events, report=report, shown=config.symbols[: config.html_symbols],
-                       instruments=self.instruments, market=system.market, threshold_bps=config.edge_threshold)  # fmt: skip
+            shown = config.symbols[: config.html_symbols]
+            write_html(self.html, events, report=report, shown=shown, instruments=self.instruments,
+                       market=system.market, threshold_bps=config.edge_threshold)  # fmt: skip
 
     def close(self) -> None:
         """Stop serving, close the event log, remove the temporary one (safe to call twice)."""
