@@ -158,26 +158,31 @@ def _progress_printer(telemetry: Telemetry | None = None, stream: Any = None) ->
     """The live line of a long run (shown only on a terminal): tick, orders/s, open orders, trading state.
 
     Rewritten in place (carriage return, clear to the end of the line) at
-    most every :data:`actors.system.PROGRESS_S`, after the first second;
-    orders/s is over the time since the line was last written.
+    most every :data:`actors.system.PROGRESS_S`, after the first second, and
+    ended once; orders/s is over the time since the line was last written,
+    on the final line over the whole run.
     """
     out = stream if stream is not None else sys.stderr
     started = time.monotonic()
-    last = [started, telemetry.orders.placed if telemetry is not None else 0]
+    first = telemetry.orders.placed if telemetry is not None else 0
+    last = [started, first]
+    ended = [False]
 
     def show(done: int, total: int) -> None:
         now = time.monotonic()
-        if now - started <= 1.0 and done != total:
+        if ended[0] or (now - started <= 1.0 and done != total):
             return
         line = f"\r{PROG}: tick {done}/{total}"
         if telemetry is not None:
             placed = telemetry.orders.placed
-            rate = (placed - last[1]) / max(now - last[0], 1e-9)
+            since, count = (started, first) if done == total else (last[0], last[1])
+            rate = (placed - count) / max(now - since, 1e-9)  # the last line: over the whole run
             last[0], last[1] = now, placed
             state = STATE_NAMES[telemetry.trading_state]
             line += f" | {rate:,.0f} orders/s | {telemetry.orders.open} open | {state}"
         out.write(line + "\x1b[K")
         if done == total:
+            ended[0] = True
             out.write("\n")
         out.flush()
 

@@ -47,9 +47,22 @@ def _output(flag: str, text: str) -> Path:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise ConfigError(f"{flag} {text}: no such directory {str(parent)!r}")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{flag} {text}: not a regular file (a device, a pipe?); expected a file to write")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise ConfigError(f"{flag} {text}: not writable")
+    if path.exists() and _is_stdout(path):
+        raise ConfigError(f"{flag} {text}: is where the report goes (stdout); give another file")
     return path
+
+
+def _is_stdout(path: Path) -> bool:
+    """True if ``path`` is the file standard output writes to (the report must stay alone there)."""
+    try:
+        out, target = os.fstat(1), path.stat()
+    except OSError:
+        return False
+    return (out.st_dev, out.st_ino) == (target.st_dev, target.st_ino)
 
 
 class Watch:

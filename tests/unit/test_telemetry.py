@@ -202,8 +202,7 @@ def test_mailbox_depth_counts_what_waits_by_role_and_handling_is_timed_only_when
     from actors.wire import encode
     from tests.unit.test_readme_example import Greet, Greeter
 
-    runtime = sim.runtime if hasattr(sim, "runtime") else sim
-    assert isinstance(runtime, SimRuntime)
+    runtime = sim
     sim.probe("inbox")
     sim.spawn(Greeter, "greeter.untimed", reply_to="inbox")
     times = HandlingTimes()
@@ -251,6 +250,7 @@ def test_buckets_count_each_value_under_its_bound_and_merge_by_role() -> None:
         (["--metrics-port", "70000"], "--metrics-port: expected an integer from 0 to 65535"),
         (["--log-format", "xml"], "--log-format: expected one of json, text"),
         (["--html-symbols", "0"], "--html-symbols: expected an integer from 1 to 100"),
+        (["--metrics-file", "/dev/null"], "--metrics-file /dev/null: not a regular file"),
     ],
 )
 def test_a_bad_output_is_one_line_and_exit_2_before_anything_runs(
@@ -260,6 +260,22 @@ def test_a_bad_output_is_one_line_and_exit_2_before_anything_runs(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and expected.replace("{tmp}", str(tmp_path)) in captured.err
+
+
+def test_an_output_on_stdout_itself_is_refused(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    target = tmp_path / "report.json"
+    with target.open("w") as handle:
+        saved = os.dup(1)
+        os.dup2(handle.fileno(), 1)  # stdout is this file, as with `run-shadow > report.json --events report.json`
+        try:
+            status = main(["--events", str(target)], environ={})
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    assert status == 2 and "is where the report goes (stdout)" in capfd.readouterr().err
+    assert target.read_text() == ""
 
 
 def test_a_metrics_port_in_use_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -311,6 +327,8 @@ def test_the_progress_line_shows_tick_orders_per_second_open_orders_and_trading_
     line = out.getvalue()
     assert line.startswith("\rrun-shadow: tick 10/10 | ") and line.endswith("\x1b[K\n")
     assert "orders/s | 30 open | frozen" in line
+    show(10, 10)  # the driver reports the end twice: the line ends once
+    assert out.getvalue() == line
 
 
 class _Stderr(io.StringIO):
