@@ -135,10 +135,10 @@ class System:
         if telemetry is not None:
             telemetry.bind(runtime)
             telemetry.orders.start_from(store)  # after the replay: the log holds what this run does
-        measure = paced or (telemetry is not None and telemetry.metrics)
+        timed = telemetry if telemetry is not None and telemetry.metrics else None
         self.gateway = runtime.spawn(
-            ExchangeGateway, GATEWAY, self.exchange, market_through=tick, measure_latency=measure, counters=counters,
-            telemetry=telemetry,
+            ExchangeGateway, GATEWAY, self.exchange, market_through=tick, measure_latency=paced, counters=counters,
+            telemetry=timed,
         )  # fmt: skip
         events = telemetry.orders if telemetry is not None else None
         self.store = runtime.spawn(OrderStoreActor, STORE, store, requested_through=tick, events=events)

@@ -95,7 +95,7 @@ class ExchangeGateway(SupervisedRole):
         counters: dict[str, int] | None = None,  # exchange_errors, reconciled carried over a crash (actors.recovery)
         telemetry: Telemetry | None = None,
     ) -> None:
-        """``telemetry`` is told each tick-to-order latency (it needs ``measure_latency``)."""
+        """``telemetry`` is told each tick-to-order latency."""
         super().__init__()
         self.telemetry = telemetry
         self.client = client
@@ -124,7 +124,9 @@ class ExchangeGateway(SupervisedRole):
         self.in_doubt: dict[str, str] = {}
         self.pushed: list[Fill] = []
         self.advances = isinstance(client, SupportsAdvance)
-        self.measure_latency = measure_latency
+        self.keep_latencies = measure_latency
+        """Keep every latency for the report (paced mode); telemetry alone gets each one and keeps none."""
+        self.measure_latency = measure_latency or telemetry is not None
         self.tick_sent_ns: dict[int, int] = {}
         self.ack_latencies_ns: list[int] = []
         client.subscribe(self.pushed.extend)
@@ -229,7 +231,8 @@ class ExchangeGateway(SupervisedRole):
         sent = self.tick_sent_ns.pop(request.tick, None) if request.last else None
         if acks and sent is not None:
             latency_ns = int(self.runtime.now() * 1e9) - sent
-            self.ack_latencies_ns.append(latency_ns)
+            if self.keep_latencies:
+                self.ack_latencies_ns.append(latency_ns)
             if self.telemetry is not None:
                 self.telemetry.order_acknowledged(latency_ns / 1e9)
         doubt_acks, doubt_rejects = self._settle_doubts()

@@ -60,7 +60,7 @@ class EngineCollector(Collector):
             "mm_dead_letters", "Messages undeliverable or undecodable.", value=stats.dead_letters if stats else 0
         )
         restarts = CounterMetricFamily("mm_actor_restarts", "In-place restarts of failed actors.", labels=["role"])
-        for role, count in sorted((stats.restarts_by_role if stats else {}).items()):
+        for role, count in sorted(dict(stats.restarts_by_role if stats else {}).items()):  # a copy: actors add
             restarts.add_metric([role], count)
         yield restarts
         yield GaugeMetricFamily("mm_open_orders", "Orders not yet in a final state.", value=orders.open)

@@ -360,3 +360,28 @@ def test_the_progress_line_without_telemetry_is_the_tick_alone() -> None:
     out = io.StringIO()
     _progress_printer(None, stream=out)(3, 3)
     assert out.getvalue() == "\rrun-shadow: tick 3/3\x1b[K\n"
+
+
+# ------------------------------------------------------------ the HTML page (drawn in Chromium by tests/e2e)
+
+
+def test_the_html_page_holds_plotly_every_chart_and_the_report_and_no_temporary_log_is_left(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plotly.offline import get_plotlyjs
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # the event log of a run without --events goes to tmp_path
+    page = tmp_path / "run.html"
+    flags = ["--iterations", "15", "--edge-threshold", "8", "--html-symbols", "2"]  # freezes at tick 11
+    assert main([*flags, "--html", str(page)], environ={}) == 0
+    report = json.loads(capsys.readouterr().out)
+    text = page.read_text(encoding="utf-8")
+    assert get_plotlyjs() in text
+    assert text.count('<div class="chart" id="chart-') == 6  # two symbols, inventory, PnL, edge, orders per tick
+    assert f"<tr><th>orders.placed</th><td>{report['orders']['placed']}</td></tr>" in text
+    assert "freeze (tick" in text and report["risk"]["freeze_tick"] is not None
+    assert "</script>" not in text.split('id="figures">')[1].split("</script>")[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.html"]  # the temporary event log is gone
