@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import socket
 import sys
 import urllib.request
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from actors.cli import _progress_printer, main, run
@@ -25,6 +29,7 @@ from actors.runtime.sim import SimRuntime
 from actors.runtime.timing import Buckets, HandlingTimes, role_of
 from actors.system import System
 from actors.telemetry import COLUMNS, FROZEN, OrderEvents, Telemetry, read_events
+from actors.telemetry.order_events import _decimal_format
 from actors.telemetry.watch import Watch
 from actors.testing import Sim
 
@@ -385,3 +390,20 @@ def test_the_html_page_holds_plotly_every_chart_and_the_report_and_no_temporary_
     assert "freeze (tick" in text and report["risk"]["freeze_tick"] is not None
     assert "</script>" not in text.split('id="figures">')[1].split("</script>")[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.html"]  # the temporary event log is gone
+
+
+@given(
+    step=st.sampled_from(["0.01", "0.0001", "0.001", "0.00001", "1", "0.5", "0.10", "10", "1E+1", "2.5E-3"]),
+    units=st.integers(min_value=-(10**20), max_value=10**20),
+)
+def test_decimals_in_the_event_log_read_exactly_as_decimal_writes_them(step: str, units: int) -> None:
+    assert _decimal_format(Decimal(step))(units) == str(Decimal(step) * units)
+
+
+def test_a_reason_with_commas_or_quotes_is_quoted_as_csv_reads_it() -> None:
+    out = io.StringIO()
+    store = OrderStore(listener=_events(out))
+    order = store.create("BTCUSDT", Side.BUY, 6_000_000, 10, 1)
+    store.reject(order.client_id, 'exchange error: "busy", try later\nagain')
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[-1][-1] == 'exchange error: "busy", try later\nagain' and len(rows[-1]) == len(COLUMNS)
