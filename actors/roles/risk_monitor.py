@@ -167,6 +167,8 @@ class RiskMonitor(SupervisedRole):
             self._arm_deadline(applied.tick)
         if self.final_tick is not None and self.decided_through >= self.final_tick:
             self._apply_fills()
+            if self.telemetry is not None:  # no decision follows: the figures move with these fills
+                self._tell_telemetry(self.telemetry, self.decided_through)
         self._decide_ready()
 
     @handles(QuoterStopped)
@@ -303,6 +305,8 @@ class RiskMonitor(SupervisedRole):
         """After a restart: positions that differ from the venue's mean a fill was lost or doubled; freeze."""
         self.reconciliations += 1
         self._apply_fills()  # the fills the store applied before it forwarded the venue's state
+        if self.telemetry is not None:
+            self._tell_telemetry(self.telemetry, self.decided_through)
         venue = {item.symbol: item.lots for item in state.positions if item.lots}
         mine = self.engine.positions()
         differ = sorted(symbol for symbol in venue.keys() | mine.keys() if venue.get(symbol) != mine.get(symbol))

@@ -139,12 +139,21 @@ def test_the_event_log_has_the_same_bytes_on_every_runtime_and_watching_changes_
 # ------------------------------------------------------------ metrics
 
 
-def test_the_final_metrics_equal_the_report_of_the_same_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+BLOCKS_AND_FREEZE = ["--symbols-count", "4", "--iterations", "30", "--edge-threshold", "8", "--fill-rate", "0.6",
+                     "--reject-rate", "0.1", "--max-inv", "1500", "--cancel-error-rate", "0.2", "--timeout-rate", "0.1",
+                     "--runtime", "pool"]  # fmt: skip
+"""Rejects, risk blocks, refused and lost cancels, a freeze mid-run."""
+FILLS_AFTER_THE_LAST_DECISION = ["--iterations", "3", "--edge-threshold", "8", "--edge-min-fills", "5",
+                                 "--cancel-race-rate", "0.5", "--fill-rate", "0.8", "--runtime", "sim"]  # fmt: skip
+"""A fill reaches risk after it decided the last tick: applied with no decision after it."""
+
+
+@pytest.mark.parametrize("flags", [BLOCKS_AND_FREEZE, FILLS_AFTER_THE_LAST_DECISION], ids=["freeze", "late-fill"])
+def test_the_final_metrics_equal_the_report_of_the_same_run(
+    flags: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "run.prom"
-    flags = ["--symbols-count", "4", "--iterations", "30", "--edge-threshold", "8", "--fill-rate", "0.6",
-             "--reject-rate", "0.1", "--max-inv", "1500", "--cancel-error-rate", "0.2", "--timeout-rate", "0.1",
-             "--runtime", "pool", "--metrics-file", str(path)]  # fmt: skip
-    assert main(flags, environ={}) == 0
+    assert main([*flags, "--metrics-file", str(path)], environ={}) == 0
     report = json.loads(capsys.readouterr().out)
     samples = _metrics(path.read_text())
     orders = report["orders"]
@@ -155,15 +164,17 @@ def test_the_final_metrics_equal_the_report_of_the_same_run(tmp_path: Path, caps
     assert samples["mm_open_orders"] == orders["open"]
     assert samples["mm_fills_total"] == report["fills"]["count"]
     blocks = sum(v for k, v in samples.items() if k.startswith("mm_risk_blocks_total{"))
-    assert blocks == orders["risk_blocks"] > 0
+    assert blocks == orders["risk_blocks"]
     assert samples["mm_dead_letters_total"] == report["messages"]["dead_letters"]
     restarts = sum(v for k, v in samples.items() if k.startswith("mm_actor_restarts_total"))
     assert restarts == report["messages"]["restarts"]
     assert samples["mm_tick"] == report["execution"]["ticks"]
     assert round(samples["mm_total_notional_usd"], 2) == report["positions"]["total_notional_usd"]
     assert round(samples["mm_realised_edge_bps"], 2) == report["risk"]["realised_edge_bps"]
-    assert samples["mm_trading_state"] == FROZEN and report["risk"]["frozen"]
-    assert samples["mm_freeze_seconds_count"] == 1
+    assert samples["mm_trading_state"] == (FROZEN if report["risk"]["frozen"] else 0)
+    assert samples["mm_freeze_seconds_count"] == (1 if report["risk"]["freeze_confirmed"] else 0)
+    if flags is BLOCKS_AND_FREEZE:
+        assert orders["risk_blocks"] > 0 and orders["rejected"] > 0 and report["risk"]["frozen"]
     for symbol, position in report["positions"]["by_symbol"].items():
         usd = samples[f"mm_position_usd{{symbol={symbol}}}"]
         assert round(abs(usd), 2) == position["notional_usd"]
