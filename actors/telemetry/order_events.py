@@ -55,9 +55,8 @@ def _decimal_format(step: Decimal) -> Callable[[int], str]:
 
     def text(units: int) -> str:
         value = units * mantissa
-        if value < 0:
-            return "-" + pattern % divmod(-value, scale)
-        return pattern % divmod(value, scale)
+        written: str = pattern % divmod(abs(value), scale)
+        return "-" + written if value < 0 else written
 
     return text
 
