@@ -261,8 +261,15 @@ class RiskMonitor(SupervisedRole):
             self._freeze_due(tick, everything=True)  # a quoter that gave up at the last tick
 
     def _tell_telemetry(self, telemetry: Telemetry, tick: int) -> None:
-        """The decision's figures; per-symbol positions only for the tracked few (bounded label cardinality)."""
+        """The decision's figures; per-symbol positions only for the tracked few (bounded label cardinality).
+
+        Without metrics (a progress line alone) only the tick and the trading
+        state: the total notional is a sum over every symbol, not worth a tick.
+        """
         engine = self.engine
+        if not telemetry.metrics:
+            telemetry.decided(tick, frozen=engine.frozen)
+            return
         blocks = {"blind": self.blind_blocks, "frozen": 0, "max-inv": 0, "max-total": 0, "resumed": self.resumed_blocks}
         blocks.update(engine.block_reasons)
         telemetry.risk_decided(

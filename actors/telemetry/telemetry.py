@@ -77,6 +77,10 @@ class Telemetry:
         self.total_notional_usd = total_notional_usd
         self.positions_usd = positions_usd
         self.risk_blocks = risk_blocks
+        self.decided(tick, frozen=frozen)
+
+    def decided(self, tick: int, *, frozen: bool) -> None:
+        """Risk decided ``tick``: the least a progress line needs."""
         self.trading_state = FROZEN if frozen else TRADING
         self.decided_through = tick
 
