@@ -20,16 +20,19 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from actors.baseline import SyncEngine
 from actors.config import RUNTIME_NAMES, ShadowConfig, resolve
+from actors.core.clock import FrozenClock
+from actors.core.instruments import instrument_for
 from actors.gc_tuning import tune_gc
 from actors.messages import FreezeRequest, QuoteIntent
 from actors.report import build_report
 from actors.roles.addresses import RISK
 from actors.runtime import create_runtime
 from actors.system import System
+from actors.telemetry import OrderEvents, Telemetry
 from actors.wire import decode, encode
 
 CASES = [("threads", 100), ("threads", 1000), ("pool", 100), ("pool", 1000), ("pool", 10000),
@@ -46,9 +49,19 @@ def _config(symbols: int, iterations: int, runtime: str, seed: int = 42) -> Shad
     return resolve(overrides=settings, override_source="setting")
 
 
-def _build(config: ShadowConfig, *, reliable: bool = False) -> System:
+def _build(config: ShadowConfig, telemetry: Telemetry | None = None, *, reliable: bool = False) -> System:
     options: dict[str, Any] = {"seed": config.seed, "trace": False} if config.runtime == "sim" else {}
-    return System(create_runtime(config.runtime, reliable=reliable, **options), config)
+    return System(create_runtime(config.runtime, reliable=reliable, **options), config, telemetry=telemetry)
+
+
+def _telemetry(config: ShadowConfig, metrics: bool, events: str | None) -> tuple[Telemetry | None, IO[str] | None]:
+    """What ``--metrics`` / ``--events`` ask a throughput case to carry: metrics timing, the event log."""
+    if not metrics and events is None:
+        return None, None
+    out = open(events, "w", newline="", encoding="utf-8") if events else None  # noqa: SIM115 - closed by run_case
+    instruments = {symbol: instrument_for(symbol, config.seed) for symbol in config.symbols}
+    orders = OrderEvents(instruments, FrozenClock.parse(config.freeze_utc_iso), out)
+    return Telemetry(orders, tracked_symbols=config.symbols[: config.metrics_symbols], metrics=metrics), out
 
 
 def _peak_rss_mb() -> float:
@@ -63,22 +76,27 @@ def baseline_orders_per_s(config: ShadowConfig) -> tuple[float, int]:
     return result.placed / (time.perf_counter() - started), result.placed
 
 
-def run_case(runtime: str, symbols: int, iterations: int, freezes: int) -> dict[str, Any]:
-    """One case, in this process."""
+def run_case(
+    runtime: str, symbols: int, iterations: int, freezes: int, *, metrics: bool = False, events: str | None = None
+) -> dict[str, Any]:
+    """One case, in this process; ``metrics`` and ``events`` measure what watching a run costs (throughput only)."""
     config = _config(symbols, iterations, runtime)
-    system = _build(config)
+    telemetry, out = _telemetry(config, metrics, events)
+    system = _build(config, telemetry)
     started = time.perf_counter()
     system.start()
     start_s = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     system.run()
     system.runtime.wait_idle()
-    run_s = time.perf_counter() - started
+    run_s, run_cpu_s = time.perf_counter() - started, time.process_time() - cpu
     delivered = system.runtime.stats.delivered
     placed = system.store_snapshot().placed
     started = time.perf_counter()
     system.stop()
     stop_s = time.perf_counter() - started
+    if out is not None:
+        out.close()
     gc.collect()  # the stopped system's cycles (actor <-> ref), before the next system is built
     freezes_ms = [freeze_latency(runtime, symbols, seed) for seed in range(freezes)]
     base_rate, base_placed = baseline_orders_per_s(config)
@@ -87,9 +105,11 @@ def run_case(runtime: str, symbols: int, iterations: int, freezes: int) -> dict[
         "runtime": runtime,
         "symbols": symbols,
         "iterations": iterations,
+        "watched": ("metrics " if metrics else "") + ("events" if events else "") or "off",
         "start_s": round(start_s, 4),
         "stop_s": round(stop_s, 4),
         "run_s": round(run_s, 4),
+        "run_cpu_s": round(run_cpu_s, 4),  # CPU time of the process: less disturbed by a busy machine
         "messages_per_s": round(delivered / run_s),
         "orders_per_s": round(orders_per_s),
         "orders_placed": placed,
@@ -311,10 +331,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="whole-process runs per side (default 3)")
     parser.add_argument("--quick", action="store_true", help="small cases only (100 and 1,000 symbols)")
     parser.add_argument("--reliable", action="store_true", help="--cancel-replace with reliable delivery on")
+    parser.add_argument("--metrics", action="store_true", help="--case: run with metrics on (handlers timed)")
+    parser.add_argument("--events", metavar="PATH", help="--case: write the order event log to PATH")
     args = parser.parse_args(argv)
     tune_gc()  # as bin/run-shadow does; the baseline of a case runs in the same process, so under the same settings
     if args.case:
-        result = run_case(args.case[0], int(args.case[1]), args.iterations, args.freezes)
+        result = run_case(
+            args.case[0], int(args.case[1]), args.iterations, args.freezes, metrics=args.metrics, events=args.events
+        )
     elif args.cancel_replace:
         result = cancel_replace(args.cancel_replace, args.ticks, reliable=args.reliable)
     elif args.paced:

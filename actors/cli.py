@@ -25,6 +25,8 @@ from actors.report import build_report, render
 from actors.runtime import IdleTimeout, create_runtime
 from actors.runtime.loop import CallerInterrupted
 from actors.system import System
+from actors.telemetry.telemetry import STATE_NAMES, Telemetry
+from actors.telemetry.watch import Watch
 
 PROG = "run-shadow"
 EXIT_USAGE = 2
@@ -145,11 +147,15 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     the journal for that (docs/RELIABILITY.md, "Durability: the journal").
     """
     tune_gc()
+    watch = Watch.wanted(config, progress=show_progress)  # refuses bad outputs before anything starts
     runtime = create_runtime(config.runtime, **({"seed": config.seed} if config.runtime == "sim" else {}))
+    telemetry = watch.telemetry if watch is not None else None
     try:
-        system = System(runtime, config)
+        system = System(runtime, config, telemetry=telemetry)
     except (JournalError, MarketDataError, ConfigError):
         runtime.shutdown()
+        if watch is not None:
+            watch.close()
         raise
     if kill_switch is not None:
         kill_switch.attach(system)
@@ -158,8 +164,10 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
         if system.finished is not None:
             return system.finished
         system.start()
-        system.run(progress=_progress_printer() if show_progress else None)
+        system.run(progress=_progress_printer(telemetry) if show_progress else None)
         report = build_report(system)
+        if watch is not None:
+            watch.finish(system, report)
         if system.ended_early is not None:
             reason = report["risk"]["last_freeze_reason"] or ""
             why = reason if reason.startswith("Escalation") else "an actor on the tick path stopped (see the log)"
@@ -180,17 +188,41 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
         raise
     finally:
         system.stop()
+        if watch is not None:
+            watch.close()
 
 
-def _progress_printer() -> Any:
+def _progress_printer(telemetry: Telemetry | None = None, stream: Any = None) -> Any:
+    """The live line of a long run (shown only on a terminal): tick, orders/s, open orders, trading state.
+
+    Rewritten in place (carriage return, clear to the end of the line) at
+    most every :data:`actors.system.PROGRESS_S`, after the first second, and
+    ended once; orders/s is over the time since the line was last written,
+    on the final line over the whole run.
+    """
+    out = stream if stream is not None else sys.stderr
     started = time.monotonic()
+    first = telemetry.orders.placed if telemetry is not None else 0
+    last = [started, first]
+    ended = [False]
 
     def show(done: int, total: int) -> None:
-        if time.monotonic() - started > 1.0 or done == total:
-            sys.stderr.write(f"\r{PROG}: tick {done}/{total}")
-            if done == total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+        now = time.monotonic()
+        if ended[0] or (now - started <= 1.0 and done != total):
+            return
+        line = f"\r{PROG}: tick {done}/{total}"
+        if telemetry is not None:
+            placed = telemetry.orders.placed
+            since, count = (started, first) if done == total else (last[0], last[1])
+            rate = (placed - count) / max(now - since, 1e-9)  # the last line: over the whole run
+            last[0], last[1] = now, placed
+            state = STATE_NAMES[telemetry.trading_state]
+            line += f" | {rate:,.0f} orders/s | {telemetry.orders.open} open | {state}"
+        out.write(line + "\x1b[K")
+        if done == total:
+            ended[0] = True
+            out.write("\n")
+        out.flush()
 
     return show
 
@@ -221,11 +253,11 @@ def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None, kill_sw
         sys.stderr.write(f"{PROG}: interrupted\n")
         return EXIT_INTERRUPTED
     logger.remove()
-    logger.add(sys.stderr, level=config.log_level)
+    logger.add(sys.stderr, level=config.log_level, serialize=config.log_format == "json")
     previous = signal.signal(signal.SIGINT, _interrupt)
     try:
         text = run(config, show_progress=sys.stderr.isatty(), kill_switch=kill_switch)
-    except (MarketDataError, ConfigError) as exc:
+    except (MarketDataError, ConfigError) as exc:  # bad market data; an output of --events, --html, --metrics-* refused
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return EXIT_USAGE
     except JournalError as exc:

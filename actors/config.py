@@ -30,6 +30,7 @@ PACES = ("asap", "realtime")
 FILL_MODELS = ("auto", "market", "random")
 MARKET_TICK_MS = 1000.0
 """With --market, a tick is a time bucket of this many ms unless some layer sets ``tick_ms``."""
+LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
 _ASCII_INTEGER = re.compile(r"^[+-]?[0-9]{1,30}$")
@@ -279,6 +280,17 @@ KEYS: dict[str, Key] = {
     ),
     "freeze_utc_iso": Key(_freeze_iso, "frozen clock start (env MM_FREEZE_UTC_ISO)"),
     "log_level": Key(_choice(LOG_LEVELS, upper=True), "loguru level on stderr"),
+    "log_format": Key(_choice(LOG_FORMATS), "stderr log lines: text (readable) | json (one JSON object a line)"),
+    "metrics_port": Key(
+        _integer(0, 65_535), "serve Prometheus metrics on this port while the run goes on (0: off)", _INT, "PORT"
+    ),
+    "metrics_file": Key(_text, "write the Prometheus text format to this file at the end", metavar="PATH"),
+    "metrics_symbols": Key(
+        _integer(0, 1000), "symbols that get a per-symbol metric series (the first N; bounds cardinality)", _INT
+    ),
+    "events": Key(_text, "write every order event of the run to this CSV file", metavar="PATH"),
+    "html": Key(_text, "write a self-contained HTML report of the run (plotly) to this file", metavar="PATH"),
+    "html_symbols": Key(_integer(1, 100), "symbols the HTML report charts one by one (the first N)", _INT),
 }
 
 
@@ -345,6 +357,13 @@ class ShadowConfig:
     def iterations_from_market(self) -> bool:
         """True until settled: with --market and no --iterations, the run has as many ticks as the data has buckets."""
         return bool(self.market) and self.iterations == 0
+    log_format: str = "text"
+    metrics_port: int = 0
+    metrics_file: str = ""
+    metrics_symbols: int = 10
+    events: str = ""
+    html: str = ""
+    html_symbols: int = 4
 
 
 def env_name(key: str) -> str:

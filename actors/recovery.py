@@ -69,9 +69,11 @@ class Recovered:
 
 UNFINGERPRINTED = frozenset(
     {"iterations", "runtime", "journal", "journal_fsync", "log_level", "pace", "tick_ms", "decision_deadline_ms",
-     "ticks_in_flight", "market", "instruments"}
+     "ticks_in_flight", "market", "instruments", "log_format", "metrics_port", "metrics_file", "metrics_symbols",
+     "events", "html", "html_symbols"}
 )  # fmt: skip
-"""Settings a resumed run may change: how long it runs and how it runs, not what it trades or how the venue behaves.
+"""Settings a resumed run may change: how long it runs and how it runs, not what it trades or how the venue behaves
+(nor how it is watched: metrics, events, the HTML report, logs).
 
 The market files and the instruments table are fingerprinted by what they hold (``data_identity``: names,
 sizes, hashes), not by where they are; with market files ``tick_ms`` is the length of a tick, so it counts."""

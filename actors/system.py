@@ -44,6 +44,7 @@ from actors.roles.quoter import Quoter, QuoterSnapshot
 from actors.roles.risk_monitor import RiskMonitor, RiskSnapshot
 from actors.runtime.base import Runtime
 from actors.runtime.realtime import IdleTimeout
+from actors.telemetry.telemetry import Telemetry
 from actors.wire import encode
 
 T = TypeVar("T")
@@ -66,8 +67,11 @@ class System:
         *,
         exchange: IExchangeClient | None = None,
         market: MarketDataSource | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        """``telemetry``: watch the run (metrics, event log, progress); None costs nothing."""
         self.runtime = runtime
+        self.telemetry = telemetry
         settled = settle(config)  # reads --market and --instruments files; nothing is locked or written yet
         self.config = config = settled.config
         self.instruments: dict[str, Instrument] = settled.instruments
@@ -138,10 +142,17 @@ class System:
         paced = config.pace == "realtime"
         runtime = self.runtime
         counters = carried_gateway_counters(self.exchange) if resumed else {}
+        telemetry = self.telemetry
+        if telemetry is not None:
+            telemetry.bind(runtime)
+            telemetry.orders.start_from(store)  # after the replay: the log holds what this run does
+        timed = telemetry if telemetry is not None and telemetry.metrics else None
         self.gateway = runtime.spawn(
-            ExchangeGateway, GATEWAY, self.exchange, market_through=tick, measure_latency=paced, counters=counters
-        )
-        self.store = runtime.spawn(OrderStoreActor, STORE, store, requested_through=tick)
+            ExchangeGateway, GATEWAY, self.exchange, market_through=tick, measure_latency=paced, counters=counters,
+            telemetry=timed,
+        )  # fmt: skip
+        events = telemetry.orders if telemetry is not None else None
+        self.store = runtime.spawn(OrderStoreActor, STORE, store, requested_through=tick, events=events)
         self.risk = runtime.spawn(
             RiskMonitor,
             RISK,
@@ -153,6 +164,7 @@ class System:
             deadline_s=config.decision_deadline_ms / 1000.0 if paced else None,
             journal=recovered.risk_journal if recovered else None,
             risk_blocks=recovered.risk_blocks if recovered else 0,
+            telemetry=telemetry,
         )
         for symbol in config.symbols:
             runtime.spawn(Quoter, quoter(symbol), self.instruments[symbol], policy)

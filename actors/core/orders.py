@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import heapq
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from actors.core._lifecycle import (
@@ -105,6 +105,14 @@ def cancel_backoff_ticks(failures: int) -> int:
     return min(1 << min(failures - 1, 16), CANCEL_BACKOFF_CAP_TICKS)
 
 
+OrderListener = Callable[[Order, str, int, int], None]
+"""Told of every order event: (order, event, price ticks, lots), ``order.state`` being the state after it.
+
+Events: ``create`` (the order's price and size), ``ack`` and ``reject`` (its
+price, its size), ``fill`` (the fill's price and lots; a fill after a cancel
+leaves the state CANCELED), ``cancel`` (its price, the lots left unfilled)."""
+
+
 @dataclass
 class OrderStore:
     """All orders, indexed by client id, exchange id and (while open) symbol."""
@@ -115,6 +123,8 @@ class OrderStore:
     stats: OrderStats = field(default_factory=OrderStats)
     journal: JournalWriter | None = field(default=None, repr=False, compare=False)
     """Where every operation is recorded before it is applied (see :mod:`actors.core.journal`)."""
+    listener: OrderListener | None = field(default=None, repr=False, compare=False)
+    """Told of every event of every order (:data:`OrderListener`): the one place every transition is seen."""
 
     def __post_init__(self) -> None:
         self._orders: dict[str, Order] = {}
@@ -145,6 +155,8 @@ class OrderStore:
         self._open_by_symbol.setdefault(symbol, {})[client_id] = order
         self._counts[OrderState.PENDING] += 1
         self._open += 1
+        if self.listener is not None:
+            self.listener(order, "create", price_ticks, qty_lots)
         return order
 
     def acknowledge(self, client_id: str, exchange_order_id: str) -> Order:
@@ -159,7 +171,8 @@ class OrderStore:
         transition = self._step(order, Event.ACK)
         if transition.counted_as is None:
             self._set_exchange_id(order, exchange_order_id)
-        self._apply(order, transition)
+        if self._apply(order, transition) and self.listener is not None:
+            self.listener(order, "ack", order.price_ticks, order.qty_lots)
         return order
 
     def reject(self, client_id: str, reason: str) -> Order:
@@ -170,7 +183,8 @@ class OrderStore:
         transition = self._step(order, Event.REJECT)
         if transition.counted_as is None:
             order.reason = reason
-        self._apply(order, transition)
+        if self._apply(order, transition) and self.listener is not None:
+            self.listener(order, "reject", order.price_ticks, order.qty_lots)
         return order
 
     def request_cancel(self, client_id: str) -> bool:
@@ -189,7 +203,8 @@ class OrderStore:
     def confirm_cancel(self, client_id: str) -> Order:
         """The exchange confirmed the cancel: -> CANCELED (FILLED stays FILLED: the fill won the race)."""
         order = self._require(client_id, "confirm cancel of")
-        self._apply(order, self._step(order, Event.CANCELED))
+        if self._apply(order, self._step(order, Event.CANCELED)) and self.listener is not None:
+            self.listener(order, "cancel", order.price_ticks, order.remaining_lots)
         return order
 
     def confirm_cancels(self, client_ids: Sequence[str]) -> int:
@@ -256,6 +271,10 @@ class OrderStore:
         if self.journal is not None:
             self.journal.append(["cancel_answered", client_id, ok, reason])
         if cancel_means_canceled(ok, reason):
+            if reason:
+                known = self._orders.get(client_id)
+                if known is not None and not known.state.is_terminal:
+                    known.reason = reason  # why it counts as canceled: the event log says so
             order = self.confirm_cancel(client_id)
             order.retry_tick = None
             return order
@@ -286,6 +305,8 @@ class OrderStore:
             self._set_exchange_id(order, fill.exchange_order_id)  # the fill implies the ack
         order.filled_lots += lots
         self._apply(order, transition)
+        if self.listener is not None:
+            self.listener(order, "fill", fill.price_ticks, fill.qty_lots)
         return FillOutcome.APPLIED
 
     def replace_quotes(
@@ -402,12 +423,14 @@ class OrderStore:
             self.stats.illegal_transitions += 1
             raise
 
-    def _apply(self, order: Order, transition: Transition) -> None:
-        """Count what the transition is counted as, and move the order if it moves."""
+    def _apply(self, order: Order, transition: Transition) -> bool:
+        """Count what the transition is counted as, and move the order if it moves; True if it moved."""
         if transition.counted_as is not None:
             setattr(self.stats, transition.counted_as, getattr(self.stats, transition.counted_as) + 1)
-        if transition.to is not order.state:
-            self._move(order, transition.to)
+        if transition.to is order.state:
+            return False
+        self._move(order, transition.to)
+        return True
 
     def _set_exchange_id(self, order: Order, exchange_order_id: str) -> None:
         order.exchange_order_id = exchange_order_id

@@ -159,6 +159,14 @@ class RiskEngine:
         """Non-zero positions, sorted by symbol."""
         return {s: lots for s, lots in sorted(self._positions.items()) if lots}
 
+    def position_usd(self, symbol: str) -> float:
+        """Signed position x mark of ``symbol`` in USD (0 before its first mark)."""
+        lots = self._positions.get(symbol, 0)
+        mark = self.marks.get(symbol)
+        if mark is None or lots == 0:
+            return 0.0
+        return self.instruments[symbol].notional_usd(mark, lots) * (1 if lots > 0 else -1)
+
     def notional_usd(self, symbol: str) -> float:
         """|position| x mark of ``symbol``."""
         return self._notional.get(symbol, 0.0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from loguru import logger
 
@@ -46,6 +46,9 @@ from actors.messages import (
 from actors.roles.addresses import STORE
 from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
+
+if TYPE_CHECKING:
+    from actors.telemetry.telemetry import Telemetry
 
 ToStore = GatewayReport | MassCancelReport | OrderStatuses | VenueState
 """What the gateway sends the store, on its numbered stream."""
@@ -95,8 +98,11 @@ class ExchangeGateway(SupervisedRole):
         market_through: int = 0,
         measure_latency: bool = False,
         counters: dict[str, int] | None = None,  # exchange_errors, reconciled carried over a crash (actors.recovery)
+        telemetry: Telemetry | None = None,
     ) -> None:
+        """``telemetry`` is told each tick-to-order latency."""
         super().__init__()
+        self.telemetry = telemetry
         self.client = client
         self.frozen = False
         self.freeze_reason = ""
@@ -126,7 +132,9 @@ class ExchangeGateway(SupervisedRole):
         self.in_doubt: dict[str, str] = {}
         self.pushed: list[Fill] = []
         self.advances = isinstance(client, SupportsAdvance)
-        self.measure_latency = measure_latency
+        self.keep_latencies = measure_latency
+        """Keep every latency for the report (paced mode); telemetry alone gets each one and keeps none."""
+        self.measure_latency = measure_latency or telemetry is not None
         self.tick_sent_ns: dict[int, int] = {}
         self.ack_latencies_ns: list[int] = []
         client.subscribe(self.pushed.extend)
@@ -232,7 +240,11 @@ class ExchangeGateway(SupervisedRole):
                 rejects.append(Refusal(place.client_id, placed.reason or "rejected"))
         sent = self.tick_sent_ns.pop(request.tick, None) if request.last else None
         if acks and sent is not None:
-            self.ack_latencies_ns.append(int(self.runtime.now() * 1e9) - sent)
+            latency_ns = int(self.runtime.now() * 1e9) - sent
+            if self.keep_latencies:
+                self.ack_latencies_ns.append(latency_ns)
+            if self.telemetry is not None:
+                self.telemetry.order_acknowledged(latency_ns / 1e9)
         doubt_acks, doubt_rejects = self._settle_doubts()
         self._report(request.tick, acks + doubt_acks, rejects + doubt_rejects, canceled, cancel_failures)
         if request.status:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from loguru import logger
 
@@ -43,6 +43,9 @@ from actors.messages import (
 from actors.roles.addresses import GATEWAY, RISK
 from actors.roles.supervision import SupervisedRole
 from actors.runtime.actor import handles
+
+if TYPE_CHECKING:
+    from actors.telemetry.order_events import OrderEvents
 
 ANSWER_DEADLINE_TICKS = 2
 """Ticks after its request by which every order in it has its answer.
@@ -81,9 +84,15 @@ class OrderStoreActor(SupervisedRole):
 
     urgent: ClassVar[bool] = True  # on the critical path of every tick and of a freeze
 
-    def __init__(self, store: OrderStore | None = None, *, requested_through: int = 0) -> None:
+    def __init__(
+        self, store: OrderStore | None = None, *, requested_through: int = 0, events: OrderEvents | None = None
+    ) -> None:
+        """``events``: told of every order event (the event log, the metrics), stamped with the record's tick."""
         super().__init__()
         self.store = store if store is not None else OrderStore()
+        self.events = events
+        if events is not None:
+            self.store.listener = events
         self.frozen = False
         self.freeze_confirmed = False
         self.freeze_tick = 0
@@ -118,6 +127,7 @@ class OrderStoreActor(SupervisedRole):
     @handles(ReplaceQuotes)
     def on_replace_quotes(self, replace: ReplaceQuotes) -> None:
         """Cancel the symbols' open orders and create the new ones; one request per tick to the gateway."""
+        self._stamp(replace.tick)
         tick = replace.tick
         copy = replace.symbols and self.replaced_at.get(replace.symbols[0]) == tick
         if tick <= self.requested_through or copy:
@@ -205,6 +215,7 @@ class OrderStoreActor(SupervisedRole):
         """Apply acks, rejects, cancels and fills, in that order; forward the fills, closing the tick if it does."""
         if self._copy_from_gateway(report.seq):
             return
+        self._stamp(report.tick)
         for ack in report.acks:
             order = self._guard(self.store.acknowledge, ack.client_id, ack.exchange_order_id)
             if order is not None and order.cancel_requested and not self.frozen:
@@ -285,6 +296,7 @@ class OrderStoreActor(SupervisedRole):
         """
         if self._copy_from_gateway(report.seq):
             return
+        self._stamp(report.tick)
         self._enter_freeze(report.tick, report.reason)
         self.canceled_since_freeze += self.store.confirm_cancels(report.canceled)
         if report.final and report.venue_open == 0:
@@ -306,6 +318,7 @@ class OrderStoreActor(SupervisedRole):
         """
         if self._copy_from_gateway(state.seq):
             return
+        self._stamp(state.tick)
         self.reconciliations += 1
         at_venue = {ack.client_id: ack.exchange_order_id for ack in state.open_orders}
         cancels: list[CancelItem] = []
@@ -335,6 +348,7 @@ class OrderStoreActor(SupervisedRole):
         """
         if self._copy_from_gateway(answer.seq):
             return
+        self._stamp(answer.tick)
         cancels: list[CancelItem] = []
         fills: list[FillItem] = []
         for item in answer.statuses:
@@ -425,6 +439,11 @@ class OrderStoreActor(SupervisedRole):
             return True
         self.gateway_seq = seq
         return False
+
+    def _stamp(self, tick: int) -> None:
+        """The tick the order events of this handler belong to: the tick of the record handled."""
+        if self.events is not None:
+            self.events.tick = tick
 
     def _cancel_answered(self, client_id: str, ok: bool, reason: str) -> None:
         order = self.store.get(client_id)

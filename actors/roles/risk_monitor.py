@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from actors.core.journal import JournalWriter
 from actors.core.pnl import PnlLine
@@ -55,6 +55,9 @@ from actors.roles.addresses import FEED, GATEWAY, QUOTERS, STORE
 from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
 from actors.runtime.base import TimerHandle
+
+if TYPE_CHECKING:
+    from actors.telemetry.telemetry import Telemetry
 
 Input = QuoteIntent | Mark
 
@@ -102,9 +105,14 @@ class RiskMonitor(SupervisedRole):
         deadline_s: float | None = None,
         journal: JournalWriter | None = None,
         risk_blocks: int = 0,
+        telemetry: Telemetry | None = None,
     ) -> None:
-        """``journal``, and ``risk_blocks`` counted before a crash, come with a journaled run (actors.recovery)."""
+        """``journal``, and ``risk_blocks`` counted before a crash, come with a journaled run (actors.recovery).
+
+        ``telemetry`` is told the figures of each decision (metrics, progress).
+        """
         super().__init__()
+        self.telemetry = telemetry
         self.engine = engine
         self.journal = journal
         self.symbols = frozenset(symbols)
@@ -173,6 +181,8 @@ class RiskMonitor(SupervisedRole):
             self._arm_deadline(applied.tick)
         if self.final_tick is not None and self.decided_through >= self.final_tick:
             self._apply_fills()
+            if self.telemetry is not None:  # no decision follows: the figures move with these fills
+                self._tell_telemetry(self.telemetry, self.decided_through)
         self._decide_ready()
 
     @handles(QuoterStopped)
@@ -271,6 +281,8 @@ class RiskMonitor(SupervisedRole):
         orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
         decided = ReplaceQuotes(tick, tuple(pulled), orders, blocks, flatten=flatten is not None)
         replaces = [(STORE, replace) for replace in split_replace(decided)]
+        if self.telemetry is not None:
+            self._tell_telemetry(self.telemetry, tick)
         self.send_all([*replaces, (FEED, TickDone(tick))])
         if tick == self.final_tick:
             self._freeze_due(tick, everything=True)  # a quoter that gave up at the last tick
@@ -293,6 +305,25 @@ class RiskMonitor(SupervisedRole):
         if self.closed_through < tick:
             touches = {}
         return self.engine.flatten(tick, touches, confirmed=self.freeze_confirmed, last=tick == self.final_tick)
+
+    def _tell_telemetry(self, telemetry: Telemetry, tick: int) -> None:
+        """The decision's figures; per-symbol positions only for the tracked few (bounded label cardinality).
+
+        Without metrics (a progress line alone) only the tick and the trading
+        state: the total notional is a sum over every symbol, not worth a tick.
+        """
+        engine = self.engine
+        if not telemetry.metrics:
+            telemetry.decided(tick, state=engine.state.value)
+            return
+        telemetry.risk_decided(
+            tick,
+            state=engine.state.value,
+            edge_bps=engine.realised_edge_bps(),
+            total_notional_usd=engine.total_notional_usd(),
+            positions_usd={symbol: engine.position_usd(symbol) for symbol in telemetry.tracked_symbols},
+            risk_blocks=dict(engine.blocks_by_reason),
+        )
 
     def _apply_fills(self) -> bool:
         fills, self.unapplied = self.unapplied, []
@@ -318,12 +349,16 @@ class RiskMonitor(SupervisedRole):
         self.freeze_confirmed = True
         self.confirmation_stale = False
         self.canceled_at_freeze = done.canceled
+        if self.telemetry is not None and self.freeze_decided_at is not None:
+            self.telemetry.freeze_confirmed(self.runtime.now() - self.freeze_decided_at)
 
     @handles(VenueState)
     def on_venue_state(self, state: VenueState) -> None:
         """After a restart: positions that differ from the venue's mean a fill was lost or doubled; freeze."""
         self.reconciliations += 1
         self._apply_fills()  # the fills the store applied before it forwarded the venue's state
+        if self.telemetry is not None:
+            self._tell_telemetry(self.telemetry, self.decided_through)
         venue = {item.symbol: item.lots for item in state.positions if item.lots}
         mine = self.engine.positions()
         differ = sorted(symbol for symbol in venue.keys() | mine.keys() if venue.get(symbol) != mine.get(symbol))
@@ -350,6 +385,8 @@ class RiskMonitor(SupervisedRole):
             self.freeze_confirmed, self.confirmation_stale, self.canceled_at_freeze = False, False, 0
         self._journal_transitions()
         keep_quoting = self.engine.halt_resumable or self.engine.limits.flatten_on_halt
+        if self.telemetry is not None:
+            self.telemetry.froze()
         freeze = Freeze(tick, reason, keep_quoting)
         quoters = self.runtime.directory.group(QUOTERS)
         self.send_all([(GATEWAY, freeze), (STORE, freeze), *((address, freeze) for address in quoters)])

@@ -14,6 +14,7 @@ deadline, and what it receives is handed to its handlers once and in order
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -25,6 +26,7 @@ from actors.wire import Message, WireError, decode, encode
 
 if TYPE_CHECKING:
     from actors.runtime.base import Runtime, TimerHandle
+    from actors.runtime.timing import Buckets
 
 M = TypeVar("M", bound=Message)
 Handler = Callable[[Any, Any], None]
@@ -68,6 +70,8 @@ class MessageActor(pykka.Actor):
     """This actor's numbered links, made on its first reliable send or receive."""
     _resend_timer: TimerHandle | None = None
     _ack_timer: TimerHandle | None = None
+    _timing: Buckets | None = None
+    """Set by a runtime that times handlers (``Runtime.time_handlers``); None costs one test per message."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -168,10 +172,14 @@ class MessageActor(pykka.Actor):
             runtime.dead_letter(self.sender, self.address, f"unhandled: {type(record).__name__}", message)
             return
         failure: Exception | None = None
+        timing = self._timing
+        started = time.perf_counter() if timing is not None else 0.0
         try:
             handler(self, record)
         except Exception as exc:  # the failure hook decides what happens next
             failure = exc
+        if timing is not None:
+            timing.observe(time.perf_counter() - started)
         try:
             self.after_message()
         except Exception as exc:  # a full disk while the store flushes its journal: supervised like the handler

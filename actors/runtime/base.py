@@ -22,6 +22,7 @@ import pykka
 from loguru import logger
 
 from actors.runtime.directory import AddressTaken, Directory
+from actors.runtime.timing import HandlingTimes, role_of
 from actors.wire import peek_type
 
 EXTERNAL = "external"
@@ -52,6 +53,7 @@ class RuntimeStats:
     restarts: int = 0
     escalations: int = 0
     dead_letter_reasons: Counter[str] = field(default_factory=Counter)
+    restarts_by_role: Counter[str] = field(default_factory=Counter)
 
 
 class TimerHandle:
@@ -91,6 +93,26 @@ class Runtime(abc.ABC):
         self._spawn_order: dict[str, pykka.ActorRef[Any]] = {}
         self._instances: dict[str, Any] = {}
         self._outside: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+        self.handling_times: HandlingTimes | None = None
+        """Per-role handling times of actors spawned after :meth:`time_handlers`; None: not timed."""
+
+    def time_handlers(self, times: HandlingTimes) -> None:
+        """Time every handler of the actors spawned from now on (metrics); off by default, it costs nothing then."""
+        self.handling_times = times
+
+    def mailbox_depths(self) -> dict[str, int]:
+        """Messages waiting, summed by role (``quoter.*`` is one role), roles sorted; safe from any thread.
+
+        Each inbox counts its own (``depth()``); a scrape reads this while
+        actors run, so the figures are a moment's, not a consistent cut.
+        """
+        depths: dict[str, int] = {}
+        directory = self.directory
+        for address, actor in list(self._instances.items()):
+            if address in directory:
+                role = role_of(address)
+                depths[role] = depths.get(role, 0) + actor.actor_inbox.depth()
+        return dict(sorted(depths.items()))
 
     # ------------------------------------------------------------ actor classes
 
@@ -123,6 +145,8 @@ class Runtime(abc.ABC):
         actor: Any = self.actor_class(cls)(*args, **kwargs)
         actor.address = address
         actor.actor_inbox.owner = address
+        if self.handling_times is not None:
+            actor._timing = self.handling_times.for_actor(address)
         self.directory.register(address, actor.actor_ref)
         self._spawn_order[address] = actor.actor_ref
         self._instances[address] = actor
@@ -243,6 +267,7 @@ class Runtime(abc.ABC):
         with self._stats_lock:
             if action == "restart":
                 self.stats.restarts += 1
+                self.stats.restarts_by_role[role_of(address)] += 1
             else:
                 self.stats.escalations += 1
         logger.warning("supervision: {} {}: {}", action, address, detail)

@@ -77,6 +77,10 @@ class PoolInbox:
         """True if nothing is queued."""
         return not self._queue
 
+    def depth(self) -> int:
+        """Messages waiting (for metrics: read from any thread)."""
+        return len(self._queue)
+
     def close(self) -> None:
         """Refuse every later ``put``."""
         with self._lock:

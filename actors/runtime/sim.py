@@ -146,6 +146,10 @@ class SimInbox:
         """True if the scheduler holds no message for this actor."""
         return not self._sim.pending_for(self)
 
+    def depth(self) -> int:
+        """Messages the scheduler holds for this actor (for metrics)."""
+        return self._sim.pending_for(self)
+
 
 class SimFuture(pykka.Future[Any]):
     """A future resolved by running the scheduler, never by waiting.

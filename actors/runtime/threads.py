@@ -55,6 +55,10 @@ class CountingInbox:
         """True if nothing is queued."""
         return self._queue.empty()
 
+    def depth(self) -> int:
+        """Messages waiting (for metrics: read from any thread)."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         """Refuse every later ``put``."""
         with self._lock:

@@ -1,0 +1,11 @@
+"""Seeing a run: live figures, the order event log, Prometheus metrics, the HTML report (docs/OBSERVABILITY.md).
+
+The figures and the event log need nothing beyond the standard library;
+metrics need prometheus_client and the HTML report plotly, both in the
+``observe`` extra (``pip install -e '.[observe]'``), imported only when asked for.
+"""
+
+from actors.telemetry.order_events import COLUMNS, OrderEvent, OrderEvents, read_events
+from actors.telemetry.telemetry import FROZEN, REDUCING, TRADING, Telemetry
+
+__all__ = ["COLUMNS", "FROZEN", "REDUCING", "TRADING", "OrderEvent", "OrderEvents", "Telemetry", "read_events"]

@@ -1,0 +1,111 @@
+"""What a run shows while it goes: counts, gauges and histograms kept as plain Python values.
+
+Actors write them at a few points (the store through :class:`OrderEvents`,
+risk after each decision, the gateway as orders are acknowledged, the runtime
+around each handler when timing is on); readers (a Prometheus scrape, the
+progress line) read them from other threads.  Nothing here imports
+prometheus_client: :mod:`actors.telemetry.metrics` turns these values into
+metrics only when they are asked for.  A role given no telemetry does one
+``is None`` test where it would have written (docs/OBSERVABILITY.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from actors.core.risk import (
+    BLIND,
+    HALTED,
+    MAX_INV,
+    MAX_OPEN_ORDERS,
+    MAX_ORDER_USD,
+    MAX_ORDERS_PER_SEC,
+    MAX_TOTAL,
+    PRICE_BAND,
+    REDUCE_ONLY,
+)
+from actors.runtime.timing import Buckets, HandlingTimes
+
+if TYPE_CHECKING:
+    from actors.runtime.base import Runtime
+    from actors.telemetry.order_events import OrderEvents
+
+TRADING = 0
+"""``mm_trading_state`` while quoting freely: ACTIVE."""
+REDUCING = 1
+"""``mm_trading_state`` while some symbol may only reduce its position: REDUCING."""
+FROZEN = 2
+"""``mm_trading_state`` once halted: HALTED, the freeze."""
+STATE_NAMES = {TRADING: "trading", REDUCING: "reducing", FROZEN: "frozen"}
+STATE_NUMBERS = {"ACTIVE": TRADING, "REDUCING": REDUCING, "HALTED": FROZEN}
+"""Risk's trading states (``actors.core.trading_state``) as ``mm_trading_state`` numbers them."""
+
+TICK_TO_ORDER_BOUNDS_S = (1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+FREEZE_BOUNDS_S = (1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+BLOCK_REASONS = (BLIND, HALTED, MAX_INV, MAX_OPEN_ORDERS, MAX_ORDER_USD, MAX_ORDERS_PER_SEC, MAX_TOTAL, PRICE_BAND,
+                 REDUCE_ONLY)  # fmt: skip
+"""Why risk refused a quote side (``risk.blocks_by_reason``): every kind has a series from the start."""
+
+
+class Telemetry:
+    """One run's live figures; see the module docstring for who writes and who reads."""
+
+    def __init__(self, orders: OrderEvents, *, tracked_symbols: tuple[str, ...] = (), metrics: bool = False) -> None:
+        """``metrics``: also time every handler and every tick-to-order (what only metrics show)."""
+        self.orders = orders
+        self.metrics = metrics
+        self.tracked_symbols = tracked_symbols
+        """Symbols with a series of their own (``mm_position_usd``): the first ``metrics_symbols`` of the run."""
+        self.handling = HandlingTimes() if metrics else None
+        self.tick_to_order = Buckets(TICK_TO_ORDER_BOUNDS_S)
+        self.freeze = Buckets(FREEZE_BOUNDS_S)
+        self.decided_through = 0
+        self.trading_state = TRADING
+        self.realised_edge_bps: float | None = None
+        self.total_notional_usd = 0.0
+        self.positions_usd: Mapping[str, float] = {}
+        self.risk_blocks: Mapping[str, int] = dict.fromkeys(BLOCK_REASONS, 0)
+        self.runtime: Runtime | None = None
+
+    def bind(self, runtime: Runtime) -> None:
+        """The runtime whose dead letters, restarts and mailboxes are read (and whose handlers are timed)."""
+        self.runtime = runtime
+        if self.handling is not None:
+            runtime.time_handlers(self.handling)
+
+    # ------------------------------------------------------------ writers (actors)
+
+    def risk_decided(
+        self,
+        tick: int,
+        *,
+        state: str,
+        edge_bps: float | None,
+        total_notional_usd: float,
+        positions_usd: Mapping[str, float],
+        risk_blocks: Mapping[str, int],
+    ) -> None:
+        """Risk decided ``tick``: its figures after the decision (each value replaced whole)."""
+        self.realised_edge_bps = edge_bps
+        self.total_notional_usd = total_notional_usd
+        self.positions_usd = positions_usd
+        self.risk_blocks = {**dict.fromkeys(BLOCK_REASONS, 0), **risk_blocks}
+        self.decided(tick, state=state)
+
+    def decided(self, tick: int, *, state: str) -> None:
+        """Risk decided ``tick`` in trading ``state``: the least a progress line needs."""
+        self.trading_state = STATE_NUMBERS[state]
+        self.decided_through = tick
+
+    def froze(self) -> None:
+        """Risk decided a freeze."""
+        self.trading_state = FROZEN
+
+    def freeze_confirmed(self, seconds: float) -> None:
+        """From risk deciding the freeze to the store confirming no order is open, in the runtime's seconds."""
+        self.freeze.observe(seconds)
+
+    def order_acknowledged(self, seconds: float) -> None:
+        """From the feed sending a tick to the venue acknowledging the last order placed for it."""
+        self.tick_to_order.observe(seconds)

@@ -1,0 +1,165 @@
+"""The command's side of seeing a run: check and open what was asked for before it starts, write it after.
+
+Everything that can be refused is refused before any actor starts, as one
+:class:`~actors.config.ConfigError` line (exit status 2): a missing extra, an
+output file that cannot be written, two outputs on one file, a metrics port
+that cannot be listened on.  After the run, :meth:`Watch.finish` writes the
+metrics file and the HTML report (built from the event log, which is written
+to a temporary file when ``--events`` was not asked for).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from actors.config import ConfigError, ShadowConfig
+from actors.core.clock import FrozenClock
+from actors.core.instruments import instrument_for
+from actors.telemetry.order_events import OrderEvents
+from actors.telemetry.telemetry import Telemetry
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from actors.system import System
+    from actors.telemetry.metrics import MetricsServer
+
+INSTALL_HINT = "pip install -e '.[observe]'"
+
+
+def require_extra(module: str, flag: str) -> None:
+    """Import ``module`` (of the ``observe`` extra) or refuse ``flag`` in one line saying how to install it."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(f"{flag} needs the package {module}, which is not installed: {INSTALL_HINT}") from None
+
+
+def _output(flag: str, text: str) -> Path:
+    """An output file's path, refused unless its directory exists and the file could be written there."""
+    path = Path(text)
+    if path.is_dir():
+        raise ConfigError(f"{flag} {text}: is a directory, expected a file")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConfigError(f"{flag} {text}: no such directory {str(parent)!r}")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{flag} {text}: not a regular file (a device, a pipe?); expected a file to write")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"{flag} {text}: not writable")
+    if path.exists() and _is_stdout(path):
+        raise ConfigError(f"{flag} {text}: is where the report goes (stdout); give another file")
+    return path
+
+
+def _is_stdout(path: Path) -> bool:
+    """True if ``path`` is the file standard output writes to (the report must stay alone there)."""
+    try:
+        out, target = os.fstat(1), path.stat()
+    except OSError:
+        return False
+    return (out.st_dev, out.st_ino) == (target.st_dev, target.st_ino)
+
+
+class Watch:
+    """What one run shows: its telemetry, the event log, the metrics server and files, the HTML report."""
+
+    def __init__(self, config: ShadowConfig) -> None:
+        """Check every output and open the event log and the server; ConfigError names what is wrong."""
+        self.config = config
+        self.metrics = bool(config.metrics_port or config.metrics_file)
+        if self.metrics:
+            require_extra("prometheus_client", "--metrics-port" if config.metrics_port else "--metrics-file")
+        if config.html:
+            require_extra("plotly", "--html")
+        outputs = {flag: _output(flag, text) for flag, text in
+                   (("--events", config.events), ("--metrics-file", config.metrics_file), ("--html", config.html))
+                   if text}  # fmt: skip
+        seen: dict[Path, str] = {}
+        for flag, path in outputs.items():
+            other = seen.setdefault(path.resolve(), flag)
+            if other != flag:
+                raise ConfigError(f"{other} and {flag} name the same file {str(path)!r}: give each its own")
+        self.metrics_file = outputs.get("--metrics-file")
+        self.html = outputs.get("--html")
+        self.events_path = outputs.get("--events")
+        self._temporary: Path | None = None
+        self._out: IO[str] | None = None
+        self.server: MetricsServer | None = None
+        self.registry: CollectorRegistry | None = None
+        try:
+            self._out = self._open_events()
+            instruments = {symbol: instrument_for(symbol, config.seed) for symbol in config.symbols}
+            self.instruments = instruments
+            events = OrderEvents(instruments, FrozenClock.parse(config.freeze_utc_iso), self._out)
+            tracked = config.symbols[: config.metrics_symbols]
+            self.telemetry = Telemetry(events, tracked_symbols=tracked, metrics=self.metrics)
+            if self.metrics:
+                self._start_metrics()
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def wanted(cls, config: ShadowConfig, *, progress: bool = False) -> Watch | None:
+        """A watch if anything is to be shown (metrics, events, HTML, a progress line), else None: nothing runs."""
+        if progress or config.metrics_port or config.metrics_file or config.events or config.html:
+            return cls(config)
+        return None
+
+    def _open_events(self) -> IO[str] | None:
+        path = self.events_path
+        if path is None and self.html is not None:
+            handle, name = tempfile.mkstemp(prefix="mm-events-", suffix=".csv")
+            os.close(handle)
+            path = self._temporary = Path(name)
+        if path is None:
+            return None
+        try:
+            return path.open("w", newline="", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"--events {path}: cannot write: {exc.strerror or exc}") from None
+
+    def _start_metrics(self) -> None:
+        from actors.telemetry.metrics import MetricsServer, registry_for
+
+        self.registry = registry_for(self.telemetry)
+        port = self.config.metrics_port
+        if port:
+            try:
+                self.server = MetricsServer(port, self.registry)
+            except OSError as exc:
+                raise ConfigError(f"--metrics-port {port}: cannot listen: {exc.strerror or exc}") from None
+
+    def finish(self, system: System, report: dict[str, Any]) -> None:
+        """The run is over (its report built): write the metrics file and the HTML report."""
+        if self._out is not None:
+            self._out.close()
+        if self.metrics_file is not None and self.registry is not None:
+            from actors.telemetry.metrics import write_metrics
+
+            write_metrics(self.metrics_file, self.registry)
+        if self.html is not None:
+            from actors.telemetry.html_report import write_html
+
+            events = self.events_path or self._temporary
+            assert events is not None
+            config = self.config
+            shown = config.symbols[: config.html_symbols]
+            write_html(self.html, events, report=report, shown=shown, instruments=self.instruments,
+                       market=system.market, threshold_bps=config.edge_threshold)  # fmt: skip
+
+    def close(self) -> None:
+        """Stop serving, close the event log, remove the temporary one (safe to call twice)."""
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        if self._out is not None:
+            self._out.close()
+        if self._temporary is not None:
+            self._temporary.unlink(missing_ok=True)
+            self._temporary = None

@@ -1,0 +1,103 @@
+"""End-to-end: the HTML report in a real browser (headless Chromium), the charts against the report, JSON logs.
+
+Chromium is Debian's ``chromium`` package; ``.ci/run`` installs it where it
+is missing.  Without it the browser test fails and says so: it is not skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from plotly.offline import get_plotlyjs
+
+from actors.config import resolve
+from actors.core.instruments import instrument_for
+from actors.core.market_data import RandomWalkMarket
+from actors.telemetry import read_events
+from actors.telemetry.html_report import collect_series
+from tests.e2e.test_run_shadow import run_shadow
+
+pytestmark = pytest.mark.e2e
+
+SAMPLE = ["--iterations", "80", "--fill-rate", "0.5", "--seed", "3", "--edge-threshold", "4"]
+"""The run of docs/run-report.png: two symbols, a freeze at tick 29."""
+
+_STATUS = re.compile(r'<pre id="render-status" data-status="(\w+)">(.*?)</pre>', re.S)
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "headless Chromium is needed: apt-get install -y chromium (.ci/run does it)"
+    return found
+
+
+def rendered(page: Path) -> dict[str, object]:
+    """Load ``page`` in headless Chromium, let its scripts run, and read what the page says it drew."""
+    done = subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=30000",
+         "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",  # no network: self-contained
+         "--dump-dom", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = _STATUS.search(done.stdout)
+    assert found is not None, "no #render-status in the page Chromium loaded"
+    status: dict[str, object] = json.loads(found.group(2)) if found.group(1) != "pending" else {"status": "pending"}
+    return status
+
+
+def test_the_html_report_draws_every_chart_in_a_real_browser_without_a_script_error(tmp_path: Path) -> None:
+    page, events = tmp_path / "run.html", tmp_path / "events.csv"
+    done = run_shadow(*SAMPLE, "--html", str(page), "--events", str(events), "--html-symbols", "2")
+    assert done.returncode == 0, done.stderr
+    text = page.read_text(encoding="utf-8")
+    assert get_plotlyjs() in text  # inlined; and Chromium below runs behind a proxy that reaches nothing
+    assert rendered(page) == {"status": "rendered", "charts": 6, "drawn": 6, "errors": []}  # 2 symbols + 4
+    broken = tmp_path / "broken.html"  # the check itself can fail: a page whose script throws
+    broken.write_text(text.replace("const figures = JSON.parse", "undefinedFunction();\nconst figures = JSON.parse"))
+    status = rendered(broken)
+    assert status["status"] == "pending"
+
+
+def test_html_symbols_chooses_how_many_symbols_get_a_chart(tmp_path: Path) -> None:
+    page = tmp_path / "many.html"
+    done = run_shadow("--symbols-count", "12", "--iterations", "10", "--html", str(page), "--html-symbols", "3")
+    assert done.returncode == 0, done.stderr
+    assert rendered(page) == {"status": "rendered", "charts": 7, "drawn": 7, "errors": []}
+    assert page.read_text().count("mid, our bid and ask, fills") == 3
+
+
+def test_the_charts_are_drawn_from_the_events_and_agree_with_the_report(tmp_path: Path) -> None:
+    events = tmp_path / "events.csv"
+    done = run_shadow(*SAMPLE, "--events", str(events))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    config = resolve(overrides={"iterations": 80, "seed": 3}, override_source="setting")
+    instruments = {s: instrument_for(s, 3) for s in config.symbols}
+    series = collect_series(read_events(events), ticks=80, shown=config.symbols, instruments=instruments,
+                            market=RandomWalkMarket(instruments, 3, config.volatility_bps))  # fmt: skip
+    assert round(series.edge_bps[-1] or math.nan, 2) == report["risk"]["realised_edge_bps"]
+    assert round(series.total_notional_usd[-1], 2) == report["positions"]["total_notional_usd"]
+    assert sum(series.placed) == report["orders"]["placed"]
+    assert sum(series.canceled) == report["orders"]["canceled"]
+    assert sum(series.filled) == report["orders"]["filled"]
+    assert not any(series.placed[report["risk"]["freeze_tick"] :])  # nothing placed after the freeze
+
+
+def test_json_logs_are_one_object_a_line_and_text_stays_the_default() -> None:
+    noisy = ["--log-level", "INFO", "--iterations", "5", "--duplicate-fill-rate", "0.5", "--fill-rate", "0.7"]
+    done = run_shadow("--log-format", "json", *noisy)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines, "INFO logs were expected from a venue that sends fills twice"
+    for line in lines:
+        record = json.loads(line)
+        assert record["record"]["level"]["name"] in {"INFO", "WARNING", "ERROR"} and record["text"]
+    text = run_shadow(*noisy)
+    assert text.stderr and all(" | INFO " in line and not line.startswith("{") for line in text.stderr.splitlines())
