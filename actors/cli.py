@@ -160,6 +160,8 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     if kill_switch is not None:
         kill_switch.attach(system)
     config = system.config  # settled: the symbols and ticks a recorded market gave
+    if watch is not None:
+        watch.settle(config, system.instruments)
     try:
         if system.finished is not None:
             return system.finished

@@ -193,7 +193,11 @@ class _StoreReplay:
             if op == "resume":
                 self.freeze = None
                 continue
-            fill = self.store.replay(record)
+            try:
+                fill = self.store.replay(record)
+            except (JournalError, TypeError, ValueError, KeyError, IndexError) as exc:  # a record no store wrote
+                reader = self.reader
+                raise JournalError(f"{reader.path}: damaged at byte {reader.record_offset}: {exc}") from None
             if fill is not None:
                 self.fills += 1
                 yield fill
@@ -283,13 +287,21 @@ def finished_report(journal_dir: Path, key: Mapping[str, Any], fingerprint: Mapp
         or not all(type(size) is int for size in last[3].values())
     ):
         raise JournalError(f"{path}: damaged at byte {reader.record_offset}: not a finished run's record")
-    if last[1] != dict(key):
-        return None
     for name, size in last[3].items():
         other = JournalReader(journal_dir / name, fingerprint=fingerprint)
         for _ in other:
             pass
         if other.torn_tail or other.valid_bytes != size:
             return None
+    finished_under: dict[str, Any] = last[1]
+    if finished_under != dict(key):
+        done = finished_under.get("iterations")
+        if isinstance(done, int) and int(key["iterations"]) <= done:
+            settings = ", ".join(f"{name}={value}" for name, value in sorted(finished_under.items()))
+            raise JournalError(
+                f"{path}: holds a run that finished under {settings}; rerun with those settings to print its "
+                "report, or with more --iterations to go on from its last tick"
+            )  # nothing is left to run: a resume would only add a reconciliation and change the report
+        return None
     report: str = last[2]
     return report

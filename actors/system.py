@@ -257,7 +257,8 @@ class System:
                 break
             # Idle with ticks undecided: an actor on the path stopped for good.  Paced, the clock
             # first gets the time every tick needs to be sent and decided at its deadline.
-            if idle and (not paced or waited_idle > self._paced_grace_s()):
+            feed_gone = FEED not in self.runtime.directory  # it gave up: no tick will come any more
+            if idle and (not paced or feed_gone or waited_idle > self._paced_grace_s()):
                 self.ended_early = done
                 break
             if paced:

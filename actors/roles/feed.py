@@ -78,18 +78,23 @@ class TickFeed(SupervisedRole):
 
     @handles(PaceTick)
     def on_pace_tick(self, pace: PaceTick) -> None:
-        """Paced mode: the clock says it is time for ``pace.tick``."""
-        if pace.tick == self.progress.sent_through + 1:
-            self._paced_tick(pace.tick)
+        """Paced mode: the clock says it is time for ``pace.tick`` (or past it: a tick that failed goes now)."""
+        if pace.tick > self.progress.sent_through:
+            self._paced_tick(self.progress.sent_through + 1)
 
     def _paced_tick(self, tick: int) -> None:
-        """Send ``tick`` now and schedule the next one on the pace's grid (no drift)."""
+        """Schedule the next tick on the pace's grid (no drift), then send ``tick``.
+
+        In that order: a failure sending this tick must not stop the pace
+        (nothing else would wake the feed); the next wake-up sends the tick
+        that failed first.
+        """
         if tick > self.last or self.pace_s is None or self.pacing_since is None:
             self.pacing_since = None
             return
-        self._send(tick)
         due = self.pacing_since + (tick - self.paced_from) * self.pace_s
         self.schedule(max(0.0, due - self.runtime.now()), PaceTick(tick + 1))
+        self._send(tick)
 
     def _fill_window(self) -> None:
         progress = self.progress

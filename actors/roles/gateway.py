@@ -127,6 +127,8 @@ class ExchangeGateway(SupervisedRole):
         self.parts_seen: set[tuple[int, int]] = set()
         self.placed_since_tick: set[str] = set()
         self.duplicates_ignored = 0
+        self.request_owed: GatewayRequest | None = None
+        """A request whose freeze is under way: to handle again should its handler fail there."""
         self.store_seq = 0
         """The number of the last record sent on the stream to the store."""
         self.in_doubt: dict[str, str] = {}
@@ -188,11 +190,21 @@ class ExchangeGateway(SupervisedRole):
         self._report(tick.tick, acks, rejects, [], [], closes=True)
 
     def on_handler_failure(self, exc: Exception) -> None:
-        """A market tick whose handler failed still gets its closing record, so risk can decide it."""
+        """A market tick whose handler failed still gets its closing record, so risk can decide it.
+
+        A request whose handling failed in its freeze's mass cancel is handled
+        again (frozen now, its freeze is not done twice; cancels are
+        idempotent, its placements are refused), and buffered ticks and
+        requests go on: nothing else would move them once all have arrived.
+        """
         super().on_handler_failure(exc)
         tick, self.closing_owed = self.closing_owed, None
         if tick is not None:
             self._report(tick, [], [], [], [], closes=True)
+        request, self.request_owed = self.request_owed, None
+        if request is not None:
+            self._handle_request(request)
+        self._progress()
 
     def _handle_request(self, request: GatewayRequest) -> None:
         """Cancels first (they free risk), then placements; report everything back.
@@ -204,8 +216,10 @@ class ExchangeGateway(SupervisedRole):
         """
         if request.resumed > self.resumed_at:
             self._resume(request.resumed)  # the store heard risk's Resume before this gateway did
-        if request.frozen:
+        if request.frozen and not self.frozen:
+            self.request_owed = request  # the freeze's mass cancel sends: should one fail, handled again
             self._freeze(request.tick, self.freeze_reason or "the store reports a freeze")
+            self.request_owed = None
         if request.last:
             self.requested_through = request.tick
             self.parts_seen = {key for key in self.parts_seen if key[0] > request.tick}

@@ -94,7 +94,7 @@ class Quoter(SupervisedRole):
 
     def escalate(self, exc: Exception) -> None:
         """Tell risk to count on this quoter no more, and to freeze from the first tick without it."""
-        self.send(RISK, QuoterStopped(self.instrument.symbol, self.last_tick, escalation_reason(self.address, exc)))
+        self.notify(RISK, QuoterStopped(self.instrument.symbol, self.last_tick, escalation_reason(self.address, exc)))
 
     def snapshot(self) -> QuoterSnapshot:
         """State for reports and tests (call through a proxy or in sim)."""

@@ -28,7 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from actors.core.journal import JournalWriter
+from loguru import logger
+
+from actors.core.journal import JournalError, JournalWriter, Record
 from actors.core.pnl import PnlLine
 from actors.core.quoting import Quote
 from actors.core.risk import BLIND, RiskEngine
@@ -115,6 +117,10 @@ class RiskMonitor(SupervisedRole):
         self.telemetry = telemetry
         self.engine = engine
         self.journal = journal
+        self.journal_failed: str | None = None
+        """Why risk's journal could not be written, once it could not: trading freezes at the next decision."""
+        self.decision_owed: int | None = None
+        """The tick being decided, until its decision is queued (owed should the handler fail)."""
         self.symbols = frozenset(symbols)
         self.stopped: dict[str, int] = {}
         """Quoters gone for good, with the last tick each sent."""
@@ -240,6 +246,7 @@ class RiskMonitor(SupervisedRole):
         were all in, it is decided blind: positions are not known, so every
         quote is pulled (every side counted as a risk block).
         """
+        self.decision_owed = tick
         inputs = self.inputs.pop(tick, {})
         timer = self.deadlines.pop(tick, None)
         if timer is not None:
@@ -276,13 +283,15 @@ class RiskMonitor(SupervisedRole):
             self._journal_transitions()
             now = sorted(engine.blocks_by_reason.items())
             kinds = {kind: n - before.get(kind, 0) for kind, n in now if n != before.get(kind, 0)}
-            self.journal.append(["decided", tick, blocks, engine.fills_applied, kinds])
-            self.journal.flush()
+            self._write_ahead([["decided", tick, blocks, engine.fills_applied, kinds]])
+        if self.journal_failed is not None and engine.freeze(self.journal_failed, tick):
+            self._broadcast_freeze(tick, self.journal_failed)  # before the decision: the store refuses its orders
         orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
         decided = ReplaceQuotes(tick, tuple(pulled), orders, blocks, flatten=flatten is not None)
         replaces = [(STORE, replace) for replace in split_replace(decided)]
         if self.telemetry is not None:
             self._tell_telemetry(self.telemetry, tick)
+        self.decision_owed = None  # queued in the outbox below: sent even past a failure
         self.send_all([*replaces, (FEED, TickDone(tick))])
         if tick == self.final_tick:
             self._freeze_due(tick, everything=True)  # a quoter that gave up at the last tick
@@ -404,11 +413,44 @@ class RiskMonitor(SupervisedRole):
         if self.journal is None:
             return
         moves = self.engine.transitions
-        for move in moves[self.journaled_transitions :]:
-            self.journal.append(["state", move.tick, move.source.value, move.target.value, move.reason])
-        if len(moves) > self.journaled_transitions:
-            self.journaled_transitions = len(moves)
-            self.journal.flush()
+        records: list[Record] = [["state", move.tick, move.source.value, move.target.value, move.reason]
+                                 for move in moves[self.journaled_transitions :]]  # fmt: skip
+        self.journaled_transitions = len(moves)
+        self._write_ahead(records)
+
+    def _write_ahead(self, records: list[Record]) -> None:
+        """Journal ``records`` before what depends on them leaves.
+
+        A journal that cannot be written (a full disk) cannot make the run
+        durable any more: it is closed for good and trading is frozen at the
+        next decision (:attr:`journal_failed`), so the run still ends with the
+        venue emptied and a report, instead of a decision lost in limbo.
+        """
+        journal = self.journal
+        if journal is None or not records:
+            return
+        try:
+            for record in records:
+                journal.append(record)
+            journal.flush()
+        except (OSError, JournalError) as exc:
+            self.journal = None
+            self.journal_failed = f"Journal: cannot write {journal.path.name}: {exc}"
+            logger.error("risk: {}; trading freezes, the run is no longer durable", self.journal_failed)
+
+    def on_handler_failure(self, exc: Exception) -> None:
+        """A decision whose handler failed part-way still goes out, pulling every quote and placing nothing.
+
+        Its inputs were taken already, so without it the tick would never be
+        decided and the run would stop there with every actor alive.
+        """
+        super().on_handler_failure(exc)
+        tick, self.decision_owed = self.decision_owed, None
+        if tick is None:
+            return
+        self.decided_through = max(self.decided_through, tick)
+        pulled = tuple(sorted(self.symbols - self.stopped.keys()))
+        self.send_all([(STORE, ReplaceQuotes(tick, pulled, (), 0)), (FEED, TickDone(tick))])
 
     def snapshot(self) -> RiskSnapshot:
         """State for reports and tests."""

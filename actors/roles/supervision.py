@@ -87,5 +87,9 @@ class SupervisedRole(MessageActor):
         self.flush_outbox()
 
     def escalate(self, exc: Exception) -> None:
-        """Ask risk to freeze: the engine must not trade on without this actor."""
-        self.send(RISK, FreezeRequest(escalation_reason(self.address, exc)))
+        """Ask risk to freeze: the engine must not trade on without this actor.
+
+        A notice, not a send: nothing this actor queued may hold it up, and
+        no lossy link may lose it (``MessageActor.notify``).
+        """
+        self.notify(RISK, FreezeRequest(escalation_reason(self.address, exc)))

@@ -100,6 +100,15 @@ class MessageActor(pykka.Actor):
         for address in runtime.directory.group(group):
             runtime.tell(address, self.seal(address, data))
 
+    def notify(self, address: str, record: Message) -> None:
+        """Tell ``record`` as a supervision notice (``Runtime.notify``): unnumbered, never lost, not queued.
+
+        For what an actor that gives up must still get out (its freeze
+        request): it may have no one left to resend it, and an outbox that
+        cannot flush (a full disk under the store's write-ahead) must not hold it.
+        """
+        self._actors_runtime.notify(address, encode(record))
+
     def seal(self, address: str, data: bytes) -> bytes:
         """``data`` as it must travel to ``address``: numbered and kept for resending on a reliable runtime.
 

@@ -223,6 +223,16 @@ class Runtime(abc.ABC):
             address, message = outside.get_nowait()
             self.tell(address, message)
 
+    def notify(self, address: str, message: object) -> bool:
+        """Deliver a supervision notice (an actor giving up tells risk so): like :meth:`tell`, never lost.
+
+        A notice is the runtime's own word, as a monitor's "actor stopped" is
+        in Erlang or Akka: it is not numbered on a reliable link (the actor
+        that sends it is about to stop and could never resend it) and no
+        fault injection drops it.  In one process it is a tell.
+        """
+        return self.tell(address, message)
+
     @abc.abstractmethod
     def current_address(self) -> str:
         """Address of the actor whose handler is running here, or :data:`EXTERNAL`."""

@@ -358,7 +358,7 @@ class SimRuntime(Runtime):
 
     def enqueue(self, sender: str, inbox: SimInbox, envelope: Envelope[Any], *, injected: bool = False) -> None:
         """Queue ``envelope`` on the sender -> receiver pair, applying fault injection."""
-        if self._fail_at_send is not None and sender == self._current:
+        if not injected and self._fail_at_send is not None and sender == self._current:
             if self._fail_at_send == 0:
                 self._fail_at_send = None
                 raise InjectedCrash(f"injected failure of {sender} after its side effects")
@@ -588,6 +588,16 @@ class SimRuntime(Runtime):
                 self._current = previous
             self._drain(start, budget)
             timer = self._next_timer()
+
+    def notify(self, address: str, message: object) -> bool:
+        """A supervision notice: queued like a tell from the running actor, but never dropped, copied or delayed."""
+        ref = self.directory.get(address)
+        inbox = None if ref is None else ref.actor_inbox
+        if not isinstance(inbox, SimInbox) or inbox.closed:
+            self.dead_letter(self.current_address(), address, "no such actor", message)
+            return False
+        self.enqueue(self.current_address(), inbox, Envelope(message), injected=True)
+        return True
 
     def _tell_as(self, sender: str, address: str, message: object) -> None:
         ref = self.directory.get(address)

@@ -98,10 +98,15 @@ class OrderEvents:
         self._out = out
         if out is not None:
             out.write(",".join(COLUMNS) + "\n")
-        self._formats = {symbol: (_decimal_format(i.tick_size), _decimal_format(i.lot_size))
-                         for symbol, i in instruments.items()}  # fmt: skip
+        self.use(instruments)
         self._time_tick = -1
         self._time = ""
+
+    def use(self, instruments: Mapping[str, Instrument]) -> None:
+        """The run's instruments, whose tick and lot sizes format prices and quantities (settled from --market)."""
+        self.instruments = instruments
+        self._formats = {symbol: (_decimal_format(i.tick_size), _decimal_format(i.lot_size))
+                         for symbol, i in instruments.items()}  # fmt: skip
 
     def start_from(self, store: OrderStore) -> None:
         """Count what a resumed store already holds, so the counts match the report's from the start."""

@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from actors.config import ConfigError, ShadowConfig
 from actors.core.clock import FrozenClock
 from actors.core.instruments import instrument_for
+from actors.core.types import Instrument
 from actors.telemetry.order_events import OrderEvents
 from actors.telemetry.telemetry import Telemetry
 
@@ -110,6 +111,13 @@ class Watch:
         if progress or config.metrics_port or config.metrics_file or config.events or config.html:
             return cls(config)
         return None
+
+    def settle(self, config: ShadowConfig, instruments: dict[str, Instrument]) -> None:
+        """The run's settled config and instruments (with ``--market`` the symbols and sizes come from the data)."""
+        self.config = config
+        self.instruments = instruments
+        self.telemetry.orders.use(instruments)
+        self.telemetry.tracked_symbols = config.symbols[: config.metrics_symbols]
 
     def _open_events(self) -> IO[str] | None:
         path = self.events_path

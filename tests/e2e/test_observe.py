@@ -65,6 +65,20 @@ def test_the_html_report_draws_every_chart_in_a_real_browser_without_a_script_er
     assert status["status"] == "pending"
 
 
+def test_a_recorded_market_run_is_watched_with_its_own_symbols_and_sizes(tmp_path: Path) -> None:
+    # Found at the merge (2026-12-01): the watch was built before --market settled the symbols, and the
+    # store's event listener failed on every order (the store gave up, the run stopped at tick 4).
+    page, events, metrics = tmp_path / "run.html", tmp_path / "events.csv", tmp_path / "run.prom"
+    done = run_shadow("--market", "sample", "--edge-threshold", "-100", "--iterations", "30", "--html", str(page),
+                      "--events", str(events), "--metrics-file", str(metrics))  # fmt: skip
+    assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    rows = list(read_events(events))
+    assert report["orders"]["placed"] > 0 and sum(row.event == "create" for row in rows) == report["orders"]["placed"]
+    assert f"mm_orders_placed_total {float(report['orders']['placed'])}" in metrics.read_text()
+    assert rendered(page) == {"status": "rendered", "charts": 7, "drawn": 7, "errors": []}  # 3 symbols + 4
+
+
 def test_html_symbols_chooses_how_many_symbols_get_a_chart(tmp_path: Path) -> None:
     page = tmp_path / "many.html"
     done = run_shadow("--symbols-count", "12", "--iterations", "10", "--html", str(page), "--html-symbols", "3")

@@ -29,8 +29,9 @@ HOSTILE = {
 """Every venue fault, with rates high enough to hit each one many times."""
 
 
-def report_under(scheduler_seed: int, delay: float, **config: Any) -> str:
-    sim = Sim(scheduler_seed, faults=FaultPlan(seed=scheduler_seed, delay=delay, max_delay_steps=40), trace=False)
+def report_under(scheduler_seed: int, delay: float, duplicate: float = 0.0, **config: Any) -> str:
+    plan = FaultPlan(seed=scheduler_seed, delay=delay, max_delay_steps=40, duplicate=duplicate)
+    sim = Sim(scheduler_seed, faults=plan, trace=False)
     try:
         system = sim.start_system(**config)
         system.run()
@@ -79,22 +80,12 @@ def test_a_whole_run_is_one_wait_however_many_deliveries_it_takes() -> None:
     sim.shutdown()
 
 
-def report_with_copies(scheduler_seed: int, duplicate: float, **config: Any) -> str:
-    sim = Sim(scheduler_seed, faults=FaultPlan(seed=scheduler_seed, duplicate=duplicate), trace=False)
-    try:
-        system = sim.start_system(**config)
-        system.run()
-        return render(build_report(system))
-    finally:
-        sim.shutdown()
-
-
 def test_messages_delivered_twice_change_nothing_in_the_report_on_a_hostile_venue() -> None:
     # Found by review (2026-12-01): a copy of a gateway report counted a refused cancel twice (a longer
     # backoff) and sent a follow-up cancel twice, so positions differed from seed to seed.
     config = {"symbols_count": 6, "seed": 2, "iterations": 60, **HOSTILE}
-    expected = report_with_copies(0, 0.0, **config)
-    assert {report_with_copies(seed, 0.1, **config) for seed in range(4)} == {expected}
+    expected = report_under(0, 0.0, **config)
+    assert {report_under(seed, 0.0, duplicate=0.1, **config) for seed in range(4)} == {expected}
 
 def test_a_recorded_market_gives_one_report_under_scheduler_seeds_with_delays_and_a_hostile_venue() -> None:
     config = {"market": ["sample"], "iterations": 40, "edge_threshold": -100.0, "maker_fee_bps": 1.0, **HOSTILE}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -69,6 +69,8 @@ class Watch:
     placed_when_gateway_froze: int | None = None
     terminal_entries: dict[str, list[OrderState]] = field(default_factory=dict)
     risk_violations: list[str] = field(default_factory=list)
+    ended_early: int | None = None
+    """The last tick decided, if the run could not go on to its end (an actor on the tick path gave up)."""
 
 
 WATCHES: dict[int, Watch] = {}
@@ -149,6 +151,7 @@ def scenario(sim: Sim) -> None:
     sim.run_until_idle()
     system.run(2)  # ticks after the freeze: nothing may be placed
     sim.run_until_idle()
+    watch.ended_early = system.ended_early
 
 
 def venue_placed(sim: Sim) -> int:
@@ -197,6 +200,8 @@ def final(sim: Sim) -> None:
     STATES_SEEN[mode_of(sim)].update(f"block:{kind}" for kind in risk.engine.blocks_by_reason)
     assert risk.engine.frozen, "trading was not frozen"
     assert gateway.client.get_orders() == [], "the venue still holds an open order"
+    if all(address in sim.directory for address in (STORE, RISK, GATEWAY, FEED)):
+        assert watch.ended_early is None, f"the run stalled after tick {watch.ended_early} with every actor alive"
     if all(address in sim.directory for address in (STORE, RISK, GATEWAY)):
         assert risk.freeze_confirmed, "the freeze was not confirmed"
         assert store.store.open_count() == 0, "an order open at the freeze was not canceled"
@@ -246,3 +251,46 @@ def test_the_exploration_reached_reducing_and_its_blocks(exploration: tuple[str,
     assert seen["ACTIVE"] >= runs and seen["REDUCING"] >= runs // 10, seen
     assert seen["block:reduce-only"] >= runs // 10, seen
     print(f"\nexplore ({mode}): decisions by state and seeds by block kind {dict(sorted(seen.items()))}")
+
+
+# ---------------------------------------------------------------- giving up, with no kill switch
+
+
+def giving_up_scenario(sim: Sim) -> None:
+    """The same engine for 8 ticks and nobody pulling the kill switch: an actor that gives up must freeze it."""
+    system = sim.start_system(
+        symbols=["BTCUSDT", "ETHUSDT", "SOLUSDT"], iterations=8, seed=sim.seed % 97, fill_rate=0.6,
+        max_inv=MAX_INV, max_total=1e6, quote_notional_usd=QUOTE_USD, edge_threshold=-1e9, retain_ticks=2,
+        **HOSTILE_VENUE,
+    )  # fmt: skip
+    system.run()
+    sim.run_until_idle()
+
+
+GIVING_UP: Counter[str] = Counter()
+
+
+def gave_up_final(sim: Sim) -> None:
+    """A store, gateway or quoter that gave up froze trading by itself, and the venue holds nothing."""
+    gone = [address for address in (STORE, GATEWAY) if address not in sim.directory]
+    if gone and RISK in sim.directory:
+        GIVING_UP["runs"] += 1
+        assert role(sim, RISK).engine.frozen, f"{gone} gave up and trading was not frozen"
+        assert role(sim, GATEWAY).client.get_orders() == [], f"{gone} gave up and the venue still holds orders"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_actor_that_gives_up_freezes_trading_by_itself_even_over_a_lossy_link(mode: str) -> None:
+    # Found by review (2026-12-01): over a lossy link an escalating actor's freeze request could be lost
+    # (it stops, so nobody resends it) or held behind a gap for ever; escalations are runtime notices now.
+    GIVING_UP.clear()
+    drop = 0.05 if mode == "dropping" else 0.0
+    seeds = SEEDS if "ACTORS_SEED" in os.environ else list(range(300))
+
+    def faults(seed: int) -> FaultPlan:
+        return replace(message_faults(seed, drop), crash=0.05)  # roles give up often enough to see it
+
+    explore(seeds, giving_up_scenario, lambda sim: None, faults=faults, final=gave_up_final, reliable=drop > 0,
+            auto_advance=drop > 0)  # fmt: skip
+    assert GIVING_UP["runs"] >= len(seeds) // 100, GIVING_UP  # 3 in process, ~25 dropping (more deliveries)
+

@@ -254,7 +254,9 @@ def test_a_finished_run_is_given_back_under_its_settings_while_no_journal_moved(
     fingerprint, key = journal_fingerprint(config), finish_key(config)
     assert finished_report(tmp_path, key, fingerprint) == report
     assert finished_report(tmp_path, {**key, "iterations": 7}, fingerprint) is None  # more ticks: a resume
-    assert finished_report(tmp_path, {**key, "pace": "realtime"}, fingerprint) is None
+    for other in ({**key, "pace": "realtime"}, {**key, "iterations": 5}):  # nothing left to run under other settings
+        with pytest.raises(JournalError, match="holds a run that finished under iterations=6, pace=asap"):
+            finished_report(tmp_path, other, fingerprint)
     for name in (RISK_JOURNAL, "venue.journal"):
         saved = (tmp_path / name).read_bytes()
         with (tmp_path / name).open("ab") as grown:
