@@ -7,6 +7,7 @@ stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -169,7 +170,11 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
         system.run(progress=_progress_printer(telemetry) if show_progress else None)
         report = build_report(system)
         if watch is not None:
-            watch.finish(system, report)
+            try:
+                watch.finish(system, report)
+            except OSError as exc:  # a disk gone full, a directory removed since the start: the report still counts
+                system.final_report = render(report)
+                raise RunIncomplete(system.final_report, f"the run finished, but an output failed: {exc}") from None
         if system.ended_early is not None:
             reason = report["risk"]["last_freeze_reason"] or ""
             why = reason if reason.startswith("Escalation") else "an actor on the tick path stopped (see the log)"
@@ -192,6 +197,16 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
         system.stop()
         if watch is not None:
             watch.close()
+
+
+def _say(line: str, *, json_lines: bool) -> None:
+    """One line on stderr: text, or with ``--log-format json`` one object shaped as loguru serialises a record,
+    so that every line on stderr parses."""
+    if json_lines:
+        record = {"level": {"name": "ERROR", "no": 40}, "message": line}
+        sys.stderr.write(json.dumps({"record": record, "text": line + "\n"}, sort_keys=True) + "\n")
+    else:
+        sys.stderr.write(line + "\n")
 
 
 def _progress_printer(telemetry: Telemetry | None = None, stream: Any = None) -> Any:
@@ -254,27 +269,33 @@ def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None, kill_sw
     except KeyboardInterrupt:  # while reading a config file from a terminal or a pipe
         sys.stderr.write(f"{PROG}: interrupted\n")
         return EXIT_INTERRUPTED
+    json_lines = config.log_format == "json"
     logger.remove()
-    logger.add(sys.stderr, level=config.log_level, serialize=config.log_format == "json")
+    logger.add(sys.stderr, level=config.log_level, serialize=json_lines)
+
+    def say(line: str) -> None:
+        _say(f"{PROG}: {line}", json_lines=json_lines)
+
     previous = signal.signal(signal.SIGINT, _interrupt)
     try:
-        text = run(config, show_progress=sys.stderr.isatty(), kill_switch=kill_switch)
+        text = run(config, show_progress=sys.stderr.isatty() and not json_lines, kill_switch=kill_switch)
     except (MarketDataError, ConfigError) as exc:  # bad market data; an output of --events, --html, --metrics-* refused
-        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        say(f"error: {exc}")
         return EXIT_USAGE
     except JournalError as exc:
-        sys.stderr.write(f"{PROG}: error: --journal {config.journal}: {exc}\n")
+        say(f"error: --journal {config.journal}: {exc}")
         return EXIT_USAGE
     except IdleTimeout as exc:
-        sys.stderr.write(f"{PROG}: error: the run stalled: {exc}\n")
+        say(f"error: the run stalled: {exc}")
         return EXIT_INCOMPLETE
     except RunIncomplete as incomplete:
         sys.stdout.write(incomplete.report)
-        sys.stderr.write(f"{PROG}: error: {incomplete}\n")
+        sys.stdout.flush()
+        say(f"error: {incomplete}")
         return EXIT_INCOMPLETE
     except (KeyboardInterrupt, CallerInterrupted):
         resumable = f"; rerun with --journal {config.journal} to resume" if config.journal else ""
-        sys.stderr.write(f"{PROG}: interrupted{resumable}\n")
+        say(f"interrupted{resumable}")
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGINT, previous)

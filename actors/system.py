@@ -145,7 +145,7 @@ class System:
         telemetry = self.telemetry
         if telemetry is not None:
             telemetry.bind(runtime)
-            telemetry.orders.start_from(store)  # after the replay: the log holds what this run does
+            telemetry.orders.start_from(store, engine.fills_applied)  # after the replay: the log holds this run's
         timed = telemetry if telemetry is not None and telemetry.metrics else None
         self.gateway = runtime.spawn(
             ExchangeGateway, GATEWAY, self.exchange, market_through=tick, measure_latency=paced, counters=counters,

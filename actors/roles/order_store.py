@@ -424,9 +424,11 @@ class OrderStoreActor(SupervisedRole):
             self.store.journal.flush()
 
     def after_message(self) -> None:
-        """Every change a handler made reaches the journal file before the next message."""
+        """Every change a handler made reaches the journal file before the next message (the event log's too)."""
         if self.store.journal is not None:
             self.store.journal.flush()
+            if self.events is not None:
+                self.events.flush()  # a killed run's log holds what its journal holds, less at most this message
 
     # ------------------------------------------------------------ helpers
 

@@ -57,12 +57,14 @@ def collect_series(
     shown: Sequence[str],
     instruments: Mapping[str, Instrument],
     market: MarketDataSource,
+    maker_fee_bps: float = 0.0,
 ) -> RunSeries:
     """Per-tick series from the events; mids from ``market`` (each symbol walked once, in tick order).
 
-    Positions and cash move with fills; PnL is cash plus every position at
-    the tick's mid; the edge marks each fill at its tick's mid, as risk does
-    (docs/EXECUTION.md, "Formulas").
+    Positions and cash move with fills, each fill paying ``maker_fee_bps``
+    of its notional (negative: a rebate), as the report's ``pnl`` does; PnL
+    is cash plus every position at the tick's mid; the edge marks each fill
+    at its tick's mid, as risk does (docs/EXECUTION.md, "Formulas").
     """
     series = RunSeries(ticks=ticks, shown=tuple(shown))
     last = max(ticks, 0)
@@ -98,7 +100,7 @@ def collect_series(
     for tick in range(1, last + 1):
         for symbol, sign, price, qty in fills_at.get(tick, ()):
             positions[symbol] = positions.get(symbol, 0.0) + sign * qty
-            cash -= sign * price * qty
+            cash -= sign * price * qty + price * qty * maker_fee_bps / 1e4
             edge_usd += sign * (mid(symbol, tick) - price) * qty
             volume_usd += price * qty
         marked = {symbol: qty * mid(symbol, tick) for symbol, qty in sorted(positions.items()) if qty}
@@ -132,7 +134,8 @@ def _figures(series: RunSeries, report: Mapping[str, Any], threshold_bps: float)
         inventory.add_scatter(x=axis, y=series.inventory_usd[symbol], name=symbol)
     inventory.add_scatter(x=axis, y=series.total_notional_usd, name="total |notional|", line={"dash": "dot"})
     figures.append(inventory)
-    pnl = go.Figure(layout={**layout, "title": "PnL: cash + positions at the mid (USD)", "yaxis_title": "USD"})
+    title = "PnL after fees: cash + positions at the mid (USD)"
+    pnl = go.Figure(layout={**layout, "title": title, "yaxis_title": "USD"})
     pnl.add_scatter(x=axis, y=series.pnl_usd, name="PnL", fill="tozeroy")
     figures.append(pnl)
     edge = go.Figure(layout={**layout, "title": "Realised edge against the freeze threshold", "yaxis_title": "bps"})
@@ -215,11 +218,13 @@ def write_html(
     instruments: Mapping[str, Instrument],
     market: MarketDataSource,
     threshold_bps: float,
+    maker_fee_bps: float = 0.0,
 ) -> None:
     """Read the event log, draw the run, write the page (to a temporary file renamed over ``path``)."""
     execution = report.get("execution", {})
     ticks = int(execution.get("ticks", 0))
-    series = collect_series(read_events(events_path), ticks=ticks, shown=shown, instruments=instruments, market=market)
+    series = collect_series(read_events(events_path), ticks=ticks, shown=shown, instruments=instruments, market=market,
+                            maker_fee_bps=maker_fee_bps)  # fmt: skip
     symbols = execution.get("symbols", [])
     title = f"run-shadow: {len(symbols)} symbols, {ticks} ticks, seed {execution.get('seed')}"
     text = build_html(series, report, threshold_bps=threshold_bps, title=title)

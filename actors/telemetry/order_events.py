@@ -95,12 +95,23 @@ class OrderEvents:
         self.canceled = 0
         self.rejected = 0
         self.fills = 0
-        self._out = out
-        if out is not None:
-            out.write(",".join(COLUMNS) + "\n")
+        self._out: IO[str] | None = None
+        self.attach(out)
         self.use(instruments)
         self._time_tick = -1
         self._time = ""
+
+    def attach(self, out: IO[str] | None) -> None:
+        """Write the rows to ``out`` from now on (its header first); opened once the run's journal is locked."""
+        self._out = out
+        if out is not None:
+            out.write(",".join(COLUMNS) + "\n")
+
+    def flush(self) -> None:
+        """Hand the rows written so far to the kernel: the store does it with its journal, so a killed run's
+        log holds every row of what its journal holds."""
+        if self._out is not None:
+            self._out.flush()
 
     def use(self, instruments: Mapping[str, Instrument]) -> None:
         """The run's instruments, whose tick and lot sizes format prices and quantities (settled from --market)."""
@@ -108,8 +119,9 @@ class OrderEvents:
         self._formats = {symbol: (_decimal_format(i.tick_size), _decimal_format(i.lot_size))
                          for symbol, i in instruments.items()}  # fmt: skip
 
-    def start_from(self, store: OrderStore) -> None:
-        """Count what a resumed store already holds, so the counts match the report's from the start."""
+    def start_from(self, store: OrderStore, fills: int = 0) -> None:
+        """Count what a resumed store (and risk, its ``fills``) already hold, so the counts match the report's."""
+        self.fills = fills
         counts = store.counts()
         self.placed = store.placed
         self.filled = counts[OrderState.FILLED]

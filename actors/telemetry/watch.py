@@ -52,6 +52,10 @@ def _output(flag: str, text: str) -> Path:
         raise ConfigError(f"{flag} {text}: not a regular file (a device, a pipe?); expected a file to write")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise ConfigError(f"{flag} {text}: not writable")
+    try:  # really: root passes os.access for /proc and /sys, where nothing can be created
+        tempfile.TemporaryFile(dir=parent).close()
+    except OSError as exc:
+        raise ConfigError(f"{flag} {text}: cannot write in {str(parent)!r}: {exc.strerror or exc}") from None
     if path.exists() and _is_stdout(path):
         raise ConfigError(f"{flag} {text}: is where the report goes (stdout); give another file")
     return path
@@ -64,6 +68,27 @@ def _is_stdout(path: Path) -> bool:
     except OSError:
         return False
     return (out.st_dev, out.st_ino) == (target.st_dev, target.st_ino)
+
+
+def _refuse_inputs(config: ShadowConfig, outputs: dict[str, Path]) -> None:
+    """An output that is one of the run's inputs (a market file, the instruments table, a journal) is refused.
+
+    Writing it would destroy what the run reads: a market file emptied, a
+    journal that can no longer resume.  A market directory or the journal
+    directory refuses every file in it.
+    """
+    inputs: list[tuple[str, Path, bool]] = [("--market", Path(text), Path(text).is_dir()) for text in config.market]
+    if config.instruments:
+        inputs.append(("--instruments", Path(config.instruments), False))
+    if config.journal:
+        inputs.append(("--journal", Path(config.journal), True))
+    for flag, path in outputs.items():
+        target = path.resolve()
+        for source, given, is_dir in inputs:
+            where = given.resolve()
+            if target == where or (is_dir and where in target.parents):
+                shown = f"{source} {str(given)!r}"
+                raise ConfigError(f"{flag} {str(path)!r}: is an input of the run ({shown}); give another file")
 
 
 class Watch:
@@ -92,18 +117,12 @@ class Watch:
         self._out: IO[str] | None = None
         self.server: MetricsServer | None = None
         self.registry: CollectorRegistry | None = None
-        try:
-            self._out = self._open_events()
-            instruments = {symbol: instrument_for(symbol, config.seed) for symbol in config.symbols}
-            self.instruments = instruments
-            events = OrderEvents(instruments, FrozenClock.parse(config.freeze_utc_iso), self._out)
-            tracked = config.symbols[: config.metrics_symbols]
-            self.telemetry = Telemetry(events, tracked_symbols=tracked, metrics=self.metrics)
-            if self.metrics:
-                self._start_metrics()
-        except BaseException:
-            self.close()
-            raise
+        _refuse_inputs(config, outputs)
+        instruments = {symbol: instrument_for(symbol, config.seed) for symbol in config.symbols}
+        self.instruments = instruments
+        events = OrderEvents(instruments, FrozenClock.parse(config.freeze_utc_iso))
+        tracked = config.symbols[: config.metrics_symbols]
+        self.telemetry = Telemetry(events, tracked_symbols=tracked, metrics=self.metrics)
 
     @classmethod
     def wanted(cls, config: ShadowConfig, *, progress: bool = False) -> Watch | None:
@@ -113,11 +132,25 @@ class Watch:
         return None
 
     def settle(self, config: ShadowConfig, instruments: dict[str, Instrument]) -> None:
-        """The run's settled config and instruments (with ``--market`` the symbols and sizes come from the data)."""
+        """The run is set up (its journal locked): its settled config and instruments, then open the outputs.
+
+        Nothing is opened (so nothing truncated) before: a run refused by the
+        journal's lock or by bad market data must leave every file as it was,
+        the event log of the run holding the lock included.  With
+        ``--market`` the symbols and sizes come from the data.
+        """
         self.config = config
         self.instruments = instruments
         self.telemetry.orders.use(instruments)
         self.telemetry.tracked_symbols = config.symbols[: config.metrics_symbols]
+        try:
+            self._out = self._open_events()
+            self.telemetry.orders.attach(self._out)
+            if self.metrics:
+                self._start_metrics()
+        except BaseException:
+            self.close()
+            raise
 
     def _open_events(self) -> IO[str] | None:
         path = self.events_path
@@ -159,7 +192,8 @@ class Watch:
             config = self.config
             shown = config.symbols[: config.html_symbols]
             write_html(self.html, events, report=report, shown=shown, instruments=self.instruments,
-                       market=system.market, threshold_bps=config.edge_threshold)  # fmt: skip
+                       market=system.market, threshold_bps=config.edge_threshold,
+                       maker_fee_bps=config.maker_fee_bps)  # fmt: skip
 
     def close(self) -> None:
         """Stop serving, close the event log, remove the temporary one (safe to call twice)."""

@@ -115,3 +115,59 @@ def test_json_logs_are_one_object_a_line_and_text_stays_the_default() -> None:
         assert record["record"]["level"]["name"] in {"INFO", "WARNING", "ERROR"} and record["text"]
     text = run_shadow(*noisy)
     assert text.stderr and all(" | INFO " in line and not line.startswith("{") for line in text.stderr.splitlines())
+
+
+# ---------------------------------------------------------------- found by review (2026-12-01)
+
+
+def test_an_output_that_is_an_input_of_the_run_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    journal = tmp_path / "j"
+    assert run_shadow("--iterations", "3", "--journal", str(journal)).returncode == 0
+    saved = (journal / "store.journal").read_bytes()
+    done = run_shadow("--iterations", "3", "--journal", str(journal), "--events", str(journal / "store.journal"))
+    assert done.returncode == 2 and done.stdout == "" and "is an input of the run (--journal" in done.stderr
+    assert (journal / "store.journal").read_bytes() == saved  # was truncated before anything was checked
+    market = tmp_path / "market"
+    market.mkdir()
+    for sample in (Path(__file__).resolve().parents[2] / "actors" / "sample_market").glob("*.gz"):
+        (market / sample.name).write_bytes(sample.read_bytes())
+    done = run_shadow("--market", str(market), "--events", str(market / "events.csv"))
+    assert done.returncode == 2 and "is an input of the run (--market" in done.stderr
+    assert not (market / "events.csv").exists()
+
+
+def test_a_resumed_run_counts_the_journals_fills_in_its_metrics(tmp_path: Path) -> None:
+    journal, metrics = tmp_path / "j", tmp_path / "run.prom"
+    flags = ["--fill-rate", "0.6", "--edge-threshold", "-100", "--journal", str(journal)]
+    assert run_shadow("--iterations", "10", *flags).returncode == 0
+    done = run_shadow("--iterations", "20", *flags, "--metrics-file", str(metrics))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["execution"]["resumed_after_tick"] == 10
+    assert f"mm_fills_total {float(report['fills']['count'])}" in metrics.read_text()
+
+
+def test_the_html_pnl_pays_the_maker_fee_as_the_report_does(tmp_path: Path) -> None:
+    page, events = tmp_path / "fee.html", tmp_path / "events.csv"
+    done = run_shadow("--market", "sample", "--edge-threshold", "-100", "--maker-fee-bps", "1", "--html", str(page),
+                      "--events", str(events))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    config = resolve(overrides={"market": ["sample"]}, override_source="setting")
+    from actors.market_setup import settle  # the recorded market's symbols, sizes and mids
+
+    settled = settle(config)
+    assert settled.market is not None
+    series = collect_series(read_events(events), ticks=report["execution"]["ticks"], shown=(),
+                            instruments=settled.instruments, market=settled.market.feed_market(),
+                            maker_fee_bps=1.0)  # fmt: skip
+    assert report["pnl"]["fees_usd"] > 0 and math.isclose(series.pnl_usd[-1], report["pnl"]["total_usd"], abs_tol=0.01)
+
+
+def test_with_json_logs_every_line_on_stderr_parses_even_the_commands_own_error(tmp_path: Path) -> None:
+    done = run_shadow("--log-format", "json", "--cancel-error-rate", "1", "--fill-rate", "0.002", "--edge-threshold",
+                      "1e9", "--edge-min-fills", "1")  # fmt: skip
+    assert done.returncode == 1 and done.stdout  # the freeze could not complete: the report, then one line
+    lines = done.stderr.strip().splitlines()
+    assert lines and all(json.loads(line)["record"]["message"] for line in lines)
+    assert "the freeze could not complete" in json.loads(lines[-1])["record"]["message"]
