@@ -85,6 +85,11 @@ def settle(config: ShadowConfig) -> Settled:
     for symbol, instrument in instruments.items():
         seen = summary.symbols[symbol]
         tick = instrument.tick_size
+        if seen.min_price < float(tick):
+            raise MarketDataError(
+                f"--market: {symbol} trades from {seen.min_price:g}, below one tick of {tick}: prices would round "
+                "to nothing; give a finer tick_size with --instruments"
+            )
         if seen.max_price / float(tick) >= MAX_UNITS:
             raise MarketDataError(
                 f"--market: {symbol} trades at up to {seen.max_price:g}: too many ticks of {tick} for the wire; "
@@ -117,11 +122,16 @@ def market_paths(entries: tuple[str, ...]) -> list[Path]:
             if not inside:
                 raise MarketDataError(f"--market {entry}: the directory holds no file")
             paths.extend(inside)
-        elif path.exists():
+        elif path.is_file():
             paths.append(path)
+        elif path.exists():
+            raise MarketDataError(f"--market {entry}: not a regular file (a pipe, a device?)")  # a FIFO blocks for ever
         else:
             raise MarketDataError(f"--market {entry}: no such file or directory")
-    return paths
+    unique: dict[Path, Path] = {}
+    for path in paths:
+        unique.setdefault(path.resolve(), path)  # a file named twice (or inside a directory named too) is read once
+    return list(unique.values())
 
 
 def _symbols(config: ShadowConfig, summary: Scan) -> list[str]:

@@ -36,7 +36,7 @@ from typing import Protocol
 
 from actors.core.keyed_random import uniform
 from actors.core.market_events import QUOTE
-from actors.core.recorded_market import Buckets, Recording, TickEvent
+from actors.core.recorded_market import Buckets, Recording
 from actors.core.types import Side
 
 
@@ -109,6 +109,22 @@ class _Book:
     bid_lots: int = 0
     ask: int = 0
     ask_lots: int = 0
+    bid_taken: int = 0
+    """Lots our sells took from the bid shown at ``bid`` (the recording never shows our trades)."""
+    ask_taken: int = 0
+    """Lots our buys took from the ask shown at ``ask``."""
+
+    def update(self, bid: int, bid_lots: int, ask: int, ask_lots: int) -> None:
+        """A new quote; what we took at a price stays taken until that side's price moves.
+
+        Recorded quotes repeat the best level on every change of either side,
+        so the same displayed lots come again and again: they trade once.
+        """
+        if bid != self.bid:
+            self.bid_taken = 0
+        if ask != self.ask:
+            self.ask_taken = 0
+        self.bid, self.bid_lots, self.ask, self.ask_lots = bid, bid_lots, ask, ask_lots
 
 
 @dataclass
@@ -145,12 +161,12 @@ class MarketFills:
                     book = books.get(symbol)
                     if book is None:
                         book = books[symbol] = _Book()
-                    book.bid, book.bid_lots, book.ask, book.ask_lots = event[2], event[3], event[4], event[5]
+                    book.update(event[2], event[3], event[4], event[5])
                 orders = by_symbol.get(symbol)
                 if orders is None:
                     continue
                 if kind == QUOTE:
-                    _match_quote(orders, left, traded, event)
+                    _match_quote(orders, left, traded, books[symbol])
                 else:
                     _match_trade(orders, left, traded, event[2], event[3])
         return traded
@@ -170,6 +186,8 @@ def _match_trade(
             through, at = price > order.price_ticks, price == order.price_ticks
         if not (through or at):
             continue
+        if through:
+            order.queue_ahead = 0  # a trade beyond our price: nothing is left bidding (offering) ahead of us
         if at and order.queue_ahead > 0:
             ahead = min(order.queue_ahead, size)
             order.queue_ahead -= ahead
@@ -182,10 +200,15 @@ def _match_trade(
 
 
 def _match_quote(
-    orders: list[RestingOrder], left: dict[str, int], traded: list[tuple[RestingOrder, int]], quote: TickEvent
+    orders: list[RestingOrder], left: dict[str, int], traded: list[tuple[RestingOrder, int]], book: _Book
 ) -> None:
-    """Rules 3 and 4 for one quote: the far side down (or up) to our price fills us; our side updates the queue."""
-    _, _, bid, bid_lots, ask, ask_lots = quote
+    """Rules 3 and 4 for one quote: the far side down (or up) to our price fills us; our side updates the queue.
+
+    The far side offers what it shows less what we took from it at that
+    price already (:meth:`_Book.update`): the same lots never trade twice.
+    """
+    bid, ask = book.bid, book.ask
+    bid_lots, ask_lots = max(0, book.bid_lots - book.bid_taken), max(0, book.ask_lots - book.ask_taken)
     for order in orders:
         remaining = left[order.exchange_order_id]
         if remaining <= 0:
@@ -203,8 +226,10 @@ def _match_quote(
             if qty > 0:
                 if order.side is Side.BUY:
                     ask_lots -= qty
+                    book.ask_taken += qty
                 else:
                     bid_lots -= qty
+                    book.bid_taken += qty
                 left[order.exchange_order_id] = remaining - qty
                 traded.append((order, qty))
         elif same:

@@ -150,9 +150,9 @@ class MarketFile:
         reader: Any = None
         try:
             with open_text(path) as handle:
-                reader = csv.reader(handle)
+                reader = csv.reader(_bounded_lines(handle, path))
                 if self.has_header:
-                    next(reader, None)
+                    next((row for row in reader if row), None)  # blank lines before the header are no rows
                 for row in reader:
                     if not row:
                         continue
@@ -185,9 +185,28 @@ class MarketFile:
                     last = event[0]
                     yield event
         except (OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error) as exc:
-            line = reader.line_num + 1 if reader is not None else 1
+            line = max(reader.line_num, 1) if reader is not None else 1
             raise MarketDataError(f"{path}:{line}: cannot read: {exc}") from None
         self.skipped = skipped
+
+
+MAX_LINE_CHARS = 1 << 20
+"""A market row is short; a longer line (a file that is not market data, a line with no end) is refused
+before it is held whole in memory."""
+
+
+def _bounded_lines(handle: IO[str], path: Path) -> Iterator[str]:
+    """The lines of ``handle``, each read with a bound: memory never follows one line's length."""
+    readline, number = handle.readline, 0
+    while True:
+        line = readline(MAX_LINE_CHARS)
+        if not line:
+            return
+        number += 1
+        if len(line) == MAX_LINE_CHARS and not line.endswith("\n"):
+            limit = f"{MAX_LINE_CHARS:,}"
+            raise MarketDataError(f"{path}:{number}: a line longer than {limit} characters: not a market row")
+        yield line
 
 
 def merged(files: Sequence[MarketFile]) -> Iterator[Event]:
@@ -228,6 +247,8 @@ class SymbolSummary:
     max_price: float = 0.0
     """The highest price (ask or trade): it must fit the wire in ticks.  Sizes need no bound: only our
     orders' sizes, never the market's, cross the wire."""
+    min_price: float = float("inf")
+    """The lowest price (bid or trade): it must be at least one tick, or prices round to nothing."""
 
 
 @dataclass
@@ -264,6 +285,9 @@ def scan(files: Sequence[MarketFile]) -> Scan:
             high = event[5] if kind == QUOTE else event[3]
             if high > summary.max_price:  # noqa: PLR1730 -- a comparison, not a call: a million times a minute
                 summary.max_price = high
+            low = event[3]  # the bid, or the trade's price
+            if low < summary.min_price:  # noqa: PLR1730
+                summary.min_price = low
             if kind == QUOTE:
                 result.quotes += 1
                 if not summary.has_quotes or at < summary.first_at:

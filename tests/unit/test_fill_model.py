@@ -130,3 +130,21 @@ def test_a_journaled_venue_on_the_market_replays_to_the_same_state_and_goes_on_a
     run(restored, 3)
     assert restored.get_positions() == unbroken.get_positions() == {"TEST": 6}
     assert restored.order_status("C0") == unbroken.order_status("C0")
+
+
+def test_the_same_ask_quoted_again_and_again_trades_its_lots_once(tmp_path: Path) -> None:
+    # Found by review (2026-12-01): every repeat of an unchanged ask was new liquidity (10 lots taken from 4).
+    repeats = [(S + n, "TEST", 98.0, 5.0, 99.0, 4.0) for n in (10, 20, 30)]
+    assert sizes(fills_at_tick_2(tmp_path, [(Side.BUY, 99, 10)], quotes=repeats)) == [("C0", 99, 4)]
+
+
+def test_an_ask_that_moves_away_and_back_offers_its_lots_again(tmp_path: Path) -> None:
+    quotes = [(S + 10, "TEST", 98.0, 5.0, 99.0, 4.0), (S + 20, "TEST", 98.0, 5.0, 100.0, 4.0),
+              (S + 30, "TEST", 98.0, 5.0, 99.0, 4.0)]  # fmt: skip
+    assert sizes(fills_at_tick_2(tmp_path, [(Side.BUY, 99, 10)], quotes=quotes)) == [("C0", 99, 4), ("C0", 99, 4)]
+
+
+def test_a_trade_through_our_price_leaves_no_queue_ahead_of_us(tmp_path: Path) -> None:
+    # Found by review (2026-12-01): a sell at 98 means nothing was left bidding at 99, yet 2 lots stayed "ahead".
+    trades = [(S + 10, "TEST", "sell", 98.0, 1.0), (S + 20, "TEST", "sell", 99.0, 3.0)]
+    assert sizes(fills_at_tick_2(tmp_path, [(Side.BUY, 99, 10)], trades=trades)) == [("C0", 99, 1), ("C0", 99, 3)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,36 @@ def test_the_generator_command_writes_a_data_set_the_replay_reads(tmp_path: Path
     settled = settle(resolve(overrides={"market": [str(tmp_path)]}))
     assert settled.config.symbols == ("ETHUSDT",) and settled.config.iterations == 5
     assert settled.market is not None and settled.market.scan.quotes == 50 and settled.market.scan.trades == 0
+
+
+# ---------------------------------------------------------------- found by review (2026-12-01)
+
+HEADER = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+
+
+def test_prices_below_one_tick_are_refused_instead_of_rounding_to_one_tick(tmp_path: Path) -> None:
+    path, table = tmp_path / "q.csv", tmp_path / "i.toml"
+    path.write_text(HEADER + "binance,TEST,1,1,5,101,99,5\n")
+    table.write_text("[TEST]\ntick_size = 1000\nlot_size = 1\n")
+    with pytest.raises(MarketDataError, match="TEST trades from 99, below one tick of 1000"):
+        settle(resolve(overrides={"market": [str(path)], "instruments": str(table)}))
+
+
+def test_a_file_named_twice_or_inside_a_directory_named_too_is_read_once(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text(HEADER + "binance,BTCUSDT,1,1,1,101,100,1\n")
+    assert market_paths((str(path), str(tmp_path), str(path))) == [path]
+
+
+def test_a_market_path_that_is_not_a_regular_file_is_refused_instead_of_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "feed"
+    os.mkfifo(fifo)
+    with pytest.raises(MarketDataError, match="not a regular file"):
+        market_paths((str(fifo),))
+
+
+def test_blank_lines_before_the_header_are_no_rows(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text("\n\n" + HEADER + "binance,BTCUSDT,1,1,1,101,100,1\n")
+    settled = settle(resolve(overrides={"market": [str(path)]}))
+    assert settled.config.symbols == ("BTCUSDT",) and settled.market is not None and settled.market.scan.quotes == 1

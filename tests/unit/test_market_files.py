@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from actors.core import market_files
 from actors.core.market_events import QUOTE, TRADE, MarketDataError
 from actors.core.market_files import MarketFile, detect_format, merged, scan
 from tests.unit.market_kit import binance_agg_trades, binance_book_ticker, tardis_quotes, tardis_trades
@@ -172,4 +173,16 @@ def test_a_malformed_binance_row_is_named_with_its_line(tmp_path: Path, name: st
 def test_a_tardis_trade_at_no_price_is_malformed(tmp_path: Path) -> None:
     path = tardis_trades(tmp_path / "t.csv", [(T0, "BTCUSDT", "buy", 100.0, 1.0), (T0 + 1, "BTCUSDT", "buy", 0.0, 1.0)])
     with pytest.raises(MarketDataError, match=r"t\.csv:3: malformed tardis-trades row: price must be > 0"):
+        list(MarketFile(path))
+
+
+def test_a_line_longer_than_any_row_is_refused_without_holding_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by review (2026-12-01): a 400 MB line took 850 MB of memory before csv's field limit spoke.
+    monkeypatch.setattr(market_files, "MAX_LINE_CHARS", 200)
+    path = tmp_path / "q.csv"
+    path.write_text("exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+                    "binance,BTCUSDT,1,1,1,101,100,1\n" + "9" * 1000 + "\n")  # fmt: skip
+    with pytest.raises(MarketDataError, match=r"q.csv:3: a line longer than 200 characters"):
         list(MarketFile(path))
