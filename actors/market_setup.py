@@ -95,7 +95,10 @@ def settle(config: ShadowConfig) -> Settled:
                 f"--market: {symbol} trades at up to {seen.max_price:g}: too many ticks of {tick} for the wire; "
                 "give a coarser tick_size with --instruments"
             )
-    bucket_us = max(1, round(config.tick_ms * 1000))
+    micros = config.tick_ms * 1000
+    if micros < 1 or abs(micros - round(micros)) > 1e-6:
+        raise ConfigError(f"--tick-ms {config.tick_ms:g}: with --market a tick is a whole number of microseconds")
+    bucket_us = round(micros)
     recording = Recording.cut(
         files, instruments, first_us=summary.first_us, last_us=summary.last_us, bucket_us=bucket_us,
         first_mids={s: summary.symbols[s].first_mid for s in symbols},
@@ -135,14 +138,18 @@ def market_paths(entries: tuple[str, ...]) -> list[Path]:
 
 
 def _symbols(config: ShadowConfig, summary: Scan) -> list[str]:
+    """The symbols traded: the files' (each must be a name the engine can trade), or ``--symbols`` among them.
+
+    Symbols that ``--symbols`` leaves out are not traded, so not judged: their rows are read and skipped.
+    """
     found = sorted(summary.symbols)
-    for symbol in found:
-        if not _SYMBOL.match(symbol):
-            raise MarketDataError(
-                f"--market: symbol {symbol!r} in the files is not a symbol the engine can trade "
-                "(2-20 letters or digits once separators are dropped)"
-            )
     if config.symbols_from_market:
+        for symbol in found:
+            if not _SYMBOL.match(symbol):
+                raise MarketDataError(
+                    f"--market: symbol {symbol!r} in the files is not a symbol the engine can trade "
+                    "(2-20 letters or digits once separators are dropped); --symbols can leave it out"
+                )
         return found
     missing = [s for s in config.symbols if s not in summary.symbols]
     if missing:

@@ -24,4 +24,10 @@ BAD_ROW_KINDS = ("back_in_time", "crossed", "malformed")
 
 
 class MarketDataError(ValueError):
-    """A market file that cannot be replayed; the message is one line naming the file (and the line)."""
+    """A market file that cannot be replayed; the message is one line naming the file (and the line).
+
+    Raised inside an actor (a file that changed under a running replay),
+    restarting cannot help: the actor gives up at once (``fatal``).
+    """
+
+    fatal = True

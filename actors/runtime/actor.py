@@ -255,6 +255,9 @@ class MessageActor(pykka.Actor):
     def _fail(self, exc: Exception) -> None:
         """Apply the failure policy; a hook that fails too is a failure of its own, never a silent stop.
 
+        An exception whose class says ``fatal = True`` (bad input data that a
+        restart would only read again) skips the restarts and escalates.
+
         A failing ``on_restart`` means the actor cannot rebuild itself: it
         escalates at once.  A failing ``escalate`` is logged and counted, and
         the actor still stops.
@@ -264,7 +267,7 @@ class MessageActor(pykka.Actor):
         self._hook(self.on_handler_failure, exc)
         if self.failure_policy == "resume":
             return
-        if self.failure_policy == "restart" and self.restarts < self.max_restarts:
+        if self.failure_policy == "restart" and self.restarts < self.max_restarts and not getattr(exc, "fatal", False):
             self.restarts += 1
             runtime.report_supervision(self.address, "restart", f"{self.restarts} of {self.max_restarts}")
             rebuild_failure = self._hook(self.on_restart, exc)

@@ -66,6 +66,27 @@ class Restarting(MessageActor):
         self.journal.add(("escalate", str(exc)))
 
 
+class Unreadable(ValueError):
+    """Bad input data: a restart would read it again."""
+
+    fatal = True
+
+
+class ReadsBadData(Restarting):
+    @handles(T_Boom)
+    def on_boom(self, msg: T_Boom) -> None:
+        raise Unreadable(msg.text)
+
+
+def test_a_fatal_failure_escalates_at_once_without_restarts(runtime: Runtime) -> None:
+    # Found by review (2026-12-01): a market file cut under a running replay was restarted past, silently.
+    journal = Journal()
+    runtime.spawn(ReadsBadData, "worker", journal)
+    runtime.tell("worker", encode(T_Boom("live.csv:197: malformed")))
+    runtime.wait_idle()
+    assert journal.items == [("escalate", "live.csv:197: malformed")] and runtime.stats.restarts == 0
+
+
 def test_restart_keeps_state_within_the_budget_then_stops_and_escalates(runtime: Runtime) -> None:
     journal = Journal()
     ref = runtime.spawn(Restarting, "worker", journal)
