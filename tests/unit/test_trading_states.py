@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from actors.core._reduce_only import reduce_only_refusal, reduce_only_room
+from actors.core.exchange import ExchangeOrder
 from actors.core.quoting import Quote
 from actors.core.risk import (
     HALTED,
@@ -259,3 +261,29 @@ def test_flattening_orders_still_pass_the_fat_finger_checks() -> None:
     touches = {"BTCUSDT": Quote("BTCUSDT", MID - 3_000, 1, MID + 3_000, 1)}
     assert risk.flatten(2, touches, confirmed=True, last=False) == ([], [], 1)
     assert risk.blocks_by_reason == {MAX_ORDER_USD: 1}
+
+
+# ---------------------------------------------------------------- reduce-only at the venue
+
+
+def venue_order(side: Side, qty: int, filled: int = 0, symbol: str = "BTCUSDT") -> ExchangeOrder:
+    return ExchangeOrder("ORD000001", "CLI00000001", symbol, side, MID, qty, filled, "open")
+
+
+def test_a_reduce_only_order_may_trade_what_is_left_after_the_lots_still_working_toward_zero() -> None:
+    working = [venue_order(Side.SELL, 30, filled=10), venue_order(Side.BUY, 5), venue_order(Side.SELL, 50, symbol="X")]
+    assert reduce_only_room("BTCUSDT", Side.SELL, 100, working) == 80
+    assert reduce_only_refusal("BTCUSDT", Side.SELL, 80, 100, working) is None
+    assert reduce_only_refusal("BTCUSDT", Side.SELL, 81, 100, working) == (
+        "reduce-only: BTCUSDT 81 lots > 80 left to reduce at the venue (position 100)"
+    )
+
+
+@pytest.mark.parametrize(("side", "position"), [(Side.SELL, 0), (Side.SELL, -5), (Side.BUY, 5)])
+def test_an_order_that_would_only_grow_or_open_a_position_has_no_room_to_reduce(side: Side, position: int) -> None:
+    assert reduce_only_room("BTCUSDT", side, position, []) == 0
+    assert reduce_only_refusal("BTCUSDT", side, 1, position, []) is not None
+
+
+def test_an_earlier_flattening_order_still_working_leaves_nothing_for_a_second_one() -> None:
+    assert reduce_only_refusal("BTCUSDT", Side.SELL, 100, 100, [venue_order(Side.SELL, 100)]) is not None

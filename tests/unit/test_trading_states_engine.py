@@ -10,6 +10,7 @@ import pytest
 
 from actors.cli import run
 from actors.config import resolve
+from actors.core.exchange import FakeExchangeClient
 from actors.core.types import OrderState, Side
 from actors.report import build_report, render
 from actors.roles.addresses import GATEWAY, STORE, quoter
@@ -181,6 +182,45 @@ def test_flattening_that_runs_out_of_ticks_says_what_is_left(sim: Sim) -> None:
     assert flatten["orders"] == 2 and report["orders"]["open"] == 0  # one tick: one order a symbol, then canceled
     assert flatten["left_symbols"] == sorted(positions["by_symbol"]) != []
     assert flatten["left_notional_usd"] == positions["total_notional_usd"] > 0
+
+
+HOSTILE: dict[str, Any] = {
+    "place_error_rate": 0.1, "cancel_error_rate": 0.2, "timeout_rate": 0.1, "duplicate_fill_rate": 0.2,
+    "cancel_race_rate": 0.2,
+}  # fmt: skip
+
+
+def venue_fills(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int, int]]:
+    """Every fill the fake venue makes: (client id, symbol, its position before, after)."""
+    seen: list[tuple[str, str, int, int]] = []
+    trade = FakeExchangeClient._trade
+
+    def watched(venue: FakeExchangeClient, resting: Any, qty: int, tick: int) -> None:
+        symbol = resting.order.symbol
+        before = venue.get_positions().get(symbol, 0)
+        trade(venue, resting, qty, tick)
+        seen.append((resting.order.client_id, symbol, before, venue.get_positions().get(symbol, 0)))
+
+    monkeypatch.setattr(FakeExchangeClient, "_trade", watched)
+    return seen
+
+
+@pytest.mark.parametrize("seed", [1, 4, 5, 6, 10, 11])
+def test_flattening_on_a_hostile_venue_never_grows_or_flips_a_position_at_the_venue(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fills = venue_fills(monkeypatch)
+    sim = Sim(seed)
+    config = {"seed": seed, "iterations": 40, "edge_threshold": -1e9, "reduce_above_usd": 1500.0, **HOSTILE}
+    system = sim.start_system(**config, flatten_on_halt=True, flatten_ticks=6, retain_ticks=KEEP_ORDERS)
+    system.run(12)
+    system.freeze("test")
+    system.run()
+    report = build_report(system)
+    flattening = {o.client_id for o in orders_of(sim) if o.created_tick > report["risk"]["freeze_tick"]}
+    moves = [(before, after) for client_id, _, before, after in fills if client_id in flattening]
+    assert report["risk"]["flatten"]["orders"] > 0 and moves  # flattening orders were sent and traded
+    assert all(abs(after) < abs(before) and after * before >= 0 for before, after in moves)
 
 
 # ---------------------------------------------------------------- the same bytes everywhere
