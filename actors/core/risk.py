@@ -110,6 +110,8 @@ class RiskEngine:
         self.last_freeze_reason = ""
         self.halted_at = 0
         self.halt_resumable = False
+        self.finals: list[tuple[int, str]] = []
+        """(tick, reason) of every final cause that made a resumable halt final (:meth:`make_final`)."""
         self.fills_applied = 0
         self._edge_usd = 0.0
         self._volume_usd = 0.0
@@ -415,7 +417,8 @@ class RiskEngine:
         """
         resumable = resumable and self.limits.resume_after_ticks > 0
         if self.frozen:
-            self.halt_resumable = self.halt_resumable and resumable
+            if self.halt_resumable and not resumable:
+                self.make_final(tick, reason)
             return False
         self.states.fire(Event.HALT, tick, reason)
         self.freeze_events += 1
@@ -424,6 +427,20 @@ class RiskEngine:
         self.halt_resumable = resumable
         self.reduce_only, self.reduce_all = frozenset(), False
         return True
+
+    def make_final(self, tick: int, reason: str) -> None:
+        """A final cause during a resumable halt: no resume any more, and the reason is the final cause's.
+
+        Kept in :attr:`finals` so that risk journals it: without it, a run
+        resumed from its journal would see only the halt for edge, judge it
+        resumable again and trade (docs/RELIABILITY.md, "Trading states").
+        Also how a journaled one is replayed.
+        """
+        if not self.frozen:
+            raise ValueError(f"a halt made final at tick {tick} while {self.state.value}: {reason!r}")
+        self.halt_resumable = False
+        self.last_freeze_reason = reason
+        self.finals.append((tick, reason))
 
     def restore_transition(self, transition: Transition) -> None:
         """Replay a journaled move after a crash, with what the move changed live."""

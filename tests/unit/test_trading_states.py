@@ -221,6 +221,9 @@ def test_a_final_cause_during_a_resumable_halt_makes_it_final() -> None:
     assert risk.halt_resumable
     assert risk.freeze("Escalation: quoter gave up", 2) is False  # already halted: one freeze event
     assert not risk.halt_resumable and risk.freeze_events == 1
+    assert risk.last_freeze_reason == "Escalation: quoter gave up" and risk.finals == [
+        (2, "Escalation: quoter gave up")
+    ]
 
 
 # ---------------------------------------------------------------- flattening

@@ -321,9 +321,41 @@ def test_moves_journaled_between_and_ahead_of_decisions_are_replayed_with_their_
     assert engine.last_freeze_reason == "Operator: desk" and engine.blocks_by_reason == {"max-order-usd": 2}
 
 
+def test_a_journaled_final_cause_keeps_a_replayed_edge_halt_final(tmp_path: Path) -> None:
+    engine = replayed(
+        tmp_path,
+        ["decided", 1, 0, 0, {}],
+        ["state", 1, "ACTIVE", "HALTED", "Edge degradation: 2.00 BPS < 3.00 BPS"],
+        ["final", 1, "Operator: kill switch"],  # between decisions
+        ["decided", 2, 0, 0, {}],
+        resume_after_ticks=1,
+    )
+    assert engine.frozen and not engine.halt_resumable and engine.resume_due(9) is None
+    assert engine.last_freeze_reason == "Operator: kill switch" and engine.freeze_events == 1
+
+
+def test_a_kill_switch_pulled_during_a_resumable_halt_stays_pulled_after_a_crash(tmp_path: Path) -> None:
+    config = {**RESUMING, "resume_after_ticks": 15, "journal": str(tmp_path)}
+    del config["iterations"]
+    first = Sim(0).start_system(**config, iterations=44)
+    first.run(36)  # halted for edge at 32: it would resume at 47
+    first.freeze("kill switch during the edge halt")
+    first.run()
+    first.stop()  # cut at tick 44: its journals are those of a run killed there
+    resumed = Sim(0).start_system(**config, iterations=70)
+    resumed.run()
+    report = build_report(resumed)
+    resumed.stop()
+    assert report["execution"]["resumed_after_tick"] == 44
+    assert [move["to"] for move in report["risk"]["transitions"]] == ["HALTED"]
+    assert report["risk"]["last_freeze_reason"] == "Operator: kill switch during the edge halt"
+
+
 @pytest.mark.parametrize(
     ("record", "needle"),
     [
+        (["final", 1, "Operator: desk"], "a halt made final at tick 1 while ACTIVE"),
+        (["final", "1", "tick as text"], "not a halt made final by risk"),
         (["state", 1, "ACTIVE", "PAUSED", "no such state"], "not a move of risk's trading state"),
         (["state", "1", "ACTIVE", "HALTED", "tick as text"], "not a move of risk's trading state"),
         (["state", 1, "HALTED", "REDUCING", "no such move"], "not a legal move"),
