@@ -235,8 +235,10 @@ class RiskEngine:
 
         HALTED blocks everything; then the fat-finger checks (price band,
         order size) that hold for any order; then, for an order that grows
-        |position|, reduce-only and both exposure limits; then the resting
-        and rate limits, which count what was approved.
+        |position|, reduce-only and both exposure limits (for a reduce-only
+        symbol an order that crosses zero counts as growing, however little:
+        it opens a position the other way); then the resting and rate
+        limits, which count what was approved.
         """
         if self.frozen:
             return Decision(False, "frozen", HALTED)
@@ -256,7 +258,7 @@ class RiskEngine:
                 return _block(MAX_ORDER_USD, f"{symbol} {size:.2f} USD > {limits.max_order_usd:.2f} USD")
         position = self._positions.get(symbol, 0)
         projected = position + int(side) * qty_lots
-        if abs(projected) > abs(position):
+        if abs(projected) > abs(position) or (projected * position < 0 and self.is_reduce_only(symbol)):
             grows = self._check_growth(symbol, instrument, mark, projected)
             if grows is not None:
                 return grows

@@ -96,6 +96,17 @@ def test_a_symbol_above_reduce_above_usd_is_reduce_only_and_the_others_are_not()
     assert risk.check_order("ETHUSDT", Side.BUY, 300_000, 1).allowed  # another symbol trades as usual
 
 
+def test_a_reduce_only_order_that_would_cross_zero_is_blocked_however_little_it_crosses() -> None:
+    risk = engine(reduce_above_usd=5_000.0)
+    risk.apply_fill(fill(Side.BUY, MID, 1_000))
+    risk.update_reducing(4)
+    crossing = risk.check_order("BTCUSDT", Side.SELL, MID, 1_001)  # 1,000 long to 1 short: |position| shrinks
+    assert not crossing.allowed and crossing.kind == REDUCE_ONLY
+    assert risk.check_order("BTCUSDT", Side.SELL, MID, 1_000).allowed  # exactly to flat
+    risk.update_reducing(5)
+    assert risk.check_order("ETHUSDT", Side.SELL, 300_000, 1).allowed  # flat and not reduce-only: opens as usual
+
+
 def test_the_total_threshold_makes_every_symbol_reduce_only_and_clears_when_back_below() -> None:
     risk = engine(reduce_above_total_usd=5_000.0)
     risk.apply_fill(fill(Side.BUY, MID, 1_000))
