@@ -268,13 +268,50 @@ def test_flattening_sells_a_long_at_the_bid_and_buys_a_short_at_the_ask_once_con
     assert risk.flatten_orders == 3
 
 
-def test_flattening_orders_still_pass_the_fat_finger_checks() -> None:
+def test_flattening_orders_still_pass_the_price_band() -> None:
+    risk = engine(flatten_on_halt=True, price_band_bps=2.0)
+    risk.apply_fill(fill(Side.BUY, MID, 1_000))
+    risk.freeze("Operator: test", 1)
+    touches = {"BTCUSDT": Quote("BTCUSDT", MID - 3_000, 1, MID + 3_000, 1)}  # 5 BPS from the mid
+    assert risk.flatten(2, touches, confirmed=True, last=False) == ([], [], 1)
+    assert risk.blocks_by_reason == {PRICE_BAND: 1}
+
+
+def test_a_position_above_the_order_size_limit_is_flattened_in_the_largest_orders_that_fit() -> None:
     risk = engine(flatten_on_halt=True, max_order_usd=1_000.0)
     risk.apply_fill(fill(Side.BUY, MID, 1_000))  # 6,000 USD to sell: above the size limit
+    risk.freeze("Operator: test", 1)
+    bid = MID - 3_000  # 5.997 USD a lot: 166 lots is 995.50 USD, 167 would be 1,001.50
+    touches = {"BTCUSDT": Quote("BTCUSDT", bid, 1, MID + 3_000, 1)}
+    assert risk.flatten(2, touches, confirmed=True, last=False) == (["BTCUSDT"], [("BTCUSDT", Side.SELL, bid, 166)], 0)
+    risk.apply_fill(fill(Side.SELL, bid, 900, n=2))  # 100 lots left: fits whole
+    assert risk.flatten(3, touches, confirmed=True, last=False) == (["BTCUSDT"], [("BTCUSDT", Side.SELL, bid, 100)], 0)
+    assert risk.blocks_by_reason == {}
+
+
+def test_a_symbol_not_even_one_lot_of_which_fits_the_size_limit_is_blocked_not_flattened() -> None:
+    risk = engine(flatten_on_halt=True, max_order_usd=5.0)  # one lot is 5.997 USD
+    risk.apply_fill(fill(Side.BUY, MID, 10))
     risk.freeze("Operator: test", 1)
     touches = {"BTCUSDT": Quote("BTCUSDT", MID - 3_000, 1, MID + 3_000, 1)}
     assert risk.flatten(2, touches, confirmed=True, last=False) == ([], [], 1)
     assert risk.blocks_by_reason == {MAX_ORDER_USD: 1}
+
+
+def test_flattening_is_held_back_by_neither_the_open_order_nor_the_rate_limit_and_counts_in_neither() -> None:
+    risk = engine(flatten_on_halt=True, max_open_orders=1, max_orders_per_sec=1)
+    risk.apply_fill(fill(Side.BUY, MID, 100))
+    risk.apply_fill(fill(Side.SELL, 300_000, 100, symbol="ETHUSDT", n=2))
+    approved, blocked = risk.approve_quotes({"BTCUSDT": Quote("BTCUSDT", MID - 10, 1, MID + 10, 1)})
+    assert (len(approved), blocked) == (1, 1)  # ACTIVE: the one order of this second, and the rate is used up
+    quoting_blocks = dict(risk.blocks_by_reason)
+    risk.freeze("Operator: test", 1)
+    touches = {s: Quote(s, mid - 10, 1, mid + 10, 1) for s, mid in (("BTCUSDT", MID), ("ETHUSDT", 300_000))}
+    for tick in (2, 3):  # the same second of the tick clock
+        risk.begin_decision(tick)
+        symbols, orders, blocked = risk.flatten(tick, touches, confirmed=True, last=False) or ([], [], -1)
+        assert (symbols, len(orders), blocked) == (["BTCUSDT", "ETHUSDT"], 2, 0)
+    assert risk.blocks_by_reason == quoting_blocks
 
 
 # ---------------------------------------------------------------- reduce-only at the venue

@@ -27,8 +27,8 @@ RESUMING: dict[str, Any] = {
 EVERYTHING: dict[str, Any] = {
     "symbols_count": 6, "seed": 2, "iterations": 60, "edge_threshold": 5.0, "resume_after_ticks": 5,
     "edge_window_fills": 10, "fill_rate": 0.5, "flatten_on_halt": True, "flatten_ticks": 3,
-    "max_order_usd": 1200.0, "price_band_bps": 6.0, "reduce_above_usd": 2500.0, "reduce_above_total_usd": 8000.0,
-    "max_orders_per_sec": 15, "max_open_orders": 2, "timeout_rate": 0.05, "cancel_error_rate": 0.1,
+    "max_order_usd": 1050.0, "price_band_bps": 6.0, "reduce_above_usd": 2500.0, "reduce_above_total_usd": 8000.0,
+    "max_orders_per_sec": 6, "max_open_orders": 1, "timeout_rate": 0.05, "cancel_error_rate": 0.1,
     "duplicate_fill_rate": 0.1, "out_of_order_rate": 0.1, "cancel_race_rate": 0.1, "place_error_rate": 0.05,
 }  # fmt: skip
 """Every state, every check, a hostile venue: halts, resumes, reduces and flattens."""
@@ -176,6 +176,17 @@ def test_flattening_after_a_halt_brings_positions_down_and_leaves_no_order_open(
     assert {o.state for o in late} >= {OrderState.FILLED}
 
 
+def test_an_order_rate_limit_spent_by_quoting_does_not_hold_flattening_back(sim: Sim) -> None:
+    system = sim.start_system(iterations=40, edge_threshold=-1e9, flatten_on_halt=True, flatten_ticks=8,
+                              max_orders_per_sec=4)  # fmt: skip
+    system.run(12)
+    system.freeze("operator")
+    system.run()
+    risk = build_report(system)["risk"]
+    assert risk["freeze_tick"] == 12 and risk["flatten"]["orders"] > 0
+    assert risk["flatten"]["left_symbols"] == [] and risk["flatten"]["left_notional_usd"] == 0
+
+
 def test_flattening_that_runs_out_of_ticks_says_what_is_left(sim: Sim) -> None:
     report = report_of(sim, **{**RESUMING, "resume_after_ticks": 0}, flatten_on_halt=True, flatten_ticks=1)
     flatten, positions = report["risk"]["flatten"], report["positions"]
@@ -259,10 +270,10 @@ def test_a_run_resumed_from_its_journal_gets_its_states_and_blocks_back(tmp_path
         return Sim(1).start_system(**{**config, "iterations": iterations, **extra})
 
     never = started(40, None)
-    never.run(30)
+    never.run(31)
     expected = never.risk_snapshot()
     never.stop()
-    first = started(29, tmp_path)
+    first = started(30, tmp_path)  # cut at the end of a second of the tick clock (ticks 21-30)
     first.run()
     first.stop()
     resumed = started(40, tmp_path)
