@@ -116,8 +116,13 @@ class KillSwitch:
 
     Installed as the command starts, before there is a system, so that a
     pull during start-up neither kills the process (SIGUSR1's default) nor
-    is lost: it halts the run as soon as the system exists.  The handler
-    only queues (:meth:`System.freeze_from_signal`): it takes no lock.
+    is lost: it halts the run as soon as the system exists.  ``bin/run-shadow``
+    covers the imports before that with a stdlib handler whose pull this one
+    takes over (:meth:`take_over`).  As main() returns, SIGUSR1 is ignored:
+    set back to the default, or to a Python handler (which the interpreter
+    resets to the default as it exits), a late pull would kill the process
+    (exit 138), perhaps before the report is out.  The handler only queues
+    (:meth:`System.freeze_from_signal`): it takes no lock.
     """
 
     def __init__(self) -> None:
@@ -128,6 +133,10 @@ class KillSwitch:
         self.pulled = True
         if self.system is not None:
             self.system.freeze_from_signal(KILL_SWITCH_REASON)
+
+    def take_over(self, previous: object) -> None:
+        """A pull the handler this one replaced recorded (``bin/run-shadow``'s, while the modules loaded) counts."""
+        self.pulled = self.pulled or getattr(previous, "pulled", False) is True
 
     def attach(self, system: System) -> None:
         """The run's system; a pull that came before it halts it now (a second request changes nothing)."""
@@ -253,10 +262,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     """Entry point; returns the exit status."""
     kill_switch = KillSwitch()
     previous_kill_switch = signal.signal(KILL_SWITCH, kill_switch)  # from the first moment: never SIGUSR1's default
+    kill_switch.take_over(previous_kill_switch)
     try:
         return _main(argv, environ, kill_switch)
     finally:
-        signal.signal(KILL_SWITCH, previous_kill_switch)
+        sys.stdout.flush()  # the report is out before a late pull can do anything to the process
+        signal.signal(KILL_SWITCH, signal.SIG_IGN)  # not the handler before: Python resets those to the default
 
 
 def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None, kill_switch: KillSwitch) -> int:

@@ -48,6 +48,8 @@ DECIDED = "decided"
 (the last item is absent from journals written before blocks had kinds)."""
 STATE = "state"
 """Risk's record of a move of the trading state: ``["state", tick, from, to, reason]``."""
+FINAL = "final"
+"""Risk's record of a final cause that made a resumable halt final: ``["final", tick, reason]``."""
 ERROR_FAULTS = ("place_error", "place_timeout", "cancel_error", "cancel_timeout")
 """The injected faults that make a venue call fail: each is one of the gateway's ``exchange_errors``."""
 
@@ -122,12 +124,12 @@ def recover(
     risk_reader = JournalReader(risk_path, fingerprint=fingerprint)
     ordered = sorted(symbols)
     decided_through = blocks = 0
-    moves: list[Transition] = []
+    moves: list[Transition | tuple[int, str]] = []
     """Moves journaled ahead of their decision: made live after that decision's fills, so replayed after them."""
     for record in risk_reader:
-        if record and record[0] == STATE:
+        if record and record[0] in (STATE, FINAL):
             move = _transition(record, risk_path, risk_reader.record_offset)
-            if move.tick <= decided_through:
+            if _tick_of(move) <= decided_through:
                 _restore(risk, move, risk_path, risk_reader.record_offset)  # an operator's, between decisions
             else:
                 moves.append(move)
@@ -216,7 +218,11 @@ def _decision(record: Record, path: Path, offset: int) -> tuple[int, int, int, d
     return record[1], record[2], record[3], kinds
 
 
-def _transition(record: Record, path: Path, offset: int) -> Transition:
+def _transition(record: Record, path: Path, offset: int) -> Transition | tuple[int, str]:
+    if record[0] == FINAL:
+        if len(record) != 3 or type(record[1]) is not int or not isinstance(record[2], str):
+            raise JournalError(f"{path}: damaged at byte {offset}: not a halt made final by risk: {record!r}")
+        return record[1], record[2]
     states = {state.value: state for state in TradingState}
     if (
         len(record) != 5
@@ -229,9 +235,16 @@ def _transition(record: Record, path: Path, offset: int) -> Transition:
     return Transition(record[1], states[record[2]], states[record[3]], record[4])
 
 
-def _restore(risk: RiskEngine, move: Transition, path: Path, offset: int) -> None:
+def _tick_of(move: Transition | tuple[int, str]) -> int:
+    return move.tick if isinstance(move, Transition) else move[0]
+
+
+def _restore(risk: RiskEngine, move: Transition | tuple[int, str], path: Path, offset: int) -> None:
     try:
-        risk.restore_transition(move)
+        if isinstance(move, Transition):
+            risk.restore_transition(move)
+        else:
+            risk.make_final(*move)
     except ValueError as exc:
         raise JournalError(f"{path}: damaged at byte {offset}: {exc}") from None
 

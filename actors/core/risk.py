@@ -110,6 +110,8 @@ class RiskEngine:
         self.last_freeze_reason = ""
         self.halted_at = 0
         self.halt_resumable = False
+        self.finals: list[tuple[int, str]] = []
+        """(tick, reason) of every final cause that made a resumable halt final (:meth:`make_final`)."""
         self.fills_applied = 0
         self._edge_usd = 0.0
         self._volume_usd = 0.0
@@ -233,28 +235,25 @@ class RiskEngine:
 
         HALTED blocks everything; then the fat-finger checks (price band,
         order size) that hold for any order; then, for an order that grows
-        |position|, reduce-only and both exposure limits; then the resting
-        and rate limits, which count what was approved.
+        |position|, reduce-only and both exposure limits (for a reduce-only
+        symbol an order that crosses zero counts as growing, however little:
+        it opens a position the other way); then the resting and rate
+        limits, which count what was approved.
         """
         if self.frozen:
             return Decision(False, "frozen", HALTED)
         return self._check(symbol, side, price_ticks, qty_lots)
 
     def _check(self, symbol: str, side: Side, price_ticks: int, qty_lots: int) -> Decision:
+        fat_finger = self._fat_finger(symbol, price_ticks, qty_lots)
+        if fat_finger is not None:
+            return fat_finger
         limits = self.limits
         instrument = self.instruments[symbol]
         mark = self.marks.get(symbol, price_ticks)
-        if limits.price_band_bps > 0 and mark > 0:
-            away = 1e4 * abs(price_ticks - mark) / mark
-            if away > limits.price_band_bps:
-                return _block(PRICE_BAND, f"{symbol} {away:.2f} BPS from the mid > {limits.price_band_bps:.2f} BPS")
-        if limits.max_order_usd > 0:
-            size = instrument.notional_usd(price_ticks, qty_lots)
-            if size > limits.max_order_usd:
-                return _block(MAX_ORDER_USD, f"{symbol} {size:.2f} USD > {limits.max_order_usd:.2f} USD")
         position = self._positions.get(symbol, 0)
         projected = position + int(side) * qty_lots
-        if abs(projected) > abs(position):
+        if abs(projected) > abs(position) or (projected * position < 0 and self.is_reduce_only(symbol)):
             grows = self._check_growth(symbol, instrument, mark, projected)
             if grows is not None:
                 return grows
@@ -263,6 +262,32 @@ class RiskEngine:
         if limits.max_orders_per_sec > 0 and self._sent_this_second.get(symbol, 0) >= limits.max_orders_per_sec:
             return _block(MAX_ORDERS_PER_SEC, f"{symbol} {limits.max_orders_per_sec} this second")
         return ALLOW
+
+    def _fat_finger(self, symbol: str, price_ticks: int, qty_lots: int) -> Decision | None:
+        """The checks that hold for any order, a flattening one too: the price band, then the order size."""
+        limits = self.limits
+        mark = self.marks.get(symbol, price_ticks)
+        if limits.price_band_bps > 0 and mark > 0:
+            away = 1e4 * abs(price_ticks - mark) / mark
+            if away > limits.price_band_bps:
+                return _block(PRICE_BAND, f"{symbol} {away:.2f} BPS from the mid > {limits.price_band_bps:.2f} BPS")
+        if limits.max_order_usd > 0:
+            size = self.instruments[symbol].notional_usd(price_ticks, qty_lots)
+            if size > limits.max_order_usd:
+                return _block(MAX_ORDER_USD, f"{symbol} {size:.2f} USD > {limits.max_order_usd:.2f} USD")
+        return None
+
+    def _largest_order(self, symbol: str, price_ticks: int, lots: int) -> int:
+        """``lots``, or fewer: the most that fit ``max_order_usd`` at ``price_ticks`` (0: not even one lot)."""
+        limit = self.limits.max_order_usd
+        instrument = self.instruments[symbol]
+        if limit <= 0 or instrument.notional_usd(price_ticks, lots) <= limit:
+            return lots
+        one = instrument.notional_usd(price_ticks, 1)
+        fit = min(lots, int(limit // one)) if one > 0 else lots
+        while fit > 0 and instrument.notional_usd(price_ticks, fit) > limit:  # the float division's last bit
+            fit -= 1
+        return fit
 
     def _check_growth(self, symbol: str, instrument: Instrument, mark: int, projected: int) -> Decision | None:
         """An order that grows |position|: refused while reduce-only, or beyond either exposure limit."""
@@ -310,8 +335,11 @@ class RiskEngine:
         From the tick after the halt, once the cancels are confirmed (no
         order of ours is open), each symbol with a position gets one
         reduce-only order for all of it at the touch: a long sells at the
-        bid its quoter would quote, a short buys at the ask.  The fat-finger
-        checks still apply.  Each tick replaces the last tick's order with a
+        bid its quoter would quote, a short buys at the ask.  Only the
+        fat-finger checks apply (the resting and rate limits are for
+        quoting, and count nothing here): an order above ``max_order_usd``
+        is cut to the most that fits, so a large position is flattened in
+        chunks over the window.  Each tick replaces the last tick's order with a
         new one for what is left; ``flatten_ticks`` after the halt (or at
         the run's ``last`` tick) the window closes and what is left of the
         orders is canceled.  Returns the symbols, the orders and the blocked
@@ -334,10 +362,10 @@ class RiskEngine:
                 continue
             touch = touches[symbol]
             side, price = (Side.SELL, touch.bid_ticks) if lots > 0 else (Side.BUY, touch.ask_ticks)
-            decision = self._check(symbol, side, price, abs(lots))
-            if decision.allowed:
-                orders.append((symbol, side, price, abs(lots)))
-                self._count_approved(symbol)
+            qty = self._largest_order(symbol, price, abs(lots)) or abs(lots)  # not even one lot fits: blocked below
+            decision = self._fat_finger(symbol, price, qty)
+            if decision is None:
+                orders.append((symbol, side, price, qty))
             else:
                 blocked += 1
                 self.count_blocks(decision.kind)
@@ -415,7 +443,8 @@ class RiskEngine:
         """
         resumable = resumable and self.limits.resume_after_ticks > 0
         if self.frozen:
-            self.halt_resumable = self.halt_resumable and resumable
+            if self.halt_resumable and not resumable:
+                self.make_final(tick, reason)
             return False
         self.states.fire(Event.HALT, tick, reason)
         self.freeze_events += 1
@@ -424,6 +453,20 @@ class RiskEngine:
         self.halt_resumable = resumable
         self.reduce_only, self.reduce_all = frozenset(), False
         return True
+
+    def make_final(self, tick: int, reason: str) -> None:
+        """A final cause during a resumable halt: no resume any more, and the reason is the final cause's.
+
+        Kept in :attr:`finals` so that risk journals it: without it, a run
+        resumed from its journal would see only the halt for edge, judge it
+        resumable again and trade (docs/RELIABILITY.md, "Trading states").
+        Also how a journaled one is replayed.
+        """
+        if not self.frozen:
+            raise ValueError(f"a halt made final at tick {tick} while {self.state.value}: {reason!r}")
+        self.halt_resumable = False
+        self.last_freeze_reason = reason
+        self.finals.append((tick, reason))
 
     def restore_transition(self, transition: Transition) -> None:
         """Replay a journaled move after a crash, with what the move changed live."""

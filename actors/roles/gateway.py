@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from loguru import logger
 
+from actors.core._reduce_only import reduce_only_refusal
 from actors.core.exchange import ExchangeError, ExchangeTimeout, IExchangeClient, PlaceRequest, SupportsAdvance
 from actors.core.exchange_faults import FAULT_KINDS
 from actors.core.orders import cancel_backoff_ticks
@@ -32,6 +33,7 @@ from actors.messages import (
     GatewayRequest,
     MassCancelReport,
     OrderStatuses,
+    PlaceItem,
     PositionItem,
     ReconcileRequest,
     Refusal,
@@ -119,6 +121,8 @@ class ExchangeGateway(SupervisedRole):
         self.cancels = 0
         self.exchange_errors = (counters or {}).get("exchange_errors", 0)
         self.refused_after_freeze = 0
+        self.flatten_refused = 0
+        """Flattening placements refused as not reduce-only at the venue (:meth:`_not_reduce_only`)."""
         self.reconciled = (counters or {}).get("reconciled", 0)
         self.market_through = market_through
         self.requested_through = market_through
@@ -224,6 +228,21 @@ class ExchangeGateway(SupervisedRole):
             self.requested_through = request.tick
             self.parts_seen = {key for key in self.parts_seen if key[0] > request.tick}
         canceled, cancel_failures = self._cancel(request.cancels)
+        acks, rejects = self._place_all(request)
+        sent = self.tick_sent_ns.pop(request.tick, None) if request.last else None
+        if acks and sent is not None:
+            latency_ns = int(self.runtime.now() * 1e9) - sent
+            if self.keep_latencies:
+                self.ack_latencies_ns.append(latency_ns)
+            if self.telemetry is not None:
+                self.telemetry.order_acknowledged(latency_ns / 1e9)
+        doubt_acks, doubt_rejects = self._settle_doubts()
+        self._report(request.tick, acks + doubt_acks, rejects + doubt_rejects, canceled, cancel_failures)
+        if request.status:
+            self._answer_status(request.tick, request.status)
+
+    def _place_all(self, request: GatewayRequest) -> tuple[list[Ack], list[Refusal]]:
+        """The request's placements, in order: acknowledged, refused, or in doubt (a timeout)."""
         acks: list[Ack] = []
         rejects: list[Refusal] = []
         for place in request.places:
@@ -235,6 +254,12 @@ class ExchangeGateway(SupervisedRole):
                 self.refused_after_freeze += 1
                 rejects.append(Refusal(place.client_id, FROZEN))
                 continue
+            if self.frozen:
+                refusal = self._not_reduce_only(place)
+                if refusal is not None:
+                    self.flatten_refused += 1
+                    rejects.append(Refusal(place.client_id, refusal))
+                    continue
             self.places += 1
             try:
                 placed = self.client.place(
@@ -252,17 +277,25 @@ class ExchangeGateway(SupervisedRole):
                 acks.append(Ack(place.client_id, placed.exchange_order_id))
             else:
                 rejects.append(Refusal(place.client_id, placed.reason or "rejected"))
-        sent = self.tick_sent_ns.pop(request.tick, None) if request.last else None
-        if acks and sent is not None:
-            latency_ns = int(self.runtime.now() * 1e9) - sent
-            if self.keep_latencies:
-                self.ack_latencies_ns.append(latency_ns)
-            if self.telemetry is not None:
-                self.telemetry.order_acknowledged(latency_ns / 1e9)
-        doubt_acks, doubt_rejects = self._settle_doubts()
-        self._report(request.tick, acks + doubt_acks, rejects + doubt_rejects, canceled, cancel_failures)
-        if request.status:
-            self._answer_status(request.tick, request.status)
+        return acks, rejects
+
+    def _not_reduce_only(self, place: PlaceItem) -> str | None:
+        """Why a flattening placement would grow or flip the venue's position, or None if it only reduces.
+
+        Checked against the venue's position and open orders as the order
+        goes out, after this request's cancels: a cancel that failed leaves
+        the earlier flattening order working (its lots count as spent), a
+        cancel that raced a fill moved the position (docs/EXECUTION.md,
+        "Flattening on halt").  Queries are never faulted; should one fail,
+        the order is refused, which is the safe side.
+        """
+        try:
+            position = self.client.get_positions().get(place.symbol, 0)
+            open_orders = self.client.get_orders()
+        except ExchangeError as exc:
+            self.exchange_errors += 1
+            return f"reduce-only: cannot read the venue: {exc}"
+        return reduce_only_refusal(place.symbol, Side(place.side), place.qty_lots, position, open_orders)
 
     @handles(CancelOrders)
     def on_cancel_orders(self, request: CancelOrders) -> None:

@@ -160,17 +160,21 @@ class OrderStoreActor(SupervisedRole):
     def _send_request(self, tick: int) -> None:
         """The tick's one request: earlier follow-ups, refused cancels due again, this tick's cancels, placements.
 
+        Frozen, once the mass cancel has emptied the venue, refused cancels
+        (a flattening order's) are still retried and late acks still canceled:
+        a cancel is never a placement, and nothing else would cancel them.
+
         Every order in it gets a deadline (:data:`ANSWER_DEADLINE_TICKS`);
         one still unanswered then is asked about (:meth:`_chase_unanswered`).
         """
         unanswered = self._chase_unanswered(tick)
         cancels: list[CancelItem] = []
-        if not self.frozen:
+        if not self.frozen or self.venue_empty:  # frozen, until the venue is empty the mass cancel answers for all
             due = self.store.due_cancels(tick)
             retries = [CancelItem(o.client_id, o.exchange_order_id) for o in due if o.exchange_order_id]
-            cancels = [*self.follow_ups, *retries, *self.tick_cancels]
-        elif self.flattening:
-            cancels = list(self.tick_cancels)  # the last tick's flattening orders, replaced by this tick's
+            cancels = [*self.follow_ups, *retries]
+        if not self.frozen or self.flattening:  # frozen: the last tick's flattening orders, replaced by this tick's
+            cancels.extend(self.tick_cancels)
         flatten, self.flattening = self.flattening, False
         places = self.tick_places
         self.follow_ups, self.tick_cancels, self.tick_places = [], [], []
@@ -218,7 +222,7 @@ class OrderStoreActor(SupervisedRole):
         self._stamp(report.tick)
         for ack in report.acks:
             order = self._guard(self.store.acknowledge, ack.client_id, ack.exchange_order_id)
-            if order is not None and order.cancel_requested and not self.frozen:
+            if order is not None and order.cancel_requested and (not self.frozen or self.venue_empty):
                 self.follow_ups.append(CancelItem(order.client_id, ack.exchange_order_id))
         for refusal in report.rejects:
             self._guard(self.store.reject, refusal.client_id, refusal.reason)

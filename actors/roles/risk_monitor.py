@@ -15,7 +15,8 @@ decided at a tick (docs/DESIGN.md, "The freeze path").
 
 With a journal, every decision is written ahead of the records it sends:
 ``["decided", tick, risk blocks, fills applied so far, {block kind: count}]``,
-and every move of the trading state ``["state", tick, from, to, reason]``.  That is what a
+every move of the trading state ``["state", tick, from, to, reason]``, and every
+final cause that made a resumable halt final ``["final", tick, reason]``.  That is what a
 resumed run needs of risk (:mod:`actors.recovery`): the blocks, which never
 became orders, and which of the store's fills each decision applied, so the
 replay marks each fill at the mid it was marked at live.
@@ -143,6 +144,7 @@ class RiskMonitor(SupervisedRole):
         self.confirmation_stale = False
         """A resume came since the last confirmation: the next halt starts unconfirmed."""
         self.journaled_transitions = len(engine.transitions)
+        self.journaled_finals = len(engine.finals)
         self.canceled_at_freeze = 0
         self.freeze_decided_at: float | None = None
         self.freezes_due: list[tuple[int, str, str]] = []
@@ -208,9 +210,7 @@ class RiskMonitor(SupervisedRole):
     def _freeze_due(self, tick: int, *, everything: bool = False) -> None:
         """Freeze for a quoter that gave up, as ``tick`` is decided (or at once, ``everything``, after the last)."""
         while self.freezes_due and (everything or self.freezes_due[0][0] <= tick):
-            given_up = heapq.heappop(self.freezes_due)[2]
-            if self.engine.freeze(given_up, tick):
-                self._broadcast_freeze(tick, given_up)
+            self._halt(heapq.heappop(self.freezes_due)[2], tick)
 
     @handles(DecisionDeadline)
     def on_decision_deadline(self, deadline: DecisionDeadline) -> None:
@@ -284,8 +284,8 @@ class RiskMonitor(SupervisedRole):
             now = sorted(engine.blocks_by_reason.items())
             kinds = {kind: n - before.get(kind, 0) for kind, n in now if n != before.get(kind, 0)}
             self._write_ahead([["decided", tick, blocks, engine.fills_applied, kinds]])
-        if self.journal_failed is not None and engine.freeze(self.journal_failed, tick):
-            self._broadcast_freeze(tick, self.journal_failed)  # before the decision: the store refuses its orders
+        if self.journal_failed is not None:
+            self._halt(self.journal_failed, tick)  # before the decision: the store refuses its orders
         orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
         decided = ReplaceQuotes(tick, tuple(pulled), orders, blocks, flatten=flatten is not None)
         replaces = [(STORE, replace) for replace in split_replace(decided)]
@@ -349,8 +349,7 @@ class RiskMonitor(SupervisedRole):
     @handles(FreezeRequest)
     def on_freeze_request(self, request: FreezeRequest) -> None:
         """An operator (or a test, or an actor giving up) pulls the kill switch: halt now, for good."""
-        if self.engine.freeze(request.reason, self.decided_through):
-            self._broadcast_freeze(self.decided_through, request.reason)
+        self._halt(request.reason, self.decided_through)
 
     @handles(FreezeComplete)
     def on_freeze_complete(self, done: FreezeComplete) -> None:
@@ -372,14 +371,19 @@ class RiskMonitor(SupervisedRole):
         mine = self.engine.positions()
         differ = sorted(symbol for symbol in venue.keys() | mine.keys() if venue.get(symbol) != mine.get(symbol))
         reason = f"Reconciliation: positions differ from the venue in {', '.join(differ)}"
-        if differ and self.engine.freeze(reason, state.tick):
-            self._broadcast_freeze(state.tick, self.engine.last_freeze_reason)
+        if differ:
+            self._halt(reason, state.tick)
 
     def escalate(self, exc: Exception) -> None:
         """Risk itself gives up: freeze with what it has left, since nobody else can."""
-        reason = escalation_reason(self.address, exc)
-        if self.engine.freeze(reason, self.decided_through):
-            self._broadcast_freeze(self.decided_through, reason)
+        self._halt(escalation_reason(self.address, exc), self.decided_through)
+
+    def _halt(self, reason: str, tick: int) -> None:
+        """HALT for a final cause: broadcast if it halted; if it made a resumable halt final, journal that at once."""
+        if self.engine.freeze(reason, tick):
+            self._broadcast_freeze(tick, reason)
+        else:
+            self._journal_transitions()
 
     def _broadcast_freeze(self, tick: int, reason: str) -> None:
         """Tell the gateway, the store and every quoter at once.
@@ -409,13 +413,14 @@ class RiskMonitor(SupervisedRole):
         self.send_all([(GATEWAY, resume), (STORE, resume), *((address, resume) for address in quoters)])
 
     def _journal_transitions(self) -> None:
-        """Moves of the trading state not journaled yet (write-ahead, like a decision)."""
+        """Moves of the trading state, and halts made final, not journaled yet (write-ahead, like a decision)."""
         if self.journal is None:
             return
-        moves = self.engine.transitions
+        moves, finals = self.engine.transitions, self.engine.finals
         records: list[Record] = [["state", move.tick, move.source.value, move.target.value, move.reason]
                                  for move in moves[self.journaled_transitions :]]  # fmt: skip
-        self.journaled_transitions = len(moves)
+        records.extend(["final", tick, reason] for tick, reason in finals[self.journaled_finals :])
+        self.journaled_transitions, self.journaled_finals = len(moves), len(finals)
         self._write_ahead(records)
 
     def _write_ahead(self, records: list[Record]) -> None:

@@ -71,3 +71,39 @@ def test_sigusr1_during_start_up_does_not_kill_the_command() -> None:
     done = subprocess.run(command, capture_output=True, text=True, env=environ, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["risk"]["last_freeze_reason"] == KILL_SWITCH_REASON
+
+
+def test_sigusr1_while_the_launcher_imports_the_engine_halts_the_run_instead_of_killing_it(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+    code = (  # the signal lands as bin/run-shadow imports actors.cli, long before main() runs
+        "import os, runpy, signal, sys\n"
+        "class Pull:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'actors.cli': os.kill(os.getpid(), signal.SIGUSR1)\n"
+        "sys.meta_path.insert(0, Pull())\n"
+        "sys.argv = ['run-shadow', '--runtime', 'sim', '--iterations', '3']\n"
+        f"runpy.run_path({str(ROOT / 'bin' / 'run-shadow')!r}, run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=60,
+                          check=False, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    risk = json.loads(done.stdout)["risk"]
+    assert risk["last_freeze_reason"] == KILL_SWITCH_REASON and risk["freeze_tick"] == 0
+
+
+def test_sigusr1_as_the_command_returns_neither_kills_it_nor_loses_the_report() -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+    code = (  # the operator pulls once the run is over, as bin/run-shadow exits
+        "import os, runpy, signal, sys, time\n"
+        "sys.argv = ['run-shadow', '--runtime', 'sim', '--iterations', '3']\n"
+        "try:\n"
+        f"    runpy.run_path({str(ROOT / 'bin' / 'run-shadow')!r}, run_name='__main__')\n"
+        "finally:\n"  # a Python handler left now would be reset to the default (kill) as the interpreter exits
+        "    sys.stderr.write(f'disposition {signal.getsignal(signal.SIGUSR1)!r}')\n"
+        "    os.kill(os.getpid(), signal.SIGUSR1); time.sleep(0.05)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=60,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.endswith("disposition <Handlers.SIG_IGN: 1>")
+    assert json.loads(done.stdout)["execution"]["ticks"] == 3

@@ -88,9 +88,17 @@ def test_a_late_copy_of_an_ended_freeze_does_not_freeze_the_gateway_again(sim: S
     assert not sim.actor(GATEWAY).frozen and len(venue.get_orders()) == 1  # type: ignore[attr-defined]
 
 
+class ShortVenue(FakeExchangeClient):
+    """A venue where we are short 3 lots of BTCUSDT: a buy of up to 3 reduces it."""
+
+    def get_positions(self) -> dict[str, int]:
+        return {"BTCUSDT": -3}
+
+
 def test_a_frozen_gateway_places_a_flattening_request_and_nothing_else(sim: Sim) -> None:
     store = sim.probe(STORE)
-    venue = gateway_at(sim)
+    venue = ShortVenue(seed=1, fill_rate=0.0)
+    sim.spawn(ExchangeGateway, GATEWAY, venue)
     tell(sim, GATEWAY, VenueTick(1, 0))
     tell(sim, GATEWAY, Freeze(1, "Operator: test", keep_quoting=True))
     tell(sim, GATEWAY, GatewayRequest(1, (), (place("CLI00000001"),), True))
@@ -98,6 +106,24 @@ def test_a_frozen_gateway_places_a_flattening_request_and_nothing_else(sim: Sim)
     tell(sim, GATEWAY, GatewayRequest(2, (), (place("CLI00000002"),), True, flatten=True))
     assert [o.client_id for o in venue.get_orders()] == ["CLI00000002"]
     assert store.messages(GatewayReport)[-3].rejects == (Refusal("CLI00000001", FROZEN),)
+
+
+def test_a_flattening_order_that_would_grow_or_double_a_position_at_the_venue_is_refused(sim: Sim) -> None:
+    store = sim.probe(STORE)
+    venue = ShortVenue(seed=1, fill_rate=0.0)
+    sim.spawn(ExchangeGateway, GATEWAY, venue)
+    tell(sim, GATEWAY, VenueTick(1, 0))
+    tell(sim, GATEWAY, Freeze(1, "Operator: test", keep_quoting=True))
+    sell = PlaceItem("CLI00000001", "BTCUSDT", int(Side.SELL), 6_003_000, 2)
+    tell(sim, GATEWAY, GatewayRequest(1, (), (), True))
+    tell(sim, GATEWAY, VenueTick(2, 0))
+    tell(sim, GATEWAY, GatewayRequest(2, (), (sell, place("CLI00000002"), place("CLI00000003")), True, flatten=True))
+    assert [o.client_id for o in venue.get_orders()] == ["CLI00000002"]  # 2 of the 3 lots short are working
+    refused = {r.client_id: r.reason for r in store.messages(GatewayReport)[-1].rejects}
+    assert refused == {
+        "CLI00000001": "reduce-only: BTCUSDT 2 lots > 0 left to reduce at the venue (position -3)",
+        "CLI00000003": "reduce-only: BTCUSDT 2 lots > 1 left to reduce at the venue (position -3)",
+    }
 
 
 def test_a_resumed_store_takes_orders_again_and_says_so_in_its_requests(sim: Sim) -> None:

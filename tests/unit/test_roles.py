@@ -548,3 +548,20 @@ def test_freeze_cancels_every_open_order_in_a_running_system(seed: int) -> None:
     system.run(2)
     assert system.store_snapshot().placed == placed  # nothing is placed after a freeze
     system.stop()
+
+
+def test_a_refused_cancel_of_a_flattening_order_is_retried_though_frozen(sim: Sim) -> None:
+    gateway = sim.probe(GATEWAY)
+    start_store(sim)
+    tell(sim, STORE, Freeze(1, "test"))
+    tell(sim, STORE, MassCancelReport(1, (), "", True, 0, "test", 1))  # the venue is empty: flattening starts
+    flatten = (OrderSpec("BTCUSDT", -1, 5_997_000, 2),)
+    tell(sim, STORE, ReplaceQuotes(2, ("BTCUSDT",), flatten, 0, flatten=True))
+    assert [p.client_id for p in gateway.expect(GatewayRequest).places] == ["CLI00000001"]
+    tell(sim, STORE, empty_report(tick=2, acks=(Ack("CLI00000001", "ORD000001"),)))
+    tell(sim, STORE, ReplaceQuotes(3, ("BTCUSDT",), (), 0, flatten=True))  # the window closes: cancel what is left
+    assert gateway.expect(GatewayRequest).cancels == (CancelItem("CLI00000001", "ORD000001"),)
+    tell(sim, STORE, empty_report(tick=3, cancel_failures=(Refusal("CLI00000001", "exchange error: timeout"),)))
+    tell(sim, STORE, ReplaceQuotes(4, (), (), 0))  # frozen, nothing more to flatten: the retry still goes
+    request = gateway.expect(GatewayRequest)
+    assert request.frozen and request.cancels == (CancelItem("CLI00000001", "ORD000001"),)

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from actors.core._reduce_only import reduce_only_refusal, reduce_only_room
+from actors.core.exchange import ExchangeOrder
 from actors.core.quoting import Quote
 from actors.core.risk import (
     HALTED,
@@ -92,6 +94,17 @@ def test_a_symbol_above_reduce_above_usd_is_reduce_only_and_the_others_are_not()
     assert not blocked.allowed and blocked.kind == REDUCE_ONLY
     assert risk.check_order("BTCUSDT", Side.SELL, MID, 500).allowed  # toward zero
     assert risk.check_order("ETHUSDT", Side.BUY, 300_000, 1).allowed  # another symbol trades as usual
+
+
+def test_a_reduce_only_order_that_would_cross_zero_is_blocked_however_little_it_crosses() -> None:
+    risk = engine(reduce_above_usd=5_000.0)
+    risk.apply_fill(fill(Side.BUY, MID, 1_000))
+    risk.update_reducing(4)
+    crossing = risk.check_order("BTCUSDT", Side.SELL, MID, 1_001)  # 1,000 long to 1 short: |position| shrinks
+    assert not crossing.allowed and crossing.kind == REDUCE_ONLY
+    assert risk.check_order("BTCUSDT", Side.SELL, MID, 1_000).allowed  # exactly to flat
+    risk.update_reducing(5)
+    assert risk.check_order("ETHUSDT", Side.SELL, 300_000, 1).allowed  # flat and not reduce-only: opens as usual
 
 
 def test_the_total_threshold_makes_every_symbol_reduce_only_and_clears_when_back_below() -> None:
@@ -219,6 +232,9 @@ def test_a_final_cause_during_a_resumable_halt_makes_it_final() -> None:
     assert risk.halt_resumable
     assert risk.freeze("Escalation: quoter gave up", 2) is False  # already halted: one freeze event
     assert not risk.halt_resumable and risk.freeze_events == 1
+    assert risk.last_freeze_reason == "Escalation: quoter gave up" and risk.finals == [
+        (2, "Escalation: quoter gave up")
+    ]
 
 
 # ---------------------------------------------------------------- flattening
@@ -252,10 +268,73 @@ def test_flattening_sells_a_long_at_the_bid_and_buys_a_short_at_the_ask_once_con
     assert risk.flatten_orders == 3
 
 
-def test_flattening_orders_still_pass_the_fat_finger_checks() -> None:
+def test_flattening_orders_still_pass_the_price_band() -> None:
+    risk = engine(flatten_on_halt=True, price_band_bps=2.0)
+    risk.apply_fill(fill(Side.BUY, MID, 1_000))
+    risk.freeze("Operator: test", 1)
+    touches = {"BTCUSDT": Quote("BTCUSDT", MID - 3_000, 1, MID + 3_000, 1)}  # 5 BPS from the mid
+    assert risk.flatten(2, touches, confirmed=True, last=False) == ([], [], 1)
+    assert risk.blocks_by_reason == {PRICE_BAND: 1}
+
+
+def test_a_position_above_the_order_size_limit_is_flattened_in_the_largest_orders_that_fit() -> None:
     risk = engine(flatten_on_halt=True, max_order_usd=1_000.0)
     risk.apply_fill(fill(Side.BUY, MID, 1_000))  # 6,000 USD to sell: above the size limit
+    risk.freeze("Operator: test", 1)
+    bid = MID - 3_000  # 5.997 USD a lot: 166 lots is 995.50 USD, 167 would be 1,001.50
+    touches = {"BTCUSDT": Quote("BTCUSDT", bid, 1, MID + 3_000, 1)}
+    assert risk.flatten(2, touches, confirmed=True, last=False) == (["BTCUSDT"], [("BTCUSDT", Side.SELL, bid, 166)], 0)
+    risk.apply_fill(fill(Side.SELL, bid, 900, n=2))  # 100 lots left: fits whole
+    assert risk.flatten(3, touches, confirmed=True, last=False) == (["BTCUSDT"], [("BTCUSDT", Side.SELL, bid, 100)], 0)
+    assert risk.blocks_by_reason == {}
+
+
+def test_a_symbol_not_even_one_lot_of_which_fits_the_size_limit_is_blocked_not_flattened() -> None:
+    risk = engine(flatten_on_halt=True, max_order_usd=5.0)  # one lot is 5.997 USD
+    risk.apply_fill(fill(Side.BUY, MID, 10))
     risk.freeze("Operator: test", 1)
     touches = {"BTCUSDT": Quote("BTCUSDT", MID - 3_000, 1, MID + 3_000, 1)}
     assert risk.flatten(2, touches, confirmed=True, last=False) == ([], [], 1)
     assert risk.blocks_by_reason == {MAX_ORDER_USD: 1}
+
+
+def test_flattening_is_held_back_by_neither_the_open_order_nor_the_rate_limit_and_counts_in_neither() -> None:
+    risk = engine(flatten_on_halt=True, max_open_orders=1, max_orders_per_sec=1)
+    risk.apply_fill(fill(Side.BUY, MID, 100))
+    risk.apply_fill(fill(Side.SELL, 300_000, 100, symbol="ETHUSDT", n=2))
+    approved, blocked = risk.approve_quotes({"BTCUSDT": Quote("BTCUSDT", MID - 10, 1, MID + 10, 1)})
+    assert (len(approved), blocked) == (1, 1)  # ACTIVE: the one order of this second, and the rate is used up
+    quoting_blocks = dict(risk.blocks_by_reason)
+    risk.freeze("Operator: test", 1)
+    touches = {s: Quote(s, mid - 10, 1, mid + 10, 1) for s, mid in (("BTCUSDT", MID), ("ETHUSDT", 300_000))}
+    for tick in (2, 3):  # the same second of the tick clock
+        risk.begin_decision(tick)
+        symbols, orders, blocked = risk.flatten(tick, touches, confirmed=True, last=False) or ([], [], -1)
+        assert (symbols, len(orders), blocked) == (["BTCUSDT", "ETHUSDT"], 2, 0)
+    assert risk.blocks_by_reason == quoting_blocks
+
+
+# ---------------------------------------------------------------- reduce-only at the venue
+
+
+def venue_order(side: Side, qty: int, filled: int = 0, symbol: str = "BTCUSDT") -> ExchangeOrder:
+    return ExchangeOrder("ORD000001", "CLI00000001", symbol, side, MID, qty, filled, "open")
+
+
+def test_a_reduce_only_order_may_trade_what_is_left_after_the_lots_still_working_toward_zero() -> None:
+    working = [venue_order(Side.SELL, 30, filled=10), venue_order(Side.BUY, 5), venue_order(Side.SELL, 50, symbol="X")]
+    assert reduce_only_room("BTCUSDT", Side.SELL, 100, working) == 80
+    assert reduce_only_refusal("BTCUSDT", Side.SELL, 80, 100, working) is None
+    assert reduce_only_refusal("BTCUSDT", Side.SELL, 81, 100, working) == (
+        "reduce-only: BTCUSDT 81 lots > 80 left to reduce at the venue (position 100)"
+    )
+
+
+@pytest.mark.parametrize(("side", "position"), [(Side.SELL, 0), (Side.SELL, -5), (Side.BUY, 5)])
+def test_an_order_that_would_only_grow_or_open_a_position_has_no_room_to_reduce(side: Side, position: int) -> None:
+    assert reduce_only_room("BTCUSDT", side, position, []) == 0
+    assert reduce_only_refusal("BTCUSDT", side, 1, position, []) is not None
+
+
+def test_an_earlier_flattening_order_still_working_leaves_nothing_for_a_second_one() -> None:
+    assert reduce_only_refusal("BTCUSDT", Side.SELL, 100, 100, [venue_order(Side.SELL, 100)]) is not None

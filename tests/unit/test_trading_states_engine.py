@@ -10,6 +10,7 @@ import pytest
 
 from actors.cli import run
 from actors.config import resolve
+from actors.core.exchange import FakeExchangeClient
 from actors.core.types import OrderState, Side
 from actors.report import build_report, render
 from actors.roles.addresses import GATEWAY, STORE, quoter
@@ -26,8 +27,8 @@ RESUMING: dict[str, Any] = {
 EVERYTHING: dict[str, Any] = {
     "symbols_count": 6, "seed": 2, "iterations": 60, "edge_threshold": 5.0, "resume_after_ticks": 5,
     "edge_window_fills": 10, "fill_rate": 0.5, "flatten_on_halt": True, "flatten_ticks": 3,
-    "max_order_usd": 1200.0, "price_band_bps": 6.0, "reduce_above_usd": 2500.0, "reduce_above_total_usd": 8000.0,
-    "max_orders_per_sec": 15, "max_open_orders": 2, "timeout_rate": 0.05, "cancel_error_rate": 0.1,
+    "max_order_usd": 1050.0, "price_band_bps": 6.0, "reduce_above_usd": 2500.0, "reduce_above_total_usd": 8000.0,
+    "max_orders_per_sec": 6, "max_open_orders": 1, "timeout_rate": 0.05, "cancel_error_rate": 0.1,
     "duplicate_fill_rate": 0.1, "out_of_order_rate": 0.1, "cancel_race_rate": 0.1, "place_error_rate": 0.05,
 }  # fmt: skip
 """Every state, every check, a hostile venue: halts, resumes, reduces and flattens."""
@@ -175,12 +176,62 @@ def test_flattening_after_a_halt_brings_positions_down_and_leaves_no_order_open(
     assert {o.state for o in late} >= {OrderState.FILLED}
 
 
+def test_an_order_rate_limit_spent_by_quoting_does_not_hold_flattening_back(sim: Sim) -> None:
+    system = sim.start_system(iterations=40, edge_threshold=-1e9, flatten_on_halt=True, flatten_ticks=8,
+                              max_orders_per_sec=4)  # fmt: skip
+    system.run(12)
+    system.freeze("operator")
+    system.run()
+    risk = build_report(system)["risk"]
+    assert risk["freeze_tick"] == 12 and risk["flatten"]["orders"] > 0
+    assert risk["flatten"]["left_symbols"] == [] and risk["flatten"]["left_notional_usd"] == 0
+
+
 def test_flattening_that_runs_out_of_ticks_says_what_is_left(sim: Sim) -> None:
     report = report_of(sim, **{**RESUMING, "resume_after_ticks": 0}, flatten_on_halt=True, flatten_ticks=1)
     flatten, positions = report["risk"]["flatten"], report["positions"]
     assert flatten["orders"] == 2 and report["orders"]["open"] == 0  # one tick: one order a symbol, then canceled
     assert flatten["left_symbols"] == sorted(positions["by_symbol"]) != []
     assert flatten["left_notional_usd"] == positions["total_notional_usd"] > 0
+
+
+HOSTILE: dict[str, Any] = {
+    "place_error_rate": 0.1, "cancel_error_rate": 0.2, "timeout_rate": 0.1, "duplicate_fill_rate": 0.2,
+    "cancel_race_rate": 0.2,
+}  # fmt: skip
+
+
+def venue_fills(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int, int]]:
+    """Every fill the fake venue makes: (client id, symbol, its position before, after)."""
+    seen: list[tuple[str, str, int, int]] = []
+    trade = FakeExchangeClient._trade
+
+    def watched(venue: FakeExchangeClient, resting: Any, qty: int, tick: int) -> None:
+        symbol = resting.order.symbol
+        before = venue.get_positions().get(symbol, 0)
+        trade(venue, resting, qty, tick)
+        seen.append((resting.order.client_id, symbol, before, venue.get_positions().get(symbol, 0)))
+
+    monkeypatch.setattr(FakeExchangeClient, "_trade", watched)
+    return seen
+
+
+@pytest.mark.parametrize("seed", [1, 4, 5, 6, 10, 11])
+def test_flattening_on_a_hostile_venue_never_grows_or_flips_a_position_at_the_venue(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fills = venue_fills(monkeypatch)
+    sim = Sim(seed)
+    config = {"seed": seed, "iterations": 40, "edge_threshold": -1e9, "reduce_above_usd": 1500.0, **HOSTILE}
+    system = sim.start_system(**config, flatten_on_halt=True, flatten_ticks=6, retain_ticks=KEEP_ORDERS)
+    system.run(12)
+    system.freeze("test")
+    system.run()
+    report = build_report(system)
+    flattening = {o.client_id for o in orders_of(sim) if o.created_tick > report["risk"]["freeze_tick"]}
+    moves = [(before, after) for client_id, _, before, after in fills if client_id in flattening]
+    assert report["risk"]["flatten"]["orders"] > 0 and moves  # flattening orders were sent and traded
+    assert all(abs(after) < abs(before) and after * before >= 0 for before, after in moves)
 
 
 # ---------------------------------------------------------------- the same bytes everywhere
@@ -219,10 +270,10 @@ def test_a_run_resumed_from_its_journal_gets_its_states_and_blocks_back(tmp_path
         return Sim(1).start_system(**{**config, "iterations": iterations, **extra})
 
     never = started(40, None)
-    never.run(30)
+    never.run(31)
     expected = never.risk_snapshot()
     never.stop()
-    first = started(29, tmp_path)
+    first = started(30, tmp_path)  # cut at the end of a second of the tick clock (ticks 21-30)
     first.run()
     first.stop()
     resumed = started(40, tmp_path)
@@ -281,9 +332,41 @@ def test_moves_journaled_between_and_ahead_of_decisions_are_replayed_with_their_
     assert engine.last_freeze_reason == "Operator: desk" and engine.blocks_by_reason == {"max-order-usd": 2}
 
 
+def test_a_journaled_final_cause_keeps_a_replayed_edge_halt_final(tmp_path: Path) -> None:
+    engine = replayed(
+        tmp_path,
+        ["decided", 1, 0, 0, {}],
+        ["state", 1, "ACTIVE", "HALTED", "Edge degradation: 2.00 BPS < 3.00 BPS"],
+        ["final", 1, "Operator: kill switch"],  # between decisions
+        ["decided", 2, 0, 0, {}],
+        resume_after_ticks=1,
+    )
+    assert engine.frozen and not engine.halt_resumable and engine.resume_due(9) is None
+    assert engine.last_freeze_reason == "Operator: kill switch" and engine.freeze_events == 1
+
+
+def test_a_kill_switch_pulled_during_a_resumable_halt_stays_pulled_after_a_crash(tmp_path: Path) -> None:
+    config = {**RESUMING, "resume_after_ticks": 15, "journal": str(tmp_path)}
+    del config["iterations"]
+    first = Sim(0).start_system(**config, iterations=44)
+    first.run(36)  # halted for edge at 32: it would resume at 47
+    first.freeze("kill switch during the edge halt")
+    first.run()
+    first.stop()  # cut at tick 44: its journals are those of a run killed there
+    resumed = Sim(0).start_system(**config, iterations=70)
+    resumed.run()
+    report = build_report(resumed)
+    resumed.stop()
+    assert report["execution"]["resumed_after_tick"] == 44
+    assert [move["to"] for move in report["risk"]["transitions"]] == ["HALTED"]
+    assert report["risk"]["last_freeze_reason"] == "Operator: kill switch during the edge halt"
+
+
 @pytest.mark.parametrize(
     ("record", "needle"),
     [
+        (["final", 1, "Operator: desk"], "a halt made final at tick 1 while ACTIVE"),
+        (["final", "1", "tick as text"], "not a halt made final by risk"),
         (["state", 1, "ACTIVE", "PAUSED", "no such state"], "not a move of risk's trading state"),
         (["state", "1", "ACTIVE", "HALTED", "tick as text"], "not a move of risk's trading state"),
         (["state", 1, "HALTED", "REDUCING", "no such move"], "not a legal move"),
