@@ -110,12 +110,18 @@ class DecisionDeadline(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class OrderSpec(Message):
-    """One order risk approved (an item of :class:`ReplaceQuotes`)."""
+    """One order risk approved (an item of :class:`ReplaceQuotes`).
+
+    ``reduce_only``: approved as bringing the position toward zero (REDUCING,
+    or flattening); the gateway checks it again against the venue's own
+    position as it places it (``actors.core._reduce_only``).
+    """
 
     symbol: str
     side: int
     price_ticks: int
     qty_lots: int
+    reduce_only: bool = False
 
 
 @message
@@ -138,13 +144,14 @@ class ReplaceQuotes(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class PlaceItem(Message):
-    """One order to send to the exchange (an item of :class:`GatewayRequest`)."""
+    """One order to send to the exchange (an item of :class:`GatewayRequest`); ``reduce_only`` as its OrderSpec's."""
 
     client_id: str
     symbol: str
     side: int
     price_ticks: int
     qty_lots: int
+    reduce_only: bool = False
 
 
 @message

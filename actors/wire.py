@@ -28,10 +28,10 @@ from typing import Any, ClassVar, TypeVar
 
 import msgpack
 
-WIRE_VERSION = 4
+WIRE_VERSION = 5
 """Bumped when any record changes shape; a receiver rejects other versions.
 
-3: tags name the module; 4: the gateway numbers its records to the store."""
+3: tags name the module; 4: the gateway numbers its records to the store; 5: orders say if they are reduce-only."""
 
 MAX_MESSAGE_BYTES = 4 << 20
 """Payloads above this are refused undecoded (a batch for 10,000 symbols is ~1 MB)."""

@@ -27,10 +27,13 @@ def reduce_only_room(symbol: str, side: Side, position: int, open_orders: Iterab
 
 
 def reduce_only_refusal(
-    symbol: str, side: Side, qty_lots: int, position: int, open_orders: Iterable[ExchangeOrder]
+    symbol: str, side: Side, qty_lots: int, position: int, open_orders: Iterable[ExchangeOrder], *, spent: int = 0
 ) -> str | None:
-    """Why an order of ``qty_lots`` is not reduce-only at the venue, or None if it is."""
-    room = reduce_only_room(symbol, side, position, open_orders)
+    """Why an order of ``qty_lots`` is not reduce-only at the venue, or None if it is.
+
+    ``spent``: lots of the same side let through since the venue was read (earlier orders of the same request).
+    """
+    room = max(0, reduce_only_room(symbol, side, position, open_orders) - spent)
     if qty_lots <= room:
         return None
     return f"reduce-only: {symbol} {qty_lots} lots > {room} left to reduce at the venue (position {position})"

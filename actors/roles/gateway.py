@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, ClassVar
 from loguru import logger
 
 from actors.core._reduce_only import reduce_only_refusal
-from actors.core.exchange import ExchangeError, ExchangeTimeout, IExchangeClient, PlaceRequest, SupportsAdvance
+from actors.core.exchange import (
+    ExchangeError,
+    ExchangeOrder,
+    ExchangeTimeout,
+    IExchangeClient,
+    PlaceRequest,
+    SupportsAdvance,
+)
 from actors.core.exchange_faults import FAULT_KINDS
 from actors.core.orders import cancel_backoff_ticks
 from actors.core.types import Fill, Side
@@ -51,6 +58,36 @@ from actors.runtime.actor import handles
 
 if TYPE_CHECKING:
     from actors.telemetry.telemetry import Telemetry
+
+
+class _VenueView:
+    """What the venue holds, for checking a request's reduce-only placements (``actors.core._reduce_only``).
+
+    Read once per request; each order let through counts as working from
+    then on, so two placements of one request cannot both use the same room.
+    """
+
+    def __init__(self, positions: dict[str, int], orders: list[ExchangeOrder], error: str = "") -> None:
+        self.positions = positions
+        self.by_symbol: dict[str, list[ExchangeOrder]] = {}
+        for order in orders:
+            self.by_symbol.setdefault(order.symbol, []).append(order)
+        self.spent: dict[tuple[str, int], int] = {}
+        self.error = error
+
+    def refusal(self, place: PlaceItem) -> str | None:
+        """Why ``place`` would grow or flip the venue's position, or None if it only reduces it."""
+        if self.error:
+            return self.error
+        symbol, orders = place.symbol, self.by_symbol.get(place.symbol, [])
+        position, spent = self.positions.get(symbol, 0), self.spent.get((symbol, place.side), 0)
+        return reduce_only_refusal(symbol, Side(place.side), place.qty_lots, position, orders, spent=spent)
+
+    def spend(self, place: PlaceItem) -> None:
+        """``place`` goes out: its lots are working on its side from now on."""
+        key = (place.symbol, place.side)
+        self.spent[key] = self.spent.get(key, 0) + place.qty_lots
+
 
 ToStore = GatewayReport | MassCancelReport | OrderStatuses | VenueState
 """What the gateway sends the store, on its numbered stream."""
@@ -121,6 +158,8 @@ class ExchangeGateway(SupervisedRole):
         self.cancels = 0
         self.exchange_errors = (counters or {}).get("exchange_errors", 0)
         self.refused_after_freeze = 0
+        self.reduce_only_refused = 0
+        """Reduce-only placements (REDUCING) refused as growing or flipping the venue's position."""
         self.flatten_refused = 0
         """Flattening placements refused as not reduce-only at the venue (:meth:`_not_reduce_only`)."""
         self.reconciled = (counters or {}).get("reconciled", 0)
@@ -245,6 +284,7 @@ class ExchangeGateway(SupervisedRole):
         """The request's placements, in order: acknowledged, refused, or in doubt (a timeout)."""
         acks: list[Ack] = []
         rejects: list[Refusal] = []
+        view: _VenueView | None = None
         for place in request.places:
             if place.client_id in self.placed_since_tick:
                 self.duplicates_ignored += 1  # the same request delivered twice: place once
@@ -254,12 +294,17 @@ class ExchangeGateway(SupervisedRole):
                 self.refused_after_freeze += 1
                 rejects.append(Refusal(place.client_id, FROZEN))
                 continue
-            if self.frozen:
-                refusal = self._not_reduce_only(place)
+            if self.frozen or place.reduce_only:
+                view = view if view is not None else self._venue_view()
+                refusal = view.refusal(place)
                 if refusal is not None:
-                    self.flatten_refused += 1
+                    if self.frozen:
+                        self.flatten_refused += 1
+                    else:
+                        self.reduce_only_refused += 1
                     rejects.append(Refusal(place.client_id, refusal))
                     continue
+                view.spend(place)  # placed, in doubt or refused by the venue: counted as working (the safe side)
             self.places += 1
             try:
                 placed = self.client.place(
@@ -279,23 +324,20 @@ class ExchangeGateway(SupervisedRole):
                 rejects.append(Refusal(place.client_id, placed.reason or "rejected"))
         return acks, rejects
 
-    def _not_reduce_only(self, place: PlaceItem) -> str | None:
-        """Why a flattening placement would grow or flip the venue's position, or None if it only reduces.
+    def _venue_view(self) -> _VenueView:
+        """The venue's positions and open orders, read once for a request's reduce-only placements.
 
-        Checked against the venue's position and open orders as the order
-        goes out, after this request's cancels: a cancel that failed leaves
-        the earlier flattening order working (its lots count as spent), a
-        cancel that raced a fill moved the position (docs/EXECUTION.md,
-        "Flattening on halt").  Queries are never faulted; should one fail,
-        the order is refused, which is the safe side.
+        Read after the request's cancels: a cancel that failed leaves the
+        earlier order working (its lots count as spent), a cancel that raced
+        a fill moved the position (docs/EXECUTION.md, "Flattening on halt").
+        Queries are never faulted; should one fail, every reduce-only order
+        of the request is refused, which is the safe side.
         """
         try:
-            position = self.client.get_positions().get(place.symbol, 0)
-            open_orders = self.client.get_orders()
+            return _VenueView(self.client.get_positions(), self.client.get_orders())
         except ExchangeError as exc:
             self.exchange_errors += 1
-            return f"reduce-only: cannot read the venue: {exc}"
-        return reduce_only_refusal(place.symbol, Side(place.side), place.qty_lots, position, open_orders)
+            return _VenueView({}, [], error=f"reduce-only: cannot read the venue: {exc}")
 
     @handles(CancelOrders)
     def on_cancel_orders(self, request: CancelOrders) -> None:

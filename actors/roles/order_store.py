@@ -154,7 +154,8 @@ class OrderStoreActor(SupervisedRole):
         to_cancel, created = self.store.replace_quotes(replace.symbols, specs, tick)
         self.tick_cancels.extend(CancelItem(o.client_id, o.exchange_order_id) for o in to_cancel if o.exchange_order_id)
         self.tick_places.extend(
-            PlaceItem(o.client_id, o.symbol, int(o.side), o.price_ticks, o.qty_lots) for o in created
+            PlaceItem(o.client_id, o.symbol, int(o.side), o.price_ticks, o.qty_lots, spec.reduce_only)
+            for o, spec in zip(created, replace.orders, strict=True)
         )
 
     def _send_request(self, tick: int) -> None:

@@ -286,7 +286,9 @@ class RiskMonitor(SupervisedRole):
             self._write_ahead([["decided", tick, blocks, engine.fills_applied, kinds]])
         if self.journal_failed is not None:
             self._halt(self.journal_failed, tick)  # before the decision: the store refuses its orders
-        orders = tuple(OrderSpec(symbol, int(side), price, lots) for symbol, side, price, lots in approved)
+        flattening = flatten is not None
+        orders = tuple(OrderSpec(symbol, int(side), price, lots, flattening or engine.is_reduce_only(symbol))
+                       for symbol, side, price, lots in approved)  # fmt: skip
         decided = ReplaceQuotes(tick, tuple(pulled), orders, blocks, flatten=flatten is not None)
         replaces = [(STORE, replace) for replace in split_replace(decided)]
         if self.telemetry is not None:
