@@ -158,10 +158,6 @@ class ExchangeGateway(SupervisedRole):
         self.cancels = 0
         self.exchange_errors = (counters or {}).get("exchange_errors", 0)
         self.refused_after_freeze = 0
-        self.reduce_only_refused = 0
-        """Reduce-only placements (REDUCING) refused as growing or flipping the venue's position."""
-        self.flatten_refused = 0
-        """Flattening placements refused as not reduce-only at the venue (:meth:`_not_reduce_only`)."""
         self.reconciled = (counters or {}).get("reconciled", 0)
         self.market_through = market_through
         self.requested_through = market_through
@@ -298,10 +294,6 @@ class ExchangeGateway(SupervisedRole):
                 view = view if view is not None else self._venue_view()
                 refusal = view.refusal(place)
                 if refusal is not None:
-                    if self.frozen:
-                        self.flatten_refused += 1
-                    else:
-                        self.reduce_only_refused += 1
                     rejects.append(Refusal(place.client_id, refusal))
                     continue
                 view.spend(place)  # placed, in doubt or refused by the venue: counted as working (the safe side)

@@ -289,7 +289,7 @@ class RiskMonitor(SupervisedRole):
         flattening = flatten is not None
         orders = tuple(OrderSpec(symbol, int(side), price, lots, flattening or engine.is_reduce_only(symbol))
                        for symbol, side, price, lots in approved)  # fmt: skip
-        decided = ReplaceQuotes(tick, tuple(pulled), orders, blocks, flatten=flatten is not None)
+        decided = ReplaceQuotes(tick, tuple(pulled), orders, blocks, flatten=flattening)
         replaces = [(STORE, replace) for replace in split_replace(decided)]
         if self.telemetry is not None:
             self._tell_telemetry(self.telemetry, tick)

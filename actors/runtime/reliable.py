@@ -189,10 +189,6 @@ class ReliableLinks:
                 out.append((sender, Delivered(link.delivered_through)))
         return out
 
-    def owes_acks(self) -> bool:
-        """True while some sender is owed an acknowledgement (an ack timer is needed)."""
-        return any(link.owed for link in self.incoming.values())
-
 
 __all__ = [
     "ACK_AFTER_S",

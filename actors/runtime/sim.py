@@ -591,21 +591,17 @@ class SimRuntime(Runtime):
 
     def notify(self, address: str, message: object) -> bool:
         """A supervision notice: queued like a tell from the running actor, but never dropped, copied or delayed."""
-        ref = self.directory.get(address)
-        inbox = None if ref is None else ref.actor_inbox
-        if not isinstance(inbox, SimInbox) or inbox.closed:
-            self.dead_letter(self.current_address(), address, "no such actor", message)
-            return False
-        self.enqueue(self.current_address(), inbox, Envelope(message), injected=True)
-        return True
+        return self._tell_as(self.current_address(), address, message)
 
-    def _tell_as(self, sender: str, address: str, message: object) -> None:
+    def _tell_as(self, sender: str, address: str, message: object) -> bool:
+        """Queue ``message`` from ``sender`` past fault injection (timers, notices); dead letter if nobody is there."""
         ref = self.directory.get(address)
         inbox = None if ref is None else ref.actor_inbox
         if not isinstance(inbox, SimInbox) or inbox.closed:
             self.dead_letter(sender, address, "no such actor", message)
-            return
+            return False
         self.enqueue(sender, inbox, Envelope(message), injected=True)
+        return True
 
     def advance(self, seconds: float) -> None:
         """Move virtual time forward, firing due timers in time order (running to idle after each)."""

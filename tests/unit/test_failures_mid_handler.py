@@ -41,6 +41,13 @@ def full_disk(journal: Any, *, at_call: int, for_good: bool) -> Any:
     return flush
 
 
+def journaled_run(journal: Path) -> tuple[Sim, Any]:
+    """Two symbols for 30 ticks, journaled in ``journal``, started under a sim."""
+    sim = Sim(1)
+    return sim, sim.start_system(symbols=["BTCUSDT", "ETHUSDT"], iterations=30, edge_threshold=-1e9,
+                                 journal=str(journal))  # fmt: skip
+
+
 def fail_at_next_send(sim: Sim) -> None:
     """What ``FaultPlan(fail_after)`` draws for a delivery: the running handler raises at its next send."""
     sim._fail_at_send = 0
@@ -110,9 +117,7 @@ def test_a_paced_feed_failing_as_it_sends_a_tick_keeps_the_pace() -> None:
 
 @pytest.mark.expect_failures
 def test_a_risk_journal_that_cannot_be_written_freezes_trading_and_the_run_ends(tmp_path: Path) -> None:
-    sim = Sim(1)
-    system = sim.start_system(symbols=["BTCUSDT", "ETHUSDT"], iterations=30, edge_threshold=-1e9,
-                              journal=str(tmp_path))  # fmt: skip
+    sim, system = journaled_run(tmp_path)
     assert system.recovered is not None and system.recovered.risk_journal is not None
     journal = system.recovered.risk_journal
     flush = full_disk(journal, at_call=10, for_good=False)
@@ -127,9 +132,7 @@ def test_a_risk_journal_that_cannot_be_written_freezes_trading_and_the_run_ends(
 
 @pytest.mark.expect_failures
 def test_a_store_whose_journal_keeps_failing_still_gets_its_freeze_request_out(tmp_path: Path) -> None:
-    sim = Sim(1)
-    system = sim.start_system(symbols=["BTCUSDT", "ETHUSDT"], iterations=30, edge_threshold=-1e9,
-                              journal=str(tmp_path))  # fmt: skip
+    sim, system = journaled_run(tmp_path)
     journal = sim.actor(STORE).store.journal  # type: ignore[attr-defined]
     flush = full_disk(journal, at_call=40, for_good=True)
     system.run()
