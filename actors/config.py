@@ -253,6 +253,21 @@ KEYS: dict[str, Key] = {
     ),
     "ticks_in_flight": Key(_integer(1, 1000), "ticks the feed puts in flight ahead of risk's decisions", _INT),
     "retain_ticks": Key(_integer(1, 1_000_000), "ticks a finished order is remembered before it is forgotten", _INT),
+    "shards": Key(
+        _integer(1, 64), "symbols sharded over this many processes (Ray actors; needs the cluster extra)", _INT, "N"
+    ),
+    "cluster": Key(
+        _text,
+        "where shards run: local (a Ray instance for the run; the default above 1 shard) | ADDRESS of a Ray cluster"
+        " | in-process (no Ray: the same report, no speed-up)",
+        metavar="ADDRESS",
+    ),
+    "shard_restart_timeout": Key(
+        _number(positive=True, high=3_600.0),
+        "a shard that dies and is not back within this many seconds freezes every shard",
+        _NUM,
+        "S",
+    ),
     "journal": Key(
         _text, "directory of the order store's and the venue's journals; a run resumes from them", metavar="DIR"
     ),
@@ -364,6 +379,9 @@ class ShadowConfig:
     events: str = ""
     html: str = ""
     html_symbols: int = 4
+    shards: int = 1
+    cluster: str = ""
+    shard_restart_timeout: float = 30.0
 
 
 def env_name(key: str) -> str:

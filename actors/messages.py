@@ -114,7 +114,9 @@ class OrderSpec(Message):
 
     ``reduce_only``: approved as bringing the position toward zero (REDUCING,
     or flattening); the gateway checks it again against the venue's own
-    position as it places it (``actors.core._reduce_only``).
+    position as it places it (``actors.core._reduce_only``).  ``number``: the
+    client id's number, risk's count of the orders it approved (0: the store
+    numbers it), so an order's id does not depend on which shard creates it.
     """
 
     symbol: str
@@ -122,6 +124,7 @@ class OrderSpec(Message):
     price_ticks: int
     qty_lots: int
     reduce_only: bool = False
+    number: int = 0
 
 
 @message

@@ -24,7 +24,7 @@ that no journal moved since, and prints it again without starting anything
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +67,14 @@ class Recovered:
     decided_through: int = 0
     """Risk's last journaled decision."""
     risk_blocks: int = 0
+    store_fills: list[Fill] = field(default_factory=list)
+    """Every fill the store's journal applied, in the store's order (what a restarted shard's coordinator may miss)."""
 
 
 UNFINGERPRINTED = frozenset(
     {"iterations", "runtime", "journal", "journal_fsync", "log_level", "pace", "tick_ms", "decision_deadline_ms",
      "ticks_in_flight", "market", "instruments", "log_format", "metrics_port", "metrics_file", "metrics_symbols",
-     "events", "html", "html_symbols"}
+     "events", "html", "html_symbols", "cluster", "shard_restart_timeout"}
 )  # fmt: skip
 """Settings a resumed run may change: how long it runs and how it runs, not what it trades or how the venue behaves
 (nor how it is watched: metrics, events, the HTML report, logs).
@@ -137,10 +139,13 @@ def recover(
         tick, decision_blocks, fills_through, kinds = _decision(record, risk_path, risk_reader.record_offset)
         for symbol in ordered:
             risk.update_mark(symbol, market.mid_ticks(symbol, tick))
-        while risk.fills_applied < fills_through:
+        decided: list[Fill] = []
+        while risk.fills_applied + len(decided) < fills_through:
             fill = next(applied, None)
             if fill is None:
                 break  # risk saw fills the store's journal lost with a torn tail: the venue's word settles them
+            decided.append(fill)
+        for fill in sorted(decided, key=_symbol_of):  # in symbol order, as risk applies a decision's fills
             risk.apply_fill(fill)
         for move in moves:
             _restore(risk, move, risk_path, risk_reader.record_offset)
@@ -153,7 +158,7 @@ def recover(
         following = reached + 1 if final_tick > reached else max(reached, 1)
         for symbol in ordered:
             risk.update_mark(symbol, market.mid_ticks(symbol, following))
-        for fill in undecided:
+        for fill in sorted(undecided, key=_symbol_of):
             risk.apply_fill(fill)
     for move in moves:  # journaled, but the kill came before its decision was
         _restore(risk, move, risk_path, risk_reader.record_offset)
@@ -163,14 +168,20 @@ def recover(
     if replay.freeze is not None and not risk.frozen:  # a journal from before risk journaled its states
         tick, reason = replay.freeze
         risk.freeze(reason, tick, resumable=reason.startswith("Edge"))
+    risk.orders_numbered = max(risk.orders_numbered, store.highest_number)  # ids go on after the highest
     store.journal = JournalWriter(
         journal_dir / STORE_JOURNAL, fsync=fsync, keep_bytes=store_reader.valid_bytes, fingerprint=fingerprint
     )
     risk_journal = JournalWriter(risk_path, fsync=fsync, keep_bytes=risk_reader.valid_bytes, fingerprint=fingerprint)
     fills = replay.fills
     return Recovered(
-        store, replay.records, fills, replay.freeze, store_reader.torn_tail, risk_journal, decided_through, blocks
-    )
+        store, replay.records, fills, replay.freeze, store_reader.torn_tail, risk_journal, decided_through, blocks,
+        replay.applied,
+    )  # fmt: skip
+
+
+def _symbol_of(fill: Fill) -> str:
+    return fill.symbol
 
 
 class _StoreReplay:
@@ -181,6 +192,7 @@ class _StoreReplay:
         self.reader = reader
         self.records = 0
         self.fills = 0
+        self.applied: list[Fill] = []
         self.freeze: tuple[int, str] | None = None
 
     def __iter__(self) -> Iterator[Fill]:
@@ -202,6 +214,7 @@ class _StoreReplay:
                 raise JournalError(f"{reader.path}: damaged at byte {reader.record_offset}: {exc}") from None
             if fill is not None:
                 self.fills += 1
+                self.applied.append(fill)
                 yield fill
 
 

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from actors.core.market_events import BAD_ROW_KINDS
 from actors.core.pnl import PnlLine, fees_usd
 from actors.core.types import Instrument, OrderState
+from actors.config import ShadowConfig
+from actors.market_setup import Market
 from actors.roles.gateway import GatewaySnapshot
+from actors.roles.order_store import StoreSnapshot
+from actors.roles.risk_monitor import RiskSnapshot
+from actors.runtime.base import RuntimeStats
 from actors.system import System
 
 
@@ -25,17 +31,45 @@ def _usd(value: float) -> float:
     return round(value, 2)
 
 
+@dataclass(frozen=True)
+class ReportParts:
+    """What a report is made of: the settings, the market, and the snapshots of risk, the store and the gateway.
+
+    One process takes them from its actors (:func:`build_report`); a sharded
+    run takes risk's from the coordinator and adds up the shards' stores
+    and gateways (``actors.cluster``).
+    """
+
+    config: ShadowConfig
+    instruments: dict[str, Instrument]
+    recording: Market | None
+    resumed_after_tick: int | None
+    store: StoreSnapshot
+    risk: RiskSnapshot
+    gateway: GatewaySnapshot
+    stats: RuntimeStats
+
+
 def build_report(system: System) -> dict[str, Any]:
     """Gather the report from the actors' snapshots (waits for quiescence first)."""
-    config = system.config
     store = system.store_snapshot()
     risk = system.risk_snapshot()
     gateway = system.gateway_snapshot()
+    parts = ReportParts(
+        system.config, system.instruments, system.recording, system.resumed_after_tick, store, risk, gateway,
+        system.runtime.stats,
+    )  # fmt: skip
+    return assemble_report(parts)
+
+
+def assemble_report(parts: ReportParts) -> dict[str, Any]:
+    """The report of ``parts``: the same bytes for the same parts, however they were gathered."""
+    config, store, risk, gateway = parts.config, parts.store, parts.risk, parts.gateway
     counts = store.counts
     open_orders = sum(n for state, n in counts.items() if OrderState(state).is_open)
     by_symbol: dict[str, dict[str, Any]] = {}
     for symbol, lots in risk.positions.items():
-        instrument = system.instruments[symbol]
+        instrument = parts.instruments[symbol]
         mark = risk.marks.get(symbol, 0)
         by_symbol[symbol] = {
             "qty": str(instrument.quantity(lots)),
@@ -49,7 +83,7 @@ def build_report(system: System) -> dict[str, Any]:
             "seed": config.seed,
             "symbols": list(config.symbols),
             "ticks": risk.decided_through,
-            "resumed_after_tick": system.resumed_after_tick,
+            "resumed_after_tick": parts.resumed_after_tick,
         },
         "orders": {
             "placed": store.placed,
@@ -80,10 +114,10 @@ def build_report(system: System) -> dict[str, Any]:
             "blocks_by_reason": dict(risk.blocks_by_reason or {}),
         },
         "messages": {
-            "dead_letters": system.runtime.stats.dead_letters,
-            "handler_failures": system.runtime.stats.failures,
-            "restarts": system.runtime.stats.restarts,
-            "escalations": system.runtime.stats.escalations,
+            "dead_letters": parts.stats.dead_letters,
+            "handler_failures": parts.stats.failures,
+            "restarts": parts.stats.restarts,
+            "escalations": parts.stats.escalations,
         },
     }
     if config.flatten_on_halt and risk.freeze_events:
@@ -92,14 +126,14 @@ def build_report(system: System) -> dict[str, Any]:
             "left_symbols": sorted(risk.positions),
             "left_notional_usd": _usd(risk.total_notional_usd),
         }
-    report["pnl"] = pnl_section(risk.pnl, risk.marks, system.instruments, config.maker_fee_bps)
-    if system.recording is not None:
-        summary = system.recording.scan
-        recording = system.recording.recording
+    report["pnl"] = pnl_section(risk.pnl, risk.marks, parts.instruments, config.maker_fee_bps)
+    if parts.recording is not None:
+        summary = parts.recording.scan
+        recording = parts.recording.recording
         report["market"] = {
             "buckets": recording.buckets,
             "fill_model": config.fill_model,
-            "files": len(system.recording.paths),
+            "files": len(parts.recording.paths),
             "quotes": summary.quotes,
             "trades": summary.trades,
             "skipped_bad_rows": {kind: summary.skipped.get(kind, 0) for kind in BAD_ROW_KINDS},

@@ -135,7 +135,7 @@ class System:
         if engine.frozen and limits.flatten_on_halt:  # flattening orders open at the kill: canceled as the window ends
             engine.flattening = {order.symbol for order in store.open_orders()}
         resumed = recovered is not None and (recovered.records > 0 or venue_tick > 0)
-        tick = venue_tick if resumed else 0
+        tick = self._start_tick(venue_tick) if resumed else 0
         if resumed:
             self.resumed_after_tick = tick
         freeze = recovered.freeze if recovered else None
@@ -153,19 +153,7 @@ class System:
         )  # fmt: skip
         events = telemetry.orders if telemetry is not None else None
         self.store = runtime.spawn(OrderStoreActor, STORE, store, requested_through=tick, events=events)
-        self.risk = runtime.spawn(
-            RiskMonitor,
-            RISK,
-            engine,
-            config.symbols,
-            decided_through=tick,
-            freeze_tick=freeze[0] if freeze else None,
-            final_tick=config.iterations,
-            deadline_s=config.decision_deadline_ms / 1000.0 if paced else None,
-            journal=recovered.risk_journal if recovered else None,
-            risk_blocks=recovered.risk_blocks if recovered else 0,
-            telemetry=telemetry,
-        )
+        self.risk = self._spawn_risk(engine, tick, freeze)
         for symbol in config.symbols:
             runtime.spawn(Quoter, quoter(symbol), self.instruments[symbol], policy)
         pace_s = config.tick_ms / 1000.0 if paced else None
@@ -176,6 +164,28 @@ class System:
         )  # fmt: skip
         if resumed:
             self._resume(tick, freeze, engine.halt_resumable or limits.flatten_on_halt)
+
+    def _start_tick(self, venue_tick: int) -> int:
+        """The tick a resumed run's actors count from: the venue's last (a restarted shard: the coordinator's)."""
+        return venue_tick
+
+    def _spawn_risk(self, engine: RiskEngine, tick: int, freeze: tuple[int, str] | None) -> pykka.ActorRef[Any]:
+        """The actor at ``RISK``: the risk monitor (a shard puts its link to the coordinator there instead)."""
+        config, recovered = self.config, self.recovered
+        paced = config.pace == "realtime"
+        return self.runtime.spawn(
+            RiskMonitor,
+            RISK,
+            engine,
+            config.symbols,
+            decided_through=tick,
+            freeze_tick=freeze[0] if freeze else None,
+            final_tick=config.iterations,
+            deadline_s=config.decision_deadline_ms / 1000.0 if paced else None,
+            journal=recovered.risk_journal if recovered else None,
+            risk_blocks=recovered.risk_blocks if recovered else 0,
+            telemetry=self.telemetry,
+        )
 
     def _fill_model(self) -> FillModel | None:
         """The market's fill model for the venue, or None for the venue's own coin flip."""

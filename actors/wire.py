@@ -28,10 +28,11 @@ from typing import Any, ClassVar, TypeVar
 
 import msgpack
 
-WIRE_VERSION = 5
+WIRE_VERSION = 6
 """Bumped when any record changes shape; a receiver rejects other versions.
 
-3: tags name the module; 4: the gateway numbers its records to the store; 5: orders say if they are reduce-only."""
+3: tags name the module; 4: the gateway numbers its records to the store; 5: orders say if they are reduce-only;
+6: risk numbers the orders it approves (``OrderSpec.number``), shards batch records per tick."""
 
 MAX_MESSAGE_BYTES = 4 << 20
 """Payloads above this are refused undecoded (a batch for 10,000 symbols is ~1 MB)."""

@@ -135,6 +135,8 @@ class OrderStore:
         self._fill_ids: dict[str, list[str]] = {}
         self._open = 0
         self._placed = 0
+        self.highest_number = 0
+        """The highest client id number so far: risk numbers on from it after a restart."""
         self._tick = 0
         self._terminal: deque[tuple[int, str]] = deque()
         self._retries: list[tuple[int, str]] = []
@@ -142,14 +144,25 @@ class OrderStore:
 
     # ------------------------------------------------------------ commands
 
-    def create(self, symbol: str, side: Side, price_ticks: int, qty_lots: int, tick: int) -> Order:
-        """A new PENDING order with the next client id."""
-        if self.journal is not None:
-            self.journal.append(["create", symbol, int(side), price_ticks, qty_lots, tick])
+    def create(
+        self, symbol: str, side: Side, price_ticks: int, qty_lots: int, tick: int, number: int = 0
+    ) -> Order:
+        """A new PENDING order: client id number ``number`` (risk's), or the next after the highest so far (0).
+
+        Risk numbers the orders it approves, in its canonical order, so the
+        ids do not depend on which shard's store creates an order
+        (docs/DESIGN.md, "Ids"); a store used alone numbers them itself.
+        """
         if qty_lots <= 0 or price_ticks <= 0:
             raise ValueError(f"order needs a positive price and quantity, got {price_ticks} x {qty_lots}")
+        number = number or self.highest_number + 1
+        client_id = f"{self.id_prefix}{number:0{self.id_width}d}"
+        if client_id in self._orders:
+            raise ValueError(f"client id {client_id} is taken")
+        if self.journal is not None:
+            self.journal.append(["create", symbol, int(side), price_ticks, qty_lots, tick, number])
         self._placed += 1
-        client_id = f"{self.id_prefix}{self._placed:0{self.id_width}d}"
+        self.highest_number = max(self.highest_number, number)
         order = Order(client_id, symbol, side, price_ticks, qty_lots, tick)
         self._orders[client_id] = order
         self._open_by_symbol.setdefault(symbol, {})[client_id] = order
@@ -310,15 +323,22 @@ class OrderStore:
         return FillOutcome.APPLIED
 
     def replace_quotes(
-        self, symbols: list[str] | tuple[str, ...], orders: list[tuple[str, Side, int, int]], tick: int
+        self,
+        symbols: list[str] | tuple[str, ...],
+        orders: list[tuple[str, Side, int, int]],
+        tick: int,
+        numbers: Sequence[int] = (),
     ) -> tuple[list[Order], list[Order]]:
         """Cancel/replace: request cancels of the symbols' open orders, then create ``orders``.
 
+        ``numbers``: the client id number of each order (risk's); none: the store numbers them.
         Returns (orders whose cancel should be sent now, new orders).  Orders
         still waiting for their ack are only marked; their cancel goes out with the ack.
         """
         to_cancel = [o for s in symbols for o in self.open_orders(s) if self.request_cancel(o.client_id)]
-        created = [self.create(symbol, side, price, lots, tick) for symbol, side, price, lots in orders]
+        numbered = numbers or [0] * len(orders)
+        created = [self.create(symbol, side, price, lots, tick, number)
+                   for (symbol, side, price, lots), number in zip(orders, numbered, strict=True)]  # fmt: skip
         return to_cancel, created
 
     def expire(self, tick: int) -> int:
@@ -353,8 +373,8 @@ class OrderStore:
     def _replay(self, record: Record) -> Fill | None:
         op, *args = record
         if op == "create":
-            symbol, side, price, qty, tick = args
-            self.create(symbol, Side(side), price, qty, tick)
+            symbol, side, price, qty, tick, *number = args  # journals before risk numbered orders: no number
+            self.create(symbol, Side(side), price, qty, tick, int(number[0]) if number else 0)
         elif op == "ack":
             self.acknowledge(*args)
         elif op == "reject":

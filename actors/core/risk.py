@@ -129,7 +129,15 @@ class RiskEngine:
         self.flattening: set[str] = set()
         """Symbols with flattening orders out, to cancel when the flattening window closes."""
         self.flatten_orders = 0
+        self.orders_numbered = 0
+        """The client id number of the last order approved: orders are numbered in the order risk approves them."""
         self._pnl: dict[str, PnlLine] = {}
+
+    def number_orders(self, count: int) -> range:
+        """Client id numbers for ``count`` orders just approved (docs/DESIGN.md, "Ids")."""
+        first = self.orders_numbered + 1
+        self.orders_numbered += count
+        return range(first, first + count)
 
     # ------------------------------------------------------------ state
 

@@ -151,7 +151,8 @@ class OrderStoreActor(SupervisedRole):
         for symbol in replace.symbols:
             self.replaced_at[symbol] = tick
         specs = [(o.symbol, Side(o.side), o.price_ticks, o.qty_lots) for o in replace.orders]
-        to_cancel, created = self.store.replace_quotes(replace.symbols, specs, tick)
+        numbers = [o.number for o in replace.orders]
+        to_cancel, created = self.store.replace_quotes(replace.symbols, specs, tick, numbers)
         self.tick_cancels.extend(CancelItem(o.client_id, o.exchange_order_id) for o in to_cancel if o.exchange_order_id)
         self.tick_places.extend(
             PlaceItem(o.client_id, o.symbol, int(o.side), o.price_ticks, o.qty_lots, spec.reduce_only)

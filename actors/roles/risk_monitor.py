@@ -25,7 +25,7 @@ replay marks each fill at the mid it was marked at live.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -63,6 +63,10 @@ if TYPE_CHECKING:
     from actors.telemetry.telemetry import Telemetry
 
 Input = QuoteIntent | Mark
+
+
+def _symbol_of(item: FillItem) -> str:
+    return item.symbol
 
 
 @dataclass(frozen=True)
@@ -183,10 +187,14 @@ class RiskMonitor(SupervisedRole):
             self.duplicate_records += 1
             return
         self.last_seq = applied.seq
-        self.unapplied.extend(applied.fills)
-        if applied.closes:
-            self.closed_through = max(self.closed_through, applied.tick)
-            self._arm_deadline(applied.tick)
+        self._take_fills(applied.fills, applied.tick if applied.closes else None)
+
+    def _take_fills(self, fills: Sequence[FillItem], closes: int | None) -> None:
+        """Fills for the next decision; ``closes``: the tick whose fills are now complete."""
+        self.unapplied.extend(fills)
+        if closes is not None:
+            self.closed_through = max(self.closed_through, closes)
+            self._arm_deadline(closes)
         if self.final_tick is not None and self.decided_through >= self.final_tick:
             self._apply_fills()
             if self.telemetry is not None:  # no decision follows: the figures move with these fills
@@ -287,8 +295,9 @@ class RiskMonitor(SupervisedRole):
         if self.journal_failed is not None:
             self._halt(self.journal_failed, tick)  # before the decision: the store refuses its orders
         flattening = flatten is not None
-        orders = tuple(OrderSpec(symbol, int(side), price, lots, flattening or engine.is_reduce_only(symbol))
-                       for symbol, side, price, lots in approved)  # fmt: skip
+        numbers = engine.number_orders(len(approved))
+        orders = tuple(OrderSpec(symbol, int(side), price, lots, flattening or engine.is_reduce_only(symbol), number)
+                       for (symbol, side, price, lots), number in zip(approved, numbers, strict=True))  # fmt: skip
         decided = ReplaceQuotes(tick, tuple(pulled), orders, blocks, flatten=flattening)
         replaces = [(STORE, replace) for replace in split_replace(decided)]
         if self.telemetry is not None:
@@ -337,8 +346,14 @@ class RiskMonitor(SupervisedRole):
         )
 
     def _apply_fills(self) -> bool:
+        """The fills since the last decision, in symbol order (each symbol's in its store's order).
+
+        A symbol's fills all come from one store, but a sharded run has a
+        store per shard: symbol order makes the float sums come out the same
+        to the bit however the symbols are partitioned (docs/DESIGN.md, "Ids").
+        """
         fills, self.unapplied = self.unapplied, []
-        for item in fills:
+        for item in sorted(fills, key=_symbol_of):
             self.engine.apply_fill(item.to_fill())
         return bool(fills)
 
@@ -365,12 +380,19 @@ class RiskMonitor(SupervisedRole):
     @handles(VenueState)
     def on_venue_state(self, state: VenueState) -> None:
         """After a restart: positions that differ from the venue's mean a fill was lost or doubled; freeze."""
+        self._reconcile(state, None)
+
+    def _reconcile(self, state: VenueState, scope: Collection[str] | None) -> None:
+        """Compare the venue's positions with risk's, of the symbols in ``scope`` (None: every symbol)."""
         self.reconciliations += 1
         self._apply_fills()  # the fills the store applied before it forwarded the venue's state
         if self.telemetry is not None:
             self._tell_telemetry(self.telemetry, self.decided_through)
         venue = {item.symbol: item.lots for item in state.positions if item.lots}
         mine = self.engine.positions()
+        if scope is not None:  # a shard's venue holds its symbols only
+            within = frozenset(scope)
+            mine = {symbol: lots for symbol, lots in mine.items() if symbol in within}
         differ = sorted(symbol for symbol in venue.keys() | mine.keys() if venue.get(symbol) != mine.get(symbol))
         reason = f"Reconciliation: positions differ from the venue in {', '.join(differ)}"
         if differ:

@@ -1,0 +1,202 @@
+"""The coordinator: risk over every shard, and the links to them (docs/SCALING.md, "The coordinator").
+
+What is global lives here: positions and marks of every symbol, the total
+notional limit, realised edge over every fill, the trading state and the
+freeze.  :class:`CoordinatorRisk` *is* the risk monitor of one process
+(:class:`RiskMonitor`) with its inputs taken from the shards' batches
+instead of its own mailbox, and its outputs split by shard: so a sharded run
+decides exactly what one process decides.  What it adds is per shard:
+
+- the completeness rule counted over shards: tick *t*'s fills are complete
+  when every shard's store has closed *t* (risk applies each tick's fills in
+  symbol order, so the shards' arrival order changes nothing);
+- each ``ReplaceQuotes`` split by symbol, one part for every shard each tick
+  (empty or not: each shard's store sends its gateway one request per tick);
+- a freeze is confirmed when every shard's store has confirmed it;
+- a restarted shard's venue is reconciled against the positions of its
+  symbols only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from loguru import logger
+
+from actors.cluster._records import BROADCAST, BatchInbox, Rejoin, ShardBatch
+from actors.core.risk import RiskEngine
+from actors.messages import (
+    FillsApplied,
+    Freeze,
+    FreezeComplete,
+    FreezeRequest,
+    Mark,
+    OrderSpec,
+    QuoteIntent,
+    QuoterStopped,
+    ReplaceQuotes,
+    Resume,
+    TickDone,
+    VenueState,
+    split_replace,
+)
+from actors.roles.addresses import FEED, GATEWAY, STORE
+from actors.roles.risk_monitor import RiskMonitor
+from actors.runtime.actor import handles
+from actors.wire import Message, WireError, decode, encode
+
+Port = Callable[[bytes], None]
+"""How the coordinator hands a batch to one shard (a method call in one process, a Ray call across)."""
+
+
+class CoordinatorRisk(RiskMonitor):
+    """The risk monitor of a sharded run: the same decisions, its records to and from the shards in batches."""
+
+    def __init__(self, engine: RiskEngine, shards: Sequence[Sequence[str]], ports: Sequence[Port], *,
+                 final_tick: int) -> None:  # fmt: skip
+        symbols = [symbol for part in shards for symbol in part]
+        super().__init__(engine, symbols, final_tick=final_tick)
+        self.shards = [tuple(part) for part in shards]
+        self.shard_of = {symbol: index for index, part in enumerate(shards) for symbol in part}
+        self.ports = list(ports)
+        self.inboxes = [BatchInbox() for _ in shards]
+        self.out_seq = [0] * len(shards)
+        self.out_incarnation = [0] * len(shards)
+        self.fill_seq = [0] * len(shards)
+        self.fill_incarnation = [0] * len(shards)
+        self.fills_received = [0] * len(shards)
+        self.closed = [0] * len(shards)
+        self.confirmed: dict[int, int] = {}
+        """Shards whose store confirmed the freeze under way, with the orders each canceled."""
+
+    # ------------------------------------------------------------ from the shards
+
+    @handles(ShardBatch)
+    def on_shard_batch(self, batch: ShardBatch) -> None:
+        """A shard's batch: its records in order, as if each had come on its own."""
+        if not 0 <= batch.shard < len(self.shards):
+            self.runtime.dead_letter(self.sender, self.address, f"batch from unknown shard {batch.shard}", batch)
+            return
+        inbox = self.inboxes[batch.shard]
+        if batch.incarnation > inbox.incarnation >= 0:
+            self.fill_seq[batch.shard] = 0  # a restarted shard's store numbers its records anew
+        for ready in inbox.accept(batch):
+            for data in ready.records:
+                try:
+                    record = decode(data)
+                except WireError as exc:
+                    self.runtime.dead_letter(self.sender, self.address, f"undecodable: {exc}", data)
+                    continue
+                self._from_shard(batch.shard, record)
+
+    def _from_shard(self, shard: int, record: Message) -> None:
+        kind = type(record)
+        if kind is QuoteIntent or kind is Mark:
+            self._input(record)  # type: ignore[arg-type]
+        elif kind is FillsApplied:
+            self._shard_fills(shard, record)  # type: ignore[arg-type]
+        elif kind is FreezeComplete:
+            self._shard_confirmed(shard, record)  # type: ignore[arg-type]
+        elif kind is VenueState:
+            self._reconcile(record, self.shards[shard])  # type: ignore[arg-type]
+        elif kind is QuoterStopped:
+            self.on_quoter_stopped(record)  # type: ignore[arg-type]
+        elif kind is FreezeRequest:
+            self.on_freeze_request(record)  # type: ignore[arg-type]
+        else:
+            self.runtime.dead_letter(self.sender, self.address, f"unexpected from shard {shard}: {kind.__name__}", record)
+
+    def _shard_fills(self, shard: int, applied: FillsApplied) -> None:
+        """One shard's store's fills: numbered per shard; ``closes`` counts once every shard closed the tick."""
+        if applied.seq and applied.seq <= self.fill_seq[shard]:
+            self.duplicate_records += 1
+            return
+        self.fill_seq[shard] = max(self.fill_seq[shard], applied.seq)
+        self.fills_received[shard] += len(applied.fills)
+        closes = None
+        if applied.closes:
+            self.closed[shard] = max(self.closed[shard], applied.tick)
+            closes = min(self.closed)
+        self._take_fills(applied.fills, closes)
+
+    def _shard_confirmed(self, shard: int, done: FreezeComplete) -> None:
+        """One shard's store confirms the freeze; the freeze is confirmed when every shard's has."""
+        self.confirmed[shard] = done.canceled
+        if len(self.confirmed) == len(self.shards):
+            self.on_freeze_complete(FreezeComplete(done.tick, sum(self.confirmed.values())))
+
+    def _broadcast_freeze(self, tick: int, reason: str) -> None:
+        self.confirmed = {}
+        super()._broadcast_freeze(tick, reason)
+
+    def _broadcast_resume(self, tick: int, reason: str) -> None:
+        self.confirmed = {}
+        super()._broadcast_resume(tick, reason)
+
+    def rejoin(self, shard: int, last_tick: int) -> bytes:
+        """A restarted shard (called through the actor's proxy, so between two messages): its link starts anew.
+
+        It gets where risk is (it resumes after risk's last decision), how
+        many of its fills risk has (it resends the rest from its journal),
+        and the freeze, if there is one.
+        """
+        self.out_seq[shard] = 0
+        self.out_incarnation[shard] += 1
+        engine = self.engine
+        frozen = engine.frozen and self.freeze_tick is not None
+        keep = engine.halt_resumable or engine.limits.flatten_on_halt
+        rejoin = Rejoin(self.decided_through, last_tick, self.fills_received[shard], self.freeze_tick or 0 if frozen
+                        else 0, engine.last_freeze_reason if frozen else "", keep)  # fmt: skip
+        return encode(rejoin)
+
+    # ------------------------------------------------------------ to the shards
+
+    def send_all(self, sends: Iterable[tuple[str, Message]]) -> None:
+        """Risk's records, routed: a decision split by symbol, everything else to every shard; one batch per shard."""
+        batches: list[list[tuple[str, bytes]]] = [[] for _ in self.shards]
+        replaces: list[ReplaceQuotes] = []
+        for address, record in sends:
+            if isinstance(record, ReplaceQuotes):
+                replaces.append(record)
+                if record.last:
+                    self._split(replaces, batches)
+                    replaces = []
+                continue
+            data = encode(record)
+            targets: tuple[str, ...]
+            if isinstance(record, TickDone):
+                targets = (FEED,)
+            elif isinstance(record, (Freeze, Resume)) and address == STORE:
+                targets = (STORE, BROADCAST)
+            elif address in (GATEWAY, STORE):
+                targets = (address,)
+            else:
+                logger.warning("coordinator: nothing routes {} to {}", type(record).__name__, address)
+                continue
+            for batch in batches:
+                batch.extend((target, data) for target in targets)
+        for shard, batch in enumerate(batches):
+            if batch:
+                self._send_batch(shard, batch)
+
+    def _split(self, parts: list[ReplaceQuotes], batches: list[list[tuple[str, bytes]]]) -> None:
+        """One decision's parts as one ``ReplaceQuotes`` per shard, with its symbols and orders only."""
+        first = parts[0]
+        symbols: list[list[str]] = [[] for _ in self.shards]
+        orders: list[list[OrderSpec]] = [[] for _ in self.shards]
+        for part in parts:
+            for symbol in part.symbols:
+                symbols[self.shard_of[symbol]].append(symbol)
+            for order in part.orders:
+                orders[self.shard_of[order.symbol]].append(order)
+        for shard, batch in enumerate(batches):
+            blocks = first.risk_blocks if shard == 0 else 0
+            whole = ReplaceQuotes(first.tick, tuple(symbols[shard]), tuple(orders[shard]), blocks, flatten=first.flatten)
+            batch.extend((STORE, encode(piece)) for piece in split_replace(whole))
+
+    def _send_batch(self, shard: int, records: list[tuple[str, bytes]]) -> None:
+        self.out_seq[shard] += 1
+        addresses = tuple(address for address, _ in records)
+        batch = ShardBatch(shard, self.out_incarnation[shard], self.out_seq[shard], addresses,
+                           tuple(data for _, data in records))  # fmt: skip
+        self.ports[shard](encode(batch))

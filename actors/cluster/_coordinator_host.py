@@ -1,0 +1,161 @@
+"""The coordinator's process side: its runtime, its risk, the wait for the end, the report.
+
+Nothing here knows about Ray either: the hosts (:mod:`actors.cluster._local`,
+:mod:`actors.cluster._ray`) give it a :data:`Port` per shard and a way to ask
+each shard for its :class:`ShardFigures`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from actors.cluster._coordinator import CoordinatorRisk, Port
+from actors.cluster._merge import merged_gateway, merged_stats, merged_store, unpack
+from actors.cluster._shard import ShardFigures
+from actors.config import ShadowConfig
+from actors.core.risk import RiskEngine
+from actors.market_setup import settle
+from actors.messages import FreezeRequest
+from actors.report import ReportParts, assemble_report, render
+from actors.roles.addresses import RISK
+from actors.roles.risk_monitor import RiskSnapshot
+from actors.runtime import create_runtime
+from actors.runtime.realtime import IdleTimeout
+from actors.system import OPERATOR, STALL_S, risk_limits
+from actors.wire import encode
+
+POLL_S = 0.2
+"""How long the coordinator waits for its own runtime between two looks at the shards."""
+
+
+def partition(symbols: Sequence[str], shards: int) -> list[list[str]]:
+    """Symbols over ``shards`` shards: sorted, dealt round-robin (so a shard's share does not depend on names)."""
+    if shards < 1:
+        raise ValueError(f"need at least one shard, got {shards}")
+    ordered = sorted(symbols)
+    parts = [ordered[index::shards] for index in range(shards)]
+    return [part for part in parts if part] or [[]]
+
+
+@dataclass
+class Ended:
+    """How a sharded run ended: the last tick decided, and whether that was every tick asked for."""
+
+    decided_through: int
+    early: bool
+
+
+class Coordinator:
+    """Risk over every shard on a runtime of its own; the run's wait; the report."""
+
+    def __init__(self, config: ShadowConfig, shards: Sequence[Sequence[str]], ports: Sequence[Port]) -> None:
+        settled = settle(config)
+        self.config = config = settled.config
+        self.instruments = settled.instruments
+        self.recording = settled.market
+        self.shards = [list(part) for part in shards]
+        self.runtime = create_runtime("pool" if config.runtime == "sim" else config.runtime)
+        engine = RiskEngine(risk_limits(config), self.instruments)
+        self.runtime.spawn(CoordinatorRisk, RISK, engine, self.shards, ports, final_tick=config.iterations)
+        self.lost: dict[int, float] = {}
+        """Shards that died, with when (monotonic) they were found gone."""
+
+    @property
+    def risk(self) -> CoordinatorRisk:
+        actor = self.runtime.last_instance(RISK)
+        assert isinstance(actor, CoordinatorRisk)
+        return actor
+
+    def deliver(self, data: bytes) -> None:
+        """A batch from a shard (any thread)."""
+        self.runtime.tell(RISK, data)
+
+    def freeze(self, reason: str) -> None:
+        """The operator's kill switch, for every shard at once (any thread)."""
+        text = reason if reason.startswith(OPERATOR) else f"{OPERATOR}: {reason}"
+        self.runtime.tell(RISK, encode(FreezeRequest(text)))
+
+    def rejoin(self, shard: int) -> bytes:
+        """What a restarted shard needs to start again (:meth:`CoordinatorRisk.rejoin`)."""
+        self.lost.pop(shard, None)
+        data = self.runtime.last_instance(RISK).actor_ref.proxy().rejoin(shard, self.config.iterations).get()
+        assert isinstance(data, bytes)
+        return data
+
+    def wait(self, figures: Callable[[], Sequence[ShardFigures | None]], *, restart_timeout: float) -> Ended:
+        """Until every tick is decided and nothing moves between the shards and here any more.
+
+        Quiet is judged by counting (the four-counter rule): every batch a
+        shard sent was received here, every batch sent from here was
+        received there, every runtime idle, and nothing delivered anywhere
+        since the last look.  A shard that is gone (``None``) and not back
+        within ``restart_timeout`` freezes every shard, naming it.
+        """
+        last = self.config.iterations
+        seen, quiet_since, previous = -1, time.monotonic(), None
+        while True:
+            idle = self._idle()
+            risk = self.risk
+            decided = risk.decided_through
+            if decided != seen:
+                seen, quiet_since = decided, time.monotonic()
+            shard_figures = list(figures())
+            self._judge_lost(shard_figures, restart_timeout)
+            state = self._balance(risk, shard_figures, idle)
+            if state is not None and state == previous:
+                return Ended(decided, decided < last)
+            previous = state
+            if time.monotonic() - quiet_since > STALL_S and decided < last and not self.lost:
+                raise IdleTimeout(f"no tick decided for {STALL_S:.0f} s (last decided: {decided})")
+
+    def _idle(self) -> bool:
+        try:
+            self.runtime.wait_idle(timeout=POLL_S)
+        except IdleTimeout:
+            return False
+        return True
+
+    def _balance(self, risk: CoordinatorRisk, figures: Sequence[ShardFigures | None], idle: bool) -> tuple[int, ...] | None:
+        """A fingerprint of a quiet system (None: not quiet, or a shard is missing)."""
+        if not idle or any(entry is None or not entry.idle for entry in figures):
+            return None
+        present = [entry for entry in figures if entry is not None]
+        for shard, entry in enumerate(present):
+            if entry.sent != risk.inboxes[shard].received or entry.received != risk.out_seq[shard]:
+                return None
+        return (risk.decided_through, self.runtime.stats.delivered, *(entry.delivered for entry in present))
+
+    def _judge_lost(self, figures: Sequence[ShardFigures | None], restart_timeout: float) -> None:
+        now = time.monotonic()
+        for shard, entry in enumerate(figures):
+            if entry is not None:
+                continue
+            since = self.lost.setdefault(shard, now)
+            if now - since > restart_timeout and not self.risk.engine.frozen:
+                names = self.shards[shard]
+                shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+                self.freeze(f"Shard lost: shard {shard} ({len(names)} symbols: {shown}) not back within "
+                            f"{restart_timeout:g} s")  # fmt: skip
+
+    def risk_snapshot(self) -> RiskSnapshot:
+        """Risk's state, once idle."""
+        self.runtime.wait_idle()
+        snapshot = self.runtime.last_instance(RISK).actor_ref.proxy().snapshot().get()
+        assert isinstance(snapshot, RiskSnapshot)
+        return snapshot
+
+    def report(self, snapshots: Sequence[bytes]) -> tuple[dict[str, object], str]:
+        """The run's report from risk and every shard's snapshot: the one process's report, to the byte."""
+        parts = [unpack(data) for data in snapshots]
+        resumed = [part["resumed_after_tick"] for part in parts if part["resumed_after_tick"] is not None]
+        report_parts = ReportParts(
+            self.config, self.instruments, self.recording, min(resumed) if resumed else None,
+            merged_store(parts), self.risk_snapshot(), merged_gateway(parts), merged_stats(parts, self.runtime.stats),
+        )  # fmt: skip
+        report = assemble_report(report_parts)
+        return report, render(report)
+
+    def stop(self) -> None:
+        self.runtime.shutdown()

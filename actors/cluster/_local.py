@@ -1,0 +1,38 @@
+"""Every shard and the coordinator in this process (``--cluster in-process``): the same code as on Ray, no Ray.
+
+For tests, and to try sharding where Ray is not installed: the links are
+method calls between runtimes, so there is no parallelism to gain (one
+process has one core), only the same report.
+"""
+
+from __future__ import annotations
+
+from actors.cluster._coordinator_host import Coordinator, Ended, partition
+from actors.cluster._shard import Shard
+from actors.config import ShadowConfig
+from actors.market_setup import settle
+
+
+def run_in_process(config: ShadowConfig) -> tuple[dict[str, object], str, Ended]:
+    """Run ``config`` sharded over ``config.shards`` shards in this process; the report, its text, how it ended."""
+    config = settle(config).config
+    parts = partition(config.symbols, config.shards)
+    shards: list[Shard] = []
+
+    def port(index: int):  # type: ignore[no-untyped-def]
+        return lambda data: shards[index].deliver(data)
+
+    coordinator = Coordinator(config, parts, [port(index) for index in range(len(parts))])
+    try:
+        for index, symbols in enumerate(parts):
+            shards.append(Shard(config, index, symbols, coordinator.deliver, journal_root=config.journal))
+        for shard in shards:
+            shard.start(config.iterations)
+        ended = coordinator.wait(lambda: [shard.figures() for shard in shards],
+                                 restart_timeout=config.shard_restart_timeout)  # fmt: skip
+        report, text = coordinator.report([shard.snapshot() for shard in shards])
+        return report, text, ended
+    finally:
+        for shard in shards:
+            shard.stop()
+        coordinator.stop()

@@ -1,0 +1,80 @@
+"""Adding up the shards' snapshots for the report: counts sum, and nothing depends on how symbols were split."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgpack
+
+from actors.roles.gateway import GatewaySnapshot
+from actors.roles.order_store import StoreSnapshot
+from actors.runtime.base import RuntimeStats
+
+
+def unpack(data: bytes) -> dict[str, Any]:
+    """A shard's snapshot (``Shard.snapshot``) as plain data."""
+    value = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    if not isinstance(value, dict):
+        raise ValueError("a shard's snapshot must be a map")
+    return value
+
+
+def _sum_maps(maps: Sequence[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for entry in maps:
+        for key, value in entry.items():
+            total[key] = total.get(key, 0) + int(value)
+    return dict(sorted(total.items()))
+
+
+def merged_store(parts: Sequence[dict[str, Any]]) -> StoreSnapshot:
+    """Every shard's store as one: counts summed, open orders in client-id order."""
+    stores = [part["store"] for part in parts]
+    return StoreSnapshot(
+        placed=sum(store["placed"] for store in stores),
+        counts=_sum_maps([store["counts"] for store in stores]),
+        open_orders=sorted(order for store in stores for order in store["open_orders"]),
+        frozen=all(store["frozen"] for store in stores),
+        duplicate_fills=sum(store["duplicate_fills"] for store in stores),
+        unknown_fills=sum(store["unknown_fills"] for store in stores),
+        partially_filled_then_canceled=sum(store["partially_filled_then_canceled"] for store in stores),
+        illegal_transitions=sum(store["illegal_transitions"] for store in stores),
+        refused_after_freeze=sum(store["refused_after_freeze"] for store in stores),
+        freeze_confirmed_at=None,
+    )
+
+
+def merged_gateway(parts: Sequence[dict[str, Any]]) -> GatewaySnapshot:
+    """Every shard's gateway as one: calls and errors summed; mass-cancel rounds the most any shard needed."""
+    gateways = [part["gateway"] for part in parts]
+    open_counts = [gateway["venue_open"] for gateway in gateways]
+    errors = [gateway["mass_cancel_error"] for gateway in gateways if gateway["mass_cancel_error"]]
+    return GatewaySnapshot(
+        frozen=all(gateway["frozen"] for gateway in gateways),
+        places=sum(gateway["places"] for gateway in gateways),
+        cancels=sum(gateway["cancels"] for gateway in gateways),
+        exchange_errors=sum(gateway["exchange_errors"] for gateway in gateways),
+        refused_after_freeze=sum(gateway["refused_after_freeze"] for gateway in gateways),
+        reconciled=sum(gateway["reconciled"] for gateway in gateways),
+        faults_injected=_sum_maps([gateway["faults_injected"] for gateway in gateways]),
+        market_through=min(gateway["market_through"] for gateway in gateways),
+        venue_open=-1 if any(count < 0 for count in open_counts) else sum(open_counts),
+        mass_cancel_rounds=max(gateway["mass_cancel_rounds"] for gateway in gateways),
+        mass_cancel_error=errors[0] if errors else "",
+    )
+
+
+def merged_stats(parts: Sequence[dict[str, Any]], coordinator: RuntimeStats) -> RuntimeStats:
+    """The message counters of every shard's runtime and the coordinator's."""
+    stats = RuntimeStats()
+    for counters in [part["stats"] for part in parts]:
+        stats.dead_letters += counters["dead_letters"]
+        stats.failures += counters["failures"]
+        stats.restarts += counters["restarts"]
+        stats.escalations += counters["escalations"]
+    stats.dead_letters += coordinator.dead_letters
+    stats.failures += coordinator.failures
+    stats.restarts += coordinator.restarts
+    stats.escalations += coordinator.escalations
+    return stats

@@ -1,0 +1,160 @@
+"""A shard: the engine's actors for some of the symbols, on a runtime of its own (docs/SCALING.md, "A shard").
+
+Quoters, feed, order store, gateway and its part of the venue run exactly as
+in one process; the actor at ``RISK`` is the shard's end of the link to the
+coordinator (:class:`UpLink`).  Nothing here knows about Ray: a host (a Ray
+actor, or a test in one process) builds a :class:`Shard`, hands it the
+coordinator's batches with :meth:`Shard.deliver` and carries what it sends
+up to the coordinator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pykka
+
+from actors.cluster._records import BROADCAST, BatchInbox, Rejoin, ShardBatch
+from actors.cluster._uplink import SendUp, UpLink
+from actors.config import ShadowConfig
+from actors.core.risk import RiskEngine
+from actors.messages import FeedTicks, FillItem, FillsApplied
+from actors.roles.addresses import FEED, QUOTERS, RISK
+from actors.runtime import create_runtime
+from actors.runtime.realtime import IdleTimeout
+from actors.system import System
+from actors.wire import decode, encode
+
+SHARD_DIR = "shard-{}"
+"""A shard's journals live in this subdirectory of ``--journal`` (``shard-0``, ``shard-1``, ...)."""
+
+
+def shard_config(config: ShadowConfig, index: int, symbols: list[str], journal_root: str) -> ShadowConfig:
+    """The settings a shard runs under: its symbols, its journal directory, no outputs of its own."""
+    journal = str(Path(journal_root) / SHARD_DIR.format(index)) if journal_root else ""
+    return replace(
+        config, symbols=tuple(symbols), journal=journal, shards=1, runtime=config.runtime if config.runtime != "sim"
+        else "pool", metrics_port=0, metrics_file="", events="", html="",
+    )  # fmt: skip
+
+
+class ShardSystem(System):
+    """A :class:`System` whose actor at ``RISK`` is the link to the coordinator."""
+
+    def __init__(self, runtime: Any, config: ShadowConfig, index: int, send_up: SendUp, incarnation: int) -> None:
+        self.index = index
+        self.send_up = send_up
+        self.incarnation = incarnation
+        self.resume_through: int | None = None
+        """Set for a restarted shard: the coordinator's last decision, where the shard's actors start counting."""
+        super().__init__(runtime, config)
+
+    def _start_tick(self, venue_tick: int) -> int:
+        """After a restart the shard counts from the coordinator's last decision: its venue may be one tick on."""
+        return venue_tick if self.resume_through is None else min(venue_tick, self.resume_through)
+
+    def _spawn_risk(self, engine: RiskEngine, tick: int, freeze: tuple[int, str] | None) -> pykka.ActorRef[Any]:
+        return self.runtime.spawn(
+            UpLink, RISK, self.index, self.config.symbols, self.send_up, incarnation=self.incarnation,
+            flushed_through=tick, final_tick=self.config.iterations,
+        )  # fmt: skip
+
+
+@dataclass
+class ShardFigures:
+    """What a shard reports when asked whether it is quiet: for the coordinator's termination check."""
+
+    sent: int
+    received: int
+    delivered: int
+    idle: bool
+
+
+class Shard:
+    """One shard's engine; :meth:`start` it, feed it batches, ask it for its figures and its snapshot."""
+
+    def __init__(self, config: ShadowConfig, index: int, symbols: list[str], send_up: SendUp, *, incarnation: int = 0,
+                 journal_root: str = "") -> None:  # fmt: skip
+        self.index = index
+        self.config = shard_config(config, index, symbols, journal_root)
+        self.runtime = create_runtime(self.config.runtime)
+        self.inbox = BatchInbox()
+        self.system = ShardSystem(self.runtime, self.config, index, send_up, incarnation)
+        self.send_up = send_up
+
+    def start(self, last_tick: int) -> None:
+        """Spawn the shard's actors and let its feed go up to ``last_tick`` (a new run, or one resumed from journals)."""
+        self.system.start()
+        self.runtime.tell(FEED, encode(FeedTicks(last_tick)))
+
+    def rejoin(self, data: bytes) -> None:
+        """A restarted shard: start after the coordinator's last decision, resend the fills risk is missing."""
+        rejoin = decode(data)
+        assert isinstance(rejoin, Rejoin)
+        system = self.system
+        system.resume_through = rejoin.decided_through
+        system.start()
+        recovered = system.recovered
+        missing: list[FillItem] = []
+        if recovered is not None:
+            missing = [FillItem.from_fill(fill) for fill in recovered.store_fills[rejoin.fills_received :]]
+        if missing:
+            self.runtime.tell(RISK, encode(FillsApplied(rejoin.decided_through, tuple(missing), 0, False)))
+        self.runtime.tell(FEED, encode(FeedTicks(rejoin.last_tick)))
+        self.runtime.tell(RISK, encode(FeedTicks(rejoin.last_tick)))
+
+    def deliver(self, data: bytes) -> None:
+        """A batch from the coordinator: each record to its actor, in order (``BROADCAST``: every quoter)."""
+        batch = decode(data)
+        assert isinstance(batch, ShardBatch)
+        runtime = self.runtime
+        for ready in self.inbox.accept(batch):
+            for address, record in zip(ready.addresses, ready.records, strict=True):
+                if address == BROADCAST:
+                    for quoter in runtime.directory.group(QUOTERS):
+                        runtime.tell(quoter, record)
+                else:
+                    runtime.tell(address, record)
+
+    def figures(self, timeout: float = 0.2) -> ShardFigures:
+        """Batches sent up and received, messages delivered, and whether the shard went idle within ``timeout``."""
+        try:
+            self.runtime.wait_idle(timeout=timeout)
+            idle = True
+        except IdleTimeout:
+            idle = False
+        uplink = self.runtime.last_instance(RISK)
+        sent = uplink.sent if uplink is not None else 0
+        return ShardFigures(sent, self.inbox.received, self.runtime.stats.delivered, idle)
+
+    def snapshot(self) -> bytes:
+        """The store's and the gateway's snapshots and the runtime's counters, as msgpack (for the report)."""
+        store = self.system.store_snapshot()
+        gateway = self.system.gateway_snapshot()
+        stats = self.runtime.stats
+        packed: bytes = msgpack.packb({
+            "store": {
+                "placed": store.placed, "counts": store.counts, "open_orders": store.open_orders,
+                "frozen": store.frozen, "duplicate_fills": store.duplicate_fills, "unknown_fills": store.unknown_fills,
+                "partially_filled_then_canceled": store.partially_filled_then_canceled,
+                "illegal_transitions": store.illegal_transitions, "refused_after_freeze": store.refused_after_freeze,
+            },
+            "gateway": {
+                "frozen": gateway.frozen, "places": gateway.places, "cancels": gateway.cancels,
+                "exchange_errors": gateway.exchange_errors, "refused_after_freeze": gateway.refused_after_freeze,
+                "reconciled": gateway.reconciled, "faults_injected": gateway.faults_injected,
+                "market_through": gateway.market_through, "venue_open": gateway.venue_open,
+                "mass_cancel_rounds": gateway.mass_cancel_rounds, "mass_cancel_error": gateway.mass_cancel_error,
+            },
+            "stats": {"dead_letters": stats.dead_letters, "failures": stats.failures, "restarts": stats.restarts,
+                      "escalations": stats.escalations},
+            "resumed_after_tick": self.system.resumed_after_tick,
+        })  # fmt: skip
+        return packed
+
+    def stop(self) -> None:
+        """Stop the shard's actors and close its journals."""
+        self.system.stop()
