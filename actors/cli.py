@@ -157,6 +157,8 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     the journal for that (docs/RELIABILITY.md, "Durability: the journal").
     """
     tune_gc()
+    if config.shards > 1 or config.cluster:
+        return run_sharded(config)
     watch = Watch.wanted(config, progress=show_progress)  # refuses bad outputs before anything starts
     runtime = create_runtime(config.runtime, **({"seed": config.seed} if config.runtime == "sim" else {}))
     telemetry = watch.telemetry if watch is not None else None
@@ -184,19 +186,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
             except OSError as exc:  # a disk gone full, a directory removed since the start: the report still counts
                 system.final_report = render(report)
                 raise RunIncomplete(system.final_report, f"the run finished, but an output failed: {exc}") from None
-        if system.ended_early is not None:
-            reason = report["risk"]["last_freeze_reason"] or ""
-            why = reason if reason.startswith("Escalation") else "an actor on the tick path stopped (see the log)"
-            ticks = report["execution"]["ticks"]
-            raise RunIncomplete(render(report), f"the run stopped after tick {ticks} of {config.iterations}: {why}")
-        if "freeze_incomplete" in report["risk"]:
-            left = report["risk"]["freeze_incomplete"]
-            error = left["last_venue_error"] or "none"
-            raise RunIncomplete(
-                render(report),
-                f"the freeze could not complete: {left['store_open']} orders still open "
-                f"(last venue error: {error}); cancel them by hand",
-            )
+        judge(report, ended_early=system.ended_early is not None, iterations=config.iterations)
         system.final_report = render(report)
         return system.final_report
     except (KeyboardInterrupt, CallerInterrupted):
@@ -206,6 +196,67 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
         system.stop()
         if watch is not None:
             watch.close()
+
+
+def judge(report: dict[str, Any], *, ended_early: bool, iterations: int) -> None:
+    """Raise :class:`RunIncomplete` (with the report) for a run that stopped early or left orders open."""
+    if ended_early:
+        reason = report["risk"]["last_freeze_reason"] or ""
+        lost = reason.startswith(("Escalation", "Shard lost"))
+        why = reason if lost else "an actor on the tick path stopped (see the log)"
+        ticks = report["execution"]["ticks"]
+        raise RunIncomplete(render(report), f"the run stopped after tick {ticks} of {iterations}: {why}")
+    if "freeze_incomplete" in report["risk"]:
+        left = report["risk"]["freeze_incomplete"]
+        error = left["last_venue_error"] or "none"
+        raise RunIncomplete(
+            render(report),
+            f"the freeze could not complete: {left['store_open']} orders still open "
+            f"(last venue error: {error}); cancel them by hand",
+        )
+
+
+SHARDED_UNSUPPORTED = (
+    ("pace", "realtime", "--pace realtime"),
+    ("metrics_port", None, "--metrics-port"),
+    ("metrics_file", None, "--metrics-file"),
+    ("events", None, "--events"),
+    ("html", None, "--html"),
+)
+"""Settings a sharded run does not take yet (docs/SCALING.md, "Not yet")."""
+
+
+def run_sharded(config: ShadowConfig) -> str:
+    """``--shards N`` / ``--cluster``: the run sharded over Ray actors (or this process); the report text."""
+    for key, value, flag in SHARDED_UNSUPPORTED:
+        current = getattr(config, key)
+        if (value is None and current) or (value is not None and current == value):
+            raise ConfigError(f"{flag}: not available with --shards/--cluster yet (docs/SCALING.md)")
+    if config.journal and any(Path(config.journal).glob("shard-*/store.journal")):
+        raise ConfigError(f"--journal {config.journal}: holds a sharded run; resuming a whole sharded run is not "
+                          "supported yet (a shard that dies is brought back during the run)")  # fmt: skip
+    if config.cluster == "in-process":
+        from actors.cluster import run_in_process
+
+        report, text, ended = run_in_process(config)
+    else:
+        try:
+            from actors.cluster._ray import run_on_ray
+        except ImportError:
+            raise ConfigError(
+                f"--shards {config.shards}: sharding over processes needs Ray: pip install -e '.[cluster]' "
+                "(or --cluster in-process)"
+            ) from None
+
+        def told(address: str, name: str, seconds: float) -> None:
+            sys.stderr.write(f"{PROG}: {config.shards} shards on Ray at {address} ({seconds:.1f} s to start); "
+                             f"freeze them with: bin/mm-freeze --cluster {address} --run {name} --reason TEXT\n")  # fmt: skip
+            sys.stderr.flush()
+
+        text, ended = run_on_ray(config, on_address=told)
+        report = json.loads(text)
+    judge(report, ended_early=ended.early, iterations=report["execution"]["iterations"])
+    return text
 
 
 def _say(line: str, *, json_lines: bool) -> None:

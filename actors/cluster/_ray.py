@@ -1,0 +1,222 @@
+"""The shards and the coordinator as Ray actors (the ``cluster`` extra): one process each, restarted by Ray.
+
+Only bytes cross a process here: the wire module's records (batches of
+them), the settings as msgpack (:mod:`actors.cluster._settings`), the
+shards' snapshots as msgpack.  Ray places the actors, restarts a shard whose
+process dies (``max_restarts``), and names the coordinator so that
+``bin/mm-freeze`` can find it from another process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import ray
+from ray.exceptions import GetTimeoutError, RayError
+
+from actors.cluster._coordinator_host import Coordinator, Ended, partition
+from actors.cluster._settings import config_bytes, config_from_bytes
+from actors.cluster._shard import SHARD_DIR, Shard, ShardFigures
+from actors.config import ShadowConfig
+from actors.market_setup import settle
+
+NAMESPACE = "mm-shadow"
+"""The Ray namespace of every run's actors; a coordinator is named ``coordinator-<run id>`` there."""
+COORDINATOR_PREFIX = "coordinator-"
+FIGURES_TIMEOUT_S = 10.0
+"""A shard that does not answer the coordinator's look within this is taken for gone (Ray restarts it)."""
+SHARD_RESTARTS = 5
+"""Times Ray restarts a shard's process that died."""
+
+
+@ray.remote(max_restarts=SHARD_RESTARTS, max_task_retries=0)
+class ShardHost:
+    """A :class:`Shard` in a process of its own; after a restart, it tells the coordinator it is back."""
+
+    def __init__(self, settings: bytes, index: int, symbols: list[str], coordinator: Any, journal_root: str,
+                 run_name: str) -> None:  # fmt: skip
+        """Without ``--journal`` the shard journals into a directory of its own run's, removed at the end:
+        a journal is what brings a shard back after its process died."""
+        config = config_from_bytes(settings)
+        self.index = index
+        self.temporary = not journal_root
+        root = journal_root or str(Path(tempfile.gettempdir()) / f"mm-{run_name}")
+        directory = Path(root) / SHARD_DIR.format(index)
+        directory.mkdir(parents=True, exist_ok=True)
+        incarnation = _next_incarnation(directory / "incarnation")
+        self.root = root
+        self.shard = Shard(config, index, symbols, lambda data: coordinator.deliver.remote(data),
+                           incarnation=incarnation, journal_root=root)  # fmt: skip
+        if ray.get_runtime_context().was_current_actor_reconstructed:
+            coordinator.shard_back.remote(index)
+
+    def start(self, last_tick: int) -> int:
+        self.shard.start(last_tick)
+        return os.getpid()
+
+    def rejoin(self, data: bytes) -> int:
+        self.shard.rejoin(data)
+        return os.getpid()
+
+    def deliver(self, data: bytes) -> None:
+        self.shard.deliver(data)
+
+    def figures(self) -> bytes:
+        figures = self.shard.figures()
+        packed: bytes = msgpack.packb([figures.sent, figures.received, figures.delivered, figures.idle])
+        return packed
+
+    def snapshot(self) -> bytes:
+        return self.shard.snapshot()
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def stop(self) -> None:
+        self.shard.stop()
+        if self.temporary:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _next_incarnation(path: Path) -> int:
+    """This process's incarnation of the shard: one more than the last one that started in its directory."""
+    try:
+        last = int(path.read_text() or "0")
+    except (OSError, ValueError):
+        last = 0
+    path.write_text(str(last + 1))
+    return last + 1
+
+
+@ray.remote(concurrency_groups={"link": 1, "control": 1})
+class CoordinatorHost:
+    """The coordinator in a process of its own; ``run`` drives the run while ``deliver`` takes the shards' batches."""
+
+    def __init__(self, settings: bytes) -> None:
+        config = config_from_bytes(settings)
+        self.config = config
+        parts = partition(config.symbols, config.shards)
+        context = ray.get_runtime_context()
+        me, name = context.current_actor, context.get_actor_name() or "coordinator"
+        self.shards = [
+            ShardHost.options(name=f"{name}-shard-{index}", num_cpus=0).remote(  # type: ignore[attr-defined]
+                settings, index, symbols, me, config.journal, name
+            )
+            for index, symbols in enumerate(parts)
+        ]
+        self.coordinator = Coordinator(config, parts, [self._port(index) for index in range(len(parts))])
+        self.back: set[int] = set()
+        self.pids: list[int] = []
+
+    def _port(self, index: int) -> Any:
+        shards = self.shards
+        return lambda data: shards[index].deliver.remote(data)
+
+    @ray.method(concurrency_group="link")
+    def deliver(self, data: bytes) -> None:
+        self.coordinator.deliver(data)
+
+    @ray.method(concurrency_group="link")
+    def shard_back(self, index: int) -> None:
+        self.back.add(index)
+
+    @ray.method(concurrency_group="link")
+    def freeze(self, reason: str) -> bool:
+        self.coordinator.freeze(reason)
+        return True
+
+    @ray.method(concurrency_group="link")
+    def shard_pids(self) -> list[int]:
+        return list(self.pids)
+
+    @ray.method(concurrency_group="control")
+    def run(self) -> bytes:
+        """Start every shard, wait for the end, gather the report: ``[report text, last tick decided, early]``."""
+        config = self.config
+        self.pids = ray.get([shard.start.remote(config.iterations) for shard in self.shards])
+        ended = self.coordinator.wait(self._figures, restart_timeout=config.shard_restart_timeout)
+        snapshots = ray.get([shard.snapshot.remote() for shard in self.shards])
+        _, text = self.coordinator.report(snapshots)
+        packed: bytes = msgpack.packb([text, ended.decided_through, ended.early])
+        return packed
+
+    @ray.method(concurrency_group="control")
+    def stop(self) -> None:
+        for shard in self.shards:
+            try:
+                ray.get(shard.stop.remote(), timeout=30)
+            except RayError:
+                pass
+        self.coordinator.stop()
+
+    def _figures(self) -> list[ShardFigures | None]:
+        for index in sorted(self.back):
+            self.back.discard(index)
+            self.pids[index] = ray.get(self.shards[index].rejoin.remote(self.coordinator.rejoin(index)))
+        answers: list[ShardFigures | None] = []
+        for shard in self.shards:
+            try:
+                sent, received, delivered, idle = msgpack.unpackb(ray.get(shard.figures.remote(),
+                                                                          timeout=FIGURES_TIMEOUT_S))  # fmt: skip
+                answers.append(ShardFigures(sent, received, delivered, idle))
+            except (RayError, GetTimeoutError):
+                answers.append(None)
+        return answers
+
+
+def run_on_ray(config: ShadowConfig, *, on_address: Any = None) -> tuple[str, Ended]:
+    """Run ``config`` on Ray (``config.cluster``: local, or an address); the report text and how it ended.
+
+    ``on_address`` is told the cluster's address once it is up (for the
+    operator's ``bin/mm-freeze``), and the coordinator's name.
+    """
+    config = settle(config).config
+    local = config.cluster in ("", "local")
+    started = time.perf_counter()
+    if local:
+        ray.init(num_cpus=max(2, config.shards), include_dashboard=False, log_to_driver=False,
+                 _node_ip_address="127.0.0.1", namespace=NAMESPACE)  # fmt: skip
+    else:
+        ray.init(address=config.cluster, log_to_driver=False, namespace=NAMESPACE)
+    try:
+        name = f"{COORDINATOR_PREFIX}{uuid.uuid4().hex[:12]}"
+        host = CoordinatorHost.options(name=name, num_cpus=0).remote(config_bytes(config))  # type: ignore[attr-defined]
+        if on_address is not None:
+            on_address(ray.get_runtime_context().gcs_address, name, time.perf_counter() - started)
+        try:
+            text, decided, early = msgpack.unpackb(ray.get(host.run.remote()))
+        finally:
+            try:
+                ray.get(host.stop.remote(), timeout=60)
+            except RayError:
+                pass
+        return text, Ended(decided, early)
+    finally:
+        ray.shutdown()
+
+
+def freeze_on(address: str, reason: str, run: str = "") -> str:
+    """``bin/mm-freeze``: freeze the run on the cluster at ``address`` (the only one there, or ``run``); its name."""
+    ray.init(address=address, log_to_driver=False, namespace=NAMESPACE)
+    try:
+        names = sorted(entry["name"] if isinstance(entry, dict) else str(entry)
+                       for entry in ray.util.list_named_actors())  # fmt: skip
+        coordinators = [name for name in names if name.startswith(COORDINATOR_PREFIX) and "-shard-" not in name]
+        if run:
+            coordinators = [name for name in coordinators if name == run or name == COORDINATOR_PREFIX + run]
+        if not coordinators:
+            raise LookupError(f"no sharded run on the cluster at {address}" + (f" named {run}" if run else ""))
+        if len(coordinators) > 1:
+            raise LookupError(f"{len(coordinators)} runs on the cluster at {address}: name one with --run "
+                              f"({', '.join(coordinators)})")  # fmt: skip
+        ray.get(ray.get_actor(coordinators[0]).freeze.remote(reason), timeout=30)
+        return coordinators[0]
+    finally:
+        ray.shutdown()

@@ -1,0 +1,44 @@
+"""``bin/mm-freeze``: the operator's kill switch for a sharded run, from another process.
+
+It joins the Ray cluster at ``--cluster ADDRESS``, finds the run's
+coordinator (the only run there, or the one ``--run`` names) and freezes
+every shard at once with ``--reason``.  Exit 0: the coordinator took the
+freeze; 2: bad flags, no Ray, no such run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+PROG = "mm-freeze"
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Freeze a running sharded shadow run (every shard).")
+    parser.add_argument("--cluster", required=True, metavar="ADDRESS", help="the Ray cluster's address (host:port)")
+    parser.add_argument("--reason", required=True, metavar="TEXT", help="why; the report shows 'Operator: TEXT'")
+    parser.add_argument("--run", default="", metavar="NAME", help="the run's coordinator, if the cluster has several")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    if not args.reason.strip():
+        sys.stderr.write(f"{PROG}: error: --reason: give a reason\n")
+        return EXIT_USAGE
+    try:
+        from actors.cluster._ray import freeze_on
+    except ImportError:
+        sys.stderr.write(f"{PROG}: error: needs Ray: pip install -e '.[cluster]'\n")
+        return EXIT_USAGE
+    try:
+        name = freeze_on(args.cluster, args.reason, args.run)
+    except (LookupError, ConnectionError, RuntimeError, ValueError) as exc:
+        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        return EXIT_USAGE
+    sys.stderr.write(f"{PROG}: froze {name}: Operator: {args.reason}\n")
+    return 0
