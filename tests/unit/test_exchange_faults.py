@@ -8,7 +8,7 @@ import pytest
 
 from actors.core.exchange import ExchangeError, ExchangeTimeout, FakeExchangeClient, PlaceRequest
 from actors.core.exchange_faults import FAULT_KINDS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
-from actors.core.types import OrderState, Side
+from actors.core.types import Fill, OrderState, Side
 from actors.messages import (
     CancelItem,
     CancelOrders,
@@ -86,7 +86,7 @@ def test_a_cancel_racing_a_fill_is_refused_and_the_fill_is_streamed() -> None:
     assert [(f.exchange_order_id, f.qty_lots) for f in fills] == [(exchange_id, 2)]
 
 
-def test_duplicates_replay_on_the_next_stream_unknown_fills_and_reordering() -> None:
+def test_duplicates_replay_with_the_symbols_next_fills_unknown_fills_and_reordering() -> None:
     faulty = venue(duplicate_fill=1.0, unknown_fill=1.0, out_of_order=1.0)
     for n in range(1, 4):
         faulty.place(request(n))
@@ -94,10 +94,31 @@ def test_duplicates_replay_on_the_next_stream_unknown_fills_and_reordering() -> 
     first = faulty.stream_fills()
     venue_fills = [f for f in first if f.symbol != UNKNOWN_SYMBOL]
     assert [f.fill_id for f in venue_fills] == sorted((f.fill_id for f in venue_fills), reverse=True)
+    assert [f.symbol for f in first][-1] == UNKNOWN_SYMBOL  # the stranger follows its symbol's group
     assert sum(f.symbol == UNKNOWN_SYMBOL for f in first) == 1
+    assert faulty.stream_fills() == []  # nothing new traded: the duplicates wait for the symbol's next fills
+    faulty.place(request(4))
+    faulty.advance(2)
     second = faulty.stream_fills()
     assert {f.fill_id for f in venue_fills} <= {f.fill_id for f in second}  # each streamed again
+    assert {f.client_id for f in second if f.symbol != UNKNOWN_SYMBOL} == {f"CLI{n:08d}" for n in range(1, 5)}
+    assert faulty.injected == {"duplicate_fill": 4, "unknown_fill": 2, "out_of_order": 2}
     assert set(faulty.injected) <= set(FAULT_KINDS)
+
+
+def test_a_stranger_is_named_after_its_groups_first_new_fill_and_never_twice() -> None:
+    faulty = venue(duplicate_fill=1.0, unknown_fill=1.0)
+    strangers = []
+    for tick in range(1, 6):
+        faulty.place(PlaceRequest(f"CLI{tick:08d}", "BTCUSDT", Side.BUY, 6_000_000, 2))
+        faulty.place(PlaceRequest(f"CLI{tick + 100:08d}", "ETHUSDT", Side.SELL, 300_000, 2))
+        faulty.advance(tick)
+        strangers += [f for f in faulty.stream_fills() if f.symbol == UNKNOWN_SYMBOL]
+    assert len({f.fill_id for f in strangers}) == len(strangers) == 10  # a group per symbol and tick, duplicates too
+    assert strangers[:2] == [
+        Fill("FILX000001-1", "ORDX000001-1", "CLIX000001-1", UNKNOWN_SYMBOL, Side.BUY, 1, 1, 1),
+        Fill("FILX000101-1", "ORDX000101-1", "CLIX000101-1", UNKNOWN_SYMBOL, Side.BUY, 1, 1, 1),
+    ]
 
 
 def test_the_same_seed_injects_the_same_faults() -> None:
