@@ -291,3 +291,30 @@ def test_the_venue_is_emptied_at_a_freeze_even_when_the_store_is_gone() -> None:
     sim.run_until_idle()
     assert system.venue.get_orders() == []  # the gateway cancels on risk's word alone
     system.stop()
+
+
+def test_a_cancel_races_fill_pushed_in_the_tick_its_symbol_already_traded_in_draws_anew() -> None:
+    inner = FakeExchangeClient(seed=1, fill_rate=1.0, reject_rate=0.0, partial_fill_rate=0.0)
+    faulty = FaultyExchange(inner, ExchangeFaults(unknown_fill=0.5, cancel_race=1.0), seed=5)
+    pushed: list[list[Fill]] = []
+    faulty.subscribe(pushed.append)
+    symbols = [f"SYM{n:02d}" for n in range(1, 41)]
+    for n, symbol in enumerate(symbols, start=1):
+        faulty.place(PlaceRequest(f"CLI{n:08d}", symbol, Side.BUY, 1_000, 1))
+    faulty.advance(1)  # every symbol's first group at tick 1
+    (first,) = pushed
+    for n, symbol in enumerate(symbols, start=1):
+        faulty.place(PlaceRequest(f"CLI{n + 100:08d}", symbol, Side.BUY, 1_000, 1))
+        assert faulty.cancel(f"ORD{n + 100:06d}").reason == "already filled"  # raced: pushed on its own at tick 1
+    seconds = pushed[1:]
+    assert len(seconds) == 40
+
+    def stranger_after(batch: list[Fill], symbol: str) -> bool:
+        at = max(i for i, fill in enumerate(batch) if fill.symbol == symbol)
+        return at + 1 < len(batch) and batch[at + 1].symbol == UNKNOWN_SYMBOL
+
+    in_first = [stranger_after(first, symbol) for symbol in symbols]
+    in_second = [stranger_after(batch, symbol) for batch, symbol in zip(seconds, symbols, strict=True)]
+    assert 0 < sum(in_first) < 40 and 0 < sum(in_second) < 40
+    assert in_first != in_second  # (1, symbol, 2) is a key of its own, not the tick's first group's again
+    assert faulty.injected["unknown_fill"] == sum(in_first) + sum(in_second)
