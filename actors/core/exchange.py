@@ -14,10 +14,31 @@ pushes to a connected client; a client that never subscribes polls
 With ``retain_ticks`` set, the venue forgets an order that has been done
 (filled, canceled or rejected) for that many ticks, as a real venue stops
 answering for old orders: a later cancel of it gets "unknown order".
+
+Ids do not depend on which other orders share the venue, so a venue split by
+symbol over several processes (a sharded engine, each shard with its own
+part of the venue) names every order and fill as one venue holding them all
+would (docs/DESIGN.md, "Keyed randomness"):
+
+- an order's exchange id is ``ORD`` and the number its client id ends with
+  (``CLI00000123`` -> ``ORD000123``, zero-padded to six digits, wider when
+  the number is; :func:`derived_exchange_id`).  A client id that ends with no
+  digits (tests, tools), or whose number an order the venue still remembers
+  already carries, gets ``ORDV`` and a counter of this venue's instead
+  (``ORDV000001``): no derived id has a letter after ``ORD``, so the two
+  never collide; such an id does depend on the venue's other orders.  A
+  rejected placement takes no id: its number is a gap;
+- a fill's id is its order's number and which of that order's fills it is
+  (``ORD000123``'s second fill is ``FIL000123-2``; ``ORDV000001``'s first is
+  ``FILV000001-1``).  Ids are unique as long as client ids are, with one
+  exception: a client id placed again after the venue forgot it
+  (``retain_ticks``) gets the same ids again.  The order store never reuses
+  a client id.
 """
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,7 +136,7 @@ class IExchangeClient(Protocol):
         ...
 
     def get_orders(self) -> list[ExchangeOrder]:
-        """Orders still open, in exchange-id order."""
+        """Orders still open, in the order they were placed."""
         ...
 
     def get_positions(self) -> dict[str, int]:
@@ -127,7 +148,7 @@ class IExchangeClient(Protocol):
         ...
 
     def stream_fills(self) -> list[Fill]:
-        """Fills not streamed (or pushed) yet, in fill-id order; each is streamed once."""
+        """Fills not streamed (or pushed) yet, in the order they traded; each is streamed once."""
         ...
 
     def subscribe(self, listener: FillListener) -> None:
@@ -136,7 +157,25 @@ class IExchangeClient(Protocol):
 
 
 FillListener = Callable[[list[Fill]], None]
-"""Receives the venue's fills as the venue pushes them (in fill-id order)."""
+"""Receives the venue's fills as the venue pushes them (in the order they traded)."""
+
+_TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
+
+
+def derived_exchange_id(client_id: str) -> str | None:
+    """``ORD`` and the number ``client_id`` ends with, or None if it ends with no digit.
+
+    The id then depends on the client id alone, not on the orders placed
+    before it at this venue: the same whatever the partition of symbols
+    over venues, given client ids numbered across all of them.
+    """
+    digits = _TRAILING_DIGITS.search(client_id)
+    return None if digits is None else f"ORD{int(digits.group()):06d}"
+
+
+def fill_id(exchange_order_id: str, k: int) -> str:
+    """The id of the ``k``-th fill (from 1) of ``exchange_order_id``: ``ORD000123`` -> ``FIL000123-k``."""
+    return f"FIL{exchange_order_id.removeprefix('ORD')}-{k}"
 
 
 @runtime_checkable
@@ -154,6 +193,8 @@ class _Resting:
 
     order: ExchangeOrder
     view: RestingOrder
+    fills: int = 0
+    """How many times it traded: the next fill's number (its fill id says which fill of the order it is)."""
 
     @property
     def filled(self) -> int:
@@ -185,7 +226,10 @@ class FakeExchangeClient:
         self.clock = clock or FrozenClock.parse("2025-01-01T00:00:00Z")
         self.tick = 0
         self.retain_ticks = retain_ticks
-        self._placed = 0
+        self.placed = 0
+        """Placements accepted so far (a count, no longer an id: tests watch it for orders reaching the venue)."""
+        self._unnumbered = 0
+        """Exchange ids handed out from this venue's counter (``ORDV…``: client ids without a number of their own)."""
         self._done: deque[tuple[int, str | None, str]] = deque()
         self._orders: dict[str, _Resting] = {}
         self._open: dict[str, _Resting] = {}
@@ -193,7 +237,6 @@ class FakeExchangeClient:
         self._by_client_id: dict[str, str] = {}
         self._positions: dict[str, int] = {}
         self._unstreamed: list[Fill] = []
-        self._fills = 0
         self._listener: FillListener | None = None
 
     @property
@@ -209,7 +252,7 @@ class FakeExchangeClient:
             self.fill_model.fill_rate = rate
 
     def place(self, request: PlaceRequest) -> PlaceResult:
-        """Accept (next ``ORD`` id) or reject, by a draw keyed on the client id."""
+        """Accept (the id derived from the client id) or reject, by a draw keyed on the client id."""
         if request.qty_lots <= 0 or request.price_ticks <= 0:
             return PlaceResult(request.client_id, False, None, "invalid price or quantity")
         if request.client_id in self._client_ids:
@@ -218,8 +261,11 @@ class FakeExchangeClient:
         if uniform(self.seed, "reject", request.client_id) < self.reject_rate:
             self._finished(None, request.client_id)
             return PlaceResult(request.client_id, False, None, "rejected by venue")
-        self._placed += 1
-        exchange_id = f"ORD{self._placed:06d}"
+        exchange_id = derived_exchange_id(request.client_id)
+        if exchange_id is None or exchange_id in self._orders:
+            self._unnumbered += 1
+            exchange_id = f"ORDV{self._unnumbered:06d}"
+        self.placed += 1
         r = request
         ahead = self.fill_model.queue_ahead(r.symbol, r.side, r.price_ticks)
         resting = _Resting(
@@ -245,7 +291,7 @@ class FakeExchangeClient:
         return CancelResult(exchange_order_id, True)
 
     def cancel_all(self) -> list[ExchangeOrder]:
-        """Cancel every resting order, in exchange-id order; the orders as canceled."""
+        """Cancel every resting order, in the order they were placed; the orders as canceled."""
         canceled = []
         for resting in self._open.values():
             resting.order = _with_status(resting, "canceled")
@@ -290,11 +336,11 @@ class FakeExchangeClient:
     def _trade(self, resting: _Resting, qty: int, tick: int) -> None:
         order = resting.order
         resting.view.filled += qty
-        self._fills += 1
+        resting.fills += 1
         self._positions[order.symbol] = self._positions.get(order.symbol, 0) + int(order.side) * qty
         self._unstreamed.append(
             Fill(
-                f"FIL{self._fills:08d}",
+                fill_id(order.exchange_order_id, resting.fills),
                 order.exchange_order_id,
                 order.client_id,
                 order.symbol,
@@ -312,7 +358,7 @@ class FakeExchangeClient:
             resting.order = _with_status(resting, "open")
 
     def get_orders(self) -> list[ExchangeOrder]:
-        """Open orders, in exchange-id order."""
+        """Open orders, in the order they were placed."""
         return [resting.order for resting in self._open.values()]
 
     def get_positions(self) -> dict[str, int]:

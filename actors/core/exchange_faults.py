@@ -7,19 +7,31 @@ rates of :class:`ExchangeFaults`, makes it fail the ways real venues fail:
 - ``cancel_error``: the cancel fails in transport; the order is still live.
 - ``timeout``: a placement or cancel gets no answer (:class:`ExchangeTimeout`);
   whether it took effect at the venue is decided by another draw.
-- ``duplicate_fill``: a fill is streamed again by the next ``stream_fills``.
-- ``out_of_order``: a batch of fills is streamed in reverse order.
-- ``unknown_fill``: a batch carries a fill for an order the venue never had.
+- ``duplicate_fill``: a fill is streamed again with its symbol's next fills.
+- ``out_of_order``: a symbol's fills in a batch are streamed in reverse order.
+- ``unknown_fill``: after a symbol's fills, a batch carries a fill for an
+  order the venue never had.
 - ``cancel_race``: the order trades in full just before the cancel arrives,
   so the cancel is refused ("already filled").
 
 Every draw is keyed on what it is about (client id, exchange id and attempt,
-fill id, tick), never on call order, so a run is reproducible on every
+fill id, tick, symbol), never on call order, so a run is reproducible on every
 runtime (docs/DESIGN.md, "Keyed randomness").  What each fault must lead to is the gateway's
 and the store's business; docs/RELIABILITY.md lists the outcomes.
 
-Some keys count calls (a cancel's attempt, the mass cancels, the streamed
-batches), and the report counts the faults injected.  That state is a
+The stream's faults are drawn per symbol, not per batch: a batch is cut into
+one group per symbol (in the order the symbols first trade in it), and each
+group draws its stranger and its reversal on (tick, symbol, n), n counting
+that symbol's groups at that tick (a cancel race's fill, pushed on its own,
+is a second group).  A symbol's owed duplicates go out with its next group.
+So which symbols share a venue changes no draw: venues each holding some of
+the symbols stream, fault and count together exactly what one venue holding
+them all does (``tests/unit/test_venue_partitions.py``).  A mass cancel is
+one call to one venue and is drawn per call: that one fault is not
+independent of the partition.
+
+Some keys count calls (a cancel's attempt, the mass cancels, a symbol's
+groups at a tick), and the report counts the faults injected.  That state is a
 :class:`FaultLog`, changed only by notes; over a journaled venue
 (:class:`actors.core.recorded_venue.RecordedVenue`) each note goes to the
 venue's journal first, so a restored venue hands the injector the log it
@@ -96,15 +108,37 @@ class FaultLog:
     anew), ``["cancel_done", exchange_id]`` (the attempts start again),
     ``["mass_cancel"]``.  The streamed batches are not noted: each is a
     ``stream`` record of the venue's own journal already, which the venue
-    counts here as it replays (:attr:`streams`, :attr:`last_batch`).
+    cuts into groups here (:meth:`group`) as it replays, as the injector
+    did live (:attr:`groups`, :attr:`last_groups`).
     """
 
     injected: Counter[str] = field(default_factory=Counter)
     cancel_attempts: dict[str, int] = field(default_factory=dict)
     mass_cancels: int = 0
-    streams: int = 0
-    last_batch: list[Fill] = field(default_factory=list, compare=False)
-    """The venue's fills in the last batch streamed: the duplicates drawn on them are still owed."""
+    groups: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per symbol, the last tick it streamed fills at and how many groups it streamed at that tick (a key's n)."""
+    last_groups: dict[str, list[Fill]] = field(default_factory=dict, compare=False)
+    """Per symbol, the venue's fills in its last group: the duplicates drawn on them are still owed."""
+
+    def group(self, tick: int, fills: list[Fill]) -> list[tuple[str, int, list[Fill]]]:
+        """Cut a batch of the venue's new fills at ``tick`` into (symbol, n, fills), n counting from 1 per tick.
+
+        Symbols come in the order they first trade in the batch, each
+        symbol's fills in the batch's order.  Live (the injector) and in
+        a replay (the venue's ``stream`` records) the same batches give the
+        same groups, so a restored injector numbers on as the killed one.
+        """
+        by_symbol: dict[str, list[Fill]] = {}
+        for fill in fills:
+            by_symbol.setdefault(fill.symbol, []).append(fill)
+        cut = []
+        for symbol, fresh in by_symbol.items():
+            last_tick, n = self.groups.get(symbol, (tick, 0))
+            n = n + 1 if last_tick == tick else 1
+            self.groups[symbol] = (tick, n)
+            self.last_groups[symbol] = fresh
+            cut.append((symbol, n, fresh))
+        return cut
 
     def apply(self, note: Record) -> None:
         """Change the log as ``note`` says; an unknown note is a :class:`JournalError`."""
@@ -126,7 +160,10 @@ class FaultyExchange:
 
     Over a venue that keeps a :class:`FaultLog` (``inner.fault_log``, and
     ``inner.note`` to journal a note), the injector takes that log as its
-    own: restored, it goes on as if it had never stopped.
+    own: restored, it goes on as if it had never stopped.  A restored
+    venue's redelivery (``inner.take_redelivery``: the fills it streamed
+    again on reconnect) goes out first, untouched: old news, drawn on when
+    first streamed.
     """
 
     def __init__(self, inner: FakeExchangeClient, faults: ExchangeFaults, seed: int) -> None:
@@ -137,10 +174,14 @@ class FaultyExchange:
         self.log = log if isinstance(log, FaultLog) else FaultLog()
         self.injected: Counter[str] = self.log.injected
         self._journal: Callable[[Record], None] | None = getattr(inner, "note", None)
-        self._reconnect: Callable[[], list[Fill] | None] | None = getattr(inner, "reconnect", None)
-        self._replay: list[Fill] = [
-            fill for fill in self.log.last_batch if self._draw("duplicate-fill", fill.fill_id) < faults.duplicate_fill
-        ]
+        take_redelivery: Callable[[], list[Fill]] | None = getattr(inner, "take_redelivery", None)
+        self._redelivery: list[Fill] = take_redelivery() if take_redelivery is not None else []
+        self._replay: dict[str, list[Fill]] = {}
+        """Per symbol, the duplicates owed: streamed again before its next group."""
+        for symbol, group in self.log.last_groups.items():
+            owed = [fill for fill in group if self._draw("duplicate-fill", fill.fill_id) < faults.duplicate_fill]
+            if owed:
+                self._replay[symbol] = owed
 
     def _note(self, note: Record) -> None:
         """Journal ``note`` (if the venue keeps a journal), then apply it."""
@@ -203,40 +244,42 @@ class FaultyExchange:
         self.inner.advance(tick)
 
     def stream_fills(self) -> list[Fill]:
-        """The venue's new fills, plus replays, strangers and reordering as drawn.
-
-        A restored venue's reconnect (its redelivery of fills streamed
-        before, ``inner.reconnect``) is passed on untouched: no draw, no
-        batch counted, owed duplicates still owed.
-        """
-        again = self._reconnect() if self._reconnect is not None else None
-        if again is not None:
-            return again
-        return self._disturb(self.inner.stream_fills())
+        """A restored venue's redelivery (once), then the venue's new fills disturbed as drawn (:meth:`_disturb`)."""
+        return self._take_redelivery() + self._disturb(self.inner.stream_fills())
 
     def subscribe(self, listener: FillListener) -> None:
         """Have the venue push its fills through the same faults to ``listener``."""
-        self.inner.subscribe(lambda fills: listener(self._disturb(fills)))
+        self.inner.subscribe(lambda fills: listener(self._take_redelivery() + self._disturb(fills)))
+
+    def _take_redelivery(self) -> list[Fill]:
+        again, self._redelivery = self._redelivery, []
+        return again
 
     def _disturb(self, new: list[Fill]) -> list[Fill]:
-        """Duplicates (streamed again next time), a stranger, the batch reversed, as drawn."""
-        self.log.streams += 1  # one per batch the venue streams: its journal's ``stream`` record counts it again
-        tick, call = self.inner.tick, self.log.streams
-        fills = self._replay + new
-        fresh = len(self._replay)
-        self._replay = []
-        for fill in fills[fresh:]:
-            if self._draw("duplicate-fill", fill.fill_id) < self.faults.duplicate_fill:
+        """Each symbol's group: its owed duplicates and new fills, maybe reversed, maybe a stranger after it.
+
+        Draws are keyed on (tick, symbol, n), never on the batch, so they do
+        not depend on which other symbols' fills share the batch (module
+        docstring).  A symbol with duplicates owed and no new fill keeps
+        owing them: streamed alone, they would make a group that exists
+        only because another symbol of the same venue traded.
+        """
+        tick, faults, out = self.inner.tick, self.faults, []
+        for symbol, n, fresh in self.log.group(tick, new):
+            group = self._replay.pop(symbol, []) + fresh
+            owed = [fill for fill in fresh if self._draw("duplicate-fill", fill.fill_id) < faults.duplicate_fill]
+            for _ in owed:
                 self._note(["fault", "duplicate_fill"])
-                self._replay.append(fill)
-        if self._draw("unknown-fill", tick, call) < self.faults.unknown_fill:
-            self._note(["fault", "unknown_fill"])
-            n = self.injected["unknown_fill"]
-            fills.append(Fill(f"FILX{n:07d}", f"ORDX{n:05d}", f"CLIX{n:07d}", UNKNOWN_SYMBOL, Side.BUY, 1, 1, tick))
-        if len(fills) > 1 and self._draw("out-of-order", tick, call) < self.faults.out_of_order:
-            self._note(["fault", "out_of_order"])
-            fills.reverse()
-        return fills
+            if owed:
+                self._replay[symbol] = owed
+            if len(group) > 1 and self._draw("out-of-order", tick, symbol, n) < faults.out_of_order:
+                self._note(["fault", "out_of_order"])
+                group.reverse()
+            out.extend(group)
+            if self._draw("unknown-fill", tick, symbol, n) < faults.unknown_fill:
+                self._note(["fault", "unknown_fill"])
+                out.append(_stranger(fresh[0], tick))
+        return out
 
     # ------------------------------------------------------------ queries
 
@@ -254,3 +297,15 @@ class FaultyExchange:
 
     def _draw(self, what: str, *key: object) -> float:
         return uniform(self.seed, "fault", what, *key)
+
+
+def _stranger(first: Fill, tick: int) -> Fill:
+    """A fill for an order nobody placed, named after ``first``, the group's first new fill.
+
+    Every new fill is the first of at most one group, so the names are
+    unique, across venues too.  The venue's own ids are ``FIL``/``ORD``
+    then a digit or ``V``, the store's ``CLI`` then a digit: an ``X`` after
+    the prefix never names a real fill, order or client id.
+    """
+    tail = first.fill_id.removeprefix("FIL")
+    return Fill(f"FILX{tail}", f"ORDX{tail}", f"CLIX{tail}", UNKNOWN_SYMBOL, Side.BUY, 1, 1, tick)

@@ -12,9 +12,15 @@ and it applies each fill id once anyway.
 
 A hostile venue's fault injector (:mod:`actors.core.exchange_faults`) sits in
 front of this one and keeps its own memory, a :class:`FaultLog`: which
-faults it injected, which attempt a cancel is at, how many batches were
-streamed.  Its notes go to this journal too (``["note", note]``), so the
-restored venue hands the injector back the log it had.
+faults it injected, which attempt a cancel is at, how many groups each
+symbol streamed at its last tick and which duplicates it still owes.  Its
+notes go to this journal too (``["note", note]``); the groups it cut from
+the batches this venue streamed are not noted, each batch being a
+``stream`` record already, cut into the same groups again as it replays.
+So the restored venue hands the injector back the log it had, and the
+injector takes the redelivery over
+(:meth:`RecordedVenue.take_redelivery`), to stream it untouched before
+anything it disturbs.
 """
 
 from __future__ import annotations
@@ -52,7 +58,6 @@ class RecordedVenue(FakeExchangeClient):
             self.replayed += 1
         self.torn_tail = reader.torn_tail
         self._redelivery = [fill for fill in self._streamed if fill.tick >= self.tick - REDELIVER_TICKS]
-        self._reconnecting = self.replayed > 0
         self._streamed = []
         self._journal = JournalWriter(journal_path, keep_bytes=reader.valid_bytes, fingerprint=fingerprint)
 
@@ -74,21 +79,20 @@ class RecordedVenue(FakeExchangeClient):
         super().advance(tick)
 
     def stream_fills(self) -> list[Fill]:
-        """New fills, after the redelivery if a restored venue still owes it."""
-        again, self._redelivery, self._reconnecting = self._redelivery, [], False
+        """New fills, after the redelivery if a restored venue still owes it (and no injector took it)."""
+        again = self.take_redelivery()
         self._record(["stream"])  # a push streams too: it goes through here
         return again + super().stream_fills()
 
-    def reconnect(self) -> list[Fill] | None:
-        """A restored venue's first poll, if nothing traded since the restore: the redelivery alone, else None.
+    def take_redelivery(self) -> list[Fill]:
+        """The fills a restored venue streams again on reconnect, handed over once (then owed no more).
 
-        Nothing at the venue moves, so nothing is journaled; a fault
-        injector passes it on untouched (old news, drawn on when first
-        streamed), as if the run had never stopped.
+        A fault injector takes them at once and streams them first,
+        untouched: they were drawn on when first streamed, and mixed with
+        new fills they would make the groups it draws on differ from the
+        ones this journal's ``stream`` records give back in a replay.
         """
-        if not self._reconnecting or self._unstreamed:
-            return None
-        again, self._redelivery, self._reconnecting = self._redelivery, [], False
+        again, self._redelivery = self._redelivery, []
         return again
 
     def fill_now(self, exchange_order_id: str) -> bool:
@@ -123,8 +127,7 @@ class RecordedVenue(FakeExchangeClient):
         elif op == "stream":
             batch = super().stream_fills()
             self._streamed.extend(batch)
-            self.fault_log.streams += 1
-            self.fault_log.last_batch = batch
+            self.fault_log.group(self.tick, batch)
         elif op == "fill_now":
             super().fill_now(*args)
         elif op == "note" and len(args) == 1 and isinstance(args[0], list) and args[0]:

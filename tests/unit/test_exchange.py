@@ -66,7 +66,11 @@ def test_partial_fills_never_exceed_the_order() -> None:
         by_order[item.exchange_order_id] = by_order.get(item.exchange_order_id, 0) + item.qty_lots  # type: ignore[attr-defined]
     assert all(total <= 10 for total in by_order.values())
     assert any(item.qty_lots < 10 for item in fills)  # type: ignore[attr-defined]
-    assert [f.fill_id for f in fills] == [f"FIL{n:08d}" for n in range(1, len(fills) + 1)]  # type: ignore[attr-defined]
+    seen: dict[str, int] = {}
+    for item in fills:  # each order's fills are numbered 1, 2, ... after its own number
+        k = seen[item.exchange_order_id] = seen.get(item.exchange_order_id, 0) + 1  # type: ignore[attr-defined]
+        assert item.fill_id == f"FIL{item.exchange_order_id.removeprefix('ORD')}-{k}"  # type: ignore[attr-defined]
+    assert max(seen.values()) > 1  # some order traded more than once
     assert sum(venue.get_positions().values()) == sum(by_order.values())
 
 
@@ -117,5 +121,34 @@ def test_the_venue_forgets_finished_orders_after_retain_ticks() -> None:
     assert first is not None and venue.cancel(first).ok
     venue.advance(1)  # canceled at tick 0, forgotten once tick 1 is reached
     assert venue.cancel(first).reason == "unknown order"
-    assert venue.place(request(2)).exchange_order_id == "ORD000002"  # ids keep counting
+    assert venue.place(request(2)).exchange_order_id == "ORD000002"  # the client id's number, not a count
     assert venue.place(request(1)).accepted  # the forgotten client id is free again
+
+
+def test_an_exchange_id_is_the_client_ids_number_so_rejected_orders_leave_a_gap() -> None:
+    venue = FakeExchangeClient(seed=9, reject_rate=0.5)
+    answers = {n: venue.place(request(n)) for n in range(1, 41)}
+    accepted = [n for n, answer in answers.items() if answer.accepted]
+    assert 0 < len(accepted) < 40
+    assert all(answers[n].exchange_order_id == f"ORD{n:06d}" for n in accepted)
+    assert all(answer.exchange_order_id is None for answer in answers.values() if not answer.accepted)
+
+
+def test_a_number_wider_than_six_digits_gives_a_wider_exchange_id_and_a_retry_gets_no_second_one() -> None:
+    venue = FakeExchangeClient()
+    wide = PlaceRequest("CLI12345678", "BTCUSDT", Side.BUY, 6_000_000, 1)
+    assert venue.place(wide).exchange_order_id == "ORD12345678"
+    assert venue.place(wide).reason == "duplicate client id"
+    assert [o.exchange_order_id for o in venue.get_orders()] == ["ORD12345678"]
+
+
+def test_a_client_id_without_a_number_or_with_one_already_taken_gets_an_id_of_the_venues_own_count() -> None:
+    venue = FakeExchangeClient(fill_rate=1.0, partial_fill_rate=0.0)
+    named = PlaceRequest("alpha", "BTCUSDT", Side.BUY, 6_000_000, 1)
+    assert venue.place(named).exchange_order_id == "ORDV000001"
+    assert venue.place(request(1)).exchange_order_id == "ORD000001"
+    same_number = PlaceRequest("other-1", "BTCUSDT", Side.BUY, 6_000_000, 1)
+    assert venue.place(same_number).exchange_order_id == "ORDV000002"  # ORD000001 is taken: never two orders per id
+    venue.advance(1)
+    fills = {f.client_id: f.fill_id for f in venue.stream_fills()}
+    assert fills == {"alpha": "FILV000001-1", "CLI00000001": "FIL000001-1", "other-1": "FILV000002-1"}

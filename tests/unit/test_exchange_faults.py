@@ -8,7 +8,7 @@ import pytest
 
 from actors.core.exchange import ExchangeError, ExchangeTimeout, FakeExchangeClient, PlaceRequest
 from actors.core.exchange_faults import FAULT_KINDS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
-from actors.core.types import OrderState, Side
+from actors.core.types import Fill, OrderState, Side
 from actors.messages import (
     CancelItem,
     CancelOrders,
@@ -86,7 +86,7 @@ def test_a_cancel_racing_a_fill_is_refused_and_the_fill_is_streamed() -> None:
     assert [(f.exchange_order_id, f.qty_lots) for f in fills] == [(exchange_id, 2)]
 
 
-def test_duplicates_replay_on_the_next_stream_unknown_fills_and_reordering() -> None:
+def test_duplicates_replay_with_the_symbols_next_fills_unknown_fills_and_reordering() -> None:
     faulty = venue(duplicate_fill=1.0, unknown_fill=1.0, out_of_order=1.0)
     for n in range(1, 4):
         faulty.place(request(n))
@@ -94,10 +94,31 @@ def test_duplicates_replay_on_the_next_stream_unknown_fills_and_reordering() -> 
     first = faulty.stream_fills()
     venue_fills = [f for f in first if f.symbol != UNKNOWN_SYMBOL]
     assert [f.fill_id for f in venue_fills] == sorted((f.fill_id for f in venue_fills), reverse=True)
+    assert [f.symbol for f in first][-1] == UNKNOWN_SYMBOL  # the stranger follows its symbol's group
     assert sum(f.symbol == UNKNOWN_SYMBOL for f in first) == 1
+    assert faulty.stream_fills() == []  # nothing new traded: the duplicates wait for the symbol's next fills
+    faulty.place(request(4))
+    faulty.advance(2)
     second = faulty.stream_fills()
     assert {f.fill_id for f in venue_fills} <= {f.fill_id for f in second}  # each streamed again
+    assert {f.client_id for f in second if f.symbol != UNKNOWN_SYMBOL} == {f"CLI{n:08d}" for n in range(1, 5)}
+    assert faulty.injected == {"duplicate_fill": 4, "unknown_fill": 2, "out_of_order": 2}
     assert set(faulty.injected) <= set(FAULT_KINDS)
+
+
+def test_a_stranger_is_named_after_its_groups_first_new_fill_and_never_twice() -> None:
+    faulty = venue(duplicate_fill=1.0, unknown_fill=1.0)
+    strangers = []
+    for tick in range(1, 6):
+        faulty.place(PlaceRequest(f"CLI{tick:08d}", "BTCUSDT", Side.BUY, 6_000_000, 2))
+        faulty.place(PlaceRequest(f"CLI{tick + 100:08d}", "ETHUSDT", Side.SELL, 300_000, 2))
+        faulty.advance(tick)
+        strangers += [f for f in faulty.stream_fills() if f.symbol == UNKNOWN_SYMBOL]
+    assert len({f.fill_id for f in strangers}) == len(strangers) == 10  # a group per symbol and tick, duplicates too
+    assert strangers[:2] == [
+        Fill("FILX000001-1", "ORDX000001-1", "CLIX000001-1", UNKNOWN_SYMBOL, Side.BUY, 1, 1, 1),
+        Fill("FILX000101-1", "ORDX000101-1", "CLIX000101-1", UNKNOWN_SYMBOL, Side.BUY, 1, 1, 1),
+    ]
 
 
 def test_the_same_seed_injects_the_same_faults() -> None:
@@ -270,3 +291,30 @@ def test_the_venue_is_emptied_at_a_freeze_even_when_the_store_is_gone() -> None:
     sim.run_until_idle()
     assert system.venue.get_orders() == []  # the gateway cancels on risk's word alone
     system.stop()
+
+
+def test_a_cancel_races_fill_pushed_in_the_tick_its_symbol_already_traded_in_draws_anew() -> None:
+    inner = FakeExchangeClient(seed=1, fill_rate=1.0, reject_rate=0.0, partial_fill_rate=0.0)
+    faulty = FaultyExchange(inner, ExchangeFaults(unknown_fill=0.5, cancel_race=1.0), seed=5)
+    pushed: list[list[Fill]] = []
+    faulty.subscribe(pushed.append)
+    symbols = [f"SYM{n:02d}" for n in range(1, 41)]
+    for n, symbol in enumerate(symbols, start=1):
+        faulty.place(PlaceRequest(f"CLI{n:08d}", symbol, Side.BUY, 1_000, 1))
+    faulty.advance(1)  # every symbol's first group at tick 1
+    (first,) = pushed
+    for n, symbol in enumerate(symbols, start=1):
+        faulty.place(PlaceRequest(f"CLI{n + 100:08d}", symbol, Side.BUY, 1_000, 1))
+        assert faulty.cancel(f"ORD{n + 100:06d}").reason == "already filled"  # raced: pushed on its own at tick 1
+    seconds = pushed[1:]
+    assert len(seconds) == 40
+
+    def stranger_after(batch: list[Fill], symbol: str) -> bool:
+        at = max(i for i, fill in enumerate(batch) if fill.symbol == symbol)
+        return at + 1 < len(batch) and batch[at + 1].symbol == UNKNOWN_SYMBOL
+
+    in_first = [stranger_after(first, symbol) for symbol in symbols]
+    in_second = [stranger_after(batch, symbol) for batch, symbol in zip(seconds, symbols, strict=True)]
+    assert 0 < sum(in_first) < 40 and 0 < sum(in_second) < 40
+    assert in_first != in_second  # (1, symbol, 2) is a key of its own, not the tick's first group's again
+    assert faulty.injected["unknown_fill"] == sum(in_first) + sum(in_second)

@@ -156,7 +156,7 @@ def scenario(sim: Sim) -> None:
 
 def venue_placed(sim: Sim) -> int:
     venue = role(sim, GATEWAY).client
-    return int(getattr(venue, "inner", venue)._placed)
+    return int(getattr(venue, "inner", venue).placed)
 
 
 def invariant(sim: Sim) -> None:

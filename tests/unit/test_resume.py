@@ -21,6 +21,7 @@ from actors.system import System, fake_exchange
 from actors.testing import Sim
 
 HOSTILE: dict[str, Any] = {
+    "seed": 2,  # trades through every cut without an edge freeze, with blocks, errors and reconciled placements
     "symbols": ["BTCUSDT", "ETHUSDT", "SOLUSDT"],
     "max_inv": 3000.0,
     "max_total": 6000.0,

@@ -34,7 +34,7 @@ from actors.telemetry.watch import Watch
 from actors.testing import Sim
 
 HOSTILE = {
-    "symbols_count": 4, "iterations": 30, "edge_threshold": 8.0, "fill_rate": 0.6, "reject_rate": 0.1,
+    "symbols_count": 4, "iterations": 30, "edge_threshold": 8.5, "fill_rate": 0.6, "reject_rate": 0.1,
     "cancel_error_rate": 0.2, "timeout_rate": 0.1, "duplicate_fill_rate": 0.2, "unknown_fill_rate": 0.1,
 }  # fmt: skip
 """Every outcome happens: fills, partial fills, rejects, refused cancels, duplicates, strangers, a freeze."""

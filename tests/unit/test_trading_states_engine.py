@@ -22,12 +22,12 @@ from actors.testing import Sim
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
 RESUMING: dict[str, Any] = {
-    "symbols": SYMBOLS, "seed": 2, "iterations": 60, "edge_threshold": 5.0,
+    "symbols": SYMBOLS, "seed": 21, "iterations": 60, "edge_threshold": 5.0,
     "resume_after_ticks": 5, "edge_window_fills": 10,
 }  # fmt: skip
-"""Halts for edge at tick 32 and resumes at 37, halts again at 44 ... (measured: the report lists them)."""
+"""Halts for edge at tick 23 and resumes at 28 (measured: the report lists them)."""
 EVERYTHING: dict[str, Any] = {
-    "symbols_count": 6, "seed": 2, "iterations": 60, "edge_threshold": 5.0, "resume_after_ticks": 5,
+    "symbols_count": 6, "seed": 4, "iterations": 60, "edge_threshold": 5.0, "resume_after_ticks": 5,
     "edge_window_fills": 10, "fill_rate": 0.5, "flatten_on_halt": True, "flatten_ticks": 3,
     "max_order_usd": 1050.0, "price_band_bps": 6.0, "reduce_above_usd": 2500.0, "reduce_above_total_usd": 8000.0,
     "max_orders_per_sec": 6, "max_open_orders": 1, "timeout_rate": 0.05, "cancel_error_rate": 0.1,
@@ -127,20 +127,20 @@ def test_a_resumed_engine_trades_again_and_every_actor_that_heard_the_freeze_hea
     system.run()
     report = build_report(system)
     moves = [(m["tick"], m["to"]) for m in report["risk"]["transitions"]]
-    assert moves == [(32, "HALTED"), (37, "ACTIVE")]
+    assert moves == [(23, "HALTED"), (28, "ACTIVE")]
     assert moves[1][0] - moves[0][0] == 5
     assert not sim.actor(GATEWAY).frozen and not sim.actor(STORE).frozen  # type: ignore[attr-defined]
     assert all(not sim.actor(quoter(s)).frozen for s in SYMBOLS)  # type: ignore[attr-defined]
     made = {o.created_tick for o in orders_of(sim)}
-    assert not made & set(range(32, 37)) and {37, 38, 39, 40} <= made  # none while halted, orders again after
+    assert not made & set(range(23, 28)) and set(range(28, 41)) <= made  # none while halted, orders again after
     assert report["risk"]["freeze_confirmed"] and report["risk"]["state"] == "ACTIVE"
     assert report["risk"]["last_freeze_reason"].startswith("Edge degradation")
 
 
 def test_a_halt_for_edge_stays_until_the_remarked_edge_is_back(sim: Sim) -> None:
-    report = report_of(sim, symbols=SYMBOLS, seed=1, iterations=80, edge_threshold=5.0, resume_after_ticks=5,
+    report = report_of(sim, symbols=SYMBOLS, seed=11, iterations=80, edge_threshold=5.0, resume_after_ticks=5,
                        edge_window_fills=10)  # fmt: skip
-    assert [(m["tick"], m["to"]) for m in report["risk"]["transitions"]] == [(35, "HALTED")]  # never back up
+    assert [(m["tick"], m["to"]) for m in report["risk"]["transitions"]] == [(13, "HALTED")]  # never back up
 
 
 def test_an_operator_freeze_is_never_resumed(sim: Sim) -> None:
@@ -165,7 +165,7 @@ def test_system_freeze_keeps_a_reason_that_already_names_the_operator(sim: Sim) 
 
 
 def test_flattening_after_a_halt_brings_positions_down_and_leaves_no_order_open(sim: Sim) -> None:
-    config = {**RESUMING, "resume_after_ticks": 0, "iterations": 60, "fill_rate": 0.6}
+    config = {**RESUMING, "seed": 2, "resume_after_ticks": 0, "iterations": 60, "fill_rate": 0.6}  # halts at 5
     kept = report_of(Sim(3), **config)
     report = report_of(sim, **config, flatten_on_halt=True, flatten_ticks=20)
     flatten = report["risk"]["flatten"]
