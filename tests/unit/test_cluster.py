@@ -19,11 +19,13 @@ HOSTILE: dict[str, Any] = {
 }  # fmt: skip
 CASES: dict[str, dict[str, Any]] = {
     "honest": {"symbols_count": 7, "iterations": 30, "edge_threshold": -1000.0},
-    "hostile venue with an edge freeze": {"symbols_count": 7, "iterations": 40, "edge_threshold": 2.0,
+    "hostile venue": {"symbols_count": 7, "iterations": 40, "edge_threshold": 2.0, "edge_min_fills": 20, **HOSTILE},
+    "hostile venue with an edge freeze": {"symbols_count": 7, "iterations": 40, "edge_threshold": 25.0,
                                           "edge_min_fills": 20, **HOSTILE},
     "max-total binding": {"symbols_count": 9, "iterations": 25, "max_total": 20_000.0, "edge_threshold": -1000.0},
-    "halt, resume and flatten": {"symbols_count": 6, "iterations": 60, "edge_threshold": 15.0, "edge_min_fills": 5,
-                                 "resume_after_ticks": 5, "flatten_on_halt": True, "max_order_usd": 300.0},
+    "halt, resume and flatten": {"symbols_count": 6, "iterations": 60, "edge_threshold": 25.0, "edge_min_fills": 5,
+                                 "resume_after_ticks": 8, "flatten_on_halt": True, "flatten_ticks": 3,
+                                 "max_order_usd": 2000.0},
     "reducing": {"symbols_count": 5, "iterations": 40, "reduce_above_usd": 800.0, "edge_threshold": -1000.0,
                  "max_orders_per_sec": 3, "max_open_orders": 1},
 }  # fmt: skip
@@ -53,11 +55,14 @@ def test_the_cases_are_not_trivial() -> None:
 
     reports = {case: json.loads(one_process(settings)) for case, settings in CASES.items()}
     assert all(report["orders"]["placed"] > 50 for report in reports.values())
+    assert reports["hostile venue"]["exchange"]["errors"] > 100
+    assert reports["hostile venue"]["fills"]["unknown_ignored"] > 0
     assert reports["hostile venue with an edge freeze"]["risk"]["frozen"]
     assert reports["hostile venue with an edge freeze"]["exchange"]["errors"] > 0
     assert reports["max-total binding"]["risk"]["blocks_by_reason"].get("max-total", 0) > 0
     moves = [move["to"] for move in reports["halt, resume and flatten"]["risk"]["transitions"]]
-    assert "HALTED" in moves and moves.count("ACTIVE") >= 1
+    assert moves == ["HALTED", "ACTIVE", "HALTED"]
+    assert reports["halt, resume and flatten"]["risk"]["flatten"]["orders"] > 0
     assert reports["reducing"]["risk"]["blocks_by_reason"]
 
 
