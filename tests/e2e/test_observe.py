@@ -25,8 +25,8 @@ from tests.e2e.test_run_shadow import run_shadow
 
 pytestmark = pytest.mark.e2e
 
-SAMPLE = ["--iterations", "80", "--fill-rate", "0.5", "--seed", "3", "--edge-threshold", "4"]
-"""The run of docs/run-report.png: two symbols, a freeze at tick 29."""
+SAMPLE = ["--iterations", "80", "--fill-rate", "0.5", "--seed", "3", "--edge-threshold", "5"]
+"""The run of docs/run-report.png: two symbols, a freeze at tick 12."""
 
 _STATUS = re.compile(r'<pre id="render-status" data-status="(\w+)">(.*?)</pre>', re.S)
 
