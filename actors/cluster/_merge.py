@@ -7,6 +7,7 @@ from typing import Any
 
 import msgpack
 
+from actors.core.exchange_faults import MASS_CANCEL_FAULTS
 from actors.roles.gateway import GatewaySnapshot
 from actors.roles.order_store import StoreSnapshot
 from actors.runtime.base import RuntimeStats
@@ -46,18 +47,33 @@ def merged_store(parts: Sequence[dict[str, Any]]) -> StoreSnapshot:
 
 
 def merged_gateway(parts: Sequence[dict[str, Any]]) -> GatewaySnapshot:
-    """Every shard's gateway as one: calls and errors summed; mass-cancel rounds the most any shard needed."""
+    """Every shard's gateway as one: calls and errors summed; mass-cancel rounds the most any shard needed.
+
+    A mass cancel is one call per venue: every shard's venue draws the same
+    faults for the same attempt (``MASS_CANCEL_FAULTS``), so they count once,
+    as the union of the attempts that failed anywhere.
+    """
     gateways = [part["gateway"] for part in parts]
+    faults = _sum_maps([gateway["faults_injected"] for gateway in gateways])
+    mass: set[tuple[str, int, int]] = set()
+    errors_elsewhere = 0
+    for part, gateway in zip(parts, gateways, strict=True):
+        own = {(str(kind), int(tick), int(attempt)) for kind, tick, attempt in part["mass_cancel_faults"]}
+        mass |= own
+        errors_elsewhere += gateway["exchange_errors"] - len(own)  # each failed mass cancel is one error
+    for kind in MASS_CANCEL_FAULTS:  # one venue would have failed each attempt once, not once per shard
+        if kind in faults:
+            faults[kind] = sum(1 for key in mass if key[0] == kind)
     open_counts = [gateway["venue_open"] for gateway in gateways]
     errors = [gateway["mass_cancel_error"] for gateway in gateways if gateway["mass_cancel_error"]]
     return GatewaySnapshot(
         frozen=all(gateway["frozen"] for gateway in gateways),
         places=sum(gateway["places"] for gateway in gateways),
         cancels=sum(gateway["cancels"] for gateway in gateways),
-        exchange_errors=sum(gateway["exchange_errors"] for gateway in gateways),
+        exchange_errors=errors_elsewhere + len(mass),
         refused_after_freeze=sum(gateway["refused_after_freeze"] for gateway in gateways),
         reconciled=sum(gateway["reconciled"] for gateway in gateways),
-        faults_injected=_sum_maps([gateway["faults_injected"] for gateway in gateways]),
+        faults_injected=faults,
         market_through=min(gateway["market_through"] for gateway in gateways),
         venue_open=-1 if any(count < 0 for count in open_counts) else sum(open_counts),
         mass_cancel_rounds=max(gateway["mass_cancel_rounds"] for gateway in gateways),

@@ -20,6 +20,7 @@ import pykka
 from actors.cluster._records import BROADCAST, BatchInbox, Rejoin, ShardBatch
 from actors.cluster._uplink import SendUp, UpLink
 from actors.config import ShadowConfig
+from actors.core.exchange_faults import FaultyExchange
 from actors.core.risk import RiskEngine
 from actors.messages import FeedTicks, FillItem, FillsApplied
 from actors.roles.addresses import FEED, QUOTERS, RISK
@@ -149,6 +150,7 @@ class Shard:
                 "market_through": gateway.market_through, "venue_open": gateway.venue_open,
                 "mass_cancel_rounds": gateway.mass_cancel_rounds, "mass_cancel_error": gateway.mass_cancel_error,
             },
+            "mass_cancel_faults": _mass_cancel_faults(self.system.exchange),
             "stats": {"dead_letters": stats.dead_letters, "failures": stats.failures, "restarts": stats.restarts,
                       "escalations": stats.escalations},
             "resumed_after_tick": self.system.resumed_after_tick,
@@ -158,3 +160,10 @@ class Shard:
     def stop(self) -> None:
         """Stop the shard's actors and close its journals."""
         self.system.stop()
+
+
+def _mass_cancel_faults(exchange: object) -> list[list[object]]:
+    """(kind, tick, attempt) of the venue's failed mass cancels: the same attempt fails on every shard's venue."""
+    if not isinstance(exchange, FaultyExchange):
+        return []
+    return [list(key) for key in sorted(exchange.log.mass_cancel_faults)]

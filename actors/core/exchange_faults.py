@@ -61,10 +61,16 @@ from actors.core.keyed_random import uniform
 from actors.core.types import Fill, Side
 
 FAULT_KINDS = (
-    "cancel_error", "cancel_race", "cancel_timeout", "duplicate_fill",
+    "cancel_error", "cancel_race", "cancel_timeout", "duplicate_fill", "mass_cancel_error", "mass_cancel_timeout",
     "out_of_order", "place_error", "place_timeout", "unknown_fill",
 )  # fmt: skip
 """What :attr:`FaultyExchange.injected` counts."""
+MASS_CANCEL_FAULTS = ("mass_cancel_error", "mass_cancel_timeout")
+"""Faults of a mass cancel: drawn per (tick, attempt of that tick), the same for every venue that tries then.
+
+A sharded run has a venue per shard, each mass-cancelled at the freeze;
+they all draw the same faults for the same attempt, so the faults of one
+venue holding every symbol are the union of theirs (:attr:`FaultLog.mass_cancel_faults`)."""
 
 UNKNOWN_SYMBOL = "UNKNOWN"
 """Symbol of the fills injected for orders nobody placed."""
@@ -106,7 +112,8 @@ class FaultLog:
     Notes: ``["fault", kind]`` (one fault injected), ``["fault", kind,
     exchange_id, attempt]`` (a cancel's attempt failed; the next draws
     anew), ``["cancel_done", exchange_id]`` (the attempts start again),
-    ``["mass_cancel"]``.  The streamed batches are not noted: each is a
+    ``["mass_cancel", tick]`` (an attempt to cancel everything), ``["mass_fault",
+    kind, tick, attempt]`` (that attempt failed).  The streamed batches are not noted: each is a
     ``stream`` record of the venue's own journal already, which the venue
     cuts into groups here (:meth:`group`) as it replays, as the injector
     did live (:attr:`groups`, :attr:`last_groups`).
@@ -115,6 +122,11 @@ class FaultLog:
     injected: Counter[str] = field(default_factory=Counter)
     cancel_attempts: dict[str, int] = field(default_factory=dict)
     mass_cancels: int = 0
+    mass_cancel_tick: int = -1
+    mass_cancel_attempt: int = 0
+    """The venue tick of the last mass cancel, and how many were tried at that tick (an attempt's key)."""
+    mass_cancel_faults: set[tuple[str, int, int]] = field(default_factory=set)
+    """(kind, tick, attempt) of every mass cancel that failed."""
     groups: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Per symbol, the last tick it streamed fills at and how many groups it streamed at that tick (a key's n)."""
     last_groups: dict[str, list[Fill]] = field(default_factory=dict, compare=False)
@@ -149,8 +161,14 @@ class FaultLog:
                 self.cancel_attempts[str(args[1])] = int(args[2])
         elif kind == "cancel_done" and len(args) == 1:
             self.cancel_attempts.pop(str(args[0]), None)
-        elif kind == "mass_cancel" and not args:
+        elif kind == "mass_cancel" and len(args) <= 1:  # journals before attempts were keyed by tick: no tick
             self.mass_cancels += 1
+            tick = int(args[0]) if args else self.mass_cancel_tick
+            self.mass_cancel_attempt = self.mass_cancel_attempt + 1 if tick == self.mass_cancel_tick else 1
+            self.mass_cancel_tick = tick
+        elif kind == "mass_fault" and len(args) == 3 and args[0] in MASS_CANCEL_FAULTS:
+            self.injected[args[0]] += 1
+            self.mass_cancel_faults.add((str(args[0]), int(args[1]), int(args[2])))
         else:
             raise JournalError(f"unknown fault-injector note {note!r}")
 
@@ -224,14 +242,16 @@ class FaultyExchange:
         return self.inner.cancel(exchange_order_id)
 
     def cancel_all(self) -> list[ExchangeOrder]:
-        """Fail, time out (done or not) or cancel everything; each attempt draws anew."""
-        key = ("cancel-all", self.inner.tick, self.log.mass_cancels)
-        self._note(["mass_cancel"])
+        """Fail, time out (done or not) or cancel everything; each attempt draws anew, keyed on (tick, attempt)."""
+        tick = self.inner.tick
+        self._note(["mass_cancel", tick])
+        attempt = self.log.mass_cancel_attempt
+        key = ("cancel-all", tick, attempt)
         if self._draw(*key, "error") < self.faults.cancel_error:
-            self._note(["fault", "cancel_error"])
+            self._note(["mass_fault", "mass_cancel_error", tick, attempt])
             raise ExchangeError("cancel all: connection reset")
         if self._draw(*key, "timeout") < self.faults.timeout:
-            self._note(["fault", "cancel_timeout"])
+            self._note(["mass_fault", "mass_cancel_timeout", tick, attempt])
             if self._draw(*key, "took-effect") < 0.5:
                 self.inner.cancel_all()
             raise ExchangeTimeout("cancel all: no answer")

@@ -22,6 +22,8 @@ CASES: dict[str, dict[str, Any]] = {
     "hostile venue": {"symbols_count": 7, "iterations": 40, "edge_threshold": 2.0, "edge_min_fills": 20, **HOSTILE},
     "hostile venue with an edge freeze": {"symbols_count": 7, "iterations": 40, "edge_threshold": 25.0,
                                           "edge_min_fills": 20, **HOSTILE},
+    "a freeze whose mass cancel keeps failing": {"symbols_count": 7, "iterations": 40, "edge_threshold": 25.0,
+                                                 "edge_min_fills": 20, "cancel_error_rate": 0.9, "timeout_rate": 0.3},
     "max-total binding": {"symbols_count": 9, "iterations": 25, "max_total": 20_000.0, "edge_threshold": -1000.0},
     "halt, resume and flatten": {"symbols_count": 6, "iterations": 60, "edge_threshold": 25.0, "edge_min_fills": 5,
                                  "resume_after_ticks": 8, "flatten_on_halt": True, "flatten_ticks": 3,
@@ -59,6 +61,8 @@ def test_the_cases_are_not_trivial() -> None:
     assert reports["hostile venue"]["fills"]["unknown_ignored"] > 0
     assert reports["hostile venue with an edge freeze"]["risk"]["frozen"]
     assert reports["hostile venue with an edge freeze"]["exchange"]["errors"] > 0
+    faults = reports["a freeze whose mass cancel keeps failing"]["exchange"]["faults_injected"]
+    assert faults["mass_cancel_error"] > 1
     assert reports["max-total binding"]["risk"]["blocks_by_reason"].get("max-total", 0) > 0
     moves = [move["to"] for move in reports["halt, resume and flatten"]["risk"]["transitions"]]
     assert moves == ["HALTED", "ACTIVE", "HALTED"]
