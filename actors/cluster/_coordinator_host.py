@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from actors.cluster._coordinator import CoordinatorRisk, Port
-from actors.cluster._merge import merged_gateway, merged_stats, merged_store, unpack
+from actors.cluster._merge import empty_snapshot, merged_gateway, merged_stats, merged_store, unpack
 from actors.cluster._shard import ShardFigures
 from actors.config import ShadowConfig
 from actors.core.risk import RiskEngine
@@ -103,7 +103,7 @@ class Coordinator:
                 seen, quiet_since = decided, time.monotonic()
             shard_figures = list(figures())
             self._judge_lost(shard_figures, restart_timeout)
-            state = self._balance(risk, shard_figures, idle)
+            state = self._balance(risk, shard_figures, idle, restart_timeout)
             if state is not None and state == previous:
                 return Ended(decided, decided < last)
             previous = state
@@ -117,15 +117,28 @@ class Coordinator:
             return False
         return True
 
-    def _balance(self, risk: CoordinatorRisk, figures: Sequence[ShardFigures | None], idle: bool) -> tuple[int, ...] | None:
-        """A fingerprint of a quiet system (None: not quiet, or a shard is missing)."""
-        if not idle or any(entry is None or not entry.idle for entry in figures):
+    def _balance(
+        self, risk: CoordinatorRisk, figures: Sequence[ShardFigures | None], idle: bool, restart_timeout: float
+    ) -> tuple[int, ...] | None:
+        """A fingerprint of a quiet system (None: not quiet, or a shard is missing and may still come back)."""
+        if not idle:
             return None
-        present = [entry for entry in figures if entry is not None]
-        for shard, entry in enumerate(present):
-            if entry.sent != risk.inboxes[shard].received or entry.received != risk.out_seq[shard]:
+        delivered = [risk.decided_through, self.runtime.stats.delivered]
+        for shard, entry in enumerate(figures):
+            if entry is None:
+                if not (self.given_up(shard, restart_timeout) and risk.engine.frozen):
+                    return None
+                delivered.append(-1)
+                continue
+            if not entry.idle or entry.sent != risk.inboxes[shard].received or entry.received != risk.out_seq[shard]:
                 return None
-        return (risk.decided_through, self.runtime.stats.delivered, *(entry.delivered for entry in present))
+            delivered.append(entry.delivered)
+        return tuple(delivered)
+
+    def given_up(self, shard: int, restart_timeout: float) -> bool:
+        """Whether ``shard`` has been gone for longer than ``restart_timeout``."""
+        since = self.lost.get(shard)
+        return since is not None and time.monotonic() - since > restart_timeout
 
     def _judge_lost(self, figures: Sequence[ShardFigures | None], restart_timeout: float) -> None:
         now = time.monotonic()
@@ -148,13 +161,16 @@ class Coordinator:
 
     def report(self, snapshots: Sequence[bytes]) -> tuple[dict[str, object], str]:
         """The run's report from risk and every shard's snapshot: the one process's report, to the byte."""
-        parts = [unpack(data) for data in snapshots]
+        parts = [unpack(data) if data else empty_snapshot() for data in snapshots]
         resumed = [part["resumed_after_tick"] for part in parts if part["resumed_after_tick"] is not None]
         report_parts = ReportParts(
             self.config, self.instruments, self.recording, min(resumed) if resumed else None,
             merged_store(parts), self.risk_snapshot(), merged_gateway(parts), merged_stats(parts, self.runtime.stats),
         )  # fmt: skip
         report = assemble_report(report_parts)
+        lost = [shard for shard, data in enumerate(snapshots) if not data]
+        if lost:  # what they held is not in the counts: the report says so
+            report["shards"] = {"lost": lost, "lost_symbols": sum(len(self.shards[shard]) for shard in lost)}
         return report, render(report)
 
     def stop(self) -> None:

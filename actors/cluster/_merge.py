@@ -21,6 +21,21 @@ def unpack(data: bytes) -> dict[str, Any]:
     return value
 
 
+def empty_snapshot() -> dict[str, Any]:
+    """What a shard that is gone for good contributes: nothing (the report names it as lost)."""
+    return {
+        "store": {"placed": 0, "counts": {}, "open_orders": [], "frozen": True, "duplicate_fills": 0,
+                  "unknown_fills": 0, "partially_filled_then_canceled": 0, "illegal_transitions": 0,
+                  "refused_after_freeze": 0},
+        "gateway": {"frozen": True, "places": 0, "cancels": 0, "exchange_errors": 0, "refused_after_freeze": 0,
+                    "reconciled": 0, "faults_injected": {}, "market_through": 0, "venue_open": -1,
+                    "mass_cancel_rounds": 0, "mass_cancel_error": "shard lost"},
+        "mass_cancel_faults": [],
+        "stats": {"dead_letters": 0, "failures": 0, "restarts": 0, "escalations": 0},
+        "resumed_after_tick": None,
+    }  # fmt: skip
+
+
 def _sum_maps(maps: Sequence[dict[str, int]]) -> dict[str, int]:
     total: dict[str, int] = {}
     for entry in maps:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +50,7 @@ class ShardHost:
         config = config_from_bytes(settings)
         self.index = index
         self.temporary = not journal_root
-        root = journal_root or str(Path(tempfile.gettempdir()) / f"mm-{run_name}")
+        root = journal_root or str(Path(tempfile.gettempdir()) / f"mm-{run_name}-{index}")
         directory = Path(root) / SHARD_DIR.format(index)
         directory.mkdir(parents=True, exist_ok=True)
         incarnation = _next_incarnation(directory / "incarnation")
@@ -142,7 +145,7 @@ class CoordinatorHost:
         config = self.config
         self.pids = ray.get([shard.start.remote(config.iterations) for shard in self.shards])
         ended = self.coordinator.wait(self._figures, restart_timeout=config.shard_restart_timeout)
-        snapshots = ray.get([shard.snapshot.remote() for shard in self.shards])
+        snapshots = [self._snapshot(index) for index in range(len(self.shards))]
         _, text = self.coordinator.report(snapshots)
         packed: bytes = msgpack.packb([text, ended.decided_through, ended.early])
         return packed
@@ -155,6 +158,16 @@ class CoordinatorHost:
             except RayError:
                 pass
         self.coordinator.stop()
+
+    def _snapshot(self, index: int) -> bytes:
+        """A shard's snapshot; empty for one given up on (the report names it lost)."""
+        if self.coordinator.given_up(index, self.config.shard_restart_timeout):
+            return b""
+        try:
+            data: bytes = ray.get(self.shards[index].snapshot.remote(), timeout=FIGURES_TIMEOUT_S * 6)
+        except (RayError, GetTimeoutError):
+            return b""
+        return data
 
     def _figures(self) -> list[ShardFigures | None]:
         for index in sorted(self.back):
@@ -177,6 +190,30 @@ def run_on_ray(config: ShadowConfig, *, on_address: Any = None) -> tuple[str, En
     ``on_address`` is told the cluster's address once it is up (for the
     operator's ``bin/mm-freeze``), and the coordinator's name.
     """
+    with _stdout_to_stderr():
+        return _run_on_ray(config, on_address)
+
+
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Ray's own notices (a worker that died, say) go to stderr: stdout carries the report and nothing else.
+
+    Ray prints some of them from Python and some below it, so both
+    ``sys.stdout`` and file descriptor 1 are pointed at stderr while Ray runs.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _run_on_ray(config: ShadowConfig, on_address: Any) -> tuple[str, Ended]:
     config = settle(config).config
     local = config.cluster in ("", "local")
     started = time.perf_counter()
@@ -203,7 +240,14 @@ def run_on_ray(config: ShadowConfig, *, on_address: Any = None) -> tuple[str, En
 
 
 def freeze_on(address: str, reason: str, run: str = "") -> str:
-    """``bin/mm-freeze``: freeze the run on the cluster at ``address`` (the only one there, or ``run``); its name."""
+    """``bin/mm-freeze``: freeze the run on the cluster at ``address`` (the only one there, or ``run``); its name.
+
+    A local Ray instance (Ray 2.59 on) takes only clients that show its
+    token, which it keeps in ``~/.ray/auth_token``: a client on the same
+    machine shows it when ``RAY_AUTH_MODE`` says so, which
+    :func:`actors.cluster.freeze_cli.main` sets before Ray is imported
+    (Ray reads it then), unless the caller did.
+    """
     ray.init(address=address, log_to_driver=False, namespace=NAMESPACE)
     try:
         names = sorted(entry["name"] if isinstance(entry, dict) else str(entry)

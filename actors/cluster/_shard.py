@@ -22,8 +22,8 @@ from actors.cluster._uplink import SendUp, UpLink
 from actors.config import ShadowConfig
 from actors.core.exchange_faults import FaultyExchange
 from actors.core.risk import RiskEngine
-from actors.messages import FeedTicks, FillItem, FillsApplied
-from actors.roles.addresses import FEED, QUOTERS, RISK
+from actors.messages import FeedTicks, FillItem, FillsApplied, Freeze
+from actors.roles.addresses import FEED, GATEWAY, QUOTERS, RISK, STORE
 from actors.runtime import create_runtime
 from actors.runtime.realtime import IdleTimeout
 from actors.system import System
@@ -104,6 +104,10 @@ class Shard:
             missing = [FillItem.from_fill(fill) for fill in recovered.store_fills[rejoin.fills_received :]]
         if missing:
             self.runtime.tell(RISK, encode(FillsApplied(rejoin.decided_through, tuple(missing), 0, False)))
+        if rejoin.freeze_tick:  # frozen while the shard was gone: it may never have heard it
+            freeze = encode(Freeze(rejoin.freeze_tick, rejoin.freeze_reason, rejoin.keep_quoting))
+            for address in [GATEWAY, STORE, *self.runtime.directory.group(QUOTERS)]:
+                self.runtime.tell(address, freeze)
         self.runtime.tell(FEED, encode(FeedTicks(rejoin.last_tick)))
         self.runtime.tell(RISK, encode(FeedTicks(rejoin.last_tick)))
 

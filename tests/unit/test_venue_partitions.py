@@ -23,7 +23,7 @@ from typing import TypeVar
 import pytest
 
 from actors.core.exchange import ExchangeError, FakeExchangeClient, PlaceRequest
-from actors.core.exchange_faults import FAULT_KINDS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
+from actors.core.exchange_faults import FAULT_KINDS, MASS_CANCEL_FAULTS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
 from actors.core.recorded_venue import RecordedVenue
 from actors.core.types import Fill, Side
 
@@ -177,7 +177,9 @@ def test_venues_each_holding_some_of_the_symbols_answer_fill_and_fault_as_one_ve
         seen["duplicate client id"] += sum("duplicate client id" in str(a) for a in one.answers)
         seen["cancel refused"] += sum("already filled" in str(a) for a in one.answers)
     # every fault and every answer happened, or the comparison proves less than it says
-    assert all(seen[kind] > 0 for kind in (*FAULT_KINDS, "fills", "rejected", "duplicate client id",
+    # (a mass cancel is one call per venue, drawn alike on each: its faults are merged as a union, elsewhere)
+    kinds = [kind for kind in FAULT_KINDS if kind not in MASS_CANCEL_FAULTS]
+    assert all(seen[kind] > 0 for kind in (*kinds, "fills", "rejected", "duplicate client id",
                                            "cancel refused")), seen  # fmt: skip
 
 

@@ -1,0 +1,170 @@
+"""Sharded runs on a local Ray instance, as a user runs them: ``bin/run-shadow --shards N``, ``bin/mm-freeze``.
+
+Ray is the ``cluster`` extra; ``bin/install-test-deps`` installs it, so these
+run in CI (2 cores: at most 3 shards, generous timeouts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="the cluster extra: pip install -e '.[cluster]'")
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_SHADOW = ROOT / "bin" / "run-shadow"
+MM_FREEZE = ROOT / "bin" / "mm-freeze"
+HOSTILE = [
+    "--symbols-count", "7", "--iterations", "40", "--edge-threshold", "25", "--edge-min-fills", "20",
+    "--place-error-rate", "0.1", "--cancel-error-rate", "0.1", "--timeout-rate", "0.05",
+    "--duplicate-fill-rate", "0.1", "--cancel-race-rate", "0.1", "--reject-rate", "0.05",
+    "--out-of-order-rate", "0.2", "--unknown-fill-rate", "0.1",
+]  # fmt: skip
+ADDRESS = re.compile(r"on Ray at (\S+) .*--run (\S+)")
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+
+def environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("MM_", "RAY_ADDRESS"))}
+
+
+def run_shadow(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(RUN_SHADOW), *args], capture_output=True, text=True, env=environ(),
+                          timeout=timeout, check=False)  # fmt: skip
+
+
+def start_shadow(*args: str) -> tuple[subprocess.Popen[str], str, str]:
+    """A sharded run in the background, once its shards are up: the process, the cluster's address, the run's name."""
+    process = subprocess.Popen([sys.executable, str(RUN_SHADOW), *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environ())  # fmt: skip
+    assert process.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in process.stderr:
+        found = ADDRESS.search(line)
+        if found:
+            return process, found.group(1), found.group(2)
+        assert time.monotonic() < deadline, "the run never said where its shards are"
+    raise AssertionError(f"the run ended before its shards were up: {process.wait()}")
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, dict[str, object], str]:
+    out, err = process.communicate(timeout=400)
+    return process.returncode, json.loads(out) if out.strip() else {}, err
+
+
+def test_two_and_three_shards_on_ray_print_the_bytes_of_one_process_on_a_hostile_venue() -> None:
+    one = run_shadow(*HOSTILE, "--runtime", "sim")
+    assert one.returncode == 0, one.stderr
+    for shards in ("2", "3"):
+        sharded = run_shadow(*HOSTILE, "--shards", shards)
+        assert sharded.returncode == 0, sharded.stderr[-2000:]
+        assert sharded.stdout == one.stdout, f"--shards {shards} differs from one process"
+
+
+def test_one_shard_on_ray_prints_the_bytes_of_one_process() -> None:
+    flags = ["--symbols-count", "5", "--iterations", "30", "--edge-threshold", "-1000"]
+    one = run_shadow(*flags)
+    sharded = run_shadow(*flags, "--shards", "1", "--cluster", "local")
+    assert one.returncode == sharded.returncode == 0, sharded.stderr[-2000:]
+    assert sharded.stdout == one.stdout
+
+
+def test_mm_freeze_from_another_process_freezes_every_shard_and_the_freeze_is_confirmed() -> None:
+    process, address, name = start_shadow("--shards", "2", "--symbols-count", "400", "--iterations", "400",
+                                          "--edge-threshold", "-1000", "--runtime", "pool")  # fmt: skip
+    try:
+        done = subprocess.run([sys.executable, str(MM_FREEZE), "--cluster", address, "--run", name, "--reason",
+                               "desk says stop"], capture_output=True, text=True, env=environ(), timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert f"froze {name}" in done.stderr
+    finally:
+        code, report, err = finish(process)
+    assert code == 0, err[-2000:]
+    risk = report["risk"]
+    assert isinstance(risk, dict)
+    assert risk["frozen"] and risk["freeze_confirmed"]
+    assert risk["last_freeze_reason"] == "Operator: desk says stop"
+    orders = report["orders"]
+    assert isinstance(orders, dict) and orders["open"] == 0
+    assert orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"]
+
+
+def test_mm_freeze_names_what_is_wrong_in_one_line() -> None:
+    done = subprocess.run([sys.executable, str(MM_FREEZE), "--cluster", "127.0.0.1:1", "--reason", "x"],
+                          capture_output=True, text=True, env=environ(), timeout=180)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("mm-freeze: error:")
+
+
+def shard_pid(address: str, name: str, index: int) -> int:
+    """The process id of one shard of the run ``name`` on the cluster at ``address``."""
+    script = (
+        "import os; os.environ.setdefault('RAY_AUTH_MODE', 'token'); import ray;"
+        f"ray.init(address={address!r}, namespace='mm-shadow', log_to_driver=False);"
+        f"print(ray.get(ray.get_actor({name + '-shard-' + str(index)!r}).pid.remote()))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environ(), timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_shard_killed_mid_run_comes_back_replays_its_journal_and_the_counts_add_up(tmp_path: Path) -> None:
+    process, address, name = start_shadow("--shards", "2", "--symbols-count", "200", "--iterations", "600",
+                                          "--edge-threshold", "-1000", "--runtime", "pool",
+                                          "--journal", str(tmp_path))  # fmt: skip
+    try:
+        time.sleep(3)
+        os.kill(shard_pid(address, name, 1), signal.SIGKILL)
+    finally:
+        code, report, err = finish(process)
+    assert code == 0, err[-3000:]
+    execution, orders, risk = report["execution"], report["orders"], report["risk"]
+    assert isinstance(execution, dict) and isinstance(orders, dict) and isinstance(risk, dict)
+    assert execution["ticks"] == 600
+    assert orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"] + orders["open"]
+    assert not str(risk["last_freeze_reason"] or "").startswith("Reconciliation"), risk
+    assert "shards" not in report
+    assert (tmp_path / "shard-1" / "incarnation").read_text() == "2"  # it did die and come back
+
+
+def test_a_shard_that_does_not_come_back_freezes_every_shard_naming_it(tmp_path: Path) -> None:
+    process, address, name = start_shadow("--shards", "2", "--symbols-count", "200", "--iterations", "3000",
+                                          "--edge-threshold", "-1000", "--runtime", "pool", "--journal",
+                                          str(tmp_path), "--shard-restart-timeout", "5")  # fmt: skip
+    try:
+        time.sleep(3)
+        lock = tmp_path / "shard-1" / "store.journal"
+        lock.unlink()
+        lock.mkdir()  # the restarted shard cannot open its journal: it never comes back
+        os.kill(shard_pid(address, name, 1), signal.SIGKILL)
+    finally:
+        code, report, err = finish(process)
+    assert code == 1, err[-3000:]
+    risk = report["risk"]
+    assert isinstance(risk, dict) and risk["frozen"]
+    assert str(risk["last_freeze_reason"]).startswith("Shard lost: shard 1 (100 symbols")
+    assert report["shards"] == {"lost": [1], "lost_symbols": 100}
+    assert "the run stopped after tick" in err or "freeze could not complete" in err
+
+
+def test_without_ray_two_shards_end_with_one_line_saying_how_to_install_it(tmp_path: Path) -> None:
+    hide = tmp_path / "ray.py"
+    hide.write_text("raise ImportError('hidden for this test')\n")
+    env = environ() | {"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    done = subprocess.run([sys.executable, str(RUN_SHADOW), "--shards", "2", "--symbols-count", "3"],
+                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "run-shadow: error: --shards 2: sharding over processes needs Ray: pip install -e '.[cluster]' "
+        "(or --cluster in-process)"
+    ]
