@@ -249,8 +249,10 @@ def run_sharded(config: ShadowConfig) -> str:
             ) from None
 
         def told(address: str, name: str, seconds: float) -> None:
-            sys.stderr.write(f"{PROG}: {config.shards} shards on Ray at {address} ({seconds:.1f} s to start); "
-                             f"freeze them with: bin/mm-freeze --cluster {address} --run {name} --reason TEXT\n")  # fmt: skip
+            sys.stderr.write(
+                f"{PROG}: {config.shards} shards on Ray at {address} ({seconds:.1f} s to start); freeze them with: "
+                f"bin/mm-freeze --cluster {address} --run {name} --reason TEXT\n"
+            )
             sys.stderr.flush()
 
         text, ended = run_on_ray(config, on_address=told)

@@ -50,7 +50,9 @@ STATE = "state"
 """Risk's record of a move of the trading state: ``["state", tick, from, to, reason]``."""
 FINAL = "final"
 """Risk's record of a final cause that made a resumable halt final: ``["final", tick, reason]``."""
-ERROR_FAULTS = ("place_error", "place_timeout", "cancel_error", "cancel_timeout", "mass_cancel_error", "mass_cancel_timeout")
+ERROR_FAULTS = (
+    "place_error", "place_timeout", "cancel_error", "cancel_timeout", "mass_cancel_error", "mass_cancel_timeout",
+)  # fmt: skip
 """The injected faults that make a venue call fail: each is one of the gateway's ``exchange_errors``."""
 
 

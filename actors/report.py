@@ -15,10 +15,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from actors.config import ShadowConfig
 from actors.core.market_events import BAD_ROW_KINDS
 from actors.core.pnl import PnlLine, fees_usd
 from actors.core.types import Instrument, OrderState
-from actors.config import ShadowConfig
 from actors.market_setup import Market
 from actors.roles.gateway import GatewaySnapshot
 from actors.roles.order_store import StoreSnapshot

@@ -104,7 +104,8 @@ class CoordinatorRisk(RiskMonitor):
         elif kind is FreezeRequest:
             self.on_freeze_request(record)  # type: ignore[arg-type]
         else:
-            self.runtime.dead_letter(self.sender, self.address, f"unexpected from shard {shard}: {kind.__name__}", record)
+            why = f"unexpected from shard {shard}: {kind.__name__}"
+            self.runtime.dead_letter(self.sender, self.address, why, record)
 
     def _shard_fills(self, shard: int, applied: FillsApplied) -> None:
         """One shard's store's fills: numbered per shard; ``closes`` counts once every shard closed the tick."""
@@ -191,7 +192,8 @@ class CoordinatorRisk(RiskMonitor):
                 orders[self.shard_of[order.symbol]].append(order)
         for shard, batch in enumerate(batches):
             blocks = first.risk_blocks if shard == 0 else 0
-            whole = ReplaceQuotes(first.tick, tuple(symbols[shard]), tuple(orders[shard]), blocks, flatten=first.flatten)
+            mine = tuple(symbols[shard]), tuple(orders[shard])
+            whole = ReplaceQuotes(first.tick, *mine, blocks, flatten=first.flatten)
             batch.extend((STORE, encode(piece)) for piece in split_replace(whole))
 
     def _send_batch(self, shard: int, records: list[tuple[str, bytes]]) -> None:

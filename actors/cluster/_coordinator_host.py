@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from actors.cluster._coordinator import CoordinatorRisk, Port
 from actors.cluster._merge import empty_snapshot, merged_gateway, merged_stats, merged_store, unpack
@@ -159,7 +160,7 @@ class Coordinator:
         assert isinstance(snapshot, RiskSnapshot)
         return snapshot
 
-    def report(self, snapshots: Sequence[bytes]) -> tuple[dict[str, object], str]:
+    def report(self, snapshots: Sequence[bytes]) -> tuple[dict[str, Any], str]:
         """The run's report from risk and every shard's snapshot: the one process's report, to the byte."""
         parts = [unpack(data) if data else empty_snapshot() for data in snapshots]
         resumed = [part["resumed_after_tick"] for part in parts if part["resumed_after_tick"] is not None]

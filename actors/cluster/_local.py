@@ -7,20 +7,26 @@ process has one core), only the same report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from actors.cluster._coordinator_host import Coordinator, Ended, partition
 from actors.cluster._shard import Shard
 from actors.config import ShadowConfig
 from actors.market_setup import settle
 
 
-def run_in_process(config: ShadowConfig) -> tuple[dict[str, object], str, Ended]:
+def run_in_process(config: ShadowConfig) -> tuple[dict[str, Any], str, Ended]:
     """Run ``config`` sharded over ``config.shards`` shards in this process; the report, its text, how it ended."""
     config = settle(config).config
     parts = partition(config.symbols, config.shards)
     shards: list[Shard] = []
 
-    def port(index: int):  # type: ignore[no-untyped-def]
-        return lambda data: shards[index].deliver(data)
+    def port(index: int) -> Callable[[bytes], None]:
+        def deliver(data: bytes) -> None:
+            shards[index].deliver(data)  # looked up when called: the shards are made after the coordinator
+
+        return deliver
 
     coordinator = Coordinator(config, parts, [port(index) for index in range(len(parts))])
     try:

@@ -16,7 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, redirect_stdout, suppress
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ SHARD_RESTARTS = 5
 class ShardHost:
     """A :class:`Shard` in a process of its own; after a restart, it tells the coordinator it is back."""
 
-    def __init__(self, settings: bytes, index: int, symbols: list[str], coordinator: Any, journal_root: str,
+    def __init__(self, settings: bytes, index: int, symbols: list[str], coordinator: Any, *, journal_root: str,
                  run_name: str) -> None:  # fmt: skip
         """Without ``--journal`` the shard journals into a directory of its own run's, removed at the end:
         a journal is what brings a shard back after its process died."""
@@ -55,8 +55,10 @@ class ShardHost:
         directory.mkdir(parents=True, exist_ok=True)
         incarnation = _next_incarnation(directory / "incarnation")
         self.root = root
-        self.shard = Shard(config, index, symbols, lambda data: coordinator.deliver.remote(data),
-                           incarnation=incarnation, journal_root=root)  # fmt: skip
+        def send_up(data: bytes) -> None:
+            coordinator.deliver.remote(data)
+
+        self.shard = Shard(config, index, symbols, send_up, incarnation=incarnation, journal_root=root)
         if ray.get_runtime_context().was_current_actor_reconstructed:
             coordinator.shard_back.remote(index)
 
@@ -98,7 +100,7 @@ def _next_incarnation(path: Path) -> int:
     return last + 1
 
 
-@ray.remote(concurrency_groups={"link": 1, "control": 1})
+@ray.remote(concurrency_groups={"link": 1, "control": 1})  # type: ignore[call-overload]
 class CoordinatorHost:
     """The coordinator in a process of its own; ``run`` drives the run while ``deliver`` takes the shards' batches."""
 
@@ -110,7 +112,7 @@ class CoordinatorHost:
         me, name = context.current_actor, context.get_actor_name() or "coordinator"
         self.shards = [
             ShardHost.options(name=f"{name}-shard-{index}", num_cpus=0).remote(  # type: ignore[attr-defined]
-                settings, index, symbols, me, config.journal, name
+                settings, index, symbols, me, journal_root=config.journal, run_name=name
             )
             for index, symbols in enumerate(parts)
         ]
@@ -119,8 +121,12 @@ class CoordinatorHost:
         self.pids: list[int] = []
 
     def _port(self, index: int) -> Any:
-        shards = self.shards
-        return lambda data: shards[index].deliver.remote(data)
+        shard = self.shards[index]
+
+        def deliver(data: bytes) -> None:
+            shard.deliver.remote(data)
+
+        return deliver
 
     @ray.method(concurrency_group="link")
     def deliver(self, data: bytes) -> None:
@@ -153,10 +159,8 @@ class CoordinatorHost:
     @ray.method(concurrency_group="control")
     def stop(self) -> None:
         for shard in self.shards:
-            try:
+            with suppress(RayError):
                 ray.get(shard.stop.remote(), timeout=30)
-            except RayError:
-                pass
         self.coordinator.stop()
 
     def _snapshot(self, index: int) -> bytes:
@@ -230,10 +234,8 @@ def _run_on_ray(config: ShadowConfig, on_address: Any) -> tuple[str, Ended]:
         try:
             text, decided, early = msgpack.unpackb(ray.get(host.run.remote()))
         finally:
-            try:
+            with suppress(RayError):
                 ray.get(host.stop.remote(), timeout=60)
-            except RayError:
-                pass
         return text, Ended(decided, early)
     finally:
         ray.shutdown()

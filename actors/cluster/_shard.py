@@ -87,7 +87,7 @@ class Shard:
         self.send_up = send_up
 
     def start(self, last_tick: int) -> None:
-        """Spawn the shard's actors and let its feed go up to ``last_tick`` (a new run, or one resumed from journals)."""
+        """Spawn the shard's actors and let its feed go up to ``last_tick``."""
         self.system.start()
         self.runtime.tell(FEED, encode(FeedTicks(last_tick)))
 

@@ -15,7 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from actors.cluster._records import ShardBatch
-from actors.messages import FeedTicks, FillsApplied, FreezeComplete, FreezeRequest, Mark, QuoteIntent, QuoterStopped, VenueState
+from actors.messages import (
+    FeedTicks,
+    FillsApplied,
+    FreezeComplete,
+    FreezeRequest,
+    Mark,
+    QuoteIntent,
+    QuoterStopped,
+    VenueState,
+)
 from actors.runtime.actor import MessageActor, handles
 from actors.wire import Message, encode
 

@@ -145,7 +145,7 @@ class OrderStore:
     # ------------------------------------------------------------ commands
 
     def create(
-        self, symbol: str, side: Side, price_ticks: int, qty_lots: int, tick: int, number: int = 0
+        self, symbol: str, side: Side, price_ticks: int, qty_lots: int, tick: int, *, number: int = 0
     ) -> Order:
         """A new PENDING order: client id number ``number`` (risk's), or the next after the highest so far (0).
 
@@ -337,7 +337,7 @@ class OrderStore:
         """
         to_cancel = [o for s in symbols for o in self.open_orders(s) if self.request_cancel(o.client_id)]
         numbered = numbers or [0] * len(orders)
-        created = [self.create(symbol, side, price, lots, tick, number)
+        created = [self.create(symbol, side, price, lots, tick, number=number)
                    for (symbol, side, price, lots), number in zip(orders, numbered, strict=True)]  # fmt: skip
         return to_cancel, created
 
@@ -374,7 +374,7 @@ class OrderStore:
         op, *args = record
         if op == "create":
             symbol, side, price, qty, tick, *number = args  # journals before risk numbered orders: no number
-            self.create(symbol, Side(side), price, qty, tick, int(number[0]) if number else 0)
+            self.create(symbol, Side(side), price, qty, tick, number=int(number[0]) if number else 0)
         elif op == "ack":
             self.acknowledge(*args)
         elif op == "reject":

@@ -295,9 +295,7 @@ class RiskMonitor(SupervisedRole):
         if self.journal_failed is not None:
             self._halt(self.journal_failed, tick)  # before the decision: the store refuses its orders
         flattening = flatten is not None
-        numbers = engine.number_orders(len(approved))
-        orders = tuple(OrderSpec(symbol, int(side), price, lots, flattening or engine.is_reduce_only(symbol), number)
-                       for (symbol, side, price, lots), number in zip(approved, numbers, strict=True))  # fmt: skip
+        orders = self._specs(approved, flattening=flattening)
         decided = ReplaceQuotes(tick, tuple(pulled), orders, blocks, flatten=flattening)
         replaces = [(STORE, replace) for replace in split_replace(decided)]
         if self.telemetry is not None:
@@ -306,6 +304,13 @@ class RiskMonitor(SupervisedRole):
         self.send_all([*replaces, (FEED, TickDone(tick))])
         if tick == self.final_tick:
             self._freeze_due(tick, everything=True)  # a quoter that gave up at the last tick
+
+    def _specs(self, approved: list[tuple[str, Side, int, int]], *, flattening: bool) -> tuple[OrderSpec, ...]:
+        """The approved orders as records, numbered in the order risk approved them (their client ids)."""
+        engine = self.engine
+        numbers = engine.number_orders(len(approved))
+        return tuple(OrderSpec(symbol, int(side), price, lots, flattening or engine.is_reduce_only(symbol), number)
+                     for (symbol, side, price, lots), number in zip(approved, numbers, strict=True))  # fmt: skip
 
     def _flatten(
         self, tick: int, inputs: dict[str, Input]
