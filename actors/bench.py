@@ -310,6 +310,63 @@ def cancel_replace_vs_nautilus(runtime: str, ticks: int, nautilus_python: str | 
     return result
 
 
+def sharded_case(symbols: int, iterations: int, shard_counts: Sequence[int], freeze_after_s: float) -> dict[str, Any]:
+    """10,000 symbols (say) on one process, then on 1 and 2 shards on a local Ray instance, in one sitting.
+
+    Run time counts from the shards' start to the end of the last tick (the
+    cluster's own start is reported apart); the speed-up is the 1-shard run
+    time over the N-shard one.  A last N-shard run is frozen by the operator
+    ``freeze_after_s`` into its ticks, for the freeze latency (risk's decision
+    to the last shard's confirmation that its venue holds nothing).
+    """
+    import threading
+
+    import ray
+
+    from actors.cluster._ray import run_on_ray
+
+    out: dict[str, Any] = {"symbols": symbols, "iterations": iterations, "cases": {}}
+    one = _config(symbols, iterations, "pool")
+    started = time.perf_counter()
+    system = _build(one)
+    system.start()
+    spawned = time.perf_counter()
+    system.run()
+    out["one_process"] = {"start_s": round(spawned - started, 3), "run_s": round(time.perf_counter() - spawned, 3)}
+    system.stop()
+    for shards in shard_counts:
+        figures: dict[str, Any] = {}
+        run_on_ray(replace(one, shards=shards, cluster="local"), figures=figures)
+        out["cases"][str(shards)] = _rounded(figures)
+    base = out["cases"][str(shard_counts[0])]["run_s"]
+    for shards in shard_counts[1:]:
+        out["cases"][str(shards)]["speed_up_vs_1_shard"] = round(base / out["cases"][str(shards)]["run_s"], 3)
+
+    def freeze_later(_address: str, name: str, _seconds: float) -> None:
+        def pull() -> None:
+            time.sleep(freeze_after_s)
+            ray.get(ray.get_actor(name).freeze.remote("bench"))
+
+        threading.Thread(target=pull, daemon=True).start()
+
+    figures = {}
+    frozen = replace(one, shards=shard_counts[-1], cluster="local", iterations=iterations * 10)
+    run_on_ray(frozen, on_address=freeze_later, figures=figures)
+    out["freeze"] = {"shards": shard_counts[-1], "latency_ms": _rounded(figures).get("freeze_latency_ms")}
+    return out
+
+
+def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
+    def cut(value: Any) -> Any:
+        if isinstance(value, float):
+            return round(value, 3)
+        if isinstance(value, list):
+            return [cut(entry) for entry in value]
+        return value
+
+    return {key: cut(value) for key, value in figures.items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the cases (each in a child process) and print one JSON document."""
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
@@ -324,6 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--market-replay", type=int, metavar="ROWS", help="replay ROWS generated quote rows, 100 symbols"
     )
+    parser.add_argument("--sharded", type=int, metavar="SYMBOLS",
+                        help="one process, then 1 and 2 shards on a local Ray instance (the cluster extra)")
+    parser.add_argument("--freeze-after", type=float, default=5.0, help="--sharded: operator freeze after S seconds")
     parser.add_argument("--iterations", type=int, default=20, help="ticks per throughput case (default 20)")
     parser.add_argument("--freezes", type=int, default=5, help="freeze repetitions per case (default 5)")
     parser.add_argument("--ticks", type=int, default=5000, help="ticks of the cancel/replace workload (default 5000)")
@@ -343,6 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = cancel_replace(args.cancel_replace, args.ticks, reliable=args.reliable)
     elif args.paced:
         result = paced_latency(args.paced, args.iterations, args.tick_ms)
+    elif args.sharded:
+        result = sharded_case(args.sharded, args.iterations, (1, 2), args.freeze_after)
     elif args.market_replay:
         result = market_replay(args.market_replay)
     elif args.versus_nautilus:

@@ -66,6 +66,8 @@ class CoordinatorRisk(RiskMonitor):
         self.fill_incarnation = [0] * len(shards)
         self.fills_received = [0] * len(shards)
         self.closed = [0] * len(shards)
+        self.freeze_confirmed_at: float | None = None
+        """Runtime clock when the last shard confirmed the freeze (timing for the benchmark, never reported)."""
         self.confirmed: dict[int, int] = {}
         """Shards whose store confirmed the freeze under way, with the orders each canceled."""
 
@@ -124,6 +126,7 @@ class CoordinatorRisk(RiskMonitor):
         """One shard's store confirms the freeze; the freeze is confirmed when every shard's has."""
         self.confirmed[shard] = done.canceled
         if len(self.confirmed) == len(self.shards):
+            self.freeze_confirmed_at = self.runtime.now()
             self.on_freeze_complete(FreezeComplete(done.tick, sum(self.confirmed.values())))
 
     def _broadcast_freeze(self, tick: int, reason: str) -> None:
@@ -146,8 +149,9 @@ class CoordinatorRisk(RiskMonitor):
         engine = self.engine
         frozen = engine.frozen and self.freeze_tick is not None
         keep = engine.halt_resumable or engine.limits.flatten_on_halt
-        rejoin = Rejoin(self.decided_through, last_tick, self.fills_received[shard], self.freeze_tick or 0 if frozen
-                        else 0, engine.last_freeze_reason if frozen else "", keep)  # fmt: skip
+        freeze = (self.freeze_tick or 0, engine.last_freeze_reason) if frozen else (0, "")
+        rejoin = Rejoin(self.decided_through, last_tick, self.fills_received[shard], *freeze, keep,
+                        self.out_incarnation[shard])  # fmt: skip
         return encode(rejoin)
 
     # ------------------------------------------------------------ to the shards

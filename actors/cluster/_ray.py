@@ -10,6 +10,7 @@ process dies (``max_restarts``), and names the coordinator so that
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -39,9 +40,14 @@ SHARD_RESTARTS = 5
 """Times Ray restarts a shard's process that died."""
 
 
-@ray.remote(max_restarts=SHARD_RESTARTS, max_task_retries=0)
+@ray.remote(max_restarts=SHARD_RESTARTS, max_task_retries=0, concurrency_groups={"link": 1, "control": 1})  # type: ignore[call-overload]
 class ShardHost:
-    """A :class:`Shard` in a process of its own; after a restart, it tells the coordinator it is back."""
+    """A :class:`Shard` in a process of its own; after a restart, it tells the coordinator it is back.
+
+    The coordinator's batches (``deliver``) have a thread of their own, so
+    that its looks at the shard (``figures``, which waits a moment for the
+    shard to go idle) never hold a batch up.
+    """
 
     def __init__(self, settings: bytes, index: int, symbols: list[str], coordinator: Any, *, journal_root: str,
                  run_name: str) -> None:  # fmt: skip
@@ -62,17 +68,21 @@ class ShardHost:
         if ray.get_runtime_context().was_current_actor_reconstructed:
             coordinator.shard_back.remote(index)
 
+    @ray.method(concurrency_group="link")
     def start(self, last_tick: int) -> int:
         self.shard.start(last_tick)
         return os.getpid()
 
+    @ray.method(concurrency_group="link")
     def rejoin(self, data: bytes) -> int:
         self.shard.rejoin(data)
         return os.getpid()
 
+    @ray.method(concurrency_group="link")
     def deliver(self, data: bytes) -> None:
         self.shard.deliver(data)
 
+    @ray.method(concurrency_group="control")
     def figures(self) -> bytes:
         figures = self.shard.figures()
         packed: bytes = msgpack.packb([figures.sent, figures.received, figures.delivered, figures.idle])
@@ -83,6 +93,10 @@ class ShardHost:
 
     def pid(self) -> int:
         return os.getpid()
+
+    def peak_rss_mb(self) -> float:
+        """This process's peak resident memory (the benchmark's memory per shard)."""
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
     def stop(self) -> None:
         self.shard.stop()
@@ -142,6 +156,12 @@ class CoordinatorHost:
         return True
 
     @ray.method(concurrency_group="link")
+    def ready(self) -> bool:
+        """Once every shard's process is up (its engine built, not started): the cluster's start is over."""
+        ray.get([shard.pid.remote() for shard in self.shards])
+        return True
+
+    @ray.method(concurrency_group="link")
     def shard_pids(self) -> list[int]:
         return list(self.pids)
 
@@ -149,12 +169,30 @@ class CoordinatorHost:
     def run(self) -> bytes:
         """Start every shard, wait for the end, gather the report: ``[report text, last tick decided, early]``."""
         config = self.config
+        started = time.perf_counter()
         self.pids = ray.get([shard.start.remote(config.iterations) for shard in self.shards])
         ended = self.coordinator.wait(self._figures, restart_timeout=config.shard_restart_timeout)
+        run_s = time.perf_counter() - started
         snapshots = [self._snapshot(index) for index in range(len(self.shards))]
         _, text = self.coordinator.report(snapshots)
-        packed: bytes = msgpack.packb([text, ended.decided_through, ended.early])
+        risk = self.coordinator.risk
+        decided, confirmed = risk.freeze_decided_at, risk.freeze_confirmed_at
+        figures = {
+            "run_s": run_s,
+            "freeze_latency_ms": None if decided is None or confirmed is None else (confirmed - decided) * 1e3,
+            "shard_peak_rss_mb": [self._peak(shard) for shard in self.shards],
+            "coordinator_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        }
+        packed: bytes = msgpack.packb([text, ended.decided_through, ended.early, figures])
         return packed
+
+    @staticmethod
+    def _peak(shard: Any) -> float | None:
+        try:
+            peak: float = ray.get(shard.peak_rss_mb.remote(), timeout=FIGURES_TIMEOUT_S)
+        except (RayError, GetTimeoutError):
+            return None
+        return peak
 
     @ray.method(concurrency_group="control")
     def stop(self) -> None:
@@ -188,14 +226,18 @@ class CoordinatorHost:
         return answers
 
 
-def run_on_ray(config: ShadowConfig, *, on_address: Any = None) -> tuple[str, Ended]:
+def run_on_ray(
+    config: ShadowConfig, *, on_address: Any = None, figures: dict[str, Any] | None = None
+) -> tuple[str, Ended]:
     """Run ``config`` on Ray (``config.cluster``: local, or an address); the report text and how it ended.
 
     ``on_address`` is told the cluster's address once it is up (for the
-    operator's ``bin/mm-freeze``), and the coordinator's name.
+    operator's ``bin/mm-freeze``), and the coordinator's name.  ``figures``
+    (the benchmark's) gets the start and run times, the freeze latency and
+    each process's peak memory.
     """
     with _stdout_to_stderr():
-        return _run_on_ray(config, on_address)
+        return _run_on_ray(config, on_address, figures if figures is not None else {})
 
 
 @contextmanager
@@ -217,7 +259,7 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _run_on_ray(config: ShadowConfig, on_address: Any) -> tuple[str, Ended]:
+def _run_on_ray(config: ShadowConfig, on_address: Any, figures: dict[str, Any]) -> tuple[str, Ended]:
     config = settle(config).config
     local = config.cluster in ("", "local")
     started = time.perf_counter()
@@ -229,10 +271,13 @@ def _run_on_ray(config: ShadowConfig, on_address: Any) -> tuple[str, Ended]:
     try:
         name = f"{COORDINATOR_PREFIX}{uuid.uuid4().hex[:12]}"
         host = CoordinatorHost.options(name=name, num_cpus=0).remote(config_bytes(config))  # type: ignore[attr-defined]
+        ray.get(host.ready.remote())
+        figures["start_s"] = time.perf_counter() - started
         if on_address is not None:
-            on_address(ray.get_runtime_context().gcs_address, name, time.perf_counter() - started)
+            on_address(ray.get_runtime_context().gcs_address, name, figures["start_s"])
         try:
-            text, decided, early = msgpack.unpackb(ray.get(host.run.remote()))
+            text, decided, early, timed = msgpack.unpackb(ray.get(host.run.remote()))
+            figures.update(timed)
         finally:
             with suppress(RayError):
                 ray.get(host.stop.remote(), timeout=60)

@@ -57,6 +57,8 @@ class Rejoin(Message):
     """0: not frozen."""
     freeze_reason: str
     keep_quoting: bool
+    incarnation: int
+    """The coordinator's numbering of its batches to the shard from now on: older ones are stale."""
 
 
 class BatchInbox:

@@ -48,6 +48,7 @@ class ShardSystem(System):
     def __init__(self, runtime: Any, config: ShadowConfig, index: int, send_up: SendUp, incarnation: int) -> None:
         self.index = index
         self.send_up = send_up
+        self.started = False
         self.incarnation = incarnation
         self.resume_through: int | None = None
         """Set for a restarted shard: the coordinator's last decision, where the shard's actors start counting."""
@@ -89,15 +90,18 @@ class Shard:
     def start(self, last_tick: int) -> None:
         """Spawn the shard's actors and let its feed go up to ``last_tick``."""
         self.system.start()
+        self.started = True
         self.runtime.tell(FEED, encode(FeedTicks(last_tick)))
 
     def rejoin(self, data: bytes) -> None:
         """A restarted shard: start after the coordinator's last decision, resend the fills risk is missing."""
         rejoin = decode(data)
         assert isinstance(rejoin, Rejoin)
+        self.inbox.incarnation = rejoin.incarnation  # batches sent before the coordinator knew: stale
         system = self.system
         system.resume_through = rejoin.decided_through
         system.start()
+        self.started = True
         recovered = system.recovered
         missing: list[FillItem] = []
         if recovered is not None:
@@ -115,6 +119,8 @@ class Shard:
         """A batch from the coordinator: each record to its actor, in order (``BROADCAST``: every quoter)."""
         batch = decode(data)
         assert isinstance(batch, ShardBatch)
+        if not self.started:
+            return  # a restarted shard's process before its rejoin: what was meant for the one that died
         runtime = self.runtime
         for ready in self.inbox.accept(batch):
             for address, record in zip(ready.addresses, ready.records, strict=True):
