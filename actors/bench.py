@@ -327,13 +327,15 @@ def sharded_case(symbols: int, iterations: int, shard_counts: Sequence[int], fre
 
     out: dict[str, Any] = {"symbols": symbols, "iterations": iterations, "cases": {}}
     one = _config(symbols, iterations, "pool")
-    started = time.perf_counter()
-    system = _build(one)
-    system.start()
-    spawned = time.perf_counter()
-    system.run()
-    out["one_process"] = {"start_s": round(spawned - started, 3), "run_s": round(time.perf_counter() - spawned, 3)}
-    system.stop()
+    with tempfile.TemporaryDirectory() as journal:  # a shard journals (that is how it comes back): so, once, here
+        for name, config in (("one_process", one), ("one_process_journaled", replace(one, journal=journal))):
+            started = time.perf_counter()
+            system = _build(config)
+            system.start()
+            spawned = time.perf_counter()
+            system.run()
+            out[name] = {"start_s": round(spawned - started, 3), "run_s": round(time.perf_counter() - spawned, 3)}
+            system.stop()
     for shards in shard_counts:
         figures: dict[str, Any] = {}
         run_on_ray(replace(one, shards=shards, cluster="local"), figures=figures)

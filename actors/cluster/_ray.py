@@ -29,6 +29,7 @@ from actors.cluster._coordinator_host import Coordinator, Ended, partition
 from actors.cluster._settings import config_bytes, config_from_bytes
 from actors.cluster._shard import SHARD_DIR, Shard, ShardFigures
 from actors.config import ShadowConfig
+from actors.gc_tuning import tune_gc
 from actors.market_setup import settle
 
 NAMESPACE = "mm-shadow"
@@ -53,6 +54,7 @@ class ShardHost:
                  run_name: str) -> None:  # fmt: skip
         """Without ``--journal`` the shard journals into a directory of its own run's, removed at the end:
         a journal is what brings a shard back after its process died."""
+        tune_gc()  # a Ray worker is a process of its own: the collector's settings of a run (actors.gc_tuning)
         config = config_from_bytes(settings)
         self.index = index
         self.temporary = not journal_root
@@ -119,6 +121,7 @@ class CoordinatorHost:
     """The coordinator in a process of its own; ``run`` drives the run while ``deliver`` takes the shards' batches."""
 
     def __init__(self, settings: bytes) -> None:
+        tune_gc()
         config = config_from_bytes(settings)
         self.config = config
         parts = partition(config.symbols, config.shards)
