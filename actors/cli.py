@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from loguru import logger
 
+from actors.cluster._address import unreachable
 from actors.config import KEYS, ConfigError, ShadowConfig, env_name, resolve
 from actors.core.journal import JournalError
 from actors.core.market_events import MarketDataError
@@ -235,6 +236,10 @@ def run_sharded(config: ShadowConfig) -> str:
     if config.journal and any(Path(config.journal).glob("shard-*/store.journal")):
         raise ConfigError(f"--journal {config.journal}: holds a sharded run; resuming a whole sharded run is not "
                           "supported yet (a shard that dies is brought back during the run)")  # fmt: skip
+    if config.cluster not in ("", "local", "in-process"):
+        why = unreachable(config.cluster)
+        if why:
+            raise ConfigError(f"--cluster {config.cluster}: {why}")
     if config.cluster == "in-process":
         from actors.cluster import run_in_process
 

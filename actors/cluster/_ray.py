@@ -267,8 +267,8 @@ def _run_on_ray(config: ShadowConfig, on_address: Any, figures: dict[str, Any]) 
     local = config.cluster in ("", "local")
     started = time.perf_counter()
     if local:
-        ray.init(num_cpus=max(2, config.shards), include_dashboard=False, log_to_driver=False,
-                 _node_ip_address="127.0.0.1", namespace=NAMESPACE)  # fmt: skip
+        ray.init(address="local", num_cpus=max(2, config.shards), include_dashboard=False, log_to_driver=False,
+                 namespace=NAMESPACE)  # fmt: skip  # "local": a new instance, even where RAY_ADDRESS names one
     else:
         ray.init(address=config.cluster, log_to_driver=False, namespace=NAMESPACE)
     try:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from actors.cluster._address import unreachable
+
 PROG = "mm-freeze"
 EXIT_USAGE = 2
-CONNECT_TIMEOUT_S = 5.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,27 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _unreachable(address: str) -> str:
-    """Why nothing answers at ``address`` (host:port), or "" if something does: Ray itself would retry for minutes."""
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        return "expected HOST:PORT (the address run-shadow printed)"
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
-    except OSError as exc:
-        return f"nothing answers there ({exc.strerror or exc})"
-    return ""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = build_parser().parse_args(argv)
     if not args.reason.strip():
         sys.stderr.write(f"{PROG}: error: --reason: give a reason\n")
         return EXIT_USAGE
-    unreachable = _unreachable(args.cluster)
-    if unreachable:
-        sys.stderr.write(f"{PROG}: error: --cluster {args.cluster}: {unreachable}\n")
+    why = unreachable(args.cluster)
+    if why:
+        sys.stderr.write(f"{PROG}: error: --cluster {args.cluster}: {why}\n")
         return EXIT_USAGE
     if (Path.home() / ".ray" / "auth_token").exists() or os.environ.get("RAY_AUTH_TOKEN"):
         os.environ.setdefault("RAY_AUTH_MODE", "token")  # before Ray is imported: it reads it then
