@@ -91,20 +91,17 @@ class UpLink(MessageActor):
     @handles(FreezeComplete)
     def on_freeze_complete(self, done: FreezeComplete) -> None:
         """The shard's store confirms its freeze: at once (the coordinator waits for every shard's)."""
-        self._queue(done)
-        self.flush()
+        self._now(done)
 
     @handles(VenueState)
     def on_venue_state(self, state: VenueState) -> None:
         """The shard's venue's positions after a restart: at once, for the coordinator's reconciliation."""
-        self._queue(state)
-        self.flush()
+        self._now(state)
 
     @handles(FreezeRequest)
     def on_freeze_request(self, request: FreezeRequest) -> None:
         """An actor of the shard gave up (or an operator on the shard's side): at once."""
-        self._queue(request)
-        self.flush()
+        self._now(request)
 
     @handles(FeedTicks)
     def on_feed_ticks(self, ticks: FeedTicks) -> None:
@@ -117,6 +114,11 @@ class UpLink(MessageActor):
         self._queue(record)
         self.counts[tick] = self.counts.get(tick, 0) + 1
         self._flush_complete()
+
+    def _now(self, record: Message) -> None:
+        """``record`` up the link at once, after what is pending (the coordinator sees the shard's order)."""
+        self._queue(record)
+        self.flush()
 
     def _queue(self, record: Message) -> None:
         data = encode(record)
