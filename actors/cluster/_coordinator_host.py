@@ -150,8 +150,9 @@ class Coordinator:
             if now - since > restart_timeout and not self.risk.engine.frozen:
                 names = self.shards[shard]
                 shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-                self.freeze(f"Shard lost: shard {shard} ({len(names)} symbols: {shown}) not back within "
-                            f"{restart_timeout:g} s")  # fmt: skip
+                gone = f"not back within {restart_timeout:g} s"
+                reason = f"Shard lost: shard {shard} ({len(names)} symbols: {shown}) {gone}"
+                self.runtime.tell(RISK, encode(FreezeRequest(reason)))  # the engine's own cause, not an operator's
 
     def risk_snapshot(self) -> RiskSnapshot:
         """Risk's state, once idle."""

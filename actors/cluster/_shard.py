@@ -48,7 +48,6 @@ class ShardSystem(System):
     def __init__(self, runtime: Any, config: ShadowConfig, index: int, send_up: SendUp, incarnation: int) -> None:
         self.index = index
         self.send_up = send_up
-        self.started = False
         self.incarnation = incarnation
         self.resume_through: int | None = None
         """Set for a restarted shard: the coordinator's last decision, where the shard's actors start counting."""
@@ -86,6 +85,8 @@ class Shard:
         self.inbox = BatchInbox()
         self.system = ShardSystem(self.runtime, self.config, index, send_up, incarnation)
         self.send_up = send_up
+        self.started = False
+        """Until :meth:`start` or :meth:`rejoin`, batches are dropped (meant for the process that died)."""
 
     def start(self, last_tick: int) -> None:
         """Spawn the shard's actors and let its feed go up to ``last_tick``."""

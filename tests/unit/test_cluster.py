@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
 
-from actors.cli import run
+from actors.cli import main, run
 from actors.cluster import partition, run_in_process
 from actors.cluster._coordinator_host import Coordinator
+from actors.cluster._merge import empty_snapshot, merged_gateway, merged_store, unpack
 from actors.cluster._records import BatchInbox, ShardBatch
 from actors.cluster._settings import config_bytes, config_from_bytes
+from actors.cluster._shard import Shard
+from actors.cluster.freeze_cli import main as freeze_main
 from actors.config import resolve
+from actors.market_setup import settle
 
 HOSTILE: dict[str, Any] = {
     "place_error_rate": 0.1, "cancel_error_rate": 0.1, "timeout_rate": 0.05, "duplicate_fill_rate": 0.1,
@@ -123,3 +130,154 @@ def test_an_operator_freeze_reaches_every_shard_and_is_confirmed_by_all() -> Non
     assert risk["frozen"] and risk["freeze_confirmed"]
     assert risk["last_freeze_reason"] == "Operator: test"
     assert report["orders"]["open"] == 0  # type: ignore[index]
+
+
+# ---------------------------------------------------------------- a shard that dies, in this process
+
+
+def two_shards(tmp_path: Path, **settings: Any) -> tuple[Any, Coordinator, list[Shard]]:
+    """A coordinator and two shards journaling under ``tmp_path``, wired by method calls, started."""
+    config = settle(config_of(**settings, shards=2, cluster="in-process", journal=str(tmp_path))).config
+    parts = partition(config.symbols, 2)
+    shards: list[Shard] = []
+
+    def port(index: int) -> Any:
+        def deliver(data: bytes) -> None:
+            shards[index].deliver(data)  # looked up when called: a killed shard is replaced in the list
+
+        return deliver
+
+    coordinator = Coordinator(config, parts, [port(0), port(1)])
+    shards.extend(Shard(config, index, part, coordinator.deliver, incarnation=1, journal_root=str(tmp_path))
+                  for index, part in enumerate(parts))  # fmt: skip
+    for shard in shards:
+        shard.start(config.iterations)
+    return config, coordinator, shards
+
+
+def kill(shard: Shard) -> None:
+    """As a SIGKILL leaves it: actors gone, journals neither flushed at the end nor closed, the lock released."""
+    shard.runtime.shutdown()
+    assert shard.system.lock is not None
+    shard.system.lock.release()
+
+
+def decided(coordinator: Coordinator, tick: int) -> None:
+    deadline = time.monotonic() + 60
+    while coordinator.risk.decided_through < tick:
+        assert time.monotonic() < deadline, "the run stalled"
+        time.sleep(0.005)
+
+
+def test_a_shard_rebuilt_from_its_journal_rejoins_and_the_run_completes_with_counts_that_add_up(
+    tmp_path: Path,
+) -> None:
+    config, coordinator, shards = two_shards(tmp_path, symbols_count=6, iterations=80, edge_threshold=-1000.0,
+                                             **HOSTILE)  # fmt: skip
+    try:
+        decided(coordinator, 25)
+        kill(shards[1])
+        shards[1] = Shard(config, 1, partition(config.symbols, 2)[1], coordinator.deliver, incarnation=2,
+                          journal_root=str(tmp_path))  # fmt: skip
+        shards[1].rejoin(coordinator.rejoin(1))
+        ended = coordinator.wait(lambda: [shard.figures() for shard in shards], restart_timeout=30.0)
+        report, _ = coordinator.report([shard.snapshot() for shard in shards])
+    finally:
+        for shard in shards:
+            shard.stop()
+        coordinator.stop()
+    assert not ended.early
+    orders = report["orders"]
+    assert report["execution"]["ticks"] == 80
+    assert report["execution"]["resumed_after_tick"] is not None  # shard 1 did resume from its journal
+    assert orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"] + orders["open"]
+    assert not str(report["risk"]["last_freeze_reason"] or "").startswith("Reconciliation"), report["risk"]
+    assert orders["placed"] > 200
+
+
+def test_a_shard_that_stays_gone_freezes_every_shard_naming_it_and_the_report_lists_it(tmp_path: Path) -> None:
+    _, coordinator, shards = two_shards(tmp_path, symbols_count=6, iterations=400, edge_threshold=-1000.0)
+    try:
+        decided(coordinator, 10)
+        kill(shards[1])
+        ended = coordinator.wait(lambda: [shards[0].figures(), None], restart_timeout=0.5)
+        report, text = coordinator.report([shards[0].snapshot(), b""])
+    finally:
+        shards[0].stop()
+        coordinator.stop()
+    assert ended.early and ended.decided_through < 400
+    assert report["risk"]["frozen"]
+    assert report["risk"]["last_freeze_reason"] == (
+        "Shard lost: shard 1 (3 symbols: SYM00002, SYM00004, SYM00006) not back within 0.5 s"
+    )
+    assert report["shards"] == {"lost": [1], "lost_symbols": 3}
+    assert "freeze_incomplete" in report["risk"]  # shard 1's venue never confirmed: the operator must look
+    assert text.endswith("\n")
+
+
+# ---------------------------------------------------------------- the command's refusals
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--pace", "realtime"], "--pace realtime: not available with --shards/--cluster yet"),
+        (["--events", "x.csv"], "--events: not available with --shards/--cluster yet"),
+        (["--cluster", "127.0.0.1:1"], "--cluster 127.0.0.1:1: nothing answers there"),
+        (["--cluster", "no-port"], "--cluster no-port: expected HOST:PORT"),
+    ],
+)
+def test_a_sharded_run_refuses_what_it_cannot_do_in_one_line(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--shards", "2", "--symbols-count", "3", *flags], environ={}) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"run-shadow: error: {message}")
+
+
+def test_a_journal_that_holds_a_sharded_run_is_refused_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = ["--shards", "2", "--cluster", "in-process", "--symbols-count", "3", "--iterations", "5",
+             "--journal", str(tmp_path)]  # fmt: skip
+    assert main(flags, environ={}) == 0
+    capsys.readouterr()
+    assert main(flags, environ={}) == 2
+    assert "holds a sharded run; resuming a whole sharded run is not supported yet" in capsys.readouterr().err
+
+
+def test_in_process_shards_through_the_command_print_the_one_process_report(capsys: pytest.CaptureFixture[str]) -> None:
+    flags = ["--symbols-count", "4", "--iterations", "12", "--edge-threshold", "-1000"]
+    assert main([*flags, "--runtime", "sim"], environ={}) == 0
+    one = capsys.readouterr().out
+    assert main([*flags, "--shards", "3", "--cluster", "in-process"], environ={}) == 0
+    assert capsys.readouterr().out == one
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--cluster", "127.0.0.1:1", "--reason", "x"], "mm-freeze: error: --cluster 127.0.0.1:1: nothing answers"),
+        (["--cluster", "nowhere", "--reason", "x"], "mm-freeze: error: --cluster nowhere: expected HOST:PORT"),
+        (["--cluster", "127.0.0.1:1", "--reason", "  "], "mm-freeze: error: --reason: give a reason"),
+    ],
+)
+def test_mm_freeze_says_what_is_wrong_in_one_line(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert freeze_main(flags) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(message)
+
+
+def test_a_lost_shard_counts_nothing_and_mass_cancel_faults_count_once_over_the_shards() -> None:
+    shard = unpack(msgpack.packb({**empty_snapshot(), "mass_cancel_faults": [["mass_cancel_error", 5, 1]]}))
+    shard["gateway"] = {**shard["gateway"], "exchange_errors": 3, "venue_open": 0, "mass_cancel_error": "",
+                        "faults_injected": {"mass_cancel_error": 1, "place_error": 2}}  # fmt: skip
+    other = {**shard, "mass_cancel_faults": [["mass_cancel_error", 5, 1], ["mass_cancel_error", 6, 1]]}
+    other["gateway"] = {**shard["gateway"], "exchange_errors": 2, "faults_injected": {"mass_cancel_error": 2}}
+    gateway = merged_gateway([shard, other])
+    assert gateway.faults_injected == {"mass_cancel_error": 2, "place_error": 2}  # the union: (5, 1), (6, 1)
+    assert gateway.exchange_errors == (3 - 1) + (2 - 2) + 2
+    assert merged_gateway([shard, unpack(msgpack.packb(empty_snapshot()))]).venue_open == -1
+    assert merged_store([unpack(msgpack.packb(empty_snapshot()))]).placed == 0
