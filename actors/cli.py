@@ -160,6 +160,9 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     tune_gc()
     if config.shards > 1 or config.cluster:
         return run_sharded(config)
+    if config.journal and any(Path(config.journal).glob("shard-*/store.journal")):
+        raise ConfigError(f"--journal {config.journal}: holds a sharded run's journals; give --shards and --cluster "
+                          "as it ran, or another directory")  # fmt: skip
     watch = Watch.wanted(config, progress=show_progress)  # refuses bad outputs before anything starts
     runtime = create_runtime(config.runtime, **({"seed": config.seed} if config.runtime == "sim" else {}))
     telemetry = watch.telemetry if watch is not None else None
@@ -233,6 +236,9 @@ def run_sharded(config: ShadowConfig) -> str:
         current = getattr(config, key)
         if (value is None and current) or (value is not None and current == value):
             raise ConfigError(f"{flag}: not available with --shards/--cluster yet (docs/SCALING.md)")
+    if config.journal and (Path(config.journal) / "store.journal").exists():
+        raise ConfigError(f"--journal {config.journal}: holds a one-process run's journals; run it without --shards "
+                          "and --cluster, or give another directory")  # fmt: skip
     if config.journal and any(Path(config.journal).glob("shard-*/store.journal")):
         raise ConfigError(f"--journal {config.journal}: holds a sharded run; resuming a whole sharded run is not "
                           "supported yet (a shard that dies is brought back during the run)")  # fmt: skip

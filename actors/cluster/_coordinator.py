@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from loguru import logger
 
 from actors.cluster._records import BROADCAST, BatchInbox, Rejoin, ShardBatch
+from actors.cluster._uplink import BATCH_BYTES
 from actors.core.risk import RiskEngine
 from actors.messages import (
     FillsApplied,
@@ -146,6 +147,8 @@ class CoordinatorRisk(RiskMonitor):
         """
         self.out_seq[shard] = 0
         self.out_incarnation[shard] += 1
+        self.inboxes[shard].expect(self.inboxes[shard].incarnation + 1)  # the dead one's late batches: refused
+        self.fill_seq[shard] = 0
         engine = self.engine
         frozen = engine.frozen and self.freeze_tick is not None
         keep = engine.halt_resumable or engine.limits.flatten_on_halt
@@ -201,8 +204,15 @@ class CoordinatorRisk(RiskMonitor):
             batch.extend((STORE, encode(piece)) for piece in split_replace(whole))
 
     def _send_batch(self, shard: int, records: list[tuple[str, bytes]]) -> None:
-        self.out_seq[shard] += 1
-        addresses = tuple(address for address, _ in records)
-        batch = ShardBatch(shard, self.out_incarnation[shard], self.out_seq[shard], addresses,
-                           tuple(data for _, data in records))  # fmt: skip
-        self.ports[shard](encode(batch))
+        """As batches of at most about :data:`BATCH_BYTES` each (a wire message has a limit), in order."""
+        chunk: list[tuple[str, bytes]] = []
+        size = 0
+        for index, (address, data) in enumerate(records):
+            chunk.append((address, data))
+            size += len(data)
+            if size >= BATCH_BYTES or index == len(records) - 1:
+                self.out_seq[shard] += 1
+                batch = ShardBatch(shard, self.out_incarnation[shard], self.out_seq[shard],
+                                   tuple(a for a, _ in chunk), tuple(d for _, d in chunk))  # fmt: skip
+                self.ports[shard](encode(batch))
+                chunk, size = [], 0

@@ -145,6 +145,7 @@ class Coordinator:
         now = time.monotonic()
         for shard, entry in enumerate(figures):
             if entry is not None:
+                self.lost.pop(shard, None)  # it answers: slow, paused, or back; not lost
                 continue
             since = self.lost.setdefault(shard, now)
             if now - since > restart_timeout and not self.risk.engine.frozen:

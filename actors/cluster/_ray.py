@@ -106,6 +106,11 @@ class ShardHost:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _warn(text: str) -> None:
+    """A line on the worker's stderr (Ray keeps it in the worker's log); not loguru, whose handlers Ray cannot ship."""
+    print(f"mm-shard: {text}", file=sys.stderr, flush=True)
+
+
 def _next_incarnation(path: Path) -> int:
     """This process's incarnation of the shard: one more than the last one that started in its directory."""
     try:
@@ -173,7 +178,7 @@ class CoordinatorHost:
         """Start every shard, wait for the end, gather the report: ``[report text, last tick decided, early]``."""
         config = self.config
         started = time.perf_counter()
-        self.pids = ray.get([shard.start.remote(config.iterations) for shard in self.shards])
+        self.pids = [self._start(shard, config.iterations) for shard in self.shards]
         ended = self.coordinator.wait(self._figures, restart_timeout=config.shard_restart_timeout)
         run_s = time.perf_counter() - started
         snapshots = [self._snapshot(index) for index in range(len(self.shards))]
@@ -188,6 +193,16 @@ class CoordinatorHost:
         }
         packed: bytes = msgpack.packb([text, ended.decided_through, ended.early, figures])
         return packed
+
+    @staticmethod
+    def _start(shard: Any, last_tick: int) -> int:
+        """Start one shard; one that dies as it starts comes back through a rejoin (or is given up)."""
+        try:
+            pid: int = ray.get(shard.start.remote(last_tick), timeout=FIGURES_TIMEOUT_S * 30)
+        except (RayError, GetTimeoutError) as exc:
+            _warn(f"a shard failed to start ({exc}); waiting for it to come back")
+            return 0
+        return pid
 
     @staticmethod
     def _peak(shard: Any) -> float | None:
@@ -217,7 +232,11 @@ class CoordinatorHost:
     def _figures(self) -> list[ShardFigures | None]:
         for index in sorted(self.back):
             self.back.discard(index)
-            self.pids[index] = ray.get(self.shards[index].rejoin.remote(self.coordinator.rejoin(index)))
+            try:
+                self.pids[index] = ray.get(self.shards[index].rejoin.remote(self.coordinator.rejoin(index)),
+                                           timeout=FIGURES_TIMEOUT_S * 6)  # fmt: skip
+            except (RayError, GetTimeoutError) as exc:  # died again as it came back: it says so when it is back
+                _warn(f"shard {index} failed to rejoin ({exc}); waiting for it to come back")
         answers: list[ShardFigures | None] = []
         for shard in self.shards:
             try:

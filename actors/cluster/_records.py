@@ -71,6 +71,11 @@ class BatchInbox:
         self.received = 0
         """Batches handed on (in order) from the sender's current incarnation."""
 
+    def expect(self, incarnation: int) -> None:
+        """From now on only batches of ``incarnation`` or later (the sender restarted): numbering starts anew."""
+        if incarnation > self.incarnation:
+            self.incarnation, self.next_seq, self.held, self.received = incarnation, 1, {}, 0
+
     def accept(self, batch: ShardBatch) -> list[ShardBatch]:
         """The batches ``batch`` makes deliverable, in order (none for a copy or one that came early)."""
         if batch.incarnation < self.incarnation:

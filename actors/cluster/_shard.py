@@ -49,6 +49,8 @@ class ShardSystem(System):
         self.index = index
         self.send_up = send_up
         self.incarnation = incarnation
+        self.fills_received: int | None = None
+        """Set for a restarted shard: how many of its fills risk has (the rest are resent from the journal)."""
         self.resume_through: int | None = None
         """Set for a restarted shard: the coordinator's last decision, where the shard's actors start counting."""
         super().__init__(runtime, config)
@@ -58,10 +60,22 @@ class ShardSystem(System):
         return venue_tick if self.resume_through is None else min(venue_tick, self.resume_through)
 
     def _spawn_risk(self, engine: RiskEngine, tick: int, freeze: tuple[int, str] | None) -> pykka.ActorRef[Any]:
-        return self.runtime.spawn(
+        """The link to the coordinator; after a restart it first resends the fills risk is missing.
+
+        Before anything else goes up (the venue's state after the
+        reconciliation among it): risk must have every fill of the shard's
+        before it compares positions with the venue's.
+        """
+        ref = self.runtime.spawn(
             UpLink, RISK, self.index, self.config.symbols, self.send_up, incarnation=self.incarnation,
             flushed_through=tick, final_tick=self.config.iterations,
         )  # fmt: skip
+        recovered, received = self.recovered, self.fills_received
+        if recovered is not None and received is not None:
+            missing = tuple(FillItem.from_fill(fill) for fill in recovered.store_fills[received:])
+            if missing:
+                self.runtime.tell(RISK, encode(FillsApplied(tick, missing, 0, False)))
+        return ref
 
 
 @dataclass
@@ -85,6 +99,7 @@ class Shard:
         self.inbox = BatchInbox()
         self.system = ShardSystem(self.runtime, self.config, index, send_up, incarnation)
         self.send_up = send_up
+        self.early: list[ShardBatch] = []
         self.started = False
         """Until :meth:`start` or :meth:`rejoin`, batches are dropped (meant for the process that died)."""
 
@@ -101,14 +116,12 @@ class Shard:
         self.inbox.incarnation = rejoin.incarnation  # batches sent before the coordinator knew: stale
         system = self.system
         system.resume_through = rejoin.decided_through
+        system.fills_received = rejoin.fills_received
         system.start()
         self.started = True
-        recovered = system.recovered
-        missing: list[FillItem] = []
-        if recovered is not None:
-            missing = [FillItem.from_fill(fill) for fill in recovered.store_fills[rejoin.fills_received :]]
-        if missing:
-            self.runtime.tell(RISK, encode(FillsApplied(rejoin.decided_through, tuple(missing), 0, False)))
+        early, self.early = self.early, []
+        for batch in early:
+            self._hand_on(batch)
         if rejoin.freeze_tick:  # frozen while the shard was gone: it may never have heard it
             freeze = encode(Freeze(rejoin.freeze_tick, rejoin.freeze_reason, rejoin.keep_quoting))
             for address in [GATEWAY, STORE, *self.runtime.directory.group(QUOTERS)]:
@@ -121,7 +134,11 @@ class Shard:
         batch = decode(data)
         assert isinstance(batch, ShardBatch)
         if not self.started:
-            return  # a restarted shard's process before its rejoin: what was meant for the one that died
+            self.early.append(batch)  # before its (re)start: handed on after it (the inbox drops a stale one)
+            return
+        self._hand_on(batch)
+
+    def _hand_on(self, batch: ShardBatch) -> None:
         runtime = self.runtime
         for ready in self.inbox.accept(batch):
             for address, record in zip(ready.addresses, ready.records, strict=True):

@@ -281,3 +281,53 @@ def test_a_lost_shard_counts_nothing_and_mass_cancel_faults_count_once_over_the_
     assert gateway.exchange_errors == (3 - 1) + (2 - 2) + 2
     assert merged_gateway([shard, unpack(msgpack.packb(empty_snapshot()))]).venue_open == -1
     assert merged_store([unpack(msgpack.packb(empty_snapshot()))]).placed == 0
+
+
+def test_a_journal_of_the_other_kind_is_refused_both_ways(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    one, sharded = tmp_path / "one", tmp_path / "sharded"
+    base = ["--symbols-count", "3", "--iterations", "4"]
+    assert main([*base, "--journal", str(one)], environ={}) == 0
+    assert main([*base, "--shards", "2", "--cluster", "in-process", "--journal", str(sharded)], environ={}) == 0
+    capsys.readouterr()
+    assert main([*base, "--shards", "2", "--cluster", "in-process", "--journal", str(one)], environ={}) == 2
+    assert "holds a one-process run's journals" in capsys.readouterr().err
+    assert main([*base, "--journal", str(sharded)], environ={}) == 2
+    assert "holds a sharded run's journals" in capsys.readouterr().err
+
+
+def test_a_shard_that_misses_one_look_and_answers_again_is_not_lost(tmp_path: Path) -> None:
+    _, coordinator, shards = two_shards(tmp_path, symbols_count=6, iterations=60, edge_threshold=-1000.0)
+    looks = [0]
+
+    def figures() -> list[Any]:
+        looks[0] += 1
+        answers = [shard.figures() for shard in shards]
+        if looks[0] == 2:
+            time.sleep(0.6)  # longer than the restart timeout: then it answers again
+            answers[1] = None
+        return answers
+
+    try:
+        ended = coordinator.wait(figures, restart_timeout=0.5)
+        time.sleep(0.6)
+        assert not coordinator.given_up(1, 0.5)  # what the Ray host asks before it leaves a shard out of the report
+        report, _ = coordinator.report([shard.snapshot() for shard in shards])
+    finally:
+        for shard in shards:
+            shard.stop()
+        coordinator.stop()
+    assert not ended.early
+    assert "shards" not in report and not report["risk"]["frozen"]
+
+
+def test_a_decision_too_big_for_one_message_goes_to_a_shard_in_several_batches() -> None:
+    settings = {"symbols_count": 30, "iterations": 6, "edge_threshold": -1000.0}
+    import actors.cluster._coordinator as coordinator_module
+
+    saved = coordinator_module.BATCH_BYTES
+    coordinator_module.BATCH_BYTES = 200  # a few records a batch
+    try:
+        _, text, _ = run_in_process(config_of(**settings, shards=2, cluster="in-process"))
+    finally:
+        coordinator_module.BATCH_BYTES = saved
+    assert text == one_process(settings)
