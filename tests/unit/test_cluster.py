@@ -155,6 +155,12 @@ def two_shards(tmp_path: Path, **settings: Any) -> tuple[Any, Coordinator, list[
     return config, coordinator, shards
 
 
+def stop_all(coordinator: Coordinator, shards: list[Shard]) -> None:
+    for shard in shards:
+        shard.stop()
+    coordinator.stop()
+
+
 def kill(shard: Shard) -> None:
     """As a SIGKILL leaves it: actors gone, journals neither flushed at the end nor closed, the lock released."""
     shard.runtime.shutdown()
@@ -183,9 +189,7 @@ def test_a_shard_rebuilt_from_its_journal_rejoins_and_the_run_completes_with_cou
         ended = coordinator.wait(lambda: [shard.figures() for shard in shards], restart_timeout=30.0)
         report, _ = coordinator.report([shard.snapshot() for shard in shards])
     finally:
-        for shard in shards:
-            shard.stop()
-        coordinator.stop()
+        stop_all(coordinator, shards)
     assert not ended.early
     orders = report["orders"]
     assert report["execution"]["ticks"] == 80
@@ -313,9 +317,7 @@ def test_a_shard_that_misses_one_look_and_answers_again_is_not_lost(tmp_path: Pa
         assert not coordinator.given_up(1, 0.5)  # what the Ray host asks before it leaves a shard out of the report
         report, _ = coordinator.report([shard.snapshot() for shard in shards])
     finally:
-        for shard in shards:
-            shard.stop()
-        coordinator.stop()
+        stop_all(coordinator, shards)
     assert not ended.early
     assert "shards" not in report and not report["risk"]["frozen"]
 
