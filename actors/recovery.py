@@ -70,7 +70,8 @@ class Recovered:
     """Risk's last journaled decision."""
     risk_blocks: int = 0
     store_fills: list[Fill] = field(default_factory=list)
-    """Every fill the store's journal applied, in the store's order (what a restarted shard's coordinator may miss)."""
+    """The fills the store's journal applied after the first ``keep_fills_after``, in the store's order (what a
+    restarted shard's coordinator is missing); empty unless asked for."""
 
 
 UNFINGERPRINTED = frozenset(
@@ -114,6 +115,7 @@ def recover(
     final_tick: int,
     fsync: bool,
     fingerprint: Mapping[str, Any] | None = None,
+    keep_fills_after: int | None = None,
 ) -> Recovered:
     """Replay ``journal_dir``'s store and risk journals into ``store`` and ``risk``; then journal on from there.
 
@@ -122,7 +124,7 @@ def recover(
     decision applied yet are marked at the mid of the next tick.
     """
     store_reader = JournalReader(journal_dir / STORE_JOURNAL, fingerprint=fingerprint)
-    replay = _StoreReplay(store, store_reader)
+    replay = _StoreReplay(store, store_reader, keep_fills_after)
     applied = iter(replay)
     risk_path = journal_dir / RISK_JOURNAL
     risk_reader = JournalReader(risk_path, fingerprint=fingerprint)
@@ -189,12 +191,14 @@ def _symbol_of(fill: Fill) -> str:
 class _StoreReplay:
     """The store journal replayed into ``store``: iterating yields each fill applied, in the store's order."""
 
-    def __init__(self, store: OrderStore, reader: JournalReader) -> None:
+    def __init__(self, store: OrderStore, reader: JournalReader, keep_after: int | None = None) -> None:
+        """``keep_after``: keep the fills after the first that many (a restarted shard resends them); None: none."""
         self.store = store
         self.reader = reader
         self.records = 0
         self.fills = 0
         self.applied: list[Fill] = []
+        self.keep_after = keep_after
         self.freeze: tuple[int, str] | None = None
 
     def __iter__(self) -> Iterator[Fill]:
@@ -216,7 +220,8 @@ class _StoreReplay:
                 raise JournalError(f"{reader.path}: damaged at byte {reader.record_offset}: {exc}") from None
             if fill is not None:
                 self.fills += 1
-                self.applied.append(fill)
+                if self.keep_after is not None and self.fills > self.keep_after:
+                    self.applied.append(fill)
                 yield fill
 
 

@@ -130,6 +130,7 @@ class System:
             self.recovered = recover(
                 self.journal_dir, store, engine, self.market, config.symbols, reached=venue_tick,
                 final_tick=config.iterations, fsync=config.journal_fsync, fingerprint=journal_fingerprint(config),
+                keep_fills_after=self._fills_to_keep_after(),
             )  # fmt: skip
         recovered = self.recovered
         if engine.frozen and limits.flatten_on_halt:  # flattening orders open at the kill: canceled as the window ends
@@ -164,6 +165,10 @@ class System:
         )  # fmt: skip
         if resumed:
             self._resume(tick, freeze, engine.halt_resumable or limits.flatten_on_halt)
+
+    def _fills_to_keep_after(self) -> int | None:
+        """How many of the journal's fills to skip before keeping the rest (a restarted shard's); None: keep none."""
+        return None
 
     def _start_tick(self, venue_tick: int) -> int:
         """The tick a resumed run's actors count from: the venue's last (a restarted shard: the coordinator's)."""

@@ -55,6 +55,9 @@ class ShardSystem(System):
         """Set for a restarted shard: the coordinator's last decision, where the shard's actors start counting."""
         super().__init__(runtime, config)
 
+    def _fills_to_keep_after(self) -> int | None:
+        return self.fills_received  # risk has these; the rest are resent
+
     def _start_tick(self, venue_tick: int) -> int:
         """After a restart the shard counts from the coordinator's last decision: its venue may be one tick on."""
         return venue_tick if self.resume_through is None else min(venue_tick, self.resume_through)
@@ -72,7 +75,7 @@ class ShardSystem(System):
         )  # fmt: skip
         recovered, received = self.recovered, self.fills_received
         if recovered is not None and received is not None:
-            missing = tuple(FillItem.from_fill(fill) for fill in recovered.store_fills[received:])
+            missing = tuple(FillItem.from_fill(fill) for fill in recovered.store_fills)
             if missing:
                 self.runtime.tell(RISK, encode(FillsApplied(tick, missing, 0, False)))
         return ref
@@ -113,7 +116,7 @@ class Shard:
         """A restarted shard: start after the coordinator's last decision, resend the fills risk is missing."""
         rejoin = decode(data)
         assert isinstance(rejoin, Rejoin)
-        self.inbox.incarnation = rejoin.incarnation  # batches sent before the coordinator knew: stale
+        self.inbox.expect(rejoin.incarnation)  # batches sent before the coordinator knew: stale
         system = self.system
         system.resume_through = rejoin.decided_through
         system.fills_received = rejoin.fills_received
