@@ -159,7 +159,7 @@ def pnl_section(
     totals = {"realised_usd": 0.0, "unrealised_usd": 0.0, "fees_usd": 0.0, "total_usd": 0.0}
     for symbol in sorted(lines):
         line, instrument = lines[symbol], instruments[symbol]
-        mark, lot = marks.get(symbol), float(instrument.lot_size)
+        mark, lot = marks.get(symbol), instrument.lot_float
         unrealised = 0.0 if mark is None else line.unrealised_usd(instrument.price_usd(mark), lot)
         fees = fees_usd(line.traded_usd, maker_fee_bps)
         figures = {

@@ -23,12 +23,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from actors.core.pnl import PnlLine
-from actors.core.quoting import Quote
 from actors.core.trading_state import Event, TradingState, TradingStateMachine, Transition
-from actors.core.types import Fill, Instrument, Side
+from actors.core.types import Instrument, Side
 
+BUY, SELL = Side.BUY, Side.SELL
+_HALTED = TradingState.HALTED
 HALTED = "halted"
 PRICE_BAND = "price-band"
 MAX_ORDER_USD = "max-order-usd"
@@ -91,8 +93,30 @@ def freeze_reason(edge_bps: float, threshold_bps: float) -> str:
     return f"Edge degradation: {edge_bps:.2f} BPS < {threshold_bps:.2f} BPS"
 
 
-def _block(kind: str, detail: str = "") -> Decision:
-    return Decision(False, f"{kind}: {detail}" if detail else kind, kind)
+class Execution(Protocol):
+    """What risk reads of a fill: a core :class:`Fill`, or the wire's item as it came (no copy per fill)."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> int: ...
+    @property
+    def price_ticks(self) -> int: ...
+    @property
+    def qty_lots(self) -> int: ...
+
+
+class QuoteSides(Protocol):
+    """Both sides of a quote: a core :class:`Quote`, or a quoter's intent as it came (no copy per tick)."""
+
+    @property
+    def bid_ticks(self) -> int: ...
+    @property
+    def bid_lots(self) -> int: ...
+    @property
+    def ask_ticks(self) -> int: ...
+    @property
+    def ask_lots(self) -> int: ...
 
 
 class RiskEngine:
@@ -117,7 +141,7 @@ class RiskEngine:
         self._volume_usd = 0.0
         self._judged = _EdgeSum()
         """The edge the freeze judges: every fill since the start, or since the last resume."""
-        self._window: deque[Fill] = deque(maxlen=max(1, limits.edge_window_fills))
+        self._window: deque[Execution] = deque(maxlen=max(1, limits.edge_window_fills))
         self.reduce_only: frozenset[str] = frozenset()
         """Symbols over ``reduce_above_usd`` (every symbol while the total is over ``reduce_above_total_usd``)."""
         self.reduce_all = False
@@ -239,7 +263,7 @@ class RiskEngine:
     # ------------------------------------------------------------ pre-trade
 
     def check_order(self, symbol: str, side: Side, price_ticks: int, qty_lots: int) -> Decision:
-        """Every check in a fixed order; the first that fails names the block.
+        """Every check in a fixed order; the first that fails names the block, and its reason says why.
 
         HALTED blocks everything; then the fat-finger checks (price band,
         order size) that hold for any order; then, for an order that grows
@@ -248,42 +272,90 @@ class RiskEngine:
         it opens a position the other way); then the resting and rate
         limits, which count what was approved.
         """
-        if self.frozen:
-            return Decision(False, "frozen", HALTED)
-        return self._check(symbol, side, price_ticks, qty_lots)
+        kind = self._refusal(symbol, side, price_ticks, qty_lots)
+        if not kind:
+            return ALLOW
+        return Decision(False, self._explain(kind, symbol, side, price_ticks, qty_lots), kind)
 
-    def _check(self, symbol: str, side: Side, price_ticks: int, qty_lots: int) -> Decision:
-        fat_finger = self._fat_finger(symbol, price_ticks, qty_lots)
-        if fat_finger is not None:
-            return fat_finger
+    def _refusal(self, symbol: str, side: Side, price_ticks: int, qty_lots: int) -> str:
+        """The kind of the first check that refuses the order, "" if none does.
+
+        Only a kind, no text: :meth:`approve_quotes` runs this for both sides
+        of every symbol every tick and counts refusals by kind, so the reason
+        is written (:meth:`_explain`) only for a caller that asks for it.
+        """
+        if self.states.state is _HALTED:
+            return HALTED
         limits = self.limits
-        instrument = self.instruments[symbol]
-        mark = self.marks.get(symbol, price_ticks)
+        if limits.price_band_bps > 0 or limits.max_order_usd > 0:
+            kind = self._fat_finger(symbol, price_ticks, qty_lots)
+            if kind:
+                return kind
         position = self._positions.get(symbol, 0)
-        projected = position + int(side) * qty_lots
-        if abs(projected) > abs(position) or (projected * position < 0 and self.is_reduce_only(symbol)):
-            grows = self._check_growth(symbol, instrument, mark, projected)
-            if grows is not None:
-                return grows
+        projected = position + side * qty_lots
+        reduce_only = self.reduce_all or symbol in self.reduce_only
+        if abs(projected) > abs(position) or (projected * position < 0 and reduce_only):
+            if reduce_only:
+                return REDUCE_ONLY
+            exposure = self._exposure(symbol, price_ticks, projected)
+            if exposure > limits.max_inventory_usd:
+                return MAX_INV
+            if self._total_with(symbol, exposure) > limits.max_total_notional_usd:
+                return MAX_TOTAL
         if limits.max_open_orders > 0 and self._resting.get(symbol, 0) >= limits.max_open_orders:
-            return _block(MAX_OPEN_ORDERS, f"{symbol} {limits.max_open_orders} resting")
+            return MAX_OPEN_ORDERS
         if limits.max_orders_per_sec > 0 and self._sent_this_second.get(symbol, 0) >= limits.max_orders_per_sec:
-            return _block(MAX_ORDERS_PER_SEC, f"{symbol} {limits.max_orders_per_sec} this second")
-        return ALLOW
+            return MAX_ORDERS_PER_SEC
+        return ""
 
-    def _fat_finger(self, symbol: str, price_ticks: int, qty_lots: int) -> Decision | None:
-        """The checks that hold for any order, a flattening one too: the price band, then the order size."""
+    def _explain(self, kind: str, symbol: str, side: Side, price_ticks: int, qty_lots: int) -> str:
+        """The reason of a refusal of ``kind``, with the figures that made it (the state has not moved since)."""
         limits = self.limits
-        mark = self.marks.get(symbol, price_ticks)
-        if limits.price_band_bps > 0 and mark > 0:
-            away = 1e4 * abs(price_ticks - mark) / mark
-            if away > limits.price_band_bps:
-                return _block(PRICE_BAND, f"{symbol} {away:.2f} BPS from the mid > {limits.price_band_bps:.2f} BPS")
-        if limits.max_order_usd > 0:
+        projected = self._positions.get(symbol, 0) + int(side) * qty_lots
+        if kind == HALTED:
+            return "frozen"
+        if kind == PRICE_BAND:
+            away = self._away_bps(symbol, price_ticks)
+            detail = f"{symbol} {away:.2f} BPS from the mid > {limits.price_band_bps:.2f} BPS"
+        elif kind == MAX_ORDER_USD:
             size = self.instruments[symbol].notional_usd(price_ticks, qty_lots)
-            if size > limits.max_order_usd:
-                return _block(MAX_ORDER_USD, f"{symbol} {size:.2f} USD > {limits.max_order_usd:.2f} USD")
-        return None
+            detail = f"{symbol} {size:.2f} USD > {limits.max_order_usd:.2f} USD"
+        elif kind == REDUCE_ONLY:
+            detail = symbol
+        elif kind == MAX_INV:
+            exposure = self._exposure(symbol, price_ticks, projected)
+            detail = f"{symbol} {exposure:.2f} USD > {limits.max_inventory_usd:.2f} USD"
+        elif kind == MAX_TOTAL:
+            total = self._total_with(symbol, self._exposure(symbol, price_ticks, projected))
+            detail = f"{total:.2f} USD > {limits.max_total_notional_usd:.2f} USD"
+        elif kind == MAX_OPEN_ORDERS:
+            detail = f"{symbol} {limits.max_open_orders} resting"
+        else:
+            detail = f"{symbol} {limits.max_orders_per_sec} this second"
+        return f"{kind}: {detail}"
+
+    def _fat_finger(self, symbol: str, price_ticks: int, qty_lots: int) -> str:
+        """The checks that hold for any order, a flattening one too: the price band, then the order size ("": pass)."""
+        limits = self.limits
+        if limits.price_band_bps > 0 and self._away_bps(symbol, price_ticks) > limits.price_band_bps:
+            return PRICE_BAND
+        size_limit = limits.max_order_usd
+        if size_limit > 0 and self.instruments[symbol].notional_usd(price_ticks, qty_lots) > size_limit:
+            return MAX_ORDER_USD
+        return ""
+
+    def _away_bps(self, symbol: str, price_ticks: int) -> float:
+        """How far ``price_ticks`` is from the symbol's mid, in bps (0 before its first mark)."""
+        mark = self.marks.get(symbol, price_ticks)
+        return 1e4 * abs(price_ticks - mark) / mark if mark > 0 else 0.0
+
+    def _exposure(self, symbol: str, price_ticks: int, projected: int) -> float:
+        """|position| x mark once an order takes the position to ``projected`` lots (no mark yet: the order's price)."""
+        return self.instruments[symbol].notional_usd(self.marks.get(symbol, price_ticks), projected)
+
+    def _total_with(self, symbol: str, exposure: float) -> float:
+        """The total notional with ``symbol``'s at ``exposure``."""
+        return self._running_total - self.notional_usd(symbol) + exposure
 
     def _largest_order(self, symbol: str, price_ticks: int, lots: int) -> int:
         """``lots``, or fewer: the most that fit ``max_order_usd`` at ``price_ticks`` (0: not even one lot)."""
@@ -297,22 +369,7 @@ class RiskEngine:
             fit -= 1
         return fit
 
-    def _check_growth(self, symbol: str, instrument: Instrument, mark: int, projected: int) -> Decision | None:
-        """An order that grows |position|: refused while reduce-only, or beyond either exposure limit."""
-        if self.is_reduce_only(symbol):
-            return _block(REDUCE_ONLY, symbol)
-        exposure = instrument.notional_usd(mark, projected)
-        limits = self.limits
-        if exposure > limits.max_inventory_usd:
-            return Decision(
-                False, f"max-inv: {symbol} {exposure:.2f} USD > {limits.max_inventory_usd:.2f} USD", MAX_INV
-            )
-        total = self._running_total - self.notional_usd(symbol) + exposure
-        if total > limits.max_total_notional_usd:
-            return Decision(False, f"max-total: {total:.2f} USD > {limits.max_total_notional_usd:.2f} USD", MAX_TOTAL)
-        return None
-
-    def approve_quotes(self, quotes: Mapping[str, Quote]) -> tuple[list[tuple[str, Side, int, int]], int]:
+    def approve_quotes(self, quotes: Mapping[str, QuoteSides]) -> tuple[list[tuple[str, Side, int, int]], int]:
         """Check both sides of every quote in sorted symbol order.
 
         Returns the approved orders as (symbol, side, price ticks, lots) and
@@ -322,21 +379,21 @@ class RiskEngine:
         """
         approved: list[tuple[str, Side, int, int]] = []
         blocked = 0
+        refusal = self._refusal
         for symbol in sorted(quotes):
             quote = quotes[symbol]
-            sides = ((Side.BUY, quote.bid_ticks, quote.bid_lots), (Side.SELL, quote.ask_ticks, quote.ask_lots))
-            for side, price, lots in sides:
-                decision = self.check_order(symbol, side, price, lots)
-                if decision.allowed:
+            for side, price, lots in ((BUY, quote.bid_ticks, quote.bid_lots), (SELL, quote.ask_ticks, quote.ask_lots)):
+                kind = refusal(symbol, side, price, lots)
+                if not kind:
                     approved.append((symbol, side, price, lots))
                     self._count_approved(symbol)
                 else:
                     blocked += 1
-                    self.count_blocks(decision.kind)
+                    self.count_blocks(kind)
         return approved, blocked
 
     def flatten(
-        self, tick: int, touches: Mapping[str, Quote], *, confirmed: bool, last: bool
+        self, tick: int, touches: Mapping[str, QuoteSides], *, confirmed: bool, last: bool
     ) -> tuple[list[str], list[tuple[str, Side, int, int]], int] | None:
         """While HALTED with ``flatten_on_halt``: the symbols to replace and the orders that flatten them.
 
@@ -371,18 +428,21 @@ class RiskEngine:
             touch = touches[symbol]
             side, price = (Side.SELL, touch.bid_ticks) if lots > 0 else (Side.BUY, touch.ask_ticks)
             qty = self._largest_order(symbol, price, abs(lots)) or abs(lots)  # not even one lot fits: blocked below
-            decision = self._fat_finger(symbol, price, qty)
-            if decision is None:
+            kind = self._fat_finger(symbol, price, qty)
+            if not kind:
                 orders.append((symbol, side, price, qty))
             else:
                 blocked += 1
-                self.count_blocks(decision.kind)
+                self.count_blocks(kind)
         symbols = sorted(self.flattening | {symbol for symbol, *_ in orders})
         self.flattening = {symbol for symbol, *_ in orders}
         self.flatten_orders += len(orders)
         return (symbols, orders, blocked) if symbols or blocked else None
 
     def _count_approved(self, symbol: str) -> None:
+        """For the resting and rate limits (nobody else reads these counts: with both off, nothing to count)."""
+        if not (self.limits.max_open_orders > 0 or self.limits.max_orders_per_sec > 0):
+            return
         self._resting[symbol] = self._resting.get(symbol, 0) + 1
         self._sent_this_second[symbol] = self._sent_this_second.get(symbol, 0) + 1
 
@@ -393,13 +453,13 @@ class RiskEngine:
 
     # ------------------------------------------------------------ post-trade
 
-    def apply_fill(self, fill: Fill) -> None:
+    def apply_fill(self, fill: Execution) -> None:
         """Position and edge from one fill, marked at the symbol's current mid."""
         instrument = self.instruments[fill.symbol]
         mark = self.marks.get(fill.symbol, fill.price_ticks)
         side = int(fill.side)
         self._positions[fill.symbol] = self._positions.get(fill.symbol, 0) + side * fill.qty_lots
-        edge = side * (instrument.price_usd(mark) - instrument.price_usd(fill.price_ticks)) * float(instrument.lot_size)
+        edge = side * (instrument.price_usd(mark) - instrument.price_usd(fill.price_ticks)) * instrument.lot_float
         edge *= fill.qty_lots
         volume = instrument.notional_usd(fill.price_ticks, fill.qty_lots)
         self._edge_usd += edge
@@ -409,7 +469,7 @@ class RiskEngine:
         line = self._pnl.get(fill.symbol)
         if line is None:
             line = self._pnl[fill.symbol] = PnlLine()
-        line.apply(side * fill.qty_lots, instrument.price_usd(fill.price_ticks), float(instrument.lot_size))
+        line.apply(side * fill.qty_lots, instrument.price_usd(fill.price_ticks), instrument.lot_float)
         self.fills_applied += 1
         self._refresh_notional(fill.symbol)
 
@@ -501,7 +561,7 @@ class RiskEngine:
             mark = self.marks.get(fill.symbol, fill.price_ticks)
             side = int(fill.side)
             edge = side * (instrument.price_usd(mark) - instrument.price_usd(fill.price_ticks))
-            judged.add(edge * float(instrument.lot_size) * fill.qty_lots,
+            judged.add(edge * instrument.lot_float * fill.qty_lots,
                        instrument.notional_usd(fill.price_ticks, fill.qty_lots))  # fmt: skip
         return judged.bps()
 

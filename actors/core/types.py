@@ -9,7 +9,7 @@ order so that they are reproducible to the bit.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 
@@ -60,6 +60,13 @@ class Instrument:
     tick_size: Decimal
     lot_size: Decimal
     start_price: Decimal
+    _tick_usd: float = field(init=False, repr=False, compare=False)
+    _lot: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """The sizes as floats, once: risk's arithmetic asks for them for every order side of every tick."""
+        object.__setattr__(self, "_tick_usd", float(self.tick_size))
+        object.__setattr__(self, "_lot", float(self.lot_size))
 
     def to_ticks(self, price: Decimal) -> int:
         """Round a decimal price to the nearest whole tick."""
@@ -75,11 +82,16 @@ class Instrument:
 
     def price_usd(self, ticks: int) -> float:
         """Price as a float, for risk arithmetic only."""
-        return float(self.tick_size) * ticks
+        return self._tick_usd * ticks
+
+    @property
+    def lot_float(self) -> float:
+        """The lot size as a float, for risk arithmetic only."""
+        return self._lot
 
     def notional_usd(self, ticks: int, lots: int) -> float:
         """|lots| x price in USD, for risk arithmetic only."""
-        return float(self.tick_size) * ticks * float(self.lot_size) * abs(lots)
+        return self._tick_usd * ticks * self._lot * abs(lots)
 
 
 @dataclass(frozen=True, slots=True)

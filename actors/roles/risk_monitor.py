@@ -33,7 +33,6 @@ from loguru import logger
 
 from actors.core.journal import JournalError, JournalWriter, Record
 from actors.core.pnl import PnlLine
-from actors.core.quoting import Quote
 from actors.core.risk import BLIND, RiskEngine
 from actors.core.trading_state import Transition
 from actors.core.types import Side
@@ -255,15 +254,12 @@ class RiskMonitor(SupervisedRole):
         quote is pulled (every side counted as a risk block).
         """
         self.decision_owed = tick
-        inputs = self.inputs.pop(tick, {})
-        timer = self.deadlines.pop(tick, None)
-        if timer is not None:
-            timer.cancel()  # decided in time: no deadline will fire after the run
+        inputs = self._take_inputs(tick)
         engine = self.engine
         engine.begin_decision(tick)
         self._freeze_due(tick)
-        for symbol in sorted(inputs):
-            engine.update_mark(symbol, inputs[symbol].mid_ticks)
+        for symbol, record in inputs.items():
+            engine.update_mark(symbol, record.mid_ticks)
         if self._apply_fills():
             reason = engine.evaluate_edge(tick)
             if reason is not None:
@@ -273,8 +269,8 @@ class RiskMonitor(SupervisedRole):
             self._broadcast_resume(tick, resumed)
         engine.update_reducing(tick)
         self.decided_through = tick
-        intents = {} if engine.frozen else {s: r for s, r in inputs.items() if isinstance(r, QuoteIntent)}
-        quotes = {s: Quote(s, i.bid_ticks, i.bid_lots, i.ask_ticks, i.ask_lots) for s, i in intents.items()}
+        quoting = {symbol: record for symbol, record in inputs.items() if type(record) is QuoteIntent}
+        quotes = {} if engine.frozen else quoting
         approved: list[tuple[str, Side, int, int]] = []
         before = dict(engine.blocks_by_reason)
         if self.closed_through < tick:  # blind
@@ -282,8 +278,8 @@ class RiskMonitor(SupervisedRole):
             engine.count_blocks(BLIND, blocks)
         else:
             approved, blocks = engine.approve_quotes(quotes) if quotes else ([], 0)
-        pulled = sorted(self.symbols - self.stopped.keys()) if at_deadline and not engine.frozen else sorted(intents)
-        flatten = self._flatten(tick, inputs)
+        pulled = sorted(self.symbols - self.stopped.keys()) if at_deadline and not engine.frozen else sorted(quotes)
+        flatten = self._flatten(tick, quoting)
         if flatten is not None:
             pulled, approved, blocks = flatten
         self.risk_blocks += blocks
@@ -305,6 +301,14 @@ class RiskMonitor(SupervisedRole):
         if tick == self.final_tick:
             self._freeze_due(tick, everything=True)  # a quoter that gave up at the last tick
 
+    def _take_inputs(self, tick: int) -> dict[str, Input]:
+        """The records of ``tick``, in symbol order (sorted once: the sorts of the decision then find them so)."""
+        inputs = self.inputs.pop(tick, {})
+        timer = self.deadlines.pop(tick, None)
+        if timer is not None:
+            timer.cancel()  # decided in time: no deadline will fire after the run
+        return {symbol: inputs[symbol] for symbol in sorted(inputs)}
+
     def _specs(self, approved: list[tuple[str, Side, int, int]], *, flattening: bool) -> tuple[OrderSpec, ...]:
         """The approved orders as records, numbered in the order risk approved them (their client ids)."""
         engine = self.engine
@@ -313,20 +317,15 @@ class RiskMonitor(SupervisedRole):
                      for (symbol, side, price, lots), number in zip(approved, numbers, strict=True))  # fmt: skip
 
     def _flatten(
-        self, tick: int, inputs: dict[str, Input]
+        self, tick: int, touches: dict[str, QuoteIntent]
     ) -> tuple[list[str], list[tuple[str, Side, int, int]], int] | None:
-        """HALTED with ``--flatten-on-halt``: the core's flattening orders at each quoter's touch.
+        """HALTED with ``--flatten-on-halt``: the core's flattening orders at each quoter's touch (its intent).
 
         They start once the store has confirmed the halt's cancels (its
         confirmation comes before the fills that close the next tick, in the
         store's order, so the tick it starts at is the same on every
         runtime), never on a tick decided blind (positions are not known).
         """
-        touches = {
-            symbol: Quote(symbol, record.bid_ticks, record.bid_lots, record.ask_ticks, record.ask_lots)
-            for symbol, record in inputs.items()
-            if isinstance(record, QuoteIntent)
-        }
         if self.closed_through < tick:
             touches = {}
         return self.engine.flatten(tick, touches, confirmed=self.freeze_confirmed, last=tick == self.final_tick)
@@ -359,7 +358,7 @@ class RiskMonitor(SupervisedRole):
         """
         fills, self.unapplied = self.unapplied, []
         for item in sorted(fills, key=_symbol_of):
-            self.engine.apply_fill(item.to_fill())
+            self.engine.apply_fill(item)
         return bool(fills)
 
     def _arm_deadline(self, tick: int) -> None:
