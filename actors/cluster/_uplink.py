@@ -2,12 +2,13 @@
 
 The shard's quoters and store send risk what they send it in one process;
 this actor batches those records per tick and hands each batch to the
-transport: one batch when the shard's inputs of a tick are complete (a
-record of the tick from every live quoter of the shard, and the store's
-record that closes the tick's fills: the completeness rule, counted per
-shard), and at once for anything else (a freeze confirmation, a venue's
-state, a quoter that stopped, a freeze request), with what came before it,
-so the order the coordinator sees is the order they were sent in.
+transport: a batch when the tick's quoter records are all in (a record of
+the tick from every live quoter of the shard), one when the shard's inputs
+of a tick are complete (those and the store's record that closes the
+tick's fills: the completeness rule, counted per shard), and at once for
+anything else (a freeze confirmation, a venue's state, a quoter that
+stopped, a freeze request), each with what came before it, so the order
+the coordinator sees is the order they were sent in.
 """
 
 from __future__ import annotations
@@ -111,8 +112,17 @@ class UpLink(MessageActor):
     # ------------------------------------------------------------ batching
 
     def _tick_record(self, record: Message, tick: int) -> None:
+        """A quoter's record of ``tick``; the tick's last one goes up at once, with what came before it.
+
+        The quoters run ahead of the venue (the feed's ticks in flight), so a
+        tick's intents are all in well before the store closes its fills: sent
+        then, the coordinator decodes them while the shard still works, not
+        after the close, when every shard waits for its decision.
+        """
         self._queue(record)
-        self.counts[tick] = self.counts.get(tick, 0) + 1
+        count = self.counts[tick] = self.counts.get(tick, 0) + 1
+        if count == self._expected(tick) and tick > self.flushed_through:
+            self.flush()
         self._flush_complete()
 
     def _now(self, record: Message) -> None:
@@ -125,11 +135,12 @@ class UpLink(MessageActor):
         self.pending.append(data)
         self.pending_bytes += len(data)
 
+    def _expected(self, tick: int) -> int:
+        """Quoter records of ``tick`` the shard sends: one from every quoter still live then."""
+        return self.symbols - sum(1 for last in self.stopped.values() if last < tick)
+
     def _complete(self, tick: int) -> bool:
-        if self.closed_through < tick:
-            return False
-        gone = sum(1 for last in self.stopped.values() if last < tick)
-        return self.counts.get(tick, 0) >= self.symbols - gone
+        return self.closed_through >= tick and self.counts.get(tick, 0) >= self._expected(tick)
 
     def _flush_complete(self) -> None:
         complete = False
