@@ -65,8 +65,7 @@ class SyncEngine:
                 quotes[symbol] = self.policy.quote(self.instruments[symbol], mid)
         self.exchange.advance(tick)
         fills = [f for f in self.exchange.stream_fills() if self.store.apply_fill(f) is FillOutcome.APPLIED]
-        for fill in sorted(fills, key=lambda fill: fill.symbol):  # in symbol order, as risk applies them
-            self.risk.apply_fill(fill)
+        self.risk.apply_fills(fills)
         if fills and self.risk.evaluate_edge() is not None:
             self._cancel_all()
         if self.risk.frozen or not quotes:

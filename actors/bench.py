@@ -310,115 +310,6 @@ def cancel_replace_vs_nautilus(runtime: str, ticks: int, nautilus_python: str | 
     return result
 
 
-PARALLEL_PROBE = "x = 0\nfor i in range(40_000_000):\n    x += i\n"
-"""A CPU-bound Python job with no I/O and nothing shared: what two cores give two independent processes."""
-
-
-def parallel_ceiling() -> dict[str, float]:
-    """Two runs of :data:`PARALLEL_PROBE` one after the other against side by side: this machine's 2-core speed-up.
-
-    No sharded run can split its work over two processes better than two
-    processes that share nothing, so this is the ceiling the 1-to-2-shard
-    speed-up is read against.  On a virtual machine whose two cores are
-    hyperthreads or shared with other guests it is well below 2.
-    """
-    import subprocess
-
-    job = [sys.executable, "-c", PARALLEL_PROBE]
-    started = time.perf_counter()
-    for _ in range(2):
-        subprocess.run(job, check=True)
-    sequential = time.perf_counter() - started
-    started = time.perf_counter()
-    children = [subprocess.Popen(job) for _ in range(2)]
-    for child in children:
-        child.wait()
-    side_by_side = time.perf_counter() - started
-    return {"sequential_s": sequential, "side_by_side_s": side_by_side, "speed_up": sequential / side_by_side}
-
-
-def sharded_case(
-    symbols: int, iterations: int, shard_counts: Sequence[int], freeze_after_s: float, rounds: int = 3
-) -> dict[str, Any]:
-    """10,000 symbols (say) on one process, then on 1 and 2 shards on a local Ray instance, in one sitting.
-
-    Run time counts from the shards' start to the end of the last tick (the
-    cluster's own start is reported apart).  The shard counts run in turn,
-    ``rounds`` times, each round with a measure of the machine's own
-    2-process ceiling (:func:`parallel_ceiling`): a shared machine's speed
-    drifts by tens of percent within minutes, so each figure is the best of
-    its rounds, and the speed-up (1-shard run time over the N-shard one) is
-    read against the best ceiling; each round's own speed-up is given too.  A last N-shard run is frozen by the
-    operator ``freeze_after_s`` into its ticks, for the freeze latency
-    (risk's decision to the last shard's confirmation that its venue holds
-    nothing).
-    """
-    import threading
-
-    import ray
-
-    from actors.cluster._ray import run_on_ray
-
-    out: dict[str, Any] = {"symbols": symbols, "iterations": iterations, "rounds": rounds, "cases": {}}
-    one = _config(symbols, iterations, "pool")
-    with tempfile.TemporaryDirectory() as journal:  # a shard journals (that is how it comes back): so, once, here
-        for name, config in (("one_process", one), ("one_process_journaled", replace(one, journal=journal))):
-            started = time.perf_counter()
-            system = _build(config)
-            system.start()
-            spawned = time.perf_counter()
-            system.run()
-            out[name] = {"start_s": round(spawned - started, 3), "run_s": round(time.perf_counter() - spawned, 3)}
-            system.stop()
-    runs: dict[int, list[dict[str, Any]]] = {shards: [] for shards in shard_counts}
-    ceilings: list[dict[str, float]] = []
-    for _ in range(rounds):
-        for shards in shard_counts:
-            figures: dict[str, Any] = {}
-            run_on_ray(replace(one, shards=shards, cluster="local"), figures=figures)
-            runs[shards].append(figures)
-        ceilings.append(parallel_ceiling())
-    for shards, figures_of_rounds in runs.items():
-        best = dict(min(figures_of_rounds, key=lambda figures: float(figures["run_s"])))
-        best["run_s_of_rounds"] = [figures["run_s"] for figures in figures_of_rounds]
-        out["cases"][str(shards)] = _rounded(best)
-    ceiling = max(ceiling["speed_up"] for ceiling in ceilings)
-    out["parallel_ceiling"] = {"speed_up": round(ceiling, 3), "of_rounds": [_rounded(entry) for entry in ceilings]}
-    base = out["cases"][str(shard_counts[0])]["run_s"]
-    for shards in shard_counts[1:]:
-        speed_up = base / out["cases"][str(shards)]["run_s"]
-        out["cases"][str(shards)]["speed_up_vs_1_shard"] = round(speed_up, 3)
-        out["cases"][str(shards)]["speed_up_of_rounds"] = [
-            round(float(first["run_s"]) / float(other["run_s"]), 3)
-            for first, other in zip(runs[shard_counts[0]], runs[shards], strict=True)
-        ]
-        out["cases"][str(shards)]["share_of_parallel_ceiling"] = round(speed_up / ceiling, 3)
-
-    def freeze_later(_address: str, name: str, _seconds: float) -> None:
-        def pull() -> None:
-            time.sleep(freeze_after_s)
-            ray.get(ray.get_actor(name).freeze.remote("bench"))
-
-        threading.Thread(target=pull, daemon=True).start()
-
-    figures = {}
-    frozen = replace(one, shards=shard_counts[-1], cluster="local", iterations=iterations * 10)
-    run_on_ray(frozen, on_address=freeze_later, figures=figures)
-    out["freeze"] = {"shards": shard_counts[-1], "latency_ms": _rounded(figures).get("freeze_latency_ms")}
-    return out
-
-
-def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
-    def cut(value: Any) -> Any:
-        if isinstance(value, float):
-            return round(value, 3)
-        if isinstance(value, list):
-            return [cut(entry) for entry in value]
-        return value
-
-    return {key: cut(value) for key, value in figures.items()}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the cases (each in a child process) and print one JSON document."""
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
@@ -436,7 +327,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sharded", type=int, metavar="SYMBOLS",
                         help="one process, then 1 and 2 shards on a local Ray instance (the cluster extra)")
     parser.add_argument("--freeze-after", type=float, default=5.0, help="--sharded: operator freeze after S seconds")
-    parser.add_argument("--rounds", type=int, default=3, help="--sharded: rounds of 1 and 2 shards (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="--sharded, --coordinator: rounds (default 3)")
+    parser.add_argument("--coordinator", type=int, metavar="SYMBOLS",
+                        help="the coordinator alone: a 2-shard run's batches replayed into it (no Ray needed)")
     parser.add_argument("--iterations", type=int, default=20, help="ticks per throughput case (default 20)")
     parser.add_argument("--freezes", type=int, default=5, help="freeze repetitions per case (default 5)")
     parser.add_argument("--ticks", type=int, default=5000, help="ticks of the cancel/replace workload (default 5000)")
@@ -457,7 +350,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.paced:
         result = paced_latency(args.paced, args.iterations, args.tick_ms)
     elif args.sharded:
+        from actors.cluster._bench import sharded_case
+
         result = sharded_case(args.sharded, args.iterations, (1, 2), args.freeze_after, args.rounds)
+    elif args.coordinator:
+        from actors.cluster._bench import coordinator_replay
+
+        result = coordinator_replay(args.coordinator, args.iterations, rounds=args.rounds)
     elif args.market_replay:
         result = market_replay(args.market_replay)
     elif args.versus_nautilus:

@@ -160,7 +160,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     tune_gc()
     if config.shards > 1 or config.cluster:
         return run_sharded(config)
-    if config.journal and any(Path(config.journal).glob("shard-*/store.journal")):
+    if _holds_sharded_run(config.journal):
         raise ConfigError(f"--journal {config.journal}: holds a sharded run's journals; give --shards and --cluster "
                           "as it ran, or another directory")  # fmt: skip
     watch = Watch.wanted(config, progress=show_progress)  # refuses bad outputs before anything starts
@@ -230,6 +230,11 @@ SHARDED_UNSUPPORTED = (
 """Settings a sharded run does not take yet (docs/SCALING.md, "Not yet")."""
 
 
+def _holds_sharded_run(journal: str) -> bool:
+    """A ``--journal`` directory with a shard's journals in it (``shard-K/``, docs/SCALING.md)."""
+    return bool(journal) and any(Path(journal).glob("shard-*/store.journal"))
+
+
 def run_sharded(config: ShadowConfig) -> str:
     """``--shards N`` / ``--cluster``: the run sharded over Ray actors (or this process); the report text."""
     for key, value, flag in SHARDED_UNSUPPORTED:
@@ -239,7 +244,7 @@ def run_sharded(config: ShadowConfig) -> str:
     if config.journal and (Path(config.journal) / "store.journal").exists():
         raise ConfigError(f"--journal {config.journal}: holds a one-process run's journals; run it without --shards "
                           "and --cluster, or give another directory")  # fmt: skip
-    if config.journal and any(Path(config.journal).glob("shard-*/store.journal")):
+    if _holds_sharded_run(config.journal):
         raise ConfigError(f"--journal {config.journal}: holds a sharded run; resuming a whole sharded run is not "
                           "supported yet (a shard that dies is brought back during the run)")  # fmt: skip
     if config.cluster not in ("", "local", "in-process"):

@@ -149,8 +149,7 @@ def recover(
             if fill is None:
                 break  # risk saw fills the store's journal lost with a torn tail: the venue's word settles them
             decided.append(fill)
-        for fill in sorted(decided, key=_symbol_of):  # in symbol order, as risk applies a decision's fills
-            risk.apply_fill(fill)
+        risk.apply_fills(decided)
         for move in moves:
             _restore(risk, move, risk_path, risk_reader.record_offset)
         moves.clear()
@@ -162,8 +161,7 @@ def recover(
         following = reached + 1 if final_tick > reached else max(reached, 1)
         for symbol in ordered:
             risk.update_mark(symbol, market.mid_ticks(symbol, following))
-        for fill in sorted(undecided, key=_symbol_of):
-            risk.apply_fill(fill)
+        risk.apply_fills(undecided)
     for move in moves:  # journaled, but the kill came before its decision was
         _restore(risk, move, risk_path, risk_reader.record_offset)
     if reached > 0:
@@ -182,10 +180,6 @@ def recover(
         store, replay.records, fills, replay.freeze, store_reader.torn_tail, risk_journal, decided_through, blocks,
         replay.applied,
     )  # fmt: skip
-
-
-def _symbol_of(fill: Fill) -> str:
-    return fill.symbol
 
 
 class _StoreReplay:

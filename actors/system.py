@@ -225,7 +225,7 @@ class System:
         Safe from any thread.  It takes effect when risk hears it, like any
         operator's freeze (docs/DESIGN.md, "Why the result is deterministic").
         """
-        self.runtime.tell(RISK, _operator_request(reason))
+        self.runtime.tell(RISK, operator_request(reason))
 
     def freeze_from_signal(self, reason: str) -> None:
         """:meth:`freeze` from a signal handler (``bin/run-shadow`` on SIGUSR1): queued, sent within one wait.
@@ -233,7 +233,7 @@ class System:
         The run's wait loop (or, under the sim, its next step) lets it in;
         the handler itself takes no lock (:meth:`Runtime.tell_from_outside`).
         """
-        self.runtime.tell_from_outside(RISK, _operator_request(reason))
+        self.runtime.tell_from_outside(RISK, operator_request(reason))
 
     def run(self, iterations: int | None = None, progress: Progress | None = None) -> None:
         """Feed ``iterations`` more ticks (default: up to the configured number) and wait until they are done.
@@ -344,7 +344,8 @@ class System:
         return self._ask_snapshot(quoter(symbol), QuoterSnapshot)
 
 
-def _operator_request(reason: str) -> bytes:
+def operator_request(reason: str) -> bytes:
+    """The operator's kill switch as the record risk takes: a FreezeRequest whose reason says who pulled it."""
     text = reason if reason.startswith(OPERATOR) else f"{OPERATOR}: {reason}"
     return encode(FreezeRequest(text))
 

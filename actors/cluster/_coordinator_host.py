@@ -14,7 +14,7 @@ from typing import Any
 
 from actors.cluster._coordinator import CoordinatorRisk, Port
 from actors.cluster._merge import empty_snapshot, merged_gateway, merged_stats, merged_store, unpack
-from actors.cluster._shard import ShardFigures
+from actors.cluster._shard import ShardFigures, hosted_runtime
 from actors.config import ShadowConfig
 from actors.core.risk import RiskEngine
 from actors.market_setup import settle
@@ -24,7 +24,7 @@ from actors.roles.addresses import RISK
 from actors.roles.risk_monitor import RiskSnapshot
 from actors.runtime import create_runtime
 from actors.runtime.realtime import IdleTimeout
-from actors.system import OPERATOR, STALL_S, risk_limits
+from actors.system import STALL_S, operator_request, risk_limits
 from actors.wire import encode
 
 POLL_S = 0.2
@@ -57,7 +57,7 @@ class Coordinator:
         self.instruments = settled.instruments
         self.recording = settled.market
         self.shards = [list(part) for part in shards]
-        self.runtime = create_runtime("pool" if config.runtime == "sim" else config.runtime)
+        self.runtime = create_runtime(hosted_runtime(config.runtime))
         engine = RiskEngine(risk_limits(config), self.instruments)
         self.runtime.spawn(CoordinatorRisk, RISK, engine, self.shards, ports, final_tick=config.iterations)
         self.lost: dict[int, float] = {}
@@ -75,8 +75,7 @@ class Coordinator:
 
     def freeze(self, reason: str) -> None:
         """The operator's kill switch, for every shard at once (any thread)."""
-        text = reason if reason.startswith(OPERATOR) else f"{OPERATOR}: {reason}"
-        self.runtime.tell(RISK, encode(FreezeRequest(text)))
+        self.runtime.tell(RISK, operator_request(reason))
 
     def rejoin(self, shard: int) -> bytes:
         """What a restarted shard needs to start again (:meth:`CoordinatorRisk.rejoin`)."""

@@ -16,8 +16,12 @@ from actors.config import ShadowConfig
 from actors.market_setup import settle
 
 
-def run_in_process(config: ShadowConfig) -> tuple[dict[str, Any], str, Ended]:
-    """Run ``config`` sharded over ``config.shards`` shards in this process; the report, its text, how it ended."""
+def run_in_process(config: ShadowConfig, *, record: list[bytes] | None = None) -> tuple[dict[str, Any], str, Ended]:
+    """Run ``config`` sharded over ``config.shards`` shards in this process; the report, its text, how it ended.
+
+    ``record`` gets every batch the shards send the coordinator, in the order
+    it took them (the benchmark replays them into a coordinator alone).
+    """
     config = settle(config).config
     parts = partition(config.symbols, config.shards)
     shards: list[Shard] = []
@@ -30,8 +34,16 @@ def run_in_process(config: ShadowConfig) -> tuple[dict[str, Any], str, Ended]:
 
     coordinator = Coordinator(config, parts, [port(index) for index in range(len(parts))])
     try:
+        up = coordinator.deliver
+        if record is not None:
+            taken = record
+
+            def up(data: bytes) -> None:
+                taken.append(data)
+                coordinator.deliver(data)
+
         for index, symbols in enumerate(parts):
-            shards.append(Shard(config, index, symbols, coordinator.deliver, journal_root=config.journal))
+            shards.append(Shard(config, index, symbols, up, journal_root=config.journal))
         for shard in shards:
             shard.start(config.iterations)
         ended = coordinator.wait(lambda: [shard.figures() for shard in shards],

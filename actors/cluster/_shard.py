@@ -33,12 +33,22 @@ SHARD_DIR = "shard-{}"
 """A shard's journals live in this subdirectory of ``--journal`` (``shard-0``, ``shard-1``, ...)."""
 
 
+def hosted_runtime(runtime: str) -> str:
+    """The runtime a shard or the coordinator runs on: ``runtime``, but ``pool`` for ``sim``.
+
+    ``sim`` is one seeded scheduler over one process's actors, which no link
+    between processes can join; each part then runs on ``pool``, and the
+    report's bytes are those of ``sim`` all the same (docs/SCALING.md).
+    """
+    return "pool" if runtime == "sim" else runtime
+
+
 def shard_config(config: ShadowConfig, index: int, symbols: list[str], journal_root: str) -> ShadowConfig:
     """The settings a shard runs under: its symbols, its journal directory, no outputs of its own."""
     journal = str(Path(journal_root) / SHARD_DIR.format(index)) if journal_root else ""
     return replace(
-        config, symbols=tuple(symbols), journal=journal, shards=1, runtime=config.runtime if config.runtime != "sim"
-        else "pool", metrics_port=0, metrics_file="", events="", html="",
+        config, symbols=tuple(symbols), journal=journal, shards=1, runtime=hosted_runtime(config.runtime),
+        metrics_port=0, metrics_file="", events="", html="",
     )  # fmt: skip
 
 

@@ -64,10 +64,6 @@ if TYPE_CHECKING:
 Input = QuoteIntent | Mark
 
 
-def _symbol_of(item: FillItem) -> str:
-    return item.symbol
-
-
 @dataclass(frozen=True)
 class RiskSnapshot:
     """What the risk monitor reports."""
@@ -350,15 +346,9 @@ class RiskMonitor(SupervisedRole):
         )
 
     def _apply_fills(self) -> bool:
-        """The fills since the last decision, in symbol order (each symbol's in its store's order).
-
-        A symbol's fills all come from one store, but a sharded run has a
-        store per shard: symbol order makes the float sums come out the same
-        to the bit however the symbols are partitioned (docs/DESIGN.md, "Ids").
-        """
+        """The fills since the last decision (:meth:`RiskEngine.apply_fills`: in symbol order)."""
         fills, self.unapplied = self.unapplied, []
-        for item in sorted(fills, key=_symbol_of):
-            self.engine.apply_fill(item)
+        self.engine.apply_fills(fills)
         return bool(fills)
 
     def _arm_deadline(self, tick: int) -> None:

@@ -333,3 +333,13 @@ def test_a_decision_too_big_for_one_message_goes_to_a_shard_in_several_batches()
     finally:
         coordinator_module.BATCH_BYTES = saved
     assert text == one_process(settings)
+
+
+def test_a_coordinator_given_a_runs_batches_again_decides_every_tick_alone() -> None:
+    """The bench's coordinator replay: the batches a 2-shard run sent, replayed into fresh coordinators."""
+    from actors.cluster._bench import coordinator_replay
+
+    figures = coordinator_replay(12, 6, rounds=2)
+    assert figures["batches"] >= 2 * 6  # at least one batch per shard and tick
+    assert len(figures["replay_s_of_rounds"]) == 2
+    assert 0 < figures["replay_s"] <= max(figures["replay_s_of_rounds"])
