@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from actors.core.types import Fill, Side
-from actors.wire import Message, message
+from actors.wire import Message, encode_fields, message
 
 # ---------------------------------------------------------------- market / quoting
 
@@ -507,16 +507,47 @@ def split_report(report: GatewayReport) -> list[GatewayReport]:
     return [*reports[:-1], replace(reports[-1], closes=report.closes)]
 
 
+OrderFields = tuple[str, int, int, int, bool, int]
+"""An :class:`OrderSpec`'s fields in order (symbol, side, price ticks, lots, reduce-only, number): what risk
+approves, encoded straight into a :class:`ReplaceQuotes` (:func:`encode_replace`) without the record."""
+
+
 def split_replace(replace_quotes: ReplaceQuotes) -> list[ReplaceQuotes]:
     """The record, or groups of symbols each with its own orders (risk blocks in the first, ``last`` in the final)."""
-    if len(replace_quotes.symbols) + len(replace_quotes.orders) <= MAX_ITEMS:
+    groups = _replace_groups(replace_quotes.symbols, replace_quotes.orders, [o.symbol for o in replace_quotes.orders])
+    if len(groups) == 1:
         return [replace_quotes]
-    records = []
-    groups = parts(replace_quotes.symbols, max(1, MAX_ITEMS // 4))
-    for number, group in enumerate(groups):
-        members = set(group)
-        orders = tuple(o for o in replace_quotes.orders if o.symbol in members)
-        blocks = replace_quotes.risk_blocks if number == 0 else 0
-        last = number == len(groups) - 1
-        records.append(ReplaceQuotes(replace_quotes.tick, group, orders, blocks, last, replace_quotes.flatten))
-    return records
+    tick, blocks, final = replace_quotes.tick, replace_quotes.risk_blocks, len(groups) - 1
+    return [ReplaceQuotes(tick, group, orders, blocks if number == 0 else 0, number == final, replace_quotes.flatten)
+            for number, (group, orders) in enumerate(groups)]  # fmt: skip
+
+
+def encode_replace(
+    tick: int, symbols: Sequence[str], orders: Sequence[OrderFields], risk_blocks: int, flatten: bool
+) -> list[bytes]:
+    """The bytes of :func:`split_replace`'s records for a decision given as fields: no record built on the way.
+
+    Risk's decision at 10,000 symbols approves 20,000 orders a tick; an
+    ``OrderSpec`` each, only to encode it, was a quarter of the decision's
+    time (docs/PERFORMANCE.md).
+    """
+    groups = _replace_groups(symbols, orders, [order[0] for order in orders])
+    final = len(groups) - 1
+    return [encode_fields(ReplaceQuotes, (tick, group, items, 0 if number else risk_blocks, number == final, flatten))
+            for number, (group, items) in enumerate(groups)]  # fmt: skip
+
+
+def _replace_groups(
+    symbols: Sequence[str], orders: Sequence[T], symbol_of: Sequence[str]
+) -> list[tuple[tuple[str, ...], tuple[T, ...]]]:
+    """``symbols`` in groups, each with the orders of its symbols in their order (one group below :data:`MAX_ITEMS`)."""
+    if len(symbols) + len(orders) <= MAX_ITEMS:
+        return [(tuple(symbols), tuple(orders))]
+    groups = parts(symbols, max(1, MAX_ITEMS // 4))
+    group_of = {symbol: number for number, group in enumerate(groups) for symbol in group}
+    members: list[list[T]] = [[] for _ in groups]
+    for order, symbol in zip(orders, symbol_of, strict=True):
+        number = group_of.get(symbol)
+        if number is not None:  # an order for a symbol not replaced goes nowhere, as it always did
+            members[number].append(order)
+    return [(group, tuple(items)) for group, items in zip(groups, members, strict=True)]

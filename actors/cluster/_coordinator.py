@@ -32,14 +32,13 @@ from actors.messages import (
     FreezeComplete,
     FreezeRequest,
     Mark,
-    OrderSpec,
+    OrderFields,
     QuoteIntent,
     QuoterStopped,
-    ReplaceQuotes,
     Resume,
     TickDone,
     VenueState,
-    split_replace,
+    encode_replace,
 )
 from actors.roles.addresses import FEED, GATEWAY, STORE
 from actors.roles.risk_monitor import RiskMonitor
@@ -160,48 +159,39 @@ class CoordinatorRisk(RiskMonitor):
     # ------------------------------------------------------------ to the shards
 
     def send_all(self, sends: Iterable[tuple[str, Message]]) -> None:
-        """Risk's records, routed: a decision split by symbol, everything else to every shard; one batch per shard."""
-        batches: list[list[tuple[str, bytes]]] = [[] for _ in self.shards]
-        replaces: list[ReplaceQuotes] = []
+        """Risk's records other than its decisions, routed to every shard; one batch per shard."""
+        records: list[tuple[str, bytes]] = []
         for address, record in sends:
-            if isinstance(record, ReplaceQuotes):
-                replaces.append(record)
-                if record.last:
-                    self._split(replaces, batches)
-                    replaces = []
-                continue
             data = encode(record)
-            targets: tuple[str, ...]
-            if isinstance(record, TickDone):
-                targets = (FEED,)
-            elif isinstance(record, (Freeze, Resume)) and address == STORE:
-                targets = (STORE, BROADCAST)
+            if isinstance(record, (Freeze, Resume)) and address == STORE:
+                records += [(STORE, data), (BROADCAST, data)]
             elif address in (GATEWAY, STORE):
-                targets = (address,)
+                records.append((address, data))
             else:
                 logger.warning("coordinator: nothing routes {} to {}", type(record).__name__, address)
-                continue
-            for batch in batches:
-                batch.extend((target, data) for target in targets)
-        for shard, batch in enumerate(batches):
-            if batch:
-                self._send_batch(shard, batch)
+        if records:
+            for shard in range(len(self.shards)):
+                self._send_batch(shard, records)
 
-    def _split(self, parts: list[ReplaceQuotes], batches: list[list[tuple[str, bytes]]]) -> None:
-        """One decision's parts as one ``ReplaceQuotes`` per shard, with its symbols and orders only."""
-        first = parts[0]
-        symbols: list[list[str]] = [[] for _ in self.shards]
-        orders: list[list[OrderSpec]] = [[] for _ in self.shards]
-        for part in parts:
-            for symbol in part.symbols:
-                symbols[self.shard_of[symbol]].append(symbol)
-            for order in part.orders:
-                orders[self.shard_of[order.symbol]].append(order)
-        for shard, batch in enumerate(batches):
-            blocks = first.risk_blocks if shard == 0 else 0
-            mine = tuple(symbols[shard]), tuple(orders[shard])
-            whole = ReplaceQuotes(first.tick, *mine, blocks, flatten=first.flatten)
-            batch.extend((STORE, encode(piece)) for piece in split_replace(whole))
+    def _send_decision(
+        self, tick: int, symbols: Sequence[str], orders: Sequence[OrderFields], blocks: int, *, flatten: bool = False
+    ) -> None:
+        """One decision as one ``ReplaceQuotes`` per shard (empty or not), with its symbols and orders only.
+
+        Every shard's store owes its gateway one request per tick, so every
+        shard gets its part; the risk blocks are counted once, in shard 0's.
+        """
+        shard_of = self.shard_of
+        mine: list[list[str]] = [[] for _ in self.shards]
+        theirs: list[list[OrderFields]] = [[] for _ in self.shards]
+        for symbol in symbols:
+            mine[shard_of[symbol]].append(symbol)
+        for order in orders:
+            theirs[shard_of[order[0]]].append(order)
+        done = encode(TickDone(tick))
+        for shard in range(len(self.shards)):
+            parts = encode_replace(tick, mine[shard], theirs[shard], blocks if shard == 0 else 0, flatten)
+            self._send_batch(shard, [*((STORE, data) for data in parts), (FEED, done)])
 
     def _send_batch(self, shard: int, records: list[tuple[str, bytes]]) -> None:
         """As batches of at most about :data:`BATCH_BYTES` each (a wire message has a limit), in order."""

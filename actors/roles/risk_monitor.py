@@ -44,19 +44,19 @@ from actors.messages import (
     FreezeComplete,
     FreezeRequest,
     Mark,
-    OrderSpec,
+    OrderFields,
     QuoteIntent,
     QuoterStopped,
-    ReplaceQuotes,
     Resume,
     TickDone,
     VenueState,
-    split_replace,
+    encode_replace,
 )
 from actors.roles.addresses import FEED, GATEWAY, QUOTERS, STORE
 from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
 from actors.runtime.base import TimerHandle
+from actors.wire import encode
 
 if TYPE_CHECKING:
     from actors.telemetry.telemetry import Telemetry
@@ -287,13 +287,11 @@ class RiskMonitor(SupervisedRole):
         if self.journal_failed is not None:
             self._halt(self.journal_failed, tick)  # before the decision: the store refuses its orders
         flattening = flatten is not None
-        orders = self._specs(approved, flattening=flattening)
-        decided = ReplaceQuotes(tick, tuple(pulled), orders, blocks, flatten=flattening)
-        replaces = [(STORE, replace) for replace in split_replace(decided)]
+        orders = self._order_fields(approved, flattening=flattening)
         if self.telemetry is not None:
             self._tell_telemetry(self.telemetry, tick)
         self.decision_owed = None  # queued in the outbox below: sent even past a failure
-        self.send_all([*replaces, (FEED, TickDone(tick))])
+        self._send_decision(tick, pulled, orders, blocks, flatten=flattening)
         if tick == self.final_tick:
             self._freeze_due(tick, everything=True)  # a quoter that gave up at the last tick
 
@@ -305,12 +303,28 @@ class RiskMonitor(SupervisedRole):
             timer.cancel()  # decided in time: no deadline will fire after the run
         return {symbol: inputs[symbol] for symbol in sorted(inputs)}
 
-    def _specs(self, approved: list[tuple[str, Side, int, int]], *, flattening: bool) -> tuple[OrderSpec, ...]:
-        """The approved orders as records, numbered in the order risk approved them (their client ids)."""
+    def _order_fields(self, approved: list[tuple[str, Side, int, int]], *, flattening: bool) -> list[OrderFields]:
+        """The approved orders, numbered in the order risk approved them (their client ids), as OrderSpec fields."""
         engine = self.engine
         numbers = engine.number_orders(len(approved))
-        return tuple(OrderSpec(symbol, int(side), price, lots, flattening or engine.is_reduce_only(symbol), number)
-                     for (symbol, side, price, lots), number in zip(approved, numbers, strict=True))  # fmt: skip
+        if not (flattening or engine.reduce_all or engine.reduce_only):  # the usual tick: nothing is reduce-only
+            return [(symbol, int(side), price, lots, False, number)
+                    for (symbol, side, price, lots), number in zip(approved, numbers, strict=True)]  # fmt: skip
+        return [(symbol, int(side), price, lots, flattening or engine.is_reduce_only(symbol), number)
+                for (symbol, side, price, lots), number in zip(approved, numbers, strict=True)]  # fmt: skip
+
+    def _send_decision(
+        self, tick: int, symbols: Sequence[str], orders: Sequence[OrderFields], blocks: int, *, flatten: bool = False
+    ) -> None:
+        """The decision of ``tick`` to the store (a :class:`ReplaceQuotes`, in parts when large), then its TickDone.
+
+        Encoded from fields (:func:`encode_replace`): no ``OrderSpec`` is
+        built per approved order only to be encoded.  Through the outbox:
+        all of it goes out, even past a failure.  The coordinator of a
+        sharded run sends each shard its part instead.
+        """
+        records = [(STORE, data) for data in encode_replace(tick, symbols, orders, blocks, flatten)]
+        self.send_encoded([*records, (FEED, encode(TickDone(tick)))])
 
     def _flatten(
         self, tick: int, touches: dict[str, QuoteIntent]
@@ -472,8 +486,7 @@ class RiskMonitor(SupervisedRole):
         if tick is None:
             return
         self.decided_through = max(self.decided_through, tick)
-        pulled = tuple(sorted(self.symbols - self.stopped.keys()))
-        self.send_all([(STORE, ReplaceQuotes(tick, pulled, (), 0)), (FEED, TickDone(tick))])
+        self._send_decision(tick, sorted(self.symbols - self.stopped.keys()), (), 0)
 
     def snapshot(self) -> RiskSnapshot:
         """State for reports and tests."""

@@ -14,6 +14,7 @@ from actors.messages import (
     OrderSpec,
     PlaceItem,
     ReplaceQuotes,
+    encode_replace,
     parts,
     split_replace,
     split_report,
@@ -21,7 +22,7 @@ from actors.messages import (
 )
 from actors.report import build_report, render
 from actors.testing import Sim
-from actors.wire import MAX_MESSAGE_BYTES, encode
+from actors.wire import MAX_MESSAGE_BYTES, decode, encode, encode_fields
 
 
 def test_parts_keeps_order_and_every_item() -> None:
@@ -63,6 +64,27 @@ def test_a_large_replace_groups_symbols_with_their_orders(monkeypatch: pytest.Mo
     assert [r.symbols for r in split] == [("AAA",), ("BBB",), ("CCC",)]
     assert all({o.symbol for o in r.orders} == set(r.symbols) for r in split)
     assert [r.risk_blocks for r in split] == [5, 0, 0]
+
+
+@pytest.mark.parametrize("max_items", [4, 10_000])
+@pytest.mark.parametrize("flatten", [False, True])
+def test_a_decision_encoded_from_fields_is_the_bytes_of_its_records(
+    monkeypatch: pytest.MonkeyPatch, max_items: int, flatten: bool
+) -> None:
+    monkeypatch.setattr(messages, "MAX_ITEMS", max_items)
+    symbols = ("AAA", "BBB", "CCC", "DDD")
+    fields = [(s, side, 100 + n, 2, n % 3 == 0, n + 1)
+              for n, (s, side) in enumerate((s, side) for s in symbols[:3] for side in (1, -1))]  # fmt: skip
+    records = split_replace(ReplaceQuotes(9, symbols, tuple(OrderSpec(*f) for f in fields), 7, flatten=flatten))
+    encoded = encode_replace(9, symbols, fields, 7, flatten)
+    assert encoded == [encode(record) for record in records]
+    assert [decode(data) for data in encoded] == records
+    assert len(records) == (1 if max_items > 100 else 4)
+
+
+def test_only_a_registered_record_is_encoded_from_fields() -> None:
+    with pytest.raises(TypeError, match="not a registered wire message"):
+        encode_fields(tuple, ())  # type: ignore[arg-type]
 
 
 def test_a_part_of_the_largest_kind_fits_the_wire() -> None:
