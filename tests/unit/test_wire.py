@@ -226,3 +226,38 @@ def test_encode_refuses_unregistered_objects() -> None:
 
 def test_quote_intent_is_small_on_the_wire() -> None:
     assert len(encode(QuoteIntent(12, "BTCUSDT", 6_000_000, 5_997_000, 17, 6_003_000, 17))) < 64
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class W_Defaults(Message):
+    name: str
+    times: int = 2
+    loud: bool = False
+
+
+def test_a_record_built_faster_is_still_the_dataclass_it_was() -> None:
+    record = W_Defaults("ada", loud=True)
+    assert record == W_Defaults(name="ada", times=2, loud=True) == decode(encode(record))
+    assert repr(record) == "W_Defaults(name='ada', times=2, loud=True)"
+    assert hash(record) == hash(W_Defaults("ada", 2, True))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.times = 3  # type: ignore[misc]
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'name'"):
+        W_Defaults()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        W_Defaults("ada", colour=1)  # type: ignore[call-arg]
+
+
+def test_a_record_with_a_post_init_keeps_the_dataclass_init_that_calls_it() -> None:
+    calls: list[int] = []
+
+    @message
+    @dataclass(frozen=True, slots=True)
+    class W_Checked(Message):
+        n: int
+
+        def __post_init__(self) -> None:
+            calls.append(self.n)
+
+    assert decode(encode(W_Checked(4))) == W_Checked(4) and calls == [4, 4, 4]
