@@ -185,6 +185,19 @@ class RiskEngine:
         self.marks[symbol] = mid_ticks
         self._refresh_notional(symbol)
 
+    def update_marks(self, mids: Iterable[tuple[str, int]]) -> None:
+        """A decision's mids, in the order given: :meth:`update_mark` of each (a flat symbol's notional stays 0).
+
+        Risk marks every symbol every tick; a symbol with no position and no
+        notional has nothing to refresh (its notional is 0 before and after,
+        and the running total does not move), so only its mark is written.
+        """
+        marks, positions, notional = self.marks, self._positions, self._notional
+        for symbol, mid_ticks in mids:
+            marks[symbol] = mid_ticks
+            if positions.get(symbol, 0) or symbol in notional:
+                self._refresh_notional(symbol)
+
     def position(self, symbol: str) -> int:
         """Signed lots held in ``symbol``."""
         return self._positions.get(symbol, 0)
@@ -380,13 +393,15 @@ class RiskEngine:
         approved: list[tuple[str, Side, int, int]] = []
         blocked = 0
         refusal = self._refusal
+        counting = self.limits.max_open_orders > 0 or self.limits.max_orders_per_sec > 0
         for symbol in sorted(quotes):
             quote = quotes[symbol]
             for side, price, lots in ((BUY, quote.bid_ticks, quote.bid_lots), (SELL, quote.ask_ticks, quote.ask_lots)):
                 kind = refusal(symbol, side, price, lots)
                 if not kind:
                     approved.append((symbol, side, price, lots))
-                    self._count_approved(symbol)
+                    if counting:
+                        self._count_approved(symbol)
                 else:
                     blocked += 1
                     self.count_blocks(kind)
@@ -440,9 +455,7 @@ class RiskEngine:
         return (symbols, orders, blocked) if symbols or blocked else None
 
     def _count_approved(self, symbol: str) -> None:
-        """For the resting and rate limits (nobody else reads these counts: with both off, nothing to count)."""
-        if not (self.limits.max_open_orders > 0 or self.limits.max_orders_per_sec > 0):
-            return
+        """For the resting and rate limits (nobody else reads these counts: with both off, none is called)."""
         self._resting[symbol] = self._resting.get(symbol, 0) + 1
         self._sent_this_second[symbol] = self._sent_this_second.get(symbol, 0) + 1
 

@@ -63,6 +63,9 @@ if TYPE_CHECKING:
 
 Input = QuoteIntent | Mark
 
+_SIDE_VALUES = {side: int(side) for side in Side}
+"""A side's int, looked up: ``int()`` of an IntEnum costs a call, for each of a decision's orders."""
+
 
 @dataclass(frozen=True)
 class RiskSnapshot:
@@ -167,8 +170,10 @@ class RiskMonitor(SupervisedRole):
             self.late_inputs += 1  # decided at its deadline without it (paced mode), or a late copy
             return
         self.inputs.setdefault(tick, {})[record.symbol] = record  # a copy replaces itself
-        self._arm_deadline(tick)
-        self._decide_ready()
+        if self.deadline_s is not None:
+            self._arm_deadline(tick)
+        if self.closed_through > self.decided_through:  # else the next tick's fills are not all in: nothing to decide
+            self._decide_ready()
 
     @handles(FillsApplied)
     def on_fills_applied(self, applied: FillsApplied) -> None:
@@ -254,8 +259,7 @@ class RiskMonitor(SupervisedRole):
         engine = self.engine
         engine.begin_decision(tick)
         self._freeze_due(tick)
-        for symbol, record in inputs.items():
-            engine.update_mark(symbol, record.mid_ticks)
+        engine.update_marks([(symbol, record.mid_ticks) for symbol, record in inputs.items()])
         if self._apply_fills():
             reason = engine.evaluate_edge(tick)
             if reason is not None:
@@ -307,10 +311,11 @@ class RiskMonitor(SupervisedRole):
         """The approved orders, numbered in the order risk approved them (their client ids), as OrderSpec fields."""
         engine = self.engine
         numbers = engine.number_orders(len(approved))
+        value = _SIDE_VALUES
         if not (flattening or engine.reduce_all or engine.reduce_only):  # the usual tick: nothing is reduce-only
-            return [(symbol, int(side), price, lots, False, number)
+            return [(symbol, value[side], price, lots, False, number)
                     for (symbol, side, price, lots), number in zip(approved, numbers, strict=True)]  # fmt: skip
-        return [(symbol, int(side), price, lots, flattening or engine.is_reduce_only(symbol), number)
+        return [(symbol, value[side], price, lots, flattening or engine.is_reduce_only(symbol), number)
                 for (symbol, side, price, lots), number in zip(approved, numbers, strict=True)]  # fmt: skip
 
     def _send_decision(
