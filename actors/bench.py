@@ -327,9 +327,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sharded", type=int, metavar="SYMBOLS",
                         help="one process, then 1 and 2 shards on a local Ray instance (the cluster extra)")
     parser.add_argument("--freeze-after", type=float, default=5.0, help="--sharded: operator freeze after S seconds")
-    parser.add_argument("--rounds", type=int, default=3, help="--sharded, --coordinator: rounds (default 3)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="--sharded, --coordinator, --split-ceiling: rounds (default 3)")
     parser.add_argument("--coordinator", type=int, metavar="SYMBOLS",
                         help="the coordinator alone: a 2-shard run's batches replayed into it (no Ray needed)")
+    parser.add_argument("--split-ceiling", type=int, metavar="SYMBOLS",
+                        help="the workload whole, then as two independent halves side by side (no Ray needed)")
     parser.add_argument("--iterations", type=int, default=20, help="ticks per throughput case (default 20)")
     parser.add_argument("--freezes", type=int, default=5, help="freeze repetitions per case (default 5)")
     parser.add_argument("--ticks", type=int, default=5000, help="ticks of the cancel/replace workload (default 5000)")
@@ -357,6 +360,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from actors.cluster._bench import coordinator_replay
 
         result = coordinator_replay(args.coordinator, args.iterations, rounds=args.rounds)
+    elif args.split_ceiling:
+        from actors.cluster._bench import split_ceiling
+
+        result = split_ceiling(args.split_ceiling, args.iterations, rounds=args.rounds)
     elif args.market_replay:
         result = market_replay(args.market_replay)
     elif args.versus_nautilus:

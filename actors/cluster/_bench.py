@@ -4,11 +4,14 @@
 in rounds, each round with this machine's own 2-process ceiling;
 ``--coordinator`` times the coordinator alone, replaying the batches it took
 in a sharded run into a fresh one: its work is the part of a sharded run
-that does not shrink with more shards (docs/SCALING.md, "What it costs").
+that does not shrink with more shards; ``--split-ceiling`` runs the
+workload whole, then in two independent halves side by side: what a
+perfect split gets on this machine (docs/SCALING.md, "What it costs").
 """
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,22 +52,78 @@ def parallel_ceiling() -> dict[str, float]:
     return {"sequential_s": sequential, "side_by_side_s": side_by_side, "speed_up": sequential / side_by_side}
 
 
+ENGINE_JOB = """
+import sys, time
+from actors.bench import _build, _config
+from actors.gc_tuning import tune_gc
+tune_gc()
+system = _build(_config(int(sys.argv[1]), int(sys.argv[2]), "pool", seed=int(sys.argv[3])))
+system.start()
+started = time.perf_counter()
+system.run()
+print(time.perf_counter() - started)
+system.stop()
+"""
+"""One process's run of the bench's workload (``symbols``, ``iterations``, ``seed`` as arguments): its run time."""
+
+
+def split_ceiling(symbols: int, iterations: int, rounds: int = 2) -> dict[str, Any]:
+    """What this machine gives a run split in two with nothing between the halves: the sharded speed-up's ceiling.
+
+    Each round runs one process of ``symbols`` alone, then two processes of
+    half as many side by side (different seeds: the same work, nothing
+    shared), then one half alone.  ``whole_over_pair`` is the speed-up a
+    perfect split of the run over two processes would get here, with no
+    coordinator and no link: the bound on 1 against 2 shards that is
+    measured on the engine's own work, where :func:`parallel_ceiling`
+    measures it on a loop.  ``pair_efficiency`` (twice a half alone over the
+    pair) says how much two busy processes slow each other on these cores.
+    Each figure is the best of its rounds.
+    """
+    half = symbols // 2
+
+    def timed(jobs: list[tuple[int, int]]) -> float:
+        started = time.perf_counter()
+        children = [subprocess.Popen([sys.executable, "-c", ENGINE_JOB, str(n), str(iterations), str(seed)],
+                                     stdout=subprocess.DEVNULL) for n, seed in jobs]  # fmt: skip
+        for child in children:
+            if child.wait() != 0:
+                raise RuntimeError(f"an engine job failed (exit {child.returncode})")
+        return time.perf_counter() - started
+
+    of_rounds = []
+    for _ in range(rounds):
+        whole = timed([(symbols, 42)])
+        pair = timed([(half, 42), (half, 43)])
+        alone = timed([(half, 42)])
+        of_rounds.append({"whole_s": whole, "pair_s": pair, "half_s": alone})
+    best = {key: min(entry[key] for entry in of_rounds) for key in ("whole_s", "pair_s", "half_s")}
+    return {
+        "symbols": symbols, "iterations": iterations, **_rounded(best),
+        "whole_over_pair": round(best["whole_s"] / best["pair_s"], 3),
+        "pair_efficiency": round(2 * best["half_s"] / best["pair_s"], 3),
+        "of_rounds": [_rounded(entry) for entry in of_rounds],
+    }  # fmt: skip
+
+
 def sharded_case(
     symbols: int, iterations: int, shard_counts: Sequence[int], freeze_after_s: float, rounds: int = 3
 ) -> dict[str, Any]:
     """10,000 symbols (say) on one process, then on 1 and 2 shards on a local Ray instance, in one sitting.
 
     Run time counts from the shards' start to the end of the last tick (the
-    cluster's own start is reported apart).  The shard counts run in turn,
-    ``rounds`` times, each round with a measure of the machine's own
-    2-process ceiling (:func:`parallel_ceiling`): a shared machine's speed
-    drifts by tens of percent within minutes, so each figure is the best of
-    its rounds, and the speed-up (1-shard run time over the N-shard one) is
-    read against the ceiling of the best probes; each round's own figures
-    are given too.  A last N-shard run is frozen by the
-    operator ``freeze_after_s`` into its ticks, for the freeze latency
-    (risk's decision to the last shard's confirmation that its venue holds
-    nothing).
+    cluster's own start is reported apart).  A shared machine's speed
+    drifts by half within minutes (docs/SCALING.md), so the shard counts
+    run in rounds, each in the order 1, 2, 2, 1 (an ABBA round: a drift
+    that is steady over the round weighs on both sides alike); a round's
+    speed-up is the 1-shard run times over the N-shard ones, and the
+    speed-up reported is the median of the rounds'.  Each round ends with a
+    measure of the machine's own 2-process ceiling
+    (:func:`parallel_ceiling`), read against the speed-up.  Each case's
+    figures (start, memory) are those of its fastest run, and every run
+    time is given.  A last N-shard run is frozen by the operator
+    ``freeze_after_s`` into its ticks, for the freeze latency (risk's
+    decision to the last shard's confirmation that its venue holds nothing).
     """
     import ray  # the cluster extra: imported only when this case runs
 
@@ -81,30 +140,31 @@ def sharded_case(
             system.run()
             out[name] = {"start_s": round(spawned - started, 3), "run_s": round(time.perf_counter() - spawned, 3)}
             system.stop()
-    runs: dict[int, list[dict[str, Any]]] = {shards: [] for shards in shard_counts}
+    runs: dict[int, list[list[dict[str, Any]]]] = {shards: [] for shards in shard_counts}
     ceilings: list[dict[str, float]] = []
     for _ in range(rounds):
         for shards in shard_counts:
+            runs[shards].append([])
+        for shards in [*shard_counts, *reversed(shard_counts)]:
             figures: dict[str, Any] = {}
             run_on_ray(replace(one, shards=shards, cluster="local"), figures=figures)
-            runs[shards].append(figures)
+            runs[shards][-1].append(figures)
         ceilings.append(parallel_ceiling())
-    for shards, figures_of_rounds in runs.items():
-        best = dict(min(figures_of_rounds, key=lambda figures: float(figures["run_s"])))
-        best["run_s_of_rounds"] = [figures["run_s"] for figures in figures_of_rounds]
+    for shards, of_rounds in runs.items():
+        best = dict(min((run for pair in of_rounds for run in pair), key=lambda figures: float(figures["run_s"])))
+        best["run_s_of_rounds"] = [[run["run_s"] for run in pair] for pair in of_rounds]
         out["cases"][str(shards)] = _rounded(best)
     # best of each side, as for the runs: one slow sequential probe alone would make a ceiling above 2
     ceiling = min(entry["sequential_s"] for entry in ceilings) / min(entry["side_by_side_s"] for entry in ceilings)
     out["parallel_ceiling"] = {"speed_up": round(ceiling, 3), "of_rounds": [_rounded(entry) for entry in ceilings]}
-    base = out["cases"][str(shard_counts[0])]["run_s"]
+    base = runs[shard_counts[0]]
     for shards in shard_counts[1:]:
-        speed_up = base / out["cases"][str(shards)]["run_s"]
-        out["cases"][str(shards)]["speed_up_vs_1_shard"] = round(speed_up, 3)
-        out["cases"][str(shards)]["speed_up_of_rounds"] = [
-            round(float(first["run_s"]) / float(other["run_s"]), 3)
-            for first, other in zip(runs[shard_counts[0]], runs[shards], strict=True)
-        ]
-        out["cases"][str(shards)]["share_of_parallel_ceiling"] = round(speed_up / ceiling, 3)
+        ratios = [_total_run_s(first) / _total_run_s(other) for first, other in zip(base, runs[shards], strict=True)]
+        speed_up = statistics.median(ratios)
+        case = out["cases"][str(shards)]
+        case["speed_up_vs_1_shard"] = round(speed_up, 3)
+        case["speed_up_of_rounds"] = [round(value, 3) for value in ratios]
+        case["share_of_parallel_ceiling"] = round(speed_up / ceiling, 3)
 
     def freeze_later(_address: str, name: str, _seconds: float) -> None:
         def pull() -> None:
@@ -118,6 +178,10 @@ def sharded_case(
     run_on_ray(frozen, on_address=freeze_later, figures=figures)
     out["freeze"] = {"shards": shard_counts[-1], "latency_ms": _rounded(figures).get("freeze_latency_ms")}
     return out
+
+
+def _total_run_s(runs: list[dict[str, Any]]) -> float:
+    return sum(float(figures["run_s"]) for figures in runs)
 
 
 def _rounded(figures: dict[str, Any]) -> dict[str, Any]:

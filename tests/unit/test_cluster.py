@@ -343,3 +343,13 @@ def test_a_coordinator_given_a_runs_batches_again_decides_every_tick_alone() -> 
     assert figures["batches"] >= 2 * 6  # at least one batch per shard and tick
     assert len(figures["replay_s_of_rounds"]) == 2
     assert 0 < figures["replay_s"] <= max(figures["replay_s_of_rounds"])
+
+
+def test_the_split_ceiling_times_the_workload_whole_and_as_two_halves_side_by_side() -> None:
+    """The bench's bound on 1 against 2 shards: real engine runs in child processes, timed."""
+    from actors.cluster._bench import split_ceiling
+
+    figures = split_ceiling(8, 3, rounds=2)
+    assert len(figures["of_rounds"]) == 2
+    assert figures["pair_s"] == min(entry["pair_s"] for entry in figures["of_rounds"]) > 0
+    assert figures["whole_over_pair"] == round(figures["whole_s"] / figures["pair_s"], 3)

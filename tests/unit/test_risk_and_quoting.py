@@ -116,6 +116,21 @@ def test_notional_follows_position_and_mark() -> None:
     assert risk.total_notional_usd() == 0.0 and risk.positions() == {} and risk.position("BTCUSDT") == 0
 
 
+def test_a_decisions_marks_in_one_call_leave_what_one_mark_at_a_time_leaves() -> None:
+    one_by_one, at_once = engine(), engine()
+    for risk in (one_by_one, at_once):
+        risk.apply_fill(btc_fill(Side.BUY, MID, 1_234))
+        risk.apply_fill(Fill("FIL00000002", "ORD000002", "CLI00000002", "ETHUSDT", Side.SELL, 300_000, 77, 1))
+        risk.apply_fill(btc_fill(Side.SELL, MID, 1_234, 3))  # BTC flat again: its notional leaves the total
+    mids = [("BTCUSDT", 6_123_457), ("ETHUSDT", 301_119), ("BTCUSDT", 5_999_999), ("ETHUSDT", 299_001)]
+    for symbol, mid in mids:
+        one_by_one.update_mark(symbol, mid)
+    at_once.update_marks(mids)
+    assert at_once.marks == one_by_one.marks and at_once.notional_usd("ETHUSDT") > 0
+    assert at_once.total_notional_usd() == one_by_one.total_notional_usd()
+    assert at_once._running_total == one_by_one._running_total  # what the total-notional check reads, to the bit
+
+
 def test_quotes_are_symmetric_around_the_mid_with_usd_size() -> None:
     quote = QuotingPolicy(spread_bps=10.0, quote_notional_usd=1000.0).quote(BTC, MID)
     assert (quote.bid_ticks, quote.ask_ticks) == (MID - 3_000, MID + 3_000)  # 5 bps each side
