@@ -529,7 +529,7 @@ def encode_replace(
 
     Risk's decision at 10,000 symbols approves 20,000 orders a tick; an
     ``OrderSpec`` each, only to encode it, was a quarter of the decision's
-    time (docs/PERFORMANCE.md).
+    time (docs/SCALING.md, "Risk's decision, cut on 2026-12-01").
     """
     groups = _replace_groups(symbols, orders, [order[0] for order in orders])
     final = len(groups) - 1

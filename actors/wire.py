@@ -112,7 +112,8 @@ def _fast_frozen_init(cls: type) -> None:
     The record stays frozen (its ``__setattr__`` still refuses), and its
     signature, defaults, equality, hash and repr are the dataclass's own.
     A record with a ``__post_init__``, a default factory, a keyword-only
-    field or a field outside ``__init__`` keeps the dataclass's ``__init__``.
+    field, a field outside ``__init__`` or one named like this ``__init__``'s
+    own names (``__wire_...``) keeps the dataclass's ``__init__``.
     """
     params = dataclasses.fields(cls)
     if not cls.__dataclass_params__.frozen or hasattr(cls, "__post_init__"):  # type: ignore[attr-defined]
@@ -122,16 +123,17 @@ def _fast_frozen_init(cls: type) -> None:
     for index, param in enumerate(params):
         slot = next((klass.__dict__[param.name] for klass in cls.__mro__ if param.name in klass.__dict__), None)
         plain = param.init and not param.kw_only and param.default_factory is dataclasses.MISSING
+        plain = plain and not param.name.startswith("__wire_")  # the generated init's own names
         if not plain or type(slot) is not types.MemberDescriptorType:
             return
-        namespace[f"_set{index}"] = slot.__set__
+        namespace[f"__wire_set_{index}"] = slot.__set__  # names no field takes (as dataclasses' own are)
         if param.default is dataclasses.MISSING:
             signature.append(param.name)
         else:
-            namespace[f"_default{index}"] = param.default
-            signature.append(f"{param.name}=_default{index}")
-        body.append(f"    _set{index}(self, {param.name})\n")
-    source = f"def __init__(self, {', '.join(signature)}):\n" + ("".join(body) or "    pass\n")
+            namespace[f"__wire_default_{index}"] = param.default
+            signature.append(f"{param.name}=__wire_default_{index}")
+        body.append(f"    __wire_set_{index}(__wire_self__, {param.name})\n")
+    source = f"def __init__({', '.join(['__wire_self__', *signature])}):\n" + ("".join(body) or "    pass\n")
     exec(source, namespace)  # field names are identifiers: this is how dataclasses writes __init__ too
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"

@@ -261,3 +261,21 @@ def test_a_record_with_a_post_init_keeps_the_dataclass_init_that_calls_it() -> N
             calls.append(self.n)
 
     assert decode(encode(W_Checked(4))) == W_Checked(4) and calls == [4, 4, 4]
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class W_Awkward(Message):
+    self: int
+    __wire_self__: str = "x"
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class W_Self(Message):
+    self: int
+
+
+def test_a_record_whose_fields_are_named_like_the_init_s_own_arguments_still_builds() -> None:
+    assert W_Awkward(1) == W_Awkward(self=1, __wire_self__="x") == decode(encode(W_Awkward(1)))
+    assert W_Self(self=3) == W_Self(3) == decode(encode(W_Self(3))) and W_Self(3).self == 3
