@@ -352,4 +352,6 @@ def test_the_split_ceiling_times_the_workload_whole_and_as_two_halves_side_by_si
     figures = split_ceiling(8, 3, rounds=2)
     assert len(figures["of_rounds"]) == 2
     assert figures["pair_s"] == min(entry["pair_s"] for entry in figures["of_rounds"]) > 0
-    assert figures["whole_over_pair"] == round(figures["whole_s"] / figures["pair_s"], 3)
+    # the ratios are of the unrounded times, the times shown rounded to the millisecond
+    assert figures["whole_over_pair"] == pytest.approx(figures["whole_s"] / figures["pair_s"], abs=0.01)
+    assert figures["pair_efficiency"] == pytest.approx(2 * figures["half_s"] / figures["pair_s"], abs=0.01)
