@@ -53,18 +53,16 @@ def parallel_ceiling() -> dict[str, float]:
 
 
 ENGINE_JOB = """
-import sys, time
+import sys
 from actors.bench import _build, _config
 from actors.gc_tuning import tune_gc
 tune_gc()
 system = _build(_config(int(sys.argv[1]), int(sys.argv[2]), "pool", seed=int(sys.argv[3])))
 system.start()
-started = time.perf_counter()
 system.run()
-print(time.perf_counter() - started)
 system.stop()
 """
-"""One process's run of the bench's workload (``symbols``, ``iterations``, ``seed`` as arguments): its run time."""
+"""One process's run of the bench's workload (``symbols``, ``iterations``, ``seed`` as arguments)."""
 
 
 def split_ceiling(symbols: int, iterations: int, rounds: int = 2) -> dict[str, Any]:
@@ -78,7 +76,8 @@ def split_ceiling(symbols: int, iterations: int, rounds: int = 2) -> dict[str, A
     measured on the engine's own work, where :func:`parallel_ceiling`
     measures it on a loop.  ``pair_efficiency`` (twice a half alone over the
     pair) says how much two busy processes slow each other on these cores.
-    Each figure is the best of its rounds.
+    Each job is timed as a whole process (its start, about a second, is in
+    every one alike); each figure is the best of its rounds.
     """
     half = symbols // 2
 
