@@ -512,42 +512,35 @@ OrderFields = tuple[str, int, int, int, bool, int]
 approves, encoded straight into a :class:`ReplaceQuotes` (:func:`encode_replace`) without the record."""
 
 
-def split_replace(replace_quotes: ReplaceQuotes) -> list[ReplaceQuotes]:
-    """The record, or groups of symbols each with its own orders (risk blocks in the first, ``last`` in the final)."""
-    groups = _replace_groups(replace_quotes.symbols, replace_quotes.orders, [o.symbol for o in replace_quotes.orders])
-    if len(groups) == 1:
-        return [replace_quotes]
-    tick, blocks, final = replace_quotes.tick, replace_quotes.risk_blocks, len(groups) - 1
-    return [ReplaceQuotes(tick, group, orders, blocks if number == 0 else 0, number == final, replace_quotes.flatten)
-            for number, (group, orders) in enumerate(groups)]  # fmt: skip
-
-
 def encode_replace(
     tick: int, symbols: Sequence[str], orders: Sequence[OrderFields], risk_blocks: int, flatten: bool
 ) -> list[bytes]:
-    """The bytes of :func:`split_replace`'s records for a decision given as fields: no record built on the way.
+    """A decision as the bytes of its ``ReplaceQuotes``: one, or groups of symbols each with its own orders.
 
-    Risk's decision at 10,000 symbols approves 20,000 orders a tick; an
-    ``OrderSpec`` each, only to encode it, was a quarter of the decision's
-    time (docs/SCALING.md, "Risk's decision, cut on 2026-12-01").
+    Above :data:`MAX_ITEMS` the symbols go in groups (risk blocks in the
+    first record, ``last`` in the final one).  Encoded from fields, no
+    record built on the way: risk's decision at 10,000 symbols approves
+    20,000 orders a tick, and an ``OrderSpec`` each, only to encode it, was
+    a quarter of the decision's time (docs/SCALING.md, "Risk's decision,
+    cut on 2026-12-01").
     """
-    groups = _replace_groups(symbols, orders, [order[0] for order in orders])
+    groups = _replace_groups(symbols, orders)
     final = len(groups) - 1
     return [encode_fields(ReplaceQuotes, (tick, group, items, 0 if number else risk_blocks, number == final, flatten))
             for number, (group, items) in enumerate(groups)]  # fmt: skip
 
 
 def _replace_groups(
-    symbols: Sequence[str], orders: Sequence[T], symbol_of: Sequence[str]
-) -> list[tuple[tuple[str, ...], tuple[T, ...]]]:
+    symbols: Sequence[str], orders: Sequence[OrderFields]
+) -> list[tuple[tuple[str, ...], tuple[OrderFields, ...]]]:
     """``symbols`` in groups, each with the orders of its symbols in their order (one group below :data:`MAX_ITEMS`)."""
     if len(symbols) + len(orders) <= MAX_ITEMS:
         return [(tuple(symbols), tuple(orders))]
     groups = parts(symbols, max(1, MAX_ITEMS // 4))
     group_of = {symbol: number for number, group in enumerate(groups) for symbol in group}
-    members: list[list[T]] = [[] for _ in groups]
-    for order, symbol in zip(orders, symbol_of, strict=True):
-        number = group_of.get(symbol)
-        if number is not None:  # an order for a symbol not replaced goes nowhere, as it always did
+    members: list[list[OrderFields]] = [[] for _ in groups]
+    for order in orders:
+        number = group_of.get(order[0])
+        if number is not None:  # an order for a symbol not replaced goes nowhere
             members[number].append(order)
     return [(group, tuple(items)) for group, items in zip(groups, members, strict=True)]

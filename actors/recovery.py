@@ -141,8 +141,7 @@ def recover(
                 moves.append(move)
             continue
         tick, decision_blocks, fills_through, kinds = _decision(record, risk_path, risk_reader.record_offset)
-        for symbol in ordered:
-            risk.update_mark(symbol, market.mid_ticks(symbol, tick))
+        risk.update_marks([(symbol, market.mid_ticks(symbol, tick)) for symbol in ordered])
         decided: list[Fill] = []
         while risk.fills_applied + len(decided) < fills_through:
             fill = next(applied, None)
@@ -159,14 +158,12 @@ def recover(
     undecided = list(applied)  # applied by the store after risk's last decision
     if undecided:
         following = reached + 1 if final_tick > reached else max(reached, 1)
-        for symbol in ordered:
-            risk.update_mark(symbol, market.mid_ticks(symbol, following))
+        risk.update_marks([(symbol, market.mid_ticks(symbol, following)) for symbol in ordered])
         risk.apply_fills(undecided)
     for move in moves:  # journaled, but the kill came before its decision was
         _restore(risk, move, risk_path, risk_reader.record_offset)
     if reached > 0:
-        for symbol in ordered:
-            risk.update_mark(symbol, market.mid_ticks(symbol, reached))
+        risk.update_marks([(symbol, market.mid_ticks(symbol, reached)) for symbol in ordered])
     if replay.freeze is not None and not risk.frozen:  # a journal from before risk journaled its states
         tick, reason = replay.freeze
         risk.freeze(reason, tick, resumable=reason.startswith("Edge"))

@@ -312,10 +312,8 @@ class RiskMonitor(SupervisedRole):
         engine = self.engine
         numbers = engine.number_orders(len(approved))
         value = _SIDE_VALUES
-        if not (flattening or engine.reduce_all or engine.reduce_only):  # the usual tick: nothing is reduce-only
-            return [(symbol, value[side], price, lots, False, number)
-                    for (symbol, side, price, lots), number in zip(approved, numbers, strict=True)]  # fmt: skip
-        return [(symbol, value[side], price, lots, flattening or engine.is_reduce_only(symbol), number)
+        reducing = flattening or engine.reduce_all or bool(engine.reduce_only)  # the usual tick: none is reduce-only
+        return [(symbol, value[side], price, lots, reducing and (flattening or engine.is_reduce_only(symbol)), number)
                 for (symbol, side, price, lots), number in zip(approved, numbers, strict=True)]  # fmt: skip
 
     def _send_decision(

@@ -16,7 +16,6 @@ from actors.messages import (
     ReplaceQuotes,
     encode_replace,
     parts,
-    split_replace,
     split_report,
     split_request,
 )
@@ -59,11 +58,13 @@ def test_a_large_report_keeps_the_order_the_store_applies_it_in(monkeypatch: pyt
 def test_a_large_replace_groups_symbols_with_their_orders(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(messages, "MAX_ITEMS", 4)
     symbols = ("AAA", "BBB", "CCC")
-    orders = tuple(OrderSpec(s, side, 100, 1) for s in symbols for side in (1, -1))
-    split = split_replace(ReplaceQuotes(2, symbols, orders, 5))
-    assert [r.symbols for r in split] == [("AAA",), ("BBB",), ("CCC",)]
-    assert all({o.symbol for o in r.orders} == set(r.symbols) for r in split)
-    assert [r.risk_blocks for r in split] == [5, 0, 0]
+    orders = [(s, side, 100, 1, False, 0) for s in symbols for side in (1, -1)]
+    split = [decode(data) for data in encode_replace(2, symbols, orders, 5, False)]
+    assert all(isinstance(r, ReplaceQuotes) for r in split)
+    assert [r.symbols for r in split] == [("AAA",), ("BBB",), ("CCC",)]  # type: ignore[attr-defined]
+    assert all({o.symbol for o in r.orders} == set(r.symbols) for r in split)  # type: ignore[attr-defined]
+    assert [r.risk_blocks for r in split] == [5, 0, 0]  # type: ignore[attr-defined]
+    assert [r.last for r in split] == [False, False, True]  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("max_items", [4, 10_000])
@@ -75,11 +76,15 @@ def test_a_decision_encoded_from_fields_is_the_bytes_of_its_records(
     symbols = ("AAA", "BBB", "CCC", "DDD")
     fields = [(s, side, 100 + n, 2, n % 3 == 0, n + 1)
               for n, (s, side) in enumerate((s, side) for s in symbols[:3] for side in (1, -1))]  # fmt: skip
-    records = split_replace(ReplaceQuotes(9, symbols, tuple(OrderSpec(*f) for f in fields), 7, flatten=flatten))
+    specs = tuple(OrderSpec(*f) for f in fields)
+    if max_items > 100:  # one record
+        records = [ReplaceQuotes(9, symbols, specs, 7, True, flatten)]
+    else:  # a group of one symbol each (MAX_ITEMS // 4), DDD with no order
+        records = [ReplaceQuotes(9, (s,), tuple(o for o in specs if o.symbol == s), 0 if n else 7, n == 3, flatten)
+                   for n, s in enumerate(symbols)]  # fmt: skip
     encoded = encode_replace(9, symbols, fields, 7, flatten)
     assert encoded == [encode(record) for record in records]
     assert [decode(data) for data in encoded] == records
-    assert len(records) == (1 if max_items > 100 else 4)
 
 
 def test_only_a_registered_record_is_encoded_from_fields() -> None:
