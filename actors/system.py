@@ -153,7 +153,9 @@ class System:
             telemetry=timed,
         )  # fmt: skip
         events = telemetry.orders if telemetry is not None else None
-        self.store = runtime.spawn(OrderStoreActor, STORE, store, requested_through=tick, events=events)
+        self.store = runtime.spawn(
+            OrderStoreActor, STORE, store, requested_through=tick, events=events, final_tick=config.iterations
+        )
         self.risk = self._spawn_risk(engine, tick, freeze)
         for symbol in config.symbols:
             runtime.spawn(Quoter, quoter(symbol), self.instruments[symbol], policy)

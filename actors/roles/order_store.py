@@ -85,10 +85,16 @@ class OrderStoreActor(SupervisedRole):
     urgent: ClassVar[bool] = True  # on the critical path of every tick and of a freeze
 
     def __init__(
-        self, store: OrderStore | None = None, *, requested_through: int = 0, events: OrderEvents | None = None
-    ) -> None:
-        """``events``: told of every order event (the event log, the metrics), stamped with the record's tick."""
+        self, store: OrderStore | None = None, *, requested_through: int = 0, events: OrderEvents | None = None,
+        final_tick: int | None = None,
+    ) -> None:  # fmt: skip
+        """``events``: told of every order event (the event log, the metrics), stamped with the record's tick.
+
+        ``final_tick``: the run's last tick, after whose request none
+        follows (a follow-up cancel then goes at once: :meth:`_follow_up`).
+        """
         super().__init__()
+        self.final_tick = final_tick
         self.store = store if store is not None else OrderStore()
         self.events = events
         if events is not None:
@@ -116,7 +122,9 @@ class OrderStoreActor(SupervisedRole):
         self.tick_cancels: list[CancelItem] = []
         self.tick_places: list[PlaceItem] = []
         self.follow_ups: list[CancelItem] = []
-        """Cancels of orders acknowledged after their cancel was wanted; they go with the next request."""
+        """Cancels the gateway's answers call for (an ack after the cancel was wanted, the venue's word on an order).
+
+        They go with the next request (:meth:`_follow_up`)."""
         self.seq = 0
         self.request_owed: int | None = None
         """The tick whose request is being built: owed to the gateway should the handler fail."""
@@ -170,11 +178,10 @@ class OrderStoreActor(SupervisedRole):
         one still unanswered then is asked about (:meth:`_chase_unanswered`).
         """
         unanswered = self._chase_unanswered(tick)
-        cancels: list[CancelItem] = []
+        cancels = list(self.follow_ups)  # frozen, only the venue's answers call for them (:meth:`_follow_up`)
         if not self.frozen or self.venue_empty:  # frozen, until the venue is empty the mass cancel answers for all
             due = self.store.due_cancels(tick)
-            retries = [CancelItem(o.client_id, o.exchange_order_id) for o in due if o.exchange_order_id]
-            cancels = [*self.follow_ups, *retries]
+            cancels += [CancelItem(o.client_id, o.exchange_order_id) for o in due if o.exchange_order_id]
         if not self.frozen or self.flattening:  # frozen: the last tick's flattening orders, replaced by this tick's
             cancels.extend(self.tick_cancels)
         flatten, self.flattening = self.flattening, False
@@ -222,10 +229,12 @@ class OrderStoreActor(SupervisedRole):
         if self._copy_from_gateway(report.seq):
             return
         self._stamp(report.tick)
+        follow_ups: list[CancelItem] = []
         for ack in report.acks:
             order = self._guard(self.store.acknowledge, ack.client_id, ack.exchange_order_id)
             if order is not None and order.cancel_requested and (not self.frozen or self.venue_empty):
-                self.follow_ups.append(CancelItem(order.client_id, ack.exchange_order_id))
+                follow_ups.append(CancelItem(order.client_id, ack.exchange_order_id))
+        self._follow_up(report.tick, follow_ups)
         for refusal in report.rejects:
             self._guard(self.store.reject, refusal.client_id, refusal.reason)
         for client_id in report.canceled:
@@ -382,11 +391,23 @@ class OrderStoreActor(SupervisedRole):
             elif verdict is Settle.REJECT:
                 self._guard(self.store.reject, item.client_id, f"{item.state} at the venue")
         self._forward_fills(fills, closes=False)
-        if self.frozen:
-            self._send_cancels(answer.tick, cancels)
-        else:
-            self.follow_ups.extend(cancels)  # with the next tick's request, where the venue is the same everywhere
+        self._follow_up(answer.tick, cancels)
         self._confirm_freeze_if_done()
+
+    def _follow_up(self, tick: int, cancels: list[CancelItem]) -> None:
+        """Cancels that an answer of the gateway's calls for: with the next tick's request, frozen or not.
+
+        The venue moves on its own inputs: a cancel sent at once would reach
+        it before or after its next market tick depending on how fast the
+        actors ran (a fill racing it then came in one piece or two), but the
+        next request comes after that tick on every runtime.  After the
+        final tick's request none follows and the venue moves no more: then
+        they go at once.
+        """
+        if self.final_tick is not None and self.requested_through >= self.final_tick:
+            self._send_cancels(tick, cancels)
+        else:
+            self.follow_ups.extend(cancels)
 
     def _venue_counted_fill(self, order: Order, item: StatusItem, tick: int) -> FillItem:
         """One fill for the lots the venue says traded and the store never heard of."""

@@ -53,6 +53,18 @@ def test_forty_scheduler_seeds_with_random_delays_give_one_report_on_a_hostile_v
     assert '"frozen":true' in report and '"freeze_confirmed":true' in report and '"open":0' in report
 
 
+def test_a_venue_failing_nine_cancels_in_ten_gives_one_report_under_every_interleaving() -> None:
+    # Found by exploration (2026-11-30): a frozen store sent the cancels of the venue's word at once, and
+    # whether they reached the venue before its next tick depended on the interleaving (fills 29 or 27).
+    config = {
+        "iterations": 60, "seed": 353369, "symbols_count": 7, "timeout_rate": 0.9, "cancel_race_rate": 0.9,
+        "cancel_error_rate": 0.9, "edge_threshold": 25.0, "edge_min_fills": 20, "ticks_in_flight": 1, "fill_rate": 1.0,
+    }  # fmt: skip
+    reports = {report_under(seed, delay=0.3, **config) for seed in range(20)}
+    assert len(reports) == 1
+    assert '"frozen":true' in reports.pop()
+
+
 @pytest.mark.parametrize("ticks_in_flight", [1, 2, 8])
 def test_the_number_of_ticks_in_flight_does_not_change_the_report(ticks_in_flight: int) -> None:
     config = {**FREEZING_HOSTILE, "ticks_in_flight": ticks_in_flight}
@@ -86,6 +98,7 @@ def test_messages_delivered_twice_change_nothing_in_the_report_on_a_hostile_venu
     config = {"symbols_count": 6, "seed": 2, "iterations": 60, **HOSTILE}
     expected = report_under(0, 0.0, **config)
     assert {report_under(seed, 0.0, duplicate=0.1, **config) for seed in range(4)} == {expected}
+
 
 def test_a_recorded_market_gives_one_report_under_scheduler_seeds_with_delays_and_a_hostile_venue() -> None:
     config = {"market": ["sample"], "iterations": 40, "edge_threshold": -100.0, "maker_fee_bps": 1.0, **HOSTILE}

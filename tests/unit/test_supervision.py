@@ -17,6 +17,7 @@ from actors.messages import (
     CancelItem,
     CancelOrders,
     FillsApplied,
+    Freeze,
     FreezeRequest,
     GatewayReport,
     GatewayRequest,
@@ -166,6 +167,28 @@ def test_the_store_settles_every_difference_with_the_venue(sim: Sim) -> None:
     sim.run_until_idle()
     assert core.get("CLI00000002").state is OrderState.CANCELED
     assert core.stats.illegal_transitions == 0
+
+
+def test_frozen_the_cancels_the_venues_word_calls_for_ride_the_next_request_and_after_the_last_go_at_once(
+    sim: Sim,
+) -> None:
+    # Sent at once, such a cancel reached the venue before or after its next market tick depending on how
+    # fast the actors ran, and a fill racing it came in one piece or two (sim and pool differed, 2026-12-01).
+    gateway = sim.probe(GATEWAY)
+    sim.probe(RISK)
+    sim.spawn(OrderStoreActor, STORE, final_tick=3)
+    sim.tell(STORE, encode(ReplaceQuotes(1, ("BTCUSDT",), (OrderSpec("BTCUSDT", 1, 100, 1),), 0)))
+    gateway.expect(GatewayRequest)
+    sim.tell(STORE, encode(Freeze(1, "test")))
+    open_there = (StatusItem("CLI00000001", "open", "ORD000001", 0),)
+    sim.tell(STORE, encode(OrderStatuses(1, open_there, 1)))  # the venue's word: open (its ack was lost)
+    gateway.expect_none(CancelOrders)
+    sim.tell(STORE, encode(ReplaceQuotes(2, (), (), 0)))
+    assert gateway.expect(GatewayRequest).cancels == (CancelItem("CLI00000001", "ORD000001"),)
+    sim.tell(STORE, encode(ReplaceQuotes(3, (), (), 0)))
+    assert gateway.expect(GatewayRequest).cancels == ()
+    sim.tell(STORE, encode(OrderStatuses(3, open_there, 3)))  # after the last tick's request: none follows
+    assert gateway.expect(CancelOrders) == CancelOrders(3, (CancelItem("CLI00000001", "ORD000001"),))
 
 
 @pytest.mark.parametrize(
