@@ -30,7 +30,7 @@ HOSTILE = [
 ]  # fmt: skip
 ADDRESS = re.compile(r"on Ray at (\S+) .*--run (\S+)")
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600), pytest.mark.xdist_group("ray")]  # one Ray instance at a time
 
 
 def environ() -> dict[str, str]:
