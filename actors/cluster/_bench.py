@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from actors.bench import _build, _config
+from actors.cluster._machine import cores_used, cpu_clock
 
 PARALLEL_PROBE = "x = 0\nfor i in range(40_000_000):\n    x += i\n"
 """A CPU-bound Python job with no I/O and nothing shared: what two cores give two independent processes."""
@@ -77,31 +78,39 @@ def split_ceiling(symbols: int, iterations: int, rounds: int = 2) -> dict[str, A
     measures it on a loop.  ``pair_efficiency`` (twice a half alone over the
     pair) says how much two busy processes slow each other on these cores.
     Each job is timed as a whole process (its start, about a second, is in
-    every one alike); each figure is the best of its rounds.
+    every one alike); each figure is the best of its rounds; each round
+    says what the machine's cores did over each of its jobs.
     """
     half = symbols // 2
 
-    def timed(jobs: list[tuple[int, int]]) -> float:
-        started = time.perf_counter()
+    machine: dict[str, Any] = {}
+
+    def timed(name: str, jobs: list[tuple[int, int]]) -> float:
+        before, started = cpu_clock(), time.perf_counter()
         children = [subprocess.Popen([sys.executable, "-c", ENGINE_JOB, str(n), str(iterations), str(seed)],
                                      stdout=subprocess.DEVNULL) for n, seed in jobs]  # fmt: skip
         for child in children:
             if child.wait() != 0:
                 raise RuntimeError(f"an engine job failed (exit {child.returncode})")
-        return time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        machine[name] = cores_used(before, cpu_clock())
+        return elapsed
 
-    of_rounds = []
+    of_rounds: list[dict[str, float]] = []
+    machine_of_rounds = []
     for _ in range(rounds):
-        whole = timed([(symbols, 42)])
-        pair = timed([(half, 42), (half, 43)])
-        alone = timed([(half, 42)])
+        whole = timed("whole", [(symbols, 42)])
+        pair = timed("pair", [(half, 42), (half, 43)])
+        alone = timed("half", [(half, 42)])
         of_rounds.append({"whole_s": whole, "pair_s": pair, "half_s": alone})
+        machine_of_rounds.append(dict(machine))
     best = {key: min(entry[key] for entry in of_rounds) for key in ("whole_s", "pair_s", "half_s")}
     return {
         "symbols": symbols, "iterations": iterations, **_rounded(best),
         "whole_over_pair": round(best["whole_s"] / best["pair_s"], 3),
         "pair_efficiency": round(2 * best["half_s"] / best["pair_s"], 3),
-        "of_rounds": [_rounded(entry) for entry in of_rounds],
+        "of_rounds": [{**_rounded(entry), "machine": used} for entry, used in zip(of_rounds, machine_of_rounds,
+                                                                                  strict=True)],
     }  # fmt: skip
 
 
@@ -120,8 +129,10 @@ def sharded_case(
     measure of the machine's own 2-process ceiling
     (:func:`parallel_ceiling`), read against the speed-up.  Each case's
     figures (start, memory) are those of its fastest run, and every run
-    time is given.  A last N-shard run is frozen by the operator
-    ``freeze_after_s`` into its ticks, for the freeze latency (risk's
+    time is given, with what the machine's cores did over it (cores busy
+    on average, the share the hypervisor stole:
+    :mod:`actors.cluster._machine`).  A last N-shard run is frozen by the
+    operator ``freeze_after_s`` into its ticks, for the freeze latency (risk's
     decision to the last shard's confirmation that its venue holds nothing).
     """
     import ray  # the cluster extra: imported only when this case runs
@@ -152,6 +163,7 @@ def sharded_case(
     for shards, of_rounds in runs.items():
         best = dict(min((run for pair in of_rounds for run in pair), key=lambda figures: float(figures["run_s"])))
         best["run_s_of_rounds"] = [[run["run_s"] for run in pair] for pair in of_rounds]
+        best["machine_of_rounds"] = [[run.get("machine") for run in pair] for pair in of_rounds]
         out["cases"][str(shards)] = _rounded(best)
     # best of each side, as for the runs: one slow sequential probe alone would make a ceiling above 2
     ceiling = min(entry["sequential_s"] for entry in ceilings) / min(entry["side_by_side_s"] for entry in ceilings)

@@ -26,6 +26,7 @@ import ray
 from ray.exceptions import GetTimeoutError, RayError
 
 from actors.cluster._coordinator_host import Coordinator, Ended, partition
+from actors.cluster._machine import cores_used, cpu_clock
 from actors.cluster._settings import config_bytes, config_from_bytes
 from actors.cluster._shard import SHARD_DIR, Shard, ShardFigures
 from actors.config import ShadowConfig
@@ -298,8 +299,9 @@ def _run_on_ray(config: ShadowConfig, on_address: Any, figures: dict[str, Any]) 
         if on_address is not None:
             on_address(ray.get_runtime_context().gcs_address, name, figures["start_s"])
         try:
+            before = cpu_clock()
             text, decided, early, timed = msgpack.unpackb(ray.get(host.run.remote()))
-            figures.update(timed)
+            figures.update(timed, machine=cores_used(before, cpu_clock()))
         finally:
             with suppress(RayError):
                 ray.get(host.stop.remote(), timeout=60)

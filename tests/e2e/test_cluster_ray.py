@@ -82,7 +82,8 @@ def test_one_shard_on_ray_prints_the_bytes_of_one_process_and_reports_what_it_co
     config = resolve(overrides={**settings, "shards": 1, "cluster": "local"}, override_source="setting")
     text, ended = run_on_ray(config, figures=figures)
     assert text == one and not ended.early
-    assert set(figures) >= {"start_s", "run_s", "shard_peak_rss_mb", "coordinator_peak_rss_mb", "freeze_latency_ms"}
+    expected = {"start_s", "run_s", "shard_peak_rss_mb", "coordinator_peak_rss_mb", "freeze_latency_ms", "machine"}
+    assert set(figures) >= expected
     assert figures["freeze_latency_ms"] is None  # nothing froze
     peaks = figures["shard_peak_rss_mb"]
     assert isinstance(peaks, list) and len(peaks) == 1 and peaks[0] > 10

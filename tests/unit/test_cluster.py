@@ -355,3 +355,31 @@ def test_the_split_ceiling_times_the_workload_whole_and_as_two_halves_side_by_si
     # the ratios are of the unrounded times, the times shown rounded to the millisecond
     assert figures["whole_over_pair"] == pytest.approx(figures["whole_s"] / figures["pair_s"], abs=0.01)
     assert figures["pair_efficiency"] == pytest.approx(2 * figures["half_s"] / figures["pair_s"], abs=0.01)
+    for entry in figures["of_rounds"]:  # what the cores did over each job (Linux; None elsewhere)
+        assert set(entry["machine"]) == {"whole", "pair", "half"}
+        assert all(used is None or used["busy_cores"] > 0 for used in entry["machine"].values())
+
+
+def test_the_cores_used_between_two_readings_are_the_busy_and_stolen_seconds_over_the_wall_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from actors.cluster import _machine
+
+    monkeypatch.setattr(_machine.os, "cpu_count", lambda: 2)
+    before, after = _machine.CpuClock(10.0, 100.0, 4.0), _machine.CpuClock(20.0, 115.0, 5.0)
+    assert _machine.cores_used(before, after) == {"busy_cores": 1.5, "steal_pct": 5.0}  # 15 s busy, 1 of 20 stolen
+    assert _machine.cores_used(None, after) is None and _machine.cores_used(after, before) is None
+
+
+def test_the_machine_clock_counts_a_busy_loop_as_busy_time_where_there_is_a_proc_stat() -> None:
+    from actors.cluster import _machine
+
+    before = _machine.cpu_clock()
+    if before is None:
+        assert not Path(_machine.STAT).exists()
+        return
+    deadline = time.perf_counter() + 0.3
+    while time.perf_counter() < deadline:
+        pass
+    used = _machine.cores_used(before, _machine.cpu_clock())
+    assert used is not None and used["busy_cores"] >= 0.5 and 0 <= used["steal_pct"] <= 100
