@@ -164,6 +164,7 @@ def sharded_case(
         best = dict(min((run for pair in of_rounds for run in pair), key=lambda figures: float(figures["run_s"])))
         best["run_s_of_rounds"] = [[run["run_s"] for run in pair] for pair in of_rounds]
         best["machine_of_rounds"] = [[run.get("machine") for run in pair] for pair in of_rounds]
+        best["cpu_s_of_rounds"] = [[_cpu_seconds(run) for run in pair] for pair in of_rounds]
         out["cases"][str(shards)] = _rounded(best)
     # best of each side, as for the runs: one slow sequential probe alone would make a ceiling above 2
     ceiling = min(entry["sequential_s"] for entry in ceilings) / min(entry["side_by_side_s"] for entry in ceilings)
@@ -189,6 +190,12 @@ def sharded_case(
     run_on_ray(frozen, on_address=freeze_later, figures=figures)
     out["freeze"] = {"shards": shard_counts[-1], "latency_ms": _rounded(figures).get("freeze_latency_ms")}
     return out
+
+
+def _cpu_seconds(figures: dict[str, Any]) -> dict[str, Any]:
+    """The CPU seconds each process of a run spent: its work, whatever the machine's speed did to its time."""
+    shards = [None if cpu_s is None else round(cpu_s, 2) for cpu_s in figures.get("shard_cpu_s", [])]
+    return {"shards": shards, "coordinator": round(float(figures.get("coordinator_cpu_s", 0.0)), 2)}
 
 
 def _total_run_s(runs: list[dict[str, Any]]) -> float:

@@ -57,6 +57,8 @@ class ShardHost:
         a journal is what brings a shard back after its process died."""
         tune_gc()  # a Ray worker is a process of its own: the collector's settings of a run (actors.gc_tuning)
         config = config_from_bytes(settings)
+        self.cpu_at_start = time.process_time()
+        """Where this process's CPU seconds of the run count from (:meth:`start`; a restarted one: from here)."""
         self.index = index
         self.temporary = not journal_root
         root = journal_root or str(Path(tempfile.gettempdir()) / f"mm-{run_name}-{index}")
@@ -73,6 +75,7 @@ class ShardHost:
 
     @ray.method(concurrency_group="link")
     def start(self, last_tick: int) -> int:
+        self.cpu_at_start = time.process_time()
         self.shard.start(last_tick)
         return os.getpid()
 
@@ -97,9 +100,13 @@ class ShardHost:
     def pid(self) -> int:
         return os.getpid()
 
-    def peak_rss_mb(self) -> float:
-        """This process's peak resident memory (the benchmark's memory per shard)."""
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    def usage(self) -> tuple[float, float]:
+        """This process's peak resident memory (MB) and CPU seconds since the run started: the benchmark's figures.
+
+        CPU counts every thread of the process (its engine and Ray's own).
+        """
+        cpu_s = time.process_time() - self.cpu_at_start
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, cpu_s
 
     def stop(self) -> None:
         self.shard.stop()
@@ -178,7 +185,7 @@ class CoordinatorHost:
     def run(self) -> bytes:
         """Start every shard, wait for the end, gather the report: ``[report text, last tick decided, early]``."""
         config = self.config
-        started = time.perf_counter()
+        started, cpu_at_start = time.perf_counter(), time.process_time()
         self.pids = [self._start(shard, config.iterations) for shard in self.shards]
         ended = self.coordinator.wait(self._figures, restart_timeout=config.shard_restart_timeout)
         run_s = time.perf_counter() - started
@@ -186,11 +193,15 @@ class CoordinatorHost:
         _, text = self.coordinator.report(snapshots)
         risk = self.coordinator.risk
         decided, confirmed = risk.freeze_decided_at, risk.freeze_confirmed_at
+        coordinator_cpu_s = time.process_time() - cpu_at_start
+        usage = [self._usage(shard) for shard in self.shards]
         figures = {
             "run_s": run_s,
             "freeze_latency_ms": None if decided is None or confirmed is None else (confirmed - decided) * 1e3,
-            "shard_peak_rss_mb": [self._peak(shard) for shard in self.shards],
+            "shard_peak_rss_mb": [peak for peak, _ in usage],
             "coordinator_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+            "shard_cpu_s": [cpu_s for _, cpu_s in usage],
+            "coordinator_cpu_s": coordinator_cpu_s,
         }
         packed: bytes = msgpack.packb([text, ended.decided_through, ended.early, figures])
         return packed
@@ -206,12 +217,13 @@ class CoordinatorHost:
         return pid
 
     @staticmethod
-    def _peak(shard: Any) -> float | None:
+    def _usage(shard: Any) -> tuple[float | None, float | None]:
+        """A shard's peak memory and CPU seconds (:meth:`ShardHost.usage`); unknown for one that does not answer."""
         try:
-            peak: float = ray.get(shard.peak_rss_mb.remote(), timeout=FIGURES_TIMEOUT_S)
+            peak, cpu_s = ray.get(shard.usage.remote(), timeout=FIGURES_TIMEOUT_S)
         except (RayError, GetTimeoutError):
-            return None
-        return peak
+            return None, None
+        return float(peak), float(cpu_s)
 
     @ray.method(concurrency_group="control")
     def stop(self) -> None:

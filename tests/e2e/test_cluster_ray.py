@@ -87,6 +87,9 @@ def test_one_shard_on_ray_prints_the_bytes_of_one_process_and_reports_what_it_co
     assert figures["freeze_latency_ms"] is None  # nothing froze
     peaks = figures["shard_peak_rss_mb"]
     assert isinstance(peaks, list) and len(peaks) == 1 and peaks[0] > 10
+    cpu = figures["shard_cpu_s"]  # the shard did the run's work: CPU seconds of its own, the coordinator's beside
+    assert isinstance(cpu, list) and len(cpu) == 1 and cpu[0] > 0
+    assert isinstance(figures["coordinator_cpu_s"], float) and figures["coordinator_cpu_s"] > 0
 
 
 def test_mm_freeze_from_another_process_freezes_every_shard_and_the_freeze_is_confirmed() -> None:
