@@ -401,10 +401,11 @@ class OrderStoreActor(SupervisedRole):
         it before or after its next market tick depending on how fast the
         actors ran (a fill racing it then came in one piece or two), but the
         next request comes after that tick on every runtime.  After the
-        final tick's request none follows and the venue moves no more: then
-        they go at once.
+        final tick's request none follows and the venue moves no more: then,
+        frozen, they go at once (every open order must go); not frozen, they
+        wait as the run's quotes do.
         """
-        if self.final_tick is not None and self.requested_through >= self.final_tick:
+        if self.frozen and self.final_tick is not None and self.requested_through >= self.final_tick:
             self._send_cancels(tick, cancels)
         else:
             self.follow_ups.extend(cancels)
