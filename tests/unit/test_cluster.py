@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -256,6 +258,49 @@ def test_in_process_shards_through_the_command_print_the_one_process_report(caps
     one = capsys.readouterr().out
     assert main([*flags, "--shards", "3", "--cluster", "in-process"], environ={}) == 0
     assert capsys.readouterr().out == one
+
+
+def serving(answer: bytes | None) -> tuple[str, threading.Thread]:
+    """A listener on a free local port that answers its one connection with ``answer`` and closes it (None: silence)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        with listener:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(64)
+                if answer is None:
+                    time.sleep(0.5)  # holds the connection open, silent
+                else:
+                    connection.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return f"127.0.0.1:{listener.getsockname()[1]}", thread
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (b"\x00\x00\x18\x04\x00\x00\x00\x00\x00", ""),  # a gRPC server's first frame: SETTINGS (a Ray GCS's, as seen)
+        (b"HTTP/1.0 400 Bad request\r\n\r\n", "not a Ray cluster: what answers there does not speak gRPC"),
+        (b"SSH-2.0-OpenSSH_9.2\r\n", "not a Ray cluster: what answers there does not speak gRPC"),
+        (b"", "not a Ray cluster: what answers there does not speak gRPC"),  # closes at once
+        (None, "not a Ray cluster: no answer in HTTP/2 (timed out)"),
+    ],
+)
+def test_a_cluster_address_is_checked_for_grpc_before_ray_waits_minutes_on_it(
+    answer: bytes | None, why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actors.cluster import _address
+
+    monkeypatch.setattr(_address, "ANSWER_TIMEOUT_S", 0.2)
+    address, server = serving(answer)
+    said = _address.unreachable(address)
+    assert said.startswith(why) if why else said == ""
+    server.join(timeout=5)
 
 
 @pytest.mark.parametrize(
