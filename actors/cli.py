@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from loguru import logger
 
 from actors.cluster._address import unreachable
+from actors.cluster._kill_switch import Freezable
 from actors.config import KEYS, ConfigError, ShadowConfig, env_name, resolve
 from actors.core.journal import JournalError
 from actors.core.market_events import MarketDataError
@@ -123,11 +124,13 @@ class KillSwitch:
     set back to the default, or to a Python handler (which the interpreter
     resets to the default as it exits), a late pull would kill the process
     (exit 138), perhaps before the report is out.  The handler only queues
-    (:meth:`System.freeze_from_signal`): it takes no lock.
+    (:meth:`System.freeze_from_signal`): it takes no lock.  A sharded run
+    attaches its coordinator through a thread that makes the call
+    (:mod:`actors.cluster._kill_switch`).
     """
 
     def __init__(self) -> None:
-        self.system: System | None = None
+        self.system: Freezable | None = None
         self.pulled = False
 
     def __call__(self, _signum: int, _frame: object) -> None:
@@ -139,8 +142,11 @@ class KillSwitch:
         """A pull the handler this one replaced recorded (``bin/run-shadow``'s, while the modules loaded) counts."""
         self.pulled = self.pulled or getattr(previous, "pulled", False) is True
 
-    def attach(self, system: System) -> None:
-        """The run's system; a pull that came before it halts it now (a second request changes nothing)."""
+    def attach(self, system: Freezable) -> None:
+        """The run's system (a sharded run's: its coordinator); a pull that came before halts it now.
+
+        A second request changes nothing.
+        """
         self.system = system
         if self.pulled:
             system.freeze_from_signal(KILL_SWITCH_REASON)
@@ -159,7 +165,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     """
     tune_gc()
     if config.shards > 1 or config.cluster:
-        return run_sharded(config)
+        return run_sharded(config, kill_switch)
     if _holds_sharded_run(config.journal):
         raise ConfigError(f"--journal {config.journal}: holds a sharded run's journals; give --shards and --cluster "
                           "as it ran, or another directory")  # fmt: skip
@@ -235,8 +241,12 @@ def _holds_sharded_run(journal: str) -> bool:
     return bool(journal) and any(Path(journal).glob("shard-*/store.journal"))
 
 
-def run_sharded(config: ShadowConfig) -> str:
-    """``--shards N`` / ``--cluster``: the run sharded over Ray actors (or this process); the report text."""
+def run_sharded(config: ShadowConfig, kill_switch: KillSwitch | None = None) -> str:
+    """``--shards N`` / ``--cluster``: the run sharded over Ray actors (or this process); the report text.
+
+    ``kill_switch`` freezes every shard through the coordinator, from the
+    moment the coordinator is up (a pull before that: then).
+    """
     for key, value, flag in SHARDED_UNSUPPORTED:
         current = getattr(config, key)
         if (value is None and current) or (value is not None and current == value):
@@ -254,7 +264,7 @@ def run_sharded(config: ShadowConfig) -> str:
     if config.cluster == "in-process":
         from actors.cluster import run_in_process
 
-        report, text, ended = run_in_process(config)
+        report, text, ended = run_in_process(config, kill_switch=kill_switch)
     else:
         try:
             from actors.cluster._ray import run_on_ray
@@ -271,7 +281,7 @@ def run_sharded(config: ShadowConfig) -> str:
             )
             sys.stderr.flush()
 
-        text, ended = run_on_ray(config, on_address=told)
+        text, ended = run_on_ray(config, on_address=told, kill_switch=kill_switch)
         report = json.loads(text)
     judge(report, ended_early=ended.early, iterations=report["execution"]["iterations"])
     return text

@@ -11,16 +11,21 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.cluster._coordinator_host import Coordinator, Ended, partition
+from actors.cluster._kill_switch import DeferredFreeze, KillSwitchHolder
 from actors.cluster._shard import Shard
 from actors.config import ShadowConfig
 from actors.market_setup import settle
 
 
-def run_in_process(config: ShadowConfig, *, record: list[bytes] | None = None) -> tuple[dict[str, Any], str, Ended]:
+def run_in_process(
+    config: ShadowConfig, *, record: list[bytes] | None = None, kill_switch: KillSwitchHolder | None = None
+) -> tuple[dict[str, Any], str, Ended]:
     """Run ``config`` sharded over ``config.shards`` shards in this process; the report, its text, how it ended.
 
     ``record`` gets every batch the shards send the coordinator, in the order
     it took them (the benchmark replays them into a coordinator alone).
+    ``kill_switch`` (the command's SIGUSR1) freezes every shard through the
+    coordinator.
     """
     config = settle(config).config
     parts = partition(config.symbols, config.shards)
@@ -33,6 +38,9 @@ def run_in_process(config: ShadowConfig, *, record: list[bytes] | None = None) -
         return deliver
 
     coordinator = Coordinator(config, parts, [port(index) for index in range(len(parts))])
+    pull = DeferredFreeze(coordinator.freeze)
+    if kill_switch is not None:
+        kill_switch.attach(pull)
     try:
         up = coordinator.deliver
         if record is not None:
@@ -51,6 +59,7 @@ def run_in_process(config: ShadowConfig, *, record: list[bytes] | None = None) -
         report, text = coordinator.report([shard.snapshot() for shard in shards])
         return report, text, ended
     finally:
+        pull.close()
         for shard in shards:
             shard.stop()
         coordinator.stop()

@@ -26,6 +26,7 @@ import ray
 from ray.exceptions import GetTimeoutError, RayError
 
 from actors.cluster._coordinator_host import Coordinator, Ended, partition
+from actors.cluster._kill_switch import DeferredFreeze, KillSwitchHolder
 from actors.cluster._machine import cores_used, cpu_clock
 from actors.cluster._settings import config_bytes, config_from_bytes
 from actors.cluster._shard import SHARD_DIR, Shard, ShardFigures
@@ -262,17 +263,19 @@ class CoordinatorHost:
 
 
 def run_on_ray(
-    config: ShadowConfig, *, on_address: Any = None, figures: dict[str, Any] | None = None
-) -> tuple[str, Ended]:
+    config: ShadowConfig, *, on_address: Any = None, figures: dict[str, Any] | None = None,
+    kill_switch: KillSwitchHolder | None = None,
+) -> tuple[str, Ended]:  # fmt: skip
     """Run ``config`` on Ray (``config.cluster``: local, or an address); the report text and how it ended.
 
     ``on_address`` is told the cluster's address once it is up (for the
     operator's ``bin/mm-freeze``), and the coordinator's name.  ``figures``
     (the benchmark's) gets the start and run times, the freeze latency and
-    each process's peak memory.
+    each process's peak memory.  ``kill_switch`` (the command's SIGUSR1)
+    freezes every shard through the coordinator, as ``bin/mm-freeze`` does.
     """
     with _stdout_to_stderr():
-        return _run_on_ray(config, on_address, figures if figures is not None else {})
+        return _run_on_ray(config, on_address, figures if figures is not None else {}, kill_switch)
 
 
 @contextmanager
@@ -294,7 +297,9 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _run_on_ray(config: ShadowConfig, on_address: Any, figures: dict[str, Any]) -> tuple[str, Ended]:
+def _run_on_ray(
+    config: ShadowConfig, on_address: Any, figures: dict[str, Any], kill_switch: KillSwitchHolder | None
+) -> tuple[str, Ended]:
     config = settle(config).config
     local = config.cluster in ("", "local")
     started = time.perf_counter()
@@ -310,11 +315,15 @@ def _run_on_ray(config: ShadowConfig, on_address: Any, figures: dict[str, Any]) 
         figures["start_s"] = time.perf_counter() - started
         if on_address is not None:
             on_address(ray.get_runtime_context().gcs_address, name, figures["start_s"])
+        pull = DeferredFreeze(lambda reason: ray.get(host.freeze.remote(reason), timeout=FIGURES_TIMEOUT_S * 6))
+        if kill_switch is not None:
+            kill_switch.attach(pull)
         try:
             before = cpu_clock()
             text, decided, early, timed = msgpack.unpackb(ray.get(host.run.remote()))
             figures.update(timed, machine=cores_used(before, cpu_clock()))
         finally:
+            pull.close()
             with suppress(RayError):
                 ray.get(host.stop.remote(), timeout=60)
         return text, Ended(decided, early)

@@ -116,6 +116,24 @@ def test_mm_freeze_from_another_process_freezes_every_shard_and_the_freeze_is_co
     assert orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"]
 
 
+def test_sigusr1_to_the_command_freezes_every_shard_as_mm_freeze_does() -> None:
+    from actors.cli import KILL_SWITCH_REASON
+
+    process, _address, _name = start_shadow("--shards", "2", "--symbols-count", "40", "--iterations", "300",
+                                            "--edge-threshold", "-1000", "--runtime", "pool")  # fmt: skip
+    try:
+        time.sleep(2)  # the shards trading
+        process.send_signal(signal.SIGUSR1)
+    finally:
+        code, report, err = finish(process)
+    assert code == 0, err[-2000:]
+    risk = report["risk"]
+    assert isinstance(risk, dict) and risk["last_freeze_reason"] == KILL_SWITCH_REASON
+    assert risk["frozen"] and risk["freeze_confirmed"] and risk["state"] == "HALTED"
+    orders = report["orders"]
+    assert isinstance(orders, dict) and orders["open"] == 0
+
+
 def shard_pid(address: str, name: str, index: int) -> int:
     """The process id of one shard of the run ``name`` on the cluster at ``address``."""
     script = (

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -47,6 +48,50 @@ def test_sigusr1_halts_a_running_shadow_run_for_good_and_the_report_shows_the_op
     assert [move["to"] for move in risk["transitions"]] == ["HALTED"]
     assert 0 < risk["freeze_tick"] < 600 and report["execution"]["ticks"] == 600
     assert report["orders"]["open"] == 0 and report["orders"]["placed"] > 0
+
+
+def test_sigusr1_halts_every_shard_of_an_in_process_sharded_run(tmp_path: Path) -> None:
+    journal = tmp_path / "journal"
+    flags = ["--shards", "2", "--cluster", "in-process", "--symbols-count", "6", "--iterations", "600",
+             "--edge-threshold=-1e9", "--journal", str(journal)]  # fmt: skip
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+    process = subprocess.Popen([sys.executable, str(ROOT / "bin" / "run-shadow"), *flags], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environ)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        venue = journal / "shard-1" / "venue.journal"
+        while not venue.exists() or venue.stat().st_size < 2_000:
+            assert process.poll() is None and time.monotonic() < deadline, "the run did not start trading"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGUSR1)
+        out, err = process.communicate(timeout=90)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    report = json.loads(out)
+    risk = report["risk"]
+    assert risk["last_freeze_reason"] == KILL_SWITCH_REASON and risk["frozen"] and risk["freeze_confirmed"]
+    assert 0 < risk["freeze_tick"] < 600 and report["execution"]["ticks"] == 600
+    assert report["orders"]["open"] == 0 and report["orders"]["placed"] > 0
+
+
+def test_a_deferred_freeze_makes_the_pull_from_its_own_thread_once_and_none_after_the_run() -> None:
+    from actors.cluster._kill_switch import DeferredFreeze
+
+    told: list[tuple[str, str]] = []
+    pull = DeferredFreeze(lambda reason: told.append((reason, threading.current_thread().name)))
+    pull.freeze_from_signal("first")
+    pull.freeze_from_signal("second")  # a second pull changes nothing
+    deadline = time.monotonic() + 5
+    while not told and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pull.close()
+    assert told == [("first", "kill-switch")] and pull.sent
+    late = DeferredFreeze(lambda reason: told.append((reason, "late")))
+    late.close()
+    late.freeze_from_signal("after the run")
+    time.sleep(0.1)
+    assert told == [("first", "kill-switch")]
 
 
 def test_a_kill_switch_pulled_before_the_system_exists_halts_it_as_it_starts() -> None:
