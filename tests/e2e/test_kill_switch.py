@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,19 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("runtime", ["threads", "pool", "sim"])
-def test_sigusr1_halts_a_running_shadow_run_for_good_and_the_report_shows_the_operator(
-    tmp_path: Path, runtime: str
-) -> None:
-    journal = tmp_path / "journal"  # only to see that the run is trading before the switch is pulled
-    flags = ["--runtime", runtime, "--symbols-count", "5", "--iterations", "600", "--edge-threshold=-1e9",
-             "--resume-after-ticks", "1", "--journal", str(journal)]  # fmt: skip
+def pulled_while_trading(flags: list[str], venue: Path) -> dict[str, Any]:
+    """``bin/run-shadow`` with ``flags``, SIGUSR1 once its venue's journal shows trading; its report (exit 0)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
     process = subprocess.Popen([sys.executable, str(ROOT / "bin" / "run-shadow"), *flags], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=environ)  # fmt: skip
     try:
         deadline = time.monotonic() + 30
-        venue = journal / "venue.journal"
         while not venue.exists() or venue.stat().st_size < 2_000:
             assert process.poll() is None and time.monotonic() < deadline, "the run did not start trading"
             time.sleep(0.01)
@@ -41,7 +36,18 @@ def test_sigusr1_halts_a_running_shadow_run_for_good_and_the_report_shows_the_op
     finally:
         process.kill()
     assert process.returncode == 0, err
-    report = json.loads(out)
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+@pytest.mark.parametrize("runtime", ["threads", "pool", "sim"])
+def test_sigusr1_halts_a_running_shadow_run_for_good_and_the_report_shows_the_operator(
+    tmp_path: Path, runtime: str
+) -> None:
+    journal = tmp_path / "journal"  # only to see that the run is trading before the switch is pulled
+    flags = ["--runtime", runtime, "--symbols-count", "5", "--iterations", "600", "--edge-threshold=-1e9",
+             "--resume-after-ticks", "1", "--journal", str(journal)]  # fmt: skip
+    report = pulled_while_trading(flags, journal / "venue.journal")
     risk = report["risk"]
     assert risk["last_freeze_reason"] == KILL_SWITCH_REASON and KILL_SWITCH_REASON.startswith("Operator")
     assert risk["frozen"] and risk["state"] == "HALTED" and risk["freeze_confirmed"]  # an operator's halt is final
@@ -54,21 +60,7 @@ def test_sigusr1_halts_every_shard_of_an_in_process_sharded_run(tmp_path: Path) 
     journal = tmp_path / "journal"
     flags = ["--shards", "2", "--cluster", "in-process", "--symbols-count", "6", "--iterations", "600",
              "--edge-threshold=-1e9", "--journal", str(journal)]  # fmt: skip
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
-    process = subprocess.Popen([sys.executable, str(ROOT / "bin" / "run-shadow"), *flags], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=environ)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        venue = journal / "shard-1" / "venue.journal"
-        while not venue.exists() or venue.stat().st_size < 2_000:
-            assert process.poll() is None and time.monotonic() < deadline, "the run did not start trading"
-            time.sleep(0.01)
-        process.send_signal(signal.SIGUSR1)
-        out, err = process.communicate(timeout=90)
-    finally:
-        process.kill()
-    assert process.returncode == 0, err
-    report = json.loads(out)
+    report = pulled_while_trading(flags, journal / "shard-1" / "venue.journal")
     risk = report["risk"]
     assert risk["last_freeze_reason"] == KILL_SWITCH_REASON and risk["frozen"] and risk["freeze_confirmed"]
     assert 0 < risk["freeze_tick"] < 600 and report["execution"]["ticks"] == 600
