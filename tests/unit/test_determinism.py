@@ -9,6 +9,8 @@ report must not notice (docs/DESIGN.md, "Why the result is deterministic").
 
 from __future__ import annotations
 
+import os
+import random
 from typing import Any
 
 import pytest
@@ -106,3 +108,43 @@ def test_a_recorded_market_gives_one_report_under_scheduler_seeds_with_delays_an
     assert len(reports) == 1
     (report,) = reports
     assert '"fill_model":"market"' in report and '"fills":{"count":0' not in report
+
+
+def hostile_configuration(draw: random.Random) -> dict[str, Any]:
+    """A random small engine on a hostile venue: every venue fault at some rate, often a freeze, some limits."""
+    config: dict[str, Any] = {
+        "iterations": draw.randint(10, 50), "seed": draw.randint(1, 10**6), "symbols_count": draw.randint(1, 8),
+        "ticks_in_flight": draw.randint(1, 4), "fill_rate": draw.choice([0.2, 0.5, 1.0]),
+        "partial_fill_rate": draw.choice([0.0, 0.5, 0.9]), "reject_rate": draw.choice([0.0, 0.2]),
+        **{fault: draw.choice([0.0, 0.3, 0.6, 0.9]) for fault in HOSTILE},
+    }  # fmt: skip
+    if draw.random() < 0.8:
+        config.update(edge_threshold=draw.choice([5.0, 15.0, 25.0]), edge_min_fills=draw.randint(3, 30))
+    else:
+        config.update(edge_threshold=-1e9)
+    if draw.random() < 0.3:
+        config.update(resume_after_ticks=draw.randint(2, 6))
+    if draw.random() < 0.3:
+        config.update(flatten_on_halt=True)
+    if draw.random() < 0.3:
+        config.update(max_total=draw.choice([2000.0, 8000.0, 30000.0]))
+    if draw.random() < 0.3:
+        config.update(reduce_above_usd=draw.choice([500.0, 2000.0]))
+    if draw.random() < 0.2:
+        config.update(max_open_orders=draw.randint(1, 3), max_orders_per_sec=draw.randint(1, 3))
+    return config
+
+
+EXPLORED_CONFIGURATIONS = int(os.environ.get("ACTORS_CONFIGURATIONS", "40"))
+"""Random configurations :func:`test_random_hostile_configurations_give_one_report_under_every_interleaving`
+tries: 40 in CI; ``ACTORS_CONFIGURATIONS=3000 pytest tests/unit/test_determinism.py -k random_hostile`` for a
+campaign (docs/RELIABILITY.md, "Determinism, explored")."""
+
+
+@pytest.mark.parametrize("first", range(0, EXPLORED_CONFIGURATIONS, 10))
+def test_random_hostile_configurations_give_one_report_under_every_interleaving(first: int) -> None:
+    # Each configuration under 3 scheduler seeds with delays; a failure names the configuration to replay.
+    for number in range(first, min(first + 10, EXPLORED_CONFIGURATIONS)):
+        config = hostile_configuration(random.Random(number))
+        reports = {report_under(seed, delay=0.3, **config) for seed in range(3)}
+        assert len(reports) == 1, f"configuration {number} gives {len(reports)} reports: {config}"
