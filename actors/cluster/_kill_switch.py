@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from loguru import logger
@@ -67,3 +68,17 @@ class DeferredFreeze:
                     logger.error("kill switch: the freeze could not reach the coordinator: {}", exc)
                 return
             time.sleep(POLL_S)
+
+
+@contextmanager
+def armed(kill_switch: KillSwitchHolder | None, freeze: Callable[[str], None]) -> Iterator[None]:
+    """While the run inside goes on, a pull of ``kill_switch`` (if there is one) makes ``freeze`` happen."""
+    if kill_switch is None:
+        yield
+        return
+    pull = DeferredFreeze(freeze)
+    kill_switch.attach(pull)
+    try:
+        yield
+    finally:
+        pull.close()

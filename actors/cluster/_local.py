@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.cluster._coordinator_host import Coordinator, Ended, partition
-from actors.cluster._kill_switch import DeferredFreeze, KillSwitchHolder
+from actors.cluster._kill_switch import KillSwitchHolder, armed
 from actors.cluster._shard import Shard
 from actors.config import ShadowConfig
 from actors.market_setup import settle
@@ -38,9 +38,6 @@ def run_in_process(
         return deliver
 
     coordinator = Coordinator(config, parts, [port(index) for index in range(len(parts))])
-    pull = DeferredFreeze(coordinator.freeze)
-    if kill_switch is not None:
-        kill_switch.attach(pull)
     try:
         up = coordinator.deliver
         if record is not None:
@@ -52,14 +49,14 @@ def run_in_process(
 
         for index, symbols in enumerate(parts):
             shards.append(Shard(config, index, symbols, up, journal_root=config.journal))
-        for shard in shards:
-            shard.start(config.iterations)
-        ended = coordinator.wait(lambda: [shard.figures() for shard in shards],
-                                 restart_timeout=config.shard_restart_timeout)  # fmt: skip
+        with armed(kill_switch, coordinator.freeze):
+            for shard in shards:
+                shard.start(config.iterations)
+            ended = coordinator.wait(lambda: [shard.figures() for shard in shards],
+                                     restart_timeout=config.shard_restart_timeout)  # fmt: skip
         report, text = coordinator.report([shard.snapshot() for shard in shards])
         return report, text, ended
     finally:
-        pull.close()
         for shard in shards:
             shard.stop()
         coordinator.stop()

@@ -26,7 +26,7 @@ import ray
 from ray.exceptions import GetTimeoutError, RayError
 
 from actors.cluster._coordinator_host import Coordinator, Ended, partition
-from actors.cluster._kill_switch import DeferredFreeze, KillSwitchHolder
+from actors.cluster._kill_switch import KillSwitchHolder, armed
 from actors.cluster._machine import cores_used, cpu_clock
 from actors.cluster._settings import config_bytes, config_from_bytes
 from actors.cluster._shard import SHARD_DIR, Shard, ShardFigures
@@ -315,15 +315,16 @@ def _run_on_ray(
         figures["start_s"] = time.perf_counter() - started
         if on_address is not None:
             on_address(ray.get_runtime_context().gcs_address, name, figures["start_s"])
-        pull = DeferredFreeze(lambda reason: ray.get(host.freeze.remote(reason), timeout=FIGURES_TIMEOUT_S * 6))
-        if kill_switch is not None:
-            kill_switch.attach(pull)
+
+        def freeze(reason: str) -> None:
+            ray.get(host.freeze.remote(reason), timeout=FIGURES_TIMEOUT_S * 6)
+
         try:
-            before = cpu_clock()
-            text, decided, early, timed = msgpack.unpackb(ray.get(host.run.remote()))
-            figures.update(timed, machine=cores_used(before, cpu_clock()))
+            with armed(kill_switch, freeze):
+                before = cpu_clock()
+                text, decided, early, timed = msgpack.unpackb(ray.get(host.run.remote()))
+                figures.update(timed, machine=cores_used(before, cpu_clock()))
         finally:
-            pull.close()
             with suppress(RayError):
                 ray.get(host.stop.remote(), timeout=60)
         return text, Ended(decided, early)
