@@ -135,9 +135,9 @@ def hostile_configuration(draw: random.Random) -> dict[str, Any]:
     return config
 
 
-EXPLORED_CONFIGURATIONS = int(os.environ.get("ACTORS_CONFIGURATIONS", "200"))
+EXPLORED_CONFIGURATIONS = int(os.environ.get("ACTORS_CONFIGURATIONS", "100"))
 """Random configurations :func:`test_random_hostile_configurations_give_one_report_under_every_interleaving`
-tries: 200 in CI; ``ACTORS_CONFIGURATIONS=3000 pytest tests/unit/test_determinism.py -k random_hostile`` for a
+tries: 100 in CI; ``ACTORS_CONFIGURATIONS=3000 pytest tests/unit/test_determinism.py -k random_hostile`` for a
 campaign (docs/RELIABILITY.md, "Determinism, explored")."""
 
 
