@@ -83,27 +83,24 @@ def split_ceiling(symbols: int, iterations: int, rounds: int = 2) -> dict[str, A
     """
     half = symbols // 2
 
-    machine: dict[str, Any] = {}
-
-    def timed(name: str, jobs: list[tuple[int, int]]) -> float:
+    def timed(jobs: list[tuple[int, int]]) -> tuple[float, dict[str, float] | None]:
+        """The jobs' time, side by side, and what the machine's cores did meanwhile."""
         before, started = cpu_clock(), time.perf_counter()
         children = [subprocess.Popen([sys.executable, "-c", ENGINE_JOB, str(n), str(iterations), str(seed)],
                                      stdout=subprocess.DEVNULL) for n, seed in jobs]  # fmt: skip
         for child in children:
             if child.wait() != 0:
                 raise RuntimeError(f"an engine job failed (exit {child.returncode})")
-        elapsed = time.perf_counter() - started
-        machine[name] = cores_used(before, cpu_clock())
-        return elapsed
+        return time.perf_counter() - started, cores_used(before, cpu_clock())
 
     of_rounds: list[dict[str, float]] = []
     machine_of_rounds = []
     for _ in range(rounds):
-        whole = timed("whole", [(symbols, 42)])
-        pair = timed("pair", [(half, 42), (half, 43)])
-        alone = timed("half", [(half, 42)])
+        (whole, on_whole), (pair, on_pair), (alone, on_half) = (
+            timed([(symbols, 42)]), timed([(half, 42), (half, 43)]), timed([(half, 42)])
+        )  # fmt: skip
         of_rounds.append({"whole_s": whole, "pair_s": pair, "half_s": alone})
-        machine_of_rounds.append(dict(machine))
+        machine_of_rounds.append({"whole": on_whole, "pair": on_pair, "half": on_half})
     best = {key: min(entry[key] for entry in of_rounds) for key in ("whole_s", "pair_s", "half_s")}
     return {
         "symbols": symbols, "iterations": iterations, **_rounded(best),
