@@ -15,6 +15,15 @@ the fault injector's notes in the venue's journal.  The run resumes after
 the last tick the venue reached, and the engine then reconciles with the
 venue (:mod:`actors.roles.supervision`) before it trades again.
 
+The venue's word is the truth (docs/RELIABILITY.md, "The venue's word after
+a crash").  A journal cut short (a crash before its tail reached the disk)
+or missing lacks what the venue still knows: before risk's journal is
+replayed, the orders the store's journal never created are adopted from the
+venue's order history and every fill the venue sent that the store lacks is
+applied (:func:`rebuild_from_venue`), so risk's replay sees them where they
+happened; a position that no known fill explains (the venue forgot those
+orders) is then taken from the venue as it stands (:meth:`RiskEngine.adopt_position`).
+
 A run that finished writes its report, last, into the store's journal
 (:func:`finish`); a rerun with the same settings finds it there, checks
 that no journal moved since, and prints it again without starting anything
@@ -29,10 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from actors.config import ShadowConfig
+from actors.core.exchange import IExchangeClient, SupportsHistory, VenueHistory
 from actors.core.exchange_faults import FaultyExchange
 from actors.core.journal import JournalError, JournalReader, JournalWriter, Record
 from actors.core.market_data import MarketDataSource
-from actors.core.orders import OrderStore
+from actors.core.orders import FillOutcome, IllegalTransition, OrderStore
 from actors.core.risk import RiskEngine
 from actors.core.trading_state import TradingState, Transition
 from actors.core.types import Fill
@@ -57,6 +67,24 @@ ERROR_FAULTS = (
 
 
 @dataclass
+class Rebuilt:
+    """What the venue's word added to what the journals held (docs/RELIABILITY.md, "The venue's word after a crash")."""
+
+    orders: int = 0
+    """Orders the store's journal lacked, adopted from the venue's order history."""
+    applied: list[Fill] = field(default_factory=list)
+    """Fills the venue sent that the store's journal lacked, applied, in the order they traded."""
+    positions: dict[str, int] = field(default_factory=dict)
+    """Lots adopted per symbol where no known fill explained the venue's position (the venue forgot the orders)."""
+    cancel: list[tuple[str, str]] = field(default_factory=list)
+    """Adopted orders still open at the venue: (client id, exchange id), to cancel as the run resumes."""
+
+    def as_report(self) -> dict[str, int]:
+        """The report's counts."""
+        return {"fills": len(self.applied), "orders": self.orders, "positions": len(self.positions)}
+
+
+@dataclass
 class Recovered:
     """What the journals gave back."""
 
@@ -72,6 +100,8 @@ class Recovered:
     store_fills: list[Fill] = field(default_factory=list)
     """The fills the store's journal applied after the first ``keep_fills_after``, in the store's order (what a
     restarted shard's coordinator is missing); empty unless asked for."""
+    rebuilt: Rebuilt = field(default_factory=Rebuilt)
+    """What the venue's word added to the journals."""
 
 
 UNFINGERPRINTED = frozenset(
@@ -116,19 +146,30 @@ def recover(
     fsync: bool,
     fingerprint: Mapping[str, Any] | None = None,
     keep_fills_after: int | None = None,
+    venue: IExchangeClient | None = None,
 ) -> Recovered:
     """Replay ``journal_dir``'s store and risk journals into ``store`` and ``risk``; then journal on from there.
 
     ``reached`` is the last tick the venue reached: every mark ends at its mid.
     ``final_tick`` is the last tick of the run: if it is later, fills no
-    decision applied yet are marked at the mid of the next tick.
+    decision applied yet are marked at the mid of the next tick.  ``venue``:
+    its history fills what the store's journal lacks, and its positions are
+    the ones risk ends with.
     """
     store_reader = JournalReader(journal_dir / STORE_JOURNAL, fingerprint=fingerprint)
     replay = _StoreReplay(store, store_reader, keep_fills_after)
-    applied = iter(replay)
+    journaled = list(replay)
+    store.journal = JournalWriter(
+        journal_dir / STORE_JOURNAL, fsync=fsync, keep_bytes=store_reader.valid_bytes, fingerprint=fingerprint
+    )  # what the venue's word adds is journaled like any operation
+    history = venue.history() if isinstance(venue, SupportsHistory) else None
+    rebuilt = rebuild_from_venue(store, history) if history is not None else Rebuilt()
+    replay.applied.extend(rebuilt.applied if keep_fills_after is not None else ())  # a restarted shard's too
+    applied = iter(journaled + rebuilt.applied)
     risk_path = journal_dir / RISK_JOURNAL
     risk_reader = JournalReader(risk_path, fingerprint=fingerprint)
     ordered = sorted(symbols)
+    following = reached + 1 if final_tick > reached else max(reached, 1)  # the tick undecided fills are marked at
     decided_through = blocks = 0
     moves: list[Transition | tuple[int, str]] = []
     """Moves journaled ahead of their decision: made live after that decision's fills, so replayed after them."""
@@ -155,11 +196,7 @@ def recover(
         for kind, count in kinds.items():
             risk.count_blocks(kind, count)
         decided_through, blocks = tick, blocks + decision_blocks
-    undecided = list(applied)  # applied by the store after risk's last decision
-    if undecided:
-        following = reached + 1 if final_tick > reached else max(reached, 1)
-        risk.update_marks([(symbol, market.mid_ticks(symbol, following)) for symbol in ordered])
-        risk.apply_fills(undecided)
+    _apply_undecided(risk, list(applied), market, ordered, following)
     for move in moves:  # journaled, but the kill came before its decision was
         _restore(risk, move, risk_path, risk_reader.record_offset)
     if reached > 0:
@@ -167,16 +204,133 @@ def recover(
     if replay.freeze is not None and not risk.frozen:  # a journal from before risk journaled its states
         tick, reason = replay.freeze
         risk.freeze(reason, tick, resumable=reason.startswith("Edge"))
+    if history is not None:
+        _take_the_venues_word(store, risk, history, journaled, reached, max(decided_through, replay.last_tick), symbols,
+                              rebuilt)  # fmt: skip
     risk.orders_numbered = max(risk.orders_numbered, store.highest_number)  # ids go on after the highest
-    store.journal = JournalWriter(
-        journal_dir / STORE_JOURNAL, fsync=fsync, keep_bytes=store_reader.valid_bytes, fingerprint=fingerprint
-    )
     risk_journal = JournalWriter(risk_path, fsync=fsync, keep_bytes=risk_reader.valid_bytes, fingerprint=fingerprint)
-    fills = replay.fills
+    torn = store_reader.torn_tail
     return Recovered(
-        store, replay.records, fills, replay.freeze, store_reader.torn_tail, risk_journal, decided_through, blocks,
-        replay.applied,
+        store, replay.records, replay.fills, replay.freeze, torn, risk_journal, decided_through, blocks, replay.applied,
+        rebuilt,
     )  # fmt: skip
+
+
+def rebuild_from_venue(store: OrderStore, history: VenueHistory) -> Rebuilt:
+    """Add to ``store`` what the venue did that its journal lacks: the orders it never created, the fills it lacks.
+
+    An order is adopted when its client id's number is above every number
+    the store created: the store's journal lost it (one below was known and
+    may only have been forgotten since, as the store forgets finished
+    orders).  It is created as it reached the venue, then acknowledged or
+    rejected; a fill the store lacks of an order it knows (adopted or not)
+    is applied; an adopted order the venue canceled is canceled, and one
+    still open there is to be canceled (:attr:`Rebuilt.cancel`): nobody
+    wanted it after the crash.  Every step is journaled as any operation.
+    """
+    rebuilt = Rebuilt()
+    known_through = store.highest_number
+    adopted: list[tuple[int, str]] = []
+    for order in history.orders:
+        number = _number(store, order.client_id)
+        if number is None or number <= known_through or store.get(order.client_id) is not None:
+            continue
+        store.create(order.symbol, order.side, order.price_ticks, order.qty_lots, order.tick, number=number)
+        if order.exchange_order_id is None:
+            store.reject(order.client_id, "rejected by venue")
+        else:
+            store.acknowledge(order.client_id, order.exchange_order_id)
+            adopted.append((number, order.client_id))
+        rebuilt.orders += 1
+    for fill in history.fills:
+        if store.get(fill.client_id) is None or store.has_fill(fill.fill_id):
+            continue  # an order forgotten since (its fills with it), or a fill the store has
+        try:
+            outcome = store.apply_fill(fill)
+        except IllegalTransition:
+            continue  # counted by the store, as a live one would be
+        if outcome is FillOutcome.APPLIED:
+            rebuilt.applied.append(fill)
+    by_client_id = {placed.client_id: placed for placed in history.orders}
+    for _, client_id in sorted(adopted):
+        mine, venue_order = store.get(client_id), by_client_id[client_id]
+        if mine is None or mine.state.is_terminal or venue_order.exchange_order_id is None:
+            continue
+        if venue_order.status == "canceled":
+            store.cancel_answered(client_id, False, "already canceled")
+        elif venue_order.status == "open" and store.request_cancel(client_id):
+            rebuilt.cancel.append((client_id, venue_order.exchange_order_id))
+    return rebuilt
+
+
+def adopt_positions(risk: RiskEngine, held: Mapping[str, int], symbols: Sequence[str]) -> dict[str, int]:
+    """Take the venue's position (``held``) of each of ``symbols`` where risk's differs; the lots adopted per symbol."""
+    adopted: dict[str, int] = {}
+    for symbol in sorted(symbols):
+        difference = risk.adopt_position(symbol, held.get(symbol, 0))
+        if difference:
+            adopted[symbol] = difference
+    return adopted
+
+
+def _take_the_venues_word(
+    store: OrderStore,
+    risk: RiskEngine,
+    history: VenueHistory,
+    journaled: Sequence[Fill],
+    reached: int,
+    journals_at: int,
+    symbols: Sequence[str],
+    rebuilt: Rebuilt,
+) -> None:
+    """Halt if the venue lost what it did, then take its positions where no known fill explains them."""
+    behind = venue_behind(history, journaled, reached, journals_at)
+    if behind:  # it would live those ticks again
+        risk.freeze(behind, reached)
+    rebuilt.positions = adopt_positions(risk, _held_before_owed(store, history), symbols)
+
+
+def venue_behind(history: VenueHistory, journaled: Sequence[Fill], reached: int, journals_at: int) -> str:
+    """Why the venue knows less than the journals (a halt's reason), or "" when it does not.
+
+    A venue never forgets what it did; a simulated one whose own journal was
+    cut does: it is at an earlier tick than the journals, or the store
+    applied a fill the venue never traded.  It would trade those ticks
+    again, so the run halts with the venue's positions.  (A fill the store
+    made up from the venue's own count of lots, ``…:venue:…``, is the
+    venue's word under another id.)
+    """
+    if journals_at > reached:
+        return f"Reconciliation: the venue is at tick {reached}, behind the journals (tick {journals_at})"
+    traded = {fill.fill_id for fill in history.fills} | {fill.fill_id for fill in history.owed}
+    unknown = [fill.fill_id for fill in journaled if fill.fill_id not in traded and ":venue:" not in fill.fill_id]
+    if unknown:
+        return f"Reconciliation: the venue never traded {len(unknown)} fills the journals hold (first {unknown[0]})"
+    return ""
+
+
+def _held_before_owed(store: OrderStore, history: VenueHistory) -> dict[str, int]:
+    """The venue's positions less the fills it still owes that the store will apply when they come."""
+    held = dict(history.positions)
+    for fill in history.owed:
+        if store.get(fill.client_id) is not None and not store.has_fill(fill.fill_id):
+            held[fill.symbol] = held.get(fill.symbol, 0) - int(fill.side) * fill.qty_lots
+    return held
+
+
+def _number(store: OrderStore, client_id: str) -> int | None:
+    """The number of one of the store's client ids (``CLI00000007`` -> 7), None for another's."""
+    digits = client_id.removeprefix(store.id_prefix)
+    return int(digits) if digits != client_id and digits.isdigit() else None
+
+
+def _apply_undecided(
+    risk: RiskEngine, undecided: list[Fill], market: MarketDataSource, ordered: list[str], tick: int
+) -> None:
+    """The fills the store applied after risk's last decision, as risk's next decision would: marked at ``tick``."""
+    if undecided:
+        risk.update_marks([(symbol, market.mid_ticks(symbol, tick)) for symbol in ordered])
+        risk.apply_fills(undecided)
 
 
 class _StoreReplay:
@@ -191,6 +345,8 @@ class _StoreReplay:
         self.applied: list[Fill] = []
         self.keep_after = keep_after
         self.freeze: tuple[int, str] | None = None
+        self.last_tick = 0
+        """The latest tick the store created an order for."""
 
     def __iter__(self) -> Iterator[Fill]:
         for record in self.reader:
@@ -204,6 +360,8 @@ class _StoreReplay:
             if op == "resume":
                 self.freeze = None
                 continue
+            if op == "create" and len(record) > 5 and type(record[5]) is int:
+                self.last_tick = max(self.last_tick, record[5])
             try:
                 fill = self.store.replay(record)
             except (JournalError, TypeError, ValueError, KeyError, IndexError) as exc:  # a record no store wrote

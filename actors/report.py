@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,8 @@ class ReportParts:
     risk: RiskSnapshot
     gateway: GatewaySnapshot
     stats: RuntimeStats
+    rebuilt: Mapping[str, int] | None = None
+    """A resumed run's counts of what the venue's word added to its journals (``recovery.Rebuilt.as_report``)."""
 
 
 def build_report(system: System) -> dict[str, Any]:
@@ -57,7 +60,7 @@ def build_report(system: System) -> dict[str, Any]:
     gateway = system.gateway_snapshot()
     parts = ReportParts(
         system.config, system.instruments, system.recording, system.resumed_after_tick, store, risk, gateway,
-        system.runtime.stats,
+        system.runtime.stats, system.recovered.rebuilt.as_report() if system.recovered is not None else None,
     )  # fmt: skip
     return assemble_report(parts)
 
@@ -120,6 +123,8 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
             "escalations": parts.stats.escalations,
         },
     }
+    if parts.resumed_after_tick is not None and parts.rebuilt is not None:
+        report["execution"]["rebuilt_from_venue"] = dict(parts.rebuilt)
     if config.flatten_on_halt and risk.freeze_events:
         report["risk"]["flatten"] = {
             "orders": risk.flatten_orders,

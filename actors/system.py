@@ -24,7 +24,7 @@ from actors.core.recorded_venue import RecordedVenue
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument
 from actors.market_setup import Market, settle
-from actors.messages import FeedTicks, Freeze, FreezeRequest, ReconcileRequest
+from actors.messages import CancelItem, CancelOrders, FeedTicks, Freeze, FreezeRequest, ReconcileRequest, parts
 from actors.recovery import (
     JOURNALS,
     VENUE_JOURNAL,
@@ -130,7 +130,7 @@ class System:
             self.recovered = recover(
                 self.journal_dir, store, engine, self.market, config.symbols, reached=venue_tick,
                 final_tick=config.iterations, fsync=config.journal_fsync, fingerprint=journal_fingerprint(config),
-                keep_fills_after=self._fills_to_keep_after(),
+                keep_fills_after=self._fills_to_keep_after(), venue=self.venue,
             )  # fmt: skip
         recovered = self.recovered
         if engine.frozen and limits.flatten_on_halt:  # flattening orders open at the kill: canceled as the window ends
@@ -139,7 +139,7 @@ class System:
         tick = self._start_tick(venue_tick) if resumed else 0
         if resumed:
             self.resumed_after_tick = tick
-        freeze = recovered.freeze if recovered else None
+        freeze = (engine.halted_at, engine.last_freeze_reason) if resumed and engine.frozen else None  # either journal
         paced = config.pace == "realtime"
         runtime = self.runtime
         counters = carried_gateway_counters(self.exchange) if resumed else {}
@@ -219,6 +219,9 @@ class System:
             for address in [GATEWAY, STORE, *runtime.directory.group(QUOTERS)]:
                 runtime.tell(address, record)
         runtime.tell(GATEWAY, encode(ReconcileRequest(tick)))
+        orphans = [CancelItem(*order) for order in self.recovered.rebuilt.cancel] if self.recovered is not None else []
+        for part in parts(orphans) if orphans else ():
+            runtime.tell(GATEWAY, encode(CancelOrders(tick, part)))  # adopted from the venue, wanted by nobody
         runtime.wait_idle()
 
     def freeze(self, reason: str) -> None:

@@ -187,6 +187,54 @@ class SupportsAdvance(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """An order a venue accepted or rejected, as its order history gives it (a venue's "all orders" query).
+
+    ``status`` is as now: "open", "filled", "canceled" or "rejected"; a
+    rejected order has no exchange id.
+    """
+
+    client_id: str
+    exchange_order_id: str | None
+    symbol: str
+    side: Side
+    price_ticks: int
+    qty_lots: int
+    tick: int
+    """The venue's tick when the order reached it."""
+    status: str
+    filled_lots: int
+
+
+@dataclass(frozen=True, slots=True)
+class VenueHistory:
+    """What a venue did before the engine came back: every order it heard of and every fill it sent.
+
+    ``fills`` are the ones the venue already sent (in the order they
+    traded); ``owed``, the ones it will send on its stream as usual (again,
+    or for the first time); ``positions`` (signed lots per symbol, flat ones
+    omitted) are the account's, every fill included.
+    """
+
+    orders: tuple[PlacedOrder, ...]
+    fills: tuple[Fill, ...]
+    owed: tuple[Fill, ...]
+    positions: dict[str, int]
+
+
+@runtime_checkable
+class SupportsHistory(Protocol):
+    """A venue that can say what it did (its order and trade history): the engine rebuilds what its journals lack.
+
+    docs/RELIABILITY.md, "The venue's word after a crash".
+    """
+
+    def history(self) -> VenueHistory:
+        """Every order and every sent fill the venue remembers from before this session."""
+        ...
+
+
 @dataclass(slots=True)
 class _Resting:
     """An order the venue holds: as it answers for it (``order``), and as its fill model sees it (``view``)."""

@@ -401,6 +401,10 @@ class OrderStore:
         """The order with ``client_id``, or None (never created, or forgotten)."""
         return self._orders.get(client_id)
 
+    def has_fill(self, fill_id: str) -> bool:
+        """Whether ``fill_id`` was applied to an order still remembered."""
+        return fill_id in self._applied_fills
+
     def by_exchange_id(self, exchange_order_id: str) -> Order | None:
         """The order the exchange knows as ``exchange_order_id``, or None."""
         return self._by_exchange_id.get(exchange_order_id)

@@ -21,6 +21,14 @@ So the restored venue hands the injector back the log it had, and the
 injector takes the redelivery over
 (:meth:`RecordedVenue.take_redelivery`), to stream it untouched before
 anything it disturbs.
+
+A restored venue also says what it did before (:meth:`RecordedVenue.history`,
+a venue's order and trade history): every placement its journal holds, with
+the order's state as restored, and every fill it had sent and will not send
+again.  The engine rebuilds from it whatever its own journals lost
+(docs/RELIABILITY.md, "The venue's word after a crash").  It is gathered
+while the journal is replayed, so a venue that never restarted keeps nothing
+extra.
 """
 
 from __future__ import annotations
@@ -29,7 +37,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from actors.core.exchange import CancelResult, ExchangeOrder, FakeExchangeClient, PlaceRequest, PlaceResult
+from actors.core.exchange import (
+    CancelResult,
+    ExchangeOrder,
+    FakeExchangeClient,
+    PlacedOrder,
+    PlaceRequest,
+    PlaceResult,
+    VenueHistory,
+    _Resting,
+)
 from actors.core.exchange_faults import FaultLog
 from actors.core.journal import JournalError, JournalReader, JournalWriter, Record
 from actors.core.types import Fill, Side
@@ -49,6 +66,8 @@ class RecordedVenue(FakeExchangeClient):
         self._streamed: list[Fill] = []
         self.fault_log = FaultLog()
         """The fault injector's memory as its notes in this journal left it (its own, if it wraps this venue)."""
+        self._placements: list[tuple[int, PlaceRequest, str | None]] = []
+        self._traded: dict[str, int] = {}
         reader = JournalReader(journal_path, fingerprint=fingerprint)
         for record in reader:
             try:
@@ -58,8 +77,38 @@ class RecordedVenue(FakeExchangeClient):
             self.replayed += 1
         self.torn_tail = reader.torn_tail
         self._redelivery = [fill for fill in self._streamed if fill.tick >= self.tick - REDELIVER_TICKS]
-        self._streamed = []
+        owed = {fill.fill_id: fill for fill in [*self._redelivery, *self._unstreamed]}
+        self._history = VenueHistory(
+            tuple(self._placed_order(*placement) for placement in self._placements),
+            tuple(fill for fill in self._streamed if fill.fill_id not in owed),
+            tuple(owed.values()),
+            self.get_positions(),
+        )
+        self._placements, self._traded, self._streamed = [], {}, []
         self._journal = JournalWriter(journal_path, keep_bytes=reader.valid_bytes, fingerprint=fingerprint)
+
+    def history(self) -> VenueHistory:
+        """What this venue did before it was restored: its placements (state as restored) and the fills it sent.
+
+        Fills it owes again (its redelivery) or never sent are apart
+        (``owed``): they come on its stream.
+        """
+        return self._history
+
+    def _placed_order(self, tick: int, request: PlaceRequest, exchange_order_id: str | None) -> PlacedOrder:
+        r = request
+        if exchange_order_id is None:
+            return PlacedOrder(r.client_id, None, r.symbol, r.side, r.price_ticks, r.qty_lots, tick, "rejected", 0)
+        filled = self._traded.get(exchange_order_id, 0)
+        status = "open" if exchange_order_id in self._open else "filled" if filled == r.qty_lots else "canceled"
+        return PlacedOrder(r.client_id, exchange_order_id, r.symbol, r.side, r.price_ticks, r.qty_lots, tick, status,
+                           filled)  # fmt: skip
+
+    def _trade(self, resting: _Resting, qty: int, tick: int) -> None:
+        if self._journal is None:  # replaying: the history counts it
+            exchange_order_id = resting.order.exchange_order_id
+            self._traded[exchange_order_id] = self._traded.get(exchange_order_id, 0) + qty
+        super()._trade(resting, qty, tick)
 
     def place(self, request: PlaceRequest) -> PlaceResult:
         r = request
@@ -117,7 +166,10 @@ class RecordedVenue(FakeExchangeClient):
         op, *args = record
         if op == "place":
             client_id, symbol, side, price, qty = args
-            super().place(PlaceRequest(client_id, symbol, Side(side), price, qty))
+            request = PlaceRequest(client_id, symbol, Side(side), price, qty)
+            result = super().place(request)
+            if result.reason != "duplicate client id":
+                self._placements.append((self.tick, request, result.exchange_order_id))
         elif op == "cancel":
             super().cancel(*args)
         elif op == "cancel_all":

@@ -497,6 +497,27 @@ class RiskEngine:
         self.fills_applied += 1
         self._refresh_notional(fill.symbol)
 
+    def adopt_position(self, symbol: str, lots: int) -> int:
+        """Take ``lots`` as the symbol's position, the venue's word, when no fill the engine knows explains it.
+
+        The difference is booked as a trade at the current mark (no edge, no
+        volume, no fill counted): the books then hold what the venue holds,
+        and the PnL from here on is true.  Returns the lots adopted (signed).
+        """
+        difference = lots - self._positions.get(symbol, 0)
+        if difference == 0:
+            return 0
+        instrument = self.instruments[symbol]
+        self._positions[symbol] = lots
+        mark = self.marks.get(symbol)
+        if mark is not None:
+            line = self._pnl.get(symbol)
+            if line is None:
+                line = self._pnl[symbol] = PnlLine()
+            line.apply(difference, instrument.price_usd(mark), instrument.lot_float)
+        self._refresh_notional(symbol)
+        return difference
+
     def pnl(self) -> dict[str, PnlLine]:
         """Each traded symbol's books (a copy), sorted by symbol."""
         return {s: PnlLine(*_fields(line)) for s, line in sorted(self._pnl.items())}
