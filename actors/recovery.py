@@ -205,8 +205,9 @@ def recover(
         tick, reason = replay.freeze
         risk.freeze(reason, tick, resumable=reason.startswith("Edge"))
     if history is not None:
-        _take_the_venues_word(store, risk, history, journaled, reached, max(decided_through, replay.last_tick), symbols,
-                              rebuilt)  # fmt: skip
+        journals_at = max(decided_through, replay.last_tick)
+        _take_the_venues_word(store, risk, history, journaled=journaled, reached=reached, journals_at=journals_at,
+                              symbols=symbols, rebuilt=rebuilt)  # fmt: skip
     risk.orders_numbered = max(risk.orders_numbered, store.highest_number)  # ids go on after the highest
     risk_journal = JournalWriter(risk_path, fsync=fsync, keep_bytes=risk_reader.valid_bytes, fingerprint=fingerprint)
     torn = store_reader.torn_tail
@@ -277,6 +278,7 @@ def _take_the_venues_word(
     store: OrderStore,
     risk: RiskEngine,
     history: VenueHistory,
+    *,
     journaled: Sequence[Fill],
     reached: int,
     journals_at: int,

@@ -63,8 +63,9 @@ def venue_positions(settings: ShadowConfig, journal: Path) -> dict[str, str]:
     return {symbol: str(instruments[symbol].quantity(lots)) for symbol, lots in held.items()}
 
 
-def resumed_agrees_with_the_venue(whole: Path, scratch: Path, name: str, cut: int | None, settings: dict[str, Any],
-                                  iterations: int) -> dict[str, Any]:  # fmt: skip
+def resumed_agrees_with_the_venue(
+    whole: Path, scratch: Path, name: str, cut: int | None, *, settings: dict[str, Any], iterations: int
+) -> dict[str, Any]:
     """Cut ``name`` of a copy of ``whole`` at ``cut`` (None: remove it), resume to ``iterations``, check, report."""
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(whole, scratch)
@@ -102,7 +103,8 @@ def test_each_journal_cut_at_every_record_or_missing_resumes_into_the_venues_pos
         ends = ends[:30] + ends[30::3]
     rebuilt = 0
     for cut in [None, *ends]:
-        report = resumed_agrees_with_the_venue(freezing_run, tmp_path / "cut", name, cut, FREEZING, 16)
+        scratch = tmp_path / "cut"
+        report = resumed_agrees_with_the_venue(freezing_run, scratch, name, cut, settings=FREEZING, iterations=16)
         assert report["risk"]["frozen"], f"{name} cut at {cut}: the halt was lost"
         rebuilt += sum(report["execution"].get("rebuilt_from_venue", {}).values())  # the last: the whole run again
     if name != RISK_JOURNAL:
@@ -114,7 +116,7 @@ def test_journals_cut_at_random_bytes_resume_into_the_venues_positions(freezing_
     for name in JOURNALS:
         size = (freezing_run / name).stat().st_size
         for cut in sorted(draw.sample(range(1, size), 8)):
-            resumed_agrees_with_the_venue(freezing_run, tmp_path / "cut", name, cut, FREEZING, 16)
+            resumed_agrees_with_the_venue(freezing_run, tmp_path / "cut", name, cut, settings=FREEZING, iterations=16)
 
 
 @pytest.mark.parametrize("name", [STORE_JOURNAL, VENUE_JOURNAL])
@@ -125,7 +127,7 @@ def test_a_hostile_run_cut_anywhere_trades_on_from_the_venues_word(tmp_path: Pat
     ends = boundaries(whole / name)
     halts = []
     for cut in ends[:: max(1, len(ends) // 25)]:
-        report = resumed_agrees_with_the_venue(whole, tmp_path / "cut", name, cut, TRADING, 18)
+        report = resumed_agrees_with_the_venue(whole, tmp_path / "cut", name, cut, settings=TRADING, iterations=18)
         reason = report["risk"]["last_freeze_reason"]
         if name == STORE_JOURNAL:
             assert not report["risk"]["frozen"], f"cut at {cut}: {reason}"
