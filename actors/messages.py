@@ -402,6 +402,19 @@ class ReconcileRequest(Message):
 
 @message
 @dataclass(frozen=True, slots=True)
+class FinalSweep(Message):
+    """Driver -> gateway after a halted run's last tick, while an order is still open or the freeze unconfirmed.
+
+    One more mass cancel: the venue's word on what is open is the last word
+    of the run, whatever its earlier answers were (docs/RELIABILITY.md,
+    "A confirmed freeze").
+    """
+
+    tick: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
 class PositionItem(Message):
     """Signed lots of one symbol at the venue."""
 

@@ -80,6 +80,7 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
             "notional_usd": _usd(instrument.notional_usd(mark, lots)),
         }
     edge = risk.realised_edge_bps
+    confirmed = risk.freeze_confirmed and open_orders == 0  # a flattening order left open: not confirmed
     report: dict[str, Any] = {
         "execution": {
             "iterations": config.iterations,
@@ -110,7 +111,7 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
             "freeze_events": risk.freeze_events,
             "last_freeze_reason": risk.last_freeze_reason or None,
             "freeze_tick": risk.freeze_tick,
-            "freeze_confirmed": risk.freeze_confirmed,
+            "freeze_confirmed": confirmed,
             "realised_edge_bps": None if edge is None else round(edge, 2),
             "state": risk.state,
             "transitions": [move.as_report() for move in risk.transitions],
@@ -145,7 +146,7 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
             "start_us": recording.start_us,
             "tick_ms": config.tick_ms,
         }
-    if risk.frozen and not risk.freeze_confirmed:
+    if risk.frozen and not confirmed:
         report["risk"]["freeze_incomplete"] = freeze_incomplete(store.open_orders, gateway)
     if config.pace == "realtime":
         report["latency"] = {

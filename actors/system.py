@@ -24,7 +24,16 @@ from actors.core.recorded_venue import RecordedVenue
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument
 from actors.market_setup import Market, settle
-from actors.messages import CancelItem, CancelOrders, FeedTicks, Freeze, FreezeRequest, ReconcileRequest, parts
+from actors.messages import (
+    CancelItem,
+    CancelOrders,
+    FeedTicks,
+    FinalSweep,
+    Freeze,
+    FreezeRequest,
+    ReconcileRequest,
+    parts,
+)
 from actors.recovery import (
     JOURNALS,
     VENUE_JOURNAL,
@@ -55,6 +64,10 @@ OPERATOR = "Operator"
 """How an operator's freeze reason starts."""
 STALL_S = 60.0
 """A run in which no tick is decided for this long has stalled: an error, not a hang."""
+
+
+FINAL_SWEEPS = 3
+"""Last mass cancels a halted run makes at its end while something is open (each one up to 8 tries)."""
 
 
 class System:
@@ -287,6 +300,22 @@ class System:
                 self.runtime.pass_time(step)
         if progress is not None:
             progress(total, total)
+        self._sweep_if_left_open()
+
+    def _sweep_if_left_open(self) -> None:
+        """A halted run whose freeze is unconfirmed or that holds an open order asks the venue once more, at its end.
+
+        A cancel that was still backing off (a flattening order's, say), or a
+        mass cancel whose last answer said something was open, is settled by
+        a last mass cancel: a confirmed freeze means nothing is open, and
+        nothing open means confirmed (docs/RELIABILITY.md, "A confirmed freeze").
+        """
+        for _ in range(FINAL_SWEEPS):
+            risk = self.risk_snapshot()
+            if not risk.frozen or (risk.freeze_confirmed and not self.store_snapshot().open_orders):
+                return
+            self.runtime.tell(GATEWAY, encode(FinalSweep(risk.decided_through)))
+            self.runtime.wait_idle()
 
     def _paced_grace_s(self) -> float:
         """How long a paced run may sit idle after its last tick before it is over: two deadlines and a tick."""

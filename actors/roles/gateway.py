@@ -35,6 +35,7 @@ from actors.messages import (
     CancelItem,
     CancelOrders,
     FillItem,
+    FinalSweep,
     Freeze,
     GatewayReport,
     GatewayRequest,
@@ -496,6 +497,12 @@ class ExchangeGateway(SupervisedRole):
         self._to_store(records)
 
     # ------------------------------------------------------------ reconciliation
+
+    @handles(FinalSweep)
+    def on_final_sweep(self, sweep: FinalSweep) -> None:
+        """The run is over and halted with something still open: mass-cancel once more and report."""
+        if self.frozen:
+            self._mass_cancel(max(sweep.tick, self.market_through))
 
     @handles(ReconcileRequest)
     def on_reconcile_request(self, request: ReconcileRequest) -> None:
