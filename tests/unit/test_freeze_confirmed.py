@@ -1,4 +1,7 @@
-"""A confirmed freeze means nothing is open, and nothing open means confirmed (docs/RELIABILITY.md, "A confirmed freeze")."""
+"""A confirmed freeze means nothing is open, and nothing open means confirmed.
+
+docs/RELIABILITY.md, "A confirmed freeze".
+"""
 
 from __future__ import annotations
 
