@@ -20,7 +20,7 @@ from loguru import logger
 
 from actors.cluster._address import unreachable
 from actors.cluster._kill_switch import Freezable
-from actors.config import KEYS, ConfigError, ShadowConfig, env_name, resolve
+from actors.config import KEYS, ConfigError, ShadowConfig, check_paths, env_name, resolve
 from actors.core.journal import JournalError
 from actors.core.market_events import MarketDataError
 from actors.gc_tuning import tune_gc
@@ -164,6 +164,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     the journal for that (docs/RELIABILITY.md, "Durability: the journal").
     """
     tune_gc()
+    check_paths(config)  # every input and the journal directory: one line naming what is wrong, before anything
     if config.shards > 1 or config.cluster:
         return run_sharded(config, kill_switch)
     if _holds_sharded_run(config.journal):

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from actors.config import ConfigError, ShadowConfig
+from actors.config import ConfigError, ShadowConfig, output_file
 from actors.core.clock import FrozenClock
 from actors.core.instruments import instrument_for
 from actors.core.types import Instrument
@@ -38,36 +38,6 @@ def require_extra(module: str, flag: str) -> None:
         importlib.import_module(module)
     except ImportError:
         raise ConfigError(f"{flag} needs the package {module}, which is not installed: {INSTALL_HINT}") from None
-
-
-def _output(flag: str, text: str) -> Path:
-    """An output file's path, refused unless its directory exists and the file could be written there."""
-    path = Path(text)
-    if path.is_dir():
-        raise ConfigError(f"{flag} {text}: is a directory, expected a file")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ConfigError(f"{flag} {text}: no such directory {str(parent)!r}")
-    if path.exists() and not path.is_file():
-        raise ConfigError(f"{flag} {text}: not a regular file (a device, a pipe?); expected a file to write")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ConfigError(f"{flag} {text}: not writable")
-    try:  # really: root passes os.access for /proc and /sys, where nothing can be created
-        tempfile.TemporaryFile(dir=parent).close()
-    except OSError as exc:
-        raise ConfigError(f"{flag} {text}: cannot write in {str(parent)!r}: {exc.strerror or exc}") from None
-    if path.exists() and _is_stdout(path):
-        raise ConfigError(f"{flag} {text}: is where the report goes (stdout); give another file")
-    return path
-
-
-def _is_stdout(path: Path) -> bool:
-    """True if ``path`` is the file standard output writes to (the report must stay alone there)."""
-    try:
-        out, target = os.fstat(1), path.stat()
-    except OSError:
-        return False
-    return (out.st_dev, out.st_ino) == (target.st_dev, target.st_ino)
 
 
 def _refuse_inputs(config: ShadowConfig, outputs: dict[str, Path]) -> None:
@@ -102,7 +72,7 @@ class Watch:
             require_extra("prometheus_client", "--metrics-port" if config.metrics_port else "--metrics-file")
         if config.html:
             require_extra("plotly", "--html")
-        outputs = {flag: _output(flag, text) for flag, text in
+        outputs = {flag: output_file(flag, text) for flag, text in
                    (("--events", config.events), ("--metrics-file", config.metrics_file), ("--html", config.html))
                    if text}  # fmt: skip
         seen: dict[Path, str] = {}
