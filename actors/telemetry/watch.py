@@ -6,15 +6,22 @@ output file that cannot be written, two outputs on one file, a metrics port
 that cannot be listened on.  After the run, :meth:`Watch.finish` writes the
 metrics file and the HTML report (built from the event log, which is written
 to a temporary file when ``--events`` was not asked for).
+
+Once the run has started, an output that fails (a full disk, a directory
+removed) never fails the run: it is told to the telemetry
+(:meth:`Telemetry.output_failed`: one warning, counted) and written no more.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+
+from loguru import logger
 
 from actors.config import ConfigError, ShadowConfig, output_file
 from actors.core.clock import FrozenClock
@@ -115,17 +122,32 @@ class Watch:
         self.telemetry.tracked_symbols = config.symbols[: config.metrics_symbols]
         try:
             self._out = self._open_events()
-            self.telemetry.orders.attach(self._out)
+            self.telemetry.orders.attach(self._out, self._events_failed)
             if self.metrics:
                 self._start_metrics()
         except BaseException:
             self.close()
             raise
 
+    @property
+    def _events_output(self) -> str:
+        """The output the event log is: ``--events``, or ``--html``'s (a temporary file it is drawn from)."""
+        return "--events" if self.events_path is not None else "--html"
+
+    def _events_failed(self, exc: OSError) -> None:
+        path = self.events_path or self._temporary
+        what = str(path) if self.events_path is not None else f"its event log {path}"
+        self.telemetry.output_failed(self._events_output, f"{what}: {exc.strerror or exc}")
+
     def _open_events(self) -> IO[str] | None:
         path = self.events_path
         if path is None and self.html is not None:
-            handle, name = tempfile.mkstemp(prefix="mm-events-", suffix=".csv")
+            try:
+                handle, name = tempfile.mkstemp(prefix="mm-events-", suffix=".csv")
+            except OSError as exc:  # not gettempdir(): it raises again when no temporary directory is usable
+                where = os.path.dirname(exc.filename) if isinstance(exc.filename, str) else "any directory"
+                raise ConfigError(f"--html: cannot create its temporary event log in {where!r} (set TMPDIR): "
+                                  f"{exc.strerror or exc}") from None  # fmt: skip
             os.close(handle)
             path = self._temporary = Path(name)
         if path is None:
@@ -133,7 +155,7 @@ class Watch:
         try:
             return path.open("w", newline="", encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"--events {path}: cannot write: {exc.strerror or exc}") from None
+            raise ConfigError(f"{self._events_output} {path}: cannot write: {exc.strerror or exc}") from None
 
     def _start_metrics(self) -> None:
         from actors.telemetry.metrics import MetricsServer, registry_for
@@ -147,31 +169,54 @@ class Watch:
                 raise ConfigError(f"--metrics-port {port}: cannot listen: {exc.strerror or exc}") from None
 
     def finish(self, system: System, report: dict[str, Any]) -> None:
-        """The run is over (its report built): write the metrics file and the HTML report."""
-        if self._out is not None:
-            self._out.close()
+        """The run is over (its report built): write the HTML report, then the metrics file.
+
+        Nothing here raises for an output: one that fails is told to the
+        telemetry (one warning, counted) and the others are still written.
+        The metrics file comes last so that it counts the others' failures.
+        """
+        telemetry = self.telemetry
+        telemetry.orders.close()
+        if self.html is not None and "--html" not in telemetry.failed_outputs:
+            if "--events" in telemetry.failed_outputs:
+                telemetry.output_failed("--html", f"{self.html}: not written: the --events log it is drawn from failed")
+            else:
+                self._write_html(system, report)
         if self.metrics_file is not None and self.registry is not None:
             from actors.telemetry.metrics import write_metrics
 
-            write_metrics(self.metrics_file, self.registry)
-        if self.html is not None:
-            from actors.telemetry.html_report import write_html
+            try:
+                write_metrics(self.metrics_file, self.registry)
+            except OSError as exc:
+                telemetry.output_failed("--metrics-file", f"{self.metrics_file}: {exc.strerror or exc}")
 
-            events = self.events_path or self._temporary
-            assert events is not None
-            config = self.config
-            shown = config.symbols[: config.html_symbols]
+    def _write_html(self, system: System, report: dict[str, Any]) -> None:
+        from actors.telemetry.html_report import write_html
+
+        events = self.events_path or self._temporary
+        assert events is not None and self.html is not None
+        config = self.config
+        shown = config.symbols[: config.html_symbols]
+        try:
             write_html(self.html, events, report=report, shown=shown, instruments=self.instruments,
                        market=system.market, threshold_bps=config.edge_threshold,
                        maker_fee_bps=config.maker_fee_bps)  # fmt: skip
+        except OSError as exc:  # the page's directory removed, a full disk, the temporary event log cleaned away
+            where = exc.filename if exc.filename is not None else self.html
+            self.telemetry.output_failed("--html", f"{where}: {exc.strerror or exc}")
 
     def close(self) -> None:
         """Stop serving, close the event log, remove the temporary one (safe to call twice)."""
         if self.server is not None:
             self.server.close()
             self.server = None
+        self.telemetry.orders.close()
         if self._out is not None:
-            self._out.close()
+            with contextlib.suppress(OSError):  # not attached (the run was refused as it settled), or closed already
+                self._out.close()
         if self._temporary is not None:
-            self._temporary.unlink(missing_ok=True)
+            try:
+                self._temporary.unlink(missing_ok=True)
+            except OSError as exc:  # the page is written: not a failed output, only a file left behind
+                logger.warning("--html: cannot remove its temporary event log {}: {}", self._temporary, exc)
             self._temporary = None
