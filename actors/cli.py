@@ -20,7 +20,7 @@ from loguru import logger
 
 from actors.cluster._address import unreachable
 from actors.cluster._kill_switch import Freezable
-from actors.config import KEYS, ConfigError, ShadowConfig, env_name, resolve
+from actors.config import KEYS, ConfigError, ShadowConfig, check_paths, env_name, resolve
 from actors.core.journal import JournalError
 from actors.core.market_events import MarketDataError
 from actors.gc_tuning import tune_gc
@@ -164,6 +164,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     the journal for that (docs/RELIABILITY.md, "Durability: the journal").
     """
     tune_gc()
+    check_paths(config)  # every input and the journal directory: one line naming what is wrong, before anything
     if config.shards > 1 or config.cluster:
         return run_sharded(config, kill_switch)
     if _holds_sharded_run(config.journal):
@@ -191,11 +192,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
         system.run(progress=_progress_printer(telemetry) if show_progress else None)
         report = build_report(system)
         if watch is not None:
-            try:
-                watch.finish(system, report)
-            except OSError as exc:  # a disk gone full, a directory removed since the start: the report still counts
-                system.final_report = render(report)
-                raise RunIncomplete(system.final_report, f"the run finished, but an output failed: {exc}") from None
+            watch.finish(system, report)  # an output that fails is a warning, never the run's failure
         judge(report, ended_early=system.ended_early is not None, iterations=config.iterations)
         system.final_report = render(report)
         return system.final_report
@@ -303,7 +300,8 @@ def _progress_printer(telemetry: Telemetry | None = None, stream: Any = None) ->
     Rewritten in place (carriage return, clear to the end of the line) at
     most every :data:`actors.system.PROGRESS_S`, after the first second, and
     ended once; orders/s is over the time since the line was last written,
-    on the final line over the whole run.
+    on the final line over the whole run.  A write that fails switches the
+    line off (told to ``telemetry``): it never stops the run.
     """
     out = stream if stream is not None else sys.stderr
     started = time.monotonic()
@@ -323,11 +321,17 @@ def _progress_printer(telemetry: Telemetry | None = None, stream: Any = None) ->
             last[0], last[1] = now, placed
             state = STATE_NAMES[telemetry.trading_state]
             line += f" | {rate:,.0f} orders/s | {telemetry.orders.open} open | {state}"
-        out.write(line + "\x1b[K")
+        try:
+            out.write(line + "\x1b[K" + ("\n" if done == total else ""))
+            out.flush()
+        except OSError as exc:  # the terminal gone (EIO): the line is off, the run goes on
+            ended[0] = True
+            if telemetry is not None:
+                telemetry.output_failed("progress line", f"stderr: {exc.strerror or exc}")
+            else:
+                logger.warning("progress line failed and is switched off; the run goes on: stderr: {}", exc)
         if done == total:
             ended[0] = True
-            out.write("\n")
-        out.flush()
 
     return show
 

@@ -8,9 +8,12 @@ bad value gets the same clear message wherever it came from.  Errors are
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
+import stat
+import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -397,6 +400,7 @@ def default_values() -> dict[str, Any]:
 
 def load_toml(path: Path) -> dict[str, Any]:
     """Read a ``--config`` file; every problem is a :class:`ConfigError`."""
+    input_file("--config", str(path))  # a FIFO would block for ever, a device (/dev/zero) never end
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -515,3 +519,162 @@ def _parse(key: str, source: str, raw: object, *, toml: bool) -> Any:
 
 def _flag(key: str) -> str:
     return "--" + key.replace("_", "-")
+
+
+# ------------------------------------------------------------ paths
+
+MARKET_SAMPLE = "sample"
+"""``--market sample``: the packaged sample (:mod:`actors.market_setup`), not a path."""
+PATH_MAX = 4096
+"""Linux's limit on a whole path, in bytes (``PATH_MAX``); a name's is the file system's (``NAME_MAX``)."""
+
+
+def check_paths(config: ShadowConfig) -> None:
+    """Every input path and the journal directory, checked before anything starts or is written.
+
+    Outputs (``--events``, ``--metrics-file``, ``--html``) are checked by the
+    command's watch (:class:`actors.telemetry.watch.Watch`) with
+    :func:`output_file`, and ``--config`` as it is read (:func:`load_toml`).
+    Each problem is one :class:`ConfigError` naming the option, the path and
+    what is wrong with it: too long, missing, of the wrong kind, unreadable or
+    unwritable.  Found here, it is never a traceback from deep in a reader.
+    """
+    for entry in config.market:
+        market_input("--market", entry)
+    if config.instruments:
+        input_file("--instruments", config.instruments)
+    if config.journal:
+        journal_directory("--journal", config.journal)
+
+
+def output_file(flag: str, text: str) -> Path:
+    """An output file's path, refused unless its directory exists and the file could be written there."""
+    path = Path(text)
+    found = _stat(flag, text)
+    if found is not None and stat.S_ISDIR(found.st_mode):
+        raise ConfigError(f"{flag} {_shown(text)}: is a directory, expected a file")
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        raise ConfigError(f"{flag} {_shown(text)}: not a regular file (a device, a pipe?); expected a file to write")
+    parent = path.parent if str(path.parent) else Path(".")
+    if _stat(flag, str(parent)) is None:
+        raise ConfigError(f"{flag} {_shown(text)}: no such directory {_shown(str(parent))!r}")
+    if found is not None and not os.access(path, os.W_OK):
+        raise ConfigError(f"{flag} {_shown(text)}: not writable")
+    _writable_directory(flag, text, parent)
+    if found is not None and _is_stdout(found):
+        raise ConfigError(f"{flag} {_shown(text)}: is where the report goes (stdout); give another file")
+    return path
+
+
+def input_file(flag: str, text: str) -> Path:
+    """A file the run reads (``--config``, ``--instruments``): there, a regular file, readable."""
+    found = _stat(flag, text)
+    if found is None:
+        raise ConfigError(f"{flag} {_shown(text)}: no such file")
+    if stat.S_ISDIR(found.st_mode):
+        raise ConfigError(f"{flag} {_shown(text)}: is a directory, expected a file")
+    if not stat.S_ISREG(found.st_mode):
+        raise ConfigError(f"{flag} {_shown(text)}: not a regular file (a device, a pipe?); expected a file to read")
+    if not os.access(text, os.R_OK):
+        raise ConfigError(f"{flag} {_shown(text)}: not readable")
+    return Path(text)
+
+
+def market_input(flag: str, text: str) -> None:
+    """A ``--market`` entry: the sample, or a readable file or directory (its files are checked as they are read)."""
+    if text == MARKET_SAMPLE:
+        return
+    found = _stat(flag, text)
+    if found is None:
+        raise ConfigError(f"{flag} {_shown(text)}: no such file or directory")
+    if stat.S_ISDIR(found.st_mode):
+        if not os.access(text, os.R_OK | os.X_OK):
+            raise ConfigError(f"{flag} {_shown(text)}: the directory is not readable")
+        return
+    if not stat.S_ISREG(found.st_mode):
+        raise ConfigError(f"{flag} {_shown(text)}: not a regular file (a pipe, a device?)")  # a FIFO blocks for ever
+    if not os.access(text, os.R_OK):
+        raise ConfigError(f"{flag} {_shown(text)}: not readable")
+
+
+def journal_directory(flag: str, text: str) -> None:
+    """``--journal``: a directory the run can write in, or one it can create (with its missing parents)."""
+    found = _stat(flag, text)
+    if found is not None:
+        if stat.S_ISREG(found.st_mode):
+            raise ConfigError(f"{flag} {_shown(text)}: is a file, expected a directory")
+        if not stat.S_ISDIR(found.st_mode):
+            raise ConfigError(f"{flag} {_shown(text)}: not a directory (a device, a pipe?); expected a directory")
+        _writable_directory(flag, text, Path(text))
+        return
+    existing = next(parent for parent in Path(os.path.abspath(text)).parents if os.path.isdir(parent))
+    _writable_directory(flag, text, existing, creating=True)
+
+
+def _stat(flag: str, text: str) -> os.stat_result | None:
+    """``os.stat`` of a path option's value, None if nothing is there; any other problem is a ConfigError."""
+    try:
+        return os.stat(text)
+    except FileNotFoundError:
+        return None
+    except ValueError:  # a NUL byte (a TOML string can hold one)
+        raise ConfigError(f"{flag} {_shown(text)!r}: a path cannot hold a NUL byte") from None
+    except OSError as exc:
+        raise ConfigError(f"{flag} {_shown(text)}: {_why(text, exc)}") from None
+
+
+def _why(text: str, exc: OSError) -> str:
+    """What is wrong with a path ``os.stat`` refused, in words."""
+    if exc.errno == errno.ENAMETOOLONG:
+        encoded = os.fsencode(text)
+        longest = max(len(part) for part in encoded.split(b"/"))
+        name_max = _name_max(text)
+        if longest > name_max:
+            return f"name too long: a name in it has {longest} bytes, the file system allows {name_max}"
+        return f"path too long: {len(encoded)} bytes, the system allows {PATH_MAX - 1}"
+    if exc.errno == errno.ENOTDIR:
+        for parent in reversed(Path(text).parents):
+            if os.path.exists(parent) and not os.path.isdir(parent):
+                return f"{_shown(str(parent))!r} is not a directory"
+        return "a part of it is not a directory"
+    if exc.errno == errno.ELOOP:
+        return "too many levels of symbolic links (a loop?)"
+    return exc.strerror or str(exc)
+
+
+def _name_max(text: str) -> int:
+    """The longest name the file system under ``text`` allows (255 on the common ones)."""
+    for parent in Path(os.path.abspath(text)).parents:
+        try:
+            return int(os.pathconf(parent, "PC_NAME_MAX"))
+        except (OSError, ValueError):
+            continue
+    return 255
+
+
+def _writable_directory(flag: str, text: str, directory: Path, *, creating: bool = False) -> None:
+    """Refuse ``text`` unless a file can be created in ``directory`` (``creating``: the nearest existing parent of
+    a directory to create, where the missing ones would be made)."""
+    where = f"cannot create it: {_shown(str(directory))!r} is " if creating else ""
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {_shown(text)}: {where}not writable")
+    try:  # really: root passes os.access for /proc and /sys, where nothing can be created
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError as exc:
+        raise ConfigError(
+            f"{flag} {_shown(text)}: cannot write in {_shown(str(directory))!r}: {exc.strerror or exc}"
+        ) from None
+
+
+def _is_stdout(target: os.stat_result) -> bool:
+    """True if ``target`` is the file standard output writes to (the report must stay alone there)."""
+    try:
+        out = os.fstat(1)
+    except OSError:
+        return False
+    return (out.st_dev, out.st_ino) == (target.st_dev, target.st_ino)
+
+
+def _shown(text: str) -> str:
+    """A path as an error names it: whole, or its two ends if it is long, so that the error stays one short line."""
+    return text if len(text) <= 120 else f"{text[:60]}...{text[-40:]} ({len(text)} characters)"

@@ -121,7 +121,10 @@ def market_paths(entries: tuple[str, ...]) -> list[Path]:
     for entry in entries:
         path = sample_dir() if entry == SAMPLE else Path(entry)
         if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            try:
+                inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            except OSError as exc:  # an entry that cannot even be looked at (/proc/1/cwd)
+                raise MarketDataError(f"--market {entry}: cannot list: {exc.strerror or exc}: {exc.filename}") from None
             if not inside:
                 raise MarketDataError(f"--market {entry}: the directory holds no file")
             paths.extend(inside)

@@ -220,7 +220,10 @@ def write_html(
     threshold_bps: float,
     maker_fee_bps: float = 0.0,
 ) -> None:
-    """Read the event log, draw the run, write the page (to a temporary file renamed over ``path``)."""
+    """Read the event log, draw the run, write the page (to a temporary file renamed over ``path``).
+
+    An ``OSError`` (the event log gone, a full disk) is the caller's; no partial page is left.
+    """
     execution = report.get("execution", {})
     ticks = int(execution.get("ticks", 0))
     series = collect_series(read_events(events_path), ticks=ticks, shown=shown, instruments=instruments, market=market,
@@ -229,5 +232,9 @@ def write_html(
     title = f"run-shadow: {len(symbols)} symbols, {ticks} ticks, seed {execution.get('seed')}"
     text = build_html(series, report, threshold_bps=threshold_bps, title=title)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError:
+        partial.unlink(missing_ok=True)  # a full disk leaves no half page behind (nor the page before it replaced)
+        raise

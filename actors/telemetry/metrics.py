@@ -63,6 +63,10 @@ class EngineCollector(Collector):
         for role, count in sorted(dict(stats.restarts_by_role if stats else {}).items()):  # a copy: actors add
             restarts.add_metric([role], count)
         yield restarts
+        yield CounterMetricFamily(
+            "mm_output_failures", "Outputs (event log, metrics file, HTML report, progress line) that failed and were "
+            "switched off; the warning on stderr names each.", value=t.output_failures,
+        )  # fmt: skip
         yield GaugeMetricFamily("mm_open_orders", "Orders not yet in a final state.", value=orders.open)
         yield GaugeMetricFamily("mm_tick", "The last tick risk decided.", value=t.decided_through)
         positions = GaugeMetricFamily(

@@ -17,6 +17,7 @@ files that compress to little anyway.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
+
+from loguru import logger
 
 from actors.core.clock import FrozenClock
 from actors.core.orders import Order, OrderStore
@@ -77,6 +80,10 @@ class OrderEvent:
     reason: str
 
 
+OutputFailed = Callable[[OSError], None]
+"""Told once that the event log's file failed (a full disk, a removed mount): the log is off from then on."""
+
+
 class OrderEvents:
     """The order store's listener: counts by outcome, and the CSV rows if a file is given.
 
@@ -84,6 +91,13 @@ class OrderEvents:
     progress line from other threads: every count is a plain int, read whole.
     ``tick`` is the tick of the record the store is handling, set by the store
     actor before it calls the core.
+
+    The file never fails the store: it is called inside the store's handler,
+    between a change and its journal record, so an error raised there would
+    restart the store half-way through an order's update.  A write, flush or
+    close that raises ``OSError`` switches the log off (the rows so far stay
+    in the file), the counts go on, and ``on_failure`` is told once
+    (:meth:`Telemetry.output_failed`, docs/OBSERVABILITY.md).
     """
 
     def __init__(self, instruments: Mapping[str, Instrument], clock: FrozenClock, out: IO[str] | None = None) -> None:
@@ -96,22 +110,58 @@ class OrderEvents:
         self.rejected = 0
         self.fills = 0
         self._out: IO[str] | None = None
+        self.on_failure: OutputFailed | None = None
         self.attach(out)
         self.use(instruments)
         self._time_tick = -1
         self._time = ""
 
-    def attach(self, out: IO[str] | None) -> None:
-        """Write the rows to ``out`` from now on (its header first); opened once the run's journal is locked."""
+    def attach(self, out: IO[str] | None, on_failure: OutputFailed | None = None) -> None:
+        """Write the rows to ``out`` from now on (its header first); opened once the run's journal is locked.
+
+        ``on_failure`` is told if the file fails (it is then closed and written no more).
+        """
         self._out = out
+        self.on_failure = on_failure
         if out is not None:
-            out.write(",".join(COLUMNS) + "\n")
+            try:
+                out.write(",".join(COLUMNS) + "\n")
+            except OSError as exc:
+                self._failed(exc)
 
     def flush(self) -> None:
         """Hand the rows written so far to the kernel: the store does it with its journal, so a killed run's
         log holds every row of what its journal holds."""
         if self._out is not None:
-            self._out.flush()
+            try:
+                self._out.flush()
+            except OSError as exc:
+                self._failed(exc)
+
+    def close(self) -> None:
+        """The last rows out and the file closed (a failure is told as any other); the counts go on."""
+        out, self._out = self._out, None
+        if out is not None:
+            try:
+                out.close()
+            except OSError as exc:
+                self._failed(exc)
+
+    @property
+    def writing(self) -> bool:
+        """True while rows go to a file (not after a failure or :meth:`close`)."""
+        return self._out is not None
+
+    def _failed(self, exc: OSError) -> None:
+        """The file failed: written no more, closed (its descriptor freed even if the last flush fails), told once."""
+        out, self._out = self._out, None
+        if out is not None:
+            with contextlib.suppress(OSError, ValueError):  # the same error again, flushing what the write left
+                out.close()
+        if self.on_failure is not None:
+            self.on_failure(exc)
+        else:
+            logger.warning("the event log failed and is switched off; the run goes on: {}", exc)
 
     def use(self, instruments: Mapping[str, Instrument]) -> None:
         """The run's instruments, whose tick and lot sizes format prices and quantities (settled from --market)."""
@@ -156,8 +206,11 @@ class OrderEvents:
         reason = order.reason
         if reason and _NEEDS_QUOTES.search(reason):
             reason = '"' + reason.replace('"', '""') + '"'
-        out.write(f"{tick},{self._time},{order.client_id},{order.symbol},{_SIDES[order.side]},{event},"
-                  f"{_STATES[state]},{price(price_ticks)},{quantity(qty_lots)},{reason}\n")  # fmt: skip
+        try:
+            out.write(f"{tick},{self._time},{order.client_id},{order.symbol},{_SIDES[order.side]},{event},"
+                      f"{_STATES[state]},{price(price_ticks)},{quantity(qty_lots)},{reason}\n")  # fmt: skip
+        except OSError as exc:
+            self._failed(exc)
 
 
 def read_events(path: Path) -> Iterator[OrderEvent]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from loguru import logger
+
 from actors.core.risk import (
     BLIND,
     HALTED,
@@ -67,12 +69,29 @@ class Telemetry:
         self.positions_usd: Mapping[str, float] = {}
         self.risk_blocks: Mapping[str, int] = dict.fromkeys(BLOCK_REASONS, 0)
         self.runtime: Runtime | None = None
+        self.failed_outputs: dict[str, str] = {}
+        """Outputs that failed during the run and were switched off (``--events``, ``--html`` ...): the error of
+        each.  An output fails once: after that it is written no more."""
 
     def bind(self, runtime: Runtime) -> None:
         """The runtime whose dead letters, restarts and mailboxes are read (and whose handlers are timed)."""
         self.runtime = runtime
         if self.handling is not None:
             runtime.time_handlers(self.handling)
+
+    @property
+    def output_failures(self) -> int:
+        """How many outputs failed and were switched off (``mm_output_failures``)."""
+        return len(self.failed_outputs)
+
+    def output_failed(self, output: str, error: str) -> None:
+        """``output`` (``--events``, ``--metrics-file``, ``--html``, ``progress line``) failed with ``error``: one
+        warning, counted, and its writer writes no more; the run, its actors and journals go on as if it had not
+        been asked for (docs/OBSERVABILITY.md, "When an output fails").  A second report of one output is ignored."""
+        if output in self.failed_outputs:
+            return
+        self.failed_outputs[output] = error
+        logger.warning("{} failed and is switched off; the run goes on: {}", output, error)
 
     # ------------------------------------------------------------ writers (actors)
 

@@ -6,17 +6,24 @@ output file that cannot be written, two outputs on one file, a metrics port
 that cannot be listened on.  After the run, :meth:`Watch.finish` writes the
 metrics file and the HTML report (built from the event log, which is written
 to a temporary file when ``--events`` was not asked for).
+
+Once the run has started, an output that fails (a full disk, a directory
+removed) never fails the run: it is told to the telemetry
+(:meth:`Telemetry.output_failed`: one warning, counted) and written no more.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from actors.config import ConfigError, ShadowConfig
+from loguru import logger
+
+from actors.config import ConfigError, ShadowConfig, output_file
 from actors.core.clock import FrozenClock
 from actors.core.instruments import instrument_for
 from actors.core.types import Instrument
@@ -38,36 +45,6 @@ def require_extra(module: str, flag: str) -> None:
         importlib.import_module(module)
     except ImportError:
         raise ConfigError(f"{flag} needs the package {module}, which is not installed: {INSTALL_HINT}") from None
-
-
-def _output(flag: str, text: str) -> Path:
-    """An output file's path, refused unless its directory exists and the file could be written there."""
-    path = Path(text)
-    if path.is_dir():
-        raise ConfigError(f"{flag} {text}: is a directory, expected a file")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ConfigError(f"{flag} {text}: no such directory {str(parent)!r}")
-    if path.exists() and not path.is_file():
-        raise ConfigError(f"{flag} {text}: not a regular file (a device, a pipe?); expected a file to write")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ConfigError(f"{flag} {text}: not writable")
-    try:  # really: root passes os.access for /proc and /sys, where nothing can be created
-        tempfile.TemporaryFile(dir=parent).close()
-    except OSError as exc:
-        raise ConfigError(f"{flag} {text}: cannot write in {str(parent)!r}: {exc.strerror or exc}") from None
-    if path.exists() and _is_stdout(path):
-        raise ConfigError(f"{flag} {text}: is where the report goes (stdout); give another file")
-    return path
-
-
-def _is_stdout(path: Path) -> bool:
-    """True if ``path`` is the file standard output writes to (the report must stay alone there)."""
-    try:
-        out, target = os.fstat(1), path.stat()
-    except OSError:
-        return False
-    return (out.st_dev, out.st_ino) == (target.st_dev, target.st_ino)
 
 
 def _refuse_inputs(config: ShadowConfig, outputs: dict[str, Path]) -> None:
@@ -102,7 +79,7 @@ class Watch:
             require_extra("prometheus_client", "--metrics-port" if config.metrics_port else "--metrics-file")
         if config.html:
             require_extra("plotly", "--html")
-        outputs = {flag: _output(flag, text) for flag, text in
+        outputs = {flag: output_file(flag, text) for flag, text in
                    (("--events", config.events), ("--metrics-file", config.metrics_file), ("--html", config.html))
                    if text}  # fmt: skip
         seen: dict[Path, str] = {}
@@ -145,17 +122,32 @@ class Watch:
         self.telemetry.tracked_symbols = config.symbols[: config.metrics_symbols]
         try:
             self._out = self._open_events()
-            self.telemetry.orders.attach(self._out)
+            self.telemetry.orders.attach(self._out, self._events_failed)
             if self.metrics:
                 self._start_metrics()
         except BaseException:
             self.close()
             raise
 
+    @property
+    def _events_output(self) -> str:
+        """The output the event log is: ``--events``, or ``--html``'s (a temporary file it is drawn from)."""
+        return "--events" if self.events_path is not None else "--html"
+
+    def _events_failed(self, exc: OSError) -> None:
+        path = self.events_path or self._temporary
+        what = str(path) if self.events_path is not None else f"its event log {path}"
+        self.telemetry.output_failed(self._events_output, f"{what}: {exc.strerror or exc}")
+
     def _open_events(self) -> IO[str] | None:
         path = self.events_path
         if path is None and self.html is not None:
-            handle, name = tempfile.mkstemp(prefix="mm-events-", suffix=".csv")
+            try:
+                handle, name = tempfile.mkstemp(prefix="mm-events-", suffix=".csv")
+            except OSError as exc:  # not gettempdir(): it raises again when no temporary directory is usable
+                where = os.path.dirname(exc.filename) if isinstance(exc.filename, str) else "any directory"
+                raise ConfigError(f"--html: cannot create its temporary event log in {where!r} (set TMPDIR): "
+                                  f"{exc.strerror or exc}") from None  # fmt: skip
             os.close(handle)
             path = self._temporary = Path(name)
         if path is None:
@@ -163,7 +155,7 @@ class Watch:
         try:
             return path.open("w", newline="", encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"--events {path}: cannot write: {exc.strerror or exc}") from None
+            raise ConfigError(f"{self._events_output} {path}: cannot write: {exc.strerror or exc}") from None
 
     def _start_metrics(self) -> None:
         from actors.telemetry.metrics import MetricsServer, registry_for
@@ -177,31 +169,54 @@ class Watch:
                 raise ConfigError(f"--metrics-port {port}: cannot listen: {exc.strerror or exc}") from None
 
     def finish(self, system: System, report: dict[str, Any]) -> None:
-        """The run is over (its report built): write the metrics file and the HTML report."""
-        if self._out is not None:
-            self._out.close()
+        """The run is over (its report built): write the HTML report, then the metrics file.
+
+        Nothing here raises for an output: one that fails is told to the
+        telemetry (one warning, counted) and the others are still written.
+        The metrics file comes last so that it counts the others' failures.
+        """
+        telemetry = self.telemetry
+        telemetry.orders.close()
+        if self.html is not None and "--html" not in telemetry.failed_outputs:
+            if "--events" in telemetry.failed_outputs:
+                telemetry.output_failed("--html", f"{self.html}: not written: the --events log it is drawn from failed")
+            else:
+                self._write_html(system, report)
         if self.metrics_file is not None and self.registry is not None:
             from actors.telemetry.metrics import write_metrics
 
-            write_metrics(self.metrics_file, self.registry)
-        if self.html is not None:
-            from actors.telemetry.html_report import write_html
+            try:
+                write_metrics(self.metrics_file, self.registry)
+            except OSError as exc:
+                telemetry.output_failed("--metrics-file", f"{self.metrics_file}: {exc.strerror or exc}")
 
-            events = self.events_path or self._temporary
-            assert events is not None
-            config = self.config
-            shown = config.symbols[: config.html_symbols]
+    def _write_html(self, system: System, report: dict[str, Any]) -> None:
+        from actors.telemetry.html_report import write_html
+
+        events = self.events_path or self._temporary
+        assert events is not None and self.html is not None
+        config = self.config
+        shown = config.symbols[: config.html_symbols]
+        try:
             write_html(self.html, events, report=report, shown=shown, instruments=self.instruments,
                        market=system.market, threshold_bps=config.edge_threshold,
                        maker_fee_bps=config.maker_fee_bps)  # fmt: skip
+        except OSError as exc:  # the page's directory removed, a full disk, the temporary event log cleaned away
+            where = exc.filename if exc.filename is not None else self.html
+            self.telemetry.output_failed("--html", f"{where}: {exc.strerror or exc}")
 
     def close(self) -> None:
         """Stop serving, close the event log, remove the temporary one (safe to call twice)."""
         if self.server is not None:
             self.server.close()
             self.server = None
+        self.telemetry.orders.close()
         if self._out is not None:
-            self._out.close()
+            with contextlib.suppress(OSError):  # not attached (the run was refused as it settled), or closed already
+                self._out.close()
         if self._temporary is not None:
-            self._temporary.unlink(missing_ok=True)
+            try:
+                self._temporary.unlink(missing_ok=True)
+            except OSError as exc:  # the page is written: not a failed output, only a file left behind
+                logger.warning("--html: cannot remove its temporary event log {}: {}", self._temporary, exc)
             self._temporary = None

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -171,3 +173,44 @@ def test_with_json_logs_every_line_on_stderr_parses_even_the_commands_own_error(
     lines = done.stderr.strip().splitlines()
     assert lines and all(json.loads(line)["record"]["message"] for line in lines)
     assert "the freeze could not complete" in json.loads(lines[-1])["record"]["message"]
+
+
+# ---------------------------------------------------------------- outputs never hurt trading (issue: "never forget")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs: a disk that fills up for real.  Mounting needs root; elsewhere the test is skipped (the
+    unit tests inject the same failure into the writer: tests/unit/test_telemetry.py)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True,
+                             check=False)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+@pytest.mark.parametrize("output", ["events", "html-temporary-log"])
+def test_a_full_disk_under_an_output_changes_no_byte_of_the_report_and_is_one_warning(
+    output: str, small_disk: Path, tmp_path: Path
+) -> None:
+    flags = ["--symbols-count", "4", "--iterations", "100"]  # an event log of about 180 kB: three times the disk
+    expected = run_shadow(*flags)
+    assert expected.returncode == 0, expected.stderr
+    if output == "events":
+        done = run_shadow(*flags, "--events", str(small_disk / "run.csv"))
+    else:  # the HTML report's event log is a temporary file, under TMPDIR
+        done = run_shadow(*flags, "--html", str(tmp_path / "run.html"), env={"TMPDIR": str(small_disk)})
+    assert done.returncode == 0 and done.stdout == expected.stdout, done.stderr[-2000:]
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and "| WARNING  |" in lines[0] and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "failed and is switched off; the run goes on: " in lines[0] and "No space left on device" in lines[0]
+    assert lines[0].split(" - ", 1)[1].startswith("--events" if output == "events" else "--html")
+    assert not (tmp_path / "run.html").exists()
+    assert os.listdir(small_disk) == (["run.csv"] if output == "events" else [])  # no temporary log left

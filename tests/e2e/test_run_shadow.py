@@ -222,6 +222,9 @@ def test_frozen_clock_variable_is_accepted() -> None:
         (["--decision-deadline-ms", "-1"], {}, "--decision-deadline-ms"),
         (["--ticks-in-flight", "0"], {}, "--ticks-in-flight"),
         ([], {"MM_PACE": "slow"}, "MM_PACE"),
+        (["--events", "e" * 300], {}, "--events eeee"),  # ENAMETOOLONG was a 32-line traceback
+        (["--market", "m" * 300], {}, "name too long"),
+        ([], {"MM_JOURNAL": "j" * 300}, "--journal jjjj"),
     ],
 )
 def test_bad_input_gives_one_clear_line_and_exit_status_2(args: list[str], env: dict[str, str], needle: str) -> None:

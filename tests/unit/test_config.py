@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -204,3 +205,78 @@ def test_the_readme_table_names_every_flag_and_variable() -> None:
             assert re.search(rf"`--{key.replace('_', '-')}[` ]", readme), key
         if key not in faults:  # the faults share one row: `<fault>_rate`, `MM_<FAULT>_RATE`
             assert f"`{key}`" in readme and f"`{env_name(key)}`" in readme, key
+
+
+# ------------------------------------------------------------ path options: one line naming the problem
+
+
+PATH_OPTIONS = {
+    "--config": "input", "--instruments": "input", "--market": "market", "--journal": "directory",
+    "--events": "output", "--metrics-file": "output", "--html": "output",
+}  # fmt: skip
+"""Every option that takes a path, and what it wants there."""
+
+_MISSING = {"input": "no such file", "market": "no such file or directory", "output": "no such directory"}
+_NOT_A_FILE = {
+    "input": "not a regular file (a device, a pipe?)", "market": "not a regular file (a pipe, a device?)",
+    "output": "not a regular file (a device, a pipe?)", "directory": "not a directory (a device, a pipe?)",
+}  # fmt: skip
+_UNWRITABLE = r"(not writable|cannot write in)"
+
+
+def _path_cases() -> list[tuple[str, str, str]]:
+    """(option, path with {tmp} for the test's directory, the words the line must hold), for every option."""
+    cases = []
+    for flag, kind in PATH_OPTIONS.items():
+        cases += [
+            (flag, "{tmp}/" + "a" * 300, "name too long: a name in it has 300 bytes, the file system allows 255"),
+            (flag, "/".join(["b" * 200] * 25), "path too long: 5024 bytes, the system allows 4095"),
+            (flag, "{tmp}/file.csv/x", "'{tmp}/file.csv' is not a directory"),
+            (flag, "{tmp}/fifo", re.escape(_NOT_A_FILE[kind])),
+            (flag, "/dev/null", re.escape(_NOT_A_FILE[kind])),
+        ]
+        if kind != "directory":  # a missing journal directory is made, with its parents
+            cases.append((flag, "{tmp}/missing/x", re.escape(_MISSING[kind])))
+        if kind in ("input", "output"):  # a market directory is read whole; a journal directory is what it wants
+            cases.append((flag, "{tmp}", "is a directory, expected a file"))
+        if kind == "directory":
+            cases.append((flag, "{tmp}/file.csv", "is a file, expected a directory"))
+        if kind in ("output", "directory"):  # nothing can be created in /proc, not even by root
+            cases.append((flag, "/proc/mm-test-output", _UNWRITABLE))
+    return cases
+
+
+def test_every_path_option_of_the_help_is_checked() -> None:
+    from actors.cli import build_parser
+
+    listed = {a.option_strings[0] for a in build_parser()._actions if a.metavar in ("FILE", "DIR", "PATH")}
+    assert listed == set(PATH_OPTIONS)
+
+
+@pytest.mark.parametrize(("flag", "path", "words"), _path_cases())
+def test_a_bad_path_for_any_option_is_one_line_naming_the_option_and_what_is_wrong(
+    flag: str, path: str, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file.csv").write_text("")
+    os.mkfifo(tmp_path / "fifo")  # reading it would block for ever: refused before anything opens it
+    given = path.replace("{tmp}", str(tmp_path))
+    assert main(["--iterations", "2", flag, given], environ={}) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert err.startswith(f"run-shadow: error: {flag} {given[:60]}")
+    assert re.search(words.replace("{tmp}", re.escape(str(tmp_path))), err), err
+    assert len(err) < 400  # a path of 5,000 characters is shown by its two ends
+
+
+@pytest.mark.parametrize("flag", list(PATH_OPTIONS))
+def test_a_path_the_user_may_not_use_is_one_line(
+    flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "file").write_text("")
+    target = tmp_path / ("file" if PATH_OPTIONS[flag] in ("input", "market") else "new")
+    # as for a user whom the mode bits refuse (root, running this suite, reads and writes whatever they say)
+    monkeypatch.setattr("actors.config.os.access", lambda *_args: False)
+    assert main([flag, str(target)], environ={}) == 2
+    err = capsys.readouterr().err
+    wanted = "not readable" if PATH_OPTIONS[flag] in ("input", "market") else "not writable"
+    assert err.count("\n") == 1 and f"{flag} {target}: " in err and wanted in err, err

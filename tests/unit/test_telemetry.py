@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
+import shutil
 import socket
 import sys
 import urllib.request
@@ -16,6 +18,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from loguru import logger
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from actors.cli import _progress_printer, main, run
@@ -134,6 +138,125 @@ def test_the_event_log_has_the_same_bytes_on_every_runtime_and_watching_changes_
     assert sum(r.event == "fill" for r in rows) == report["fills"]["count"]
     assert sum(r.event == "reject" for r in rows) == report["orders"]["rejected"]
     assert report["risk"]["frozen"] and report["orders"]["rejected"] > 0
+
+
+# ------------------------------------------------------------ an output that fails never fails the run
+
+
+class _FullDisk(io.StringIO):
+    """A file whose writes fail with ENOSPC once ``room`` writes have gone through (flushes and closes too)."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__()
+        self.room = room
+
+    def write(self, text: str) -> int:
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= 1
+        return super().write(text)
+
+    def flush(self) -> None:
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def close(self) -> None:
+        self.flush()
+
+
+def test_an_event_log_that_fails_is_switched_off_once_and_the_counts_go_on() -> None:
+    failures: list[OSError] = []
+    events = _events()
+    events.attach(_FullDisk(room=3), failures.append)  # the header and two rows
+    store = OrderStore(listener=events)
+    orders = [store.create("BTCUSDT", Side.BUY, 6_000_000, 10, 1) for _ in range(4)]
+    store.acknowledge(orders[0].client_id, "ORD1")
+    events.flush()
+    events.close()
+    assert [exc.errno for exc in failures] == [errno.ENOSPC]
+    assert not events.writing
+    assert (events.placed, events.open) == (4, 4)
+
+
+def test_an_output_failure_is_one_warning_naming_it_counted_once_and_shown_as_a_metric() -> None:
+    from actors.telemetry.metrics import registry_for
+
+    telemetry = _telemetry()
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="WARNING", format="{level} {message}")
+    try:
+        telemetry.output_failed("--events", "run.csv: No space left on device")
+        telemetry.output_failed("--events", "run.csv: No space left on device")  # its writer is off: said once
+    finally:
+        logger.remove(sink)
+    assert lines == ["WARNING --events failed and is switched off; the run goes on: run.csv: No space left on device\n"]
+    assert telemetry.output_failures == 1
+    samples = _metrics(generate_latest(registry_for(telemetry)).decode())
+    assert samples["mm_output_failures_total"] == 1
+
+
+def test_a_progress_line_that_cannot_be_written_is_switched_off_and_the_run_goes_on() -> None:
+    telemetry = _telemetry()
+    out = _FullDisk(room=0)
+    show = _progress_printer(telemetry, stream=out)
+    show(3, 3)  # the last line is written whatever the time: it fails, and that is all
+    show(3, 3)
+    assert telemetry.failed_outputs == {"progress line": "stderr: No space left on device"}
+
+
+def _failing_event_log(room: int) -> Any:
+    """``Watch._open_events`` whose file fills up after ``room`` writes (the rows are written one by one)."""
+
+    def open_events(self: Watch) -> _FullDisk | None:
+        return _FullDisk(room) if self.events_path is not None or self.html is not None else None
+
+    return open_events
+
+
+@pytest.mark.parametrize("journal", [False, True], ids=["no-journal", "journal"])
+def test_an_event_log_that_fills_the_disk_mid_run_changes_no_byte_of_the_report(
+    journal: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flags = ["--symbols-count", "4", "--iterations", "40", "--edge-threshold", "8.5", "--fill-rate", "0.6",
+             "--reject-rate", "0.1", "--cancel-error-rate", "0.2", "--timeout-rate", "0.1"]  # fmt: skip
+    plain = [*flags, "--journal", str(tmp_path / "plain")] if journal else flags
+    assert main(plain, environ={}) == 0
+    expected = capsys.readouterr().out
+    monkeypatch.setattr(Watch, "_open_events", _failing_event_log(room=50))  # the store writes hundreds of rows
+    watched = [*flags, "--journal", str(tmp_path / "watched")] if journal else flags
+    assert main([*watched, "--events", str(tmp_path / "run.csv")], environ={}) == 0
+    captured = capsys.readouterr()
+    assert captured.out == expected
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and "WARNING" in lines[0], captured.err
+    assert "--events failed and is switched off; the run goes on: " in lines[0] and "No space left" in lines[0]
+
+
+def test_outputs_whose_directory_is_removed_before_the_end_are_warnings_and_the_report_and_status_stand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flags = ["--iterations", "15", "--edge-threshold", "8"]
+    assert main(flags, environ={}) == 0
+    expected = capsys.readouterr().out
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    finish = Watch.finish
+
+    def removed_first(self: Watch, system: System, report: dict[str, Any]) -> None:
+        shutil.rmtree(outputs)  # as a cleaner would, while the run goes on
+        finish(self, system, report)
+
+    monkeypatch.setattr(Watch, "finish", removed_first)
+    files = {flag: str(outputs / name) for flag, name in
+             (("--events", "run.csv"), ("--html", "run.html"), ("--metrics-file", "run.prom"))}  # fmt: skip
+    assert main([*flags, *(word for pair in files.items() for word in pair)], environ={}) == 0
+    captured = capsys.readouterr()
+    assert captured.out == expected
+    lines = captured.err.splitlines()
+    assert len(lines) == 2, captured.err  # the event log's file is still open: written to the end, unseen
+    assert f"--html failed and is switched off; the run goes on: {files['--events']}: No such file" in lines[0]
+    assert f"--metrics-file failed and is switched off; the run goes on: {files['--metrics-file']}: No such" in lines[1]
+    assert not outputs.exists()
 
 
 # ------------------------------------------------------------ metrics
