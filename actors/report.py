@@ -80,7 +80,7 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
             "notional_usd": _usd(instrument.notional_usd(mark, lots)),
         }
     edge = risk.realised_edge_bps
-    confirmed = risk.freeze_confirmed and open_orders == 0  # a flattening order left open: not confirmed
+    confirmed = risk.freeze_confirmed and (open_orders == 0 or not risk.frozen)  # halted, a flattening order left open
     report: dict[str, Any] = {
         "execution": {
             "iterations": config.iterations,
