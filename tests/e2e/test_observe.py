@@ -109,10 +109,12 @@ def test_json_logs_are_one_object_a_line_and_text_stays_the_default() -> None:
     done = run_shadow("--log-format", "json", *noisy)
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
-    assert lines, "INFO logs were expected from a venue that sends fills twice"
+    assert lines, "INFO logs were expected: the run's start and end"
     for line in lines:
         record = json.loads(line)
-        assert record["record"]["level"]["name"] in {"INFO", "WARNING", "ERROR"} and record["text"]
+        assert record["level"] in {"INFO", "WARNING", "ERROR"} and record["event"] and record["message"]
+    events = [json.loads(line)["event"] for line in lines]
+    assert events[0] == "start" and events[-1] == "end"
     text = run_shadow(*noisy)
     assert text.stderr and all(" | INFO " in line and not line.startswith("{") for line in text.stderr.splitlines())
 
@@ -169,5 +171,6 @@ def test_with_json_logs_every_line_on_stderr_parses_even_the_commands_own_error(
                       "1e9", "--edge-min-fills", "1")  # fmt: skip
     assert done.returncode == 1 and done.stdout  # the freeze could not complete: the report, then one line
     lines = done.stderr.strip().splitlines()
-    assert lines and all(json.loads(line)["record"]["message"] for line in lines)
-    assert "the freeze could not complete" in json.loads(lines[-1])["record"]["message"]
+    assert lines and all(json.loads(line)["message"] for line in lines)
+    assert "the freeze could not complete" in json.loads(lines[-1])["message"]
+    assert json.loads(lines[-1])["event"] == "error" and json.loads(lines[-1])["level"] == "ERROR"
