@@ -454,6 +454,7 @@ class RiskMonitor(SupervisedRole):
         keep_quoting = self.engine.halt_resumable or self.engine.limits.flatten_on_halt
         if self.telemetry is not None:
             self.telemetry.froze()
+        self._log_moves()  # before the gateway can log its mass cancel
         freeze = Freeze(tick, reason, keep_quoting)
         quoters = self.runtime.directory.group(QUOTERS)
         self.send_all([(GATEWAY, freeze), (STORE, freeze), *((address, freeze) for address in quoters)])
@@ -462,6 +463,7 @@ class RiskMonitor(SupervisedRole):
         """Everyone who heard the freeze hears the resume, before this tick's ``ReplaceQuotes`` leaves."""
         self.confirmation_stale = True
         self._journal_transitions()
+        self._log_moves()
         resume = Resume(tick, reason)
         quoters = self.runtime.directory.group(QUOTERS)
         self.send_all([(GATEWAY, resume), (STORE, resume), *((address, resume) for address in quoters)])
