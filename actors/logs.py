@@ -64,17 +64,18 @@ def event(name: str, **fields: object) -> Logger:
 
 
 def configure(level: str, log_format: str = "text", stream: TextIO | None = None) -> int:
-    """Replace every loguru handler with one on ``stream`` (stderr): ``text`` or ``json`` lines from ``level`` up.
+    """Replace every loguru handler with one on ``stream`` (default: stderr, looked up at each line): ``text`` or
+    ``json`` lines from ``level`` up.
 
     Returns the handler's id.  A traceback is written only if ``level``
     shows DEBUG; local variables never are.
     """
-    out = stream if stream is not None else sys.stderr
     tracebacks = logger.level(level).no <= logger.level("DEBUG").no
     logger.remove()
     if log_format == "json":
-        return logger.add(_JsonSink(out, tracebacks=tracebacks), level=level, format="{message}", colorize=False,
+        return logger.add(_JsonSink(stream, tracebacks=tracebacks), level=level, format="{message}", colorize=False,
                           backtrace=False, diagnose=False)  # fmt: skip
+    out = stream if stream is not None else _to_stderr
     with_traceback, without = TEXT_FORMAT + "\n{exception}", TEXT_FORMAT + "\n"
 
     def text(record: Record) -> str:
@@ -83,10 +84,21 @@ def configure(level: str, log_format: str = "text", stream: TextIO | None = None
     return logger.add(out, level=level, format=text, colorize=False, backtrace=False, diagnose=False)
 
 
+def _to_stderr(line: str) -> None:
+    """Write to the stderr of the moment (not the one of :func:`configure`'s: a test's capture may be gone).
+
+    On a terminal the progress line is cleared first (carriage return, clear
+    to the end of the line): it is written again below at its next update.
+    """
+    err = sys.stderr
+    err.write("\r\x1b[K" + line if err.isatty() else line)
+    err.flush()
+
+
 class _JsonSink:
     """One JSON object a line: ``time``, ``level``, ``event``, ``message``, the event's fields, then any exception."""
 
-    def __init__(self, stream: TextIO, *, tracebacks: bool) -> None:
+    def __init__(self, stream: TextIO | None, *, tracebacks: bool) -> None:
         self.stream = stream
         self.tracebacks = tracebacks
 
@@ -101,8 +113,9 @@ class _JsonSink:
             if self.tracebacks:
                 fields["traceback"] = str(message)[len(record["message"]) + 1 :].rstrip("\n")  # loguru appends it
         line = json_line(record["level"].name, name, record["message"], when=record["time"].timestamp(), **fields)
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        out = self.stream if self.stream is not None else sys.stderr
+        out.write(line + "\n")
+        out.flush()
 
 
 def json_line(level: str, name: str, message: str, *, when: float | None = None, **fields: object) -> str:
