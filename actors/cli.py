@@ -24,6 +24,8 @@ from actors.config import KEYS, ConfigError, ShadowConfig, check_paths, env_name
 from actors.core.journal import JournalError
 from actors.core.market_events import MarketDataError
 from actors.gc_tuning import tune_gc
+from actors.logs import configure as configure_logs
+from actors.logs import json_line, run_ended, run_started
 from actors.report import build_report, render
 from actors.runtime import IdleTimeout, create_runtime
 from actors.runtime.loop import CallerInterrupted
@@ -187,10 +189,16 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
         watch.settle(config, system.instruments)
     try:
         if system.finished is not None:
+            logger.bind(event="finished").info("the journal holds this run finished: its report again, nothing runs")
             return system.finished
+        run_started(config)
+        started = time.monotonic()
         system.start()
         system.run(progress=_progress_printer(telemetry) if show_progress else None)
         report = build_report(system)
+        paced = config.pace == "realtime"
+        due = (config.iterations - (system.resumed_after_tick or 0)) * config.tick_ms / 1000.0 if paced else None
+        run_ended(report, time.monotonic() - started, pace_due_s=due, behind_s=system.progress.worst_late_s)
         if watch is not None:
             watch.finish(system, report)  # an output that fails is a warning, never the run's failure
         judge(report, ended_early=system.ended_early is not None, iterations=config.iterations)
@@ -258,6 +266,7 @@ def run_sharded(config: ShadowConfig, kill_switch: KillSwitch | None = None) -> 
         why = unreachable(config.cluster)
         if why:
             raise ConfigError(f"--cluster {config.cluster}: {why}")
+    started = time.monotonic()  # the start line: once the hosts have read the market (run_in_process, run_on_ray)
     if config.cluster == "in-process":
         from actors.cluster import run_in_process
 
@@ -280,16 +289,16 @@ def run_sharded(config: ShadowConfig, kill_switch: KillSwitch | None = None) -> 
 
         text, ended = run_on_ray(config, on_address=told, kill_switch=kill_switch)
         report = json.loads(text)
+    run_ended(report, time.monotonic() - started)
     judge(report, ended_early=ended.early, iterations=report["execution"]["iterations"])
     return text
 
 
 def _say(line: str, *, json_lines: bool) -> None:
-    """One line on stderr: text, or with ``--log-format json`` one object shaped as loguru serialises a record,
-    so that every line on stderr parses."""
+    """One line on stderr: text, or with ``--log-format json`` one object shaped as every log line (event
+    ``error``), so that every line on stderr parses."""
     if json_lines:
-        record = {"level": {"name": "ERROR", "no": 40}, "message": line}
-        sys.stderr.write(json.dumps({"record": record, "text": line + "\n"}, sort_keys=True) + "\n")
+        sys.stderr.write(json_line("ERROR", "error", line) + "\n")
     else:
         sys.stderr.write(line + "\n")
 
@@ -364,8 +373,7 @@ def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None, kill_sw
         sys.stderr.write(f"{PROG}: interrupted\n")
         return EXIT_INTERRUPTED
     json_lines = config.log_format == "json"
-    logger.remove()
-    logger.add(sys.stderr, level=config.log_level, serialize=json_lines)
+    configure_logs(config.log_level, config.log_format)
 
     def say(line: str) -> None:
         _say(f"{PROG}: {line}", json_lines=json_lines)

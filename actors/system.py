@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pykka
-from loguru import logger
 
 from actors.config import ShadowConfig, resolve
 from actors.core.clock import FrozenClock
@@ -23,6 +22,7 @@ from actors.core.quoting import QuotingPolicy
 from actors.core.recorded_venue import RecordedVenue
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument
+from actors.logs import event
 from actors.market_setup import Market, settle
 from actors.messages import (
     CancelItem,
@@ -179,6 +179,7 @@ class System:
             progress=self.progress,
         )  # fmt: skip
         if resumed:
+            _log_resume(tick, self.journal_dir, recovered, engine.state.value)
             self._resume(tick, freeze, engine.halt_resumable or limits.flatten_on_halt)
 
     def _fills_to_keep_after(self) -> int | None:
@@ -378,6 +379,19 @@ class System:
         return self._ask_snapshot(quoter(symbol), QuoterSnapshot)
 
 
+def _log_resume(tick: int, journal_dir: Path | None, recovered: Recovered | None, state: str) -> None:
+    """The resume line (INFO): where the run goes on from and what the journals gave back."""
+    records, fills = (recovered.records, recovered.fills) if recovered is not None else (0, 0)
+    freeze = recovered.freeze if recovered is not None else None
+    torn = recovered is not None and recovered.torn_tail
+    event("resume", tick=tick, journal=str(journal_dir), records=records, fills=fills, state=state,
+          freeze_reason=freeze[1] if freeze else None, torn_tail=torn).info(
+        "resume after tick {} from {}: {} store records and {} fills replayed, state {}{}{}; reconciling with the "
+        "venue", tick, journal_dir, records, fills, state, f" (halted at tick {freeze[0]}: {freeze[1]})" if freeze
+        else "", ", a torn last record dropped" if torn else "",
+    )  # fmt: skip
+
+
 def operator_request(reason: str) -> bytes:
     """The operator's kill switch as the record risk takes: a FreezeRequest whose reason says who pulled it."""
     text = reason if reason.startswith(OPERATOR) else f"{OPERATOR}: {reason}"
@@ -390,7 +404,7 @@ def _close(close: Callable[[], None] | None) -> bool:
         if close is not None:
             close()
     except (OSError, JournalError) as exc:
-        logger.error("closing a journal failed: {}", exc)
+        event("journal_error").error("closing a journal failed: {}", exc)
         return False
     return True
 

@@ -17,6 +17,7 @@ from actors.cluster._merge import empty_snapshot, merged_gateway, merged_stats, 
 from actors.cluster._shard import ShardFigures, hosted_runtime
 from actors.config import ShadowConfig
 from actors.core.risk import RiskEngine
+from actors.logs import event
 from actors.market_setup import settle
 from actors.messages import FreezeRequest
 from actors.report import ReportParts, assemble_report, render
@@ -62,6 +63,8 @@ class Coordinator:
         self.runtime.spawn(CoordinatorRisk, RISK, engine, self.shards, ports, final_tick=config.iterations)
         self.lost: dict[int, float] = {}
         """Shards that died, with when (monotonic) they were found gone."""
+        self.given_up_on: set[int] = set()
+        """Shards the run was frozen for (logged once)."""
 
     @property
     def risk(self) -> CoordinatorRisk:
@@ -79,7 +82,7 @@ class Coordinator:
 
     def rejoin(self, shard: int) -> bytes:
         """What a restarted shard needs to start again (:meth:`CoordinatorRisk.rejoin`)."""
-        self.lost.pop(shard, None)
+        self._back(shard, self.lost.pop(shard, None), "restarted, rejoins")
         data = self.runtime.last_instance(RISK).actor_ref.proxy().rejoin(shard, self.config.iterations).get()
         assert isinstance(data, bytes)
         return data
@@ -144,15 +147,34 @@ class Coordinator:
         now = time.monotonic()
         for shard, entry in enumerate(figures):
             if entry is not None:
-                self.lost.pop(shard, None)  # it answers: slow, paused, or back; not lost
+                self._back(shard, self.lost.pop(shard, None), "answers again")  # slow, paused, or back; not lost
                 continue
+            if shard not in self.lost:
+                event("shard_lost", shard=shard, symbols=len(self.shards[shard])).warning(
+                    "shard {} ({} symbols) does not answer; waiting up to {:g} s for it to come back", shard,
+                    len(self.shards[shard]), restart_timeout,
+                )  # fmt: skip
             since = self.lost.setdefault(shard, now)
             if now - since > restart_timeout and not self.risk.engine.frozen:
                 names = self.shards[shard]
-                shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+                listed = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
                 gone = f"not back within {restart_timeout:g} s"
-                reason = f"Shard lost: shard {shard} ({len(names)} symbols: {shown}) {gone}"
+                reason = f"Shard lost: shard {shard} ({len(names)} symbols: {listed}) {gone}"
                 self.runtime.tell(RISK, encode(FreezeRequest(reason)))  # the engine's own cause, not an operator's
+                if shard not in self.given_up_on:
+                    self.given_up_on.add(shard)
+                    event("shard_given_up", shard=shard, symbols=len(names)).error(
+                        "shard {} ({} symbols: {}) {}: freezing every shard", shard, len(names), listed, gone
+                    )
+
+    def _back(self, shard: int, since: float | None, how: str) -> None:
+        """A line when a shard found gone is back (nothing if it was not gone)."""
+        if since is None:
+            return
+        away = time.monotonic() - since
+        event("shard_back", shard=shard, away_s=round(away, 3)).warning(
+            "shard {} ({} symbols) {} after {:.1f} s", shard, len(self.shards[shard]), how, away
+        )
 
     def risk_snapshot(self) -> RiskSnapshot:
         """Risk's state, once idle."""

@@ -14,6 +14,7 @@ from actors.cluster._coordinator_host import Coordinator, Ended, partition
 from actors.cluster._kill_switch import KillSwitchHolder, armed
 from actors.cluster._shard import Shard
 from actors.config import ShadowConfig
+from actors.logs import run_started
 from actors.market_setup import settle
 
 
@@ -28,6 +29,7 @@ def run_in_process(
     coordinator.
     """
     config = settle(config).config
+    run_started(config)
     parts = partition(config.symbols, config.shards)
     shards: list[Shard] = []
 

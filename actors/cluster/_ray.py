@@ -32,6 +32,8 @@ from actors.cluster._settings import config_bytes, config_from_bytes
 from actors.cluster._shard import SHARD_DIR, Shard, ShardFigures
 from actors.config import ShadowConfig
 from actors.gc_tuning import tune_gc
+from actors.logs import configure as configure_logs
+from actors.logs import run_started
 from actors.market_setup import settle
 
 NAMESPACE = "mm-shadow"
@@ -58,6 +60,7 @@ class ShardHost:
         a journal is what brings a shard back after its process died."""
         tune_gc()  # a Ray worker is a process of its own: the collector's settings of a run (actors.gc_tuning)
         config = config_from_bytes(settings)
+        configure_logs(config.log_level, config.log_format)  # into the worker's log (Ray keeps its stderr)
         self.cpu_at_start = time.process_time()
         """Where this process's CPU seconds of the run count from (:meth:`start`; a restarted one: from here)."""
         self.index = index
@@ -137,6 +140,7 @@ class CoordinatorHost:
     def __init__(self, settings: bytes) -> None:
         tune_gc()
         config = config_from_bytes(settings)
+        configure_logs(config.log_level, config.log_format)  # shards lost and back, state moves: the worker's log
         self.config = config
         parts = partition(config.symbols, config.shards)
         context = ray.get_runtime_context()
@@ -301,6 +305,7 @@ def _run_on_ray(
     config: ShadowConfig, on_address: Any, figures: dict[str, Any], kill_switch: KillSwitchHolder | None
 ) -> tuple[str, Ended]:
     config = settle(config).config
+    run_started(config)
     local = config.cluster in ("", "local")
     started = time.perf_counter()
     if local:

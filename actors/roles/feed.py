@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from actors.core.market_data import MarketDataSource
+from actors.logs import PACE_EVERY_S, Throttle, event
 from actors.messages import FeedTicks, MarketTick, PaceTick, TickDone, VenueTick
 from actors.roles.addresses import GATEWAY, quoter
 from actors.roles.supervision import SupervisedRole
@@ -29,6 +30,8 @@ class FeedProgress:
 
     sent_through: int = 0
     done_through: int = 0
+    worst_late_s: float = 0.0
+    """Paced mode: the latest a tick went out after its time on the pace's grid (0: never a whole tick late)."""
 
 
 class TickFeed(SupervisedRole):
@@ -56,6 +59,7 @@ class TickFeed(SupervisedRole):
         self.progress.sent_through = self.progress.done_through = fed_through
         self.pacing_since: float | None = None
         self.paced_from = fed_through
+        self.behind = Throttle(PACE_EVERY_S)
 
     @handles(FeedTicks)
     def on_feed_ticks(self, feed: FeedTicks) -> None:
@@ -92,9 +96,23 @@ class TickFeed(SupervisedRole):
         if tick > self.last or self.pace_s is None or self.pacing_since is None:
             self.pacing_since = None
             return
+        now = self.runtime.now()
         due = self.pacing_since + (tick - self.paced_from) * self.pace_s
-        self.schedule(max(0.0, due - self.runtime.now()), PaceTick(tick + 1))
+        self.schedule(max(0.0, due - now), PaceTick(tick + 1))
+        if now > due:  # the next tick is due already: this one is a whole tick late or more
+            self._behind(tick, now - due + self.pace_s)
         self._send(tick)
+
+    def _behind(self, tick: int, late_s: float) -> None:
+        """The run cannot keep its pace: say how far behind it is, at most every :data:`PACE_EVERY_S`."""
+        progress = self.progress
+        progress.worst_late_s = max(progress.worst_late_s, late_s)
+        if self.pace_s is not None and self.behind.due(self.runtime.now()):
+            ticks = round(late_s / self.pace_s)
+            event("pace_behind", tick=tick, late_s=round(late_s, 3), ticks_behind=ticks).warning(
+                "pace: tick {} went out {:.2f} s late, {} ticks behind a tick every {:g} ms; the engine cannot "
+                "keep the pace", tick, late_s, ticks, self.pace_s * 1000,
+            )  # fmt: skip
 
     def _fill_window(self) -> None:
         progress = self.progress

@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar
 
-from loguru import logger
-
 from actors.core._reduce_only import reduce_only_refusal
 from actors.core.exchange import (
     ExchangeError,
@@ -30,6 +28,7 @@ from actors.core.exchange import (
 from actors.core.exchange_faults import FAULT_KINDS
 from actors.core.orders import cancel_backoff_ticks
 from actors.core.types import Fill, Side
+from actors.logs import VENUE_ERRORS, event
 from actors.messages import (
     Ack,
     CancelItem,
@@ -303,12 +302,14 @@ class ExchangeGateway(SupervisedRole):
                 placed = self.client.place(
                     PlaceRequest(place.client_id, place.symbol, Side(place.side), place.price_ticks, place.qty_lots)
                 )
-            except ExchangeTimeout:
+            except ExchangeTimeout as exc:
                 self.exchange_errors += 1
+                VENUE_ERRORS.note("place_timeout", exc)
                 self.in_doubt[place.client_id] = place.symbol
                 continue
             except ExchangeError as exc:
                 self.exchange_errors += 1
+                VENUE_ERRORS.note("place", exc)
                 rejects.append(Refusal(place.client_id, f"exchange error: {exc}"))
                 continue
             if placed.accepted and placed.exchange_order_id is not None:
@@ -330,6 +331,7 @@ class ExchangeGateway(SupervisedRole):
             return _VenueView(self.client.get_positions(), self.client.get_orders())
         except ExchangeError as exc:
             self.exchange_errors += 1
+            VENUE_ERRORS.note("read_venue", exc)
             return _VenueView({}, [], error=f"reduce-only: cannot read the venue: {exc}")
 
     @handles(CancelOrders)
@@ -347,6 +349,7 @@ class ExchangeGateway(SupervisedRole):
                 result = self.client.cancel(cancel.exchange_order_id)
             except ExchangeError as exc:
                 self.exchange_errors += 1
+                VENUE_ERRORS.note("cancel", exc)
                 failures.append(Refusal(cancel.client_id, f"exchange error: {exc}"))
                 continue
             if result.ok:
@@ -394,7 +397,7 @@ class ExchangeGateway(SupervisedRole):
             venue_orders = self.client.get_orders()
         except ExchangeError as exc:
             self.exchange_errors += 1
-            logger.warning("gateway: cannot reconcile {} placements: {}", len(self.in_doubt), exc)
+            VENUE_ERRORS.note("get_orders", exc)
             return acks, rejects
         live = {order.client_id: order.exchange_order_id for order in venue_orders if order.client_id in self.in_doubt}
         for client_id in self.in_doubt:
@@ -419,7 +422,7 @@ class ExchangeGateway(SupervisedRole):
             self.pushed.extend(self.client.stream_fills())
         except ExchangeError as exc:
             self.exchange_errors += 1
-            logger.warning("gateway: stream_fills failed at tick {}: {}", tick, exc)
+            VENUE_ERRORS.note("stream_fills", exc)
 
     # ------------------------------------------------------------ the freeze
 
@@ -470,11 +473,13 @@ class ExchangeGateway(SupervisedRole):
                 error = ""
             except ExchangeError as exc:
                 self.exchange_errors += 1
+                VENUE_ERRORS.note("cancel_all", exc)
                 error = f"exchange error: {exc}"
             try:
                 still_open = len(self.client.get_orders())
             except ExchangeError as exc:
                 self.exchange_errors += 1
+                VENUE_ERRORS.note("get_orders", exc)
                 still_open, error = -1, f"exchange error: {exc}"
             if still_open == 0:
                 break
@@ -485,6 +490,7 @@ class ExchangeGateway(SupervisedRole):
         if self.venue_empty and self.venue_empty_at is None:
             self.venue_empty_at = self.runtime.now()
         self.cancels += len(canceled)
+        self._log_mass_cancel(tick, len(canceled))
         self._report(tick, acks, rejects, [], [])
         chunks = parts(canceled)
         records = []
@@ -495,6 +501,21 @@ class ExchangeGateway(SupervisedRole):
             reason, through = self.freeze_reason, self.requested_through
             records.append(MassCancelReport(tick, chunk, error_text, final, open_count, reason, through))
         self._to_store(records)
+
+    def _log_mass_cancel(self, tick: int, canceled: int) -> None:
+        """One line a round: INFO once the venue is empty, WARNING while it is not (with the next round's tick)."""
+        bound = event("mass_cancel", tick=tick, round=self.mass_cancel_rounds, canceled=canceled,
+                      still_open=self.venue_open, error=self.mass_cancel_error, reason=self.freeze_reason)  # fmt: skip
+        if self.venue_empty:
+            bound.info("mass cancel round {} at tick {}: {} canceled, the venue holds no open order",
+                       self.mass_cancel_rounds, tick, canceled)  # fmt: skip
+            return
+        still = "unknown" if self.venue_open < 0 else str(self.venue_open)
+        bound.warning(
+            "mass cancel round {} at tick {}: {} canceled, still open at the venue: {} ({}); next round at tick {}",
+            self.mass_cancel_rounds, tick, canceled, still, self.mass_cancel_error or "no error",
+            self.next_mass_cancel_tick,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ reconciliation
 
@@ -529,7 +550,7 @@ class ExchangeGateway(SupervisedRole):
                 status = self.client.order_status(client_id)
             except ExchangeError as exc:
                 self.exchange_errors += 1
-                logger.warning("gateway: cannot ask the venue about {}: {}", client_id, exc)
+                VENUE_ERRORS.note("order_status", exc)
                 continue
             exchange_order_id = status.exchange_order_id or ""
             statuses.append(StatusItem(client_id, status.state, exchange_order_id, status.filled_lots))
@@ -567,7 +588,7 @@ class ExchangeGateway(SupervisedRole):
             positions = self.client.get_positions()
         except ExchangeError as exc:
             self.exchange_errors += 1
-            logger.warning("gateway: cannot read the venue's state at tick {}: {}", tick, exc)
+            VENUE_ERRORS.note("read_venue", exc)
             return
         open_orders = tuple(Ack(o.client_id, o.exchange_order_id) for o in orders)
         held = tuple(PositionItem(symbol, lots) for symbol, lots in sorted(positions.items()))

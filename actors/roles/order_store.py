@@ -18,6 +18,7 @@ from loguru import logger
 from actors.core._lifecycle import Settle, awaiting_answer, settle
 from actors.core.orders import NOT_OPEN_AT_VENUE, FillOutcome, IllegalTransition, Order, OrderStore
 from actors.core.types import OrderState, Side
+from actors.logs import event
 from actors.messages import (
     UNNUMBERED,
     CancelItem,
@@ -350,6 +351,7 @@ class OrderStoreActor(SupervisedRole):
         unsettled = [o.client_id for o in self.store.open_orders() if o.client_id not in at_venue]
         self._ask_status(state.tick, unsettled)
         self.send(RISK, state)
+        _log_reconciliation(state, len(cancels), len(unsettled))
 
     @handles(OrderStatuses)
     def on_order_statuses(self, answer: OrderStatuses) -> None:
@@ -478,7 +480,7 @@ class OrderStoreActor(SupervisedRole):
     def _cancel_answered(self, client_id: str, ok: bool, reason: str) -> None:
         order = self.store.get(client_id)
         if order is None:
-            logger.info(
+            logger.debug(
                 "store: cancel of {} answered ({}): not an order of ours (an orphan or forgotten)",
                 client_id,
                 reason or "ok",
@@ -497,7 +499,7 @@ class OrderStoreActor(SupervisedRole):
             logger.error("store: fill {} refused: {}", item.fill_id, exc)
             return False
         if outcome is not FillOutcome.APPLIED:
-            logger.info("store: fill {} not applied: {}", item.fill_id, outcome.name)
+            logger.debug("store: fill {} not applied: {}", item.fill_id, outcome.name)  # counted in the report
         return outcome is FillOutcome.APPLIED
 
     def _confirm_freeze_if_done(self) -> None:
@@ -530,3 +532,12 @@ class OrderStoreActor(SupervisedRole):
             refused_after_freeze=self.refused_after_freeze,
             freeze_confirmed_at=self.freeze_confirmed_at,
         )
+
+
+def _log_reconciliation(state: VenueState, canceled: int, asked: int) -> None:
+    """What a reconciliation with the venue changes: WARNING if it cancels or asks about anything, else INFO."""
+    bound = event("reconcile", tick=state.tick, venue_open=len(state.open_orders), canceled=canceled, asked=asked)
+    level = "WARNING" if canceled or asked else "INFO"
+    bound.log(level, "reconcile at tick {}: the venue holds {} open orders; {} to cancel (orphans, or wanted "
+              "canceled), {} open here but not there asked about", state.tick, len(state.open_orders), canceled,
+              asked)  # fmt: skip

@@ -29,13 +29,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from loguru import logger
-
 from actors.core.journal import JournalError, JournalWriter, Record
 from actors.core.pnl import PnlLine
 from actors.core.risk import BLIND, RiskEngine
 from actors.core.trading_state import Transition
 from actors.core.types import Side
+from actors.logs import STATE_LEVEL, event
 from actors.messages import (
     DecisionDeadline,
     FillItem,
@@ -147,6 +146,8 @@ class RiskMonitor(SupervisedRole):
         """A resume came since the last confirmation: the next halt starts unconfirmed."""
         self.journaled_transitions = len(engine.transitions)
         self.journaled_finals = len(engine.finals)
+        self.logged_transitions, self.logged_finals = len(engine.transitions), len(engine.finals)
+        """Moves logged so far (those a resumed run replayed are not moves of this run)."""
         self.canceled_at_freeze = 0
         self.freeze_decided_at: float | None = None
         self.freezes_due: list[tuple[int, str, str]] = []
@@ -298,6 +299,7 @@ class RiskMonitor(SupervisedRole):
         self._send_decision(tick, pulled, orders, blocks, flatten=flattening)
         if tick == self.final_tick:
             self._freeze_due(tick, everything=True)  # a quoter that gave up at the last tick
+        self._log_moves()
 
     def _take_inputs(self, tick: int) -> dict[str, Input]:
         """The records of ``tick``, in symbol order (sorted once: the sorts of the decision then find them so)."""
@@ -419,6 +421,23 @@ class RiskMonitor(SupervisedRole):
             self._broadcast_freeze(tick, reason)
         else:
             self._journal_transitions()
+        self._log_moves()
+
+    def _log_moves(self) -> None:
+        """A line for each move of the trading state, and each halt made final, not logged yet (two length checks
+        a decision when nothing moved)."""
+        moves, finals = self.engine.transitions, self.engine.finals
+        if len(moves) == self.logged_transitions and len(finals) == self.logged_finals:
+            return
+        for move in moves[self.logged_transitions :]:
+            fields = {"tick": move.tick, "from": move.source.value, "to": move.target.value, "reason": move.reason}
+            event("state", **fields).log(STATE_LEVEL, "state: {} -> {} at tick {}: {}", move.source.value,
+                                         move.target.value, move.tick, move.reason)  # fmt: skip
+        for tick, reason in finals[self.logged_finals :]:
+            event("state_final", tick=tick, reason=reason).log(
+                STATE_LEVEL, "state: the halt is final from tick {}: {}", tick, reason
+            )
+        self.logged_transitions, self.logged_finals = len(moves), len(finals)
 
     def _broadcast_freeze(self, tick: int, reason: str) -> None:
         """Tell the gateway, the store and every quoter at once.
@@ -435,6 +454,7 @@ class RiskMonitor(SupervisedRole):
         keep_quoting = self.engine.halt_resumable or self.engine.limits.flatten_on_halt
         if self.telemetry is not None:
             self.telemetry.froze()
+        self._log_moves()  # before the gateway can log its mass cancel
         freeze = Freeze(tick, reason, keep_quoting)
         quoters = self.runtime.directory.group(QUOTERS)
         self.send_all([(GATEWAY, freeze), (STORE, freeze), *((address, freeze) for address in quoters)])
@@ -443,6 +463,7 @@ class RiskMonitor(SupervisedRole):
         """Everyone who heard the freeze hears the resume, before this tick's ``ReplaceQuotes`` leaves."""
         self.confirmation_stale = True
         self._journal_transitions()
+        self._log_moves()
         resume = Resume(tick, reason)
         quoters = self.runtime.directory.group(QUOTERS)
         self.send_all([(GATEWAY, resume), (STORE, resume), *((address, resume) for address in quoters)])
@@ -476,7 +497,7 @@ class RiskMonitor(SupervisedRole):
         except (OSError, JournalError) as exc:
             self.journal = None
             self.journal_failed = f"Journal: cannot write {journal.path.name}: {exc}"
-            logger.error("risk: {}; trading freezes, the run is no longer durable", self.journal_failed)
+            event("journal_error").error("risk: {}; trading freezes, the run is no longer durable", self.journal_failed)
 
     def on_handler_failure(self, exc: Exception) -> None:
         """A decision whose handler failed part-way still goes out, pulling every quote and placing nothing.

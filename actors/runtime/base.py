@@ -264,13 +264,16 @@ class Runtime(abc.ABC):
         with self._stats_lock:
             self.stats.dead_letters += 1
             self.stats.dead_letter_reasons[reason.partition(":")[0]] += 1
-        logger.warning("dead letter {} -> {} ({}): {}", sender, receiver, peek_type(message), reason)
+        logger.bind(event="dead_letter").warning("dead letter {} -> {} ({}): {}", sender, receiver, peek_type(message),
+                                                 reason)  # fmt: skip
 
     def report_failure(self, address: str, exc: BaseException, policy: FailurePolicy) -> None:
         """The failure hook: count and log an exception raised by a handler."""
         with self._stats_lock:
             self.stats.failures += 1
-        logger.opt(exception=exc).error("handler of {} raised {!r}; policy: {}", address, exc, policy)
+        logger.bind(event="handler_failed").opt(exception=exc).error(  # the traceback: only where DEBUG is shown
+            "handler of {} raised {!r}; policy: {}", address, exc, policy
+        )
 
     def report_supervision(self, address: str, action: Literal["restart", "escalate"], detail: str) -> None:
         """Count and log what supervision did with a failed actor."""
@@ -280,4 +283,4 @@ class Runtime(abc.ABC):
                 self.stats.restarts_by_role[role_of(address)] += 1
             else:
                 self.stats.escalations += 1
-        logger.warning("supervision: {} {}: {}", action, address, detail)
+        logger.bind(event="supervision").warning("supervision: {} {}: {}", action, address, detail)

@@ -227,8 +227,8 @@ def test_an_event_log_that_fills_the_disk_mid_run_changes_no_byte_of_the_report(
     assert main([*watched, "--events", str(tmp_path / "run.csv")], environ={}) == 0
     captured = capsys.readouterr()
     assert captured.out == expected
-    lines = captured.err.splitlines()
-    assert len(lines) == 1 and "WARNING" in lines[0], captured.err
+    lines = [line for line in captured.err.splitlines() if "switched off" in line]  # a halt's, the venue's aside
+    assert len(lines) == 1 and "WARNING" in lines[0] and "Traceback" not in captured.err, captured.err
     assert "--events failed and is switched off; the run goes on: " in lines[0] and "No space left" in lines[0]
 
 
@@ -252,7 +252,7 @@ def test_outputs_whose_directory_is_removed_before_the_end_are_warnings_and_the_
     assert main([*flags, *(word for pair in files.items() for word in pair)], environ={}) == 0
     captured = capsys.readouterr()
     assert captured.out == expected
-    lines = captured.err.splitlines()
+    lines = [line for line in captured.err.splitlines() if "| state: " not in line]  # a halt's line aside
     assert len(lines) == 2, captured.err  # the event log's file is still open: written to the end, unseen
     assert f"--html failed and is switched off; the run goes on: {files['--events']}: No such file" in lines[0]
     assert f"--metrics-file failed and is switched off; the run goes on: {files['--metrics-file']}: No such" in lines[1]
