@@ -179,7 +179,7 @@ class System:
             progress=self.progress,
         )  # fmt: skip
         if resumed:
-            _log_resume(tick, self.journal_dir, recovered, engine.state.value)
+            _log_resume(tick, self.journal_dir, recovered, engine.state.value, freeze)
             self._resume(tick, freeze, engine.halt_resumable or limits.flatten_on_halt)
 
     def _fills_to_keep_after(self) -> int | None:
@@ -379,10 +379,11 @@ class System:
         return self._ask_snapshot(quoter(symbol), QuoterSnapshot)
 
 
-def _log_resume(tick: int, journal_dir: Path | None, recovered: Recovered | None, state: str) -> None:
-    """The resume line (INFO): where the run goes on from and what the journals gave back."""
+def _log_resume(
+    tick: int, journal_dir: Path | None, recovered: Recovered | None, state: str, freeze: tuple[int, str] | None
+) -> None:
+    """The resume line (INFO): where the run goes on from and what the journals gave back; what the venue added."""
     records, fills = (recovered.records, recovered.fills) if recovered is not None else (0, 0)
-    freeze = recovered.freeze if recovered is not None else None
     torn = recovered is not None and recovered.torn_tail
     event("resume", tick=tick, journal=str(journal_dir), records=records, fills=fills, state=state,
           freeze_reason=freeze[1] if freeze else None, torn_tail=torn).info(
@@ -390,6 +391,18 @@ def _log_resume(tick: int, journal_dir: Path | None, recovered: Recovered | None
         "venue", tick, journal_dir, records, fills, state, f" (halted at tick {freeze[0]}: {freeze[1]})" if freeze
         else "", ", a torn last record dropped" if torn else "",
     )  # fmt: skip
+    rebuilt = recovered.rebuilt if recovered is not None else None
+    if rebuilt is not None and rebuilt.halted:
+        event("state", tick=tick, to="HALTED", reason=rebuilt.halted).warning("state: HALTED as the run resumes: {}",
+                                                                               rebuilt.halted)  # fmt: skip
+    if rebuilt is not None and (rebuilt.orders or rebuilt.applied or rebuilt.positions):
+        positions = ", ".join(f"{symbol} {lots:+d} lots" for symbol, lots in rebuilt.positions.items()) or "none"
+        event("rebuilt", tick=tick, orders=rebuilt.orders, fills=len(rebuilt.applied), positions=rebuilt.positions,
+              canceled=len(rebuilt.cancel)).warning(
+            "the journals lacked what the venue holds: {} orders adopted ({} still open there, canceled), {} fills "
+            "applied, positions taken from the venue: {}", rebuilt.orders, len(rebuilt.cancel), len(rebuilt.applied),
+            positions,
+        )  # fmt: skip
 
 
 def operator_request(reason: str) -> bytes:
