@@ -24,6 +24,7 @@ from actors.config import KEYS, ConfigError, ShadowConfig, check_paths, env_name
 from actors.core.journal import JournalError
 from actors.core.market_events import MarketDataError
 from actors.gc_tuning import tune_gc
+from actors.market_setup import warn_made_up_prices
 from actors.report import build_report, render
 from actors.runtime import IdleTimeout, create_runtime
 from actors.runtime.loop import CallerInterrupted
@@ -183,6 +184,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     if kill_switch is not None:
         kill_switch.attach(system)
     config = system.config  # settled: the symbols and ticks a recorded market gave
+    warn_made_up_prices(config)
     if watch is not None:
         watch.settle(config, system.instruments)
     try:
@@ -258,6 +260,7 @@ def run_sharded(config: ShadowConfig, kill_switch: KillSwitch | None = None) -> 
         why = unreachable(config.cluster)
         if why:
             raise ConfigError(f"--cluster {config.cluster}: {why}")
+    warn_made_up_prices(config)
     if config.cluster == "in-process":
         from actors.cluster import run_in_process
 
