@@ -256,11 +256,11 @@ def run_sharded(config: ShadowConfig, kill_switch: KillSwitch | None = None) -> 
     if _holds_sharded_run(config.journal):
         raise ConfigError(f"--journal {config.journal}: holds a sharded run; resuming a whole sharded run is not "
                           "supported yet (a shard that dies is brought back during the run)")  # fmt: skip
+    warn_made_up_prices(config)
     if config.cluster not in ("", "local", "in-process"):
         why = unreachable(config.cluster)
         if why:
             raise ConfigError(f"--cluster {config.cluster}: {why}")
-    warn_made_up_prices(config)
     if config.cluster == "in-process":
         from actors.cluster import run_in_process
 

@@ -133,15 +133,18 @@ def warn_made_up_prices(config: ShadowConfig) -> None:
     unknown = [s for s in config.symbols if made_up_price(s) and not _GENERATED.match(s)]
     if not unknown:
         return
-    prices = [f"{s} {instrument_for(s, config.seed).start_price} USD" for s in unknown[:_NAMED]]
+    prices = {s: str(instrument_for(s, config.seed).start_price) for s in unknown}
     more = f" and {len(unknown) - _NAMED:,} more" if len(unknown) > _NAMED else ""
     if len(unknown) == 1:
-        logger.warning("--symbols: no price is known for {}; the synthetic market starts it at a made-up {} (drawn "
-                       "from the seed)", unknown[0], prices[0].split(" ", 1)[1])  # fmt: skip
+        (symbol,) = unknown
+        line = f"no price is known for {symbol}; the synthetic market starts it at a made-up {prices[symbol]} USD "
+        line += "(drawn from the seed)"
     else:
-        names = ", ".join(unknown[:_NAMED])
-        logger.warning("--symbols: no price is known for {}{}; the synthetic market starts them at made-up prices "
-                       "(drawn from the seed): {}{}", names, more, ", ".join(prices), more)  # fmt: skip
+        names = ", ".join(unknown[:_NAMED]) + more
+        named = ", ".join(f"{s} {prices[s]} USD" for s in unknown[:_NAMED]) + more
+        line = f"no price is known for {names}; the synthetic market starts them at made-up prices (drawn from the "
+        line += f"seed): {named}"
+    logger.bind(event="made_up_prices", symbols=prices).warning(f"--symbols: {line}")  # JSON: every symbol's price
 
 
 def market_paths(entries: tuple[str, ...]) -> list[Path]:

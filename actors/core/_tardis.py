@@ -23,6 +23,7 @@ QUOTES_HEADER = (
 )
 TRADES_HEADER = ("exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount")
 
+
 def symbol_name(raw: str) -> str:
     """A venue's symbol as the engine names it: upper case, no separators (``btc-usdt`` -> ``BTCUSDT``)."""
     return canonical_symbol(raw)
