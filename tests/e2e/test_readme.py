@@ -143,8 +143,8 @@ def _shape(value: Any, varies: frozenset[str], varying: bool = False) -> Any:
         return {key: _shape(item, varies, varying or key in varies) for key, item in value.items()}
     if isinstance(value, list):
         return [_shape(item, varies, varying) for item in value]
-    if varying and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return "<a number>"
+    if varying and (value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))):
+        return "<a number>"  # or none at all: a latency with no sample is null, however unlikely
     return value
 
 
