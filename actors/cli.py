@@ -26,6 +26,7 @@ from actors.core.market_events import MarketDataError
 from actors.gc_tuning import tune_gc
 from actors.logs import configure as configure_logs
 from actors.logs import json_line, run_ended, run_started
+from actors.market_setup import warn_made_up_prices
 from actors.report import build_report, render
 from actors.runtime import IdleTimeout, create_runtime
 from actors.runtime.loop import CallerInterrupted
@@ -185,6 +186,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     if kill_switch is not None:
         kill_switch.attach(system)
     config = system.config  # settled: the symbols and ticks a recorded market gave
+    warn_made_up_prices(config)
     if watch is not None:
         watch.settle(config, system.instruments)
     try:
@@ -262,6 +264,7 @@ def run_sharded(config: ShadowConfig, kill_switch: KillSwitch | None = None) -> 
     if _holds_sharded_run(config.journal):
         raise ConfigError(f"--journal {config.journal}: holds a sharded run; resuming a whole sharded run is not "
                           "supported yet (a shard that dies is brought back during the run)")  # fmt: skip
+    warn_made_up_prices(config)
     if config.cluster not in ("", "local", "in-process"):
         why = unreachable(config.cluster)
         if why:

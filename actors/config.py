@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.core.clock import ClockError, FrozenClock
-from actors.core.instruments import symbol_names
+from actors.core.instruments import canonical_symbol, symbol_names
 from actors.core.market_files import BAD_ROW_POLICIES
 from actors.core.market_files import FORMAT_NAMES as MARKET_FORMATS
 
@@ -102,15 +102,17 @@ def _symbols(value: object) -> tuple[str, ...]:
         raise ValueError(f"expected a comma-separated list of symbols, got {value!r}")
     if not items or items == [""]:
         raise ValueError("expected at least one symbol")
-    for item in items:
-        if not _SYMBOL.match(item):
-            raise ValueError(f"invalid symbol {item!r} (expected 2-20 upper-case letters or digits, e.g. BTCUSDT)")
-    seen: set[str] = set()
-    for item in items:  # one pass: 100,000 symbols are checked in milliseconds
-        if item in seen:
-            raise ValueError(f"duplicate symbol {item!r}")
-        seen.add(item)
-    return tuple(items)
+    names = [canonical_symbol(item) for item in items]  # btcusdt, btc-usdt: BTCUSDT, as data files write them
+    for item, name in zip(items, names, strict=True):
+        if not item.isascii() or not _SYMBOL.match(name):  # a dotless i upper-cases to I
+            raise ValueError(f"invalid symbol {item!r} (expected 2-20 letters or digits, e.g. BTCUSDT)")
+    seen: dict[str, str] = {}
+    for item, name in zip(items, names, strict=True):  # one pass: 100,000 symbols are checked in milliseconds
+        if name in seen:
+            twice = repr(item) if item == seen[name] else f"{seen[name]!r} and {item!r}"
+            raise ValueError(f"duplicate symbol {twice}" + (f" (both {name})" if item != seen[name] else ""))
+        seen[name] = item
+    return tuple(names)
 
 
 def _choice(options: tuple[str, ...], *, upper: bool = False) -> Callable[[object], str]:

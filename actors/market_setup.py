@@ -19,9 +19,11 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
+from loguru import logger
+
 from actors.config import ConfigError, ShadowConfig
 from actors.core.fill_model import MarketFills
-from actors.core.instruments import Sizes, instrument_for, known_sizes
+from actors.core.instruments import Sizes, instrument_for, known_sizes, made_up_price
 from actors.core.market_events import MarketDataError
 from actors.core.market_files import MarketFile, Scan, file_identity, scan
 from actors.core.recorded_market import RecordedMarket, Recording
@@ -35,6 +37,10 @@ MAX_UNITS = 1 << 52
 MAX_BUCKETS = 10_000_000
 """As many ticks as ``--iterations`` allows."""
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
+_GENERATED = re.compile(r"^SYM[0-9]{5,6}$")
+"""``--symbols-count``'s names: their prices are made up by design, and no one is told."""
+_NAMED = 10
+"""Symbols named in the warning about made-up prices; the rest are counted."""
 
 
 def sample_dir() -> Path:
@@ -113,6 +119,32 @@ def settle(config: ShadowConfig) -> Settled:
     identity = [("market", *file_identity(path)) for path in paths] + identity
     settled = replace(config, symbols=tuple(symbols), iterations=iterations, data_identity=tuple(identity))
     return Settled(settled, instruments, Market(recording, summary, tuple(paths)))
+
+
+def warn_made_up_prices(config: ShadowConfig) -> None:
+    """One warning naming each symbol of a synthetic run that the catalogue has no price for, with the one it got.
+
+    Such a symbol still trades (its start price is drawn from the seed,
+    :func:`actors.core.instruments.instrument_for`), but a typo (``FOOBAR``
+    for ``BTCUSDT``) should not pass for a real market unnoticed.
+    """
+    if config.market:
+        return
+    unknown = [s for s in config.symbols if made_up_price(s) and not _GENERATED.match(s)]
+    if not unknown:
+        return
+    prices = {s: str(instrument_for(s, config.seed).start_price) for s in unknown}
+    more = f" and {len(unknown) - _NAMED:,} more" if len(unknown) > _NAMED else ""
+    if len(unknown) == 1:
+        (symbol,) = unknown
+        line = f"no price is known for {symbol}; the synthetic market starts it at a made-up {prices[symbol]} USD "
+        line += "(drawn from the seed)"
+    else:
+        names = ", ".join(unknown[:_NAMED]) + more
+        named = ", ".join(f"{s} {prices[s]} USD" for s in unknown[:_NAMED]) + more
+        line = f"no price is known for {names}; the synthetic market starts them at made-up prices (drawn from the "
+        line += f"seed): {named}"
+    logger.bind(event="made_up_prices", symbols=prices).warning(f"--symbols: {line}")  # JSON: every symbol's price
 
 
 def market_paths(entries: tuple[str, ...]) -> list[Path]:

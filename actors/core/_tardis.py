@@ -8,6 +8,7 @@ may step back between rows: it is the order a live feed would have seen.
 
 from __future__ import annotations
 
+from actors.core.instruments import canonical_symbol
 from actors.core.market_events import QUOTE, TRADE, Event
 
 QUOTES_HEADER = (
@@ -22,12 +23,10 @@ QUOTES_HEADER = (
 )
 TRADES_HEADER = ("exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount")
 
-_NOT_IN_SYMBOL = str.maketrans("", "", "-_/:.")
-
 
 def symbol_name(raw: str) -> str:
     """A venue's symbol as the engine names it: upper case, no separators (``btc-usdt`` -> ``BTCUSDT``)."""
-    return raw.upper().translate(_NOT_IN_SYMBOL)
+    return canonical_symbol(raw)
 
 
 def _symbol_of(row: list[str], symbols: dict[str, str]) -> str:

@@ -24,6 +24,23 @@ _KNOWN: dict[str, tuple[str, str, str]] = {
 }
 
 
+_NOT_IN_SYMBOL = str.maketrans("", "", "-_/:.")
+
+
+def canonical_symbol(raw: str) -> str:
+    """A symbol as the engine names it: upper case, no separators (``btcusdt``, ``btc-usdt`` -> ``BTCUSDT``).
+
+    Venues and data files write symbols their own way (Tardis in lower case,
+    some venues with a dash); the flags, the files and the report all use this one.
+    """
+    return raw.upper().translate(_NOT_IN_SYMBOL)
+
+
+def made_up_price(symbol: str) -> bool:
+    """True when the catalogue has no start price for ``symbol``: a synthetic run draws one from the seed."""
+    return symbol not in _KNOWN
+
+
 class Sizes(NamedTuple):
     """A symbol's price tick and quantity lot."""
 

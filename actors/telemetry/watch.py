@@ -200,7 +200,7 @@ class Watch:
         try:
             write_html(self.html, events, report=report, shown=shown, instruments=self.instruments,
                        market=system.market, threshold_bps=config.edge_threshold,
-                       maker_fee_bps=config.maker_fee_bps)  # fmt: skip
+                       maker_fee_bps=config.maker_fee_bps, config=config)  # fmt: skip
         except OSError as exc:  # the page's directory removed, a full disk, the temporary event log cleaned away
             where = exc.filename if exc.filename is not None else self.html
             self.telemetry.output_failed("--html", f"{where}: {exc.strerror or exc}")

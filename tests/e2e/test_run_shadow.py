@@ -195,7 +195,7 @@ def test_frozen_clock_variable_is_accepted() -> None:
         (["--reject-rate", "-0.1"], {}, "--reject-rate"),
         (["--symbols", ""], {}, "--symbols"),
         (["--symbols", "BTCUSDT,,ETH"], {}, "--symbols"),
-        (["--symbols", "btc-usdt"], {}, "--symbols"),
+        (["--symbols", "BTC$USDT"], {}, "--symbols"),
         (["--symbols", "BTCUSDT,BTCUSDT"], {}, "duplicate"),
         (["--runtime", "fibers"], {}, "--runtime"),
         (["--symbols", "BTCUSDT", "--symbols-count", "3"], {}, "not both"),

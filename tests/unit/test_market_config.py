@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from pathlib import Path
 
 import pytest
+from loguru import logger
 
-from actors.cli import parse_config
+from actors.cli import parse_config, run
 from actors.config import MARKET_TICK_MS, ConfigError, resolve
+from actors.core.instruments import instrument_for
 from actors.core.market_events import MarketDataError
 from actors.instrument_file import load_instruments
-from actors.market_setup import market_paths, sample_dir, settle
+from actors.market_setup import market_paths, sample_dir, settle, warn_made_up_prices
 from actors.recovery import journal_fingerprint
 from actors.sample_market import QUOTES_NAME, TRADES_NAME, generate
 
@@ -191,3 +194,36 @@ def test_blank_lines_before_the_header_are_no_rows(tmp_path: Path) -> None:
     path.write_text("\n\n" + HEADER + "binance,BTCUSDT,1,1,1,101,100,1\n")
     settled = settle(resolve(overrides={"market": [str(path)]}))
     assert settled.config.symbols == ("BTCUSDT",) and settled.market is not None and settled.market.scan.quotes == 1
+
+
+# ------------------------------------------------------------ symbols as users write them (issue 29)
+
+
+def test_symbols_are_taken_as_users_and_data_files_write_them_and_named_in_upper_case() -> None:
+    assert resolve(overrides={"symbols": "btcusdt, Eth-Usdt"}).symbols == ("BTCUSDT", "ETHUSDT")
+    assert parse_config(["--symbols", "solusdt"], {}).symbols == ("SOLUSDT",)
+    assert resolve(environ={"MM_SYMBOLS": "btc_usdt"}).symbols == ("BTCUSDT",)
+    with pytest.raises(ConfigError, match=r"duplicate symbol 'btcusdt' and 'BTCUSDT' \(both BTCUSDT\)"):
+        resolve(overrides={"symbols": "btcusdt,BTCUSDT"})
+    with pytest.raises(ConfigError, match="invalid symbol 'btcusdt\u0131'"):  # a dotless i upper-cases to I
+        resolve(overrides={"symbols": "btcusdt\u0131"})
+    settled = settle(resolve(overrides={"market": ["sample"], "symbols": "ethusdt"})).config
+    assert settled.symbols == ("ETHUSDT",)
+
+
+def test_a_synthetic_symbol_with_no_known_price_is_named_in_one_warning_with_the_price_it_got() -> None:
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="WARNING", format="{message}")
+    try:
+        text = run(resolve(overrides={"symbols": "foobar,BTCUSDT,XYZ", "iterations": 2}))
+        warned = list(lines)
+        lines.clear()
+        run(resolve(overrides={"symbols_count": 3, "iterations": 2}))  # generated names: made up by design
+        warn_made_up_prices(resolve(overrides={"market": ["sample"], "symbols": "BTCUSDT"}))  # the files' prices
+    finally:
+        logger.remove(sink)
+    assert json.loads(text)["execution"]["symbols"] == ["FOOBAR", "BTCUSDT", "XYZ"]
+    foobar, xyz = (instrument_for(s, 42).start_price for s in ("FOOBAR", "XYZ"))
+    assert warned == [f"--symbols: no price is known for FOOBAR, XYZ; the synthetic market starts them at made-up "
+                      f"prices (drawn from the seed): FOOBAR {foobar} USD, XYZ {xyz} USD\n"]  # fmt: skip
+    assert lines == []

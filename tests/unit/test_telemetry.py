@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import html
 import io
 import json
 import shutil
@@ -504,26 +505,88 @@ def test_the_progress_line_without_telemetry_is_the_tick_alone() -> None:
 # ------------------------------------------------------------ the HTML page (drawn in Chromium by tests/e2e)
 
 
+def _page(tmp_path: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[dict[str, Any], str, list[Any]]:
+    """Run with ``--html`` in this process: the report, the page, and the charts' figures as the page holds them."""
+    page = tmp_path / "run.html"
+    assert main([*flags, "--html", str(page)], environ={}) == 0
+    report = json.loads(capsys.readouterr().out)
+    text = page.read_text(encoding="utf-8")
+    figures = json.loads(text.split('id="figures">')[1].split("</script>")[0])
+    return report, text, figures
+
+
 def test_the_html_page_holds_plotly_every_chart_and_the_report_and_no_temporary_log_is_left(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from plotly.offline import get_plotlyjs
 
+    from actors.telemetry.html_report import plotly_bundle
+
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # the event log of a run without --events goes to tmp_path
-    page = tmp_path / "run.html"
     flags = ["--iterations", "15", "--edge-threshold", "8", "--html-symbols", "2"]  # freezes at tick 11
-    assert main([*flags, "--html", str(page)], environ={}) == 0
-    report = json.loads(capsys.readouterr().out)
-    text = page.read_text(encoding="utf-8")
-    assert get_plotlyjs() in text
+    report, text, _ = _page(tmp_path, capsys, *flags)
+    assert plotly_bundle() in text and get_plotlyjs() not in text  # the basic bundle, not the package's 4.8 MB
     assert text.count('<div class="chart" id="chart-') == 6  # two symbols, inventory, PnL, edge, orders per tick
     assert f"<tr><th>orders.placed</th><td>{report['orders']['placed']}</td></tr>" in text
-    assert "freeze (tick" in text and report["risk"]["freeze_tick"] is not None
     assert "</script>" not in text.split('id="figures">')[1].split("</script>")[0]
+    assert '<pre id="render-status" hidden data-status="pending">' in text  # for the browser test, not the reader
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.html"]  # the temporary event log is gone
+
+
+def test_the_page_opens_on_a_summary_of_state_freeze_pnl_fills_edge_and_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report, text, _ = _page(tmp_path, capsys, "--iterations", "15", "--edge-threshold", "8", "--fill-rate", "0.5")
+    summary = text[text.index('<div class="cards">') : text.index('<div class="chart"')]  # above every chart
+    risk, pnl = report["risk"], report["pnl"]
+    assert risk["state"] == "HALTED" and f"ACTIVE → HALTED (tick {risk['freeze_tick']})" in summary
+    assert f'<div class="value">tick {risk["freeze_tick"]}</div>' in summary
+    assert html.escape(risk["last_freeze_reason"]) in summary and "confirmed: no order left open" in summary
+    assert f'<div class="value">{pnl["total_usd"]:,.2f} USD</div>' in summary
+    assert f'<div class="value">{report["fills"]["count"]}</div>' in summary
+    assert f'<div class="value">{risk["realised_edge_bps"]:.2f} bps</div>' in summary
+    assert "settings not at their default: <code>edge_threshold = 8; fill_rate = 0.5</code>" in summary
+    assert "<h1>run-shadow: 2 symbols, 15 ticks, seed 42</h1>" in text
+
+
+def test_every_chart_shares_one_time_axis_with_titled_axes_and_the_same_margins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, text, figures = _page(tmp_path, capsys, "--iterations", "12", "--symbols", "ETHUSDT")
+    assert "<h1>run-shadow: 1 symbol, 12 ticks, seed 42</h1>" in text
+    layouts = [figure["layout"] for figure in figures]
+    assert len(layouts) == 5
+    assert {json.dumps([lay["xaxis"]["range"], lay["xaxis"]["title"], lay["margin"]]) for lay in layouts} == {
+        json.dumps([[0.5, 12.5], {"text": "tick"}, {"b": 52, "l": 84, "r": 24, "t": 64}])
+    }
+    assert all(lay["yaxis"]["title"]["text"] and lay["xaxis"]["automargin"] is False for lay in layouts)
+
+
+def test_on_a_recorded_market_the_time_axis_is_the_markets_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report, _, figures = _page(tmp_path, capsys, "--market", "sample", "--iterations", "6", "--edge-threshold", "-2")
+    start_ms = report["market"]["start_us"] / 1000
+    for figure in figures:
+        axis = figure["layout"]["xaxis"]
+        assert axis["type"] == "date" and axis["range"] == [start_ms + 500, start_ms + 6500]
+        assert axis["title"]["text"] == "market time on 2025-01-01 (UTC): the end of each 1 s tick"
+    mid = figures[0]["data"][0]
+    assert mid["name"] == "mid" and mid["x"][0] == start_ms + 1000 and len(mid["x"]) == 6  # tick 1 ends 1 s in
+
+
+def test_a_threshold_far_from_the_edge_is_named_instead_of_flattening_the_edge_to_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report, _, figures = _page(tmp_path, capsys, "--iterations", "30", "--edge-threshold", "-1000")
+    edge = next(f for f in figures if f["layout"]["title"]["text"].startswith("Realised edge"))
+    assert [trace["name"] for trace in edge["data"]] == ["realised edge"]
+    assert "freeze threshold -1000 bps: far below the chart" in edge["layout"]["annotations"][0]["text"]
+    low, high = edge["layout"]["yaxis"]["range"]
+    assert low < report["risk"]["realised_edge_bps"] < high and high - low < 50
 
 
 @given(
