@@ -70,14 +70,19 @@ def records(journal: Path) -> list[Record]:
     return list(JournalReader(journal))
 
 
+def shows(journal: Path, kind: str) -> bool:
+    """Whether ``journal`` holds a record of ``kind`` (``place``, ``fill``, ``freeze``, ...)."""
+    return any(record[0] == kind for record in records(journal))
+
+
 def placed_an_order(venue_journal: Path) -> bool:
     """Whether the venue's journal shows an order placed: the run is trading."""
-    return any(record[0] == "place" for record in records(venue_journal))
+    return shows(venue_journal, "place")
 
 
 def halted(store_journal: Path) -> bool:
     """Whether the store's journal shows the run halted (the store's ``freeze`` record)."""
-    return any(record[0] == "freeze" for record in records(store_journal))
+    return shows(store_journal, "freeze")
 
 
 def venue_tick(venue_journal: Path) -> int:
