@@ -325,11 +325,12 @@ def test_a_cluster_address_is_checked_for_grpc_before_ray_waits_minutes_on_it(
 ) -> None:
     from actors.cluster import _address
 
-    monkeypatch.setattr(_address, "ANSWER_TIMEOUT_S", 0.2)
+    # a server that answers gets 60 s (a busy machine's pause is no silence); the silent one times out at 0.2 s
+    monkeypatch.setattr(_address, "ANSWER_TIMEOUT_S", 0.2 if answer is None else 60.0)
     address, server = serving(answer)
     said = _address.unreachable(address)
     assert said.startswith(why) if why else said == ""
-    server.join(timeout=5)
+    server.join(timeout=60)
 
 
 @pytest.mark.parametrize(
