@@ -69,11 +69,14 @@ def hold_venue(module: ModuleType, tick: int, release: Path) -> None:
 
 
 def note_admissions(module: ModuleType) -> None:
-    """``Runtime.admit_from_outside`` sets :data:`admitted` when it lets a queued request in."""
-    admit: Callable[[Any], None] = module.Runtime.admit_from_outside
+    """``Runtime.admit_from_outside`` sets :data:`admitted` when it lets a queued request in (if there is one)."""
+    admit: Callable[[Any], None] | None = getattr(module.Runtime, "admit_from_outside", None)
+    if admit is None:
+        return
 
     def admit_and_note(runtime: Any) -> None:
-        queued = not runtime._outside.empty()
+        outside = getattr(runtime, "_outside", None)  # what signal handlers queued
+        queued = outside is not None and not outside.empty()
         admit(runtime)
         if queued:
             admitted.set()
