@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from actors.recovery import STORE_JOURNAL, VENUE_JOURNAL
+from tests.e2e.run_kit import DEADLINE_S, halted, held_environ, placed_an_order, shows, wait_until
+
 ray = pytest.importorskip("ray", reason="the cluster extra: pip install -e '.[cluster]'")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,12 +45,22 @@ def run_shadow(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[
                           timeout=timeout, check=False)  # fmt: skip
 
 
-def start_shadow(*args: str) -> tuple[subprocess.Popen[str], str, str]:
-    """A sharded run in the background, once its shards are up: the process, the cluster's address, the run's name."""
+HOLD_TICK = 30
+"""The background runs below are held at this tick of every shard's venue until the test lets them go on."""
+
+
+def start_shadow(*args: str, release: Path) -> tuple[subprocess.Popen[str], str, str]:
+    """A sharded run in the background, once its shards are up: the process, the cluster's address, the run's name.
+
+    Every shard's venue waits at :data:`HOLD_TICK` until the file ``release``
+    exists (tests/e2e/run_kit.py): the run is still going when the test acts
+    on it, on any machine.
+    """
     process = subprocess.Popen([sys.executable, str(RUN_SHADOW), *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=environ())  # fmt: skip
+                               stderr=subprocess.PIPE, text=True,
+                               env=held_environ(HOLD_TICK, release, environ()))  # fmt: skip
     assert process.stderr is not None
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + DEADLINE_S
     for line in process.stderr:
         found = ADDRESS.search(line)
         if found:
@@ -56,8 +69,13 @@ def start_shadow(*args: str) -> tuple[subprocess.Popen[str], str, str]:
     raise AssertionError(f"the run ended before its shards were up: {process.wait()}")
 
 
-def finish(process: subprocess.Popen[str]) -> tuple[int, dict[str, object], str]:
-    out, err = process.communicate(timeout=400)
+def finish(process: subprocess.Popen[str], release: Path) -> tuple[int, dict[str, object], str]:
+    """Let the held run go on, and its exit status, report and stderr (killed after 400 s: a hang)."""
+    release.touch()
+    try:
+        out, err = process.communicate(timeout=400)
+    finally:
+        process.kill()
     return process.returncode, json.loads(out) if out.strip() else {}, err
 
 
@@ -92,9 +110,11 @@ def test_one_shard_on_ray_prints_the_bytes_of_one_process_and_reports_what_it_co
     assert isinstance(figures["coordinator_cpu_s"], float) and figures["coordinator_cpu_s"] > 0
 
 
-def test_mm_freeze_from_another_process_freezes_every_shard_and_the_freeze_is_confirmed() -> None:
-    process, address, name = start_shadow("--shards", "2", "--symbols-count", "400", "--iterations", "400",
-                                          "--edge-threshold", "-1000", "--runtime", "pool")  # fmt: skip
+def test_mm_freeze_from_another_process_freezes_every_shard_and_the_freeze_is_confirmed(tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    process, address, name = start_shadow("--shards", "2", "--symbols-count", "20", "--iterations", "60",
+                                          "--edge-threshold", "-1000", "--runtime", "pool",
+                                          release=release)  # fmt: skip
     try:
         done = subprocess.run([sys.executable, str(MM_FREEZE), "--cluster", address, "--reason", "x", "--run", "other"],
                               capture_output=True, text=True, env=environ(), timeout=120, check=False)  # fmt: skip
@@ -103,29 +123,37 @@ def test_mm_freeze_from_another_process_freezes_every_shard_and_the_freeze_is_co
                                "desk says stop"], capture_output=True, text=True, env=environ(), timeout=120,
                               check=False)  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
-        assert f"froze {name}" in done.stderr
+        assert f"froze {name}" in done.stderr  # the coordinator has the request: the run may go on
     finally:
-        code, report, err = finish(process)
+        code, report, err = finish(process, release)
     assert code == 0, err[-2000:]
     risk = report["risk"]
     assert isinstance(risk, dict)
     assert risk["frozen"] and risk["freeze_confirmed"]
     assert risk["last_freeze_reason"] == "Operator: desk says stop"
+    assert risk["freeze_tick"] <= HOLD_TICK + 1  # it landed while the run went on
     orders = report["orders"]
     assert isinstance(orders, dict) and orders["open"] == 0
     assert orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"]
 
 
-def test_sigusr1_to_the_command_freezes_every_shard_as_mm_freeze_does() -> None:
+def test_sigusr1_to_the_command_freezes_every_shard_as_mm_freeze_does(tmp_path: Path) -> None:
     from actors.cli import KILL_SWITCH_REASON
 
-    process, _address, _name = start_shadow("--shards", "2", "--symbols-count", "40", "--iterations", "300",
-                                            "--edge-threshold", "-1000", "--runtime", "pool")  # fmt: skip
+    release, journal = tmp_path / "release", tmp_path / "journal"
+    # threads: a shard's store journals the halt while its venue is held (the pool's one worker would wait)
+    process, _address, _name = start_shadow("--shards", "2", "--symbols-count", "10", "--iterations", "60",
+                                            "--edge-threshold", "-1000", "--runtime", "threads", "--journal",
+                                            str(journal), release=release)  # fmt: skip
+    shard_journals = [journal / f"shard-{index}" for index in (0, 1)]
     try:
-        time.sleep(2)  # the shards trading
+        wait_until(lambda: all(placed_an_order(shard / VENUE_JOURNAL) for shard in shard_journals), process,
+                   "both shards took orders")  # fmt: skip
         process.send_signal(signal.SIGUSR1)
+        wait_until(lambda: all(halted(shard / STORE_JOURNAL) for shard in shard_journals), process,
+                   "both shards' stores journaled the halt")  # fmt: skip
     finally:
-        code, report, err = finish(process)
+        code, report, err = finish(process, release)
     assert code == 0, err[-2000:]
     risk = report["risk"]
     assert isinstance(risk, dict) and risk["last_freeze_reason"] == KILL_SWITCH_REASON
@@ -148,41 +176,43 @@ def shard_pid(address: str, name: str, index: int) -> int:
 
 
 def test_a_shard_killed_mid_run_comes_back_replays_its_journal_and_the_counts_add_up(tmp_path: Path) -> None:
-    process, address, name = start_shadow("--shards", "2", "--symbols-count", "200", "--iterations", "600",
+    release, journal = tmp_path / "release", tmp_path / "journal"
+    process, address, name = start_shadow("--shards", "2", "--symbols-count", "20", "--iterations", "80",
                                           "--edge-threshold", "-1000", "--runtime", "pool",
-                                          "--journal", str(tmp_path))  # fmt: skip
+                                          "--journal", str(journal), release=release)  # fmt: skip
     try:
-        time.sleep(3)
+        wait_until(lambda: shows(journal / "shard-1" / STORE_JOURNAL, "fill"), process, "shard 1 trading")
         os.kill(shard_pid(address, name, 1), signal.SIGKILL)
     finally:
-        code, report, err = finish(process)
+        code, report, err = finish(process, release)
     assert code == 0, err[-3000:]
     execution, orders, risk = report["execution"], report["orders"], report["risk"]
     assert isinstance(execution, dict) and isinstance(orders, dict) and isinstance(risk, dict)
-    assert execution["ticks"] == 600
+    assert execution["ticks"] == 80
     assert orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"] + orders["open"]
     assert not str(risk["last_freeze_reason"] or "").startswith("Reconciliation"), risk
     assert "shards" not in report
-    assert (tmp_path / "shard-1" / "incarnation").read_text() == "2"  # it did die and come back
+    assert (journal / "shard-1" / "incarnation").read_text() == "2"  # it did die and come back
 
 
 def test_a_shard_that_does_not_come_back_freezes_every_shard_naming_it(tmp_path: Path) -> None:
-    process, address, name = start_shadow("--shards", "2", "--symbols-count", "200", "--iterations", "3000",
+    release, journal = tmp_path / "release", tmp_path / "journal"
+    process, address, name = start_shadow("--shards", "2", "--symbols-count", "20", "--iterations", "80",
                                           "--edge-threshold", "-1000", "--runtime", "pool", "--journal",
-                                          str(tmp_path), "--shard-restart-timeout", "5")  # fmt: skip
+                                          str(journal), "--shard-restart-timeout", "5", release=release)  # fmt: skip
     try:
-        time.sleep(3)
-        lock = tmp_path / "shard-1" / "store.journal"
-        lock.unlink()
-        lock.mkdir()  # the restarted shard cannot open its journal: it never comes back
+        store = journal / "shard-1" / STORE_JOURNAL
+        wait_until(lambda: shows(store, "fill"), process, "shard 1 trading")
+        store.unlink()
+        store.mkdir()  # the restarted shard cannot open its journal: it never comes back
         os.kill(shard_pid(address, name, 1), signal.SIGKILL)
     finally:
-        code, report, err = finish(process)
+        code, report, err = finish(process, release)
     assert code == 1, err[-3000:]
     risk = report["risk"]
     assert isinstance(risk, dict) and risk["frozen"]
-    assert str(risk["last_freeze_reason"]).startswith("Shard lost: shard 1 (100 symbols")
-    assert report["shards"] == {"lost": [1], "lost_symbols": 100}
+    assert str(risk["last_freeze_reason"]).startswith("Shard lost: shard 1 (10 symbols")
+    assert report["shards"] == {"lost": [1], "lost_symbols": 10}
     assert "the run stopped after tick" in err or "freeze could not complete" in err
 
 

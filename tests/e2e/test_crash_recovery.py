@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +18,29 @@ from actors.core.orders import OrderStore
 from actors.core.types import OrderState
 from actors.recovery import JOURNALS, STORE_JOURNAL, VENUE_JOURNAL
 from actors.system import fake_exchange
+from tests.e2e.run_kit import (
+    DEADLINE_S,
+    environ,
+    held_environ,
+    placed_an_order,
+    records,
+    running,
+    venue_tick,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAGS = ["--symbols-count", "5", "--iterations", "2500", "--max-total", "1000000", "--runtime", "pool"]
+UNENDING = 1_000_000
+"""Ticks for a run that a test stops: no machine gets to its end first (the ticks are not in a journal's settings)."""
 
 pytestmark = pytest.mark.e2e
 
 
-def shadow(journal: Path) -> subprocess.Popen[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "bin" / "run-shadow"), *FLAGS, "--journal", str(journal)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environ,
-    )
+def shadow(journal: Path, *more: str) -> AbstractContextManager[subprocess.Popen[str]]:
+    """``bin/run-shadow`` with :data:`FLAGS` (then ``more``) on ``journal``, in the background."""
+    return running([sys.executable, str(ROOT / "bin" / "run-shadow"), *FLAGS, *more, "--journal", str(journal)],
+                   environ())  # fmt: skip
 
 
 def replay_store(journal: Path) -> tuple[OrderStore, set[str], set[str]]:
@@ -61,28 +67,31 @@ def whole_records(path: Path, data: bytes) -> int:
     return reader.valid_bytes
 
 
+def traded_and_filled(journal: Path, ticks: int) -> bool:
+    """Whether the store's journal shows orders acknowledged and filled and the venue went ``ticks`` ticks."""
+    kinds = {record[0] for record in records(journal / STORE_JOURNAL)}
+    return {"ack", "fill"} <= kinds and venue_tick(journal / VENUE_JOURNAL) >= ticks
+
+
 def test_a_run_killed_mid_way_resumes_from_its_journal_and_loses_nothing(tmp_path: Path) -> None:
     journal = tmp_path / "journal"
-    victim = shadow(journal)
-    deadline = time.monotonic() + 60
-    while (journal / STORE_JOURNAL).stat().st_size < 150_000 if (journal / STORE_JOURNAL).exists() else True:
-        assert victim.poll() is None, "the run ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    victim.send_signal(signal.SIGKILL)
-    victim.communicate()
+    with shadow(journal, "--iterations", str(UNENDING)) as victim:  # killed long before its end, on any machine
+        wait_until(lambda: traded_and_filled(journal, 50), victim, "50 ticks of trading")
+        victim.send_signal(signal.SIGKILL)
+        victim.communicate()
     assert victim.returncode == -signal.SIGKILL
+    last = venue_tick(journal / VENUE_JOURNAL) + 100  # the resumed run goes 100 ticks past the venue's last
     before = {name: (journal / name).read_bytes() for name in (STORE_JOURNAL, VENUE_JOURNAL)}
     _, acked_before, fills_before = replay_store(journal)
     assert acked_before and fills_before
 
-    survivor = shadow(journal)
-    out, err = survivor.communicate(timeout=120)
+    with shadow(journal, "--iterations", str(last)) as survivor:
+        out, err = survivor.communicate(timeout=DEADLINE_S)
     assert survivor.returncode == 0, err
     report = json.loads(out)
 
     execution, orders = report["execution"], report["orders"]
-    assert 0 < execution["resumed_after_tick"] < 2500 and execution["ticks"] == 2500
+    assert 0 < execution["resumed_after_tick"] < last and execution["ticks"] == last
     assert orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"] + orders["open"]
     assert report["risk"]["frozen"] is False  # risk's positions agreed with the venue's on reconciliation
     # the journals only grew past a torn last record: nothing acknowledged or applied was rewritten or lost
@@ -111,20 +120,15 @@ def test_a_run_killed_mid_way_resumes_from_its_journal_and_loses_nothing(tmp_pat
 def test_ctrl_c_ends_with_one_line_and_a_journal_that_resumes(tmp_path: Path, runtime: str) -> None:
     journal = tmp_path / "journal"
     flags = ["--runtime", runtime, "--symbols-count", "5", "--journal", str(journal), "--edge-threshold=-1e9"]
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
     command = [sys.executable, str(ROOT / "bin" / "run-shadow"), *flags]
-    process = subprocess.Popen([*command, "--iterations", "1000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=environ)  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not (journal / "venue.journal").exists() or (journal / "venue.journal").stat().st_size < 20_000:
-        assert time.monotonic() < deadline, "the run did not start"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    with running([*command, "--iterations", str(UNENDING)], environ()) as process:
+        wait_until(lambda: placed_an_order(journal / VENUE_JOURNAL), process, "its venue took an order")
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=DEADLINE_S)
     assert process.returncode == 130 and out == ""
     assert err.strip().splitlines() == [f"run-shadow: interrupted; rerun with --journal {journal} to resume"]
     resumed = subprocess.run(
-        [*command, "--iterations", "5"], capture_output=True, text=True, env=environ, timeout=120, check=False
+        [*command, "--iterations", "5"], capture_output=True, text=True, env=environ(), timeout=DEADLINE_S, check=False
     )
     report = json.loads(resumed.stdout)
     assert resumed.returncode == 0 and report["execution"]["resumed_after_tick"] is not None
@@ -133,9 +137,8 @@ def test_ctrl_c_ends_with_one_line_and_a_journal_that_resumes(tmp_path: Path, ru
 
 
 def run_once(*args: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
     command = [sys.executable, str(ROOT / "bin" / "run-shadow"), *args]
-    return subprocess.run(command, capture_output=True, text=True, env=environ, timeout=120, check=False)
+    return subprocess.run(command, capture_output=True, text=True, env=environ(), timeout=DEADLINE_S, check=False)
 
 
 def test_a_journal_written_under_other_settings_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -160,19 +163,17 @@ def test_a_damaged_journal_is_named_with_its_offset_in_one_line(tmp_path: Path) 
 
 def test_a_second_run_on_a_journal_in_use_is_refused_and_the_journal_stays_usable(tmp_path: Path) -> None:
     journal = tmp_path / "journal"
-    first = shadow(journal)
-    deadline = time.monotonic() + 30
-    while not (journal / VENUE_JOURNAL).exists() or (journal / VENUE_JOURNAL).stat().st_size < 20_000:
-        assert time.monotonic() < deadline, "the run did not start"
-        time.sleep(0.05)
-    second = run_once(*FLAGS, "--journal", str(journal))
-    assert second.returncode == 2 and second.stdout == ""
-    assert second.stderr.strip().splitlines() == [
-        f"run-shadow: error: --journal {journal}: {journal}: in use by another run"
-    ]
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
-    third = run_once(*FLAGS, "--journal", str(journal))
+    command = [sys.executable, str(ROOT / "bin" / "run-shadow"), *FLAGS, "--journal", str(journal)]
+    with running(command, held_environ(20, tmp_path / "never")) as first:  # held at tick 20 while the second starts
+        wait_until(lambda: venue_tick(journal / VENUE_JOURNAL) >= 20, first, "its venue at tick 20")
+        second = run_once(*FLAGS, "--journal", str(journal))
+        assert second.returncode == 2 and second.stdout == ""
+        assert second.stderr.strip().splitlines() == [
+            f"run-shadow: error: --journal {journal}: {journal}: in use by another run"
+        ]
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=DEADLINE_S)
+    third = run_once(*FLAGS, "--iterations", "40", "--journal", str(journal))
     assert third.returncode == 0, third.stderr
     assert json.loads(third.stdout)["execution"]["resumed_after_tick"] is not None
 

@@ -12,7 +12,6 @@ freeze must end with no order open in the store or at the venue and
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -32,6 +31,7 @@ from actors.roles.addresses import RISK
 from actors.runtime import create_runtime
 from actors.system import System
 from actors.wire import encode
+from tests.e2e.run_kit import environ, running, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = {
@@ -81,34 +81,31 @@ def assert_settled_by_a_freeze(config: ShadowConfig) -> None:
     assert {s: q for s, q in state["positions"].items() if q} == venue_positions
 
 
+@pytest.mark.timeout(600)  # 22 starts, each replaying a longer journal: about 60 s on a busy 2-core machine
 def test_a_run_killed_over_twenty_times_at_random_moments_settles_every_order_at_a_freeze(tmp_path: Path) -> None:
     journal = tmp_path / "journal"
     settings: dict[str, Any] = {"symbols_count": 6, "iterations": 100_000, "max_total": 1e6, "runtime": "pool",
                                 **HOSTILE}  # fmt: skip
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
     command = [sys.executable, str(ROOT / "bin" / "run-shadow"), *flags(settings), "--journal", str(journal)]
+    store = journal / STORE_JOURNAL
     moments = random.Random(11)
     sizes = []
     for _ in range(KILLS):
-        size = (journal / STORE_JOURNAL).stat().st_size if (journal / STORE_JOURNAL).exists() else 0
-        victim = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ)
-        deadline = time.monotonic() + 60
-        # wait until this run has journaled something of its own, then a random moment more
-        while not (journal / STORE_JOURNAL).exists() or (journal / STORE_JOURNAL).stat().st_size <= size:
-            assert victim.poll() is None, victim.communicate()[1]
-            assert time.monotonic() < deadline, "the resumed run journaled nothing"
-            time.sleep(0.01)
-        time.sleep(moments.uniform(0.0, 0.4))
-        victim.send_signal(signal.SIGKILL)
-        victim.communicate()
+        size = store.stat().st_size if store.exists() else 0
+        with running(command, environ()) as victim:  # 100,000 ticks: killed long before its end, on any machine
+            # this run has appended to the journal (it only grows past a torn tail): then a random moment more
+            wait_until(lambda: store.exists() and store.stat().st_size > size, victim, "the run journaled")  # noqa: B023
+            time.sleep(moments.uniform(0.0, 0.4))  # the moment of the kill, not a wait for anything
+            victim.send_signal(signal.SIGKILL)
+            victim.communicate()
         assert victim.returncode == -signal.SIGKILL
-        sizes.append((journal / STORE_JOURNAL).stat().st_size)
+        sizes.append(store.stat().st_size)
     assert sizes == sorted(sizes) and len(set(sizes)) == KILLS  # every run got somewhere before it died
     config = resolve(overrides={**settings, "journal": str(journal)}, override_source="setting")
     assert_settled_by_a_freeze(config)
     # and the journal, frozen by that resume, still resumes: the freeze stays confirmed, nothing is open
     finished = subprocess.run([*command[:-2], "--iterations=5", "--journal", str(journal)], capture_output=True,
-                              text=True, env=environ, timeout=300, check=False)  # fmt: skip
+                              text=True, env=environ(), timeout=300, check=False)  # fmt: skip
     assert finished.returncode == 0, finished.stderr
     report = json.loads(finished.stdout)
     assert report["orders"]["open"] == 0 and report["risk"]["freeze_confirmed"] is True

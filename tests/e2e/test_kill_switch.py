@@ -15,28 +15,40 @@ from typing import Any
 import pytest
 
 from actors.cli import KILL_SWITCH_REASON
+from actors.recovery import STORE_JOURNAL
+from tests.e2e.run_kit import DEADLINE_S, first_placement_tick, halted, held_environ, placed_an_order, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
 
 
+HOLD_TICK = 50
+"""The runs below are held at this tick of their venue until the pull has halted them (tests/e2e/run_kit.py)."""
+
+
 def pulled_while_trading(flags: list[str], venue: Path) -> dict[str, Any]:
-    """``bin/run-shadow`` with ``flags``, SIGUSR1 once its venue's journal shows trading; its report (exit 0)."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+    """``bin/run-shadow`` with ``flags``, SIGUSR1 once its venue's journal shows an order placed; its report (exit 0).
+
+    The run is held at :data:`HOLD_TICK` of its venue until the store beside
+    it has journaled the halt, so on any machine the pull lands while the run
+    trades: after its first order, before its last tick (``flags`` run past
+    :data:`HOLD_TICK`, with ``--journal``).
+    """
+    release = venue.parent / "released"
     process = subprocess.Popen([sys.executable, str(ROOT / "bin" / "run-shadow"), *flags], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=environ)  # fmt: skip
+                               stderr=subprocess.PIPE, text=True, env=held_environ(HOLD_TICK, release))  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while not venue.exists() or venue.stat().st_size < 2_000:
-            assert process.poll() is None and time.monotonic() < deadline, "the run did not start trading"
-            time.sleep(0.01)
+        wait_until(lambda: placed_an_order(venue), process, "its venue took an order")
         process.send_signal(signal.SIGUSR1)
-        out, err = process.communicate(timeout=90)
+        wait_until(lambda: halted(venue.with_name(STORE_JOURNAL)), process, "its store journaled the halt")
+        release.touch()
+        out, err = process.communicate(timeout=DEADLINE_S)
     finally:
         process.kill()
     assert process.returncode == 0, err
     report: dict[str, Any] = json.loads(out)
+    assert first_placement_tick(venue) <= report["risk"]["freeze_tick"] <= HOLD_TICK + 1  # halted while it traded
     return report
 
 
@@ -74,15 +86,15 @@ def test_a_deferred_freeze_makes_the_pull_from_its_own_thread_once_and_none_afte
     pull = DeferredFreeze(lambda reason: told.append((reason, threading.current_thread().name)))
     pull.freeze_from_signal("first")
     pull.freeze_from_signal("second")  # a second pull changes nothing
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + DEADLINE_S  # only a hang takes that long
     while not told and time.monotonic() < deadline:
         time.sleep(0.01)
     pull.close()
     assert told == [("first", "kill-switch")] and pull.sent
     late = DeferredFreeze(lambda reason: told.append((reason, "late")))
     late.close()
+    assert not late.thread.is_alive()  # nothing is left that could make a pull from now on
     late.freeze_from_signal("after the run")
-    time.sleep(0.1)
     assert told == [("first", "kill-switch")]
 
 

@@ -7,14 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from actors.recovery import STORE_JOURNAL
+from actors.recovery import STORE_JOURNAL, VENUE_JOURNAL
 from actors.sample_market import generate
+from tests.e2e.run_kit import held_environ, running, shows, venue_tick, wait_until
 from tests.unit.market_kit import binance_agg_trades, binance_book_ticker, tardis_quotes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,17 +137,14 @@ def test_a_journaled_recorded_run_killed_mid_way_resumes_on_the_same_market(tmp_
     flags = ["--market", str(data), "--runtime", "pool", "--edge-threshold=-1000", "--max-total", "1e9",
              "--max-inv", "1e9"]  # fmt: skip
     journal = tmp_path / "journal"
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
     command = [sys.executable, str(ROOT / "bin" / "run-shadow"), *flags, "--journal", str(journal)]
-    victim = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ)
-    deadline = time.monotonic() + 60
-    store = journal / STORE_JOURNAL
-    while not store.exists() or store.stat().st_size < 60_000:
-        assert victim.poll() is None, "the run ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    victim.send_signal(signal.SIGKILL)
-    victim.communicate()
+
+    def mid_way() -> bool:  # past tick 300 with fills; held at tick 600 (of 1,200) until killed, on any machine
+        return venue_tick(journal / VENUE_JOURNAL) >= 300 and shows(journal / STORE_JOURNAL, "fill")
+
+    with running(command, held_environ(600, tmp_path / "never")) as victim:
+        wait_until(mid_way, victim, "300 ticks with fills")
+        victim.send_signal(signal.SIGKILL)
     resumed = report_of(*flags, "--journal", str(journal))
     execution, orders = resumed["execution"], resumed["orders"]
     assert 0 < execution["resumed_after_tick"] < 1200 and execution["ticks"] == 1200

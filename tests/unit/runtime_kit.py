@@ -135,8 +135,8 @@ def let_time_pass(runtime: Runtime, seconds: float) -> None:
     runtime.wait_idle()
 
 
-def eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll ``check`` (real-time runtimes only need this for stop propagation)."""
+def eventually(check: Callable[[], bool], timeout: float = 60.0) -> bool:
+    """Poll ``check`` (real-time runtimes only need this); the timeout only bounds a hang."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

@@ -13,6 +13,7 @@ import pytest
 
 from actors.cli import main, run
 from actors.cluster import partition, run_in_process
+from actors.cluster._coordinator import CoordinatorRisk
 from actors.cluster._coordinator_host import Coordinator
 from actors.cluster._merge import empty_snapshot, merged_gateway, merged_store, unpack
 from actors.cluster._records import BatchInbox, ShardBatch
@@ -171,15 +172,34 @@ def kill(shard: Shard) -> None:
 
 
 def decided(coordinator: Coordinator, tick: int) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 60  # only a stalled run takes that long
     while coordinator.risk.decided_through < tick:
         assert time.monotonic() < deadline, "the run stalled"
         time.sleep(0.005)
 
 
+def decisions_held_from(tick: int, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """The coordinator sends no decision from ``tick`` on until the event is set: the run cannot end first.
+
+    A test that kills a shard once ``tick - 5`` is decided kills it mid-run
+    on any machine, instead of racing the run's last ticks.
+    """
+    release = threading.Event()
+    send = CoordinatorRisk._send_decision
+
+    def held(risk: CoordinatorRisk, at: int, *args: Any, **kwargs: Any) -> None:
+        if at >= tick:
+            release.wait(60)  # only a failed test waits that long
+        send(risk, at, *args, **kwargs)
+
+    monkeypatch.setattr(CoordinatorRisk, "_send_decision", held)
+    return release
+
+
 def test_a_shard_rebuilt_from_its_journal_rejoins_and_the_run_completes_with_counts_that_add_up(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    release = decisions_held_from(30, monkeypatch)
     config, coordinator, shards = two_shards(tmp_path, symbols_count=6, iterations=80, edge_threshold=-1000.0,
                                              **HOSTILE)  # fmt: skip
     try:
@@ -187,10 +207,12 @@ def test_a_shard_rebuilt_from_its_journal_rejoins_and_the_run_completes_with_cou
         kill(shards[1])
         shards[1] = Shard(config, 1, partition(config.symbols, 2)[1], coordinator.deliver, incarnation=2,
                           journal_root=str(tmp_path))  # fmt: skip
+        release.set()
         shards[1].rejoin(coordinator.rejoin(1))
         ended = coordinator.wait(lambda: [shard.figures() for shard in shards], restart_timeout=30.0)
         report, _ = coordinator.report([shard.snapshot() for shard in shards])
     finally:
+        release.set()
         stop_all(coordinator, shards)
     assert not ended.early
     orders = report["orders"]
@@ -201,14 +223,19 @@ def test_a_shard_rebuilt_from_its_journal_rejoins_and_the_run_completes_with_cou
     assert orders["placed"] > 200
 
 
-def test_a_shard_that_stays_gone_freezes_every_shard_naming_it_and_the_report_lists_it(tmp_path: Path) -> None:
+def test_a_shard_that_stays_gone_freezes_every_shard_naming_it_and_the_report_lists_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = decisions_held_from(15, monkeypatch)
     _, coordinator, shards = two_shards(tmp_path, symbols_count=6, iterations=400, edge_threshold=-1000.0)
     try:
         decided(coordinator, 10)
         kill(shards[1])
-        ended = coordinator.wait(lambda: [shards[0].figures(), None], restart_timeout=0.5)
+        release.set()
+        ended = coordinator.wait(lambda: [shards[0].figures(), None], restart_timeout=0.5)  # it never comes back
         report, text = coordinator.report([shards[0].snapshot(), b""])
     finally:
+        release.set()
         shards[0].stop()
         coordinator.stop()
     assert ended.early and ended.decided_through < 400
@@ -270,9 +297,11 @@ def serving(answer: bytes | None) -> tuple[str, threading.Thread]:
         with listener:
             connection, _ = listener.accept()
             with connection:
+                connection.settimeout(60)  # only a failed test waits that long
                 connection.recv(64)
                 if answer is None:
-                    time.sleep(0.5)  # holds the connection open, silent
+                    while connection.recv(64):  # silent, the connection open, until the client gives up and closes it
+                        pass
                 else:
                     connection.sendall(answer)
 
@@ -296,11 +325,12 @@ def test_a_cluster_address_is_checked_for_grpc_before_ray_waits_minutes_on_it(
 ) -> None:
     from actors.cluster import _address
 
-    monkeypatch.setattr(_address, "ANSWER_TIMEOUT_S", 0.2)
+    # a server that answers gets 60 s (a busy machine's pause is no silence); the silent one times out at 0.2 s
+    monkeypatch.setattr(_address, "ANSWER_TIMEOUT_S", 0.2 if answer is None else 60.0)
     address, server = serving(answer)
     said = _address.unreachable(address)
     assert said.startswith(why) if why else said == ""
-    server.join(timeout=5)
+    server.join(timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -344,7 +374,23 @@ def test_a_journal_of_the_other_kind_is_refused_both_ways(tmp_path: Path, capsys
     assert "holds a sharded run's journals" in capsys.readouterr().err
 
 
-def test_a_shard_that_misses_one_look_and_answers_again_is_not_lost(tmp_path: Path) -> None:
+class Clock:
+    """The coordinator's ``time``, moved only by the test: a busy machine's pauses do not count as a shard's."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_a_shard_that_misses_one_look_and_answers_again_is_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actors.cluster import _coordinator_host
+
+    clock = Clock()
+    monkeypatch.setattr(_coordinator_host, "time", clock)
     _, coordinator, shards = two_shards(tmp_path, symbols_count=6, iterations=60, edge_threshold=-1000.0)
     looks = [0]
 
@@ -352,13 +398,13 @@ def test_a_shard_that_misses_one_look_and_answers_again_is_not_lost(tmp_path: Pa
         looks[0] += 1
         answers = [shard.figures() for shard in shards]
         if looks[0] == 2:
-            time.sleep(0.6)  # longer than the restart timeout: then it answers again
+            clock.now += 0.6  # a look longer than the restart timeout, then shard 1 missing: then it answers again
             answers[1] = None
         return answers
 
     try:
         ended = coordinator.wait(figures, restart_timeout=0.5)
-        time.sleep(0.6)
+        clock.now += 0.6
         assert not coordinator.given_up(1, 0.5)  # what the Ray host asks before it leaves a shard out of the report
         report, _ = coordinator.report([shard.snapshot() for shard in shards])
     finally:

@@ -212,7 +212,12 @@ def final(sim: Sim) -> None:
     assert not doubled, f"orders in two terminal states: {doubled}"
 
 
-@pytest.fixture(scope="module", params=MODES)
+EXPLORED = [pytest.param(mode, marks=pytest.mark.xdist_group(f"explore-{mode}")) for mode in MODES]
+"""Each mode's tests on one xdist worker: the module fixture explores once per mode, not once per worker that
+draws one of its tests (twice each in a run on a busy 2-core machine, 2 x 7 minutes for ``dropping``)."""
+
+
+@pytest.fixture(scope="module", params=EXPLORED)
 def exploration(request: pytest.FixtureRequest) -> tuple[str, ExplorationReport]:
     mode: str = request.param
     drop = 0.05 if mode == "dropping" else 0.0

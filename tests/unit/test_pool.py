@@ -22,7 +22,7 @@ class Gate(MessageActor):
     @handles(T_Ping)
     def on_ping(self, _msg: T_Ping) -> None:
         self.holding.set()
-        self.opened.wait(10)
+        self.opened.wait(60)  # only a failed test waits that long
 
 
 class UrgentRecorder(Recorder):
@@ -39,7 +39,7 @@ def test_an_urgent_actor_is_served_before_ordinary_ones_waiting_longer() -> None
             pool.spawn(Recorder, f"quoter.{i}", journal)
         pool.spawn(UrgentRecorder, "store", journal)
         pool.tell("gate", encode(T_Ping(0)))
-        assert holding.wait(10)  # the only worker is busy: everything below waits in the run queues
+        assert holding.wait(60)  # the only worker is busy: everything below waits in the run queues
         for i in range(20):
             pool.tell(f"quoter.{i}", encode(T_Num(f"quoter.{i}", i)))
         pool.tell("store", encode(T_Num("store", 99)))

@@ -326,10 +326,10 @@ def test_metrics_are_served_while_the_run_goes_on() -> None:
     try:
         system.start()
         system.run(iterations=4)
-        early = _metrics(urllib.request.urlopen(url, timeout=10).read().decode())
+        early = _metrics(urllib.request.urlopen(url, timeout=60).read().decode())
         placed_early = system.store_snapshot().placed
         system.run()
-        late = _metrics(urllib.request.urlopen(url, timeout=10).read().decode())
+        late = _metrics(urllib.request.urlopen(url, timeout=60).read().decode())
         placed_late = system.store_snapshot().placed
     finally:
         system.stop()
