@@ -284,6 +284,7 @@ def gave_up_final(sim: Sim) -> None:
         assert role(sim, GATEWAY).client.get_orders() == [], f"{gone} gave up and the venue still holds orders"
 
 
+@pytest.mark.timeout(EXPLORATION_TIMEOUT_S)  # 30 s at load 4 on 2 cores; past pytest's 120 s beside busy loops
 @pytest.mark.parametrize("mode", MODES)
 def test_an_actor_that_gives_up_freezes_trading_by_itself_even_over_a_lossy_link(mode: str) -> None:
     # Found by review (2026-12-01): over a lossy link an escalating actor's freeze request could be lost
