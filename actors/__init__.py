@@ -1,12 +1,168 @@
-"""actors: a market-making execution engine as an actor system on pykka."""
+"""actors: a market-making execution engine as an actor system on pykka.
+
+A shadow run from Python, as ``bin/run-shadow`` makes one from a shell::
+
+    import actors
+
+    report = actors.run(symbols=["BTCUSDT", "ETHUSDT"], iterations=20, seed=42, fill_rate=0.7)
+    report.risk["state"], report.pnl["total_usd"], report.orders["placed"]
+    report.to_json()  # the bytes of: bin/run-shadow --symbols BTCUSDT,ETHUSDT --iterations 20 --seed 42 --fill-rate 0.7
+
+The public names are those of ``__all__``, below by what they are for; any
+other module or name is internal and may change.
+
+Running the engine
+    run: one run, every configuration key a named parameter (help(actors.run) lists them); returns a Report.
+    Report: the report's sections as attributes, to_dict(), to_json() (the command's bytes).
+    ConfigError: a bad setting (a ValueError naming it).  RunIncomplete: a run that stopped early.
+    run_shadow_demo: the first entry point, kept for its users (returns the report's text).
+
+Building an engine yourself
+    System: builds, runs and stops one engine on a runtime (System.build(runtime, exchange=..., **settings)).
+    create_runtime, Runtime, RUNTIME_NAMES: the runtimes by name ("pool", "sim", "threads").
+
+Bringing a venue
+    IExchangeClient: what every venue implements (runtime-checkable: isinstance works).
+    PlaceRequest, PlaceResult, CancelResult, ExchangeOrder, OrderStatus, Fill, Side, FillListener: what its calls
+    take and give; ExchangeError (a call that did not happen), ExchangeTimeout (one that may have).
+    What a simulated venue adds, each its own interface the engine tests with isinstance: SupportsAdvance (moves
+    with the market), SupportsTick (says its tick), SupportsHistory (VenueHistory, PlacedOrder: what it did before
+    a restart), SupportsClose (closed as the run stops), SupportsFaultCounts (faults injected, by kind),
+    WrapsVenue (a venue in front of another, as the fault injector is).
+    FakeExchangeClient: the simulated venue of every shadow run.
+
+Testing
+    Sim: the deterministic runtime with test helpers (the ``sim`` pytest fixture); explore, check_determinism.
+
+``import actors`` loads none of this until a name is used (the names are
+resolved on first access), so it stays quick and never imports Ray or plotly.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
 
+TYPE_CHECKING = False
+"""``typing.TYPE_CHECKING`` without importing typing (type checkers take any name TYPE_CHECKING as true)."""
+if TYPE_CHECKING:  # what a type checker sees; at run time each name is imported on first use (__getattr__)
+    from typing import Any
 
-def run_shadow_demo(*args: object, **kwargs: object) -> str:
-    """Run a shadow run and return its report text; see :func:`actors.cli.run_shadow_demo`."""
-    from actors.cli import run_shadow_demo as run
+    from actors._api import Report, run
+    from actors.cli import RunIncomplete, run_shadow_demo
+    from actors.config import RUNTIME_NAMES, ConfigError
+    from actors.core.exchange import (
+        CancelResult,
+        ExchangeError,
+        ExchangeOrder,
+        ExchangeTimeout,
+        FakeExchangeClient,
+        FillListener,
+        IExchangeClient,
+        OrderStatus,
+        PlacedOrder,
+        PlaceRequest,
+        PlaceResult,
+        SupportsAdvance,
+        SupportsClose,
+        SupportsFaultCounts,
+        SupportsHistory,
+        SupportsTick,
+        VenueHistory,
+        WrapsVenue,
+    )
+    from actors.core.types import Fill, Side
+    from actors.runtime import Runtime, create_runtime
+    from actors.system import System
+    from actors.testing import Sim, check_determinism, explore
 
-    return run(*args, **kwargs)  # type: ignore[arg-type]
+_HOMES = {
+    "run": "actors._api",
+    "Report": "actors._api",
+    "ConfigError": "actors.config",
+    "RunIncomplete": "actors.cli",
+    "run_shadow_demo": "actors.cli",
+    "System": "actors.system",
+    "create_runtime": "actors.runtime",
+    "Runtime": "actors.runtime",
+    "RUNTIME_NAMES": "actors.config",
+    "IExchangeClient": "actors.core.exchange",
+    "PlaceRequest": "actors.core.exchange",
+    "PlaceResult": "actors.core.exchange",
+    "CancelResult": "actors.core.exchange",
+    "ExchangeOrder": "actors.core.exchange",
+    "OrderStatus": "actors.core.exchange",
+    "Fill": "actors.core.types",
+    "Side": "actors.core.types",
+    "FillListener": "actors.core.exchange",
+    "ExchangeError": "actors.core.exchange",
+    "ExchangeTimeout": "actors.core.exchange",
+    "SupportsAdvance": "actors.core.exchange",
+    "SupportsTick": "actors.core.exchange",
+    "SupportsHistory": "actors.core.exchange",
+    "VenueHistory": "actors.core.exchange",
+    "PlacedOrder": "actors.core.exchange",
+    "SupportsClose": "actors.core.exchange",
+    "SupportsFaultCounts": "actors.core.exchange",
+    "WrapsVenue": "actors.core.exchange",
+    "FakeExchangeClient": "actors.core.exchange",
+    "Sim": "actors.testing",
+    "explore": "actors.testing",
+    "check_determinism": "actors.testing",
+}
+"""Where each public name lives (the layout may move them; ``actors.<name>`` stays)."""
+
+__all__ = [
+    # running the engine
+    "run",
+    "Report",
+    "ConfigError",
+    "RunIncomplete",
+    "run_shadow_demo",
+    # building an engine yourself
+    "System",
+    "create_runtime",
+    "Runtime",
+    "RUNTIME_NAMES",
+    # bringing a venue
+    "IExchangeClient",
+    "PlaceRequest",
+    "PlaceResult",
+    "CancelResult",
+    "ExchangeOrder",
+    "OrderStatus",
+    "Fill",
+    "Side",
+    "FillListener",
+    "ExchangeError",
+    "ExchangeTimeout",
+    "SupportsAdvance",
+    "SupportsTick",
+    "SupportsHistory",
+    "VenueHistory",
+    "PlacedOrder",
+    "SupportsClose",
+    "SupportsFaultCounts",
+    "WrapsVenue",
+    "FakeExchangeClient",
+    # testing
+    "Sim",
+    "explore",
+    "check_determinism",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module on first use (then kept here: the next access costs nothing)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'actors' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names with every public one, loaded or not (``dir(actors)``, completion in a shell)."""
+    return sorted({*globals(), *__all__})

@@ -419,9 +419,15 @@ def run_shadow_demo(
 ) -> str:
     """Programmatic shadow run: returns exactly the text the CLI prints for the same settings.
 
-    ``more`` takes any other configuration key (``seed``, ``runtime``, ``fill_rate`` ...).
-    The environment is not read: the result depends on the arguments alone.
+    The seed's entry point, kept for its users: new code calls :func:`actors.run`,
+    which this goes through, and reads the :class:`actors.Report` it returns.
+    The three limits have the names they had here (``max_inv``, ``max_total``
+    and ``edge_threshold`` in the config); ``more`` takes any other configuration
+    key (``seed``, ``runtime``, ``fill_rate`` ...).  The environment is not read:
+    the result depends on the arguments alone.
     """
+    from actors._api import run_settings
+
     settings: dict[str, Any] = {
         "symbols": list(symbols),
         "iterations": iterations,
@@ -430,7 +436,7 @@ def run_shadow_demo(
         "edge_threshold": edge_freeze_threshold_bps,
         **more,
     }
-    return run(resolve(overrides=settings, override_source="argument"))
+    return run_settings(settings, typed=False).to_json()
 
 
 __all__ = ["KillSwitch", "RunIncomplete", "main", "run", "run_shadow_demo", "env_name"]

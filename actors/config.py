@@ -429,6 +429,7 @@ def resolve(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, object] | None = None,
     override_source: str = "flag",
+    typed: bool = False,
 ) -> ShadowConfig:
     """Merge defaults < file < environment < overrides, validating every value of every layer.
 
@@ -436,6 +437,9 @@ def resolve(
     config file or ``MM_*`` variable is an error whatever the flags say.
     ``symbols`` and ``symbols_count`` are one choice: the one given at the
     higher layer wins; both at the same layer (above the defaults) is an error.
+    ``typed``: the overrides are Python values (:func:`actors.run`), held to
+    the types a config file's are: ``iterations="20"`` is refused there as
+    ``iterations = "20"`` is in a file, while a flag's text is parsed.
     """
     layers: list[dict[str, tuple[str, object]]] = [default_values()]
     if config_file is not None:
@@ -450,7 +454,10 @@ def resolve(
         if key not in KEYS:
             raise ConfigError(f"unknown setting {key!r} (known: {', '.join(KEYS)})")
         if value is not None:
-            top[key] = (f"{override_source} {_flag(key) if override_source == 'flag' else key}", value)
+            source = f"{override_source} {_flag(key) if override_source == 'flag' else key}"
+            if typed:
+                _check_type(key, source, value)
+            top[key] = (source, value)
     layers.append(top)
     values: dict[str, Any] = {}
     rank: dict[str, int] = {}
@@ -508,15 +515,22 @@ def _source(layers: list[dict[str, tuple[str, object]]], key: str) -> str:
 
 def _parse(key: str, source: str, raw: object, *, toml: bool) -> Any:
     """One value of one layer, checked; the error names its source and its key."""
-    spec = KEYS[key]
     named = source if not toml else f"{source}: {key}"
-    if toml and ((isinstance(raw, bool) and bool not in spec.toml_types) or not isinstance(raw, spec.toml_types)):
-        expected = " or ".join(_TOML_TYPE_NAMES[kind] for kind in spec.toml_types)
-        raise ConfigError(f"{named}: expected {expected}, got {type(raw).__name__} {raw!r}")
+    if toml:
+        _check_type(key, named, raw)
     try:
-        return spec.parse(raw)
+        return KEYS[key].parse(raw)
     except ValueError as exc:
         raise ConfigError(f"{named}: {exc}") from None
+
+
+def _check_type(key: str, named: str, raw: object) -> None:
+    """Refuse a value of a type ``key`` does not take in a config file (or as a Python argument); ``named`` says
+    where it came from."""
+    kinds = KEYS[key].toml_types
+    if (isinstance(raw, bool) and bool not in kinds) or not isinstance(raw, kinds):
+        expected = " or ".join(_TOML_TYPE_NAMES[kind] for kind in kinds)
+        raise ConfigError(f"{named}: expected {expected}, got {type(raw).__name__} {raw!r}")
 
 
 def _flag(key: str) -> str:

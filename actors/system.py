@@ -12,7 +12,7 @@ import pykka
 
 from actors.config import ShadowConfig, resolve
 from actors.core.clock import FrozenClock
-from actors.core.exchange import FakeExchangeClient, IExchangeClient
+from actors.core.exchange import FakeExchangeClient, IExchangeClient, SupportsClose, SupportsTick, WrapsVenue
 from actors.core.exchange_faults import ExchangeFaults, FaultyExchange
 from actors.core.fill_model import FillModel
 from actors.core.journal import JournalError, JournalLock, JournalReader
@@ -120,10 +120,14 @@ class System:
         self.gateway: pykka.ActorRef[Any]
 
     @classmethod
-    def build(cls, runtime: Runtime, **settings: Any) -> System:
-        """A system from defaults overridden by ``settings`` (config keys, e.g. ``symbols=[...]``)."""
+    def build(cls, runtime: Runtime, *, exchange: IExchangeClient | None = None, **settings: Any) -> System:
+        """A system from defaults overridden by ``settings`` (config keys, e.g. ``symbols=[...]``).
+
+        ``exchange``: the venue to trade on (any :class:`IExchangeClient`);
+        by default the simulated venue the settings describe.
+        """
         config = resolve(overrides=settings, override_source="setting")
-        return cls(runtime, replace(config, runtime=runtime.name))
+        return cls(runtime, replace(config, runtime=runtime.name), exchange=exchange)
 
     def start(self) -> None:
         """Spawn every actor; the gateway first, the feed last (each only sends downstream).
@@ -138,12 +142,13 @@ class System:
         policy = QuotingPolicy(config.spread_bps, config.quote_notional_usd)
         store = OrderStore(retain_ticks=config.retain_ticks)
         engine = RiskEngine(limits, self.instruments)
-        venue_tick = int(getattr(self.venue, "tick", 0)) if self.journal_dir is not None else 0
+        venue = self.venue
+        venue_tick = venue.tick if self.journal_dir is not None and isinstance(venue, SupportsTick) else 0
         if self.journal_dir is not None:
             self.recovered = recover(
                 self.journal_dir, store, engine, self.market, config.symbols, reached=venue_tick,
                 final_tick=config.iterations, fsync=config.journal_fsync, fingerprint=journal_fingerprint(config),
-                keep_fills_after=self._fills_to_keep_after(), venue=self.venue,
+                keep_fills_after=self._fills_to_keep_after(), venue=venue,
             )  # fmt: skip
         recovered = self.recovered
         if engine.frozen and limits.flatten_on_halt:  # flattening orders open at the kill: canceled as the window ends
@@ -216,9 +221,8 @@ class System:
 
     @property
     def venue(self) -> IExchangeClient:
-        """The venue itself, under the fault injector if there is one."""
-        venue: IExchangeClient = getattr(self.exchange, "inner", self.exchange)
-        return venue
+        """The venue itself, under the fault injector if there is one (:class:`WrapsVenue`)."""
+        return self.exchange.inner if isinstance(self.exchange, WrapsVenue) else self.exchange
 
     @property
     def ticks_run(self) -> int:
@@ -330,7 +334,8 @@ class System:
         journal holds a finished run.
         """
         self.runtime.shutdown()
-        closed = _close(getattr(self.venue, "close", None))
+        venue = self.venue
+        closed = _close(venue.close if isinstance(venue, SupportsClose) else None)
         recovered = self.recovered
         if recovered is not None:
             if recovered.risk_journal is not None:

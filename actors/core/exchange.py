@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -120,8 +120,17 @@ class ExchangeTimeout(ExchangeError):
     """No answer: the call may or may not have taken effect at the venue."""
 
 
+@runtime_checkable
 class IExchangeClient(Protocol):
-    """What the gateway needs from a venue; the only exchange API in the engine."""
+    """What the gateway needs from a venue; the only exchange API in the engine.
+
+    A venue may offer more, each capability its own small interface that the
+    engine tests with ``isinstance`` (docs/DESIGN.md, "The venue's interface"):
+    :class:`SupportsAdvance`, :class:`SupportsTick`, :class:`SupportsHistory`,
+    :class:`SupportsClose`, :class:`SupportsFaultCounts` and :class:`WrapsVenue`.
+    A real venue needs none of them.  ``isinstance(v, IExchangeClient)`` checks
+    that the methods are there, not their signatures.
+    """
 
     def place(self, request: PlaceRequest) -> PlaceResult:
         """Place a limit order."""
@@ -184,6 +193,49 @@ class SupportsAdvance(Protocol):
 
     def advance(self, tick: int) -> None:
         """Move to ``tick`` and match resting orders."""
+        ...
+
+
+@runtime_checkable
+class SupportsTick(Protocol):
+    """A simulated venue that says which market tick it has reached: a run resumed from a journal goes on after it."""
+
+    @property
+    def tick(self) -> int:
+        """The last tick the venue moved to (0 before the first)."""
+        ...
+
+
+@runtime_checkable
+class SupportsClose(Protocol):
+    """A venue that holds something until the run stops (a journaled venue: its journal file); closed then."""
+
+    def close(self) -> None:
+        """Release what the venue holds; called once, as the system stops."""
+        ...
+
+
+@runtime_checkable
+class SupportsFaultCounts(Protocol):
+    """A venue that injects faults and counts them: the report's ``exchange.faults_injected``.
+
+    A venue without it reports zero for every kind.
+    """
+
+    @property
+    def injected(self) -> Mapping[str, int]:
+        """Faults injected so far, by kind (``place_error``, ``cancel_timeout`` ...)."""
+        ...
+
+
+@runtime_checkable
+class WrapsVenue(Protocol):
+    """A venue in front of another one (the fault injector): the system asks the inner venue for its tick, its
+    history and to close, and the outer one for everything else."""
+
+    @property
+    def inner(self) -> IExchangeClient:
+        """The venue behind this one."""
         ...
 
 

@@ -24,6 +24,7 @@ from actors.core.exchange import (
     IExchangeClient,
     PlaceRequest,
     SupportsAdvance,
+    SupportsFaultCounts,
 )
 from actors.core.exchange_faults import FAULT_KINDS
 from actors.core.orders import cancel_backoff_ticks
@@ -172,7 +173,8 @@ class ExchangeGateway(SupervisedRole):
         """The number of the last record sent on the stream to the store."""
         self.in_doubt: dict[str, str] = {}
         self.pushed: list[Fill] = []
-        self.advances = isinstance(client, SupportsAdvance)
+        self.advancing: SupportsAdvance | None = client if isinstance(client, SupportsAdvance) else None
+        """The venue as one that moves with the market (a simulated one); None for a venue that moves by itself."""
         self.keep_latencies = measure_latency
         """Keep every latency for the report (paced mode); telemetry alone gets each one and keeps none."""
         self.measure_latency = measure_latency or telemetry is not None
@@ -223,8 +225,8 @@ class ExchangeGateway(SupervisedRole):
         acks, rejects = self._settle_doubts()
         if self.frozen and not self.venue_empty and tick.tick >= self.next_mass_cancel_tick:
             self._mass_cancel(tick.tick)  # the last round failed and its backoff is over: try again
-        if self.advances:
-            self.client.advance(tick.tick)  # type: ignore[attr-defined]
+        if self.advancing is not None:
+            self.advancing.advance(tick.tick)
         self.closing_owed = None  # queued in the outbox by the report: sent even past a failure
         self._report(tick.tick, acks, rejects, [], [], closes=True)
 
@@ -596,6 +598,7 @@ class ExchangeGateway(SupervisedRole):
 
     def snapshot(self) -> GatewaySnapshot:
         """State for reports and tests."""
+        injected = self.client.injected if isinstance(self.client, SupportsFaultCounts) else {}
         return GatewaySnapshot(
             self.frozen,
             self.places,
@@ -603,7 +606,7 @@ class ExchangeGateway(SupervisedRole):
             self.exchange_errors,
             self.refused_after_freeze,
             self.reconciled,
-            {kind: getattr(self.client, "injected", {}).get(kind, 0) for kind in FAULT_KINDS},
+            {kind: injected.get(kind, 0) for kind in FAULT_KINDS},
             self.market_through,
             self.venue_open,
             self.mass_cancel_rounds,

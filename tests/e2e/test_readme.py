@@ -161,10 +161,13 @@ def test_a_doc_example_prints_what_the_doc_shows(example: Example) -> None:
 
 def test_the_readme_python_example_returns_exactly_what_its_command_prints() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    code = re.search(r"from Python:\n\n```python\n(.*?)\n```", readme, re.S)
+    code = re.search(r"from Python:\n\n```python\n(.*?)\n```\n\n```\n(.*?)\n```", readme, re.S)
     assert code is not None
     scope: dict[str, Any] = {"__name__": "readme"}
-    exec(compile(code.group(1), "<README.md>", "exec"), scope)  # the README's own code
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code.group(1), "<README.md>", "exec"), scope)  # the README's own code
+    assert out.getvalue() == code.group(2) + "\n"  # what it prints is what the README shows
     command = next(e for e in EXAMPLES if e.doc == "README.md")  # "the command above": the first example
     assert scope["text"] == printed(command.command) == command.output + "\n"
 
