@@ -378,6 +378,38 @@ def test_every_placeholder_says_what_its_parser_takes() -> None:
     # SYMBOLS: counts
 
 
+def _readme_groups() -> dict[str, dict[str, str]]:
+    """The README's options tables: group title (lower case) -> key -> the default column's text."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Configuration") : readme.index("Bad input —")]
+    groups: dict[str, dict[str, str]] = {}
+    for title, table in re.findall(r"^\*\*([A-Za-z ]+)\*\*: [^\n]*\n\n((?:\|[^\n]*\n)+)", section, re.M):
+        rows = groups.setdefault(title.lower(), {})
+        for row in table.splitlines()[2:]:
+            flags, key, _env, default = (cell.strip() for cell in re.split(r"(?<!\\)\|", row)[1:5])  # \| is text
+            names = {flag.removeprefix("no-").replace("-", "_") for flag in re.findall(r"`--([a-z-]+)", flags)}
+            rows.update(dict.fromkeys(names or set(re.findall(r"`([a-z_]+)`", key)), default))
+    return groups
+
+
+def test_the_readme_tables_group_the_options_as_help_does_with_the_defaults_of_conf_default_toml() -> None:
+    from actors.config import KEYS
+
+    groups = _readme_groups()
+    assert list(groups) == GROUP_TITLES
+    for key, spec in KEYS.items():
+        assert key in groups[spec.group], (key, spec.group)
+        shown, value = groups[spec.group][key].split(" ")[0], default_values()[key][1]
+        if isinstance(value, bool):
+            assert shown == str(value).lower(), key
+        elif isinstance(value, (int, float)):
+            assert float(shown) == value, key
+        elif isinstance(value, list):
+            assert shown == (",".join(value) or "[]"), key
+        else:
+            assert shown == (value or '""'), key
+
+
 # ------------------------------------------------------------ path options: one line naming the problem
 
 
