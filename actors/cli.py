@@ -20,7 +20,18 @@ from loguru import logger
 
 from actors.cluster._address import unreachable
 from actors.cluster._kill_switch import Freezable
-from actors.config import KEYS, ConfigError, ShadowConfig, check_paths, env_name, resolve
+from actors.config import (
+    GROUPS,
+    KEYS,
+    ConfigError,
+    Key,
+    ShadowConfig,
+    check_paths,
+    closest,
+    default_values,
+    env_name,
+    resolve,
+)
 from actors.core.journal import JournalError
 from actors.core.market_events import MarketDataError
 from actors.gc_tuning import tune_gc
@@ -57,30 +68,128 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(message)
 
 
+class _Switch(argparse.BooleanOptionalAction):
+    """``--flatten-on-halt`` / ``--no-flatten-on-halt`` for a true/false key.
+
+    The positive form also takes a value, ``--flatten-on-halt true|false``,
+    as the flag did before it was a switch: commands written for it keep
+    working.  A value is passed on as text, so that :func:`resolve` checks it
+    as it checks the key's and the variable's (one message for all three).
+    """
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.nargs = "?"
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        negative = option_string is not None and option_string.startswith("--no-")
+        if negative and values is not None:
+            raise ConfigError(f"flag {option_string}: takes no value (it is {self.option_strings[0]} false)")
+        setattr(namespace, self.dest, False if negative else True if values is None else values)
+
+
+class _Help(argparse.HelpFormatter):
+    """Help whose switches read ``--flatten-on-halt, --no-flatten-on-halt`` (their optional value is in the text)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if isinstance(action, _Switch):
+            return ", ".join(action.option_strings)
+        return super()._format_action_invocation(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: one flag per configuration key, plus --config and --shadow."""
+    """The command line: one flag per configuration key, in the groups of :data:`GROUPS`, plus --config and --shadow.
+
+    Each flag's help ends with its default (from ``conf/default.toml``, the
+    one place defaults live) and its unit; a true/false key is a switch.
+    """
+    defaults = {key: value for key, (_source, value) in default_values().items()}
     parser = _Parser(
         prog=PROG,
+        usage="%(prog)s [--config FILE] [--OPTION VALUE | --SWITCH | --no-SWITCH ...]",
         description="Run the market-making engine against a deterministic fake exchange and print one JSON report.",
-        epilog="Precedence: flags > environment (MM_<KEY>, e.g. MM_SEED) > --config FILE > conf/default.toml.",
+        epilog=f"Each option is also a key of a --config TOML file (--max-inv: max_inv) and an environment variable "
+        f"(MM_MAX_INV). Precedence: flags > environment > --config FILE > conf/default.toml. The frozen clock starts "
+        f"at MM_FREEZE_UTC_ISO (key freeze_utc_iso; default: {defaults['freeze_utc_iso']}). A negative number is a "
+        f"value (--edge-threshold -1e3).",
+        formatter_class=_Help,
         allow_abbrev=False,
+        add_help=False,
     )
-    parser.add_argument("--shadow", action="store_true", help="accepted for clarity: a shadow run is what this does")
-    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML file with any of the keys below")
+    groups = {name: parser.add_argument_group(name, description) for name, description in GROUPS.items()}
+    run_group = groups["run"]
+    run_group.add_argument("-h", "--help", action="help", help="show this help and exit")
+    run_group.add_argument("--config", type=Path, metavar="FILE", help="TOML file with any of the keys below")
+    run_group.add_argument("--shadow", action="store_true", help="accepted for clarity: a shadow run is what this does")
     for key, spec in KEYS.items():
         if key == "freeze_utc_iso":
             continue  # set through MM_FREEZE_UTC_ISO or the config file
-        metavar = spec.metavar or key.split("_")[-1].upper()
+        flag = "--" + key.replace("_", "-")
+        default = _default_shown(defaults[key], spec)
+        group = groups[spec.group]
+        if spec.toml_types == (bool,):
+            text = f"{spec.help} (default: {default}; {flag} true|false also works)"
+            group.add_argument(flag, dest=key, action=_Switch, help=text.replace("%", "%%"))
+            continue
         action = "append" if key == "market" else "store"  # --market PATH, repeated for more files
-        parser.add_argument("--" + key.replace("_", "-"), dest=key, metavar=metavar, help=spec.help, action=action)
+        text = f"{spec.help} (default: {default})"
+        group.add_argument(flag, dest=key, metavar=_placeholder(key), action=action, help=text.replace("%", "%%"))
     return parser
+
+
+def _placeholder(key: str) -> str:
+    """What a flag's value is called in --help: N for a count, the unit of a quantity (USD, BPS, MS), else a name."""
+    spec = KEYS[key]
+    if spec.metavar:
+        return spec.metavar
+    if spec.toml_types == (int,):
+        return "N"
+    return spec.unit.upper() if spec.unit else key.rsplit("_", maxsplit=1)[-1].upper()
+
+
+def _default_shown(value: object, spec: Key) -> str:
+    """A default of conf/default.toml as --help shows it: with its unit, 'off' where 0 or nothing turns it off."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value) if value else "none"
+    if value == "":
+        return "none"
+    if value == 0 and "0 = off" in spec.help:
+        return "off"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value} {spec.unit}" if spec.unit and isinstance(value, (int, float)) else str(value)
 
 
 def parse_config(argv: Sequence[str], environ: Mapping[str, str]) -> ShadowConfig:
     """Flags + environment + files -> a validated config, or :class:`ConfigError`."""
-    args = build_parser().parse_args(negative_values_joined(argv))
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(negative_values_joined(argv))
+    if unknown:
+        raise ConfigError(_unknown_arguments(parser, unknown))
     overrides: dict[str, Any] = {key: getattr(args, key, None) for key in KEYS if key != "freeze_utc_iso"}
     return resolve(config_file=args.config, environ=environ, overrides=overrides)
+
+
+def _unknown_arguments(parser: argparse.ArgumentParser, unknown: Sequence[str]) -> str:
+    """One line for what the parser did not know: the first unknown flag and the flag it is closest to."""
+    flag = next((word.split("=", 1)[0] for word in unknown if word.startswith("-")), None)
+    if flag is None:
+        return f"unexpected argument {unknown[0]!r}: a value goes right after its flag (run-shadow --help)"
+    options = [option for action in parser._actions for option in action.option_strings if option.startswith("--")]
+    names = [option[2:] for option in options if not option.startswith("--no-") or flag.startswith("--no-")]
+    close = closest(flag.lstrip("-"), names)
+    return f"unknown flag {flag}; " + (f"did you mean --{close}?" if close else "run-shadow --help lists them")
 
 
 def negative_values_joined(argv: Sequence[str]) -> list[str]:

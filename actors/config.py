@@ -8,6 +8,7 @@ bad value gets the same clear message wherever it came from.  Errors are
 
 from __future__ import annotations
 
+import difflib
 import errno
 import math
 import os
@@ -15,8 +16,8 @@ import re
 import stat
 import tempfile
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -177,66 +178,161 @@ class Key:
 
     Flags and environment variables are text by nature; in a TOML file a
     number written as a string (``max_inv = "100"``) is a mistake worth
-    naming, so TOML values must already have the right type.
+    naming, so TOML values must already have the right type.  ``unit`` is
+    what a number counts in, shown after its default in ``--help``; ``group``
+    is the section of :data:`GROUPS` the key is listed under (set by the
+    section it is declared in).
     """
 
     parse: Callable[[object], Any]
     help: str
     toml_types: tuple[type, ...] = (str,)
     metavar: str | None = None
+    unit: str = ""
+    group: str = ""
 
 
 _TOML_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", bool: "true or false"}
 _INT: tuple[type, ...] = (int,)
 _NUM: tuple[type, ...] = (int, float)
+_BOOL: tuple[type, ...] = (bool,)
 _RATE = _number(unit=True)
 
-KEYS: dict[str, Key] = {
-    "symbols": Key(_symbols, "comma-separated symbols to quote, e.g. BTCUSDT,ETHUSDT", (list, str)),
-    "symbols_count": Key(_integer(0, 100_000), "quote N generated symbols SYM00001.. instead of --symbols", _INT),
-    "iterations": Key(_integer(1, 10_000_000), "market ticks to run (with --market: the buckets in the data)", _INT),
+GROUPS: dict[str, str] = {
+    "run": "what to trade, for how long, and how ticks come",
+    "market": "the synthetic market, or a recorded one to replay (docs/EXECUTION.md)",
+    "strategy": "the quotes: a bid and an ask around each symbol's mid",
+    "risk and limits": "pre-trade checks and trading states (ACTIVE, REDUCING, HALTED); 0 turns a check off",
+    "simulated venue and faults": "how the fake exchange fills, rejects, charges and fails (docs/RELIABILITY.md)",
+    "outputs": "the report is one JSON line on stdout; logs go to stderr; the rest is off unless asked "
+    "(docs/OBSERVABILITY.md)",
+    "journal": "durability: a killed run resumes where it stopped (docs/RELIABILITY.md)",
+    "cluster": "symbols sharded over processes (docs/SCALING.md)",
+}
+"""The sections of ``--help`` and of the README's options, in order, with what each is for."""
+
+_RUN = {
+    "symbols": Key(
+        _symbols,
+        "symbols to quote, comma-separated, any case (btcusdt, btc-usdt: BTCUSDT); with --market: the files'",
+        (list, str),
+    ),
+    "symbols_count": Key(
+        _integer(0, 100_000), "quote N generated symbols SYM00001.. instead of --symbols; 0 = off", _INT
+    ),
+    "iterations": Key(
+        _integer(1, 10_000_000), "market ticks to run (with --market: the buckets in the data)", _INT, unit="ticks"
+    ),
     "seed": Key(_integer(0, 2**63 - 1), "seed of the market, fills and rejects", _INT),
-    "runtime": Key(_choice(RUNTIME_NAMES), "actor runtime: " + " | ".join(RUNTIME_NAMES)),
-    "max_inv": Key(_number(positive=True), "max inventory per symbol, USD", _NUM),
-    "max_total": Key(_number(positive=True), "max total notional, USD", _NUM),
-    "edge_threshold": Key(_number(), "freeze when realised edge (bps) falls below this", _NUM),
-    "edge_min_fills": Key(_integer(1), "fills needed before the edge can freeze trading", _INT),
+    "runtime": Key(_choice(RUNTIME_NAMES), "actor runtime: threads | pool | sim (the same report on each)"),
+    "pace": Key(_choice(PACES), "asap: deterministic, as fast as it goes | realtime: a tick every --tick-ms"),
+    "tick_ms": Key(
+        _number(positive=True, high=86_400_000.0),
+        "realtime: time between market ticks; with --market: a tick's time bucket, 1000 unless set (at most a day)",
+        _NUM,
+        unit="ms",
+    ),
+    "decision_deadline_ms": Key(
+        _number(positive=True, high=86_400_000.0),
+        "realtime: risk decides a tick this long after its first input, complete or not (at most a day)",
+        _NUM,
+        unit="ms",
+    ),
+    "ticks_in_flight": Key(
+        _integer(1, 1000), "asap: ticks the feed runs ahead of risk's decisions", _INT, unit="ticks"
+    ),
+    "retain_ticks": Key(
+        _integer(1, 1_000_000), "a finished order is remembered this long before it is forgotten", _INT, unit="ticks"
+    ),
+    "freeze_utc_iso": Key(_freeze_iso, "frozen clock start (env MM_FREEZE_UTC_ISO)"),
+}
+
+_MARKET = {
+    "market": Key(
+        _paths,
+        "recorded market file or directory to replay (repeat for more; 'sample' is the packaged sample)",
+        (list, str),
+        metavar="PATH",
+    ),
+    "market_format": Key(_choice(MARKET_FORMATS), "format of the market files: " + " | ".join(MARKET_FORMATS)),
+    "instruments": Key(_text, "TOML table of tick_size and lot_size by symbol", metavar="FILE"),
+    "on_bad_row": Key(
+        _choice(BAD_ROW_POLICIES),
+        "a market row out of time order, crossed or malformed: error | skip (counted)",
+        metavar="POLICY",
+    ),
+    "volatility_bps": Key(
+        _number(low=0.0, high=1_000.0),
+        "synthetic market: std-dev of the mid's log return per tick (0 to 1,000)",
+        _NUM,
+        unit="bps",
+    ),
+}
+
+_STRATEGY = {
+    "spread_bps": Key(_number(positive=True, high=10_000.0), "full quoted spread (at most 10,000)", _NUM, unit="bps"),
+    "quote_notional_usd": Key(
+        _number(positive=True, high=1e9),
+        "size of each quote side (at most 1e9: lots must fit the wire)",
+        _NUM,
+        unit="USD",
+    ),
+}
+
+_RISK = {
+    "max_inv": Key(_number(positive=True), "max inventory per symbol: |position| x mark", _NUM, unit="USD"),
+    "max_total": Key(_number(positive=True), "max total notional: sum of |position| x mark", _NUM, unit="USD"),
+    "edge_threshold": Key(_number(), "halt when the realised edge falls below this", _NUM, unit="bps"),
+    "edge_min_fills": Key(_integer(1), "fills needed before the edge can halt trading", _INT, unit="fills"),
     "reduce_above_usd": Key(
-        _number(low=0.0), "REDUCING: a symbol above this |position| x mark (USD) is reduce-only; 0 = off", _NUM
+        _number(low=0.0), "REDUCING: a symbol above this |position| x mark is reduce-only; 0 = off", _NUM, unit="USD"
     ),
     "reduce_above_total_usd": Key(
-        _number(low=0.0), "REDUCING: every symbol is reduce-only above this total notional (USD); 0 = off", _NUM
+        _number(low=0.0), "REDUCING: every symbol is reduce-only above this total notional; 0 = off", _NUM, unit="USD"
     ),
-    "max_order_usd": Key(_number(low=0.0), "block an order above this notional, USD; 0 = off", _NUM),
+    "max_order_usd": Key(_number(low=0.0), "block an order above this notional; 0 = off", _NUM, unit="USD"),
     "price_band_bps": Key(
-        _number(low=0.0), "block an order priced further than this from the mid, bps (fat finger); 0 = off", _NUM
+        _number(low=0.0),
+        "block an order priced further than this from the mid (fat finger); 0 = off",
+        _NUM,
+        unit="bps",
     ),
-    "max_open_orders": Key(_integer(0, 1_000_000), "block orders beyond this many resting per symbol; 0 = off", _INT),
+    "max_open_orders": Key(
+        _integer(0, 1_000_000), "block orders beyond this many resting per symbol; 0 = off", _INT, unit="orders"
+    ),
     "max_orders_per_sec": Key(
         _integer(0, 1_000_000),
         "block orders beyond this many new per symbol per second of the tick clock; 0 = off",
         _INT,
+        unit="orders",
     ),
     "resume_after_ticks": Key(
-        _integer(0, 10_000_000), "a halt for edge ends this many ticks later if the edge is back; 0 = final", _INT
+        _integer(0, 10_000_000),
+        "a halt for edge ends this many ticks later if the edge is back; 0 = final",
+        _INT,
+        unit="ticks",
     ),
-    "edge_window_fills": Key(_integer(1, 100_000), "fills whose edge, re-marked, decides a resume", _INT),
+    "edge_window_fills": Key(_integer(1, 100_000), "fills whose edge, re-marked, decides a resume", _INT, unit="fills"),
     "flatten_on_halt": Key(
-        _boolean,
-        "after a halt's cancels, reduce-only orders at the touch bring positions to zero",
-        (bool,),
-        metavar="BOOL",
+        _boolean, "after a halt's cancels, reduce-only orders at the touch bring positions to zero", _BOOL, "BOOL"
     ),
-    "flatten_ticks": Key(_integer(1, 1_000_000), "ticks after a halt that flattening orders are sent for", _INT),
-    "spread_bps": Key(_number(positive=True, high=10_000.0), "full quoted spread, bps (at most 10,000)", _NUM),
-    "quote_notional_usd": Key(
-        _number(positive=True, high=1e9), "size of each quote side, USD (at most 1e9: lots must fit the wire)", _NUM
+    "flatten_ticks": Key(
+        _integer(1, 1_000_000), "ticks after a halt that flattening orders are sent for", _INT, unit="ticks"
     ),
-    "fill_rate": Key(_RATE, "chance a resting order trades per tick, [0, 1]", _NUM),
+}
+
+_VENUE = {
+    "fill_model": Key(
+        _choice(FILL_MODELS), "auto (market with --market, else random) | market: fills from the recording | random"
+    ),
+    "fill_rate": Key(_RATE, "random fills: chance a resting order trades per tick, [0, 1]", _NUM),
     "reject_rate": Key(_RATE, "chance the venue rejects a new order, [0, 1]", _NUM),
     "partial_fill_rate": Key(_RATE, "chance a trade is partial, [0, 1]", _NUM),
-    "volatility_bps": Key(
-        _number(low=0.0, high=1_000.0), "std-dev of the mid's log return per tick, bps (0 to 1,000)", _NUM
+    "maker_fee_bps": Key(
+        _number(low=-1_000.0, high=1_000.0),
+        "maker fee on every fill, of notional (negative: a rebate)",
+        _NUM,
+        unit="bps",
     ),
     "place_error_rate": Key(_RATE, "fault: chance a placement fails in transport, [0, 1]", _NUM),
     "cancel_error_rate": Key(_RATE, "fault: chance a cancel fails in transport, [0, 1]", _NUM),
@@ -245,21 +341,40 @@ KEYS: dict[str, Key] = {
     "out_of_order_rate": Key(_RATE, "fault: chance a batch of fills is reordered, [0, 1]", _NUM),
     "unknown_fill_rate": Key(_RATE, "fault: chance a batch of fills carries one for no known order, [0, 1]", _NUM),
     "cancel_race_rate": Key(_RATE, "fault: chance an order fills just before its cancel, [0, 1]", _NUM),
-    "pace": Key(_choice(PACES), "asap: deterministic, as fast as it goes | realtime: a tick every --tick-ms"),
-    "tick_ms": Key(
-        _number(positive=True, high=86_400_000.0),
-        "paced mode: ms between market ticks; with --market: a tick's time bucket, default 1000 (at most a day)",
-        _NUM,
+}
+
+_OUTPUTS = {
+    "log_level": Key(_choice(LOG_LEVELS, upper=True), "stderr's level: " + " | ".join(LOG_LEVELS)),
+    "log_format": Key(_choice(LOG_FORMATS), "stderr log lines: text (readable) | json (one JSON object a line)"),
+    "metrics_port": Key(
+        _integer(0, 65_535), "serve Prometheus metrics on this port while the run goes on; 0 = off", _INT, "PORT"
     ),
-    "decision_deadline_ms": Key(
-        _number(positive=True, high=86_400_000.0),
-        "paced mode: risk decides a tick this long (ms, at most a day) after its first input, complete or not",
-        _NUM,
+    "metrics_file": Key(_text, "write the Prometheus text format to this file at the end", metavar="PATH"),
+    "metrics_symbols": Key(
+        _integer(0, 1000),
+        "the first N symbols get a metric series of their own (bounds cardinality)",
+        _INT,
+        unit="symbols",
     ),
-    "ticks_in_flight": Key(_integer(1, 1000), "ticks the feed puts in flight ahead of risk's decisions", _INT),
-    "retain_ticks": Key(_integer(1, 1_000_000), "ticks a finished order is remembered before it is forgotten", _INT),
+    "events": Key(_text, "write every order event of the run to this CSV file", metavar="PATH"),
+    "html": Key(_text, "write a self-contained HTML report of the run (plotly) to this file", metavar="PATH"),
+    "html_symbols": Key(
+        _integer(1, 100), "the HTML report charts the first N symbols one by one", _INT, unit="symbols"
+    ),
+}
+
+_JOURNAL = {
+    "journal": Key(
+        _text, "directory of the order store's and the venue's journals; a run resumes from them", metavar="DIR"
+    ),
+    "journal_fsync": Key(
+        _boolean, "fsync the journal at every flush (survives a power cut, costs time)", _BOOL, "BOOL"
+    ),
+}
+
+_CLUSTER = {
     "shards": Key(
-        _integer(1, 64), "symbols sharded over this many processes (Ray actors; needs the cluster extra)", _INT, "N"
+        _integer(1, 64), "symbols sharded over this many processes (Ray actors; needs the cluster extra)", _INT
     ),
     "cluster": Key(
         _text,
@@ -269,49 +384,35 @@ KEYS: dict[str, Key] = {
     ),
     "shard_restart_timeout": Key(
         _number(positive=True, high=3_600.0),
-        "a shard that dies and is not back within this many seconds freezes every shard",
+        "a shard that dies and is not back within this long freezes every shard",
         _NUM,
-        "S",
+        "SECONDS",
+        unit="s",
     ),
-    "journal": Key(
-        _text, "directory of the order store's and the venue's journals; a run resumes from them", metavar="DIR"
-    ),
-    "journal_fsync": Key(
-        _boolean, "fsync the journal at every flush (survives a power cut, costs time)", (bool,), metavar="BOOL"
-    ),
-    "market": Key(
-        _paths,
-        "recorded market file or directory to replay (repeat for more; 'sample' is the packaged sample)",
-        (list, str),
-        metavar="PATH",
-    ),
-    "market_format": Key(_choice(MARKET_FORMATS), "format of the market files: " + " | ".join(MARKET_FORMATS)),
-    "fill_model": Key(
-        _choice(FILL_MODELS), "auto (market with --market, else random) | market: fills from the recording | random"
-    ),
-    "instruments": Key(_text, "TOML table of tick_size and lot_size by symbol", metavar="FILE"),
-    "maker_fee_bps": Key(
-        _number(low=-1_000.0, high=1_000.0), "maker fee on every fill, bps of notional (negative: a rebate)", _NUM
-    ),
-    "on_bad_row": Key(
-        _choice(BAD_ROW_POLICIES),
-        "a market row out of time order, crossed or malformed: error | skip (counted)",
-        metavar="POLICY",
-    ),
-    "freeze_utc_iso": Key(_freeze_iso, "frozen clock start (env MM_FREEZE_UTC_ISO)"),
-    "log_level": Key(_choice(LOG_LEVELS, upper=True), "loguru level on stderr"),
-    "log_format": Key(_choice(LOG_FORMATS), "stderr log lines: text (readable) | json (one JSON object a line)"),
-    "metrics_port": Key(
-        _integer(0, 65_535), "serve Prometheus metrics on this port while the run goes on (0: off)", _INT, "PORT"
-    ),
-    "metrics_file": Key(_text, "write the Prometheus text format to this file at the end", metavar="PATH"),
-    "metrics_symbols": Key(
-        _integer(0, 1000), "symbols that get a per-symbol metric series (the first N; bounds cardinality)", _INT
-    ),
-    "events": Key(_text, "write every order event of the run to this CSV file", metavar="PATH"),
-    "html": Key(_text, "write a self-contained HTML report of the run (plotly) to this file", metavar="PATH"),
-    "html_symbols": Key(_integer(1, 100), "symbols the HTML report charts one by one (the first N)", _INT),
 }
+
+
+def _grouped(*sections: tuple[str, dict[str, Key]]) -> dict[str, Key]:
+    """The sections' keys in one table, each knowing its group."""
+    keys: dict[str, Key] = {}
+    for group, section in sections:
+        if group not in GROUPS:
+            raise ValueError(f"no such group {group!r}")
+        keys.update({name: replace(spec, group=group) for name, spec in section.items()})
+    return keys
+
+
+KEYS: dict[str, Key] = _grouped(
+    ("run", _RUN),
+    ("market", _MARKET),
+    ("strategy", _STRATEGY),
+    ("risk and limits", _RISK),
+    ("simulated venue and faults", _VENUE),
+    ("outputs", _OUTPUTS),
+    ("journal", _JOURNAL),
+    ("cluster", _CLUSTER),
+)
+"""Every configuration key, by group, in the order ``--help`` lists them."""
 
 
 @dataclass(frozen=True)
@@ -419,8 +520,40 @@ def load_toml(path: Path) -> dict[str, Any]:
 def _check_table(table: Mapping[str, Any], source: str) -> dict[str, Any]:
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
-        raise ConfigError(f"{source}: unknown key {unknown[0]!r} (known: {', '.join(KEYS)})")
+        key = unknown[0]
+        if isinstance(table[key], dict):
+            raise ConfigError(
+                f"{source}: unknown key {key!r}: a table; the keys go at the top level, not under [{key}]"
+            )
+        raise ConfigError(f"{source}: unknown key {key!r}{did_you_mean(key, KEYS)}")
     return {key: (source, value) for key, value in table.items()}
+
+
+KEYS_LISTED = "the keys are run-shadow's flags with _ for - (run-shadow --help lists them)"
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'fill_rate'?"`` for a near miss of ``word`` among ``known``, else where the keys are listed.
+
+    Listing every key (there are over 50) buried the one the user meant; the
+    closest one, or where to look, is what a typo needs.
+    """
+    close = closest(word, known)
+    return f"; did you mean {close!r}?" if close else f"; {KEYS_LISTED}"
+
+
+def closest(word: str, known: Iterable[str]) -> str | None:
+    """The name in ``known`` that ``word`` most likely misspells (difflib), or the one name it is part of, or None.
+
+    The cut-off (0.7, above difflib's 0.6) keeps suggestions a person would
+    make: ``colour`` is not ``cluster``, ``max_inventory`` is ``max_inv``.
+    """
+    names = list(known)
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.7)
+    if close:
+        return close[0]
+    containing = [name for name in names if len(word) >= 3 and word in name]  # fsync: journal_fsync
+    return containing[0] if len(containing) == 1 else None
 
 
 def resolve(
@@ -452,7 +585,7 @@ def resolve(
     top: dict[str, tuple[str, object]] = {}
     for key, value in (overrides or {}).items():
         if key not in KEYS:
-            raise ConfigError(f"unknown setting {key!r} (known: {', '.join(KEYS)})")
+            raise ConfigError(f"unknown setting {key!r}{did_you_mean(key, KEYS)}")
         if value is not None:
             source = f"{override_source} {_flag(key) if override_source == 'flag' else key}"
             if typed:

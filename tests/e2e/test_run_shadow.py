@@ -217,6 +217,9 @@ def test_frozen_clock_variable_is_accepted() -> None:
         ([], {"MM_RUNTIME": "fibers"}, "MM_RUNTIME"),
         ([], {"MM_FILL_RATE": "-1"}, "MM_FILL_RATE"),
         (["--journal-fsync", "maybe"], {}, "--journal-fsync"),
+        (["--no-journal-fsync", "true"], {}, "--no-journal-fsync: takes no value"),
+        (["--fil-rate", "0.5"], {}, "unknown flag --fil-rate; did you mean --fill-rate?"),
+        (["--flaten-on-halt"], {}, "did you mean --flatten-on-halt?"),
         (["--journal", "/dev/null"], {}, "--journal /dev/null"),
         (["--pace", "fast"], {}, "--pace"),
         (["--tick-ms", "0"], {}, "--tick-ms"),
@@ -252,6 +255,7 @@ def test_bad_input_gives_one_clear_line_and_exit_status_2(args: list[str], env: 
         ("seed = 1\nseed = 2\n", "invalid TOML"),
         ("runtime = 3\n", "runtime"),
         ("[risk]\nmax_inv = 5\n", "unknown key 'risk'"),
+        ("max_inventory = 5\n", "unknown key 'max_inventory'; did you mean 'max_inv'?"),
     ],
 )
 def test_bad_config_file_gives_one_clear_line_and_exit_status_2(tmp_path: Path, content: str, needle: str) -> None:
@@ -272,9 +276,23 @@ def test_unreadable_config_file_is_a_clear_error(tmp_path: Path) -> None:
     assert "cannot read" in done.stderr or "invalid TOML" in done.stderr
 
 
-def test_help_lists_every_flag() -> None:
-    done = run_shadow("--help")
-    assert done.returncode == 0
+def test_help_lists_every_flag_in_groups_with_defaults() -> None:
+    done = run_shadow("--help", env={"COLUMNS": "100"})
+    assert done.returncode == 0 and done.stderr == ""
     for flag in ("--shadow", "--symbols", "--iterations", "--max-inv", "--max-total", "--edge-threshold",
-                 "--fill-rate", "--reject-rate", "--seed", "--runtime", "--config", "--log-level"):  # fmt: skip
+                 "--fill-rate", "--reject-rate", "--seed", "--runtime", "--config", "--log-level",
+                 "--no-flatten-on-halt", "--no-journal-fsync"):  # fmt: skip
         assert flag in done.stdout
+    for title in ("run", "market", "strategy", "risk and limits", "simulated venue and faults", "outputs", "journal",
+                  "cluster"):  # fmt: skip
+        assert f"\n{title}:\n" in done.stdout
+    assert "--max-inv USD" in done.stdout and "(default: 10000 USD)" in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 100
+
+
+def test_a_switch_alone_runs_as_its_value_true_did() -> None:
+    flags = ("--edge-threshold", "8", "--iterations", "40", "--runtime", "sim")
+    switched = run_shadow(*flags, "--flatten-on-halt")
+    assert switched.returncode == 0, switched.stderr
+    assert switched.stdout == run_shadow(*flags, "--flatten-on-halt", "true").stdout
+    assert json.loads(switched.stdout)["risk"]["flatten"]["orders"] > 0

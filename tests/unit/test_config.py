@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,7 @@ def test_environment_names() -> None:
         ({"runtime": "fibers"}, "one of pool, sim, threads"),
         ({"freeze_utc_iso": 5}, "ISO-8601"),
         ({"colour": "red"}, "unknown setting 'colour'"),
+        ({"fil_rate": 0.5}, "unknown setting 'fil_rate'; did you mean 'fill_rate'"),
     ],
 )
 def test_bad_values_are_one_clear_config_error(overrides: dict[str, object], needle: str) -> None:
@@ -73,9 +75,89 @@ def test_cli_errors_are_one_line_with_status_2(capsys: pytest.CaptureFixture[str
     assert out == "" and err == "run-shadow: error: flag --iterations: expected an integer, got 'zero'\n"
 
 
-def test_cli_unknown_flag_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--nope"], environ={}) == 2
-    assert capsys.readouterr().err == "run-shadow: error: unrecognized arguments: --nope\n"
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--nope"], "unknown flag --nope; run-shadow --help lists them"),
+        (["--fil-rate", "0.5"], "unknown flag --fil-rate; did you mean --fill-rate?"),
+        (["--fill_rate=0.5"], "unknown flag --fill_rate; did you mean --fill-rate?"),
+        (["--max-inventory", "5"], "unknown flag --max-inventory; did you mean --max-inv?"),
+        (["-iterations", "5"], "unknown flag -iterations; did you mean --iterations?"),
+        (["--no-flaten-on-halt"], "unknown flag --no-flaten-on-halt; did you mean --no-flatten-on-halt?"),
+        (["--fsync"], "unknown flag --fsync; did you mean --journal-fsync?"),
+        (["--iterations", "5", "7"], "unexpected argument '7': a value goes right after its flag (run-shadow --help)"),
+    ],
+)
+def test_an_unknown_flag_is_one_line_with_the_flag_meant(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv, environ={}) == 2
+    assert capsys.readouterr() == ("", f"run-shadow: error: {line}\n")
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        ("fil_rate = 0.5\n", "unknown key 'fil_rate'; did you mean 'fill_rate'?"),
+        ("flatten-on-halt = true\n", "unknown key 'flatten-on-halt'; did you mean 'flatten_on_halt'?"),
+        ("colour = 'red'\n", "unknown key 'colour'; the keys are run-shadow's flags with _ for - (run-shadow --help "
+         "lists them)"),
+        ("[risk]\nmax_inv = 5\n", "unknown key 'risk': a table; the keys go at the top level, not under [risk]"),
+    ],
+)  # fmt: skip
+def test_an_unknown_config_key_is_one_short_line_with_the_key_meant(tmp_path: Path, content: str, line: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as error:
+        resolve(config_file=path)
+    assert str(error.value) == f"--config {path}: {line}"  # not the 56 keys it listed before
+
+
+def test_an_unknown_setting_given_to_resolve_names_the_one_meant() -> None:
+    with pytest.raises(ConfigError) as error:
+        resolve(overrides={"edge_treshold": 5})
+    assert str(error.value) == "unknown setting 'edge_treshold'; did you mean 'edge_threshold'?"
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "flatten"),
+    [
+        (["--flatten-on-halt"], {}, True),
+        (["--flatten-on-halt", "--iterations", "3"], {}, True),
+        (["--flatten-on-halt", "true"], {}, True),  # as before it was a switch: commands written for it still run
+        (["--flatten-on-halt", "false"], {"MM_FLATTEN_ON_HALT": "true"}, False),
+        (["--flatten-on-halt=yes"], {}, True),
+        (["--no-flatten-on-halt"], {"MM_FLATTEN_ON_HALT": "true"}, False),
+        (["--flatten-on-halt", "--no-flatten-on-halt"], {}, False),  # the last one given wins
+        ([], {"MM_FLATTEN_ON_HALT": "true"}, True),
+        ([], {}, False),
+    ],
+)
+def test_a_true_false_option_is_a_switch_that_still_takes_true_or_false(
+    argv: list[str], environ: dict[str, str], flatten: bool
+) -> None:
+    assert parse_config(argv, environ).flatten_on_halt is flatten
+
+
+def test_the_journal_fsync_switch_and_its_negation() -> None:
+    assert parse_config(["--journal-fsync"], {}).journal_fsync is True
+    assert parse_config(["--no-journal-fsync"], {"MM_JOURNAL_FSYNC": "1"}).journal_fsync is False
+    assert parse_config(["--journal-fsync", "off"], {}).journal_fsync is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--flatten-on-halt", "maybe"], "flag --flatten-on-halt: expected true or false, got 'maybe'"),
+        (["--no-flatten-on-halt", "true"], "flag --no-flatten-on-halt: takes no value (it is --flatten-on-halt false)"),
+        (["--no-journal-fsync=false"], "flag --no-journal-fsync: takes no value (it is --journal-fsync false)"),
+    ],
+)
+def test_a_switch_given_a_value_it_cannot_take_is_one_line(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv, environ={}) == 2
+    assert capsys.readouterr() == ("", f"run-shadow: error: {line}\n")
 
 
 def test_cli_runs_and_prints_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -205,6 +287,127 @@ def test_the_readme_table_names_every_flag_and_variable() -> None:
             assert re.search(rf"`--{key.replace('_', '-')}[` ]", readme), key
         if key not in faults:  # the faults share one row: `<fault>_rate`, `MM_<FAULT>_RATE`
             assert f"`{key}`" in readme and f"`{env_name(key)}`" in readme, key
+
+
+# ------------------------------------------------------------ --help: groups, defaults, units, placeholders
+
+GROUP_TITLES = ["run", "market", "strategy", "risk and limits", "simulated venue and faults", "outputs", "journal",
+                "cluster"]  # fmt: skip
+"""The sections the issue asked for, in the order a reader meets them."""
+
+
+def _flag_helps() -> dict[str, str]:
+    """Every flag's help text as ``--help`` shows it, by its first option string."""
+    from actors.cli import build_parser
+
+    return {a.option_strings[0]: a.help or "" for a in build_parser()._actions if a.option_strings}
+
+
+def test_help_lists_every_flag_under_its_group_in_the_groups_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from actors.cli import build_parser
+    from actors.config import KEYS
+
+    monkeypatch.setenv("COLUMNS", "300")  # no wrapping: a line is a flag
+    text = build_parser().format_help()
+    parts = re.split(r"^([a-z][a-z ]*):\n", text, flags=re.M)
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    assert list(sections) == GROUP_TITLES  # and no "options:" heap of the rest
+    for key, spec in KEYS.items():
+        if key != "freeze_utc_iso":  # MM_FREEZE_UTC_ISO, told in the epilog
+            assert re.search(rf"^  --{key.replace('_', '-')}[ ,]", sections[spec.group], re.M), key
+    assert "--flatten-on-halt, --no-flatten-on-halt" in sections["risk and limits"]
+    assert "--journal-fsync, --no-journal-fsync" in sections["journal"]
+    assert "MM_FREEZE_UTC_ISO" in text and "2025-01-01T00:00:00Z" in text
+
+
+def test_help_shows_each_flags_default_with_its_unit() -> None:
+    helps = _flag_helps()
+    shown = {
+        "--max-inv": "(default: 10000 USD)", "--spread-bps": "(default: 10 bps)", "--tick-ms": "(default: 100 ms)",
+        "--shard-restart-timeout": "(default: 30 s)", "--iterations": "(default: 20 ticks)",
+        "--symbols": "(default: BTCUSDT,ETHUSDT)", "--max-order-usd": "(default: off)", "--fill-rate": "(default: 0.3)",
+        "--journal": "(default: none)", "--runtime": "(default: threads)", "--metrics-symbols": "(default: 10 symbols)",
+        "--flatten-on-halt": "(default: off; --flatten-on-halt true|false also works)",
+    }  # fmt: skip
+    for flag, default in shown.items():
+        assert helps[flag].endswith(default), (flag, helps[flag])
+    assert all("(default: " in text for flag, text in helps.items() if flag not in ("-h", "--config", "--shadow"))
+
+
+def test_help_takes_its_defaults_from_conf_default_toml(monkeypatch: pytest.MonkeyPatch) -> None:
+    changed = {**default_values(), "max_inv": ("conf/default.toml", 1234.5), "flatten_on_halt": ("x", True)}
+    monkeypatch.setattr("actors.cli.default_values", lambda: changed)
+    helps = _flag_helps()
+    assert helps["--max-inv"].endswith("(default: 1234.5 USD)")
+    assert "(default: on;" in helps["--flatten-on-halt"]
+
+
+QUANTITIES = {"USD", "BPS", "MS", "SECONDS", "RATE"}
+"""Placeholders of a number that may have a fraction."""
+NAMES = {"SYMBOLS", "RUNTIME", "PACE", "FORMAT", "MODEL", "POLICY", "LEVEL", "PATH", "FILE", "DIR", "ADDRESS"}
+"""Placeholders of a name, a choice or a path."""
+
+
+def _gives_a_number(parse: Callable[[object], object], text: str) -> bool:
+    try:
+        return isinstance(parse(text), (int, float))
+    except ValueError:
+        return False
+
+
+def test_every_placeholder_says_what_its_parser_takes() -> None:
+    from actors.cli import build_parser
+    from actors.config import KEYS
+
+    for action in build_parser()._actions:
+        if action.dest not in KEYS:
+            continue
+        parse, metavar = KEYS[action.dest].parse, action.metavar
+        if metavar is None:  # a switch: --flag, --no-flag
+            assert action.option_strings[1].startswith("--no-") and parse("true") is True, action.dest
+        elif metavar in ("N", "PORT"):  # a count: a fraction is refused
+            assert parse("2") == 2, action.dest
+            with pytest.raises(ValueError, match="integer"):
+                parse("2.5")
+        elif metavar in QUANTITIES:
+            assert parse("0.5") == 0.5, action.dest
+        else:
+            assert metavar in NAMES and not _gives_a_number(parse, "2.5"), action.dest
+    helps = {a.option_strings[0]: a.metavar for a in build_parser()._actions if a.option_strings}
+    assert helps["--max-orders-per-sec"] == helps["--metrics-symbols"] == helps["--html-symbols"] == "N"  # were SEC,
+    # SYMBOLS: counts
+
+
+def _readme_groups() -> dict[str, dict[str, str]]:
+    """The README's options tables: group title (lower case) -> key -> the default column's text."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Configuration") : readme.index("Bad input —")]
+    groups: dict[str, dict[str, str]] = {}
+    for title, table in re.findall(r"^\*\*([A-Za-z ]+)\*\*: [^\n]*\n\n((?:\|[^\n]*\n)+)", section, re.M):
+        rows = groups.setdefault(title.lower(), {})
+        for row in table.splitlines()[2:]:
+            flags, key, _env, default = (cell.strip() for cell in re.split(r"(?<!\\)\|", row)[1:5])  # \| is text
+            names = {flag.removeprefix("no-").replace("-", "_") for flag in re.findall(r"`--([a-z-]+)", flags)}
+            rows.update(dict.fromkeys(names or set(re.findall(r"`([a-z_]+)`", key)), default))
+    return groups
+
+
+def test_the_readme_tables_group_the_options_as_help_does_with_the_defaults_of_conf_default_toml() -> None:
+    from actors.config import KEYS
+
+    groups = _readme_groups()
+    assert list(groups) == GROUP_TITLES
+    for key, spec in KEYS.items():
+        assert key in groups[spec.group], (key, spec.group)
+        shown, value = groups[spec.group][key].split(" ")[0], default_values()[key][1]
+        if isinstance(value, bool):
+            assert shown == str(value).lower(), key
+        elif isinstance(value, (int, float)):
+            assert float(shown) == value, key
+        elif isinstance(value, list):
+            assert shown == (",".join(value) or "[]"), key
+        else:
+            assert shown == (value or '""'), key
 
 
 # ------------------------------------------------------------ path options: one line naming the problem
