@@ -120,9 +120,10 @@ class KillSwitch:
 
     Installed as the command starts, before there is a system, so that a
     pull during start-up neither kills the process (SIGUSR1's default) nor
-    is lost: it halts the run as soon as the system exists.  ``bin/run-shadow``
-    covers the imports before that with a stdlib handler whose pull this one
-    takes over (:meth:`take_over`).  As main() returns, SIGUSR1 is ignored:
+    is lost: it halts the run as soon as the system exists.  The launchers
+    (:mod:`actors._launch`) cover the imports before that with a stdlib
+    handler whose pull this one takes over (:meth:`take_over`).  As main()
+    returns, SIGUSR1 is ignored:
     set back to the default, or to a Python handler (which the interpreter
     resets to the default as it exits), a late pull would kill the process
     (exit 138), perhaps before the report is out.  The handler only queues
@@ -141,7 +142,7 @@ class KillSwitch:
             self.system.freeze_from_signal(KILL_SWITCH_REASON)
 
     def take_over(self, previous: object) -> None:
-        """A pull the handler this one replaced recorded (``bin/run-shadow``'s, while the modules loaded) counts."""
+        """A pull the handler this one replaced recorded (the launcher's, while the modules loaded) counts."""
         self.pulled = self.pulled or getattr(previous, "pulled", False) is True
 
     def attach(self, system: Freezable) -> None:
