@@ -1,9 +1,9 @@
-"""``python -m actors``: the same as ``bin/run-shadow``."""
+"""``python -m actors``: the same as ``bin/run-shadow`` (its signal handlers first, then the engine)."""
 
 from __future__ import annotations
 
 import sys
 
-from actors.cli import main
+from actors._launch import run_shadow
 
-sys.exit(main())
+sys.exit(run_shadow())

@@ -18,7 +18,9 @@ from typing import Any, NoReturn
 
 from loguru import logger
 
+from actors.cluster import RunLost
 from actors.cluster._address import unreachable
+from actors.cluster._journals import finished_sharded_report, one_process_refusal, shards_in
 from actors.cluster._kill_switch import Freezable
 from actors.config import (
     GROUPS,
@@ -230,9 +232,10 @@ class KillSwitch:
 
     Installed as the command starts, before there is a system, so that a
     pull during start-up neither kills the process (SIGUSR1's default) nor
-    is lost: it halts the run as soon as the system exists.  ``bin/run-shadow``
-    covers the imports before that with a stdlib handler whose pull this one
-    takes over (:meth:`take_over`).  As main() returns, SIGUSR1 is ignored:
+    is lost: it halts the run as soon as the system exists.  The launchers
+    (:mod:`actors._launch`) cover the imports before that with a stdlib
+    handler whose pull this one takes over (:meth:`take_over`).  As main()
+    returns, SIGUSR1 is ignored:
     set back to the default, or to a Python handler (which the interpreter
     resets to the default as it exits), a late pull would kill the process
     (exit 138), perhaps before the report is out.  The handler only queues
@@ -251,7 +254,7 @@ class KillSwitch:
             self.system.freeze_from_signal(KILL_SWITCH_REASON)
 
     def take_over(self, previous: object) -> None:
-        """A pull the handler this one replaced recorded (``bin/run-shadow``'s, while the modules loaded) counts."""
+        """A pull the handler this one replaced recorded (the launcher's, while the modules loaded) counts."""
         self.pulled = self.pulled or getattr(previous, "pulled", False) is True
 
     def attach(self, system: Freezable) -> None:
@@ -279,9 +282,8 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     check_paths(config)  # every input and the journal directory: one line naming what is wrong, before anything
     if config.shards > 1 or config.cluster:
         return run_sharded(config, kill_switch)
-    if _holds_sharded_run(config.journal):
-        raise ConfigError(f"--journal {config.journal}: holds a sharded run's journals; give --shards and --cluster "
-                          "as it ran, or another directory")  # fmt: skip
+    if shards_in(config.journal):
+        raise JournalError(one_process_refusal(config))
     watch = Watch.wanted(config, progress=show_progress)  # refuses bad outputs before anything starts
     runtime = create_runtime(config.runtime, **({"seed": config.seed} if config.runtime == "sim" else {}))
     telemetry = watch.telemetry if watch is not None else None
@@ -352,11 +354,6 @@ SHARDED_UNSUPPORTED = (
 """Settings a sharded run does not take yet (docs/SCALING.md, "Not yet")."""
 
 
-def _holds_sharded_run(journal: str) -> bool:
-    """A ``--journal`` directory with a shard's journals in it (``shard-K/``, docs/SCALING.md)."""
-    return bool(journal) and any(Path(journal).glob("shard-*/store.journal"))
-
-
 def run_sharded(config: ShadowConfig, kill_switch: KillSwitch | None = None) -> str:
     """``--shards N`` / ``--cluster``: the run sharded over Ray actors (or this process); the report text.
 
@@ -370,9 +367,8 @@ def run_sharded(config: ShadowConfig, kill_switch: KillSwitch | None = None) -> 
     if config.journal and (Path(config.journal) / "store.journal").exists():
         raise ConfigError(f"--journal {config.journal}: holds a one-process run's journals; run it without --shards "
                           "and --cluster, or give another directory")  # fmt: skip
-    if _holds_sharded_run(config.journal):
-        raise ConfigError(f"--journal {config.journal}: holds a sharded run; resuming a whole sharded run is not "
-                          "supported yet (a shard that dies is brought back during the run)")  # fmt: skip
+    if shards_in(config.journal):  # a rerun of a finished sharded run prints its report; nothing starts
+        return finished_sharded_report(config)
     warn_made_up_prices(config)
     if config.cluster not in ("", "local", "in-process"):
         why = unreachable(config.cluster)
@@ -392,14 +388,17 @@ def run_sharded(config: ShadowConfig, kill_switch: KillSwitch | None = None) -> 
                 "(or --cluster in-process)"
             ) from None
 
+        figures: dict[str, Any] = {}
+
         def told(address: str, name: str, seconds: float) -> None:
+            log = f"; Ray's own log: {figures['ray_log']}" if figures.get("ray_log") else ""
             sys.stderr.write(
-                f"{PROG}: {config.shards} shards on Ray at {address} ({seconds:.1f} s to start); freeze them with: "
-                f"bin/mm-freeze --cluster {address} --run {name} --reason TEXT\n"
+                f"{PROG}: {config.shards} shards on Ray at {address} ({seconds:.1f} s to start{log}); freeze them "
+                f"with: bin/mm-freeze --cluster {address} --run {name} --reason TEXT\n"
             )
             sys.stderr.flush()
 
-        text, ended = run_on_ray(config, on_address=told, kill_switch=kill_switch)
+        text, ended = run_on_ray(config, on_address=told, figures=figures, kill_switch=kill_switch)
         report = json.loads(text)
     run_ended(report, time.monotonic() - started)
     judge(report, ended_early=ended.early, iterations=report["execution"]["iterations"])
@@ -457,9 +456,45 @@ def _progress_printer(telemetry: Telemetry | None = None, stream: Any = None) ->
     return show
 
 
-def _interrupt(_signum: int, _frame: object) -> None:
-    """Ctrl-C during a run: end the wait, whichever thread runs the actors (the sim runs them on this one)."""
-    raise CallerInterrupted
+STOPS = (signal.SIGTERM, signal.SIGHUP)
+"""What a service manager (``docker stop``, systemd) and a closed terminal send: they end a run as Ctrl-C does."""
+
+
+class Stopped(CallerInterrupted):
+    """SIGTERM or SIGHUP during a run: it ends as on Ctrl-C, with the exit status a shell shows for that signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Interrupt:
+    """The handler of Ctrl-C, SIGTERM and SIGHUP: the first ends the run's wait, whichever thread runs the actors.
+
+    The sim runs them on this one.  Later ones change nothing: the run is
+    then stopping its actors and closing its journals (on Ray: stopping its
+    shards and its Ray instance), which a second signal must not cut short
+    (SIGKILL still does, and a journal survives that too).
+    """
+
+    def __init__(self) -> None:
+        self.stopping = False
+
+    def __call__(self, signum: int, _frame: object) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        if signum == signal.SIGINT:
+            raise CallerInterrupted
+        raise Stopped(signum)
+
+
+def _stopped_status(stop: BaseException) -> tuple[str, int]:
+    """What the command says and its exit status for an interruption: 130 for Ctrl-C, 128 + N for signal N."""
+    signum = stop.signum if isinstance(stop, Stopped) else signal.SIGINT
+    if signum == signal.SIGINT:
+        return "interrupted", EXIT_INTERRUPTED
+    return f"stopped by {signal.Signals(signum).name}", 128 + signum
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -467,30 +502,41 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     kill_switch = KillSwitch()
     previous_kill_switch = signal.signal(KILL_SWITCH, kill_switch)  # from the first moment: never SIGUSR1's default
     kill_switch.take_over(previous_kill_switch)
+    interrupt = _Interrupt()
+    previous_stops = {number: signal.signal(number, interrupt) for number in STOPS}
     try:
-        return _main(argv, environ, kill_switch)
+        return _main(argv, environ, kill_switch, interrupt)
+    except (KeyboardInterrupt, CallerInterrupted) as stop:  # before the command could say anything of its run
+        line, status = _stopped_status(stop)
+        sys.stderr.write(f"{PROG}: {line}\n")
+        return status
     finally:
         sys.stdout.flush()  # the report is out before a late pull can do anything to the process
         signal.signal(KILL_SWITCH, signal.SIG_IGN)  # not the handler before: Python resets those to the default
+        for number, handler in previous_stops.items():
+            signal.signal(number, handler)
 
 
-def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None, kill_switch: KillSwitch) -> int:
+def _main(
+    argv: Sequence[str] | None, environ: Mapping[str, str] | None, kill_switch: KillSwitch, interrupt: _Interrupt
+) -> int:
     environ = os.environ if environ is None else environ
     try:
         config = parse_config(sys.argv[1:] if argv is None else argv, environ)
     except ConfigError as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return EXIT_USAGE
-    except KeyboardInterrupt:  # while reading a config file from a terminal or a pipe
-        sys.stderr.write(f"{PROG}: interrupted\n")
-        return EXIT_INTERRUPTED
+    except (KeyboardInterrupt, CallerInterrupted) as stop:  # while reading a config file from a terminal or a pipe
+        line, status = _stopped_status(stop)
+        sys.stderr.write(f"{PROG}: {line}\n")
+        return status
     json_lines = config.log_format == "json"
     configure_logs(config.log_level, config.log_format)
 
     def say(line: str) -> None:
         _say(f"{PROG}: {line}", json_lines=json_lines)
 
-    previous = signal.signal(signal.SIGINT, _interrupt)
+    previous = signal.signal(signal.SIGINT, interrupt)
     try:
         text = run(config, show_progress=sys.stderr.isatty() and not json_lines, kill_switch=kill_switch)
     except (MarketDataError, ConfigError) as exc:  # bad market data; an output of --events, --html, --metrics-* refused
@@ -502,15 +548,20 @@ def _main(argv: Sequence[str] | None, environ: Mapping[str, str] | None, kill_sw
     except IdleTimeout as exc:
         say(f"error: the run stalled: {exc}")
         return EXIT_INCOMPLETE
+    except RunLost as exc:
+        say(f"error: {exc}")
+        return EXIT_INCOMPLETE
     except RunIncomplete as incomplete:
         sys.stdout.write(incomplete.report)
         sys.stdout.flush()
         say(f"error: {incomplete}")
         return EXIT_INCOMPLETE
-    except (KeyboardInterrupt, CallerInterrupted):
-        resumable = f"; rerun with --journal {config.journal} to resume" if config.journal else ""
-        say(f"interrupted{resumable}")
-        return EXIT_INTERRUPTED
+    except (KeyboardInterrupt, CallerInterrupted) as stop:
+        line, status = _stopped_status(stop)
+        one_process = config.shards <= 1 and not config.cluster  # a whole sharded run cannot go on yet
+        resumable = f"; rerun with --journal {config.journal} to resume" if config.journal and one_process else ""
+        say(f"{line}{resumable}")
+        return status
     finally:
         signal.signal(signal.SIGINT, previous)
     sys.stdout.write(text)
@@ -548,4 +599,4 @@ def run_shadow_demo(
     return run_settings(settings, typed=False).to_json()
 
 
-__all__ = ["KillSwitch", "RunIncomplete", "main", "run", "run_shadow_demo", "env_name"]
+__all__ = ["KillSwitch", "RunIncomplete", "Stopped", "main", "run", "run_shadow_demo", "env_name"]

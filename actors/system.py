@@ -273,6 +273,7 @@ class System:
         total = last - first
         if total <= 0:
             return
+        self.runtime.admit_from_outside()  # a kill switch pulled before the run: risk hears it before any tick
         self.runtime.tell(FEED, encode(FeedTicks(last)))
         paced = self.config.pace == "realtime"
         seen, quiet_since = self.progress.done_through, time.monotonic()

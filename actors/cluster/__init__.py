@@ -8,7 +8,7 @@ this process (:mod:`actors.cluster._local`, ``--cluster in-process``).
 
 from __future__ import annotations
 
-from actors.cluster._coordinator_host import Ended, partition
+from actors.cluster._coordinator_host import Ended, RunLost, partition
 from actors.cluster._local import run_in_process
 
-__all__ = ["Ended", "partition", "run_in_process"]
+__all__ = ["Ended", "RunLost", "partition", "run_in_process"]

@@ -7,6 +7,7 @@ each shard for its :class:`ShardFigures`.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,20 @@ class Ended:
     early: bool
 
 
+class RunLost(RuntimeError):
+    """The run cannot finish: its coordinator's process died (Ray does not restart it; it has no journal)."""
+
+
+def completed(report: dict[str, Any], ended: Ended) -> bool:
+    """Whether the run ended as asked (every tick, the freeze confirmed if any), as one process judges it.
+
+    Only such a run's report goes into the shards' journals as finished
+    (:meth:`actors.cluster._shard.Shard.stop`), as only such a run's goes into
+    one process's.
+    """
+    return not ended.early and "freeze_incomplete" not in report["risk"] and "shards" not in report
+
+
 class Coordinator:
     """Risk over every shard on a runtime of its own; the run's wait; the report."""
 
@@ -62,9 +77,18 @@ class Coordinator:
         engine = RiskEngine(risk_limits(config), self.instruments)
         self.runtime.spawn(CoordinatorRisk, RISK, engine, self.shards, ports, final_tick=config.iterations)
         self.lost: dict[int, float] = {}
-        """Shards that died, with when (monotonic) they were found gone."""
+        """Shards that do not answer, with when (monotonic) they were found gone."""
         self.given_up_on: set[int] = set()
         """Shards the run was frozen for (logged once)."""
+        self.answered: dict[int, float] = {}
+        """When each shard last answered a look (monotonic; the look's start)."""
+        self.freezes = 0
+        """Operators' freezes taken so far (:meth:`freeze`): one that comes as the wait ends is waited for too."""
+        self.freezes_looked = 0
+        """:attr:`freezes` when the wait last looked."""
+        self.over = False
+        """Set by :meth:`close`: the run's end is settled, a freeze from now on changes nothing."""
+        self.freezing = threading.Lock()
 
     @property
     def risk(self) -> CoordinatorRisk:
@@ -76,13 +100,44 @@ class Coordinator:
         """A batch from a shard (any thread)."""
         self.runtime.tell(RISK, data)
 
-    def freeze(self, reason: str) -> None:
-        """The operator's kill switch, for every shard at once (any thread)."""
-        self.runtime.tell(RISK, operator_request(reason))
+    def freeze(self, reason: str) -> bool:
+        """The operator's kill switch, for every shard at once (any thread); False once the run is over.
+
+        A freeze taken here is in the report: one that comes while the end is
+        being judged makes :meth:`close` refuse, and the host waits again.
+        """
+        with self.freezing:
+            if self.over:
+                return False
+            self.freezes += 1
+            self.runtime.tell(RISK, operator_request(reason))
+            return True
+
+    def close(self) -> bool:
+        """Settle the end the wait found, unless a freeze came since it last looked (then wait again: False)."""
+        with self.freezing:
+            if self.freezes != self.freezes_looked:
+                return False
+            self.over = True
+            return True
+
+    def seen(self, shard: int) -> None:
+        """``shard`` is alive now (its host heard from it): if it dies, it is away from now on at the latest."""
+        self.answered[shard] = time.monotonic()
 
     def rejoin(self, shard: int) -> bytes:
-        """What a restarted shard needs to start again (:meth:`CoordinatorRisk.rejoin`)."""
+        """What a restarted shard needs to start again (:meth:`CoordinatorRisk.rejoin`).
+
+        A shard gone for longer than ``--shard-restart-timeout`` (from its
+        last answer to now) freezes every shard first, naming it, even though
+        it is back: the timeout is what the operator allows a shard to be
+        away, whether or not the coordinator looked while it was.
+        """
         self._back(shard, self.lost.pop(shard, None), "restarted, rejoins")
+        since = self.answered.get(shard)  # it died after this: it answered then
+        timeout = self.config.shard_restart_timeout
+        if since is not None and time.monotonic() - since > timeout:
+            self._freeze_lost(shard, timeout)
         data = self.runtime.last_instance(RISK).actor_ref.proxy().rejoin(shard, self.config.iterations).get()
         assert isinstance(data, bytes)
         return data
@@ -99,14 +154,19 @@ class Coordinator:
         last = self.config.iterations
         seen, quiet_since, previous = -1, time.monotonic(), None
         while True:
+            with self.freezing:
+                self.freezes_looked = self.freezes  # a freeze after this is seen by the next look, or by close()
+            look = time.monotonic()
             idle = self._idle()
             risk = self.risk
             decided = risk.decided_through
             if decided != seen:
                 seen, quiet_since = decided, time.monotonic()
             shard_figures = list(figures())
-            self._judge_lost(shard_figures, restart_timeout)
+            self._judge_lost(shard_figures, restart_timeout, look)
             state = self._balance(risk, shard_figures, idle, restart_timeout)
+            if state is not None:
+                state = (*state, self.freezes_looked)
             if state is not None and state == previous:
                 return Ended(decided, decided < last)
             previous = state
@@ -143,11 +203,21 @@ class Coordinator:
         since = self.lost.get(shard)
         return since is not None and time.monotonic() - since > restart_timeout
 
-    def _judge_lost(self, figures: Sequence[ShardFigures | None], restart_timeout: float) -> None:
+    def _judge_lost(self, figures: Sequence[ShardFigures | None], restart_timeout: float, look: float) -> None:
+        """Shards that do not answer: gone since the first look that found them so; after ``restart_timeout``, every
+        shard freezes.
+
+        A shard that misses a look and answers the next was slow, not lost.
+        One that died and came back says so (:meth:`rejoin`), which measures
+        how long it was away from its last answer: a look at a dead shard can
+        wait until Ray has brought it back (measured), so the looks alone may
+        never see it missing for long.
+        """
         now = time.monotonic()
         for shard, entry in enumerate(figures):
             if entry is not None:
                 self._back(shard, self.lost.pop(shard, None), "answers again")  # slow, paused, or back; not lost
+                self.answered[shard] = look
                 continue
             if shard not in self.lost:
                 event("shard_lost", shard=shard, symbols=len(self.shards[shard])).warning(
@@ -155,17 +225,23 @@ class Coordinator:
                     len(self.shards[shard]), restart_timeout,
                 )  # fmt: skip
             since = self.lost.setdefault(shard, now)
-            if now - since > restart_timeout and not self.risk.engine.frozen:
-                names = self.shards[shard]
-                listed = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-                gone = f"not back within {restart_timeout:g} s"
-                reason = f"Shard lost: shard {shard} ({len(names)} symbols: {listed}) {gone}"
-                self.runtime.tell(RISK, encode(FreezeRequest(reason)))  # the engine's own cause, not an operator's
-                if shard not in self.given_up_on:
-                    self.given_up_on.add(shard)
-                    event("shard_given_up", shard=shard, symbols=len(names)).error(
-                        "shard {} ({} symbols: {}) {}: freezing every shard", shard, len(names), listed, gone
-                    )
+            if now - since > restart_timeout:
+                self._freeze_lost(shard, restart_timeout)
+
+    def _freeze_lost(self, shard: int, restart_timeout: float) -> None:
+        """Freeze every shard, naming ``shard``, unless trading is frozen already."""
+        if self.risk.engine.frozen:
+            return
+        names = self.shards[shard]
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        gone = f"not back within {restart_timeout:g} s"
+        reason = f"Shard lost: shard {shard} ({len(names)} symbols: {shown}) {gone}"
+        self.runtime.tell(RISK, encode(FreezeRequest(reason)))  # the engine's own cause, not an operator's
+        if shard not in self.given_up_on:
+            self.given_up_on.add(shard)
+            event("shard_given_up", shard=shard, symbols=len(names)).error(
+                "shard {} ({} symbols: {}) {}: freezing every shard", shard, len(names), shown, gone
+            )
 
     def _back(self, shard: int, since: float | None, how: str) -> None:
         """A line when a shard found gone is back (nothing if it was not gone)."""

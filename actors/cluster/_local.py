@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from actors.cluster._coordinator_host import Coordinator, Ended, partition
+from loguru import logger
+
+from actors.cluster._coordinator_host import Coordinator, Ended, completed, partition
 from actors.cluster._kill_switch import KillSwitchHolder, armed
-from actors.cluster._shard import Shard
+from actors.cluster._shard import Shard, ShardFigures
 from actors.config import ShadowConfig
 from actors.logs import run_started
 from actors.market_setup import settle
+from actors.runtime.loop import CallerInterrupted
 
 
 def run_in_process(
@@ -40,6 +43,7 @@ def run_in_process(
         return deliver
 
     coordinator = Coordinator(config, parts, [port(index) for index in range(len(parts))])
+    finished: str | None = None
     try:
         up = coordinator.deliver
         if record is not None:
@@ -51,14 +55,24 @@ def run_in_process(
 
         for index, symbols in enumerate(parts):
             shards.append(Shard(config, index, symbols, up, journal_root=config.journal))
-        with armed(kill_switch, coordinator.freeze):
+
+        def figures() -> list[ShardFigures | None]:
+            return [shard.figures() for shard in shards]
+
+        with armed(kill_switch, coordinator.freeze) as disarm:
             for shard in shards:
                 shard.start(config.iterations)
-            ended = coordinator.wait(lambda: [shard.figures() for shard in shards],
-                                     restart_timeout=config.shard_restart_timeout)  # fmt: skip
+            ended = coordinator.wait(figures, restart_timeout=config.shard_restart_timeout)
+            disarm()  # a pull so far has reached the coordinator; one from now on changes nothing
+            while not coordinator.close():  # a freeze came as the wait ended: it is in the report too
+                ended = coordinator.wait(figures, restart_timeout=config.shard_restart_timeout)
         report, text = coordinator.report([shard.snapshot() for shard in shards])
+        finished = text if completed(report, ended) else None
         return report, text, ended
+    except (KeyboardInterrupt, CallerInterrupted):
+        logger.remove()  # stopping mid-tick dead-letters what is in flight: expected, and not news (as in one process)
+        raise
     finally:
         for shard in shards:
-            shard.stop()
+            shard.stop(finished)
         coordinator.stop()

@@ -7,8 +7,10 @@ process dies (``max_restarts``), and names the coordinator so that
 ``bin/mm-freeze`` can find it from another process.
 """
 
+# ruff: noqa: E402 (Ray is imported with an environment variable set, below: everything after comes after that)
 from __future__ import annotations
 
+import glob
 import os
 import resource
 import shutil
@@ -16,16 +18,25 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import msgpack
-import ray
-from ray.exceptions import GetTimeoutError, RayError
 
-from actors.cluster._coordinator_host import Coordinator, Ended, partition
+_FAILURE_HANDLER = "RAY_DISABLE_FAILURE_SIGNAL_HANDLER"
+_had = os.environ.get(_FAILURE_HANDLER)
+os.environ[_FAILURE_HANDLER] = "1"  # read as ray is imported: this driver's signals stay the command's (_driver)
+import ray
+
+if _had is None:  # Ray's own processes, started later, keep their handler (a crash's stack in their logs)
+    del os.environ[_FAILURE_HANDLER]
+else:
+    os.environ[_FAILURE_HANDLER] = _had
+from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskError
+
+from actors.cluster._coordinator_host import Coordinator, Ended, RunLost, completed, partition
+from actors.cluster._driver import Deferred, RayOutput, Reaper, ray_output_kept, session_logs, sigterm_kept
 from actors.cluster._kill_switch import KillSwitchHolder, armed
 from actors.cluster._machine import cores_used, cpu_clock
 from actors.cluster._settings import config_bytes, config_from_bytes
@@ -35,6 +46,7 @@ from actors.gc_tuning import tune_gc
 from actors.logs import configure as configure_logs
 from actors.logs import run_started
 from actors.market_setup import settle
+from actors.runtime.realtime import IdleTimeout
 
 NAMESPACE = "mm-shadow"
 """The Ray namespace of every run's actors; a coordinator is named ``coordinator-<run id>`` there."""
@@ -112,8 +124,9 @@ class ShardHost:
         cpu_s = time.process_time() - self.cpu_at_start
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, cpu_s
 
-    def stop(self) -> None:
-        self.shard.stop()
+    def stop(self, report: str | None = None) -> None:
+        """Stop the shard; with the run's ``report``, its journal holds a finished run (:func:`finish_shard`)."""
+        self.shard.stop(None if self.temporary else report)
         if self.temporary:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -133,9 +146,13 @@ def _next_incarnation(path: Path) -> int:
     return last + 1
 
 
-@ray.remote(concurrency_groups={"link": 1, "control": 1})  # type: ignore[call-overload]
+@ray.remote(concurrency_groups={"link": 1, "control": 1, "stop": 1})  # type: ignore[call-overload]
 class CoordinatorHost:
-    """The coordinator in a process of its own; ``run`` drives the run while ``deliver`` takes the shards' batches."""
+    """The coordinator in a process of its own; ``run`` drives the run while ``deliver`` takes the shards' batches.
+
+    ``stop`` has a thread of its own: a run interrupted (Ctrl-C, SIGTERM)
+    stops its shards at once, not once ``run`` is over.
+    """
 
     def __init__(self, settings: bytes) -> None:
         tune_gc()
@@ -154,6 +171,10 @@ class CoordinatorHost:
         self.coordinator = Coordinator(config, parts, [self._port(index) for index in range(len(parts))])
         self.back: set[int] = set()
         self.pids: list[int] = []
+        self.started = self.cpu_at_start = 0.0
+        self.ended = Ended(0, True)
+        self.report_text: str | None = None
+        """The finished run's report, for the shards' journals (:meth:`stop`); None for a run that did not end."""
 
     def _port(self, index: int) -> Any:
         shard = self.shards[index]
@@ -173,13 +194,15 @@ class CoordinatorHost:
 
     @ray.method(concurrency_group="link")
     def freeze(self, reason: str) -> bool:
-        self.coordinator.freeze(reason)
-        return True
+        """An operator's freeze; False once the run is over (it came too late to change anything)."""
+        return self.coordinator.freeze(reason)
 
     @ray.method(concurrency_group="link")
     def ready(self) -> bool:
         """Once every shard's process is up (its engine built, not started): the cluster's start is over."""
         ray.get([shard.pid.remote() for shard in self.shards])
+        for index in range(len(self.shards)):
+            self.coordinator.seen(index)  # one that dies before the first look is away from here on
         return True
 
     @ray.method(concurrency_group="link")
@@ -187,18 +210,31 @@ class CoordinatorHost:
         return list(self.pids)
 
     @ray.method(concurrency_group="control")
-    def run(self) -> bytes:
-        """Start every shard, wait for the end, gather the report: ``[report text, last tick decided, early]``."""
+    def run(self) -> None:
+        """Start every shard and wait for the end; :meth:`finish` settles it and gathers the report.
+
+        Two calls, so that the driver can close its kill switch in between
+        (:func:`actors.cluster._kill_switch.armed`): a pull it noted before
+        has then reached the coordinator, and :meth:`finish` waits for it.
+        """
         config = self.config
-        started, cpu_at_start = time.perf_counter(), time.process_time()
+        self.started, self.cpu_at_start = time.perf_counter(), time.process_time()
         self.pids = [self._start(shard, config.iterations) for shard in self.shards]
-        ended = self.coordinator.wait(self._figures, restart_timeout=config.shard_restart_timeout)
-        run_s = time.perf_counter() - started
+        self.ended = self.coordinator.wait(self._figures, restart_timeout=config.shard_restart_timeout)
+
+    @ray.method(concurrency_group="control")
+    def finish(self) -> bytes:
+        """The end settled (a freeze that came as the wait ended waited for), the report: ``[text, decided, early,
+        figures]``."""
+        config, coordinator = self.config, self.coordinator
+        while not coordinator.close():
+            self.ended = coordinator.wait(self._figures, restart_timeout=config.shard_restart_timeout)
+        run_s = time.perf_counter() - self.started
         snapshots = [self._snapshot(index) for index in range(len(self.shards))]
-        _, text = self.coordinator.report(snapshots)
-        risk = self.coordinator.risk
+        report, text = coordinator.report(snapshots)
+        risk = coordinator.risk
         decided, confirmed = risk.freeze_decided_at, risk.freeze_confirmed_at
-        coordinator_cpu_s = time.process_time() - cpu_at_start
+        coordinator_cpu_s = time.process_time() - self.cpu_at_start
         usage = [self._usage(shard) for shard in self.shards]
         figures = {
             "run_s": run_s,
@@ -208,7 +244,8 @@ class CoordinatorHost:
             "shard_cpu_s": [cpu_s for _, cpu_s in usage],
             "coordinator_cpu_s": coordinator_cpu_s,
         }
-        packed: bytes = msgpack.packb([text, ended.decided_through, ended.early, figures])
+        self.report_text = text if completed(report, self.ended) else None
+        packed: bytes = msgpack.packb([text, self.ended.decided_through, self.ended.early, figures])
         return packed
 
     @staticmethod
@@ -230,11 +267,12 @@ class CoordinatorHost:
             return None, None
         return float(peak), float(cpu_s)
 
-    @ray.method(concurrency_group="control")
+    @ray.method(concurrency_group="stop")
     def stop(self) -> None:
+        """Stop every shard (a finished run's report goes into each journal first) and the coordinator."""
         for shard in self.shards:
             with suppress(RayError):
-                ray.get(shard.stop.remote(), timeout=30)
+                ray.get(shard.stop.remote(self.report_text), timeout=30)
         self.coordinator.stop()
 
     def _snapshot(self, index: int) -> bytes:
@@ -275,59 +313,75 @@ def run_on_ray(
     ``on_address`` is told the cluster's address once it is up (for the
     operator's ``bin/mm-freeze``), and the coordinator's name.  ``figures``
     (the benchmark's) gets the start and run times, the freeze latency and
-    each process's peak memory.  ``kill_switch`` (the command's SIGUSR1)
-    freezes every shard through the coordinator, as ``bin/mm-freeze`` does.
+    each process's peak memory, and where Ray's own output went
+    (``ray_log``).  ``kill_switch`` (the command's SIGUSR1) freezes every
+    shard through the coordinator, as ``bin/mm-freeze`` does.
+
+    Raises :class:`RunLost` if the coordinator dies (nothing can finish the
+    run then), :class:`IdleTimeout` if the run stalls.  However the run ends
+    (an exception, a signal), the shards are stopped, a local Ray instance
+    is shut down and the shards' temporary journals are removed; if this
+    process is killed before it can, its reaper does it
+    (:mod:`actors.cluster._driver`).
     """
-    with _stdout_to_stderr():
-        return _run_on_ray(config, on_address, figures if figures is not None else {}, kill_switch)
+    figures = figures if figures is not None else {}
+    with ray_output_kept(RAY_LOG_NAME) as out:
+        try:
+            return _run_on_ray(config, on_address, figures, kill_switch, out)
+        except RayTaskError as exc:  # the coordinator's own error, with its remote traceback: said in one line
+            if isinstance(exc.cause, IdleTimeout):
+                raise IdleTimeout(str(exc.cause)) from None
+            raise
+        except RayActorError as exc:
+            raise RunLost(f"the coordinator died ({_first_line(exc)}); the run cannot finish") from None
 
 
-@contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Ray's own notices (a worker that died, say) go to stderr: stdout carries the report and nothing else.
+RAY_LOG_NAME = "run-shadow-driver"
+"""The file (in the Ray session's log directory, with this process's id) that gets Ray's own output."""
 
-    Ray prints some of them from Python and some below it, so both
-    ``sys.stdout`` and file descriptor 1 are pointed at stderr while Ray runs.
-    """
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        with redirect_stdout(sys.stderr):
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _run_on_ray(
-    config: ShadowConfig, on_address: Any, figures: dict[str, Any], kill_switch: KillSwitchHolder | None
-) -> tuple[str, Ended]:
+    config: ShadowConfig, on_address: Any, figures: dict[str, Any], kill_switch: KillSwitchHolder | None,
+    out: RayOutput,
+) -> tuple[str, Ended]:  # fmt: skip
     config = settle(config).config
     run_started(config)
     local = config.cluster in ("", "local")
+    name = f"{COORDINATOR_PREFIX}{uuid.uuid4().hex[:12]}"
+    temporary = str(Path(tempfile.gettempdir()) / f"mm-{name}-*")  # the shards' journals without --journal
+    reaper = Reaper("" if config.journal else temporary) if local else None
     started = time.perf_counter()
-    if local:
-        ray.init(address="local", num_cpus=max(2, config.shards), include_dashboard=False, log_to_driver=False,
-                 namespace=NAMESPACE)  # fmt: skip  # "local": a new instance, even where RAY_ADDRESS names one
-    else:
-        ray.init(address=config.cluster, log_to_driver=False, namespace=NAMESPACE)
+    signals = Deferred()
+    signals.install()
     try:
-        name = f"{COORDINATOR_PREFIX}{uuid.uuid4().hex[:12]}"
+        with sigterm_kept():
+            _init(config, local)
+        signals.install()  # in case Ray took any of them over after all
+        signals.check()  # one that came as Ray started
+        logs = session_logs()
+        figures["ray_log"] = out.open_in(logs) if logs is not None else ""
+        if reaper is not None:
+            reaper.watch_local_instance()
         host = CoordinatorHost.options(name=name, num_cpus=0).remote(config_bytes(config))  # type: ignore[attr-defined]
-        ray.get(host.ready.remote())
-        figures["start_s"] = time.perf_counter() - started
-        if on_address is not None:
-            on_address(ray.get_runtime_context().gcs_address, name, figures["start_s"])
-
-        def freeze(reason: str) -> None:
-            ray.get(host.freeze.remote(reason), timeout=FIGURES_TIMEOUT_S * 6)
-
         try:
-            with armed(kill_switch, freeze):
+            _wait(host.ready.remote(), signals)
+            figures["start_s"] = time.perf_counter() - started
+            if on_address is not None:
+                on_address(ray.get_runtime_context().gcs_address, name, figures["start_s"])
+
+            def freeze(reason: str) -> None:
+                ray.get(host.freeze.remote(reason), timeout=FIGURES_TIMEOUT_S * 6)
+
+            with armed(kill_switch, freeze) as disarm:
                 before = cpu_clock()
-                text, decided, early, timed = msgpack.unpackb(ray.get(host.run.remote()))
+                _wait(host.run.remote(), signals)
+                disarm()  # a pull so far has reached the coordinator, which waits for it (finish)
+                text, decided, early, timed = msgpack.unpackb(_wait(host.finish.remote(), signals))
                 figures.update(timed, machine=cores_used(before, cpu_clock()))
         finally:
             with suppress(RayError):
@@ -335,6 +389,34 @@ def _run_on_ray(
         return text, Ended(decided, early)
     finally:
         ray.shutdown()
+        if not config.journal:  # a coordinator that died never stopped its shards, which remove their own
+            for path in glob.glob(temporary):
+                shutil.rmtree(path, ignore_errors=True)
+        if reaper is not None:
+            reaper.done()
+        signals.restore()
+
+
+CHECK_S = 0.1
+"""How often the driver, waiting for Ray, looks for a signal it noted (:class:`actors.cluster._driver.Deferred`)."""
+
+
+def _init(config: ShadowConfig, local: bool) -> None:
+    """``ray.init`` for the run: a new local instance (even where RAY_ADDRESS names one), or the cluster's."""
+    if local:
+        ray.init(address="local", num_cpus=max(2, config.shards), include_dashboard=False, log_to_driver=False,
+                 namespace=NAMESPACE)  # fmt: skip
+    else:
+        ray.init(address=config.cluster, log_to_driver=False, namespace=NAMESPACE)
+
+
+def _wait(ref: Any, signals: Deferred) -> Any:
+    """``ray.get(ref)`` in short steps, acting on a signal noted between them."""
+    while True:
+        ready, _ = ray.wait([ref], timeout=CHECK_S)
+        signals.check()
+        if ready:
+            return ray.get(ref)
 
 
 def freeze_on(address: str, reason: str, run: str = "") -> str:
@@ -346,19 +428,30 @@ def freeze_on(address: str, reason: str, run: str = "") -> str:
     :func:`actors.cluster.freeze_cli.main` sets before Ray is imported
     (Ray reads it then), unless the caller did.
     """
-    ray.init(address=address, log_to_driver=False, namespace=NAMESPACE)
-    try:
-        names = sorted(entry["name"] if isinstance(entry, dict) else str(entry)
-                       for entry in ray.util.list_named_actors())  # fmt: skip
-        coordinators = [name for name in names if name.startswith(COORDINATOR_PREFIX) and "-shard-" not in name]
-        if run:
-            coordinators = [name for name in coordinators if name == run or name == COORDINATOR_PREFIX + run]
-        if not coordinators:
-            raise LookupError(f"no sharded run on the cluster at {address}" + (f" named {run}" if run else ""))
-        if len(coordinators) > 1:
-            raise LookupError(f"{len(coordinators)} runs on the cluster at {address}: name one with --run "
-                              f"({', '.join(coordinators)})")  # fmt: skip
-        ray.get(ray.get_actor(coordinators[0]).freeze.remote(reason), timeout=30)
-        return coordinators[0]
-    finally:
-        ray.shutdown()
+    with ray_output_kept("mm-freeze") as out:
+        with sigterm_kept():
+            ray.init(address=address, log_to_driver=False, namespace=NAMESPACE)
+        logs = session_logs()
+        if logs is not None:
+            out.open_in(logs)
+        try:
+            return _freeze_named(address, reason, run)
+        finally:
+            ray.shutdown()
+
+
+def _freeze_named(address: str, reason: str, run: str) -> str:
+    """:func:`freeze_on` once connected."""
+    names = sorted(entry["name"] if isinstance(entry, dict) else str(entry)
+                   for entry in ray.util.list_named_actors())  # fmt: skip
+    coordinators = [name for name in names if name.startswith(COORDINATOR_PREFIX) and "-shard-" not in name]
+    if run:
+        coordinators = [name for name in coordinators if name == run or name == COORDINATOR_PREFIX + run]
+    if not coordinators:
+        raise LookupError(f"no sharded run on the cluster at {address}" + (f" named {run}" if run else ""))
+    if len(coordinators) > 1:
+        raise LookupError(f"{len(coordinators)} runs on the cluster at {address}: name one with --run "
+                          f"({', '.join(coordinators)})")  # fmt: skip
+    if not ray.get(ray.get_actor(coordinators[0]).freeze.remote(reason), timeout=30):
+        raise LookupError(f"{coordinators[0]} has finished its run: the freeze came too late to change it")
+    return coordinators[0]

@@ -54,8 +54,8 @@ class Rejoin(Message):
     last_tick: int
     fills_received: int
     freeze_tick: int
-    """0: not frozen."""
     freeze_reason: str
+    """Empty: not frozen (a freeze before the first decision has tick 0)."""
     keep_quoting: bool
     incarnation: int
     """The coordinator's numbering of its batches to the shard from now on: older ones are stale."""

@@ -10,6 +10,7 @@ up to the coordinator.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -114,13 +115,32 @@ class Shard:
         self.send_up = send_up
         self.early: list[ShardBatch] = []
         self.started = False
-        """Until :meth:`start` or :meth:`rejoin`, batches are dropped (meant for the process that died)."""
+        """Until :meth:`start` or :meth:`rejoin`, batches are kept aside in :attr:`early`, handed on then."""
+        self.starting = threading.Lock()
+        """Held while a batch is kept aside and while the shard starts: a batch that comes then is never left out.
+
+        A freeze decided before the shard starts (a kill switch pulled during
+        the run's start-up) comes that way, from the coordinator's thread,
+        while the host starts the shard from another.
+        """
 
     def start(self, last_tick: int) -> None:
-        """Spawn the shard's actors and let its feed go up to ``last_tick``."""
+        """Spawn the shard's actors, hand on what came before, and let its feed go up to ``last_tick``.
+
+        What came first goes to the actors before their first tick: a freeze
+        of the start-up halts the shard before it places anything.
+        """
         self.system.start()
-        self.started = True
+        self._started()
         self.runtime.tell(FEED, encode(FeedTicks(last_tick)))
+
+    def _started(self) -> None:
+        """From now on batches are handed on as they come; those kept aside go first, in order."""
+        with self.starting:
+            early, self.early = self.early, []
+            for batch in early:
+                self._hand_on(batch)
+            self.started = True  # after them: a batch that comes meanwhile waits for the lock, then goes after
 
     def rejoin(self, data: bytes) -> None:
         """A restarted shard: start after the coordinator's last decision, resend the fills risk is missing."""
@@ -131,11 +151,8 @@ class Shard:
         system.resume_through = rejoin.decided_through
         system.fills_received = rejoin.fills_received
         system.start()
-        self.started = True
-        early, self.early = self.early, []
-        for batch in early:
-            self._hand_on(batch)
-        if rejoin.freeze_tick:  # frozen while the shard was gone: it may never have heard it
+        self._started()
+        if rejoin.freeze_reason:  # frozen while the shard was gone (at tick 0, too): it may never have heard it
             freeze = encode(Freeze(rejoin.freeze_tick, rejoin.freeze_reason, rejoin.keep_quoting))
             for address in [GATEWAY, STORE, *self.runtime.directory.group(QUOTERS)]:
                 self.runtime.tell(address, freeze)
@@ -147,8 +164,10 @@ class Shard:
         batch = decode(data)
         assert isinstance(batch, ShardBatch)
         if not self.started:
-            self.early.append(batch)  # before its (re)start: handed on after it (the inbox drops a stale one)
-            return
+            with self.starting:
+                if not self.started:
+                    self.early.append(batch)  # handed on as it (re)starts (the inbox drops a stale one)
+                    return
         self._hand_on(batch)
 
     def _hand_on(self, batch: ShardBatch) -> None:
@@ -198,8 +217,13 @@ class Shard:
         })  # fmt: skip
         return packed
 
-    def stop(self) -> None:
-        """Stop the shard's actors and close its journals."""
+    def stop(self, report: str | None = None) -> None:
+        """Stop the shard's actors and close its journals; with the run's ``report``, the journal holds it finished.
+
+        As one process's journal does (docs/RELIABILITY.md, "A finished
+        run"): a rerun of the same sharded run on it prints the report again.
+        """
+        self.system.final_report = report
         self.system.stop()
 
 

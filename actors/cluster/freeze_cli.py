@@ -3,7 +3,8 @@
 It joins the Ray cluster at ``--cluster ADDRESS``, finds the run's
 coordinator (the only run there, or the one ``--run`` names) and freezes
 every shard at once with ``--reason``.  Exit 0: the coordinator took the
-freeze; 2: bad flags, no Ray, no such run.
+freeze (it is in the run's report); 2: bad flags, no Ray, no such run, or
+a run that had finished (the freeze came too late to change it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from actors.cluster._address import unreachable
 
 PROG = "mm-freeze"
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,5 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LookupError, ConnectionError, RuntimeError, ValueError) as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: interrupted: the freeze may not have reached the run; run it again\n")
+        return EXIT_INTERRUPTED
     sys.stderr.write(f"{PROG}: froze {name}: Operator: {args.reason}\n")
     return 0

@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -228,3 +229,132 @@ def test_without_ray_two_shards_end_with_one_line_saying_how_to_install_it(tmp_p
         "run-shadow: error: --shards 2: sharding over processes needs Ray: pip install -e '.[cluster]' "
         "(or --cluster in-process)"
     ]
+
+
+# ---------------------------------------------------------------- signals, and what a run leaves behind
+
+
+def in_session(process: subprocess.Popen[str]) -> dict[int, str]:
+    """The live processes of the run ``process`` started in a session of its own: the driver and all of Ray's."""
+    listing = subprocess.run(["ps", "-ww", "-eo", "pid=,sid=,stat=,args="], capture_output=True, text=True,
+                             check=True)  # fmt: skip  # -ww: whole command lines, whatever COLUMNS says
+    found: dict[int, str] = {}
+    for line in listing.stdout.splitlines():
+        pid, sid, stat, args = line.split(None, 3)
+        if int(sid) == process.pid and not stat.startswith("Z"):
+            found[int(pid)] = args
+    return found
+
+
+def started_alone(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """A sharded run in a session of its own (so that all its processes can be found), once its shards are up:
+    the process, the run's name, the stderr lines so far."""
+    process = subprocess.Popen([sys.executable, str(RUN_SHADOW), *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environ(), start_new_session=True)  # fmt: skip
+    assert process.stderr is not None
+    lines: list[str] = []
+    for line in process.stderr:
+        lines.append(line)
+        found = ADDRESS.search(line)
+        if found:
+            return process, found.group(2), lines
+    raise AssertionError(f"the run ended before its shards were up: {process.wait()} {''.join(lines)}")
+
+
+def nothing_left(process: subprocess.Popen[str], name: str) -> None:
+    """Wait until no process of the run and none of its shards' temporary journals are left (a generous deadline)."""
+    deadline = time.monotonic() + 120
+    temporary = Path(tempfile.gettempdir())
+    while True:
+        left, files = in_session(process), sorted(temporary.glob(f"mm-{name}-*"))
+        if not left and not files:
+            return
+        assert time.monotonic() < deadline, f"left behind: {left} {files}"
+        time.sleep(0.1)
+
+
+def test_sigterm_to_a_run_on_ray_ends_it_in_one_line_and_leaves_no_process_and_no_file() -> None:
+    """As ``docker stop`` or systemd stop it: not Ray's stack dump and SIGABRT; nor a line of Ray's on stderr."""
+    process, name, lines = started_alone("--shards", "2", "--symbols-count", "40", "--iterations", "100000",
+                                         "--edge-threshold", "-1000", "--runtime", "pool")  # fmt: skip
+    try:
+        assert any("ray::ShardHost" in args for args in in_session(process).values())
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    assert process.returncode == 143 and out == ""
+    said = [*lines, *err.splitlines(keepends=True)]
+    assert len(said) == 2 and said[0].startswith("run-shadow: 2 shards on Ray at") and "Ray's own log: " in said[0]
+    assert said[1] == "run-shadow: stopped by SIGTERM\n"
+    log = Path(said[0].partition("Ray's own log: ")[2].partition(")")[0])
+    assert "Started a local Ray instance" in log.read_text()  # Ray's words went there
+    nothing_left(process, name)
+
+
+@pytest.mark.parametrize("killed", ["driver", "coordinator"])
+def test_a_driver_or_coordinator_killed_outright_leaves_no_process_and_no_temporary_journal(killed: str) -> None:
+    process, name, _ = started_alone("--shards", "2", "--symbols-count", "40", "--iterations", "100000",
+                                     "--edge-threshold", "-1000", "--runtime", "pool")  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(Path(tempfile.gettempdir()).glob(f"mm-{name}-*"))) < 2:  # the shards journal there
+            assert time.monotonic() < deadline, "the shards made no temporary journal"
+            time.sleep(0.05)
+        if killed == "driver":
+            process.kill()
+        else:
+            (pid,) = [pid for pid, args in in_session(process).items() if args.startswith("ray::CoordinatorHost")]
+            os.kill(pid, signal.SIGKILL)
+        out, err = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    if killed == "coordinator":
+        assert process.returncode == 1 and out == ""
+        assert err.strip().splitlines() == [
+            "run-shadow: error: the coordinator died (The actor died unexpectedly before finishing this task.); "
+            "the run cannot finish"
+        ]
+    nothing_left(process, name)
+
+
+def test_a_shard_away_longer_than_the_restart_timeout_freezes_every_shard_naming_it() -> None:
+    """Ray brings a killed shard back in about 1.5 s: with --shard-restart-timeout 0.2 that is too long."""
+    process, _, _ = started_alone("--shards", "2", "--symbols-count", "40", "--iterations", "3000",
+                                  "--edge-threshold", "-1000", "--runtime", "pool",
+                                  "--shard-restart-timeout", "0.2")  # fmt: skip
+    try:
+        shards = [pid for pid, args in in_session(process).items() if args.startswith("ray::ShardHost")]
+        assert len(shards) == 2
+        os.kill(shards[0], signal.SIGKILL)
+    finally:
+        code, report, err = finish(process)
+    assert code == 0, err[-3000:]
+    risk = report["risk"]
+    assert isinstance(risk, dict) and risk["frozen"] and risk["freeze_confirmed"]
+    reason = str(risk["last_freeze_reason"])
+    assert reason.startswith("Shard lost: shard ") and reason.endswith("not back within 0.2 s")
+    assert "shards" not in report  # it came back: its orders are in the counts
+
+
+def test_sigusr1_while_ray_starts_halts_the_run_before_any_order() -> None:
+    """The freeze reaches the shards before they start (kept aside, it used to be lost and the run stalled)."""
+    from actors.cli import KILL_SWITCH_REASON
+
+    process = subprocess.Popen([sys.executable, str(RUN_SHADOW), "--shards", "2", "--symbols-count", "40",
+                                "--iterations", "50", "--edge-threshold", "-1000", "--runtime", "pool"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ(),
+                               start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not any("_reaper.py" in args for args in in_session(process).values()):  # started before Ray is
+            assert process.poll() is None and time.monotonic() < deadline, "the run never started Ray"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGUSR1)
+    finally:
+        code, report, err = finish(process)
+    assert code == 0, err[-3000:]
+    risk, orders = report["risk"], report["orders"]
+    assert isinstance(risk, dict) and isinstance(orders, dict)
+    assert risk["last_freeze_reason"] == KILL_SWITCH_REASON and risk["freeze_tick"] == 0 and risk["freeze_confirmed"]
+    assert orders["placed"] == 0

@@ -156,3 +156,74 @@ def test_sigusr1_as_the_command_returns_neither_kills_it_nor_loses_the_report() 
     assert done.returncode == 0, done.stderr
     assert done.stderr.endswith("disposition <Handlers.SIG_IGN: 1>")
     assert json.loads(done.stdout)["execution"]["ticks"] == 3
+
+
+# ---------------------------------------------------------------- a sharded run: the pull always lands
+
+
+def pulled_sharded_run(monkeypatch: pytest.MonkeyPatch, *, pull_as_the_wait_ends: bool = False) -> dict[str, Any]:
+    """An in-process sharded run's report, the kill switch pulled before it starts, or as its wait first ends."""
+    from actors.cli import KillSwitch, run
+    from actors.cluster._coordinator_host import Coordinator
+    from actors.config import resolve
+
+    switch = KillSwitch()
+    if pull_as_the_wait_ends:
+        original = Coordinator.wait
+        calls: list[int] = []
+
+        def pulled_as_it_returns(self: Coordinator, *args: Any, **kwargs: Any) -> Any:
+            ended = original(self, *args, **kwargs)
+            if not calls:  # the operator's signal, landing as the wait found the run over
+                calls.append(1)
+                switch(signal.SIGUSR1, None)
+            return ended
+
+        monkeypatch.setattr(Coordinator, "wait", pulled_as_it_returns)
+    else:
+        switch(signal.SIGUSR1, None)  # as if the signal came while the flags were read, or Ray started
+    settings = {"symbols_count": 6, "iterations": 20, "edge_threshold": -1000.0, "shards": 2, "cluster": "in-process"}
+    report: dict[str, Any] = json.loads(run(resolve(overrides=settings, override_source="setting"), kill_switch=switch))
+    return report
+
+
+def test_a_kill_switch_pulled_before_a_sharded_run_starts_halts_every_shard_before_any_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The freeze reaches the shards before they start: it was kept aside, never handed on, and the run stalled."""
+    from actors.cli import KillSwitch, run
+    from actors.config import resolve
+
+    report = pulled_sharded_run(monkeypatch)
+    risk = report["risk"]
+    assert risk["last_freeze_reason"] == KILL_SWITCH_REASON and risk["freeze_tick"] == 0 and risk["freeze_confirmed"]
+    assert report["orders"]["placed"] == 0 and report["execution"]["ticks"] == 20
+    one = KillSwitch()
+    one(signal.SIGUSR1, None)
+    settings = {"symbols_count": 6, "iterations": 20, "edge_threshold": -1000.0, "runtime": "sim"}
+    assert report == json.loads(run(resolve(overrides=settings, override_source="setting"), kill_switch=one))
+
+
+def test_a_pull_that_comes_as_a_sharded_run_s_wait_ends_is_in_its_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thread that hands the pull on is closed only once the pull is made, and the coordinator waits for it."""
+    report = pulled_sharded_run(monkeypatch, pull_as_the_wait_ends=True)
+    risk = report["risk"]
+    assert risk["last_freeze_reason"] == KILL_SWITCH_REASON and risk["frozen"] and risk["freeze_confirmed"]
+    assert risk["freeze_tick"] == 20 and report["orders"]["open"] == 0 and report["orders"]["placed"] > 0
+
+
+def test_a_freeze_once_a_sharded_run_is_over_changes_nothing_and_says_so() -> None:
+    from actors.cluster import partition
+    from actors.cluster._coordinator_host import Coordinator
+    from actors.config import resolve
+
+    config = resolve(overrides={"symbols_count": 4, "iterations": 3, "shards": 2}, override_source="setting")
+    coordinator = Coordinator(config, partition(config.symbols, 2), [lambda _data: None, lambda _data: None])
+    try:
+        assert coordinator.freeze("desk says stop")  # taken: the run is not over
+        assert not coordinator.close()  # a freeze since the wait last looked: the host waits again
+        coordinator.freezes_looked = coordinator.freezes  # as the next look records
+        assert coordinator.close()
+        assert not coordinator.freeze("too late")  # bin/mm-freeze says so, exit 2
+    finally:
+        coordinator.stop()
