@@ -231,13 +231,13 @@ def test_a_shard_that_stops_answering_is_logged_lost_back_and_given_up_on() -> N
     answers = ShardFigures(0, 0, 0, True)
     try:
         with captured() as records:
-            coordinator._judge_lost([None, answers], 30.0)
-            coordinator._judge_lost([None, answers], 30.0)  # still gone: said once
-            coordinator._judge_lost([answers, answers], 30.0)
-            coordinator._judge_lost([answers, None], 30.0)
+            coordinator._judge_lost([None, answers], 30.0, time.monotonic())
+            coordinator._judge_lost([None, answers], 30.0, time.monotonic())  # still gone: said once
+            coordinator._judge_lost([answers, answers], 30.0, time.monotonic())
+            coordinator._judge_lost([answers, None], 30.0, time.monotonic())
             coordinator.lost[1] = time.monotonic() - 60.0  # gone for a minute
-            coordinator._judge_lost([answers, None], 30.0)
-            coordinator._judge_lost([answers, None], 30.0)  # the freeze is asked for again, the line is not
+            coordinator._judge_lost([answers, None], 30.0, time.monotonic())
+            coordinator._judge_lost([answers, None], 30.0, time.monotonic())  # the freeze is asked for again, the line is not
     finally:
         coordinator.stop()
     assert [(r["event"], r["shard"]) for r in records if str(r.get("event", "")).startswith("shard_")] == [
