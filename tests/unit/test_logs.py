@@ -237,7 +237,7 @@ def test_a_shard_that_stops_answering_is_logged_lost_back_and_given_up_on() -> N
             coordinator._judge_lost([answers, None], 30.0, time.monotonic())
             coordinator.lost[1] = time.monotonic() - 60.0  # gone for a minute
             coordinator._judge_lost([answers, None], 30.0, time.monotonic())
-            coordinator._judge_lost([answers, None], 30.0, time.monotonic())  # the freeze is asked for again, the line is not
+            coordinator._judge_lost([answers, None], 30.0, time.monotonic())  # asked again, logged once
     finally:
         coordinator.stop()
     assert [(r["event"], r["shard"]) for r in records if str(r.get("event", "")).startswith("shard_")] == [
