@@ -247,8 +247,13 @@ class System:
 
         Safe from any thread.  It takes effect when risk hears it, like any
         operator's freeze (docs/DESIGN.md, "Why the result is deterministic").
+        Before the system has started it is kept, and risk hears it before
+        the first tick (told to no one, it was dead-lettered and lost).
         """
-        self.runtime.tell(RISK, operator_request(reason))
+        if RISK in self.runtime.directory:
+            self.runtime.tell(RISK, operator_request(reason))
+        else:
+            self.runtime.tell_from_outside(RISK, operator_request(reason))  # let in as the run starts
 
     def freeze_from_signal(self, reason: str) -> None:
         """:meth:`freeze` from a signal handler (``bin/run-shadow`` on SIGUSR1): queued, sent within one wait.

@@ -227,3 +227,23 @@ def test_a_freeze_once_a_sharded_run_is_over_changes_nothing_and_says_so() -> No
         assert not coordinator.freeze("too late")  # bin/mm-freeze says so, exit 2
     finally:
         coordinator.stop()
+
+
+@pytest.mark.parametrize("runtime", ["sim", "pool"])
+def test_system_freeze_before_the_system_starts_halts_the_run_before_any_order(runtime: str) -> None:
+    """It was told to an address with no actor yet: dead-lettered, and the run traded on."""
+    from actors.report import build_report
+    from actors.runtime import create_runtime
+    from actors.system import System
+
+    system = System.build(create_runtime(runtime), symbols_count=4, iterations=10, edge_threshold=-1000.0)
+    system.freeze("desk says stop")
+    try:
+        system.start()
+        system.run()
+        report = build_report(system)
+    finally:
+        system.stop()
+    risk = report["risk"]
+    assert risk["last_freeze_reason"] == "Operator: desk says stop" and risk["freeze_tick"] == 0
+    assert report["orders"]["placed"] == 0 and report["messages"]["dead_letters"] == 0
