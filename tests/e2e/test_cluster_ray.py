@@ -70,9 +70,11 @@ def start_shadow(*args: str, release: Path) -> tuple[subprocess.Popen[str], str,
     raise AssertionError(f"the run ended before its shards were up: {process.wait()}")
 
 
-def finish(process: subprocess.Popen[str], release: Path) -> tuple[int, dict[str, object], str]:
-    """Let the held run go on, and its exit status, report and stderr (killed after 400 s: a hang)."""
-    release.touch()
+def finish(process: subprocess.Popen[str], release: Path | None) -> tuple[int, dict[str, object], str]:
+    """Let the held run go on (``release``; None: a run not held), and its exit status, report and stderr (killed
+    after 400 s: a hang)."""
+    if release is not None:
+        release.touch()
     try:
         out, err = process.communicate(timeout=400)
     finally:
@@ -246,11 +248,12 @@ def in_session(process: subprocess.Popen[str]) -> dict[int, str]:
     return found
 
 
-def started_alone(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+def started_alone(*args: str, release: Path | None = None) -> tuple[subprocess.Popen[str], str, list[str]]:
     """A sharded run in a session of its own (so that all its processes can be found), once its shards are up:
-    the process, the run's name, the stderr lines so far."""
+    the process, the run's name, the stderr lines so far.  With ``release``, held as :func:`start_shadow`'s are."""
+    env = environ() if release is None else held_environ(HOLD_TICK, release, environ())
     process = subprocess.Popen([sys.executable, str(RUN_SHADOW), *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=environ(), start_new_session=True)  # fmt: skip
+                               stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)  # fmt: skip
     assert process.stderr is not None
     lines: list[str] = []
     for line in process.stderr:
@@ -318,17 +321,18 @@ def test_a_driver_or_coordinator_killed_outright_leaves_no_process_and_no_tempor
     nothing_left(process, name)
 
 
-def test_a_shard_away_longer_than_the_restart_timeout_freezes_every_shard_naming_it() -> None:
+def test_a_shard_away_longer_than_the_restart_timeout_freezes_every_shard_naming_it(tmp_path: Path) -> None:
     """Ray brings a killed shard back in about 1.5 s: with --shard-restart-timeout 0.2 that is too long."""
+    release = tmp_path / "release"  # held at HOLD_TICK: the run is still going when its shard is killed
     process, _, _ = started_alone("--shards", "2", "--symbols-count", "40", "--iterations", "3000",
                                   "--edge-threshold", "-1000", "--runtime", "pool",
-                                  "--shard-restart-timeout", "0.2")  # fmt: skip
+                                  "--shard-restart-timeout", "0.2", release=release)  # fmt: skip
     try:
         shards = [pid for pid, args in in_session(process).items() if args.startswith("ray::ShardHost")]
         assert len(shards) == 2
         os.kill(shards[0], signal.SIGKILL)
     finally:
-        code, report, err = finish(process)
+        code, report, err = finish(process, release)
     assert code == 0, err[-3000:]
     risk = report["risk"]
     assert isinstance(risk, dict) and risk["frozen"] and risk["freeze_confirmed"]
@@ -352,7 +356,7 @@ def test_sigusr1_while_ray_starts_halts_the_run_before_any_order() -> None:
             time.sleep(0.01)
         process.send_signal(signal.SIGUSR1)
     finally:
-        code, report, err = finish(process)
+        code, report, err = finish(process, None)
     assert code == 0, err[-3000:]
     risk, orders = report["risk"], report["orders"]
     assert isinstance(risk, dict) and isinstance(orders, dict)
