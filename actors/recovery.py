@@ -93,7 +93,6 @@ class Recovered:
     store: OrderStore
     records: int
     fills: int
-    freeze: tuple[int, str] | None
     torn_tail: bool
     risk_journal: JournalWriter | None = None
     decided_through: int = 0
@@ -212,10 +211,9 @@ def recover(
                               symbols=symbols, rebuilt=rebuilt)  # fmt: skip
     risk.orders_numbered = max(risk.orders_numbered, store.highest_number)  # ids go on after the highest
     risk_journal = JournalWriter(risk_path, fsync=fsync, keep_bytes=risk_reader.valid_bytes, fingerprint=fingerprint)
-    torn = store_reader.torn_tail
     return Recovered(
-        store, replay.records, replay.fills, replay.freeze, torn, risk_journal, decided_through, blocks, replay.applied,
-        rebuilt,
+        store, replay.records, replay.fills, store_reader.torn_tail, risk_journal, decided_through, blocks,
+        replay.applied, rebuilt,
     )  # fmt: skip
 
 
