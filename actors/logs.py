@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from loguru import Logger, Message, Record
 
     from actors.config import ShadowConfig
+    from actors.core.trading_state import Transition
 
 TEXT_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}"
 """A text line: when, how bad, what (the message names the event and its figures)."""
@@ -61,6 +62,13 @@ def event(name: str, **fields: object) -> Logger:
 
 
 # ---------------------------------------------------------------- the handler
+
+
+def state_moved(move: Transition) -> None:
+    """The line of one move of the trading state (at :data:`STATE_LEVEL`, which the default level shows)."""
+    fields = {"tick": move.tick, "from": move.source.value, "to": move.target.value, "reason": move.reason}
+    event("state", **fields).log(STATE_LEVEL, "state: {} -> {} at tick {}: {}", move.source.value, move.target.value,
+                                 move.tick, move.reason)  # fmt: skip
 
 
 def configure(level: str, log_format: str = "text", stream: TextIO | None = None) -> int:

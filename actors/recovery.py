@@ -78,8 +78,8 @@ class Rebuilt:
     """Lots adopted per symbol where no known fill explained the venue's position (the venue forgot the orders)."""
     cancel: list[tuple[str, str]] = field(default_factory=list)
     """Adopted orders still open at the venue: (client id, exchange id), to cancel as the run resumes."""
-    halted: str = ""
-    """Why the run halts as it resumes, when the venue knows less than the journals (:func:`venue_behind`)."""
+    halted: Transition | None = None
+    """The halt as the run resumes when the venue knows less than the journals (:func:`venue_behind`)."""
 
     def as_report(self) -> dict[str, int]:
         """The report's counts."""
@@ -286,9 +286,9 @@ def _take_the_venues_word(
     rebuilt: Rebuilt,
 ) -> None:
     """Halt if the venue lost what it did, then take its positions where no known fill explains them."""
-    rebuilt.halted = venue_behind(history, journaled, reached, journals_at)
-    if rebuilt.halted:  # it would live those ticks again
-        risk.freeze(rebuilt.halted, reached)
+    behind = venue_behind(history, journaled, reached, journals_at)
+    if behind and risk.freeze(behind, reached):  # it would live those ticks again
+        rebuilt.halted = risk.transitions[-1]
     rebuilt.positions = adopt_positions(risk, _held_before_owed(store, history), symbols)
 
 

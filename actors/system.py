@@ -22,7 +22,7 @@ from actors.core.quoting import QuotingPolicy
 from actors.core.recorded_venue import RecordedVenue
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument
-from actors.logs import event
+from actors.logs import event, state_moved
 from actors.market_setup import Market, settle
 from actors.messages import (
     CancelItem,
@@ -403,9 +403,8 @@ def _log_resume(
         else "", ", a torn last record dropped" if torn else "",
     )  # fmt: skip
     rebuilt = recovered.rebuilt if recovered is not None else None
-    if rebuilt is not None and rebuilt.halted:
-        event("state", tick=tick, to="HALTED", reason=rebuilt.halted).warning("state: HALTED as the run resumes: {}",
-                                                                               rebuilt.halted)  # fmt: skip
+    if rebuilt is not None and rebuilt.halted is not None:
+        state_moved(rebuilt.halted)
     if rebuilt is not None and (rebuilt.orders or rebuilt.applied or rebuilt.positions):
         positions = ", ".join(f"{symbol} {lots:+d} lots" for symbol, lots in rebuilt.positions.items()) or "none"
         event("rebuilt", tick=tick, orders=rebuilt.orders, fills=len(rebuilt.applied), positions=rebuilt.positions,

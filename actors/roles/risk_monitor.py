@@ -34,7 +34,7 @@ from actors.core.pnl import PnlLine
 from actors.core.risk import BLIND, RiskEngine
 from actors.core.trading_state import Transition
 from actors.core.types import Side
-from actors.logs import STATE_LEVEL, event
+from actors.logs import STATE_LEVEL, event, state_moved
 from actors.messages import (
     DecisionDeadline,
     FillItem,
@@ -430,9 +430,7 @@ class RiskMonitor(SupervisedRole):
         if len(moves) == self.logged_transitions and len(finals) == self.logged_finals:
             return
         for move in moves[self.logged_transitions :]:
-            fields = {"tick": move.tick, "from": move.source.value, "to": move.target.value, "reason": move.reason}
-            event("state", **fields).log(STATE_LEVEL, "state: {} -> {} at tick {}: {}", move.source.value,
-                                         move.target.value, move.tick, move.reason)  # fmt: skip
+            state_moved(move)
         for tick, reason in finals[self.logged_finals :]:
             event("state_final", tick=tick, reason=reason).log(
                 STATE_LEVEL, "state: the halt is final from tick {}: {}", tick, reason
