@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 from loguru import logger
 
 from actors.cluster import RunLost
-from actors.cluster._address import unreachable
+from actors.cluster._address import keep_on_loopback, unreachable
 from actors.cluster._journals import finished_sharded_report, one_process_refusal, shards_in
 from actors.cluster._kill_switch import Freezable
 from actors.config import (
@@ -380,6 +380,8 @@ def run_sharded(config: ShadowConfig, kill_switch: KillSwitch | None = None) -> 
 
         report, text, ended = run_in_process(config, kill_switch=kill_switch)
     else:
+        if config.cluster in ("", "local"):
+            keep_on_loopback()  # a local instance listens on 127.0.0.1 only (docs/SCALING.md)
         try:
             from actors.cluster._ray import run_on_ray
         except ImportError:

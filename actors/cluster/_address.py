@@ -11,6 +11,8 @@ with each call).  Anything else answers otherwise, or not at all.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import socket
 
 CONNECT_TIMEOUT_S = 5.0
@@ -21,6 +23,29 @@ HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0
 FRAME_HEADER_BYTES = 9
 SETTINGS = 4
 """The type of an HTTP/2 SETTINGS frame (the fourth byte of a frame's header), a server's first frame."""
+
+
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""Ray's own switch for a machine-local instance (its default on macOS and Windows): "0" makes Ray take the
+loopback address as the node's, so a local instance's servers listen on 127.0.0.1 only (measured with ``ss -ltnp``,
+Ray 2.60: without it they listen on every address).  Read as Ray is imported, by the driver and by every process
+Ray starts, which inherit it."""
+
+
+def keep_on_loopback() -> None:
+    """Before Ray is imported: a local instance (and a client of one) on the loopback address only, unless set."""
+    os.environ.setdefault(LOOPBACK_ONLY, "0")
+
+
+def on_loopback(address: str) -> bool:
+    """Whether ``address`` (HOST:PORT) is this machine's loopback (a local instance, as run-shadow prints it)."""
+    host = address.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def unreachable(address: str) -> str:

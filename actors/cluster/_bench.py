@@ -132,6 +132,9 @@ def sharded_case(
     operator ``freeze_after_s`` into its ticks, for the freeze latency (risk's
     decision to the last shard's confirmation that its venue holds nothing).
     """
+    from actors.cluster._address import keep_on_loopback
+
+    keep_on_loopback()  # a local instance, as run-shadow's
     import ray  # the cluster extra: imported only when this case runs
 
     from actors.cluster._ray import run_on_ray

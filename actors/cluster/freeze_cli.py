@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from actors.cluster._address import unreachable
+from actors.cluster._address import keep_on_loopback, on_loopback, unreachable
 
 PROG = "mm-freeze"
 EXIT_USAGE = 2
@@ -42,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if (Path.home() / ".ray" / "auth_token").exists() or os.environ.get("RAY_AUTH_TOKEN"):
         os.environ.setdefault("RAY_AUTH_MODE", "token")  # before Ray is imported: it reads it then
+    if on_loopback(args.cluster):
+        keep_on_loopback()  # the local instance's node is the loopback address: so is this client's
     try:
         from actors.cluster._ray import freeze_on
     except ImportError:

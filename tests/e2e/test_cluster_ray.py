@@ -167,8 +167,9 @@ def test_sigusr1_to_the_command_freezes_every_shard_as_mm_freeze_does(tmp_path: 
 
 def shard_pid(address: str, name: str, index: int) -> int:
     """The process id of one shard of the run ``name`` on the cluster at ``address``."""
-    script = (
-        "import os; os.environ.setdefault('RAY_AUTH_MODE', 'token'); import ray;"
+    script = (  # a client of a local instance: token auth, and the loopback as its node (actors/cluster/_address.py)
+        "import os; os.environ.setdefault('RAY_AUTH_MODE', 'token');"
+        "os.environ.setdefault('RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER', '0'); import ray;"
         f"ray.init(address={address!r}, namespace='mm-shadow', log_to_driver=False);"
         f"print(ray.get(ray.get_actor({name + '-shard-' + str(index)!r}).pid.remote()))"
     )
@@ -319,6 +320,33 @@ def test_a_driver_or_coordinator_killed_outright_leaves_no_process_and_no_tempor
             "the run cannot finish"
         ]
     nothing_left(process, name)
+
+
+def listening(pids: set[int]) -> list[str]:
+    """The local addresses the processes ``pids`` listen on (TCP), from ``ss -ltnpH``."""
+    listing = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in listing.splitlines():
+        columns = line.split()
+        owners = {int(pid) for pid in re.findall(r"pid=(\d+)", line)}
+        if owners & pids:
+            found.append(columns[3])
+    return found
+
+
+def test_a_local_instance_listens_on_the_loopback_address_only(tmp_path: Path) -> None:
+    """Ray 2.60 listens on every address unless told the node is the loopback one (docs/SCALING.md)."""
+    release = tmp_path / "release"
+    process, _, _ = started_alone("--shards", "2", "--symbols-count", "10", "--iterations", "100",
+                                  "--edge-threshold", "-1000", "--runtime", "pool", release=release)  # fmt: skip
+    try:
+        addresses = listening(set(in_session(process)))
+    finally:
+        code, _, err = finish(process, release)
+    assert code == 0, err[-3000:]
+    assert len(addresses) >= 3  # the GCS, the raylet, the workers at least
+    hosts = {address.rpartition(":")[0] for address in addresses}
+    assert hosts <= {"127.0.0.1", "[::ffff:127.0.0.1]", "[::1]"}, addresses
 
 
 def test_a_shard_away_longer_than_the_restart_timeout_freezes_every_shard_naming_it(tmp_path: Path) -> None:
