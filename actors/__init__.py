@@ -50,20 +50,25 @@ if TYPE_CHECKING:  # what a type checker sees; at run time each name is imported
     from typing import Any
 
     from actors._api import Report, run
-    from actors.cli import RunIncomplete, run_shadow_demo
-    from actors.config import RUNTIME_NAMES, ConfigError
+    from actors.assembly.config import RUNTIME_NAMES, ConfigError
+    from actors.assembly.system import System
+    from actors.cli.run_shadow import RunIncomplete, run_shadow_demo
     from actors.core.exchange import (
         CancelResult,
         ExchangeError,
         ExchangeOrder,
         ExchangeTimeout,
-        FakeExchangeClient,
-        FillListener,
-        IExchangeClient,
         OrderStatus,
-        PlacedOrder,
         PlaceRequest,
         PlaceResult,
+    )
+    from actors.core.types import Fill, Side
+    from actors.runtime import Runtime, create_runtime
+    from actors.testing import Sim, check_determinism, explore
+    from actors.venues.interface import (
+        FillListener,
+        IExchangeClient,
+        PlacedOrder,
         SupportsAdvance,
         SupportsClose,
         SupportsFaultCounts,
@@ -72,22 +77,19 @@ if TYPE_CHECKING:  # what a type checker sees; at run time each name is imported
         VenueHistory,
         WrapsVenue,
     )
-    from actors.core.types import Fill, Side
-    from actors.runtime import Runtime, create_runtime
-    from actors.system import System
-    from actors.testing import Sim, check_determinism, explore
+    from actors.venues.simulated import FakeExchangeClient
 
 _HOMES = {
     "run": "actors._api",
     "Report": "actors._api",
-    "ConfigError": "actors.config",
-    "RunIncomplete": "actors.cli",
-    "run_shadow_demo": "actors.cli",
-    "System": "actors.system",
+    "ConfigError": "actors.assembly.config",
+    "RunIncomplete": "actors.cli.run_shadow",
+    "run_shadow_demo": "actors.cli.run_shadow",
+    "System": "actors.assembly.system",
     "create_runtime": "actors.runtime",
     "Runtime": "actors.runtime",
-    "RUNTIME_NAMES": "actors.config",
-    "IExchangeClient": "actors.core.exchange",
+    "RUNTIME_NAMES": "actors.assembly.config",
+    "IExchangeClient": "actors.venues.interface",
     "PlaceRequest": "actors.core.exchange",
     "PlaceResult": "actors.core.exchange",
     "CancelResult": "actors.core.exchange",
@@ -95,18 +97,18 @@ _HOMES = {
     "OrderStatus": "actors.core.exchange",
     "Fill": "actors.core.types",
     "Side": "actors.core.types",
-    "FillListener": "actors.core.exchange",
+    "FillListener": "actors.venues.interface",
     "ExchangeError": "actors.core.exchange",
     "ExchangeTimeout": "actors.core.exchange",
-    "SupportsAdvance": "actors.core.exchange",
-    "SupportsTick": "actors.core.exchange",
-    "SupportsHistory": "actors.core.exchange",
-    "VenueHistory": "actors.core.exchange",
-    "PlacedOrder": "actors.core.exchange",
-    "SupportsClose": "actors.core.exchange",
-    "SupportsFaultCounts": "actors.core.exchange",
-    "WrapsVenue": "actors.core.exchange",
-    "FakeExchangeClient": "actors.core.exchange",
+    "SupportsAdvance": "actors.venues.interface",
+    "SupportsTick": "actors.venues.interface",
+    "SupportsHistory": "actors.venues.interface",
+    "VenueHistory": "actors.venues.interface",
+    "PlacedOrder": "actors.venues.interface",
+    "SupportsClose": "actors.venues.interface",
+    "SupportsFaultCounts": "actors.venues.interface",
+    "WrapsVenue": "actors.venues.interface",
+    "FakeExchangeClient": "actors.venues.simulated",
     "Sim": "actors.testing",
     "explore": "actors.testing",
     "check_determinism": "actors.testing",

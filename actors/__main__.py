@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from actors._launch import run_shadow
+from actors.cli._launch import run_shadow
 
 sys.exit(run_shadow())

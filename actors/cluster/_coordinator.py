@@ -26,7 +26,11 @@ from loguru import logger
 from actors.cluster._records import BROADCAST, BatchInbox, Rejoin, ShardBatch
 from actors.cluster._uplink import BATCH_BYTES
 from actors.core.risk import RiskEngine
-from actors.messages import (
+from actors.roles.addresses import FEED, GATEWAY, STORE
+from actors.roles.risk_monitor import RiskMonitor
+from actors.runtime.actor import handles
+from actors.wire.codec import Message, WireError, decode, encode
+from actors.wire.messages import (
     FillsApplied,
     Freeze,
     FreezeComplete,
@@ -40,10 +44,6 @@ from actors.messages import (
     VenueState,
     encode_replace,
 )
-from actors.roles.addresses import FEED, GATEWAY, STORE
-from actors.roles.risk_monitor import RiskMonitor
-from actors.runtime.actor import handles
-from actors.wire import Message, WireError, decode, encode
 
 Port = Callable[[bytes], None]
 """How the coordinator hands a batch to one shard (a method call in one process, a Ray call across)."""

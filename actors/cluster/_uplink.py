@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from actors.cluster._records import ShardBatch
-from actors.messages import (
+from actors.runtime.actor import MessageActor, handles
+from actors.wire.codec import Message, encode
+from actors.wire.messages import (
     FeedTicks,
     FillsApplied,
     FreezeComplete,
@@ -26,8 +28,6 @@ from actors.messages import (
     QuoterStopped,
     VenueState,
 )
-from actors.runtime.actor import MessageActor, handles
-from actors.wire import Message, encode
 
 BATCH_BYTES = 1 << 20
 """A batch carries at most about this many bytes of records (a wire message stays far below its limit)."""

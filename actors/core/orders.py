@@ -31,8 +31,8 @@ from actors.core._lifecycle import (
     cancel_means_canceled,
     step,
 )
-from actors.core.journal import JournalError, JournalWriter, Record
 from actors.core.types import Fill, OrderState, Side
+from actors.wire.journal import JournalError, JournalWriter, Record
 
 __all__ = [
     "CANCEL_BACKOFF_CAP_TICKS",
@@ -122,7 +122,7 @@ class OrderStore:
     retain_ticks: int | None = None
     stats: OrderStats = field(default_factory=OrderStats)
     journal: JournalWriter | None = field(default=None, repr=False, compare=False)
-    """Where every operation is recorded before it is applied (see :mod:`actors.core.journal`)."""
+    """Where every operation is recorded before it is applied (see :mod:`actors.wire.journal`)."""
     listener: OrderListener | None = field(default=None, repr=False, compare=False)
     """Told of every event of every order (:data:`OrderListener`): the one place every transition is seen."""
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from actors.core.market_data import MarketDataSource
-from actors.logs import PACE_EVERY_S, Throttle, event
-from actors.messages import FeedTicks, MarketTick, PaceTick, TickDone, VenueTick
+from actors.markets.data import MarketDataSource
 from actors.roles.addresses import GATEWAY, quoter
 from actors.roles.supervision import SupervisedRole
 from actors.runtime.actor import handles
-from actors.wire import encode
+from actors.telemetry.logs import PACE_EVERY_S, Throttle, event
+from actors.wire.codec import encode
+from actors.wire.messages import FeedTicks, MarketTick, PaceTick, TickDone, VenueTick
 
 
 @dataclass

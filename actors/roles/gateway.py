@@ -17,20 +17,16 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from actors.core._reduce_only import reduce_only_refusal
-from actors.core.exchange import (
-    ExchangeError,
-    ExchangeOrder,
-    ExchangeTimeout,
-    IExchangeClient,
-    PlaceRequest,
-    SupportsAdvance,
-    SupportsFaultCounts,
-)
-from actors.core.exchange_faults import FAULT_KINDS
+from actors.core.exchange import ExchangeError, ExchangeOrder, ExchangeTimeout, PlaceRequest
 from actors.core.orders import cancel_backoff_ticks
 from actors.core.types import Fill, Side
-from actors.logs import VENUE_ERRORS, event
-from actors.messages import (
+from actors.roles.addresses import STORE
+from actors.roles.supervision import SupervisedRole, escalation_reason
+from actors.runtime.actor import handles
+from actors.telemetry.logs import VENUE_ERRORS, event
+from actors.venues.faults import FAULT_KINDS
+from actors.venues.interface import IExchangeClient, SupportsAdvance, SupportsFaultCounts
+from actors.wire.messages import (
     Ack,
     CancelItem,
     CancelOrders,
@@ -53,9 +49,6 @@ from actors.messages import (
     parts,
     split_report,
 )
-from actors.roles.addresses import STORE
-from actors.roles.supervision import SupervisedRole, escalation_reason
-from actors.runtime.actor import handles
 
 if TYPE_CHECKING:
     from actors.telemetry.telemetry import Telemetry
@@ -137,7 +130,7 @@ class ExchangeGateway(SupervisedRole):
         *,
         market_through: int = 0,
         measure_latency: bool = False,
-        counters: dict[str, int] | None = None,  # exchange_errors, reconciled carried over a crash (actors.recovery)
+        counters: dict[str, int] | None = None,  # exchange_errors, reconciled carried over a crash (assembly.recovery)
         telemetry: Telemetry | None = None,
     ) -> None:
         """``telemetry`` is told each tick-to-order latency."""

@@ -18,8 +18,11 @@ from loguru import logger
 from actors.core._lifecycle import Settle, awaiting_answer, settle
 from actors.core.orders import NOT_OPEN_AT_VENUE, FillOutcome, IllegalTransition, Order, OrderStore
 from actors.core.types import OrderState, Side
-from actors.logs import event
-from actors.messages import (
+from actors.roles.addresses import GATEWAY, RISK
+from actors.roles.supervision import SupervisedRole
+from actors.runtime.actor import handles
+from actors.telemetry.logs import event
+from actors.wire.messages import (
     UNNUMBERED,
     CancelItem,
     CancelOrders,
@@ -41,9 +44,6 @@ from actors.messages import (
     parts,
     split_request,
 )
-from actors.roles.addresses import GATEWAY, RISK
-from actors.roles.supervision import SupervisedRole
-from actors.runtime.actor import handles
 
 if TYPE_CHECKING:
     from actors.telemetry.order_events import OrderEvents

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from actors.core.quoting import QuotingPolicy
 from actors.core.types import Instrument
-from actors.messages import Freeze, Mark, MarketTick, QuoteIntent, QuoterStopped, Resume
 from actors.roles.addresses import RISK
 from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
+from actors.wire.messages import Freeze, Mark, MarketTick, QuoteIntent, QuoterStopped, Resume
 
 
 @dataclass(frozen=True)

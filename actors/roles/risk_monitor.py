@@ -17,7 +17,7 @@ With a journal, every decision is written ahead of the records it sends:
 ``["decided", tick, risk blocks, fills applied so far, {block kind: count}]``,
 every move of the trading state ``["state", tick, from, to, reason]``, and every
 final cause that made a resumable halt final ``["final", tick, reason]``.  That is what a
-resumed run needs of risk (:mod:`actors.recovery`): the blocks, which never
+resumed run needs of risk (:mod:`actors.assembly.recovery`): the blocks, which never
 became orders, and which of the store's fills each decision applied, so the
 replay marks each fill at the mid it was marked at live.
 """
@@ -29,13 +29,18 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from actors.core.journal import JournalError, JournalWriter, Record
 from actors.core.pnl import PnlLine
 from actors.core.risk import BLIND, RiskEngine
 from actors.core.trading_state import Transition
 from actors.core.types import Side
-from actors.logs import STATE_LEVEL, event, state_moved
-from actors.messages import (
+from actors.roles.addresses import FEED, GATEWAY, QUOTERS, STORE
+from actors.roles.supervision import SupervisedRole, escalation_reason
+from actors.runtime.actor import handles
+from actors.runtime.base import TimerHandle
+from actors.telemetry.logs import STATE_LEVEL, event, state_moved
+from actors.wire.codec import encode
+from actors.wire.journal import JournalError, JournalWriter, Record
+from actors.wire.messages import (
     DecisionDeadline,
     FillItem,
     FillsApplied,
@@ -51,11 +56,6 @@ from actors.messages import (
     VenueState,
     encode_replace,
 )
-from actors.roles.addresses import FEED, GATEWAY, QUOTERS, STORE
-from actors.roles.supervision import SupervisedRole, escalation_reason
-from actors.runtime.actor import handles
-from actors.runtime.base import TimerHandle
-from actors.wire import encode
 
 if TYPE_CHECKING:
     from actors.telemetry.telemetry import Telemetry
@@ -111,7 +111,7 @@ class RiskMonitor(SupervisedRole):
         risk_blocks: int = 0,
         telemetry: Telemetry | None = None,
     ) -> None:
-        """``journal``, and ``risk_blocks`` counted before a crash, come with a journaled run (actors.recovery).
+        """``journal``, and ``risk_blocks`` counted before a crash, come with a journaled run (assembly.recovery).
 
         ``telemetry`` is told the figures of each decision (metrics, progress).
         """

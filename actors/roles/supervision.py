@@ -16,11 +16,11 @@ from collections import deque
 from collections.abc import Iterable
 from typing import ClassVar
 
-from actors.messages import FreezeRequest
 from actors.roles.addresses import RISK
 from actors.runtime.actor import MessageActor
 from actors.runtime.base import FailurePolicy
-from actors.wire import Message, encode
+from actors.wire.codec import Message, encode
+from actors.wire.messages import FreezeRequest
 
 
 def escalation_reason(address: str, exc: Exception) -> str:

@@ -22,7 +22,7 @@ import pykka
 
 from actors.runtime.base import EXTERNAL, FailurePolicy
 from actors.runtime.reliable import ACK_AFTER_S, AckDue, Delivered, ReliableLinks, ResendDue, Sequenced
-from actors.wire import Message, WireError, decode, encode
+from actors.wire.codec import Message, WireError, decode, encode
 
 if TYPE_CHECKING:
     from actors.runtime.base import Runtime, TimerHandle

@@ -23,7 +23,7 @@ from loguru import logger
 
 from actors.runtime.directory import AddressTaken, Directory
 from actors.runtime.timing import HandlingTimes, role_of
-from actors.wire import peek_type
+from actors.wire.codec import peek_type
 
 EXTERNAL = "external"
 """Sender name of a message told from outside any actor (a test, the driver)."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from actors.wire import Message, encode, message
+from actors.wire.codec import Message, encode, message
 
 RESEND_AFTER_S = 0.2
 """How long the oldest unacknowledged record waits before everything unacknowledged is sent again."""

@@ -36,7 +36,7 @@ from actors.runtime.base import (
     TimerHandle,
 )
 from actors.runtime.loop import answer_dead, handle_envelope, refuse_closed
-from actors.wire import peek_type
+from actors.wire.codec import peek_type
 
 
 class SimNotIdle(RuntimeError):

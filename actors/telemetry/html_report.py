@@ -35,9 +35,9 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.io import to_json
 
-from actors.config import ShadowConfig, resolve
-from actors.core.market_data import MarketDataSource
+from actors.assembly.config import ShadowConfig, resolve
 from actors.core.types import Instrument
+from actors.markets.data import MarketDataSource
 from actors.telemetry.order_events import OrderEvent, read_events
 
 __all__ = ["RunSeries", "TimeAxis", "build_html", "collect_series", "plotly_bundle", "run_settings", "write_html"]

@@ -1,7 +1,7 @@
 """The command's side of seeing a run: check and open what was asked for before it starts, write it after.
 
 Everything that can be refused is refused before any actor starts, as one
-:class:`~actors.config.ConfigError` line (exit status 2): a missing extra, an
+:class:`~actors.assembly.config.ConfigError` line (exit status 2): a missing extra, an
 output file that cannot be written, two outputs on one file, a metrics port
 that cannot be listened on.  After the run, :meth:`Watch.finish` writes the
 metrics file and the HTML report (built from the event log, which is written
@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from loguru import logger
 
-from actors.config import ConfigError, ShadowConfig, output_file
+from actors.assembly.config import ConfigError, ShadowConfig, output_file
 from actors.core.clock import FrozenClock
 from actors.core.instruments import instrument_for
 from actors.core.types import Instrument
@@ -33,7 +33,7 @@ from actors.telemetry.telemetry import Telemetry
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-    from actors.system import System
+    from actors.assembly.system import System
     from actors.telemetry.metrics import MetricsServer
 
 INSTALL_HINT = "pip install -e '.[observe]'"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from actors.conformance import ANCHOR, hook_conftest, main, summarise
+from actors.tools.conformance import ANCHOR, hook_conftest, main, summarise
 
 
 def test_pykka_test_suite_passes_on_pool_and_sim(capsys: pytest.CaptureFixture[str]) -> None:

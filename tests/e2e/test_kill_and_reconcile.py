@@ -23,14 +23,14 @@ from typing import Any
 
 import pytest
 
-from actors.config import ShadowConfig, resolve
-from actors.core.journal import JournalReader, JournalWriter
-from actors.messages import FreezeRequest
-from actors.recovery import STORE_JOURNAL, VENUE_JOURNAL
+from actors.assembly.config import ShadowConfig, resolve
+from actors.assembly.recovery import STORE_JOURNAL, VENUE_JOURNAL
+from actors.assembly.system import System
 from actors.roles.addresses import RISK
 from actors.runtime import create_runtime
-from actors.system import System
-from actors.wire import encode
+from actors.wire.codec import encode
+from actors.wire.journal import JournalReader, JournalWriter
+from actors.wire.messages import FreezeRequest
 from tests.e2e.run_kit import environ, running, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

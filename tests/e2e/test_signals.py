@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.cli import KILL_SWITCH_REASON
-from actors.core.journal import JournalError, JournalReader
+from actors.cli.run_shadow import KILL_SWITCH_REASON
+from actors.wire.journal import JournalError, JournalReader
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_SHADOW = ROOT / "bin" / "run-shadow"
@@ -82,12 +82,12 @@ def test_sigterm_ends_an_in_process_sharded_run_in_one_line(tmp_path: Path) -> N
 
 
 def launched_while_importing(launch: str, number: int, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``launch`` (Python lines that start the command) run with signal ``number`` sent as it imports actors.cli."""
+    """``launch`` (Python lines that start the command) run with signal ``number`` sent while it imports the CLI."""
     code = (
         "import os, runpy, signal, sys\n"
         "class Pull:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        f"        if name == 'actors.cli': os.kill(os.getpid(), {int(number)})\n"
+        f"        if name == 'actors.cli.run_shadow': os.kill(os.getpid(), {int(number)})\n"
         "sys.meta_path.insert(0, Pull())\n"
         "sys.argv = ['run-shadow', '--runtime', 'sim', '--iterations', '3']\n"
         f"{launch}\n"

@@ -6,8 +6,8 @@ import gzip
 from collections.abc import Iterable
 from pathlib import Path
 
-from actors.core._binance import AGG_TRADES_HEADER, BOOK_TICKER_HEADER
-from actors.core._tardis import QUOTES_HEADER, TRADES_HEADER
+from actors.markets._binance import AGG_TRADES_HEADER, BOOK_TICKER_HEADER
+from actors.markets._tardis import QUOTES_HEADER, TRADES_HEADER
 
 Quote = tuple[int, str, float, float, float, float]
 """(local timestamp us, symbol, bid, bid size, ask, ask size)"""

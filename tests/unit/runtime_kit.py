@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from actors.runtime import MessageActor, Runtime, SimRuntime, handles
 from actors.runtime.base import BlockingCallError
-from actors.wire import Message, message
+from actors.wire.codec import Message, message
 
 
 @message

@@ -6,9 +6,15 @@ import json
 
 import pytest
 
-from actors.cli import main
+from actors.assembly.report import SHOWN_OPEN_ORDERS
+from actors.assembly.system import FINAL_SWEEPS
+from actors.cli.run_shadow import main
 from actors.core.orders import CANCEL_BACKOFF_CAP_TICKS
-from actors.messages import (
+from actors.roles.addresses import GATEWAY, RISK, STORE
+from actors.roles.order_store import ANSWER_DEADLINE_TICKS, OrderStoreActor
+from actors.testing import Sim
+from actors.wire.codec import encode
+from actors.wire.messages import (
     Ack,
     CancelItem,
     GatewayReport,
@@ -17,12 +23,6 @@ from actors.messages import (
     Refusal,
     ReplaceQuotes,
 )
-from actors.report import SHOWN_OPEN_ORDERS
-from actors.roles.addresses import GATEWAY, RISK, STORE
-from actors.roles.order_store import ANSWER_DEADLINE_TICKS, OrderStoreActor
-from actors.system import FINAL_SWEEPS
-from actors.testing import Sim
-from actors.wire import encode
 
 BUY = (OrderSpec("BTCUSDT", 1, 100, 1),)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from actors.report import build_report, render
+from actors.assembly.report import build_report, render
 from actors.runtime.sim import FaultPlan
 from actors.testing import Sim
 

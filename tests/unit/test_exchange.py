@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from actors.core.clock import FrozenClock
-from actors.core.exchange import FakeExchangeClient, IExchangeClient, PlaceRequest, SupportsAdvance
+from actors.core.exchange import PlaceRequest
 from actors.core.types import Side
+from actors.venues.interface import IExchangeClient, SupportsAdvance
+from actors.venues.simulated import FakeExchangeClient
 
 
 def request(n: int, side: Side = Side.BUY, qty: int = 10) -> PlaceRequest:

@@ -6,10 +6,16 @@ from dataclasses import replace
 
 import pytest
 
-from actors.core.exchange import ExchangeError, ExchangeTimeout, FakeExchangeClient, PlaceRequest
-from actors.core.exchange_faults import FAULT_KINDS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
+from actors.assembly.system import System
+from actors.core.exchange import ExchangeError, ExchangeTimeout, PlaceRequest
 from actors.core.types import Fill, OrderState, Side
-from actors.messages import (
+from actors.roles.addresses import GATEWAY, RISK, STORE
+from actors.roles.gateway import NOT_PLACED, ExchangeGateway
+from actors.testing import Sim
+from actors.venues.faults import FAULT_KINDS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
+from actors.venues.simulated import FakeExchangeClient
+from actors.wire.codec import encode
+from actors.wire.messages import (
     CancelItem,
     CancelOrders,
     Freeze,
@@ -20,11 +26,6 @@ from actors.messages import (
     PlaceItem,
     VenueTick,
 )
-from actors.roles.addresses import GATEWAY, RISK, STORE
-from actors.roles.gateway import NOT_PLACED, ExchangeGateway
-from actors.system import System
-from actors.testing import Sim
-from actors.wire import encode
 
 
 def venue(**rates: float) -> FaultyExchange:

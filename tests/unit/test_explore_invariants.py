@@ -23,16 +23,16 @@ from typing import Any
 
 import pytest
 
-from actors.core.exchange_faults import FAULT_KINDS
 from actors.core.orders import OrderStore
 from actors.core.risk import RiskEngine
 from actors.core.trading_state import TradingState
 from actors.core.types import OrderState
-from actors.messages import FeedTicks, FreezeRequest
 from actors.roles.addresses import FEED, GATEWAY, RISK, STORE
 from actors.runtime.sim import FaultPlan
 from actors.testing import ExplorationReport, Sim, explore
-from actors.wire import encode
+from actors.venues.faults import FAULT_KINDS
+from actors.wire.codec import encode
+from actors.wire.messages import FeedTicks, FreezeRequest
 
 SEEDS = [int(os.environ["ACTORS_SEED"])] if "ACTORS_SEED" in os.environ else list(range(2500))
 MODES = ("in-process", "dropping")

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
+from actors.assembly.report import build_report, render
+from actors.assembly.system import System
 from actors.core.quoting import Quote, QuotingPolicy
 from actors.core.types import Instrument
-from actors.report import build_report, render
 from actors.roles.order_store import OrderStoreActor
 from actors.runtime import create_runtime
-from actors.system import System
 
 SETTINGS: dict[str, Any] = {"symbols_count": 6, "iterations": 40, "edge_threshold": -1e9, "max_total": 1e6}
 
@@ -30,7 +30,7 @@ class FlakyPolicy(QuotingPolicy):
 
 
 def run_with(runtime_name: str, monkeypatch: pytest.MonkeyPatch, *, flaky_store: bool) -> str:
-    monkeypatch.setattr("actors.system.QuotingPolicy", FlakyPolicy)
+    monkeypatch.setattr("actors.assembly.system.QuotingPolicy", FlakyPolicy)
     CALLS.clear()
     if flaky_store:
         original = OrderStoreActor._replace

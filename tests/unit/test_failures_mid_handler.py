@@ -12,19 +12,19 @@ from typing import Any
 
 import pytest
 
+from actors.assembly.recovery import STORE_JOURNAL, recover
 from actors.core.instruments import instrument_for
-from actors.core.journal import JournalError, JournalWriter
-from actors.core.market_data import RandomWalkMarket
 from actors.core.orders import OrderStore
 from actors.core.risk import RiskEngine, RiskLimits
-from actors.messages import FeedTicks, FreezeRequest
-from actors.recovery import STORE_JOURNAL, recover
+from actors.markets.data import RandomWalkMarket
 from actors.roles.addresses import FEED, GATEWAY, RISK, STORE
 from actors.roles.gateway import ExchangeGateway
 from actors.roles.risk_monitor import RiskMonitor
 from actors.runtime.sim import FaultPlan
 from actors.testing import Sim
-from actors.wire import encode
+from actors.wire.codec import encode
+from actors.wire.journal import JournalError, JournalWriter
+from actors.wire.messages import FeedTicks, FreezeRequest
 
 
 def full_disk(journal: Any, *, at_call: int, for_good: bool) -> Any:

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from actors.core.exchange import FakeExchangeClient, PlaceRequest
-from actors.core.fill_model import MarketFills
-from actors.core.market_files import MarketFile
-from actors.core.recorded_market import Recording
-from actors.core.recorded_venue import RecordedVenue
+from actors.core.exchange import PlaceRequest
 from actors.core.types import Fill, Instrument, Side
+from actors.markets.files import MarketFile
+from actors.markets.recorded import Recording
+from actors.venues.fill_model import MarketFills
+from actors.venues.recorded import RecordedVenue
+from actors.venues.simulated import FakeExchangeClient
 from tests.unit.market_kit import Quote, Trade, tardis_quotes, tardis_trades
 
 S = 1_000_000

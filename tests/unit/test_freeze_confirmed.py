@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import pytest
 
-from actors.cli import run
-from actors.config import resolve
+from actors.assembly.config import resolve
+from actors.assembly.report import ReportParts, assemble_report
+from actors.cli.run_shadow import run
 from actors.core.types import OrderState
-from actors.report import ReportParts, assemble_report
 from actors.testing import Sim
 
 FLATTEN_ON_A_VENUE_THAT_TIMES_OUT = {

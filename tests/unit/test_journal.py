@@ -9,22 +9,29 @@ from typing import Any
 import msgpack
 import pytest
 
-from actors.cli import run
-from actors.config import ShadowConfig, resolve
-from actors.core import journal as journal_module
+from actors.assembly.config import ShadowConfig, resolve
+from actors.assembly.recovery import (
+    RISK_JOURNAL,
+    STORE_JOURNAL,
+    finish_key,
+    finished_report,
+    journal_fingerprint,
+    recover,
+)
+from actors.cli.run_shadow import run
 from actors.core.exchange import PlaceRequest
 from actors.core.instruments import instrument_for
-from actors.core.journal import JournalError, JournalLock, JournalReader, JournalWriter
-from actors.core.market_data import RandomWalkMarket
 from actors.core.orders import OrderStore
-from actors.core.recorded_venue import RecordedVenue
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import OrderState, Side
-from actors.messages import FreezeRequest
-from actors.recovery import RISK_JOURNAL, STORE_JOURNAL, finish_key, finished_report, journal_fingerprint, recover
+from actors.markets.data import RandomWalkMarket
 from actors.roles.addresses import RISK
 from actors.testing import Sim
-from actors.wire import encode
+from actors.venues.recorded import RecordedVenue
+from actors.wire import journal as journal_module
+from actors.wire.codec import encode
+from actors.wire.journal import JournalError, JournalLock, JournalReader, JournalWriter
+from actors.wire.messages import FreezeRequest
 
 
 def test_records_round_trip_and_flush_only_writes_when_something_is_pending(tmp_path: Path) -> None:

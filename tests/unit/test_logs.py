@@ -1,4 +1,4 @@
-"""The engine's log (actors/logs.py): one line for each event an operator needs, and nothing that changes a report."""
+"""The log (telemetry/logs.py): one line for each event an operator needs, and nothing that changes a report."""
 
 from __future__ import annotations
 
@@ -14,18 +14,18 @@ from typing import Any
 import pytest
 from loguru import logger
 
-from actors.cli import main
+from actors.assembly.config import resolve
+from actors.assembly.market_setup import settle
+from actors.cli.run_shadow import main
 from actors.cluster._coordinator_host import Coordinator
 from actors.cluster._shard import ShardFigures
-from actors.config import resolve
-from actors.core.market_data import RandomWalkMarket
-from actors.logs import VENUE_ERRORS, Tally, configure, event, run_started, settings_hash, shown
-from actors.market_setup import settle
-from actors.messages import FeedTicks
+from actors.markets.data import RandomWalkMarket
 from actors.roles.addresses import FEED, GATEWAY
 from actors.roles.feed import FeedProgress, TickFeed
+from actors.telemetry.logs import VENUE_ERRORS, Tally, configure, event, run_started, settings_hash, shown
 from actors.testing import Sim
-from actors.wire import encode
+from actors.wire.codec import encode
+from actors.wire.messages import FeedTicks
 
 Logged = dict[str, Any]
 

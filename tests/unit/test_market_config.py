@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from actors.cli import parse_config, run
-from actors.config import MARKET_TICK_MS, ConfigError, resolve
+from actors.assembly.config import MARKET_TICK_MS, ConfigError, resolve
+from actors.assembly.market_setup import market_paths, sample_dir, settle, warn_made_up_prices
+from actors.assembly.recovery import journal_fingerprint
+from actors.cli.run_shadow import parse_config, run
 from actors.core.instruments import instrument_for
-from actors.core.market_events import MarketDataError
-from actors.instrument_file import load_instruments
-from actors.market_setup import market_paths, sample_dir, settle, warn_made_up_prices
-from actors.recovery import journal_fingerprint
-from actors.sample_market import QUOTES_NAME, TRADES_NAME, generate
+from actors.markets.events import MarketDataError
+from actors.markets.instrument_file import load_instruments
+from actors.markets.sample import QUOTES_NAME, TRADES_NAME, generate
 
 
 def test_with_market_files_the_symbols_ticks_and_tick_length_are_left_to_the_data() -> None:
@@ -155,7 +155,7 @@ def test_a_symbol_the_engine_cannot_name_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_generator_command_writes_a_data_set_the_replay_reads(tmp_path: Path) -> None:
-    from actors.sample_market import main
+    from actors.markets.sample import main
 
     assert main([str(tmp_path), "--symbols", "ETHUSDT", "--seconds", "5", "--quotes-only"]) == 0
     settled = settle(resolve(overrides={"market": [str(tmp_path)]}))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from actors import messages
-from actors.messages import (
+from actors.assembly.report import build_report, render
+from actors.testing import Sim
+from actors.wire import messages
+from actors.wire.codec import MAX_MESSAGE_BYTES, decode, encode, encode_fields
+from actors.wire.messages import (
     Ack,
     CancelItem,
     FillItem,
@@ -19,9 +22,6 @@ from actors.messages import (
     split_report,
     split_request,
 )
-from actors.report import build_report, render
-from actors.testing import Sim
-from actors.wire import MAX_MESSAGE_BYTES, decode, encode, encode_fields
 
 
 def test_parts_keeps_order_and_every_item() -> None:

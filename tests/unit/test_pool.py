@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from actors.runtime import MessageActor, handles
 from actors.runtime.pool import PoolRuntime
-from actors.wire import encode
+from actors.wire.codec import encode
 from tests.unit.runtime_kit import Asker, Journal, Recorder, T_Num, T_Ping
 
 

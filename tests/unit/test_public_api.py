@@ -17,20 +17,14 @@ from pathlib import Path
 import pytest
 
 import actors
-from actors import config as config_module
 from actors._api import run_settings
-from actors.core.exchange import (
-    CancelResult,
-    ExchangeOrder,
-    FillListener,
-    OrderStatus,
-    PlaceRequest,
-    PlaceResult,
-)
-from actors.core.market_files import BAD_ROW_POLICIES, FORMAT_NAMES
+from actors.assembly import config as config_module
+from actors.assembly.system import fake_exchange
+from actors.core.exchange import CancelResult, ExchangeOrder, OrderStatus, PlaceRequest, PlaceResult
 from actors.core.types import Fill
+from actors.markets.files import BAD_ROW_POLICIES, FORMAT_NAMES
 from actors.runtime import RUNTIMES
-from actors.system import fake_exchange
+from actors.venues.interface import FillListener
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"

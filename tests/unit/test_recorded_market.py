@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from actors.core.market_files import MarketFile
-from actors.core.recorded_market import RecordedMarket, Recording
 from actors.core.types import Instrument
+from actors.markets.files import MarketFile
+from actors.markets.recorded import RecordedMarket, Recording
 from tests.unit.market_kit import tardis_quotes, tardis_trades
 
 S = 1_000_000

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from actors.core.exchange import FakeExchangeClient
 from actors.core.quoting import QuotingPolicy
 from actors.core.types import Instrument, Side
-from actors.messages import (
+from actors.roles.addresses import GATEWAY, RISK, STORE
+from actors.roles.gateway import FROZEN, ExchangeGateway
+from actors.roles.order_store import OrderStoreActor
+from actors.roles.quoter import Quoter
+from actors.testing import Sim
+from actors.venues.simulated import FakeExchangeClient
+from actors.wire.codec import Message, encode
+from actors.wire.messages import (
     Ack,
     Freeze,
     GatewayReport,
@@ -23,12 +29,6 @@ from actors.messages import (
     Resume,
     VenueTick,
 )
-from actors.roles.addresses import GATEWAY, RISK, STORE
-from actors.roles.gateway import FROZEN, ExchangeGateway
-from actors.roles.order_store import OrderStoreActor
-from actors.roles.quoter import Quoter
-from actors.testing import Sim
-from actors.wire import Message, encode
 
 BTC = Instrument("BTCUSDT", Decimal("0.01"), Decimal("0.0001"), Decimal("60000"))
 BUY = (OrderSpec("BTCUSDT", 1, 5_997_000, 2),)

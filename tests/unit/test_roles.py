@@ -7,12 +7,19 @@ from decimal import Decimal
 
 import pytest
 
-from actors.core.exchange import FakeExchangeClient
 from actors.core.orders import OrderStore
 from actors.core.quoting import QuotingPolicy
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument, OrderState, Side
-from actors.messages import (
+from actors.roles.addresses import FEED, GATEWAY, RISK, STORE, quoter
+from actors.roles.gateway import FROZEN, ExchangeGateway
+from actors.roles.order_store import OrderStoreActor
+from actors.roles.quoter import Quoter
+from actors.roles.risk_monitor import RiskMonitor
+from actors.testing import Sim
+from actors.venues.simulated import FakeExchangeClient
+from actors.wire.codec import Message, encode
+from actors.wire.messages import (
     Ack,
     CancelItem,
     FillItem,
@@ -34,13 +41,6 @@ from actors.messages import (
     TickDone,
     VenueTick,
 )
-from actors.roles.addresses import FEED, GATEWAY, RISK, STORE, quoter
-from actors.roles.gateway import FROZEN, ExchangeGateway
-from actors.roles.order_store import OrderStoreActor
-from actors.roles.quoter import Quoter
-from actors.roles.risk_monitor import RiskMonitor
-from actors.testing import Sim
-from actors.wire import Message, encode
 
 BTC = Instrument("BTCUSDT", Decimal("0.01"), Decimal("0.0001"), Decimal("60000"))
 ETH = Instrument("ETHUSDT", Decimal("0.01"), Decimal("0.001"), Decimal("3000"))

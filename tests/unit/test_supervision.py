@@ -7,12 +7,20 @@ from typing import ClassVar
 
 import pytest
 
-from actors.cli import main
-from actors.config import resolve
+from actors.assembly.config import resolve
+from actors.assembly.report import build_report
+from actors.assembly.system import System
+from actors.cli.run_shadow import main
 from actors.core.exchange import PlaceRequest
-from actors.core.market_data import MarketDataSource, RandomWalkMarket
 from actors.core.types import OrderState, Side
-from actors.messages import (
+from actors.markets.data import MarketDataSource, RandomWalkMarket
+from actors.roles.addresses import GATEWAY, RISK, STORE, quoter
+from actors.roles.order_store import OrderStoreActor
+from actors.runtime import MessageActor, Runtime, handles
+from actors.runtime.base import FailurePolicy
+from actors.testing import Sim
+from actors.wire.codec import encode
+from actors.wire.messages import (
     Ack,
     CancelItem,
     CancelOrders,
@@ -30,14 +38,6 @@ from actors.messages import (
     StatusQuery,
     VenueState,
 )
-from actors.report import build_report
-from actors.roles.addresses import GATEWAY, RISK, STORE, quoter
-from actors.roles.order_store import OrderStoreActor
-from actors.runtime import MessageActor, Runtime, handles
-from actors.runtime.base import FailurePolicy
-from actors.system import System
-from actors.testing import Sim
-from actors.wire import encode
 from tests.unit.runtime_kit import Journal, T_Boom, T_Num
 
 

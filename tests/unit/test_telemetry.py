@@ -23,8 +23,9 @@ from loguru import logger
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from actors.cli import _progress_printer, main, run
-from actors.config import resolve
+from actors.assembly.config import resolve
+from actors.assembly.system import System
+from actors.cli.run_shadow import _progress_printer, main, run
 from actors.core.clock import FrozenClock
 from actors.core.instruments import instrument_for
 from actors.core.orders import OrderStore
@@ -32,7 +33,6 @@ from actors.core.types import Fill, Side
 from actors.runtime import create_runtime
 from actors.runtime.sim import SimRuntime
 from actors.runtime.timing import Buckets, HandlingTimes, role_of
-from actors.system import System
 from actors.telemetry import COLUMNS, FROZEN, OrderEvents, Telemetry, read_events
 from actors.telemetry.order_events import _decimal_format
 from actors.telemetry.watch import Watch
@@ -339,7 +339,7 @@ def test_metrics_are_served_while_the_run_goes_on() -> None:
 
 
 def test_mailbox_depth_counts_what_waits_by_role_and_handling_is_timed_only_when_asked(sim: Sim) -> None:
-    from actors.wire import encode
+    from actors.wire.codec import encode
     from tests.unit.test_readme_example import Greet, Greeter
 
     runtime = sim
@@ -485,7 +485,7 @@ def test_the_progress_line_is_written_only_to_a_terminal(
     terminal: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clock = iter(range(0, 10**6, 10))  # every reading 10 s after the last: the line is due at every call
-    monkeypatch.setattr("actors.cli.time.monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr("actors.cli.run_shadow.time.monotonic", lambda: float(next(clock)))
     stderr = _Stderr(terminal)
     monkeypatch.setattr(sys, "stderr", stderr)
     assert main(["--iterations", "6", "--runtime", "sim"], environ={}) == 0

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from actors.testing import DeterminismError, ExplorationFailure, Sim, check_determinism, explore
-from actors.wire import encode
+from actors.wire.codec import encode
 from tests.unit.runtime_kit import Journal, Recorder, Sender, T_Boom, T_Num, T_Ping, T_SendTo
 
 pytest_plugins = ["pytester"]
@@ -142,7 +142,7 @@ def test_start_system_builds_a_whole_engine(sim: Sim) -> None:
 HANDLER_FAILURES = """
 import pytest
 
-from actors.wire import encode
+from actors.wire.codec import encode
 from tests.unit.runtime_kit import Journal, Recorder, T_Boom
 
 

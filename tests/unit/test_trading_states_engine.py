@@ -8,17 +8,18 @@ from typing import Any
 
 import pytest
 
-from actors.cli import run
-from actors.config import resolve
-from actors.core.exchange import FakeExchangeClient, PlaceRequest
+from actors.assembly.config import resolve
+from actors.assembly.report import build_report, render
+from actors.assembly.system import System
+from actors.cli.run_shadow import run
+from actors.core.exchange import PlaceRequest
 from actors.core.types import OrderState, Side
-from actors.messages import GatewayRequest
-from actors.report import build_report, render
 from actors.roles.addresses import GATEWAY, STORE, quoter
 from actors.roles.gateway import ExchangeGateway
 from actors.runtime.sim import FaultPlan
-from actors.system import System
 from actors.testing import Sim
+from actors.venues.simulated import FakeExchangeClient
+from actors.wire.messages import GatewayRequest
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
 RESUMING: dict[str, Any] = {
@@ -324,7 +325,7 @@ def test_a_run_resumed_from_its_journal_gets_its_states_and_blocks_back(tmp_path
 
 
 def test_the_tick_clock_is_part_of_a_journals_settings_only_when_the_order_rate_limit_uses_it() -> None:
-    from actors.recovery import journal_fingerprint
+    from actors.assembly.recovery import journal_fingerprint
 
     def fingerprint(**settings: Any) -> dict[str, Any]:
         return journal_fingerprint(resolve(overrides=settings, override_source="setting"))
@@ -335,12 +336,12 @@ def test_the_tick_clock_is_part_of_a_journals_settings_only_when_the_order_rate_
 
 
 def replayed(tmp_path: Path, *records: list[Any], **limits: Any) -> Any:
+    from actors.assembly.recovery import RISK_JOURNAL, recover
     from actors.core.instruments import instrument_for
-    from actors.core.journal import JournalWriter
-    from actors.core.market_data import RandomWalkMarket
     from actors.core.orders import OrderStore
     from actors.core.risk import RiskEngine, RiskLimits
-    from actors.recovery import RISK_JOURNAL, recover
+    from actors.markets.data import RandomWalkMarket
+    from actors.wire.journal import JournalWriter
 
     instruments = {"BTCUSDT": instrument_for("BTCUSDT", 42)}
     writer = JournalWriter(tmp_path / RISK_JOURNAL)
@@ -411,14 +412,14 @@ def test_a_kill_switch_pulled_during_a_resumable_halt_stays_pulled_after_a_crash
 def test_a_damaged_move_or_count_in_risks_journal_is_refused_naming_the_file(
     tmp_path: Path, record: list[Any], needle: str
 ) -> None:
-    from actors.core.journal import JournalError
+    from actors.wire.journal import JournalError
 
     with pytest.raises(JournalError, match=f"risk.journal: damaged at byte \\d+: .*{needle}"):
         replayed(tmp_path, record)
 
 
 def test_the_kill_switch_pulled_mid_run_halts_at_the_next_step_of_the_sim(sim: Sim) -> None:
-    from actors.cli import KILL_SWITCH_REASON, KillSwitch
+    from actors.cli.run_shadow import KILL_SWITCH_REASON, KillSwitch
 
     system = sim.start_system(symbols=SYMBOLS, iterations=6)
     switch = KillSwitch()

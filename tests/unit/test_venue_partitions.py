@@ -22,10 +22,11 @@ from typing import TypeVar
 
 import pytest
 
-from actors.core.exchange import ExchangeError, FakeExchangeClient, PlaceRequest
-from actors.core.exchange_faults import FAULT_KINDS, MASS_CANCEL_FAULTS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
-from actors.core.recorded_venue import RecordedVenue
+from actors.core.exchange import ExchangeError, PlaceRequest
 from actors.core.types import Fill, Side
+from actors.venues.faults import FAULT_KINDS, MASS_CANCEL_FAULTS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
+from actors.venues.recorded import RecordedVenue
+from actors.venues.simulated import FakeExchangeClient
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT")
 EVERY_FAULT = ExchangeFaults(

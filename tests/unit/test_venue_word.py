@@ -20,16 +20,17 @@ from typing import Any
 
 import pytest
 
-from actors.cli import run
-from actors.config import ShadowConfig, resolve
-from actors.core.exchange import PlaceRequest, SupportsHistory
-from actors.core.journal import JournalReader
+from actors.assembly.config import ShadowConfig, resolve
+from actors.assembly.market_setup import settle
+from actors.assembly.recovery import JOURNALS, RISK_JOURNAL, STORE_JOURNAL, VENUE_JOURNAL, rebuild_from_venue
+from actors.assembly.system import fake_exchange
+from actors.cli.run_shadow import run
+from actors.core.exchange import PlaceRequest
 from actors.core.orders import OrderStore
-from actors.core.recorded_venue import RecordedVenue
 from actors.core.types import Side
-from actors.market_setup import settle
-from actors.recovery import JOURNALS, RISK_JOURNAL, STORE_JOURNAL, VENUE_JOURNAL, rebuild_from_venue
-from actors.system import fake_exchange
+from actors.venues.interface import SupportsHistory
+from actors.venues.recorded import RecordedVenue
+from actors.wire.journal import JournalReader
 
 FREEZING: dict[str, Any] = {"edge_threshold": 8.0, "iterations": 16, "runtime": "sim"}
 """Two symbols, ten fills, a halt for edge at tick 11, then the mass cancel: every kind of record a run writes."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from actors.core.market_events import QUOTE, TRADE, Event
+from actors.markets.events import QUOTE, TRADE, Event
 
 BOOK_TICKER_HEADER = (
     "update_id", "best_bid_price", "best_bid_qty", "best_ask_price", "best_ask_qty", "transaction_time", "event_time",

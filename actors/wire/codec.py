@@ -7,7 +7,7 @@ travels as msgpack bytes.  The encoding is an *array*
 measurement (``bench/wire`` figures, 9-field QuoteIntent, this machine): array
 40 bytes, pack 1.4 us + unpack 0.7 us; map 78 bytes, pack 1.8 us + unpack
 2.3 us.  The tag is ``"module:qualname"`` of the record's class
-(``"actors.messages:MarketTick"``), so two modules may each define a
+(``"actors.wire.messages:MarketTick"``), so two modules may each define a
 ``Greet``; on QuoteIntent it costs 16 bytes more than the bare class name
 (56 bytes) and no time the codec floor can tell apart.  Decoding validates
 everything: any problem raises :class:`WireError`, the one error type

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from actors.core import _binance, _tardis
-from actors.core.market_events import QUOTE, Event, MarketDataError
+from actors.markets import _binance, _tardis
+from actors.markets.events import QUOTE, Event, MarketDataError
 
 BAD_ROW_POLICIES = ("error", "skip")
 

@@ -21,14 +21,14 @@ from pathlib import Path
 
 from loguru import logger
 
-from actors.config import ConfigError, ShadowConfig
-from actors.core.fill_model import MarketFills
+from actors.assembly.config import ConfigError, ShadowConfig
 from actors.core.instruments import Sizes, instrument_for, known_sizes, made_up_price
-from actors.core.market_events import MarketDataError
-from actors.core.market_files import MarketFile, Scan, file_identity, scan
-from actors.core.recorded_market import RecordedMarket, Recording
 from actors.core.types import Instrument
-from actors.instrument_file import load_instruments
+from actors.markets.events import MarketDataError
+from actors.markets.files import MarketFile, Scan, file_identity, scan
+from actors.markets.instrument_file import load_instruments
+from actors.markets.recorded import RecordedMarket, Recording
+from actors.venues.fill_model import MarketFills
 
 SAMPLE = "sample"
 """``--market sample`` replays the data set that comes with the package (``actors/sample_market/``)."""

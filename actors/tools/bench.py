@@ -22,18 +22,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
-from actors.baseline import SyncEngine
-from actors.config import RUNTIME_NAMES, ShadowConfig, resolve
+from actors.assembly.baseline import SyncEngine
+from actors.assembly.config import RUNTIME_NAMES, ShadowConfig, resolve
+from actors.assembly.report import build_report
+from actors.assembly.system import System
 from actors.core.clock import FrozenClock
 from actors.core.instruments import instrument_for
-from actors.gc_tuning import tune_gc
-from actors.messages import FreezeRequest, QuoteIntent
-from actors.report import build_report
 from actors.roles.addresses import RISK
 from actors.runtime import create_runtime
-from actors.system import System
+from actors.runtime.gc_tuning import tune_gc
 from actors.telemetry import OrderEvents, Telemetry
-from actors.wire import decode, encode
+from actors.wire.codec import decode, encode
+from actors.wire.messages import FreezeRequest, QuoteIntent
 
 CASES = [("threads", 100), ("threads", 1000), ("pool", 100), ("pool", 1000), ("pool", 10000),
          ("sim", 100), ("sim", 1000), ("sim", 10000)]  # fmt: skip
@@ -204,7 +204,7 @@ def market_replay(rows: int, runtime: str = "pool") -> dict[str, Any]:
     time over the same span (all its threads): on a shared machine, rows per
     CPU-minute is the figure that does not depend on what else runs.
     """
-    from actors.sample_market import generate  # the same generator as the packaged sample
+    from actors.markets.sample import generate  # the same generator as the packaged sample
 
     seconds = max(1, rows // (MARKET_SYMBOLS * 1_000_000 // MARKET_QUOTE_EVERY_US))
     with tempfile.TemporaryDirectory(prefix="bench-market-") as scratch:
@@ -256,7 +256,8 @@ def codec_floor(rounds: int = 50_000) -> dict[str, Any]:
 
 
 def _child(args: list[str]) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "actors.bench", *args], capture_output=True, text=True, check=False)
+    command = [sys.executable, "-m", "actors.tools.bench", *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return {"args": args, "error": done.stderr.strip().splitlines()[-1:] or ["exit " + str(done.returncode)]}
     result: dict[str, Any] = json.loads(done.stdout)
@@ -353,15 +354,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.paced:
         result = paced_latency(args.paced, args.iterations, args.tick_ms)
     elif args.sharded:
-        from actors.cluster._bench import sharded_case
+        from actors.tools.cluster_bench import sharded_case
 
         result = sharded_case(args.sharded, args.iterations, (1, 2), args.freeze_after, args.rounds)
     elif args.coordinator:
-        from actors.cluster._bench import coordinator_replay
+        from actors.tools.cluster_bench import coordinator_replay
 
         result = coordinator_replay(args.coordinator, args.iterations, rounds=args.rounds)
     elif args.split_ceiling:
-        from actors.cluster._bench import split_ceiling
+        from actors.tools.cluster_bench import split_ceiling
 
         result = split_ceiling(args.split_ceiling, args.iterations, rounds=args.rounds)
     elif args.market_replay:

@@ -18,11 +18,7 @@ from typing import Any, NoReturn
 
 from loguru import logger
 
-from actors.cluster import RunLost
-from actors.cluster._address import keep_on_loopback, unreachable
-from actors.cluster._journals import finished_sharded_report, one_process_refusal, shards_in
-from actors.cluster._kill_switch import Freezable
-from actors.config import (
+from actors.assembly.config import (
     GROUPS,
     KEYS,
     ConfigError,
@@ -34,18 +30,22 @@ from actors.config import (
     env_name,
     resolve,
 )
-from actors.core.journal import JournalError
-from actors.core.market_events import MarketDataError
-from actors.gc_tuning import tune_gc
-from actors.logs import configure as configure_logs
-from actors.logs import json_line, run_ended, run_started
-from actors.market_setup import warn_made_up_prices
-from actors.report import build_report, render
+from actors.assembly.market_setup import warn_made_up_prices
+from actors.assembly.report import build_report, render
+from actors.assembly.system import System
+from actors.cluster import RunLost
+from actors.cluster._address import keep_on_loopback, unreachable
+from actors.cluster._journals import finished_sharded_report, one_process_refusal, shards_in
+from actors.cluster._kill_switch import Freezable
+from actors.markets.events import MarketDataError
 from actors.runtime import IdleTimeout, create_runtime
+from actors.runtime.gc_tuning import tune_gc
 from actors.runtime.loop import CallerInterrupted
-from actors.system import System
+from actors.telemetry.logs import configure as configure_logs
+from actors.telemetry.logs import json_line, run_ended, run_started
 from actors.telemetry.telemetry import STATE_NAMES, Telemetry
 from actors.telemetry.watch import Watch
+from actors.wire.journal import JournalError
 
 PROG = "run-shadow"
 EXIT_USAGE = 2
@@ -233,7 +233,7 @@ class KillSwitch:
     Installed as the command starts, before there is a system, so that a
     pull during start-up neither kills the process (SIGUSR1's default) nor
     is lost: it halts the run as soon as the system exists.  The launchers
-    (:mod:`actors._launch`) cover the imports before that with a stdlib
+    (:mod:`actors.cli._launch`) cover the imports before that with a stdlib
     handler whose pull this one takes over (:meth:`take_over`).  As main()
     returns, SIGUSR1 is ignored:
     set back to the default, or to a Python handler (which the interpreter
@@ -420,7 +420,7 @@ def _progress_printer(telemetry: Telemetry | None = None, stream: Any = None) ->
     """The live line of a long run (shown only on a terminal): tick, orders/s, open orders, trading state.
 
     Rewritten in place (carriage return, clear to the end of the line) at
-    most every :data:`actors.system.PROGRESS_S`, after the first second, and
+    most every :data:`actors.assembly.system.PROGRESS_S`, after the first second, and
     ended once; orders/s is over the time since the line was last written,
     on the final line over the whole run.  A write that fails switches the
     line off (told to ``telemetry``): it never stops the run.

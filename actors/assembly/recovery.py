@@ -37,15 +37,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from actors.config import ShadowConfig
-from actors.core.exchange import IExchangeClient, SupportsHistory, VenueHistory
-from actors.core.exchange_faults import FaultyExchange
-from actors.core.journal import JournalError, JournalReader, JournalWriter, Record
-from actors.core.market_data import MarketDataSource
+from actors.assembly.config import ShadowConfig
 from actors.core.orders import FillOutcome, IllegalTransition, OrderStore
 from actors.core.risk import RiskEngine
 from actors.core.trading_state import TradingState, Transition
 from actors.core.types import Fill
+from actors.markets.data import MarketDataSource
+from actors.venues.faults import FaultyExchange
+from actors.venues.interface import IExchangeClient, SupportsHistory, VenueHistory
+from actors.wire.journal import JournalError, JournalReader, JournalWriter, Record
 
 STORE_JOURNAL = "store.journal"
 VENUE_JOURNAL = "venue.journal"

@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from actors.core.market_events import QUOTE, Event
-from actors.core.market_files import MarketFile, merged
 from actors.core.types import Instrument
+from actors.markets.events import QUOTE, Event
+from actors.markets.files import MarketFile, merged
 
 TickEvent = tuple[int, str, int, int, int, int]
 """An event in the instrument's integers: ``(QUOTE, symbol, bid ticks, bid lots, ask ticks, ask lots)`` or
@@ -109,7 +109,7 @@ class Buckets:
 
 
 class RecordedMarket:
-    """The feed's :class:`~actors.core.market_data.MarketDataSource` over a recording.
+    """The feed's :class:`~actors.markets.data.MarketDataSource` over a recording.
 
     O(rows) over a whole run when asked in increasing tick order, as the
     feed asks; asked for an earlier tick (recovery after a crash marks a

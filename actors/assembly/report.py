@@ -16,16 +16,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from actors.config import ShadowConfig
-from actors.core.market_events import BAD_ROW_KINDS
+from actors.assembly.config import ShadowConfig
+from actors.assembly.market_setup import Market
+from actors.assembly.system import System
 from actors.core.pnl import PnlLine, fees_usd
 from actors.core.types import Instrument, OrderState
-from actors.market_setup import Market
+from actors.markets.events import BAD_ROW_KINDS
 from actors.roles.gateway import GatewaySnapshot
 from actors.roles.order_store import StoreSnapshot
 from actors.roles.risk_monitor import RiskSnapshot
 from actors.runtime.base import RuntimeStats
-from actors.system import System
 
 
 def _usd(value: float) -> float:

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from actors.bench import _build, _config
 from actors.cluster._machine import cores_used, cpu_clock
+from actors.tools.bench import _build, _config
 
 PARALLEL_PROBE = "x = 0\nfor i in range(40_000_000):\n    x += i\n"
 """A CPU-bound Python job with no I/O and nothing shared: what two cores give two independent processes."""
@@ -55,8 +55,8 @@ def parallel_ceiling() -> dict[str, float]:
 
 ENGINE_JOB = """
 import sys
-from actors.bench import _build, _config
-from actors.gc_tuning import tune_gc
+from actors.tools.bench import _build, _config
+from actors.runtime.gc_tuning import tune_gc
 tune_gc()
 system = _build(_config(int(sys.argv[1]), int(sys.argv[2]), "pool", seed=int(sys.argv[3])))
 system.start()
@@ -225,9 +225,9 @@ def coordinator_replay(symbols: int, iterations: int, shards: int = 2, rounds: i
     workload, so ``share_of_one_process`` is the part of the work that
     stays on the coordinator however many shards there are.
     """
+    from actors.assembly.market_setup import settle
     from actors.cluster._coordinator_host import Coordinator, partition
     from actors.cluster._local import run_in_process
-    from actors.market_setup import settle
 
     one = _config(symbols, iterations, "pool")
     system = _build(one)

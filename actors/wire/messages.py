@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from actors.core.types import Fill, Side
-from actors.wire import Message, encode_fields, message
+from actors.wire.codec import Message, encode_fields, message
 
 # ---------------------------------------------------------------- market / quoting
 

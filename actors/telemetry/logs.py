@@ -36,12 +36,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 from loguru import logger
 
 import actors
-from actors.recovery import journal_fingerprint
+from actors.assembly.recovery import journal_fingerprint
 
 if TYPE_CHECKING:
     from loguru import Logger, Message, Record
 
-    from actors.config import ShadowConfig
+    from actors.assembly.config import ShadowConfig
     from actors.core.trading_state import Transition
 
 TEXT_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}"

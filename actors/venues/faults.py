@@ -33,7 +33,7 @@ independent of the partition.
 Some keys count calls (a cancel's attempt, the mass cancels, a symbol's
 groups at a tick), and the report counts the faults injected.  That state is a
 :class:`FaultLog`, changed only by notes; over a journaled venue
-(:class:`actors.core.recorded_venue.RecordedVenue`) each note goes to the
+(:class:`actors.venues.recorded.RecordedVenue`) each note goes to the
 venue's journal first, so a restored venue hands the injector the log it
 had and a resumed run draws and counts on from where the killed one was
 (docs/RELIABILITY.md, "Durability: the journal").
@@ -50,15 +50,15 @@ from actors.core.exchange import (
     ExchangeError,
     ExchangeOrder,
     ExchangeTimeout,
-    FakeExchangeClient,
-    FillListener,
     OrderStatus,
     PlaceRequest,
     PlaceResult,
 )
-from actors.core.journal import JournalError, Record
 from actors.core.keyed_random import uniform
 from actors.core.types import Fill, Side
+from actors.venues.interface import FillListener
+from actors.venues.simulated import FakeExchangeClient
+from actors.wire.journal import JournalError, Record
 
 FAULT_KINDS = (
     "cancel_error", "cancel_race", "cancel_timeout", "duplicate_fill", "mass_cancel_error", "mass_cancel_timeout",

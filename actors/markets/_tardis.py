@@ -9,7 +9,7 @@ may step back between rows: it is the order a live feed would have seen.
 from __future__ import annotations
 
 from actors.core.instruments import canonical_symbol
-from actors.core.market_events import QUOTE, TRADE, Event
+from actors.markets.events import QUOTE, TRADE, Event
 
 QUOTES_HEADER = (
     "exchange",

@@ -1,6 +1,6 @@
 """The deterministic test kit.
 
-- the ``sim`` fixture (from ``actors.pytest_plugin``, registered with pytest
+- the ``sim`` fixture (from ``actors.testing.pytest_plugin``, registered with pytest
   through the ``pytest11`` entry point): a fresh :class:`Sim`, the ``sim``
   runtime plus test helpers; a handler that raises fails the test unless the
   test is marked ``@pytest.mark.expect_failures`` (:func:`describe_failures`);
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from actors.runtime.actor import MessageActor
 from actors.runtime.sim import MAX_FAILURES_KEPT, FaultPlan, SimRuntime, TraceEntry, first_difference
-from actors.wire import Message, WireError, decode
+from actors.wire.codec import Message, WireError, decode
 
 if TYPE_CHECKING:
-    from actors.system import System
+    from actors.assembly.system import System
 
 M = TypeVar("M", bound=Message)
 
@@ -126,8 +126,8 @@ class Sim(SimRuntime):
             self.invariant(self)
 
     def start_system(self, **config: Any) -> System:
-        """Build and start a whole engine on this runtime (see ``actors.system``)."""
-        from actors.system import System
+        """Build and start a whole engine on this runtime (see ``actors.assembly.system``)."""
+        from actors.assembly.system import System
 
         system = System.build(self, **config)
         system.start()

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from actors.core.keyed_random import uniform
-from actors.core.market_events import QUOTE
-from actors.core.recorded_market import Buckets, Recording
 from actors.core.types import Side
+from actors.markets.events import QUOTE
+from actors.markets.recorded import Buckets, Recording
 
 
 @dataclass(slots=True)

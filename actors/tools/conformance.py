@@ -31,7 +31,10 @@ import pykka
 from actors.runtime.pool import PoolFuture, PoolRuntime, _PoolMixin
 from actors.runtime.sim import SimRuntime, _SimMixin
 
-HOOK = "from actors.conformance import extra_runtimes as _extra\nRUNTIMES.update(_extra(Runtime, pytest, {names!r}))\n"
+HOOK = (
+    "from actors.tools.conformance import extra_runtimes as _extra\n"
+    "RUNTIMES.update(_extra(Runtime, pytest, {names!r}))\n"
+)
 PIP_DOWNLOAD = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:"]
 PYTEST = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "-o", "addopts="]
 ANCHOR = '@pytest.fixture(scope="session", params=RUNTIMES.values())'

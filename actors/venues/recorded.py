@@ -10,7 +10,7 @@ feed on reconnect, a restored venue streams its recent fills again
 (:data:`REDELIVER_TICKS`): the engine may have died before it recorded them,
 and it applies each fill id once anyway.
 
-A hostile venue's fault injector (:mod:`actors.core.exchange_faults`) sits in
+A hostile venue's fault injector (:mod:`actors.venues.faults`) sits in
 front of this one and keeps its own memory, a :class:`FaultLog`: which
 faults it injected, which attempt a cancel is at, how many groups each
 symbol streamed at its last tick and which duplicates it still owes.  Its
@@ -37,19 +37,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from actors.core.exchange import (
-    CancelResult,
-    ExchangeOrder,
-    FakeExchangeClient,
-    PlacedOrder,
-    PlaceRequest,
-    PlaceResult,
-    VenueHistory,
-    _Resting,
-)
-from actors.core.exchange_faults import FaultLog
-from actors.core.journal import JournalError, JournalReader, JournalWriter, Record
+from actors.core.exchange import CancelResult, ExchangeOrder, PlaceRequest, PlaceResult
 from actors.core.types import Fill, Side
+from actors.venues.faults import FaultLog
+from actors.venues.interface import PlacedOrder, VenueHistory
+from actors.venues.simulated import FakeExchangeClient, _Resting
+from actors.wire.journal import JournalError, JournalReader, JournalWriter, Record
 
 REDELIVER_TICKS = 2
 """Fills of this many ticks before the venue's last are streamed again after a restore."""

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors.config import ShadowConfig
+from actors.assembly.config import ShadowConfig
+from actors.assembly.system import exchange_faults, fake_exchange
 from actors.core.exchange import PlaceRequest
 from actors.core.instruments import instrument_for
-from actors.core.market_data import RandomWalkMarket
 from actors.core.orders import FillOutcome, OrderStore
 from actors.core.quoting import Quote, QuotingPolicy
 from actors.core.risk import RiskEngine, RiskLimits
-from actors.system import exchange_faults, fake_exchange
+from actors.markets.data import RandomWalkMarket
 
 
 @dataclass(frozen=True)

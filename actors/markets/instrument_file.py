@@ -18,7 +18,7 @@ import tomllib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from actors.config import ConfigError
+from actors.assembly.config import ConfigError
 from actors.core.instruments import Sizes
 
 FIELDS = ("tick_size", "lot_size")

@@ -24,8 +24,8 @@ from typing import Any
 
 from actors.core.clock import ClockError, FrozenClock
 from actors.core.instruments import canonical_symbol, symbol_names
-from actors.core.market_files import BAD_ROW_POLICIES
-from actors.core.market_files import FORMAT_NAMES as MARKET_FORMATS
+from actors.markets.files import BAD_ROW_POLICIES
+from actors.markets.files import FORMAT_NAMES as MARKET_FORMATS
 
 ENV_PREFIX = "MM_"
 FREEZE_ENV = "MM_FREEZE_UTC_ISO"
@@ -467,7 +467,7 @@ class ShadowConfig:
     log_level: str
     data_identity: tuple[tuple[str, str, int, str], ...] = ()
     """(role, file name, size, hash) of every data file the run reads (market files, instruments):
-    set by :func:`actors.market_setup.settle`, part of a journal's fingerprint."""
+    set by :func:`actors.assembly.market_setup.settle`, part of a journal's fingerprint."""
 
     @property
     def symbols_from_market(self) -> bool:
@@ -673,7 +673,7 @@ def _flag(key: str) -> str:
 # ------------------------------------------------------------ paths
 
 MARKET_SAMPLE = "sample"
-"""``--market sample``: the packaged sample (:mod:`actors.market_setup`), not a path."""
+"""``--market sample``: the packaged sample (:mod:`actors.assembly.market_setup`), not a path."""
 PATH_MAX = 4096
 """Linux's limit on a whole path, in bytes (``PATH_MAX``); a name's is the file system's (``NAME_MAX``)."""
 

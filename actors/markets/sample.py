@@ -28,8 +28,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
-from actors.core._tardis import QUOTES_HEADER, TRADES_HEADER
 from actors.core.instruments import instrument_for
+from actors.markets._tardis import QUOTES_HEADER, TRADES_HEADER
 
 SAMPLE_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 SAMPLE_SECONDS = 120

@@ -10,31 +10,9 @@ from typing import Any, TypeVar
 
 import pykka
 
-from actors.config import ShadowConfig, resolve
-from actors.core.clock import FrozenClock
-from actors.core.exchange import FakeExchangeClient, IExchangeClient, SupportsClose, SupportsTick, WrapsVenue
-from actors.core.exchange_faults import ExchangeFaults, FaultyExchange
-from actors.core.fill_model import FillModel
-from actors.core.journal import JournalError, JournalLock, JournalReader
-from actors.core.market_data import MarketDataSource, RandomWalkMarket
-from actors.core.orders import OrderStore
-from actors.core.quoting import QuotingPolicy
-from actors.core.recorded_venue import RecordedVenue
-from actors.core.risk import RiskEngine, RiskLimits
-from actors.core.types import Instrument
-from actors.logs import event, state_moved
-from actors.market_setup import Market, settle
-from actors.messages import (
-    CancelItem,
-    CancelOrders,
-    FeedTicks,
-    FinalSweep,
-    Freeze,
-    FreezeRequest,
-    ReconcileRequest,
-    parts,
-)
-from actors.recovery import (
+from actors.assembly.config import ShadowConfig, resolve
+from actors.assembly.market_setup import Market, settle
+from actors.assembly.recovery import (
     JOURNALS,
     VENUE_JOURNAL,
     Recovered,
@@ -45,6 +23,12 @@ from actors.recovery import (
     journal_fingerprint,
     recover,
 )
+from actors.core.clock import FrozenClock
+from actors.core.orders import OrderStore
+from actors.core.quoting import QuotingPolicy
+from actors.core.risk import RiskEngine, RiskLimits
+from actors.core.types import Instrument
+from actors.markets.data import MarketDataSource, RandomWalkMarket
 from actors.roles.addresses import FEED, GATEWAY, QUOTERS, RISK, STORE, quoter
 from actors.roles.feed import FeedProgress, TickFeed
 from actors.roles.gateway import ExchangeGateway, GatewaySnapshot
@@ -53,8 +37,25 @@ from actors.roles.quoter import Quoter, QuoterSnapshot
 from actors.roles.risk_monitor import RiskMonitor, RiskSnapshot
 from actors.runtime.base import Runtime
 from actors.runtime.realtime import IdleTimeout
+from actors.telemetry.logs import event, state_moved
 from actors.telemetry.telemetry import Telemetry
-from actors.wire import encode
+from actors.venues.faults import ExchangeFaults, FaultyExchange
+from actors.venues.fill_model import FillModel
+from actors.venues.interface import IExchangeClient, SupportsClose, SupportsTick, WrapsVenue
+from actors.venues.recorded import RecordedVenue
+from actors.venues.simulated import FakeExchangeClient
+from actors.wire.codec import encode
+from actors.wire.journal import JournalError, JournalLock, JournalReader
+from actors.wire.messages import (
+    CancelItem,
+    CancelOrders,
+    FeedTicks,
+    FinalSweep,
+    Freeze,
+    FreezeRequest,
+    ReconcileRequest,
+    parts,
+)
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
