@@ -57,6 +57,7 @@ SHARD_RESTARTS = 5
 """Times Ray restarts a shard's process that died."""
 
 
+# Ray's stubs type remote() on functions, not on classes with concurrency groups (here and below)
 @ray.remote(max_restarts=SHARD_RESTARTS, max_task_retries=0, concurrency_groups={"link": 1, "control": 1})  # type: ignore[call-overload]
 class ShardHost:
     """A :class:`Shard` in a process of its own; after a restart, it tells the coordinator it is back.
@@ -146,6 +147,7 @@ def _next_incarnation(path: Path) -> int:
     return last + 1
 
 
+# see ShardHost: remote() on a class is untyped in Ray's stubs
 @ray.remote(concurrency_groups={"link": 1, "control": 1, "stop": 1})  # type: ignore[call-overload]
 class CoordinatorHost:
     """The coordinator in a process of its own; ``run`` drives the run while ``deliver`` takes the shards' batches.
@@ -163,7 +165,7 @@ class CoordinatorHost:
         context = ray.get_runtime_context()
         me, name = context.current_actor, context.get_actor_name() or "coordinator"
         self.shards = [
-            ShardHost.options(name=f"{name}-shard-{index}", num_cpus=0).remote(  # type: ignore[attr-defined]
+            ShardHost.options(name=f"{name}-shard-{index}", num_cpus=0).remote(  # type: ignore[attr-defined]  # .options: added by @ray.remote
                 settings, index, symbols, me, journal_root=config.journal, run_name=name
             )
             for index, symbols in enumerate(parts)
@@ -367,7 +369,7 @@ def _run_on_ray(
         figures["ray_log"] = out.open_in(logs) if logs is not None else ""
         if reaper is not None:
             reaper.watch_local_instance()
-        host = CoordinatorHost.options(name=name, num_cpus=0).remote(config_bytes(config))  # type: ignore[attr-defined]
+        host = CoordinatorHost.options(name=name, num_cpus=0).remote(config_bytes(config))  # type: ignore[attr-defined]  # added by @ray.remote
         try:
             _wait(host.ready.remote(), signals)
             figures["start_s"] = time.perf_counter() - started

@@ -151,7 +151,8 @@ class Runtime(abc.ABC):
         self._spawn_order[address] = actor.actor_ref
         self._instances[address] = actor
         actor._start_actor_loop()
-        return actor.actor_ref  # type: ignore[no-any-return]
+        ref: pykka.ActorRef[Any] = actor.actor_ref
+        return ref
 
     def last_instance(self, address: str) -> Any:
         """The actor object last spawned at ``address``, alive or stopped (None if never).

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pykka
 from pykka._envelope import Envelope
@@ -134,14 +134,20 @@ class PoolFuture(pykka.ThreadingFuture[Any]):
 _worker = threading.local()
 
 
-class _PoolMixin:
+if TYPE_CHECKING:  # the mixin is always put in front of a pykka.Actor: type it as one, so super() calls are checked
+    _ActorBase = pykka.Actor
+else:
+    _ActorBase = object
+
+
+class _PoolMixin(_ActorBase):
     """Put in front of an actor class: pykka's hooks served by the pool."""
 
     _actors_runtime: PoolRuntime
     address: str = "?"
     actor_inbox: PoolInbox
 
-    def _create_actor_inbox(self) -> PoolInbox:
+    def _create_actor_inbox(self) -> PoolInbox:  # type: ignore[override]  # pykka's is a staticmethod; ours needs the actor's runtime (pykka calls it on the instance)
         return PoolInbox(self._actors_runtime)
 
     @staticmethod
@@ -154,10 +160,10 @@ class _PoolMixin:
         self._actors_runtime.adopt(self)
         self._actors_runtime.set_current(self.address)
         try:
-            self._actor_loop_setup()  # type: ignore[attr-defined]
+            self._actor_loop_setup()
         finally:
             self._actors_runtime.set_current("external")
-        if self.actor_stopped.is_set():  # type: ignore[attr-defined]
+        if self.actor_stopped.is_set():
             self._actors_runtime.teardown(self)
             return
         self.actor_inbox.attach(self)
@@ -165,12 +171,12 @@ class _PoolMixin:
     def _stop(self) -> None:
         self.actor_inbox.close()
         self._actors_runtime.actor_stopped(self.address)
-        super()._stop()  # type: ignore[misc]
+        super()._stop()
 
     def _handle_failure(self, *exc_info: Any) -> None:
         self.actor_inbox.close()
         self._actors_runtime.actor_stopped(self.address)
-        super()._handle_failure(*exc_info)  # type: ignore[misc]
+        super()._handle_failure(*exc_info)
 
 
 class PoolRuntime(RealTimeRuntime):

@@ -19,7 +19,7 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from queue import Full
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgpack
 import pykka
@@ -215,13 +215,20 @@ class SimFuture(pykka.Future[Any]):
         super().set_get_hook(func)
 
 
-class _SimMixin:
+if TYPE_CHECKING:  # the mixin is always put in front of a pykka.Actor: type it as one, so super() calls are checked
+    _ActorBase = pykka.Actor
+else:
+    _ActorBase = object
+
+
+class _SimMixin(_ActorBase):
     """Put in front of an actor class: pykka's hooks served by the scheduler."""
 
     _actors_runtime: SimRuntime
     address: str = "?"
+    actor_inbox: SimInbox
 
-    def _create_actor_inbox(self) -> SimInbox:
+    def _create_actor_inbox(self) -> SimInbox:  # type: ignore[override]  # pykka's is a staticmethod; ours needs the actor's runtime (pykka calls it on the instance)
         return SimInbox(self._actors_runtime)
 
     @classmethod
@@ -229,19 +236,19 @@ class _SimMixin:
         return cls._actors_runtime.future_class()
 
     def _start_actor_loop(self) -> None:
-        self._actors_runtime.start_actor(self)  # type: ignore[arg-type]
+        self._actors_runtime.start_actor(self)
 
     def _stop(self) -> None:
-        self.actor_inbox.closed = True  # type: ignore[attr-defined]
+        self.actor_inbox.closed = True
         self._actors_runtime.actor_stopped(self.address)
-        super()._stop()  # type: ignore[misc]
+        super()._stop()
 
     def _handle_failure(self, *exc_info: Any) -> None:
         """A plain pykka actor's ``on_receive`` or any actor's ``on_start`` raised: kept, then pykka's stop."""
         self._actors_runtime.keep_failure(self.address, exc_info[1])
-        self.actor_inbox.closed = True  # type: ignore[attr-defined]
+        self.actor_inbox.closed = True
         self._actors_runtime.actor_stopped(self.address)
-        super()._handle_failure(*exc_info)  # type: ignore[misc]
+        super()._handle_failure(*exc_info)
 
 
 class SimRuntime(Runtime):
@@ -318,7 +325,7 @@ class SimRuntime(Runtime):
         assert isinstance(inbox, SimInbox)
         if inbox.owner == "?":  # started with pykka's Actor.start(), not spawn()
             inbox.owner = f"{type(actor).__name__}-{id(actor):x}"
-            actor.address = inbox.owner  # type: ignore[attr-defined]
+            actor.address = inbox.owner  # type: ignore[attr-defined]  # a plain pykka actor gets the runtime's address attribute here
         self._actors[inbox] = actor
         self._by_address[inbox.owner] = actor
         previous, self._current = self._current, inbox.owner

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pykka
 from pykka._envelope import Envelope
@@ -65,35 +65,41 @@ class CountingInbox:
             self._closed = True
 
 
-class _ThreadsMixin:
+if TYPE_CHECKING:  # the mixin is always put in front of a pykka.Actor: type it as one, so super() calls are checked
+    _ActorBase = pykka.Actor
+else:
+    _ActorBase = object
+
+
+class _ThreadsMixin(_ActorBase):
     """Put in front of an actor class: the runtime's side of pykka's hooks."""
 
     _actors_runtime: ThreadsRuntime
     address: str = "?"
     actor_inbox: CountingInbox
 
-    def _create_actor_inbox(self) -> CountingInbox:
+    def _create_actor_inbox(self) -> CountingInbox:  # type: ignore[override]  # pykka's is a staticmethod; ours needs the actor's runtime (pykka calls it on the instance)
         return CountingInbox(self._actors_runtime)
 
     def _actor_loop_setup(self) -> None:
         self._actors_runtime.set_current(self.address)
-        super()._actor_loop_setup()  # type: ignore[misc]
+        super()._actor_loop_setup()
 
     def _handle_receive(self, message: Any) -> Any:
         try:
-            return super()._handle_receive(message)  # type: ignore[misc]
+            return super()._handle_receive(message)
         finally:
             self._actors_runtime.in_flight_add(-1)
 
     def _stop(self) -> None:
         self.actor_inbox.close()
         self._actors_runtime.actor_stopped(self.address)
-        super()._stop()  # type: ignore[misc]
+        super()._stop()
 
     def _handle_failure(self, *exc_info: Any) -> None:
         self.actor_inbox.close()
         self._actors_runtime.actor_stopped(self.address)
-        super()._handle_failure(*exc_info)  # type: ignore[misc]
+        super()._handle_failure(*exc_info)
 
     def _actor_loop_teardown(self) -> None:
         self._actors_runtime.drain_stopped(self)

@@ -116,7 +116,7 @@ def _fast_frozen_init(cls: type) -> None:
     own names (``__wire_...``) keeps the dataclass's ``__init__``.
     """
     params = dataclasses.fields(cls)
-    if not cls.__dataclass_params__.frozen or hasattr(cls, "__post_init__"):  # type: ignore[attr-defined]
+    if not cls.__dataclass_params__.frozen or hasattr(cls, "__post_init__"):  # type: ignore[attr-defined]  # not in typeshed
         return
     namespace: dict[str, Any] = {}
     signature, body = [], []
@@ -167,7 +167,7 @@ def encode_fields(cls: type[Message], fields: Sequence[Any]) -> bytes:
 
 def _record_fields(value: object) -> tuple[Any, ...]:
     """msgpack's hook for nested records: their fields, as an array."""
-    getter = _GETTERS.get(type(value))  # type: ignore[arg-type]
+    getter = _GETTERS.get(type(value))  # type: ignore[arg-type]  # any type may come; a non-record finds none
     if getter is None:
         raise TypeError(f"{type(value).__name__} cannot travel on the wire")
     return getter(value)

@@ -516,6 +516,7 @@ def split_report(report: GatewayReport) -> list[GatewayReport]:
         for part in parts(items) if items else ():
             only: list[tuple[object, ...]] = [(), (), (), (), ()]
             only[index] = part
+            # one kind's part, the others empty: the five kinds' types differ, so a list of them cannot be typed
             reports.append(GatewayReport(report.tick, *only, False))  # type: ignore[arg-type, call-arg]
     return [*reports[:-1], replace(reports[-1], closes=report.closes)]
 
