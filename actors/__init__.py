@@ -49,10 +49,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # what a type checker sees; at run time each name is imported on first use (__getattr__)
     from typing import Any
 
-    from actors._api import Report, run
+    from actors._api import Report, run, run_shadow_demo
     from actors.assembly.config import RUNTIME_NAMES, ConfigError
     from actors.assembly.system import System
-    from actors.cli.run_shadow import RunIncomplete, run_shadow_demo
+    from actors.cli.run_shadow import RunIncomplete
     from actors.core.exchange import (
         CancelResult,
         ExchangeError,
@@ -84,7 +84,7 @@ _HOMES = {
     "Report": "actors._api",
     "ConfigError": "actors.assembly.config",
     "RunIncomplete": "actors.cli.run_shadow",
-    "run_shadow_demo": "actors.cli.run_shadow",
+    "run_shadow_demo": "actors._api",
     "System": "actors.assembly.system",
     "create_runtime": "actors.runtime",
     "Runtime": "actors.runtime",

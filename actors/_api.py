@@ -252,3 +252,31 @@ def _parameters_doc() -> str:
 
 if run.__doc__ is not None:  # None under python -OO
     run.__doc__ = run.__doc__.rstrip() + "\n\n    " + _parameters_doc().replace("\n", "\n    ") + "\n"
+
+
+def run_shadow_demo(
+    symbols: Sequence[str] = ("BTCUSDT", "ETHUSDT"),
+    iterations: int = 20,
+    max_inventory_usd_per_symbol: float = 10_000.0,
+    max_total_notional_usd: float = 50_000.0,
+    edge_freeze_threshold_bps: float = 3.0,
+    **more: Any,
+) -> str:
+    """Programmatic shadow run: returns exactly the text the CLI prints for the same settings.
+
+    The seed's entry point, kept for its users: new code calls :func:`actors.run`,
+    which this goes through, and reads the :class:`actors.Report` it returns.
+    The three limits have the names they had here (``max_inv``, ``max_total``
+    and ``edge_threshold`` in the config); ``more`` takes any other configuration
+    key (``seed``, ``runtime``, ``fill_rate`` ...).  The environment is not read:
+    the result depends on the arguments alone.
+    """
+    settings: dict[str, Any] = {
+        "symbols": list(symbols),
+        "iterations": iterations,
+        "max_inv": max_inventory_usd_per_symbol,
+        "max_total": max_total_notional_usd,
+        "edge_threshold": edge_freeze_threshold_bps,
+        **more,
+    }
+    return run_settings(settings, typed=False).to_json()

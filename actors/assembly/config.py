@@ -682,7 +682,7 @@ def check_paths(config: ShadowConfig) -> None:
     """Every input path and the journal directory, checked before anything starts or is written.
 
     Outputs (``--events``, ``--metrics-file``, ``--html``) are checked by the
-    command's watch (:class:`actors.telemetry.watch.Watch`) with
+    command's watch (:class:`actors.cli.watch.Watch`) with
     :func:`output_file`, and ``--config`` as it is read (:func:`load_toml`).
     Each problem is one :class:`ConfigError` naming the option, the path and
     what is wrong with it: too long, missing, of the wrong kind, unreadable or

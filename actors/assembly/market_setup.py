@@ -22,11 +22,11 @@ from pathlib import Path
 from loguru import logger
 
 from actors.assembly.config import ConfigError, ShadowConfig
+from actors.assembly.instrument_file import load_instruments
 from actors.core.instruments import Sizes, instrument_for, known_sizes, made_up_price
 from actors.core.types import Instrument
 from actors.markets.events import MarketDataError
 from actors.markets.files import MarketFile, Scan, file_identity, scan
-from actors.markets.instrument_file import load_instruments
 from actors.markets.recorded import RecordedMarket, Recording
 from actors.venues.fill_model import MarketFills
 

@@ -33,6 +33,7 @@ from actors.assembly.config import (
 from actors.assembly.market_setup import warn_made_up_prices
 from actors.assembly.report import build_report, render
 from actors.assembly.system import System
+from actors.cli.watch import Watch
 from actors.cluster import RunLost
 from actors.cluster._address import keep_on_loopback, unreachable
 from actors.cluster._journals import finished_sharded_report, one_process_refusal, shards_in
@@ -44,7 +45,6 @@ from actors.runtime.loop import CallerInterrupted
 from actors.telemetry.logs import configure as configure_logs
 from actors.telemetry.logs import json_line, run_ended, run_started
 from actors.telemetry.telemetry import STATE_NAMES, Telemetry
-from actors.telemetry.watch import Watch
 from actors.wire.journal import JournalError
 
 PROG = "run-shadow"
@@ -571,34 +571,4 @@ def _main(
     return 0
 
 
-def run_shadow_demo(
-    symbols: Sequence[str] = ("BTCUSDT", "ETHUSDT"),
-    iterations: int = 20,
-    max_inventory_usd_per_symbol: float = 10_000.0,
-    max_total_notional_usd: float = 50_000.0,
-    edge_freeze_threshold_bps: float = 3.0,
-    **more: Any,
-) -> str:
-    """Programmatic shadow run: returns exactly the text the CLI prints for the same settings.
-
-    The seed's entry point, kept for its users: new code calls :func:`actors.run`,
-    which this goes through, and reads the :class:`actors.Report` it returns.
-    The three limits have the names they had here (``max_inv``, ``max_total``
-    and ``edge_threshold`` in the config); ``more`` takes any other configuration
-    key (``seed``, ``runtime``, ``fill_rate`` ...).  The environment is not read:
-    the result depends on the arguments alone.
-    """
-    from actors._api import run_settings
-
-    settings: dict[str, Any] = {
-        "symbols": list(symbols),
-        "iterations": iterations,
-        "max_inv": max_inventory_usd_per_symbol,
-        "max_total": max_total_notional_usd,
-        "edge_threshold": edge_freeze_threshold_bps,
-        **more,
-    }
-    return run_settings(settings, typed=False).to_json()
-
-
-__all__ = ["KillSwitch", "RunIncomplete", "Stopped", "main", "run", "run_shadow_demo", "env_name"]
+__all__ = ["KillSwitch", "RunIncomplete", "Stopped", "main", "run", "env_name"]

@@ -25,13 +25,12 @@ from typing import IO, Any
 from actors.assembly.baseline import SyncEngine
 from actors.assembly.config import RUNTIME_NAMES, ShadowConfig, resolve
 from actors.assembly.report import build_report
-from actors.assembly.system import System
 from actors.core.clock import FrozenClock
 from actors.core.instruments import instrument_for
 from actors.roles.addresses import RISK
-from actors.runtime import create_runtime
 from actors.runtime.gc_tuning import tune_gc
 from actors.telemetry import OrderEvents, Telemetry
+from actors.tools._workload import build_system, throughput_config
 from actors.wire.codec import decode, encode
 from actors.wire.messages import FreezeRequest, QuoteIntent
 
@@ -40,18 +39,6 @@ CASES = [("threads", 100), ("threads", 1000), ("pool", 100), ("pool", 1000), ("p
 """Default cases; threads stops at 1,000 (a thread per actor)."""
 MARKET_REPLAY_ROWS = (250_000, 1_000_000)
 """Two replay sizes: the same peak memory for both is what "flat" means."""
-
-
-def _config(symbols: int, iterations: int, runtime: str, seed: int = 42) -> ShadowConfig:
-    # A threshold no edge reaches: throughput runs must not freeze half-way.
-    settings: dict[str, Any] = {"symbols_count": symbols, "iterations": iterations, "runtime": runtime}
-    settings.update(seed=seed, edge_threshold=-1e9, max_inv=1e12, max_total=1e15)
-    return resolve(overrides=settings, override_source="setting")
-
-
-def _build(config: ShadowConfig, telemetry: Telemetry | None = None, *, reliable: bool = False) -> System:
-    options: dict[str, Any] = {"seed": config.seed, "trace": False} if config.runtime == "sim" else {}
-    return System(create_runtime(config.runtime, reliable=reliable, **options), config, telemetry=telemetry)
 
 
 def _telemetry(config: ShadowConfig, metrics: bool, events: str | None) -> tuple[Telemetry | None, IO[str] | None]:
@@ -80,9 +67,9 @@ def run_case(
     runtime: str, symbols: int, iterations: int, freezes: int, *, metrics: bool = False, events: str | None = None
 ) -> dict[str, Any]:
     """One case, in this process; ``metrics`` and ``events`` measure what watching a run costs (throughput only)."""
-    config = _config(symbols, iterations, runtime)
+    config = throughput_config(symbols, iterations, runtime)
     telemetry, out = _telemetry(config, metrics, events)
-    system = _build(config, telemetry)
+    system = build_system(config, telemetry)
     started = time.perf_counter()
     system.start()
     start_s = time.perf_counter() - started
@@ -133,8 +120,8 @@ def freeze_latency(runtime: str, symbols: int, seed: int) -> tuple[float, float,
     virtual (a freeze takes no virtual time), so on sim all three are the
     wall time until quiet.
     """
-    config = _config(symbols, 2, runtime, seed)
-    system = _build(config)
+    config = throughput_config(symbols, 2, runtime, seed)
+    system = build_system(config)
     system.start()
     system.run()
     open_before = len(system.store_snapshot().open_orders)
@@ -168,8 +155,8 @@ def cancel_replace(runtime: str, ticks: int, *, reliable: bool = False) -> dict[
 
     ``reliable``: with reliable delivery (every record numbered, acknowledged, kept until then).
     """
-    config = replace(_config(2, ticks, runtime), symbols=("BTCUSDT", "ETHUSDT"))
-    system = _build(config, reliable=reliable)
+    config = replace(throughput_config(2, ticks, runtime), symbols=("BTCUSDT", "ETHUSDT"))
+    system = build_system(config, reliable=reliable)
     system.start()
     started = time.perf_counter()
     system.run()
@@ -219,7 +206,7 @@ def market_replay(rows: int, runtime: str = "pool") -> dict[str, Any]:
         settings.update(max_inv=1e12, max_total=1e15)
         config = resolve(overrides=settings, override_source="setting")
         started, cpu_started = time.perf_counter(), time.process_time()
-        system = _build(config)
+        system = build_system(config)
         scanned_s = time.perf_counter() - started
         system.start()
         system.run()
@@ -269,7 +256,7 @@ def paced_latency(symbols: int, ticks: int, tick_ms: float) -> dict[str, Any]:
     settings: dict[str, Any] = {"symbols_count": symbols, "iterations": ticks, "runtime": "pool", "pace": "realtime"}
     settings.update(tick_ms=tick_ms, decision_deadline_ms=tick_ms, edge_threshold=-1e9, max_inv=1e12, max_total=1e15)
     config = resolve(overrides=settings, override_source="setting")
-    system = _build(config)
+    system = build_system(config)
     system.start()
     system.run()
     latency = build_report(system)["latency"]
@@ -289,18 +276,22 @@ def whole_process(command: list[str]) -> tuple[float, str]:
     return time.perf_counter() - started, done.stdout
 
 
-def cancel_replace_vs_nautilus(runtime: str, ticks: int, nautilus_python: str | None, runs: int) -> dict[str, Any]:
-    """``bin/run-shadow`` and (if given) NautilusTrader's anchor, whole processes, alternating, in one sitting."""
-    root = Path(__file__).resolve().parent.parent
-    ours_cmd = [sys.executable, str(root / "bin" / "run-shadow"), *CANCEL_REPLACE_FLAGS]
+def cancel_replace_vs_nautilus(
+    runtime: str, ticks: int, nautilus: tuple[str, Path] | None, runs: int
+) -> dict[str, Any]:
+    """``run-shadow`` and (if given: its interpreter and script) NautilusTrader's anchor, whole processes, alternating.
+
+    ``run-shadow`` is started as ``python -m actors``, the package's own entry point, so the bench reads no
+    path outside the installed package; the anchor's script is the caller's to name (``--anchor``).
+    """
+    ours_cmd = [sys.executable, "-m", "actors", *CANCEL_REPLACE_FLAGS]
     ours_cmd += ["--iterations", str(ticks), "--runtime", runtime]
-    anchor = root.parent / "shared" / "anchors" / "nautilus_mm_bench.py"
     rates: dict[str, list[float]] = {"ours": [], "nautilus": []}
     for _ in range(runs):
         wall, out = whole_process(ours_cmd)
         rates["ours"].append(json.loads(out)["orders"]["placed"] / wall)
-        if nautilus_python is not None:
-            wall, out = whole_process([nautilus_python, str(anchor), "2", str(ticks), "42", "track"])
+        if nautilus is not None:
+            wall, out = whole_process([nautilus[0], str(nautilus[1]), "2", str(ticks), "42", "track"])
             submitted = int(out.split("submitted=")[1].split()[0])
             rates["nautilus"].append(submitted / wall)
     result: dict[str, Any] = {"runtime": runtime, "ticks": ticks}
@@ -311,8 +302,8 @@ def cancel_replace_vs_nautilus(runtime: str, ticks: int, nautilus_python: str | 
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the cases (each in a child process) and print one JSON document."""
+def _parser() -> argparse.ArgumentParser:
+    """The bench's flags: one case per flag, else every case."""
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--case", nargs=2, metavar=("RUNTIME", "SYMBOLS"), help="run one case in this process")
     parser.add_argument("--cancel-replace", metavar="RUNTIME", help="run the cancel/replace workload in this process")
@@ -323,17 +314,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="whole-process cancel/replace against NautilusTrader, with the anchor run by this interpreter",
     )
     parser.add_argument(
+        "--anchor", type=Path, metavar="SCRIPT", help="--versus-nautilus: the anchor script (bin/bench gives one)"
+    )
+    parser.add_argument(
         "--market-replay", type=int, metavar="ROWS", help="replay ROWS generated quote rows, 100 symbols"
     )
-    parser.add_argument("--sharded", type=int, metavar="SYMBOLS",
-                        help="one process, then 1 and 2 shards on a local Ray instance (the cluster extra)")
+    parser.add_argument(
+        "--sharded",
+        type=int,
+        metavar="SYMBOLS",
+        help="one process, then 1 and 2 shards on a local Ray instance (the cluster extra)",
+    )
     parser.add_argument("--freeze-after", type=float, default=5.0, help="--sharded: operator freeze after S seconds")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="--sharded, --coordinator, --split-ceiling: rounds (default 3)")
-    parser.add_argument("--coordinator", type=int, metavar="SYMBOLS",
-                        help="the coordinator alone: a 2-shard run's batches replayed into it (no Ray needed)")
-    parser.add_argument("--split-ceiling", type=int, metavar="SYMBOLS",
-                        help="the workload whole, then as two independent halves side by side (no Ray needed)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="--sharded, --coordinator, --split-ceiling: rounds (default 3)"
+    )
+    parser.add_argument(
+        "--coordinator",
+        type=int,
+        metavar="SYMBOLS",
+        help="the coordinator alone: a 2-shard run's batches replayed into it (no Ray needed)",
+    )
+    parser.add_argument(
+        "--split-ceiling",
+        type=int,
+        metavar="SYMBOLS",
+        help="the workload whole, then as two independent halves side by side (no Ray needed)",
+    )
     parser.add_argument("--iterations", type=int, default=20, help="ticks per throughput case (default 20)")
     parser.add_argument("--freezes", type=int, default=5, help="freeze repetitions per case (default 5)")
     parser.add_argument("--ticks", type=int, default=5000, help="ticks of the cancel/replace workload (default 5000)")
@@ -343,6 +350,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reliable", action="store_true", help="--cancel-replace with reliable delivery on")
     parser.add_argument("--metrics", action="store_true", help="--case: run with metrics on (handlers timed)")
     parser.add_argument("--events", metavar="PATH", help="--case: write the order event log to PATH")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the cases (each in a child process) and print one JSON document."""
+    parser = _parser()
     args = parser.parse_args(argv)
     tune_gc()  # as bin/run-shadow does; the baseline of a case runs in the same process, so under the same settings
     if args.case:
@@ -368,7 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.market_replay:
         result = market_replay(args.market_replay)
     elif args.versus_nautilus:
-        result = cancel_replace_vs_nautilus("pool", args.ticks, args.versus_nautilus, args.runs)
+        if args.anchor is None or not args.anchor.is_file():
+            parser.error(f"--versus-nautilus needs --anchor SCRIPT, an existing file (got {args.anchor})")
+        result = cancel_replace_vs_nautilus("pool", args.ticks, (args.versus_nautilus, args.anchor), args.runs)
     else:
         cases = [c for c in CASES if not args.quick or c[1] <= 1000]
         common = ["--iterations", str(args.iterations), "--freezes", str(args.freezes)]

@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from actors.cluster._machine import cores_used, cpu_clock
-from actors.tools.bench import _build, _config
+from actors.tools._workload import build_system, throughput_config
 
 PARALLEL_PROBE = "x = 0\nfor i in range(40_000_000):\n    x += i\n"
 """A CPU-bound Python job with no I/O and nothing shared: what two cores give two independent processes."""
@@ -55,10 +55,10 @@ def parallel_ceiling() -> dict[str, float]:
 
 ENGINE_JOB = """
 import sys
-from actors.tools.bench import _build, _config
+from actors.tools._workload import build_system, throughput_config
 from actors.runtime.gc_tuning import tune_gc
 tune_gc()
-system = _build(_config(int(sys.argv[1]), int(sys.argv[2]), "pool", seed=int(sys.argv[3])))
+system = build_system(throughput_config(int(sys.argv[1]), int(sys.argv[2]), "pool", seed=int(sys.argv[3])))
 system.start()
 system.run()
 system.stop()
@@ -140,11 +140,11 @@ def sharded_case(
     from actors.cluster._ray import run_on_ray
 
     out: dict[str, Any] = {"symbols": symbols, "iterations": iterations, "rounds": rounds, "cases": {}}
-    one = _config(symbols, iterations, "pool")
+    one = throughput_config(symbols, iterations, "pool")
     with tempfile.TemporaryDirectory() as journal:  # a shard journals (that is how it comes back): so, once, here
         for name, config in (("one_process", one), ("one_process_journaled", replace(one, journal=journal))):
             started = time.perf_counter()
-            system = _build(config)
+            system = build_system(config)
             system.start()
             spawned = time.perf_counter()
             system.run()
@@ -229,8 +229,8 @@ def coordinator_replay(symbols: int, iterations: int, shards: int = 2, rounds: i
     from actors.cluster._coordinator_host import Coordinator, partition
     from actors.cluster._local import run_in_process
 
-    one = _config(symbols, iterations, "pool")
-    system = _build(one)
+    one = throughput_config(symbols, iterations, "pool")
+    system = build_system(one)
     system.start()
     started = time.perf_counter()
     system.run()

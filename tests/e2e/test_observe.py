@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from actors.assembly.config import resolve
+from actors.assembly.html_report import collect_series, plotly_bundle
 from actors.core.instruments import instrument_for
 from actors.markets.data import RandomWalkMarket
 from actors.telemetry import read_events
-from actors.telemetry.html_report import collect_series, plotly_bundle
 from tests.e2e.test_run_shadow import run_shadow
 
 pytestmark = pytest.mark.e2e

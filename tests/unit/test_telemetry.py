@@ -26,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from actors.assembly.config import resolve
 from actors.assembly.system import System
 from actors.cli.run_shadow import _progress_printer, main, run
+from actors.cli.watch import Watch
 from actors.core.clock import FrozenClock
 from actors.core.instruments import instrument_for
 from actors.core.orders import OrderStore
@@ -35,7 +36,6 @@ from actors.runtime.sim import SimRuntime
 from actors.runtime.timing import Buckets, HandlingTimes, role_of
 from actors.telemetry import COLUMNS, FROZEN, OrderEvents, Telemetry, read_events
 from actors.telemetry.order_events import _decimal_format
-from actors.telemetry.watch import Watch
 from actors.testing import Sim
 
 HOSTILE = {
@@ -520,7 +520,7 @@ def test_the_html_page_holds_plotly_every_chart_and_the_report_and_no_temporary_
 ) -> None:
     from plotly.offline import get_plotlyjs
 
-    from actors.telemetry.html_report import plotly_bundle
+    from actors.assembly.html_report import plotly_bundle
 
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile

@@ -191,7 +191,7 @@ class Watch:
                 telemetry.output_failed("--metrics-file", f"{self.metrics_file}: {exc.strerror or exc}")
 
     def _write_html(self, system: System, report: dict[str, Any]) -> None:
-        from actors.telemetry.html_report import write_html
+        from actors.assembly.html_report import write_html
 
         events = self.events_path or self._temporary
         assert events is not None and self.html is not None

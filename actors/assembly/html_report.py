@@ -63,7 +63,7 @@ _NOT_SETTINGS = frozenset({
 @functools.cache
 def plotly_bundle() -> str:
     """The plotly.js the page inlines: the basic bundle, a quarter of the size of the plotly package's full one."""
-    packed = resources.files("actors.telemetry").joinpath(BUNDLE).read_bytes()
+    packed = resources.files("actors.assembly").joinpath(BUNDLE).read_bytes()
     return gzip.decompress(packed).decode("utf-8")
 
 
