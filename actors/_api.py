@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from actors.assembly.config import KEYS, default_values, resolve
+from actors.assembly.strategies import spec_of
+from actors.core.strategy import Strategy
 
 PathArg = str | os.PathLike[str]
 """A file or directory, as text or a path object (``pathlib.Path``)."""
@@ -148,6 +150,8 @@ def run(
     instruments: PathArg | None = None,
     on_bad_row: Literal["error", "skip"] | None = None,
     volatility_bps: float | None = None,
+    strategy: str | type[Strategy] | None = None,
+    strategy_params: Mapping[str, float | int | bool | str] | None = None,
     spread_bps: float | None = None,
     quote_notional_usd: float | None = None,
     max_inv: float | None = None,
@@ -197,7 +201,10 @@ def run(
     ``bin/run-shadow --edge-threshold 8``.  One left out (None) takes its
     default, and the environment (``MM_*``) is not read: the report depends
     on the arguments alone, and :meth:`Report.to_json` gives the bytes the
-    command prints.  Values have the types a config file's have: a bad one
+    command prints.  ``strategy`` is a built-in's name, ``package.module:Class``
+    or the class itself (a :class:`actors.core.strategy.Strategy` defined at a
+    module's top level); ``strategy_params`` a dict of its parameters.
+    Values have the types a config file's have: a bad one
     (``iterations=0``, ``iterations="20"``, ``runtime="fibers"``) raises
     :class:`actors.ConfigError` (a ``ValueError``) naming it, before anything
     runs; an unknown name is Python's ``TypeError``.
@@ -236,6 +243,8 @@ def _plain(settings: Mapping[str, object]) -> dict[str, object]:
             plain[key] = os.fspath(value)
         elif key == "market" and isinstance(value, os.PathLike):
             plain[key] = [os.fspath(value)]
+        elif key == "strategy" and isinstance(value, type):
+            plain[key] = spec_of(value)  # a class: by its import path, as a flag would name it
         elif key in ("symbols", "market") and isinstance(value, (list, tuple)):
             plain[key] = [os.fspath(item) if isinstance(item, os.PathLike) else item for item in value]
     return plain

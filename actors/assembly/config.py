@@ -192,7 +192,9 @@ class Key:
     group: str = ""
 
 
-_TOML_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", bool: "true or false"}
+_TOML_TYPE_NAMES = {
+    int: "an integer", float: "a number", str: "a string", list: "a list", bool: "true or false", dict: "a table",
+}  # fmt: skip
 _INT: tuple[type, ...] = (int,)
 _NUM: tuple[type, ...] = (int, float)
 _BOOL: tuple[type, ...] = (bool,)
@@ -201,7 +203,7 @@ _RATE = _number(unit=True)
 GROUPS: dict[str, str] = {
     "run": "what to trade, for how long, and how ticks come",
     "market": "the synthetic market, or a recorded one to replay (docs/EXECUTION.md)",
-    "strategy": "the quotes: a bid and an ask around each symbol's mid",
+    "strategy": "the quotes: which strategy, its parameters, the built-ins' spread and size (docs/STRATEGIES.md)",
     "risk and limits": "pre-trade checks and trading states (ACTIVE, REDUCING, HALTED); 0 turns a check off",
     "simulated venue and faults": "how the fake exchange fills, rejects, charges and fails (docs/RELIABILITY.md)",
     "outputs": "the report is one JSON line on stdout; logs go to stderr; the rest is off unless asked "
@@ -269,7 +271,50 @@ _MARKET = {
     ),
 }
 
+
+def _strategy_name(value: object) -> str:
+    """A built-in's name or ``package.module:Class`` (whether it exists is checked once the layers are merged)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a strategy's name or package.module:Class, got {value!r}")
+    return value.strip()
+
+
+def _strategy_params(value: object) -> tuple[tuple[str, object], ...]:
+    """Parameters as (name, raw value): a table (a file's, Python's), ``KEY=VALUE`` texts (repeated flags), or one
+    text of them comma-separated (``MM_STRATEGY_PARAMS``).  Their values are checked against the strategy's."""
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    else:
+        if isinstance(value, str):
+            items = [item for item in value.split(",") if item.strip()]
+        elif isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+            items = list(value)
+        else:
+            raise ValueError(f"expected KEY=VALUE or a table of parameters, got {value!r}")
+        pairs = []
+        for item in items:
+            name, equals, text = item.partition("=")
+            if not equals or not name.strip():
+                raise ValueError(f"expected KEY=VALUE, got {item!r}")
+            pairs.append((name.strip(), text.strip()))
+    for name, _ in pairs:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"expected a parameter name (letters, digits, _), got {name!r}")
+    return tuple(pairs)
+
+
 _STRATEGY = {
+    "strategy": Key(
+        _strategy_name,
+        "symmetric | inventory-skew | avellaneda-stoikov | package.module:Class (docs/STRATEGIES.md)",
+        metavar="NAME",
+    ),
+    "strategy_params": Key(
+        _strategy_params,
+        "a parameter of the strategy, KEY=VALUE (repeat for more; a config file's [strategy] table)",
+        (dict, list),
+        metavar="KEY=VALUE",
+    ),
     "spread_bps": Key(_number(positive=True, high=10_000.0), "full quoted spread (at most 10,000)", _NUM, unit="bps"),
     "quote_notional_usd": Key(
         _number(positive=True, high=1e9),
@@ -488,6 +533,15 @@ class ShadowConfig:
     shards: int = 1
     cluster: str = ""
     shard_restart_timeout: float = 30.0
+    strategy: str = "symmetric"
+    """A built-in's name or ``package.module:Class`` (:mod:`actors.assembly.strategies`)."""
+    strategy_params: tuple[tuple[str, Any], ...] = ()
+    """The strategy's parameters given by some layer, checked and typed, sorted by name (defaults not included)."""
+
+    @property
+    def default_strategy(self) -> bool:
+        """The run quotes as every run did before strategies could be chosen: ``symmetric`` with no parameter."""
+        return self.strategy == "symmetric" and not self.strategy_params
 
 
 def env_name(key: str) -> str:
@@ -518,6 +572,7 @@ def load_toml(path: Path) -> dict[str, Any]:
 
 
 def _check_table(table: Mapping[str, Any], source: str) -> dict[str, Any]:
+    table = _strategy_table(table, source)
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
         key = unknown[0]
@@ -527,6 +582,22 @@ def _check_table(table: Mapping[str, Any], source: str) -> dict[str, Any]:
             )
         raise ConfigError(f"{source}: unknown key {key!r}{did_you_mean(key, KEYS)}")
     return {key: (source, value) for key, value in table.items()}
+
+
+def _strategy_table(table: Mapping[str, Any], source: str) -> Mapping[str, Any]:
+    """A ``[strategy]`` table (``name`` and the parameters) as the keys ``strategy`` and ``strategy_params``."""
+    section = table.get("strategy")
+    if not isinstance(section, dict):
+        return table
+    if "strategy_params" in table:
+        raise ConfigError(f"{source}: give the parameters in [strategy] or as strategy_params, not both")
+    flat = {key: value for key, value in table.items() if key != "strategy"}
+    params = dict(section)
+    if "name" in params:
+        flat["strategy"] = params.pop("name")
+    if params:
+        flat["strategy_params"] = params
+    return flat
 
 
 KEYS_LISTED = "the keys are run-shadow's flags with _ for - (run-shadow --help lists them)"
@@ -615,6 +686,7 @@ def resolve(
     del values["symbols_count"]
     if values["fill_model"] == "auto":
         values["fill_model"] = "market" if values["market"] else "random"
+    values["strategy_params"] = _settle_strategy(values["strategy"], rank["strategy"], layers)
     names = {f.name for f in fields(ShadowConfig)}
     return ShadowConfig(**{k: v for k, v in values.items() if k in names})
 
@@ -635,6 +707,34 @@ def _from_market(values: dict[str, Any], rank: dict[str, int], layers: list[dict
         values["iterations"] = 0
     if rank["tick_ms"] == 0:
         values["tick_ms"] = MARKET_TICK_MS
+
+
+def _settle_strategy(name: str, named_at: int, layers: list[dict[str, tuple[str, object]]]) -> tuple[Any, ...]:
+    """The strategy's parameters of every layer from the one that named the strategy up, checked against it.
+
+    A layer's parameters add to (and override, name by name) those of the
+    layers below it; a layer above that names another strategy drops them
+    (they were another strategy's).  A name that is no strategy, a module that
+    does not import, a parameter it does not declare or a bad value: a
+    :class:`ConfigError` naming where it came from.
+    """
+    from actors.assembly import strategies  # imports user code: only once a strategy is being resolved
+
+    given: list[tuple[str, str, object]] = []
+    for layer in layers[named_at:]:
+        if "strategy_params" in layer:
+            source, raw = layer["strategy_params"]
+            toml = source.startswith(("conf/", "--config "))
+            where = f"{source}: [strategy]" if toml else source
+            given.extend((f"{where} {key}", key, value) for key, value in _parse("strategy_params", source, raw,
+                                                                                 toml=toml))  # fmt: skip
+    try:
+        return strategies.settle(name, given)[1]
+    except ValueError as exc:
+        text = str(exc)
+        named = _source(layers, "strategy")
+        raise ConfigError(text if text.startswith(("flag ", "environment ", "setting ", "argument ", "--config ",
+                                                   "conf/")) else f"{named} {name!r}: {text}") from None  # fmt: skip
 
 
 def _source(layers: list[dict[str, tuple[str, object]]], key: str) -> str:
@@ -667,7 +767,7 @@ def _check_type(key: str, named: str, raw: object) -> None:
 
 
 def _flag(key: str) -> str:
-    return "--" + key.replace("_", "-")
+    return "--strategy-param" if key == "strategy_params" else "--" + key.replace("_", "-")
 
 
 # ------------------------------------------------------------ paths

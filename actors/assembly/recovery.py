@@ -108,10 +108,11 @@ class Recovered:
 UNFINGERPRINTED = frozenset(
     {"iterations", "runtime", "journal", "journal_fsync", "log_level", "pace", "tick_ms", "decision_deadline_ms",
      "ticks_in_flight", "market", "instruments", "log_format", "metrics_port", "metrics_file", "metrics_symbols",
-     "events", "html", "html_symbols", "cluster", "shard_restart_timeout"}
+     "events", "html", "html_symbols", "cluster", "shard_restart_timeout", "strategy", "strategy_params"}
 )  # fmt: skip
 """Settings a resumed run may change: how long it runs and how it runs, not what it trades or how the venue behaves
-(nor how it is watched: metrics, events, the HTML report, logs).
+(nor how it is watched: metrics, events, the HTML report, logs).  The strategy and its parameters count, but
+only when they are not the default, so a journal written before strategies could be chosen is still its run's.
 
 The market files and the instruments table are fingerprinted by what they hold (``data_identity``: names,
 sizes, hashes), not by where they are; with market files ``tick_ms`` is the length of a tick, so it counts."""
@@ -124,6 +125,9 @@ def journal_fingerprint(config: ShadowConfig) -> dict[str, Any]:
     values["data_identity"] = [list(entry) for entry in config.data_identity]
     if config.market or config.max_orders_per_sec > 0:
         values["tick_ms"] = config.tick_ms  # a recorded market's buckets, or the order-rate limit's clock
+    if not config.default_strategy:  # the default: the fingerprint every journal had before strategies
+        values["strategy"] = config.strategy
+        values["strategy_params"] = {name: value for name, value in config.strategy_params}
     return values
 
 

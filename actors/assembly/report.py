@@ -132,6 +132,8 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
             "left_symbols": sorted(risk.positions),
             "left_notional_usd": _usd(risk.total_notional_usd),
         }
+    if not config.default_strategy:  # the default's reports stay as they were before strategies could be chosen
+        report["strategy"] = {"name": config.strategy, "params": dict(config.strategy_params)}
     report["pnl"] = pnl_section(risk.pnl, risk.marks, parts.instruments, config.maker_fee_bps)
     if parts.recording is not None:
         summary = parts.recording.scan

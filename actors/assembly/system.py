@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import pykka
 
+from actors.assembly import strategies
 from actors.assembly.config import ShadowConfig, resolve
 from actors.assembly.market_setup import Market, settle
 from actors.assembly.recovery import (
@@ -25,7 +26,6 @@ from actors.assembly.recovery import (
 )
 from actors.core.clock import FrozenClock
 from actors.core.orders import OrderStore
-from actors.core.quoting import QuotingPolicy
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.core.types import Instrument
 from actors.markets.data import MarketDataSource, RandomWalkMarket
@@ -125,8 +125,12 @@ class System:
         """A system from defaults overridden by ``settings`` (config keys, e.g. ``symbols=[...]``).
 
         ``exchange``: the venue to trade on (any :class:`IExchangeClient`);
-        by default the simulated venue the settings describe.
+        by default the simulated venue the settings describe.  ``strategy``:
+        a built-in's name, ``package.module:Class``, or the class itself;
+        ``strategy_params``: its parameters as a dict.
         """
+        if "strategy" in settings:
+            settings["strategy"] = strategies.spec_of(settings["strategy"])
         config = resolve(overrides=settings, override_source="setting")
         return cls(runtime, replace(config, runtime=runtime.name), exchange=exchange)
 
@@ -140,7 +144,7 @@ class System:
             raise RuntimeError("the journal holds this run finished: print System.finished, start nothing")
         config = self.config
         limits = risk_limits(config)
-        policy = QuotingPolicy(config.spread_bps, config.quote_notional_usd)
+        strategy_for = strategies.factory(config.strategy, config.strategy_params, general_settings(config))
         store = OrderStore(retain_ticks=config.retain_ticks)
         engine = RiskEngine(limits, self.instruments)
         venue = self.venue
@@ -177,7 +181,8 @@ class System:
         )
         self.risk = self._spawn_risk(engine, tick, freeze)
         for symbol in config.symbols:
-            runtime.spawn(Quoter, quoter(symbol), self.instruments[symbol], policy)
+            runtime.spawn(Quoter, quoter(symbol), self.instruments[symbol], strategy_for(self.instruments[symbol]),
+                          tick_ms=config.tick_ms)  # fmt: skip
         pace_s = config.tick_ms / 1000.0 if paced else None
         window = config.ticks_in_flight
         runtime.spawn(
@@ -471,6 +476,11 @@ def fake_exchange(
         venue = FakeExchangeClient(**options)
     faults = exchange_faults(config)
     return FaultyExchange(venue, faults, config.seed) if faults.any else venue
+
+
+def general_settings(config: ShadowConfig) -> dict[str, float]:
+    """The run's settings a built-in strategy's parameter of the same name defaults to."""
+    return {"spread_bps": config.spread_bps, "quote_notional_usd": config.quote_notional_usd}
 
 
 def risk_limits(config: ShadowConfig) -> RiskLimits:

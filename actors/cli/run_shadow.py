@@ -108,6 +108,12 @@ class _Help(argparse.HelpFormatter):
         return super()._format_action_invocation(action)
 
 
+REPEATED = ("market", "strategy_params")
+"""Keys whose flag is given once per value: ``--market A --market B``, ``--strategy-param K=V`` per parameter."""
+ALIASES = {"strategy_params": "--strategy-param"}
+"""A key's flag as it is written first (``--strategy-param gamma=0.1``; ``--strategy-params`` works too)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one flag per configuration key, in the groups of :data:`GROUPS`, plus --config and --shadow.
 
@@ -142,9 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
             text = f"{spec.help} (default: {default}; {flag} true|false also works)"
             group.add_argument(flag, dest=key, action=_Switch, help=text.replace("%", "%%"))
             continue
-        action = "append" if key == "market" else "store"  # --market PATH, repeated for more files
+        action = "append" if key in REPEATED else "store"  # --market PATH, repeated for more files
         text = f"{spec.help} (default: {default})"
-        group.add_argument(flag, dest=key, metavar=_placeholder(key), action=action, help=text.replace("%", "%%"))
+        flags = (ALIASES[key], flag) if key in ALIASES else (flag,)
+        group.add_argument(*flags, dest=key, metavar=_placeholder(key), action=action, help=text.replace("%", "%%"))
     return parser
 
 
@@ -164,7 +171,7 @@ def _default_shown(value: object, spec: Key) -> str:
         return "on" if value else "off"
     if isinstance(value, list):
         return ",".join(str(item) for item in value) if value else "none"
-    if value == "":
+    if value in ("", {}):
         return "none"
     if value == 0 and "0 = off" in spec.help:
         return "off"

@@ -23,4 +23,5 @@ def config_from_bytes(data: bytes) -> ShadowConfig:
     for name in ("symbols", "market"):
         values[name] = tuple(values[name])
     values["data_identity"] = tuple(tuple(entry) for entry in values["data_identity"])
+    values["strategy_params"] = tuple(tuple(entry) for entry in values.get("strategy_params", ()))
     return ShadowConfig(**values)

@@ -1,9 +1,20 @@
-"""The Quoter: one per symbol; turns a mid price into a two-sided quote intent.
+"""The Quoter: one per symbol; asks its strategy for the quotes of each tick and sends them to risk.
 
 Its one output edge is to risk: exactly one record per market tick, a
 :class:`QuoteIntent` or, once frozen, a :class:`Mark` (docs/DESIGN.md, "The
 completeness rule"), and as it stops for good a :class:`QuoterStopped`, so
 risk stops counting on it.
+
+The strategy (:mod:`actors.core.strategy`) is called once per tick with a
+:class:`StrategyInput`.  What it returns is checked first
+(:func:`check_quotes`): quotes that make no sense are blocked, counted by
+reason in :attr:`Quoter.blocked`, and the tick's record is a mark.  Risk takes
+one bid and one ask a symbol, so a quote with a side empty (or none at all)
+is sent as a mark too, counted in :attr:`Quoter.one_sided`: risk places
+nothing new for the symbol that tick (what rests of it is left as a mark
+leaves it).  A strategy that raises fails the handler: the tick's record is
+a mark (:meth:`Quoter.on_handler_failure`) and the quoter restarts in place,
+then escalates, as every role does (:mod:`actors.roles.supervision`).
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actors.core.quoting import QuotingPolicy
+from actors.core.strategy import MAX_LEVELS, MarketView, Strategy, StrategyInput, Symmetric, check_quotes
 from actors.core.types import Instrument
 from actors.roles.addresses import RISK
 from actors.roles.supervision import SupervisedRole, escalation_reason
@@ -26,15 +38,38 @@ class QuoterSnapshot:
     frozen: bool
     intents_sent: int
     ticks_ignored: int
+    blocked: dict[str, int] | None = None
+    """Ticks whose quotes the strategy got wrong, by reason (:data:`actors.core.strategy.BLOCK_REASONS`)."""
+    one_sided: int = 0
+    """Ticks the strategy wanted a side (or both) empty: sent as a mark."""
 
 
 class Quoter(SupervisedRole):
-    """Quotes around each mid it is told; after a final freeze it never quotes again."""
+    """Quotes what its strategy wants at each mid it is told; after a final freeze it never quotes again."""
 
-    def __init__(self, instrument: Instrument, policy: QuotingPolicy) -> None:
+    def __init__(
+        self,
+        instrument: Instrument,
+        strategy: Strategy | QuotingPolicy,
+        *,
+        tick_ms: float = 100.0,
+        max_levels: int = MAX_LEVELS,
+    ) -> None:
+        """``strategy``: this symbol's own instance (a bare :class:`QuotingPolicy` is the symmetric strategy).
+
+        ``tick_ms``: the market time of a tick, for :attr:`StrategyInput.elapsed_ms`.
+        """
         super().__init__()
         self.instrument = instrument
-        self.policy = policy
+        if isinstance(strategy, QuotingPolicy):
+            strategy = Symmetric(
+                instrument, {"spread_bps": strategy.spread_bps, "quote_notional_usd": strategy.quote_notional_usd}
+            )
+        self.strategy = strategy
+        self.tick_ms = tick_ms
+        self.max_levels = max_levels
+        self.blocked: dict[str, int] = {}
+        self.one_sided = 0
         self.frozen = False
         self.marks_only = False
         """Frozen for good: only marks from now on.  A resumable halt keeps the intents coming (:class:`Freeze`)."""
@@ -61,14 +96,27 @@ class Quoter(SupervisedRole):
             self.owed = None  # queued in the outbox by the send: sent even past a failure
             self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))
             return
-        quote = self.policy.quote(self.instrument, tick.mid_ticks)
+        strategy = self.strategy
+        state = StrategyInput(
+            tick.tick, (tick.tick - 1) * self.tick_ms, self.instrument, MarketView.from_mid(tick.mid_ticks),
+            strategy.params,
+        )  # fmt: skip
+        quotes = strategy.quote(state)
+        reason = check_quotes(quotes, self.max_levels)
+        if reason or not (quotes.bids and quotes.asks):
+            if reason:
+                self.blocked[reason] = self.blocked.get(reason, 0) + 1
+            else:
+                self.one_sided += 1
+            self.owed = None
+            self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))
+            return
+        bid, ask = quotes.bids[0], quotes.asks[0]
         self.intents_sent += 1
         self.owed = None
         self.send(
             RISK,
-            QuoteIntent(
-                tick.tick, tick.symbol, tick.mid_ticks, quote.bid_ticks, quote.bid_lots, quote.ask_ticks, quote.ask_lots
-            ),
+            QuoteIntent(tick.tick, tick.symbol, tick.mid_ticks, bid.price_ticks, bid.lots, ask.price_ticks, ask.lots),
         )
 
     def on_handler_failure(self, exc: Exception) -> None:
@@ -98,4 +146,6 @@ class Quoter(SupervisedRole):
 
     def snapshot(self) -> QuoterSnapshot:
         """State for reports and tests (call through a proxy or in sim)."""
-        return QuoterSnapshot(self.instrument.symbol, self.frozen, self.intents_sent, self.ticks_ignored)
+        blocked = dict(sorted(self.blocked.items()))
+        symbol = self.instrument.symbol
+        return QuoterSnapshot(symbol, self.frozen, self.intents_sent, self.ticks_ignored, blocked, self.one_sided)

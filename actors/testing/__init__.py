@@ -8,7 +8,9 @@
 - :func:`explore`: a scenario under many seeds with an invariant checked after
   every delivery; the first failure names its seed and how to replay it;
 - :func:`check_determinism`: runs a scenario twice with one seed and reports
-  the first delivery where the traces differ.
+  the first delivery where the traces differ;
+- :class:`StrategyHarness` (:mod:`actors.testing.strategy_harness`): a
+  strategy alone, fed scripted ticks, trades and fills, no actors.
 
 In sim every message between actors crosses the real msgpack codec, so nothing
 unserialisable slips through a test.
@@ -29,6 +31,15 @@ if TYPE_CHECKING:
     from actors.assembly.system import System
 
 M = TypeVar("M", bound=Message)
+
+
+def __getattr__(name: str) -> Any:
+    """:class:`StrategyHarness` and :class:`Step`, imported when first asked for (they bring in the assembly)."""
+    if name in ("StrategyHarness", "Step"):
+        from actors.testing import strategy_harness
+
+        return getattr(strategy_harness, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

@@ -314,7 +314,8 @@ def test_help_lists_every_flag_under_its_group_in_the_groups_order(monkeypatch: 
     assert list(sections) == GROUP_TITLES  # and no "options:" heap of the rest
     for key, spec in KEYS.items():
         if key != "freeze_utc_iso":  # MM_FREEZE_UTC_ISO, told in the epilog
-            assert re.search(rf"^  --{key.replace('_', '-')}[ ,]", sections[spec.group], re.M), key
+            alias = r"(?:--[a-z-]+ [A-Z=]+, )?"  # --strategy-param KEY=VALUE, --strategy-params KEY=VALUE
+            assert re.search(rf"^  {alias}--{key.replace('_', '-')}[ ,]", sections[spec.group], re.M), key
     assert "--flatten-on-halt, --no-flatten-on-halt" in sections["risk and limits"]
     assert "--journal-fsync, --no-journal-fsync" in sections["journal"]
     assert "MM_FREEZE_UTC_ISO" in text and "2025-01-01T00:00:00Z" in text
@@ -344,7 +345,8 @@ def test_help_takes_its_defaults_from_conf_default_toml(monkeypatch: pytest.Monk
 
 QUANTITIES = {"USD", "BPS", "MS", "SECONDS", "RATE"}
 """Placeholders of a number that may have a fraction."""
-NAMES = {"SYMBOLS", "RUNTIME", "PACE", "FORMAT", "MODEL", "POLICY", "LEVEL", "PATH", "FILE", "DIR", "ADDRESS"}
+NAMES = {"SYMBOLS", "RUNTIME", "PACE", "FORMAT", "MODEL", "POLICY", "LEVEL", "PATH", "FILE", "DIR", "ADDRESS", "NAME",
+         "KEY=VALUE"}  # fmt: skip
 """Placeholders of a name, a choice or a path."""
 
 
@@ -406,6 +408,8 @@ def test_the_readme_tables_group_the_options_as_help_does_with_the_defaults_of_c
             assert float(shown) == value, key
         elif isinstance(value, list):
             assert shown == (",".join(value) or "[]"), key
+        elif isinstance(value, dict):
+            assert shown == "{}" and not value, key
         else:
             assert shown == (value or '""'), key
 

@@ -8,8 +8,7 @@ import pytest
 
 from actors.assembly.report import build_report, render
 from actors.assembly.system import System
-from actors.core.quoting import Quote, QuotingPolicy
-from actors.core.types import Instrument
+from actors.core.strategy import Quotes, StrategyInput, Symmetric
 from actors.roles.order_store import OrderStoreActor
 from actors.runtime import create_runtime
 
@@ -19,18 +18,17 @@ SETTINGS: dict[str, Any] = {"symbols_count": 6, "iterations": 40, "edge_threshol
 CALLS: dict[str, int] = {}
 
 
-class FlakyPolicy(QuotingPolicy):
+class FlakyStrategy(Symmetric):
     """Fails for two symbols every third tick (the quoter's handler raises after it took the tick)."""
 
-    def quote(self, instrument: Instrument, mid_ticks: int) -> Quote:
-        calls = CALLS[instrument.symbol] = CALLS.get(instrument.symbol, 0) + 1
-        if instrument.symbol in ("SYM00002", "SYM00005") and calls % 3 == 0:
-            raise RuntimeError(f"cannot quote {instrument.symbol}")
-        return super().quote(instrument, mid_ticks)
+    def quote(self, state: StrategyInput) -> Quotes:
+        calls = CALLS[state.symbol] = CALLS.get(state.symbol, 0) + 1
+        if state.symbol in ("SYM00002", "SYM00005") and calls % 3 == 0:
+            raise RuntimeError(f"cannot quote {state.symbol}")
+        return super().quote(state)
 
 
 def run_with(runtime_name: str, monkeypatch: pytest.MonkeyPatch, *, flaky_store: bool) -> str:
-    monkeypatch.setattr("actors.assembly.system.QuotingPolicy", FlakyPolicy)
     CALLS.clear()
     if flaky_store:
         original = OrderStoreActor._replace
@@ -44,7 +42,7 @@ def run_with(runtime_name: str, monkeypatch: pytest.MonkeyPatch, *, flaky_store:
 
         monkeypatch.setattr(OrderStoreActor, "_replace", replace_then_fail)
     runtime = create_runtime(runtime_name, **({"seed": 3} if runtime_name == "sim" else {}))
-    system = System.build(runtime, **SETTINGS)
+    system = System.build(runtime, strategy=FlakyStrategy, **SETTINGS)
     try:
         system.start()
         system.run()

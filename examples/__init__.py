@@ -1,0 +1,1 @@
+"""Examples written from the docs alone (docs/STRATEGIES.md)."""
