@@ -325,7 +325,7 @@ def test_a_run_resumed_from_its_journal_gets_its_states_and_blocks_back(tmp_path
 
 
 def test_the_tick_clock_is_part_of_a_journals_settings_only_when_the_order_rate_limit_uses_it() -> None:
-    from actors.assembly.recovery import journal_fingerprint
+    from actors.wire.journal import journal_fingerprint
 
     def fingerprint(**settings: Any) -> dict[str, Any]:
         return journal_fingerprint(resolve(overrides=settings, override_source="setting"))
