@@ -105,21 +105,6 @@ class OrderStoreActor(SupervisedRole):
         self.seq = 0
         """The number of the last :class:`FillsApplied` sent to risk."""
 
-    @property
-    def frozen(self) -> bool:
-        """Whether the store refuses new orders (a freeze it heard, not yet resumed)."""
-        return self.core.frozen
-
-    @property
-    def reconciliations(self) -> int:
-        """How many times the venue's state was reconciled with."""
-        return self.core.reconciliations
-
-    @property
-    def orphans_canceled(self) -> int:
-        """Orders open at the venue that were not (or no longer) ours, canceled."""
-        return self.core.orphans_canceled
-
     # ------------------------------------------------------------ inputs
 
     @handles(ReplaceQuotes)
@@ -132,9 +117,8 @@ class OrderStoreActor(SupervisedRole):
     @handles(GatewayReport)
     def on_gateway_report(self, report: GatewayReport) -> None:
         """Apply acks, rejects, cancels and fills, in that order; forward the fills, closing the tick if it does."""
-        if self.core.is_copy(report.seq):
+        if not self._fresh(report.seq, report.tick):
             return
-        self._stamp(report.tick)
         r = report
         effects = self.core.gateway_report(r.tick, acks=r.acks, rejects=r.rejects, canceled=r.canceled,
                                            cancel_failures=r.cancel_failures, fills=r.fills,
@@ -155,9 +139,8 @@ class OrderStoreActor(SupervisedRole):
     @handles(MassCancelReport)
     def on_mass_cancel_report(self, report: MassCancelReport) -> None:
         """Close what the mass cancel canceled (the report freezes the store if risk's freeze is still on its way)."""
-        if self.core.is_copy(report.seq):
+        if not self._fresh(report.seq, report.tick):
             return
-        self._stamp(report.tick)
         self._freeze(report.tick, report.reason)
         self._do(self.core.mass_cancel_report(report.tick, report.canceled, final=report.final,
                                               venue_open=report.venue_open,
@@ -166,9 +149,8 @@ class OrderStoreActor(SupervisedRole):
     @handles(VenueState)
     def on_venue_state(self, state: VenueState) -> None:
         """Reconcile with the venue, both ways (``StoreCore.venue_state``); risk checks the positions."""
-        if self.core.is_copy(state.seq):
+        if not self._fresh(state.seq, state.tick):
             return
-        self._stamp(state.tick)
         effects = self.core.venue_state(state.tick, state.open_orders)
         self._do(effects)
         self.send(RISK, state)
@@ -179,9 +161,8 @@ class OrderStoreActor(SupervisedRole):
     @handles(OrderStatuses)
     def on_order_statuses(self, answer: OrderStatuses) -> None:
         """Settle each order from the venue's word (``StoreCore.order_statuses``)."""
-        if self.core.is_copy(answer.seq):
+        if not self._fresh(answer.seq, answer.tick):
             return
-        self._stamp(answer.tick)
         self._do(self.core.order_statuses(answer.tick, answer.statuses, answer.requested_through))
 
     def on_handler_failure(self, exc: Exception) -> None:
@@ -258,6 +239,13 @@ class OrderStoreActor(SupervisedRole):
                 self.events.flush()  # a killed run's log holds what its journal holds, less at most this message
 
     # ------------------------------------------------------------ helpers
+
+    def _fresh(self, seq: int, tick: int) -> bool:
+        """A gateway record not taken before (a copy delivered twice changes nothing), its order events stamped."""
+        if self.core.is_copy(seq):
+            return False
+        self._stamp(tick)
+        return True
 
     def _stamp(self, tick: int) -> None:
         """The tick the order events of this handler belong to: the tick of the record handled."""

@@ -130,7 +130,7 @@ def test_a_resumed_engine_trades_again_and_every_actor_that_heard_the_freeze_hea
     moves = [(m["tick"], m["to"]) for m in report["risk"]["transitions"]]
     assert moves == [(23, "HALTED"), (28, "ACTIVE")]
     assert moves[1][0] - moves[0][0] == 5
-    assert not sim.actor(GATEWAY).frozen and not sim.actor(STORE).frozen  # type: ignore[attr-defined]
+    assert not sim.actor(GATEWAY).frozen and not sim.actor(STORE).core.frozen  # type: ignore[attr-defined]
     assert all(not sim.actor(quoter(s)).frozen for s in SYMBOLS)  # type: ignore[attr-defined]
     made = {o.created_tick for o in orders_of(sim)}
     assert not made & set(range(23, 28)) and set(range(28, 41)) <= made  # none while halted, orders again after
