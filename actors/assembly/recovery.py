@@ -33,33 +33,37 @@ that no journal moved since, and prints it again without starting anything
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from actors.assembly.config import ShadowConfig
 from actors.core.orders import FillOutcome, IllegalTransition, OrderStore
 from actors.core.risk import RiskEngine
-from actors.core.trading_state import TradingState, Transition
+from actors.core.trading_state import Transition
 from actors.core.types import Fill
 from actors.markets.data import MarketDataSource
 from actors.venues.faults import FaultyExchange
 from actors.venues.interface import IExchangeClient, SupportsHistory, VenueHistory
-from actors.wire.journal import JournalError, JournalReader, JournalWriter, Record
+from actors.wire.journal import JournalError, JournalReader, JournalWriter
+from actors.wire.journal_records import (
+    Create,
+    Decided,
+    Final,
+    Finished,
+    FreezeRecord,
+    ResumeRecord,
+    StateMove,
+    decode_risk,
+    decode_store,
+)
 
 STORE_JOURNAL = "store.journal"
 VENUE_JOURNAL = "venue.journal"
 RISK_JOURNAL = "risk.journal"
 JOURNALS = (STORE_JOURNAL, VENUE_JOURNAL, RISK_JOURNAL)
 FINISHED = "finished"
-"""The store journal's last record once a run finished: ``["finished", key, report, {journal: bytes}]``."""
-DECIDED = "decided"
-"""Risk's record of a decision: ``["decided", tick, risk blocks, fills applied so far, {block kind: count}]``
-(the last item is absent from journals written before blocks had kinds)."""
-STATE = "state"
-"""Risk's record of a move of the trading state: ``["state", tick, from, to, reason]``."""
-FINAL = "final"
-"""Risk's record of a final cause that made a resumable halt final: ``["final", tick, reason]``."""
+"""The name of the store journal's last record once a run finished (:class:`~actors.wire.journal_records.Finished`)."""
 ERROR_FAULTS = (
     "place_error", "place_timeout", "cancel_error", "cancel_timeout", "mass_cancel_error", "mass_cancel_timeout",
 )  # fmt: skip
@@ -103,32 +107,6 @@ class Recovered:
     restarted shard's coordinator is missing); empty unless asked for."""
     rebuilt: Rebuilt = field(default_factory=Rebuilt)
     """What the venue's word added to the journals."""
-
-
-UNFINGERPRINTED = frozenset(
-    {"iterations", "runtime", "journal", "journal_fsync", "log_level", "pace", "tick_ms", "decision_deadline_ms",
-     "ticks_in_flight", "market", "instruments", "log_format", "metrics_port", "metrics_file", "metrics_symbols",
-     "events", "html", "html_symbols", "cluster", "shard_restart_timeout", "strategy", "strategy_params"}
-)  # fmt: skip
-"""Settings a resumed run may change: how long it runs and how it runs, not what it trades or how the venue behaves
-(nor how it is watched: metrics, events, the HTML report, logs).  The strategy and its parameters count, but
-only when they are not the default, so a journal written before strategies could be chosen is still its run's.
-
-The market files and the instruments table are fingerprinted by what they hold (``data_identity``: names,
-sizes, hashes), not by where they are; with market files ``tick_ms`` is the length of a tick, so it counts."""
-
-
-def journal_fingerprint(config: ShadowConfig) -> dict[str, Any]:
-    """What a journal is written under: every setting that shapes the orders and the venue."""
-    values = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in UNFINGERPRINTED}
-    values["symbols"] = list(config.symbols)
-    values["data_identity"] = [list(entry) for entry in config.data_identity]
-    if config.market or config.max_orders_per_sec > 0:
-        values["tick_ms"] = config.tick_ms  # a recorded market's buckets, or the order-rate limit's clock
-    if not config.default_strategy:  # the default: the fingerprint every journal had before strategies
-        values["strategy"] = config.strategy
-        values["strategy_params"] = {name: value for name, value in config.strategy_params}
-    return values
 
 
 def finish_key(config: ShadowConfig) -> dict[str, Any]:
@@ -176,20 +154,21 @@ def recover(
     ordered = sorted(symbols)
     following = reached + 1 if final_tick > reached else max(reached, 1)  # the tick undecided fills are marked at
     decided_through = blocks = 0
-    moves: list[Transition | tuple[int, str]] = []
+    moves: list[Transition | Final] = []
     """Moves journaled ahead of their decision: made live after that decision's fills, so replayed after them."""
-    for record in risk_reader:
-        if record and record[0] in (STATE, FINAL):
-            move = _transition(record, risk_path, risk_reader.record_offset)
+    for raw in risk_reader:
+        record = _risk_record(raw, risk_path, risk_reader.record_offset)
+        if not isinstance(record, Decided):
+            move = record if isinstance(record, Final) else _move(record)
             if _tick_of(move) <= decided_through:
                 _restore(risk, move, risk_path, risk_reader.record_offset)  # an operator's, between decisions
             else:
                 moves.append(move)
             continue
-        tick, decision_blocks, fills_through, kinds = _decision(record, risk_path, risk_reader.record_offset)
+        tick = record.tick
         risk.update_marks([(symbol, market.mid_ticks(symbol, tick)) for symbol in ordered])
         decided: list[Fill] = []
-        while risk.fills_applied + len(decided) < fills_through:
+        while risk.fills_applied + len(decided) < record.fills_applied:
             fill = next(applied, None)
             if fill is None:
                 break  # risk saw fills the store's journal lost with a torn tail: the venue's word settles them
@@ -198,9 +177,9 @@ def recover(
         for move in moves:
             _restore(risk, move, risk_path, risk_reader.record_offset)
         moves.clear()
-        for kind, count in kinds.items():
+        for kind, count in (record.kinds or {}).items():
             risk.count_blocks(kind, count)
-        decided_through, blocks = tick, blocks + decision_blocks
+        decided_through, blocks = tick, blocks + record.blocks
     _apply_undecided(risk, list(applied), market, ordered, following)
     for move in moves:  # journaled, but the kill came before its decision was
         _restore(risk, move, risk_path, risk_reader.record_offset)
@@ -355,23 +334,23 @@ class _StoreReplay:
         """The latest tick the store created an order for."""
 
     def __iter__(self) -> Iterator[Fill]:
-        for record in self.reader:
+        reader = self.reader
+        for raw in reader:
             self.records += 1
-            op = record[0]
-            if op == FINISHED:
-                continue  # a finished run's report; the run goes on from there
-            if op == "freeze":
-                self.freeze = (int(record[1]), str(record[2]))
-                continue
-            if op == "resume":
-                self.freeze = None
-                continue
-            if op == "create" and len(record) > 5 and type(record[5]) is int:
-                self.last_tick = max(self.last_tick, record[5])
             try:
-                fill = self.store.replay(record)
+                record = decode_store(raw)
+                if isinstance(record, Finished):
+                    continue  # a finished run's report; the run goes on from there
+                if isinstance(record, FreezeRecord):
+                    self.freeze = (record.tick, record.reason)
+                    continue
+                if isinstance(record, ResumeRecord):
+                    self.freeze = None
+                    continue
+                if isinstance(record, Create):
+                    self.last_tick = max(self.last_tick, record.tick)
+                fill = self.store.replay(raw)
             except (JournalError, TypeError, ValueError, KeyError, IndexError) as exc:  # a record no store wrote
-                reader = self.reader
                 raise JournalError(f"{reader.path}: damaged at byte {reader.record_offset}: {exc}") from None
             if fill is not None:
                 self.fills += 1
@@ -380,46 +359,27 @@ class _StoreReplay:
                 yield fill
 
 
-def _decision(record: Record, path: Path, offset: int) -> tuple[int, int, int, dict[str, int]]:
-    kinds = record[4] if len(record) == 5 else {}
-    if (
-        record[0] != DECIDED
-        or len(record) not in (4, 5)
-        or not all(type(value) is int for value in record[1:4])
-        or not isinstance(kinds, dict)
-        or not all(isinstance(kind, str) and type(count) is int for kind, count in kinds.items())
-    ):
-        raise JournalError(f"{path}: damaged at byte {offset}: not a decision of risk's: {record!r}")
-    return record[1], record[2], record[3], kinds
+def _risk_record(raw: list[Any], path: Path, offset: int) -> Decided | StateMove | Final:
+    try:
+        return decode_risk(raw)
+    except JournalError as exc:
+        raise JournalError(f"{path}: damaged at byte {offset}: {exc}") from None
 
 
-def _transition(record: Record, path: Path, offset: int) -> Transition | tuple[int, str]:
-    if record[0] == FINAL:
-        if len(record) != 3 or type(record[1]) is not int or not isinstance(record[2], str):
-            raise JournalError(f"{path}: damaged at byte {offset}: not a halt made final by risk: {record!r}")
-        return record[1], record[2]
-    states = {state.value: state for state in TradingState}
-    if (
-        len(record) != 5
-        or type(record[1]) is not int
-        or record[2] not in states
-        or record[3] not in states
-        or not isinstance(record[4], str)
-    ):
-        raise JournalError(f"{path}: damaged at byte {offset}: not a move of risk's trading state: {record!r}")
-    return Transition(record[1], states[record[2]], states[record[3]], record[4])
+def _move(record: StateMove) -> Transition:
+    return Transition(record.tick, record.source, record.target, record.reason)
 
 
-def _tick_of(move: Transition | tuple[int, str]) -> int:
-    return move.tick if isinstance(move, Transition) else move[0]
+def _tick_of(move: Transition | Final) -> int:
+    return move.tick
 
 
-def _restore(risk: RiskEngine, move: Transition | tuple[int, str], path: Path, offset: int) -> None:
+def _restore(risk: RiskEngine, move: Transition | Final, path: Path, offset: int) -> None:
     try:
         if isinstance(move, Transition):
             risk.restore_transition(move)
         else:
-            risk.make_final(*move)
+            risk.make_final(move.tick, move.reason)
     except ValueError as exc:
         raise JournalError(f"{path}: damaged at byte {offset}: {exc}") from None
 
@@ -448,7 +408,7 @@ def finish(journal_dir: Path, store_journal: JournalWriter, key: Mapping[str, An
     nothing can be written after it.
     """
     sizes = {name: (journal_dir / name).stat().st_size for name in (VENUE_JOURNAL, RISK_JOURNAL)}
-    store_journal.append([FINISHED, dict(key), report, sizes])
+    store_journal.append(Finished(key, report, sizes))
     store_journal.flush()
 
 
@@ -461,27 +421,24 @@ def finished_report(journal_dir: Path, key: Mapping[str, Any], fingerprint: Mapp
     """
     path = journal_dir / STORE_JOURNAL
     reader = JournalReader(path, fingerprint=fingerprint)
-    last: Record | None = None
-    for record in reader:
-        last = record
+    last: list[Any] | None = None
+    for raw in reader:
+        last = raw
     if last is None or last[0] != FINISHED or reader.torn_tail:
         return None
-    if (
-        len(last) != 4
-        or not isinstance(last[1], dict)
-        or not isinstance(last[2], str)
-        or not isinstance(last[3], dict)
-        or sorted(last[3]) != sorted((VENUE_JOURNAL, RISK_JOURNAL))
-        or not all(type(size) is int for size in last[3].values())
-    ):
+    try:
+        finished = decode_store(last)
+    except JournalError:
+        finished = None
+    if not isinstance(finished, Finished) or sorted(finished.sizes) != sorted((VENUE_JOURNAL, RISK_JOURNAL)):
         raise JournalError(f"{path}: damaged at byte {reader.record_offset}: not a finished run's record")
-    for name, size in last[3].items():
+    for name, size in finished.sizes.items():
         other = JournalReader(journal_dir / name, fingerprint=fingerprint)
         for _ in other:
             pass
         if other.torn_tail or other.valid_bytes != size:
             return None
-    finished_under: dict[str, Any] = last[1]
+    finished_under = dict(finished.key)
     if finished_under != dict(key):
         done = finished_under.get("iterations")
         if isinstance(done, int) and int(key["iterations"]) <= done:
@@ -491,5 +448,4 @@ def finished_report(journal_dir: Path, key: Mapping[str, Any], fingerprint: Mapp
                 "report, or with more --iterations to go on from its last tick"
             )  # nothing is left to run: a resume would only add a reconciliation and change the report
         return None
-    report: str = last[2]
-    return report
+    return finished.report

@@ -21,7 +21,6 @@ from actors.assembly.recovery import (
     finish,
     finish_key,
     finished_report,
-    journal_fingerprint,
     recover,
 )
 from actors.core.clock import FrozenClock
@@ -45,7 +44,7 @@ from actors.venues.interface import IExchangeClient, SupportsClose, SupportsTick
 from actors.venues.recorded import RecordedVenue
 from actors.venues.simulated import FakeExchangeClient
 from actors.wire.codec import encode
-from actors.wire.journal import JournalError, JournalLock, JournalReader
+from actors.wire.journal import JournalError, JournalLock, JournalReader, journal_fingerprint
 from actors.wire.messages import (
     CancelItem,
     CancelOrders,

@@ -39,7 +39,8 @@ from actors.runtime.actor import handles
 from actors.runtime.base import TimerHandle
 from actors.telemetry.logs import STATE_LEVEL, event, state_moved
 from actors.wire.codec import encode
-from actors.wire.journal import JournalError, JournalWriter, Record
+from actors.wire.journal import JournalError, JournalWriter
+from actors.wire.journal_records import Decided, Final, RiskRecord, StateMove
 from actors.wire.messages import (
     DecisionDeadline,
     FillItem,
@@ -288,7 +289,7 @@ class RiskMonitor(SupervisedRole):
             self._journal_transitions()
             now = sorted(engine.blocks_by_reason.items())
             kinds = {kind: n - before.get(kind, 0) for kind, n in now if n != before.get(kind, 0)}
-            self._write_ahead([["decided", tick, blocks, engine.fills_applied, kinds]])
+            self._write_ahead([Decided(tick, blocks, engine.fills_applied, kinds)])
         if self.journal_failed is not None:
             self._halt(self.journal_failed, tick)  # before the decision: the store refuses its orders
         flattening = flatten is not None
@@ -471,13 +472,13 @@ class RiskMonitor(SupervisedRole):
         if self.journal is None:
             return
         moves, finals = self.engine.transitions, self.engine.finals
-        records: list[Record] = [["state", move.tick, move.source.value, move.target.value, move.reason]
-                                 for move in moves[self.journaled_transitions :]]  # fmt: skip
-        records.extend(["final", tick, reason] for tick, reason in finals[self.journaled_finals :])
+        records: list[RiskRecord] = [StateMove(move.tick, move.source, move.target, move.reason)
+                                     for move in moves[self.journaled_transitions :]]  # fmt: skip
+        records.extend(Final(tick, reason) for tick, reason in finals[self.journaled_finals :])
         self.journaled_transitions, self.journaled_finals = len(moves), len(finals)
         self._write_ahead(records)
 
-    def _write_ahead(self, records: list[Record]) -> None:
+    def _write_ahead(self, records: list[RiskRecord]) -> None:
         """Journal ``records`` before what depends on them leaves.
 
         A journal that cannot be written (a full disk) cannot make the run

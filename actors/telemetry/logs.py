@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from loguru import logger
 
 import actors
-from actors.assembly.recovery import journal_fingerprint
+from actors.wire.journal import journal_fingerprint
 
 if TYPE_CHECKING:
     from loguru import Logger, Message, Record

@@ -58,7 +58,8 @@ from actors.core.keyed_random import uniform
 from actors.core.types import Fill, Side
 from actors.venues.interface import FillListener
 from actors.venues.simulated import FakeExchangeClient
-from actors.wire.journal import JournalError, Record
+from actors.wire.journal import JournalError
+from actors.wire.journal_records import CancelDone, FaultInjected, FaultNote, MassCancel, MassFault
 
 FAULT_KINDS = (
     "cancel_error", "cancel_race", "cancel_timeout", "duplicate_fill", "mass_cancel_error", "mass_cancel_timeout",
@@ -152,25 +153,24 @@ class FaultLog:
             cut.append((symbol, n, fresh))
         return cut
 
-    def apply(self, note: Record) -> None:
-        """Change the log as ``note`` says; an unknown note is a :class:`JournalError`."""
-        kind, *args = note
-        if kind == "fault" and len(args) in (1, 3) and args[0] in FAULT_KINDS:
-            self.injected[args[0]] += 1
-            if len(args) == 3:
-                self.cancel_attempts[str(args[1])] = int(args[2])
-        elif kind == "cancel_done" and len(args) == 1:
-            self.cancel_attempts.pop(str(args[0]), None)
-        elif kind == "mass_cancel" and len(args) <= 1:  # journals before attempts were keyed by tick: no tick
+    def apply(self, note: FaultNote) -> None:
+        """Change the log as ``note`` says; a note of a fault this injector never injects is a :class:`JournalError`."""
+        if isinstance(note, FaultInjected) and note.kind in FAULT_KINDS:
+            self.injected[note.kind] += 1
+            if note.exchange_order_id is not None and note.attempt is not None:
+                self.cancel_attempts[note.exchange_order_id] = note.attempt
+        elif isinstance(note, CancelDone):
+            self.cancel_attempts.pop(note.exchange_order_id, None)
+        elif isinstance(note, MassCancel):  # journals before attempts were keyed by tick: no tick
             self.mass_cancels += 1
-            tick = int(args[0]) if args else self.mass_cancel_tick
+            tick = note.tick if note.tick is not None else self.mass_cancel_tick
             self.mass_cancel_attempt = self.mass_cancel_attempt + 1 if tick == self.mass_cancel_tick else 1
             self.mass_cancel_tick = tick
-        elif kind == "mass_fault" and len(args) == 3 and args[0] in MASS_CANCEL_FAULTS:
-            self.injected[args[0]] += 1
-            self.mass_cancel_faults.add((str(args[0]), int(args[1]), int(args[2])))
+        elif isinstance(note, MassFault) and note.kind in MASS_CANCEL_FAULTS:
+            self.injected[note.kind] += 1
+            self.mass_cancel_faults.add((note.kind, note.tick, note.attempt))
         else:
-            raise JournalError(f"unknown fault-injector note {note!r}")
+            raise JournalError(f"unknown fault-injector note {note.encode()!r}")
 
 
 class FaultyExchange:
@@ -191,7 +191,7 @@ class FaultyExchange:
         log = getattr(inner, "fault_log", None)
         self.log = log if isinstance(log, FaultLog) else FaultLog()
         self.injected: Counter[str] = self.log.injected
-        self._journal: Callable[[Record], None] | None = getattr(inner, "note", None)
+        self._journal: Callable[[FaultNote], None] | None = getattr(inner, "note", None)
         take_redelivery: Callable[[], list[Fill]] | None = getattr(inner, "take_redelivery", None)
         self._redelivery: list[Fill] = take_redelivery() if take_redelivery is not None else []
         self._replay: dict[str, list[Fill]] = {}
@@ -201,7 +201,7 @@ class FaultyExchange:
             if owed:
                 self._replay[symbol] = owed
 
-    def _note(self, note: Record) -> None:
+    def _note(self, note: FaultNote) -> None:
         """Journal ``note`` (if the venue keeps a journal), then apply it."""
         if self._journal is not None:
             self._journal(note)
@@ -213,10 +213,10 @@ class FaultyExchange:
         """Fail, time out (placed or not) or place."""
         faults, key = self.faults, request.client_id
         if self._draw("place-error", key) < faults.place_error:
-            self._note(["fault", "place_error"])
+            self._note(FaultInjected("place_error"))
             raise ExchangeError(f"place {key}: connection reset")
         if self._draw("place-timeout", key) < faults.timeout:
-            self._note(["fault", "place_timeout"])
+            self._note(FaultInjected("place_timeout"))
             if self._draw("place-timeout-took-effect", key) < 0.5:
                 self.inner.place(request)
             raise ExchangeTimeout(f"place {key}: no answer")
@@ -228,30 +228,30 @@ class FaultyExchange:
         attempt = self.log.cancel_attempts.get(exchange_order_id, 0) + 1
         race = attempt == 1 and self._draw("cancel-race", exchange_order_id) < faults.cancel_race
         if race and self.inner.fill_now(exchange_order_id):
-            self._note(["fault", "cancel_race"])
+            self._note(FaultInjected("cancel_race"))
         if self._draw("cancel-error", exchange_order_id, attempt) < faults.cancel_error:
-            self._note(["fault", "cancel_error", exchange_order_id, attempt])
+            self._note(FaultInjected("cancel_error", exchange_order_id, attempt))
             raise ExchangeError(f"cancel {exchange_order_id}: connection reset")
         if self._draw("cancel-timeout", exchange_order_id, attempt) < faults.timeout:
-            self._note(["fault", "cancel_timeout", exchange_order_id, attempt])
+            self._note(FaultInjected("cancel_timeout", exchange_order_id, attempt))
             if self._draw("cancel-timeout-took-effect", exchange_order_id, attempt) < 0.5:
                 self.inner.cancel(exchange_order_id)
             raise ExchangeTimeout(f"cancel {exchange_order_id}: no answer")
         if attempt > 1:
-            self._note(["cancel_done", exchange_order_id])
+            self._note(CancelDone(exchange_order_id))
         return self.inner.cancel(exchange_order_id)
 
     def cancel_all(self) -> list[ExchangeOrder]:
         """Fail, time out (done or not) or cancel everything; each attempt draws anew, keyed on (tick, attempt)."""
         tick = self.inner.tick
-        self._note(["mass_cancel", tick])
+        self._note(MassCancel(tick))
         attempt = self.log.mass_cancel_attempt
         key = ("cancel-all", tick, attempt)
         if self._draw(*key, "error") < self.faults.cancel_error:
-            self._note(["mass_fault", "mass_cancel_error", tick, attempt])
+            self._note(MassFault("mass_cancel_error", tick, attempt))
             raise ExchangeError("cancel all: connection reset")
         if self._draw(*key, "timeout") < self.faults.timeout:
-            self._note(["mass_fault", "mass_cancel_timeout", tick, attempt])
+            self._note(MassFault("mass_cancel_timeout", tick, attempt))
             if self._draw(*key, "took-effect") < 0.5:
                 self.inner.cancel_all()
             raise ExchangeTimeout("cancel all: no answer")
@@ -289,15 +289,15 @@ class FaultyExchange:
             group = self._replay.pop(symbol, []) + fresh
             owed = [fill for fill in fresh if self._draw("duplicate-fill", fill.fill_id) < faults.duplicate_fill]
             for _ in owed:
-                self._note(["fault", "duplicate_fill"])
+                self._note(FaultInjected("duplicate_fill"))
             if owed:
                 self._replay[symbol] = owed
             if len(group) > 1 and self._draw("out-of-order", tick, symbol, n) < faults.out_of_order:
-                self._note(["fault", "out_of_order"])
+                self._note(FaultInjected("out_of_order"))
                 group.reverse()
             out.extend(group)
             if self._draw("unknown-fill", tick, symbol, n) < faults.unknown_fill:
-                self._note(["fault", "unknown_fill"])
+                self._note(FaultInjected("unknown_fill"))
                 out.append(_stranger(fresh[0], tick))
         return out
 

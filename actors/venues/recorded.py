@@ -42,7 +42,19 @@ from actors.core.types import Fill, Side
 from actors.venues.faults import FaultLog
 from actors.venues.interface import PlacedOrder, VenueHistory
 from actors.venues.simulated import FakeExchangeClient, _Resting
-from actors.wire.journal import JournalError, JournalReader, JournalWriter, Record
+from actors.wire.journal import JournalError, JournalReader, JournalWriter
+from actors.wire.journal_records import (
+    Advance,
+    CancelAll,
+    FaultNote,
+    FillNow,
+    Note,
+    Stream,
+    VenueCancel,
+    VenuePlace,
+    VenueRecord,
+    decode_venue,
+)
 
 REDELIVER_TICKS = 2
 """Fills of this many ticks before the venue's last are streamed again after a restore."""
@@ -64,7 +76,7 @@ class RecordedVenue(FakeExchangeClient):
         reader = JournalReader(journal_path, fingerprint=fingerprint)
         for record in reader:
             try:
-                self._apply(record)
+                self._apply(decode_venue(record))
             except (JournalError, TypeError, ValueError, KeyError) as exc:  # a record no venue wrote
                 raise JournalError(f"{journal_path}: damaged at byte {reader.record_offset}: {exc}") from None
             self.replayed += 1
@@ -105,25 +117,25 @@ class RecordedVenue(FakeExchangeClient):
 
     def place(self, request: PlaceRequest) -> PlaceResult:
         r = request
-        self._record(["place", r.client_id, r.symbol, int(r.side), r.price_ticks, r.qty_lots])
+        self._record(VenuePlace(r.client_id, r.symbol, int(r.side), r.price_ticks, r.qty_lots))
         return super().place(request)
 
     def cancel(self, exchange_order_id: str) -> CancelResult:
-        self._record(["cancel", exchange_order_id])
+        self._record(VenueCancel(exchange_order_id))
         return super().cancel(exchange_order_id)
 
     def cancel_all(self) -> list[ExchangeOrder]:
-        self._record(["cancel_all"])
+        self._record(CancelAll())
         return super().cancel_all()
 
     def advance(self, tick: int) -> None:
-        self._record(["advance", tick])
+        self._record(Advance(tick))
         super().advance(tick)
 
     def stream_fills(self) -> list[Fill]:
         """New fills, after the redelivery if a restored venue still owes it (and no injector took it)."""
         again = self.take_redelivery()
-        self._record(["stream"])  # a push streams too: it goes through here
+        self._record(Stream())  # a push streams too: it goes through here
         return again + super().stream_fills()
 
     def take_redelivery(self) -> list[Fill]:
@@ -138,44 +150,41 @@ class RecordedVenue(FakeExchangeClient):
         return again
 
     def fill_now(self, exchange_order_id: str) -> bool:
-        self._record(["fill_now", exchange_order_id])
+        self._record(FillNow(exchange_order_id))
         return super().fill_now(exchange_order_id)
 
-    def note(self, note: Record) -> None:
+    def note(self, note: FaultNote) -> None:
         """Journal a note of the fault injector's (it applies the note itself)."""
-        self._record(["note", note])
+        self._record(Note(note))
 
     def close(self) -> None:
         """Close the journal."""
         if self._journal is not None:
             self._journal.close()
 
-    def _record(self, record: Record) -> None:
+    def _record(self, record: VenueRecord) -> None:
         if self._journal is not None:
             self._journal.append(record)
             self._journal.flush()
 
-    def _apply(self, record: Record) -> None:
-        op, *args = record
-        if op == "place":
-            client_id, symbol, side, price, qty = args
-            request = PlaceRequest(client_id, symbol, Side(side), price, qty)
+    def _apply(self, record: VenueRecord) -> None:
+        if isinstance(record, VenuePlace):
+            r = record
+            request = PlaceRequest(r.client_id, r.symbol, Side(r.side), r.price_ticks, r.qty_lots)
             result = super().place(request)
             if result.reason != "duplicate client id":
                 self._placements.append((self.tick, request, result.exchange_order_id))
-        elif op == "cancel":
-            super().cancel(*args)
-        elif op == "cancel_all":
+        elif isinstance(record, VenueCancel):
+            super().cancel(record.exchange_order_id)
+        elif isinstance(record, CancelAll):
             super().cancel_all()
-        elif op == "advance":
-            super().advance(*args)
-        elif op == "stream":
+        elif isinstance(record, Advance):
+            super().advance(record.tick)
+        elif isinstance(record, Stream):
             batch = super().stream_fills()
             self._streamed.extend(batch)
             self.fault_log.group(self.tick, batch)
-        elif op == "fill_now":
-            super().fill_now(*args)
-        elif op == "note" and len(args) == 1 and isinstance(args[0], list) and args[0]:
-            self.fault_log.apply(args[0])
+        elif isinstance(record, FillNow):
+            super().fill_now(record.exchange_order_id)
         else:
-            raise JournalError(f"unknown venue operation {op!r}")
+            self.fault_log.apply(record.note)

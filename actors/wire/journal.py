@@ -34,13 +34,24 @@ import stat
 import struct
 import zlib
 from collections.abc import Iterator, Mapping
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import msgpack
 
 Record = list[Any]
+"""A record as a journal holds it: a msgpack list, its name first (the shapes: :mod:`actors.wire.journal_records`)."""
 Fingerprint = Mapping[str, Any]
+
+
+class Encodable(Protocol):
+    """A typed record (:mod:`actors.wire.journal_records`): it knows its list."""
+
+    def encode(self) -> Record:
+        """The list the journal holds."""
+        ...
+
 
 JOURNAL_VERSION = 2
 """Version 1 had no frames and no header; such a journal is refused with a clear line."""
@@ -95,9 +106,9 @@ class JournalWriter:
             self._file.write(_frame([HEADER, JOURNAL_VERSION, dict(fingerprint or {})]))
             self._pending = True
 
-    def append(self, record: Record) -> None:
-        """Buffer one record."""
-        self._file.write(_frame(record))
+    def append(self, record: Encodable | Record) -> None:
+        """Buffer one record: a typed one (:mod:`actors.wire.journal_records`), or its list."""
+        self._file.write(_frame(record if isinstance(record, list) else record.encode()))
         self.records += 1
         self._pending = True
 
@@ -212,6 +223,54 @@ class JournalReader:
                     f"{self.path}: written with {key}={_shown(theirs.get(key))}, "
                     f"this run has {key}={_shown(ours.get(key))}: use another --journal directory"
                 )
+
+
+UNFINGERPRINTED = frozenset(
+    {"iterations", "runtime", "journal", "journal_fsync", "log_level", "pace", "tick_ms", "decision_deadline_ms",
+     "ticks_in_flight", "market", "instruments", "log_format", "metrics_port", "metrics_file", "metrics_symbols",
+     "events", "html", "html_symbols", "cluster", "shard_restart_timeout", "strategy", "strategy_params"}
+)  # fmt: skip
+"""Settings a resumed run may change: how long it runs and how it runs, not what it trades or how the venue behaves
+(nor how it is watched: metrics, events, the HTML report, logs).  The strategy and its parameters count, but
+only when they are not the default, so a journal written before strategies could be chosen is still its run's.
+
+The market files and the instruments table are fingerprinted by what they hold (``data_identity``: names,
+sizes, hashes), not by where they are; with market files ``tick_ms`` is the length of a tick, so it counts."""
+
+
+class Settings(Protocol):
+    """What :func:`journal_fingerprint` reads of a run's settings (``actors.assembly.config.ShadowConfig``)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def market(self) -> tuple[str, ...]: ...
+    @property
+    def max_orders_per_sec(self) -> int: ...
+    @property
+    def tick_ms(self) -> float: ...
+    @property
+    def default_strategy(self) -> bool: ...
+    @property
+    def strategy(self) -> str: ...
+    @property
+    def strategy_params(self) -> tuple[tuple[str, Any], ...]: ...
+
+
+def journal_fingerprint(config: Settings) -> dict[str, Any]:
+    """What a journal is written under (its header): every setting that shapes the orders and the venue.
+
+    The keys keep the settings' order: the header's bytes depend on it.
+    """
+    values = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in UNFINGERPRINTED}
+    values["symbols"] = list(values["symbols"])
+    values["data_identity"] = [list(entry) for entry in values["data_identity"]]
+    if config.market or config.max_orders_per_sec > 0:
+        values["tick_ms"] = config.tick_ms  # a recorded market's buckets, or the order-rate limit's clock
+    if not config.default_strategy:  # the default: the fingerprint every journal had before strategies
+        values["strategy"] = config.strategy
+        values["strategy_params"] = {name: value for name, value in config.strategy_params}
+    return values
 
 
 class JournalLock:

@@ -8,8 +8,8 @@ import pytest
 
 from actors.assembly.report import build_report, render
 from actors.assembly.system import System
+from actors.core.store import StoreCore
 from actors.core.strategy import Quotes, StrategyInput, Symmetric
-from actors.roles.order_store import OrderStoreActor
 from actors.runtime import create_runtime
 
 SETTINGS: dict[str, Any] = {"symbols_count": 6, "iterations": 40, "edge_threshold": -1e9, "max_total": 1e6}
@@ -31,16 +31,16 @@ class FlakyStrategy(Symmetric):
 def run_with(runtime_name: str, monkeypatch: pytest.MonkeyPatch, *, flaky_store: bool) -> str:
     CALLS.clear()
     if flaky_store:
-        original = OrderStoreActor._replace
+        original = StoreCore._replace
         seen: set[int] = set()
 
-        def replace_then_fail(self: OrderStoreActor, replace: Any) -> None:
-            original(self, replace)
-            if replace.tick % 7 == 0 and replace.tick not in seen:
-                seen.add(replace.tick)
-                raise RuntimeError(f"store fails after building tick {replace.tick}")
+        def replace_then_fail(self: StoreCore, tick: int, *args: Any) -> None:
+            original(self, tick, *args)
+            if tick % 7 == 0 and tick not in seen:
+                seen.add(tick)
+                raise RuntimeError(f"store fails after building tick {tick}")
 
-        monkeypatch.setattr(OrderStoreActor, "_replace", replace_then_fail)
+        monkeypatch.setattr(StoreCore, "_replace", replace_then_fail)
     runtime = create_runtime(runtime_name, **({"seed": 3} if runtime_name == "sim" else {}))
     system = System.build(runtime, strategy=FlakyStrategy, **SETTINGS)
     try:

@@ -15,7 +15,6 @@ from actors.assembly.recovery import (
     STORE_JOURNAL,
     finish_key,
     finished_report,
-    journal_fingerprint,
     recover,
 )
 from actors.cli.run_shadow import run
@@ -30,7 +29,7 @@ from actors.testing import Sim
 from actors.venues.recorded import RecordedVenue
 from actors.wire import journal as journal_module
 from actors.wire.codec import encode
-from actors.wire.journal import JournalError, JournalLock, JournalReader, JournalWriter
+from actors.wire.journal import JournalError, JournalLock, JournalReader, JournalWriter, journal_fingerprint
 from actors.wire.messages import FreezeRequest
 
 

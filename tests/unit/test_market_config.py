@@ -13,11 +13,11 @@ from loguru import logger
 from actors.assembly.config import MARKET_TICK_MS, ConfigError, resolve
 from actors.assembly.instrument_file import load_instruments
 from actors.assembly.market_setup import market_paths, sample_dir, settle, warn_made_up_prices
-from actors.assembly.recovery import journal_fingerprint
 from actors.cli.run_shadow import parse_config, run
 from actors.core.instruments import instrument_for
 from actors.markets.events import MarketDataError
 from actors.markets.sample import QUOTES_NAME, TRADES_NAME, generate
+from actors.wire.journal import journal_fingerprint
 
 
 def test_with_market_files_the_symbols_ticks_and_tick_length_are_left_to_the_data() -> None:

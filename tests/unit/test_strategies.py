@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from actors.assembly.config import ConfigError, resolve
-from actors.assembly.recovery import journal_fingerprint
+from actors.wire.journal import journal_fingerprint
 from actors.assembly.report import build_report, render
 from actors.assembly.system import System
 from actors.core.quoting import QuotingPolicy

@@ -128,7 +128,7 @@ def test_a_restarted_gateway_reconciles_and_an_orphan_at_the_venue_is_canceled()
     sim.run_until_idle()
     assert orphan.exchange_order_id not in {o.exchange_order_id for o in system.exchange.get_orders()}
     store = sim.actor(STORE)
-    assert store.reconciliations == 1 and store.orphans_canceled == 1  # type: ignore[attr-defined]
+    assert store.core.reconciliations == 1 and store.core.orphans_canceled == 1  # type: ignore[attr-defined]
     assert not system.risk_snapshot().frozen  # positions agreed
     system.run(1)  # trading goes on
     assert system.store_snapshot().placed == 6

@@ -130,7 +130,7 @@ def test_a_resumed_engine_trades_again_and_every_actor_that_heard_the_freeze_hea
     moves = [(m["tick"], m["to"]) for m in report["risk"]["transitions"]]
     assert moves == [(23, "HALTED"), (28, "ACTIVE")]
     assert moves[1][0] - moves[0][0] == 5
-    assert not sim.actor(GATEWAY).frozen and not sim.actor(STORE).frozen  # type: ignore[attr-defined]
+    assert not sim.actor(GATEWAY).frozen and not sim.actor(STORE).core.frozen  # type: ignore[attr-defined]
     assert all(not sim.actor(quoter(s)).frozen for s in SYMBOLS)  # type: ignore[attr-defined]
     made = {o.created_tick for o in orders_of(sim)}
     assert not made & set(range(23, 28)) and set(range(28, 41)) <= made  # none while halted, orders again after
@@ -325,7 +325,7 @@ def test_a_run_resumed_from_its_journal_gets_its_states_and_blocks_back(tmp_path
 
 
 def test_the_tick_clock_is_part_of_a_journals_settings_only_when_the_order_rate_limit_uses_it() -> None:
-    from actors.assembly.recovery import journal_fingerprint
+    from actors.wire.journal import journal_fingerprint
 
     def fingerprint(**settings: Any) -> dict[str, Any]:
         return journal_fingerprint(resolve(overrides=settings, override_source="setting"))
