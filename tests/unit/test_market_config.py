@@ -115,7 +115,7 @@ def test_prices_too_fine_for_the_wire_are_refused_before_the_run(tmp_path: Path)
     path = tmp_path / "q.csv"
     path.write_text(
         "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
-        "binance,BTCUSDT,1,1,1,900000000000000,800000000000000,1\n"
+        "binance,BTCUSDT,1735689600000000,1735689600000000,1,900000000000000,800000000000000,1\n"
     )
     with pytest.raises(MarketDataError, match="BTCUSDT trades at up to 9e"):
         settle(resolve(overrides={"market": [str(path)]}))
@@ -148,7 +148,7 @@ def test_a_symbol_the_engine_cannot_name_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
     path.write_text(
         "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
-        "deribit,BTC-PERPETUAL-WITH-A-VERY-LONG-NAME,1,1,1,101,100,1\n"
+        "deribit,BTC-PERPETUAL-WITH-A-VERY-LONG-NAME,1735689600000000,1735689600000000,1,101,100,1\n"
     )
     with pytest.raises(MarketDataError, match="not a symbol the engine can trade"):
         settle(resolve(overrides={"market": [str(path)]}))
@@ -170,7 +170,7 @@ HEADER = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_pri
 
 def test_prices_below_one_tick_are_refused_instead_of_rounding_to_one_tick(tmp_path: Path) -> None:
     path, table = tmp_path / "q.csv", tmp_path / "i.toml"
-    path.write_text(HEADER + "binance,TEST,1,1,5,101,99,5\n")
+    path.write_text(HEADER + "binance,TEST,1735689600000000,1735689600000000,5,101,99,5\n")
     table.write_text("[TEST]\ntick_size = 1000\nlot_size = 1\n")
     with pytest.raises(MarketDataError, match="TEST trades from 99, below one tick of 1000"):
         settle(resolve(overrides={"market": [str(path)], "instruments": str(table)}))
@@ -178,7 +178,7 @@ def test_prices_below_one_tick_are_refused_instead_of_rounding_to_one_tick(tmp_p
 
 def test_a_file_named_twice_or_inside_a_directory_named_too_is_read_once(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
-    path.write_text(HEADER + "binance,BTCUSDT,1,1,1,101,100,1\n")
+    path.write_text(HEADER + "binance,BTCUSDT,1735689600000000,1735689600000000,1,101,100,1\n")
     assert market_paths((str(path), str(tmp_path), str(path))) == [path]
 
 
@@ -191,7 +191,7 @@ def test_a_market_path_that_is_not_a_regular_file_is_refused_instead_of_blocking
 
 def test_blank_lines_before_the_header_are_no_rows(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
-    path.write_text("\n\n" + HEADER + "binance,BTCUSDT,1,1,1,101,100,1\n")
+    path.write_text("\n\n" + HEADER + "binance,BTCUSDT,1735689600000000,1735689600000000,1,101,100,1\n")
     settled = settle(resolve(overrides={"market": [str(path)]}))
     assert settled.config.symbols == ("BTCUSDT",) and settled.market is not None and settled.market.scan.quotes == 1
 
