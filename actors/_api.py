@@ -144,11 +144,19 @@ def run(
     freeze_utc_iso: str | None = None,
     market: Sequence[PathArg] | PathArg | None = None,
     market_format: Literal[
-        "auto", "tardis-quotes", "tardis-book-ticker", "tardis-trades", "binance-book-ticker", "binance-agg-trades"
+        "auto",
+        "tardis-quotes",
+        "tardis-book-ticker",
+        "tardis-trades",
+        "binance-book-ticker",
+        "binance-agg-trades",
+        "binance-trades",
     ]
     | None = None,
+    market_time_unit: Literal["auto", "s", "ms", "us", "ns"] | None = None,
     instruments: PathArg | None = None,
     on_bad_row: Literal["error", "skip"] | None = None,
+    max_buckets: int | None = None,
     volatility_bps: float | None = None,
     strategy: str | type[Strategy] | None = None,
     strategy_params: Mapping[str, float | int | bool | str] | None = None,

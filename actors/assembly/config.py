@@ -24,7 +24,7 @@ from typing import Any
 
 from actors.core.clock import ClockError, FrozenClock
 from actors.core.instruments import canonical_symbol, symbol_names
-from actors.markets.files import BAD_ROW_POLICIES
+from actors.markets.files import BAD_ROW_POLICIES, TIME_UNITS
 from actors.markets.files import FORMAT_NAMES as MARKET_FORMATS
 
 ENV_PREFIX = "MM_"
@@ -34,6 +34,10 @@ PACES = ("asap", "realtime")
 FILL_MODELS = ("auto", "market", "random")
 MARKET_TICK_MS = 1000.0
 """With --market, a tick is a time bucket of this many ms unless some layer sets ``tick_ms``."""
+SYNTHETIC_FAULTS = ("reject_rate", "place_error_rate", "cancel_error_rate", "timeout_rate", "duplicate_fill_rate",
+                    "out_of_order_rate", "unknown_fill_rate", "cancel_race_rate")  # fmt: skip
+"""Faults the simulated venue makes up.  With --market each is 0 unless some layer sets it: a recorded market is
+replayed as recorded (``fill_rate`` and ``partial_fill_rate`` are the random fill model, not faults)."""
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
@@ -257,11 +261,22 @@ _MARKET = {
         metavar="PATH",
     ),
     "market_format": Key(_choice(MARKET_FORMATS), "format of the market files: " + " | ".join(MARKET_FORMATS)),
+    "market_time_unit": Key(
+        _choice(TIME_UNITS),
+        "unit of the market files' timestamps: auto (told from each file's first row) | " + " | ".join(TIME_UNITS[1:]),
+    ),
     "instruments": Key(_text, "TOML table of tick_size and lot_size by symbol", metavar="FILE"),
     "on_bad_row": Key(
         _choice(BAD_ROW_POLICIES),
         "a market row out of time order, crossed or malformed: error | skip (counted)",
         metavar="POLICY",
+    ),
+    "max_buckets": Key(
+        _integer(1, 10_000_000),
+        "with --market: refuse data spanning more ticks than this, unless --iterations is set (files of "
+        "different dates can span months)",
+        _INT,
+        unit="ticks",
     ),
     "volatility_bps": Key(
         _number(low=0.0, high=1_000.0),
@@ -371,7 +386,7 @@ _VENUE = {
         _choice(FILL_MODELS), "auto (market with --market, else random) | market: fills from the recording | random"
     ),
     "fill_rate": Key(_RATE, "random fills: chance a resting order trades per tick, [0, 1]", _NUM),
-    "reject_rate": Key(_RATE, "chance the venue rejects a new order, [0, 1]", _NUM),
+    "reject_rate": Key(_RATE, "chance the venue rejects a new order, [0, 1]; with --market 0 unless set", _NUM),
     "partial_fill_rate": Key(_RATE, "chance a trade is partial, [0, 1]", _NUM),
     "maker_fee_bps": Key(
         _number(low=-1_000.0, high=1_000.0),
@@ -542,6 +557,8 @@ class ShadowConfig:
     def default_strategy(self) -> bool:
         """The run quotes as every run did before strategies could be chosen: ``symmetric`` with no parameter."""
         return self.strategy == "symmetric" and not self.strategy_params
+    market_time_unit: str = "auto"
+    max_buckets: int = 200_000
 
 
 def env_name(key: str) -> str:
@@ -695,8 +712,10 @@ def _from_market(values: dict[str, Any], rank: dict[str, int], layers: list[dict
     """With --market, what no layer above the defaults set comes from the data (docs/EXECUTION.md).
 
     The symbols are the files' (``()`` until settled), the run lasts as many
-    ticks as the data has buckets (``iterations = 0`` until settled), and a
-    tick is a bucket of :data:`MARKET_TICK_MS`.
+    ticks as the data has buckets (``iterations = 0`` until settled), a
+    tick is a bucket of :data:`MARKET_TICK_MS`, and the venue makes up no
+    fault (:data:`SYNTHETIC_FAULTS` at 0): a flag, a variable or a config
+    file that sets one asks for it.
     """
     if values["symbols_count"] > 0 and rank["symbols_count"] > 0:
         raise ConfigError(f"{_source(layers, 'symbols_count')}: the symbols come from the --market files")
@@ -707,6 +726,9 @@ def _from_market(values: dict[str, Any], rank: dict[str, int], layers: list[dict
         values["iterations"] = 0
     if rank["tick_ms"] == 0:
         values["tick_ms"] = MARKET_TICK_MS
+    for key in SYNTHETIC_FAULTS:
+        if rank[key] == 0:
+            values[key] = 0.0
 
 
 def _settle_strategy(name: str, named_at: int, layers: list[dict[str, tuple[str, object]]]) -> tuple[Any, ...]:

@@ -25,6 +25,7 @@ from actors.assembly.config import ConfigError, ShadowConfig
 from actors.assembly.instrument_file import load_instruments
 from actors.core.instruments import Sizes, instrument_for, known_sizes, made_up_price
 from actors.core.types import Instrument
+from actors.markets.coverage import LONG_GAP_US, Gap, describe, duration, gaps
 from actors.markets.events import MarketDataError
 from actors.markets.files import MarketFile, Scan, file_identity, scan
 from actors.markets.recorded import RecordedMarket, Recording
@@ -36,6 +37,8 @@ MAX_UNITS = 1 << 52
 """A price in ticks must stay below this, as the random walk's mids do (the wire's integers)."""
 MAX_BUCKETS = 10_000_000
 """As many ticks as ``--iterations`` allows."""
+GAPS_NAMED = 5
+"""Gaps named in the warning about them; the rest are counted."""
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
 _GENERATED = re.compile(r"^SYM[0-9]{5,6}$")
 """``--symbols-count``'s names: their prices are made up by design, and no one is told."""
@@ -55,6 +58,8 @@ class Market:
     recording: Recording
     scan: Scan
     paths: tuple[Path, ...]
+    gaps: tuple[Gap, ...] = ()
+    """Long stretches where no file has a row, or a symbol's mid stands still (:func:`warn_market_gaps`)."""
 
     def feed_market(self) -> RecordedMarket:
         """The mids, bucket by bucket, for the feed."""
@@ -82,7 +87,10 @@ def settle(config: ShadowConfig) -> Settled:
         instruments = {s: instrument_for(s, config.seed, table.get(s)) for s in config.symbols}
         return Settled(replace(config, data_identity=tuple(identity)), instruments)
     paths = market_paths(config.market)
-    files = [MarketFile(path, config.market_format, on_bad_row=config.on_bad_row) for path in paths]
+    files = [
+        MarketFile(path, config.market_format, on_bad_row=config.on_bad_row, time_unit=config.market_time_unit)
+        for path in paths
+    ]
     summary = scan(files)
     if summary.rows == 0:
         raise MarketDataError(f"--market {' '.join(config.market)}: no rows to replay")
@@ -115,10 +123,18 @@ def settle(config: ShadowConfig) -> Settled:
             f"--tick-ms {config.tick_ms:g}: the data spans {recording.buckets:,} ticks, more than {MAX_BUCKETS:,}; "
             "choose a longer tick"
         )
+    if config.iterations_from_market and recording.buckets > config.max_buckets:
+        span = duration(summary.last_us - summary.first_us)
+        raise ConfigError(
+            f"--market: the data spans {span} ({recording.buckets:,} ticks of {config.tick_ms:g} ms), more than "
+            f"--max-buckets {config.max_buckets:,}; files of different dates? Raise --max-buckets, choose a longer "
+            "--tick-ms or set --iterations"
+        )
     iterations = recording.buckets if config.iterations_from_market else config.iterations
     identity = [("market", *file_identity(path)) for path in paths] + identity
     settled = replace(config, symbols=tuple(symbols), iterations=iterations, data_identity=tuple(identity))
-    return Settled(settled, instruments, Market(recording, summary, tuple(paths)))
+    found = tuple(gaps(summary, symbols, max(LONG_GAP_US, 10 * bucket_us)))
+    return Settled(settled, instruments, Market(recording, summary, tuple(paths), found))
 
 
 def warn_made_up_prices(config: ShadowConfig) -> None:
@@ -145,6 +161,22 @@ def warn_made_up_prices(config: ShadowConfig) -> None:
         line = f"no price is known for {names}; the synthetic market starts them at made-up prices (drawn from the "
         line += f"seed): {named}"
     logger.bind(event="made_up_prices", symbols=prices).warning(f"--symbols: {line}")  # JSON: every symbol's price
+
+
+def warn_market_gaps(market: Market | None) -> None:
+    """One warning naming the long stretches the files leave with no row, or with a symbol's mid standing still.
+
+    The run goes on (the data is what it is), but a fill against a mid that
+    stood still for hours, or a quotes file and a trades file of different
+    days, should not pass unnoticed (docs/EXECUTION.md, "Gaps").
+    """
+    if market is None or not market.gaps:
+        return
+    named = "; ".join(describe(gap) for gap in market.gaps[:GAPS_NAMED])
+    more = f"; and {len(market.gaps) - GAPS_NAMED:,} more" if len(market.gaps) > GAPS_NAMED else ""
+    line = f"--market: the files leave gaps: {named}{more}; the mid is held over them and fills are judged against it"
+    shown = [{"symbol": g.symbol, "start_us": g.start_us, "end_us": g.end_us} for g in market.gaps]
+    logger.bind(event="market_gaps", gaps=shown).warning(line)
 
 
 def market_paths(entries: tuple[str, ...]) -> list[Path]:

@@ -30,7 +30,7 @@ from actors.assembly.config import (
     env_name,
     resolve,
 )
-from actors.assembly.market_setup import warn_made_up_prices
+from actors.assembly.market_setup import warn_made_up_prices, warn_market_gaps
 from actors.assembly.report import build_report, render
 from actors.assembly.system import System
 from actors.cli.watch import Watch
@@ -305,6 +305,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
         kill_switch.attach(system)
     config = system.config  # settled: the symbols and ticks a recorded market gave
     warn_made_up_prices(config)
+    warn_market_gaps(system.recording)
     if watch is not None:
         watch.settle(config, system.instruments)
     try:

@@ -8,13 +8,22 @@ Every event has the same shape, so one type describes them all::
     (timestamp_us, TRADE, symbol, price, size, 0.0, 0.0)
 
 Prices and sizes are in the file's units here (floats); the replay turns
-them into integer ticks and lots of the symbol's instrument.
+them into integer ticks and lots of the symbol's instrument.  A quote may
+lack a side (Tardis leaves an empty book side empty): its price is then
+:data:`NO_BID` or :data:`NO_ASK`, its size 0, so that ``bid >= ask`` (a
+crossed book) is still false and the mid is held (docs/EXECUTION.md).
 """
 
 from __future__ import annotations
 
+import math
+
 QUOTE = 0
 TRADE = 1
+NO_BID = 0.0
+"""A quote's bid price when nobody bids (no price is 0 or below)."""
+NO_ASK = math.inf
+"""A quote's ask price when nobody offers (above every price)."""
 
 Event = tuple[int, int, str, float, float, float, float]
 """One row of a market file, validated (see the module's docstring for the layout)."""

@@ -5,8 +5,10 @@ Time drives a recorded run.  Tick *k* is the bucket
 (``start`` is the first row's time rounded down to a whole bucket, so
 1-second buckets fall on whole seconds).  A symbol's mid in tick *k* is the
 mid of its last quote in that bucket, in whole ticks of its instrument
-(rounded down); a quiet symbol keeps the mid it had; before its first quote
-it has the mid of its first quote (the recording's opening price).  A
+(rounded down); a quiet symbol keeps the mid it had, and so does a symbol
+whose quote lacks a side (a one-sided book has no mid, and the side left
+is half a spread from one); before its first quote it has the mid of its
+first quote (the recording's opening price).  A
 symbol that no file quotes (trades only) takes its last trade's price.
 
 Each reader (:class:`RecordedMarket` for the feed, the market fill model for
@@ -21,12 +23,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from actors.core.types import Instrument
-from actors.markets.events import QUOTE, Event
+from actors.markets.events import NO_ASK, NO_BID, QUOTE, Event
 from actors.markets.files import MarketFile, merged
 
 TickEvent = tuple[int, str, int, int, int, int]
 """An event in the instrument's integers: ``(QUOTE, symbol, bid ticks, bid lots, ask ticks, ask lots)`` or
-``(TRADE, symbol, price ticks, lots, 0, 0)``."""
+``(TRADE, symbol, price ticks, lots, 0, 0)``.  An absent side is 0 ticks (no bid) or :data:`NO_ASK_TICKS`, with 0
+lots: nobody is ahead of an order there, and nothing there trades with it."""
+NO_ASK_TICKS = 1 << 62
+"""An absent ask in ticks: above every price."""
 
 
 @dataclass(frozen=True)
@@ -99,11 +104,14 @@ class Buckets:
         """The events of bucket ``through + 1`` in the instruments' integers, for the traded symbols only."""
         units = self._units
         bucket: list[TickEvent] = []
-        for kind, symbol, price, size, ask, ask_size in (event[1:] for event in self.next_raw()):
+        for _, kind, symbol, price, size, ask, ask_size in self.next_raw():
             tick, lot = units[symbol]
+            if kind != QUOTE:
+                bucket.append((kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9), 0, 0))
+                continue
             bucket.append(
-                (kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9),
-                 max(1, round(ask / tick)) if kind == QUOTE else 0, int(ask_size / lot + 1e-9))
+                (kind, symbol, max(1, round(price / tick)) if price != NO_BID else 0, int(size / lot + 1e-9),
+                 max(1, round(ask / tick)) if ask != NO_ASK else NO_ASK_TICKS, int(ask_size / lot + 1e-9))
             )  # fmt: skip
         return bucket
 
@@ -136,7 +144,8 @@ class RecordedMarket:
             for _, kind, name, price, _, ask, _ in self._buckets.next_raw():
                 size = ticks[name]
                 if kind == QUOTE:
-                    mids[name] = (max(1, round(price / size)) + max(1, round(ask / size))) // 2
+                    if price != NO_BID and ask != NO_ASK:  # one side absent: the mid is held (docs/EXECUTION.md)
+                        mids[name] = (max(1, round(price / size)) + max(1, round(ask / size))) // 2
                 elif name not in quoted:
                     mids[name] = max(1, round(price / size))
         return mids[symbol]

@@ -104,7 +104,7 @@ def test_bad_rows_end_the_run_with_one_line_or_are_skipped_and_counted(tmp_path:
     [
         (["--market", "/nonexistent/q.csv"], "--market /nonexistent/q.csv: no such file or directory"),
         (["--market", "{odd}"], "odd.csv:1: unknown market format"),
-        (["--market", "{odd}", "--market-format", "tardis-trades"], "odd.csv:1: malformed tardis-trades row"),
+        (["--market", "{odd}", "--market-format", "tardis-trades"], "odd.csv:1: neither the tardis-trades header"),
         (["--fill-model", "market"], "--fill-model: the market fill model needs --market files"),
         (["--market", "sample", "--symbols", "XRPUSDT"], "--symbols: XRPUSDT is not in the --market files"),
         (["--market", "sample", "--symbols-count", "3"], "--symbols-count: the symbols come from the --market"),

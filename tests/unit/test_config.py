@@ -346,7 +346,7 @@ def test_help_takes_its_defaults_from_conf_default_toml(monkeypatch: pytest.Monk
 QUANTITIES = {"USD", "BPS", "MS", "SECONDS", "RATE"}
 """Placeholders of a number that may have a fraction."""
 NAMES = {"SYMBOLS", "RUNTIME", "PACE", "FORMAT", "MODEL", "POLICY", "LEVEL", "PATH", "FILE", "DIR", "ADDRESS", "NAME",
-         "KEY=VALUE"}  # fmt: skip
+         "KEY=VALUE", "UNIT"}  # fmt: skip
 """Placeholders of a name, a choice or a path."""
 
 

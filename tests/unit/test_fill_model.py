@@ -28,9 +28,9 @@ BOOK = (10, "TEST", 99.0, 5.0, 101.0, 5.0)
 
 
 def recording(tmp_path: Path, quotes: list[Quote], trades: list[Trade]) -> Recording:
-    files = [MarketFile(tardis_quotes(tmp_path / "q.csv", [BOOK, *quotes]))]
+    files = [MarketFile(tardis_quotes(tmp_path / "q.csv", [BOOK, *quotes]), time_unit="us")]  # times from 0
     if trades:
-        files.append(MarketFile(tardis_trades(tmp_path / "t.csv", trades)))
+        files.append(MarketFile(tardis_trades(tmp_path / "t.csv", trades), time_unit="us"))
     last = max(row[0] for row in [BOOK, *quotes, *trades])
     return Recording.cut(files, {"TEST": TEST}, first_us=0, last_us=last, bucket_us=S, first_mids={"TEST": 100.0},
                          quoted=frozenset({"TEST"}))  # fmt: skip

@@ -1,15 +1,26 @@
-"""Market files: each layout recognised and read, plain or gzip, and every kind of bad row named or counted."""
+"""Market files: each layout recognised and read, plain, gzip or zip, and every kind of bad row named or counted."""
 
 from __future__ import annotations
 
+import gzip
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from actors.markets import files as market_files
-from actors.markets.events import QUOTE, TRADE, MarketDataError
+from actors.markets.events import NO_ASK, NO_BID, QUOTE, TRADE, MarketDataError
 from actors.markets.files import MarketFile, detect_format, merged, scan
-from tests.unit.market_kit import binance_agg_trades, binance_book_ticker, tardis_quotes, tardis_trades
+from tests.unit.market_kit import (
+    binance_agg_trades,
+    binance_book_ticker,
+    binance_trades,
+    tardis_quotes,
+    tardis_trades,
+    zip_of,
+)
 
 T0 = 1_735_689_600_000_000
 
@@ -60,7 +71,7 @@ def test_an_unknown_layout_names_the_file_and_the_flag_that_names_it(tmp_path: P
         MarketFile(path)
 
 
-def test_a_named_format_reads_a_file_without_its_header(tmp_path: Path) -> None:
+def test_a_named_format_reads_a_file_without_its_header_when_its_first_row_is_one_of_its_rows(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
     path.write_text(f"binance,BTCUSDT,{T0},{T0},1,101,100,1\n")
     market = MarketFile(path, "tardis-book-ticker")
@@ -183,6 +194,216 @@ def test_a_line_longer_than_any_row_is_refused_without_holding_it_whole(
     monkeypatch.setattr(market_files, "MAX_LINE_CHARS", 200)
     path = tmp_path / "q.csv"
     path.write_text("exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
-                    "binance,BTCUSDT,1,1,1,101,100,1\n" + "9" * 1000 + "\n")  # fmt: skip
+                    "binance,BTCUSDT,1735689600000000,1735689600000000,1,101,100,1\n" + "9" * 1000 + "\n")  # fmt: skip
     with pytest.raises(MarketDataError, match=r"q.csv:3: a line longer than 200 characters"):
         list(MarketFile(path))
+
+
+# ------------------------------------------------------------ issue 26: formats and containers
+
+ROOT = Path(__file__).resolve().parents[2]
+MS = T0 // 1000
+BOOK_ROW = f"1,99.5,1.5,100.5,2,{MS},{MS + 1}\n"
+UM_TRADES = "id,price,qty,quote_qty,time,is_buyer_maker"
+CM_TRADES = "id,price,qty,base_qty,time,is_buyer_maker"
+
+
+def test_a_zip_holding_one_csv_is_read_as_binance_ships_it(tmp_path: Path) -> None:
+    path = zip_of(tmp_path / "BTCUSDT-bookTicker-2025-01-01.zip", {"BTCUSDT-bookTicker-2025-01-01.csv": BOOK_ROW})
+    market = MarketFile(path)
+    assert (market.format.name, market.symbol, market.time_unit) == ("binance-book-ticker", "BTCUSDT", "ms")
+    assert list(market) == [(T0, QUOTE, "BTCUSDT", 99.5, 1.5, 100.5, 2.0)]
+
+
+def test_a_zip_of_several_files_or_none_is_refused_naming_what_it_holds(tmp_path: Path) -> None:
+    two = zip_of(tmp_path / "BTCUSDT-two.zip", {"a.csv": BOOK_ROW, "b.csv": BOOK_ROW})
+    with pytest.raises(MarketDataError, match=r"two\.zip: a zip holding 2 files \(a\.csv, b\.csv\); expected one CSV"):
+        MarketFile(two)
+    with pytest.raises(MarketDataError, match=r"none\.zip: a zip holding no file"):
+        MarketFile(zip_of(tmp_path / "none.zip", {}))
+
+
+def test_a_damaged_zip_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    path = zip_of(tmp_path / "BTCUSDT-bookTicker.zip", {"x.csv": BOOK_ROW * 3000})
+    path.write_bytes(path.read_bytes()[:-300])  # the central directory is at the end: gone
+    with pytest.raises(MarketDataError, match=r"BTCUSDT-bookTicker\.zip: cannot read"):
+        MarketFile(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "header", "symbol"),
+    [
+        ("BTCUSDT-trades-2025-01-01.csv", "", "BTCUSDT"),  # spot: headerless, with is_best_match
+        ("BTCUSDT-trades-2025-01-01.csv", UM_TRADES, "BTCUSDT"),  # USD-M futures
+        ("BTCUSD_PERP-trades-2025-01-01.csv", CM_TRADES, "BTCUSDPERP"),  # COIN-M: base_qty
+        ("BTCUSDT_240927-trades-2024-06-01.csv", UM_TRADES, "BTCUSDT240927"),  # a delivery contract
+    ],
+)
+def test_binance_trades_dumps_are_read_in_each_layout_and_name(
+    tmp_path: Path, name: str, header: str, symbol: str
+) -> None:
+    path = binance_trades(tmp_path / name, [(MS, 100.5, 0.25, True), (MS + 7, 100.0, 2.0, False)], header=header)
+    market = MarketFile(path)
+    assert (market.format.name, market.has_header, market.symbol) == ("binance-trades", bool(header), symbol)
+    assert list(market) == [
+        (T0, TRADE, symbol, 100.5, 0.25, 0.0, 0.0),
+        (T0 + 7000, TRADE, symbol, 100.0, 2.0, 0.0, 0.0),
+    ]
+
+
+def test_coin_m_and_delivery_names_give_the_symbol_without_its_separator(tmp_path: Path) -> None:
+    for name, symbol in [("BTCUSD_PERP-bookTicker-2024-01-01.zip", "BTCUSDPERP"),
+                         ("BTCUSDT_240927-bookTicker-2024-06-01.zip", "BTCUSDT240927"),
+                         ("ethusdt-aggTrades-2024-01-01.csv.gz", "ETHUSDT")]:  # fmt: skip
+        path = tmp_path / name
+        if name.endswith(".zip"):
+            zip_of(path, {"x.csv": BOOK_ROW})
+        else:
+            path.write_bytes(gzip.compress(f"1,100,1,1,1,{MS},true\n".encode()))
+        assert MarketFile(path).symbol == symbol, name
+
+
+@pytest.mark.parametrize(
+    ("stamp", "unit"),
+    [("1735689600", "s"), ("1735689600.000000", "s"), (str(T0 // 1000), "ms"), (str(T0), "us"),
+     (str(T0 * 1000), "ns")],
+)  # fmt: skip
+def test_the_timestamp_unit_is_told_from_the_first_row_and_every_unit_gives_microseconds(
+    tmp_path: Path, stamp: str, unit: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+                    f"binance,BTCUSDT,0,{stamp},1,buy,100,1\n")  # fmt: skip
+    market = MarketFile(path)
+    assert market.time_unit == unit and [event[0] for event in market] == [T0]
+
+
+@pytest.mark.parametrize("stamp", ["5", "86399000", "99999999999999", "52000000000000000000"])
+def test_a_timestamp_in_no_unit_of_a_date_from_2000_to_2100_is_refused_with_its_line(
+    tmp_path: Path, stamp: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(f"\nexchange,symbol,timestamp,local_timestamp,id,side,price,amount\nx,BTCUSDT,0,{stamp},1,b,1,1\n")
+    with pytest.raises(MarketDataError, match=rf"t\.csv:3: cannot tell the unit of local_timestamp {stamp}: .*"
+                                              r"--market-time-unit"):  # fmt: skip
+        MarketFile(path)
+    assert [event[0] for event in MarketFile(path, time_unit="ms")] == [int(stamp) * 1000]
+
+
+def test_a_named_format_whose_header_is_another_formats_is_refused_not_read_as_rows(tmp_path: Path) -> None:
+    path = tardis_quotes(tmp_path / "q.csv", [(T0, "BTCUSDT", 100.0, 1.0, 101.0, 1.0)])
+    with pytest.raises(
+        MarketDataError,
+        match=r"q\.csv:1: a tardis-quotes header, not the tardis-trades header "
+        r"\(exchange,symbol,timestamp,local_timestamp,id,side,price,amount\)",
+    ):
+        MarketFile(path, "tardis-trades")
+    odd = tmp_path / "odd.csv"
+    odd.write_text("when,what\n1,2\n")
+    with pytest.raises(
+        MarketDataError,
+        match=r"odd\.csv:1: neither the binance-trades header \(id,price,.*\) nor a "
+        r"binance-trades row \(expected 6 or 7 fields",
+    ):
+        MarketFile(odd, "binance-trades")
+
+
+def test_a_tardis_quote_with_an_empty_side_has_that_side_absent(tmp_path: Path) -> None:
+    path = tardis_quotes(tmp_path / "q.csv", [(T0, "BTCUSDT", 100.0, 1.0, None, 0.0),
+                                              (T0 + 1, "BTCUSDT", None, 0.0, 101.0, 2.0),
+                                              (T0 + 2, "BTCUSDT", None, 0.0, None, 0.0)])  # fmt: skip
+    assert path.read_text().splitlines()[1] == f"binance,BTCUSDT,{T0 - 1},{T0},,,100,1"
+    assert list(MarketFile(path)) == [
+        (T0, QUOTE, "BTCUSDT", 100.0, 1.0, NO_ASK, 0.0),
+        (T0 + 1, QUOTE, "BTCUSDT", NO_BID, 0.0, 101.0, 2.0),
+        (T0 + 2, QUOTE, "BTCUSDT", NO_BID, 0.0, NO_ASK, 0.0),
+    ]
+
+
+def test_the_scan_takes_the_first_mid_from_a_two_sided_quote_and_bounds_prices_by_the_sides_present(
+    tmp_path: Path,
+) -> None:
+    path = tardis_quotes(tmp_path / "q.csv", [(T0, "BTCUSDT", 100.0, 1.0, None, 0.0),
+                                              (T0 + 1, "BTCUSDT", 100.0, 1.0, 102.0, 1.0)])  # fmt: skip
+    summary = scan([MarketFile(path)]).symbols["BTCUSDT"]
+    assert (summary.first_mid, summary.min_price, summary.max_price, summary.has_quotes) == (101.0, 100.0, 102.0, True)
+
+
+def test_a_side_with_a_price_but_no_amount_is_malformed(tmp_path: Path) -> None:
+    path = tardis_quotes(tmp_path / "q.csv", [(T0, "BTCUSDT", 100.0, 1.0, 101.0, 1.0)])
+    with path.open("a") as handle:
+        handle.write(f"binance,BTCUSDT,{T0},{T0 + 1},,101,100,1\n")
+    with pytest.raises(MarketDataError, match=r"q\.csv:3: malformed tardis-quotes row: a side's price and amount"):
+        list(MarketFile(path))
+
+
+def _refusals(tmp: Path) -> dict[str, tuple[Path, str]]:
+    """A bad file of each kind, and what run-shadow's one line must say of it."""
+    tardis = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+    cases: dict[str, tuple[Path, str]] = {}
+
+    def case(name: str, file: str, text: str, needle: str) -> None:
+        (tmp / name).mkdir()
+        path = tmp / name / file
+        path.write_text(text)
+        cases[name] = (path, needle.replace("{path}", str(path)))
+
+    case(
+        "unit",
+        "q.csv",
+        tardis + "binance,BTCUSDT,1,5,1,101,100,1\n",
+        "{path}:2: cannot tell the unit of local_timestamp 5: in seconds, milliseconds, microseconds or nanoseconds",
+    )
+    case(
+        "side",
+        "q.csv",
+        tardis + f"binance,BTCUSDT,1,{T0},1,,100,1\n",
+        "{path}:2: malformed tardis-quotes row: a side's price and amount are both empty",
+    )
+    case(
+        "shape",
+        "BTCUSDT-trades-2025-01-01.csv",
+        f"1,100,1,100,{MS},maybe\n",
+        "{path}:1: unknown market format (first row '1,100,1,100,",
+    )
+    case(
+        "name",
+        "trades.csv",
+        f"{UM_TRADES}\n1,100,1,100,{MS},true\n",
+        "{path}: a Binance dump names its symbol in the file name (BTCUSDT-bookTicker-2024-01-01.csv",
+    )
+    case(
+        "row",
+        "BTCUSDT-trades-2025-01-01.csv",
+        f"{UM_TRADES}\n1,100,1,100,{MS},true\n2,0,1,0,{MS},true\n",
+        "{path}:3: malformed binance-trades row: price must be > 0",
+    )
+    (tmp / "zip").mkdir()
+    two = zip_of(tmp / "zip" / "BTCUSDT-trades.zip", {"a.csv": "x\n", "b.csv": "y\n"})
+    cases["zip"] = (two, f"{two}: a zip holding 2 files (a.csv, b.csv); expected one CSV inside")
+    return cases
+
+
+REFUSALS = ["unit", "side", "shape", "name", "row", "zip"]
+
+
+@pytest.mark.parametrize("kind", REFUSALS)
+def test_run_shadow_refuses_each_bad_file_in_one_line_naming_the_file_the_line_and_what_was_expected(
+    tmp_path: Path, kind: str
+) -> None:
+    path, needle = _refusals(tmp_path)[kind]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+    done = subprocess.run([sys.executable, str(ROOT / "bin" / "run-shadow"), "--market", str(path)],
+                          capture_output=True, text=True, env=environ, timeout=120, check=False)  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr.count("\n")) == (2, "", 1), done.stderr
+    assert needle in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_run_shadow_refuses_a_named_format_whose_header_does_not_match_in_one_line(tmp_path: Path) -> None:
+    path = tardis_quotes(tmp_path / "q.csv", [(T0, "BTCUSDT", 100.0, 1.0, 101.0, 1.0)])
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
+    done = subprocess.run([sys.executable, str(ROOT / "bin" / "run-shadow"), "--market", str(path),
+                           "--market-format", "tardis-trades"],
+                          capture_output=True, text=True, env=environ, timeout=120, check=False)  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr.count("\n")) == (2, "", 1), done.stderr
+    assert f"{path}:1: a tardis-quotes header, not the tardis-trades header (exchange," in done.stderr

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from actors.core.types import Instrument
+from actors.markets.events import QUOTE
 from actors.markets.files import MarketFile
-from actors.markets.recorded import RecordedMarket, Recording
+from actors.markets.recorded import NO_ASK_TICKS, Buckets, RecordedMarket, Recording
 from tests.unit.market_kit import tardis_quotes, tardis_trades
 
 S = 1_000_000
@@ -51,3 +52,22 @@ def test_asking_for_an_earlier_tick_reads_the_files_again(tmp_path: Path) -> Non
 def test_a_symbol_not_in_the_recording_is_a_key_error(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="CCC"):
         market(tmp_path).mid_ticks("CCC", 1)
+
+
+def test_a_quote_with_a_side_absent_holds_the_mid_and_reaches_the_venue_as_an_empty_side(tmp_path: Path) -> None:
+    quotes = tardis_quotes(tmp_path / "q.csv", [
+        (T0 + 10, "AAA", 10.0, 1.0, 12.0, 1.0),        # bucket 1: mid 11
+        (T0 + S + 10, "AAA", 20.0, 3.0, None, 0.0),    # bucket 2: no ask: the mid is held, not 20 nor 10
+        (T0 + 2 * S + 10, "AAA", None, 0.0, 30.0, 2.0),  # bucket 3: no bid: held again
+        (T0 + 3 * S + 10, "AAA", 40.0, 1.0, 42.0, 1.0),  # bucket 4: two sides: mid 41
+    ])  # fmt: skip
+    instruments = {"AAA": Instrument("AAA", Decimal(1), Decimal(1), Decimal(1))}
+    recording = Recording.cut([MarketFile(quotes)], instruments, first_us=T0 + 10, last_us=T0 + 3 * S + 10,
+                              bucket_us=S, first_mids={"AAA": 11.0}, quoted=frozenset({"AAA"}))  # fmt: skip
+    feed = RecordedMarket(recording)
+    assert [feed.mid_ticks("AAA", tick) for tick in (1, 2, 3, 4)] == [11, 11, 11, 41]
+    buckets = Buckets(recording)
+    assert [buckets.next_bucket() for _ in range(3)][1:] == [
+        [(QUOTE, "AAA", 20, 3, NO_ASK_TICKS, 0)],
+        [(QUOTE, "AAA", 0, 0, 30, 2)],
+    ]

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from actors.assembly.config import ConfigError, resolve
-from actors.wire.journal import journal_fingerprint
 from actors.assembly.report import build_report, render
 from actors.assembly.system import System
 from actors.core.quoting import QuotingPolicy
@@ -31,6 +30,7 @@ from actors.core.strategy import (
 )
 from actors.runtime import create_runtime
 from actors.testing import StrategyHarness
+from actors.wire.journal import journal_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 MID = 6_000_000  # BTCUSDT at 60,000.0 in 0.01 ticks
