@@ -67,10 +67,7 @@ class CancelOutcome(enum.Enum):
     @classmethod
     def read(cls, ok: bool, reason: str) -> CancelOutcome:
         """The outcome an answer written as ``(ok, reason)`` stands for; a text the engine never wrote is REFUSED."""
-        if ok:
-            return cls.CANCELED
-        outcome = _OUTCOME_OF_TEXT.get(reason, cls.REFUSED)
-        return cls.REFUSED if outcome is cls.CANCELED else outcome
+        return _CANCELED if ok else _REFUSAL_OF_TEXT.get(reason, _REFUSED)
 
     @property
     def ends_order(self) -> bool:
@@ -85,7 +82,8 @@ class CancelOutcome(enum.Enum):
         return self.value
 
 
-_OUTCOME_OF_TEXT = {outcome.value: outcome for outcome in CancelOutcome}
+_CANCELED, _REFUSED = CancelOutcome.CANCELED, CancelOutcome.REFUSED  # looked up per answer: plain names are cheaper
+_REFUSAL_OF_TEXT = {outcome.value: outcome for outcome in CancelOutcome if outcome is not _CANCELED}
 _ENDS_ORDER = frozenset({CancelOutcome.CANCELED, CancelOutcome.ALREADY_CANCELED, CancelOutcome.UNKNOWN_ORDER,
                          CancelOutcome.NOT_OPEN_AT_VENUE})  # fmt: skip
 

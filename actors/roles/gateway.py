@@ -55,10 +55,11 @@ from actors.wire.messages import (
 if TYPE_CHECKING:
     from actors.telemetry.telemetry import Telemetry
 
-__all__ = ["FROZEN", "MASS_CANCEL_ATTEMPTS", "NOT_PLACED", "ExchangeGateway", "GatewaySnapshot", "ToStore"]
+__all__ = ["FROZEN", "MASS_CANCEL_ATTEMPTS", "NOT_PLACED", "ExchangeGateway", "GatewaySnapshot"]
 
-ToStore = GatewayReport | MassCancelReport | OrderStatuses | VenueState
-"""What the gateway sends the store, on its numbered stream (messages.UNNUMBERED says why)."""
+_Numbered = GatewayReport | MassCancelReport | OrderStatuses | VenueState
+"""The records of the core's :data:`actors.core.gateway.ToStore`, numbered on the stream to the store
+(messages.UNNUMBERED says why)."""
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class ExchangeGateway(SupervisedRole):
                     self.ack_latencies_ns.append(now_ns - sent)
                 if self.telemetry is not None:
                     self.telemetry.order_acknowledged((now_ns - sent) / 1e9)
-        records: list[ToStore] = []
+        records: list[_Numbered] = []
         for item in effects.to_store:
             if isinstance(item, Report):
                 records += split_report(_gateway_report(item))
