@@ -8,7 +8,14 @@
        │               └──canceled──► CANCELED ◄──canceled──┘
        └──reject──► REJECTED          (and PENDING ──canceled──► CANCELED)
 
-Three tables, read top to bottom, in the spirit of h11's ``_state`` module:
+An order's cancel has a state of its own beside the order's::
+
+    NONE ──request──► REQUESTED ──refused──► BACKING_OFF ──due──► REQUESTED
+      │                                           ▲
+      └──refused (a cancel sent for the store)────┘
+    (any) ──answered (the venue holds nothing live)──► DONE
+
+Four tables, read top to bottom, in the spirit of h11's ``_state`` module:
 
 - :data:`TRANSITIONS`: what each event does in each state.  A pair that is
   not in the table is an illegal transition: :func:`step` raises
@@ -17,6 +24,10 @@ Three tables, read top to bottom, in the spirit of h11's ``_state`` module:
   confirmed after the fill won the race, a fill of an order already
   canceled (it traded before the cancel took effect).  Each such case names
   the counter it is counted in.
+- :data:`CANCEL_TRANSITIONS`: the cancel's own states (:class:`CancelState`),
+  and :data:`CANCEL_ANSWERS`: which answers to a cancel
+  (:class:`actors.core.exchange.CancelOutcome`) end the order and which
+  send the cancel into its backoff.
 - :func:`awaiting_answer`, :func:`cancel_can_go` and
   :func:`cancel_means_canceled`: the questions the store and its actor ask
   about an order in flight (is an answer owed by the venue? may a cancel be
@@ -38,6 +49,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from actors.core.exchange import CancelOutcome
 from actors.core.types import OrderState
 
 PENDING, OPEN, PARTIALLY_FILLED = OrderState.PENDING, OrderState.OPEN, OrderState.PARTIALLY_FILLED
@@ -111,6 +123,60 @@ def step(client_id: str, state: OrderState, event: Event) -> Transition:
     return transition
 
 
+class CancelState(enum.Enum):
+    """Where an order's cancel stands (the store keeps it beside the order's state)."""
+
+    __hash__ = object.__hash__
+
+    NONE = "no cancel wanted"
+    REQUESTED = "wanted: out at the venue, or waiting for the order's ack to go out"
+    BACKING_OFF = "refused or unanswered: waits out its backoff before it goes again"
+    DONE = "answered: the venue holds nothing live under the order"
+
+
+class CancelEvent(enum.Enum):
+    """What can happen to an order's cancel."""
+
+    __hash__ = object.__hash__
+
+    REQUEST = "request"
+    """The store wants the order canceled."""
+    REFUSED = "refused"
+    """An answer that does not end the order (:data:`CANCEL_ANSWERS`): it is tried again after a backoff."""
+    DUE = "due"
+    """Its backoff is over: it goes again."""
+    ANSWERED = "answered"
+    """An answer that ends the order."""
+
+
+CANCEL_TRANSITIONS: Mapping[tuple[CancelState, CancelEvent], CancelState] = {
+    (CancelState.NONE, CancelEvent.REQUEST): CancelState.REQUESTED,
+    (CancelState.NONE, CancelEvent.REFUSED): CancelState.BACKING_OFF,  # a cancel sent for the store (reconciling)
+    (CancelState.REQUESTED, CancelEvent.REFUSED): CancelState.BACKING_OFF,
+    (CancelState.BACKING_OFF, CancelEvent.REFUSED): CancelState.BACKING_OFF,  # one cancel answered twice: longer
+    (CancelState.BACKING_OFF, CancelEvent.DUE): CancelState.REQUESTED,
+    **{(state, CancelEvent.ANSWERED): CancelState.DONE for state in CancelState},
+}
+"""Every legal (cancel state, event) pair, for an order that is not terminal (a terminal one's cancel is over).
+
+Asking again for a cancel already wanted is no event: the store sends nothing."""
+
+
+def cancel_step(client_id: str, state: CancelState, event: CancelEvent) -> CancelState:
+    """Where ``event`` takes a cancel in ``state``; :class:`IllegalTransition` if nowhere."""
+    to = CANCEL_TRANSITIONS.get((state, event))
+    if to is None:
+        raise IllegalTransition(f"cannot apply {event.value} to the cancel of {client_id}: {state.value}")
+    return to
+
+
+CANCEL_ANSWERS: Mapping[CancelOutcome, CancelEvent] = {
+    outcome: CancelEvent.ANSWERED if outcome.ends_order else CancelEvent.REFUSED for outcome in CancelOutcome
+}
+"""What each answer to a cancel does: ANSWERED moves the order to CANCELED (a FILLED one stays FILLED: the fill
+won the race); REFUSED leaves the order as it is (a fill closes it, or the cancel goes again after its backoff)."""
+
+
 class InFlight(Protocol):
     """What the two questions below read of an order."""
 
@@ -119,19 +185,15 @@ class InFlight(Protocol):
     @property
     def exchange_order_id(self) -> str | None: ...
     @property
-    def cancel_requested(self) -> bool: ...
-    @property
-    def retry_tick(self) -> int | None: ...
+    def cancel(self) -> CancelState: ...
 
 
 def awaiting_answer(order: InFlight) -> bool:
     """The venue owes an answer: still PENDING, or a cancel is out that was neither confirmed nor refused.
 
-    (A refused cancel waiting out its backoff, ``retry_tick`` set, owes nothing.)
+    (A refused cancel waiting out its backoff owes nothing.)
     """
-    return not order.state.is_terminal and (
-        order.state is PENDING or (order.cancel_requested and order.retry_tick is None)
-    )
+    return not order.state.is_terminal and (order.state is PENDING or order.cancel is CancelState.REQUESTED)
 
 
 def cancel_can_go(order: InFlight) -> bool:
@@ -142,20 +204,22 @@ def cancel_can_go(order: InFlight) -> bool:
     return order.exchange_order_id is not None and order.state is not PENDING and not order.state.is_terminal
 
 
-NOT_OPEN_AT_VENUE = "not open at the venue after the mass cancel"
+NOT_OPEN_AT_VENUE = CancelOutcome.NOT_OPEN_AT_VENUE.value
 """The store's own answer for an order the venue no longer holds once a freeze's mass cancel is done."""
 
-NOT_LIVE = frozenset({"already canceled", "unknown order", NOT_OPEN_AT_VENUE})
+NOT_LIVE = frozenset(
+    outcome for outcome in CancelOutcome if outcome.ends_order and outcome is not CancelOutcome.CANCELED
+)
 """Cancel refusals meaning the venue holds no live order: it is canceled for us too."""
 
 
-def cancel_means_canceled(ok: bool, reason: str) -> bool:
+def cancel_means_canceled(outcome: CancelOutcome) -> bool:
     """A cancel's answer that makes the order CANCELED: confirmed, or refused because nothing is live there.
 
-    Any other refusal ("already filled", a transport error) leaves the order
+    Any other answer (ALREADY_FILLED, a transport error) leaves the order
     as it was: a fill will close it, or the cancel is tried again.
     """
-    return ok or reason in NOT_LIVE
+    return CANCEL_ANSWERS[outcome] is CancelEvent.ANSWERED
 
 
 class Here(enum.Enum):
@@ -206,10 +270,14 @@ def settle(word: str, state: OrderState, requested: bool) -> Settle:
 
 
 __all__ = [
+    "CANCEL_ANSWERS",
+    "CANCEL_TRANSITIONS",
     "NOT_LIVE",
     "NOT_OPEN_AT_VENUE",
     "TRANSITIONS",
     "VENUE_WORD",
+    "CancelEvent",
+    "CancelState",
     "Event",
     "Here",
     "IllegalTransition",
@@ -219,6 +287,7 @@ __all__ = [
     "awaiting_answer",
     "cancel_can_go",
     "cancel_means_canceled",
+    "cancel_step",
     "settle",
     "step",
 ]

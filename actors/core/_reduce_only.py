@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from actors.core.exchange import ExchangeOrder
 from actors.core.types import Side
 
-__all__ = ["reduce_only_room", "reduce_only_refusal"]
+__all__ = ["VenueView", "reduce_only_refusal", "reduce_only_room"]
 
 
 def reduce_only_room(symbol: str, side: Side, position: int, open_orders: Iterable[ExchangeOrder]) -> int:
@@ -37,3 +37,33 @@ def reduce_only_refusal(
     if qty_lots <= room:
         return None
     return f"reduce-only: {symbol} {qty_lots} lots > {room} left to reduce at the venue (position {position})"
+
+
+class VenueView:
+    """What the venue holds, for checking one request's reduce-only placements.
+
+    Read once per request (after its cancels); each order let through counts
+    as working from then on, so two placements of one request cannot both
+    use the same room.  A view the venue could not give (``error``) refuses
+    every placement with that error: the safe side.
+    """
+
+    def __init__(self, positions: dict[str, int], orders: Iterable[ExchangeOrder], error: str = "") -> None:
+        self.positions = positions
+        self.by_symbol: dict[str, list[ExchangeOrder]] = {}
+        for order in orders:
+            self.by_symbol.setdefault(order.symbol, []).append(order)
+        self.spent: dict[tuple[str, int], int] = {}
+        self.error = error
+
+    def refusal(self, symbol: str, side: Side, qty_lots: int) -> str | None:
+        """Why this placement would grow or flip the venue's position, or None if it only reduces it."""
+        if self.error:
+            return self.error
+        position, spent = self.positions.get(symbol, 0), self.spent.get((symbol, int(side)), 0)
+        return reduce_only_refusal(symbol, side, qty_lots, position, self.by_symbol.get(symbol, []), spent=spent)
+
+    def spend(self, symbol: str, side: Side, qty_lots: int) -> None:
+        """The placement goes out: its lots are working on its side from now on."""
+        key = (symbol, int(side))
+        self.spent[key] = self.spent.get(key, 0) + qty_lots

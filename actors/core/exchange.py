@@ -9,6 +9,7 @@ venue that follows the engine's convention names orders and fills
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 
@@ -36,13 +37,75 @@ class PlaceResult:
     reason: str = ""
 
 
+class CancelOutcome(enum.Enum):
+    """What a cancel came to: the engine decides on this, never on the words a venue chose.
+
+    Each value is the text the engine writes for the outcome: the store's
+    journal and the report's event log carry answers as ``(ok, reason)``
+    texts, so :meth:`read` gives the outcome back from them, and a journal
+    written before the enum existed reads the same.  What each outcome does
+    to an order is decided in :data:`actors.core._lifecycle.CANCEL_ANSWERS`.
+    """
+
+    __hash__ = object.__hash__  # members are singletons; the table is looked up per answer
+
+    CANCELED = "canceled"
+    """The venue canceled it now."""
+    ALREADY_CANCELED = "already canceled"
+    """Refused: the order was canceled before (so it is canceled for us too)."""
+    UNKNOWN_ORDER = "unknown order"
+    """Refused: the venue holds nothing under that id (never there, or forgotten)."""
+    NOT_OPEN_AT_VENUE = "not open at the venue after the mass cancel"
+    """The store's own answer for an order a freeze's mass cancel left nowhere open."""
+    ALREADY_FILLED = "already filled"
+    """Refused: the order traded out; its fills close it."""
+    REFUSED = "refused"
+    """Refused for any other reason the venue gave."""
+    FAILED = "failed"
+    """No answer: the call failed in transport (:class:`ExchangeError`) and may or may not have taken effect."""
+
+    @classmethod
+    def read(cls, ok: bool, reason: str) -> CancelOutcome:
+        """The outcome an answer written as ``(ok, reason)`` stands for; a text the engine never wrote is REFUSED."""
+        return _CANCELED if ok else _REFUSAL_OF_TEXT.get(reason, _REFUSED)
+
+    @property
+    def ends_order(self) -> bool:
+        """Whether the venue holds nothing live under the order any more (it is CANCELED for the engine too)."""
+        return self in _ENDS_ORDER
+
+    def text(self, said: str) -> str:
+        """The reason this outcome is written with: the venue's own words ``said`` where they read back as an
+        outcome that decides the same (:meth:`read`), else this outcome's text."""
+        if said and CancelOutcome.read(False, said).ends_order is self.ends_order:
+            return said
+        return self.value
+
+
+_CANCELED, _REFUSED = CancelOutcome.CANCELED, CancelOutcome.REFUSED  # looked up per answer: plain names are cheaper
+_REFUSAL_OF_TEXT = {outcome.value: outcome for outcome in CancelOutcome if outcome is not _CANCELED}
+_ENDS_ORDER = frozenset({CancelOutcome.CANCELED, CancelOutcome.ALREADY_CANCELED, CancelOutcome.UNKNOWN_ORDER,
+                         CancelOutcome.NOT_OPEN_AT_VENUE})  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class CancelResult:
-    """The venue's answer to a cancel."""
+    """The venue's answer to a cancel.
+
+    ``reason`` is the venue's own words, for logs and reports; ``outcome``
+    what the engine decides on.  A venue that leaves ``outcome`` out is read
+    from ``ok`` and ``reason`` (:meth:`CancelOutcome.read`), as before the enum.
+    """
 
     exchange_order_id: str
     ok: bool
     reason: str = ""
+    outcome: CancelOutcome | None = None
+
+    @property
+    def answer(self) -> CancelOutcome:
+        """What the cancel came to: ``outcome`` as the venue gave it, else read from ``ok`` and ``reason``."""
+        return self.outcome if self.outcome is not None else CancelOutcome.read(self.ok, self.reason)
 
 
 @dataclass(frozen=True, slots=True)

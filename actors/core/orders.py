@@ -22,15 +22,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from actors.core._lifecycle import (
+    CANCEL_ANSWERS,
     NOT_LIVE,
     NOT_OPEN_AT_VENUE,
+    CancelEvent,
+    CancelState,
     Event,
     IllegalTransition,
     Transition,
     cancel_can_go,
-    cancel_means_canceled,
+    cancel_step,
     step,
 )
+from actors.core.exchange import CancelOutcome
 from actors.core.types import Fill, OrderState, Side
 from actors.wire.journal import JournalError, JournalWriter, Record
 
@@ -56,6 +60,9 @@ class FillOutcome(enum.Enum):
     OVERFILL = "overfill"
 
 
+_NO_CANCEL, _ANSWERED = CancelState.NONE, CancelEvent.ANSWERED  # read per order: plain names are cheaper
+
+
 @dataclass(slots=True)
 class Order:
     """One order as the store knows it."""
@@ -69,17 +76,23 @@ class Order:
     state: OrderState = OrderState.PENDING
     exchange_order_id: str | None = None
     filled_lots: int = 0
-    cancel_requested: bool = False
+    cancel: CancelState = CancelState.NONE
+    """Where its cancel stands (:data:`actors.core._lifecycle.CANCEL_TRANSITIONS`)."""
     reason: str = ""
     cancel_failures: int = 0
     """Cancels of this order the venue refused or did not answer, in a row."""
     retry_tick: int | None = None
-    """While a refused cancel waits out its backoff: the tick at which it is sent again."""
+    """While its cancel is BACKING_OFF: the tick at which it is sent again."""
 
     @property
     def remaining_lots(self) -> int:
         """Lots not yet filled."""
         return self.qty_lots - self.filled_lots
+
+    @property
+    def cancel_requested(self) -> bool:
+        """A cancel was wanted (and, until the order ends, still is)."""
+        return self.cancel is not _NO_CANCEL
 
 
 @dataclass(slots=True)
@@ -208,9 +221,9 @@ class OrderStore:
         if self.journal is not None:
             self.journal.append(["request_cancel", client_id])
         order = self._orders.get(client_id)
-        if order is None or order.state.is_terminal or order.cancel_requested:
+        if order is None or order.state.is_terminal or order.cancel is not _NO_CANCEL:
             return False
-        order.cancel_requested = True
+        order.cancel = cancel_step(client_id, order.cancel, CancelEvent.REQUEST)
         return cancel_can_go(order)
 
     def confirm_cancel(self, client_id: str) -> Order:
@@ -253,7 +266,7 @@ class OrderStore:
         order.reason = reason
         if order.state.is_terminal:
             return order
-        order.cancel_requested = True
+        order.cancel = cancel_step(client_id, order.cancel, CancelEvent.REFUSED)
         order.cancel_failures += 1
         order.retry_tick = self._tick + cancel_backoff_ticks(order.cancel_failures)
         heapq.heappush(self._retries, (order.retry_tick, client_id))
@@ -268,27 +281,38 @@ class OrderStore:
             order = self._orders.get(client_id)
             if order is None or order.state.is_terminal or order.retry_tick != retry_tick:
                 continue
+            order.cancel = cancel_step(client_id, order.cancel, CancelEvent.DUE)
             order.retry_tick = None
             if cancel_can_go(order):
                 due.append(order)
         return due
 
     def cancel_answered(self, client_id: str, ok: bool, reason: str = "") -> Order:
-        """Apply the venue's answer to a cancel, so the order always reaches a defined state.
+        """Apply the venue's answer to a cancel, as the wire and the journal carry it (``ok``, ``reason``).
 
-        Confirmed, or refused because the order is not live at the venue
-        ("already canceled", "unknown order"): CANCELED.  Refused for any other
-        reason ("already filled", a transport error): the order keeps its state;
-        a fill will close it, or the cancel can be requested again.
+        The answer is read as a :class:`CancelOutcome` (:meth:`CancelOutcome.read`)
+        and decided by :meth:`cancel_outcome`; ``reason`` is kept for the event log.
         """
         if self.journal is not None:
             self.journal.append(["cancel_answered", client_id, ok, reason])
-        if cancel_means_canceled(ok, reason):
+        return self.cancel_outcome(client_id, CancelOutcome.read(ok, reason), reason)
+
+    def cancel_outcome(self, client_id: str, outcome: CancelOutcome, reason: str = "") -> Order:
+        """Apply what a cancel came to, so the order always reaches a defined state (not journaled here).
+
+        An outcome that ends the order (:data:`actors.core._lifecycle.CANCEL_ANSWERS`):
+        confirmed, or refused because nothing is live at the venue (ALREADY_CANCELED,
+        UNKNOWN_ORDER): CANCELED.  Any other (ALREADY_FILLED, a transport error):
+        the order keeps its state; a fill will close it, or the cancel goes again
+        after its backoff.
+        """
+        if CANCEL_ANSWERS[outcome] is _ANSWERED:
             if reason:
                 known = self._orders.get(client_id)
                 if known is not None and not known.state.is_terminal:
                     known.reason = reason  # why it counts as canceled: the event log says so
             order = self.confirm_cancel(client_id)
+            order.cancel = cancel_step(client_id, order.cancel, CancelEvent.ANSWERED)
             order.retry_tick = None
             return order
         return self.cancel_rejected(client_id, reason)

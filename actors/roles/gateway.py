@@ -1,34 +1,37 @@
 """The ExchangeGateway: the only actor that calls an ``IExchangeClient``.
 
-It handles the venue's market ticks and the store's requests in tick order
-(docs/DESIGN.md, "The completeness rule"): the venue moves to tick t only
-once the store's request of tick t-1 has been sent to it, and the request of
-tick t is sent only once the venue is at t, so every order meets the same
-market on every runtime.  The venue pushes its fills (``subscribe``); the
-gateway reports them with the tick they happened in, one record closing each
-market tick.  At a freeze the gateway mass-cancels at the venue itself, on
-risk's word or the store's, whichever comes first.
+Thin: each handler decodes a record, calls the gateway's core
+(:mod:`actors.core.gateway`: tick order, placements in doubt, the freeze's
+mass cancel, reduce-only at the venue) with the venue, and sends what the
+core returned, numbered on its stream to the store.  What the core cannot
+do lives here: the clock (tick-to-order latency, when the venue was found
+empty), the log, and the wire.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar
 
-from actors.core._reduce_only import reduce_only_refusal
-from actors.core.exchange import ExchangeError, ExchangeOrder, ExchangeTimeout, PlaceRequest
-from actors.core.orders import cancel_backoff_ticks
-from actors.core.types import Fill, Side
+from actors.core.gateway import (
+    FROZEN,
+    MASS_CANCEL_ATTEMPTS,
+    NOT_PLACED,
+    Effects,
+    GatewayCore,
+    Held,
+    MassCancel,
+    Report,
+    Statuses,
+)
 from actors.roles.addresses import STORE
 from actors.roles.supervision import SupervisedRole, escalation_reason
 from actors.runtime.actor import handles
 from actors.telemetry.logs import VENUE_ERRORS, event
 from actors.venues.faults import FAULT_KINDS
-from actors.venues.interface import IExchangeClient, SupportsAdvance, SupportsFaultCounts
+from actors.venues.interface import IExchangeClient, SupportsFaultCounts
 from actors.wire.messages import (
     Ack,
-    CancelItem,
     CancelOrders,
     FillItem,
     FinalSweep,
@@ -37,7 +40,6 @@ from actors.wire.messages import (
     GatewayRequest,
     MassCancelReport,
     OrderStatuses,
-    PlaceItem,
     PositionItem,
     ReconcileRequest,
     Refusal,
@@ -53,50 +55,11 @@ from actors.wire.messages import (
 if TYPE_CHECKING:
     from actors.telemetry.telemetry import Telemetry
 
+__all__ = ["FROZEN", "MASS_CANCEL_ATTEMPTS", "NOT_PLACED", "ExchangeGateway", "GatewaySnapshot"]
 
-class _VenueView:
-    """What the venue holds, for checking a request's reduce-only placements (``actors.core._reduce_only``).
-
-    Read once per request; each order let through counts as working from
-    then on, so two placements of one request cannot both use the same room.
-    """
-
-    def __init__(self, positions: dict[str, int], orders: list[ExchangeOrder], error: str = "") -> None:
-        self.positions = positions
-        self.by_symbol: dict[str, list[ExchangeOrder]] = {}
-        for order in orders:
-            self.by_symbol.setdefault(order.symbol, []).append(order)
-        self.spent: dict[tuple[str, int], int] = {}
-        self.error = error
-
-    def refusal(self, place: PlaceItem) -> str | None:
-        """Why ``place`` would grow or flip the venue's position, or None if it only reduces it."""
-        if self.error:
-            return self.error
-        symbol, orders = place.symbol, self.by_symbol.get(place.symbol, [])
-        position, spent = self.positions.get(symbol, 0), self.spent.get((symbol, place.side), 0)
-        return reduce_only_refusal(symbol, Side(place.side), place.qty_lots, position, orders, spent=spent)
-
-    def spend(self, place: PlaceItem) -> None:
-        """``place`` goes out: its lots are working on its side from now on."""
-        key = (place.symbol, place.side)
-        self.spent[key] = self.spent.get(key, 0) + place.qty_lots
-
-
-ToStore = GatewayReport | MassCancelReport | OrderStatuses | VenueState
-"""What the gateway sends the store, on its numbered stream."""
-
-FROZEN = "frozen: no order is placed after a freeze"
-NOT_PLACED = "not placed: the venue has no such order after a timeout"
-MASS_CANCEL_ATTEMPTS = 8
-"""Mass cancels tried in a row in one round at a freeze.
-
-Each attempt draws anew at a hostile venue: a venue that fails two calls in
-three is emptied in the first round nine times in ten (1 - 0.67^8).  A round
-that fails is followed by another after a backoff of 1, 2, 4 ... market
-ticks capped at 64 (:func:`actors.core.orders.cancel_backoff_ticks`), so a
-venue that refuses for good is asked a bounded number of times and the run
-ends on time, its report saying what stayed open (docs/RELIABILITY.md)."""
+_Numbered = GatewayReport | MassCancelReport | OrderStatuses | VenueState
+"""The records of the core's :data:`actors.core.gateway.ToStore`, numbered on the stream to the store
+(messages.UNNUMBERED says why)."""
 
 
 @dataclass(frozen=True)
@@ -137,301 +100,40 @@ class ExchangeGateway(SupervisedRole):
         super().__init__()
         self.telemetry = telemetry
         self.client = client
-        self.frozen = False
-        self.freeze_reason = ""
-        self.resumed_at = 0
-        self.venue_empty = False
-        self.venue_empty_at: float | None = None
-        self.venue_open = 0
-        self.mass_cancel_rounds = 0
-        self.mass_cancel_error = ""
-        self.next_mass_cancel_tick = 0
-        self.closing_owed: int | None = None
-        """The market tick being handled, until its closing report is sent (owed should the handler fail)."""
-        self.places = 0
-        self.cancels = 0
-        self.exchange_errors = (counters or {}).get("exchange_errors", 0)
-        self.refused_after_freeze = 0
-        self.reconciled = (counters or {}).get("reconciled", 0)
-        self.market_through = market_through
-        self.requested_through = market_through
-        self.markets: dict[int, VenueTick] = {}
-        self.requests: dict[int, list[GatewayRequest]] = {}
-        self.parts_seen: set[tuple[int, int]] = set()
-        self.placed_since_tick: set[str] = set()
-        self.duplicates_ignored = 0
-        self.request_owed: GatewayRequest | None = None
-        """A request whose freeze is under way: to handle again should its handler fail there."""
-        self.store_seq = 0
-        """The number of the last record sent on the stream to the store."""
-        self.in_doubt: dict[str, str] = {}
-        self.pushed: list[Fill] = []
-        self.advancing: SupportsAdvance | None = client if isinstance(client, SupportsAdvance) else None
-        """The venue as one that moves with the market (a simulated one); None for a venue that moves by itself."""
+        carried = counters or {}
+        self.core = GatewayCore(
+            market_through=market_through,
+            exchange_errors=carried.get("exchange_errors", 0),
+            reconciled=carried.get("reconciled", 0),
+            keep_sent=measure_latency or telemetry is not None,
+        )
         self.keep_latencies = measure_latency
         """Keep every latency for the report (paced mode); telemetry alone gets each one and keeps none."""
-        self.measure_latency = measure_latency or telemetry is not None
-        self.tick_sent_ns: dict[int, int] = {}
         self.ack_latencies_ns: list[int] = []
-        client.subscribe(self.pushed.extend)
-
-    # ------------------------------------------------------------ tick order
+        self.venue_empty_at: float | None = None
+        self.store_seq = 0
+        """The number of the last record sent on the stream to the store."""
+        client.subscribe(self.core.pushed)
 
     @handles(VenueTick)
     def on_venue_tick(self, tick: VenueTick) -> None:
         """The venue's market moved: handled once the request of the tick before has been sent."""
-        if tick.tick <= self.market_through or tick.tick in self.markets:
-            self.duplicates_ignored += 1
-            return
-        self.markets[tick.tick] = tick
-        self._progress()
+        self._do(self.core.market(tick.tick, tick.sent_ns, self.client))
 
     @handles(GatewayRequest)
     def on_gateway_request(self, request: GatewayRequest) -> None:
         """The store's request of a tick: sent to the venue once the venue is at that tick."""
-        key = (request.tick, request.part)
-        if request.tick <= self.requested_through or key in self.parts_seen:
-            self.duplicates_ignored += 1  # a copy of a request, or of a part of one, delivered twice
-            return
-        self.parts_seen.add(key)
-        if request.tick > self.market_through:
-            self.requests.setdefault(request.tick, []).append(request)
-            return
-        self._handle_request(request)
-        self._progress()
-
-    def _progress(self) -> None:
-        """Move the venue, and send buffered requests, for as long as tick order allows."""
-        while self.requested_through >= self.market_through and self.market_through + 1 in self.markets:
-            following = self.market_through + 1
-            self._handle_market(self.markets.pop(following))
-            for request in self.requests.pop(following, []):
-                self._handle_request(request)
-
-    def _handle_market(self, tick: VenueTick) -> None:
-        """Settle placements in doubt (before the venue moves), move the venue, report what it pushed."""
-        self.market_through = tick.tick
-        self.closing_owed = tick.tick
-        self.placed_since_tick.clear()
-        if self.measure_latency:
-            self.tick_sent_ns[tick.tick] = tick.sent_ns
-        acks, rejects = self._settle_doubts()
-        if self.frozen and not self.venue_empty and tick.tick >= self.next_mass_cancel_tick:
-            self._mass_cancel(tick.tick)  # the last round failed and its backoff is over: try again
-        if self.advancing is not None:
-            self.advancing.advance(tick.tick)
-        self.closing_owed = None  # queued in the outbox by the report: sent even past a failure
-        self._report(tick.tick, acks, rejects, [], [], closes=True)
-
-    def on_handler_failure(self, exc: Exception) -> None:
-        """A market tick whose handler failed still gets its closing record, so risk can decide it.
-
-        A request whose handling failed in its freeze's mass cancel is handled
-        again (frozen now, its freeze is not done twice; cancels are
-        idempotent, its placements are refused), and buffered ticks and
-        requests go on: nothing else would move them once all have arrived.
-        """
-        super().on_handler_failure(exc)
-        tick, self.closing_owed = self.closing_owed, None
-        if tick is not None:
-            self._report(tick, [], [], [], [], closes=True)
-        request, self.request_owed = self.request_owed, None
-        if request is not None:
-            self._handle_request(request)
-        self._progress()
-
-    def _handle_request(self, request: GatewayRequest) -> None:
-        """Cancels first (they free risk), then placements; report everything back.
-
-        A placement that timed out is in doubt until the venue's open orders
-        say whether it exists.  A cancel that failed or was refused brings the
-        venue's new fills along: the order may have traded ("already filled",
-        or a fill racing a lost answer), and the store closes it at once.
-        """
-        if request.resumed > self.resumed_at:
-            self._resume(request.resumed)  # the store heard risk's Resume before this gateway did
-        if request.frozen and not self.frozen:
-            self.request_owed = request  # the freeze's mass cancel sends: should one fail, handled again
-            self._freeze(request.tick, self.freeze_reason or "the store reports a freeze")
-            self.request_owed = None
-        if request.last:
-            self.requested_through = request.tick
-            self.parts_seen = {key for key in self.parts_seen if key[0] > request.tick}
-        canceled, cancel_failures = self._cancel(request.cancels)
-        acks, rejects = self._place_all(request)
-        sent = self.tick_sent_ns.pop(request.tick, None) if request.last else None
-        if acks and sent is not None:
-            latency_ns = int(self.runtime.now() * 1e9) - sent
-            if self.keep_latencies:
-                self.ack_latencies_ns.append(latency_ns)
-            if self.telemetry is not None:
-                self.telemetry.order_acknowledged(latency_ns / 1e9)
-        doubt_acks, doubt_rejects = self._settle_doubts()
-        self._report(request.tick, acks + doubt_acks, rejects + doubt_rejects, canceled, cancel_failures)
-        if request.status:
-            self._answer_status(request.tick, request.status)
-
-    def _place_all(self, request: GatewayRequest) -> tuple[list[Ack], list[Refusal]]:
-        """The request's placements, in order: acknowledged, refused, or in doubt (a timeout)."""
-        acks: list[Ack] = []
-        rejects: list[Refusal] = []
-        view: _VenueView | None = None
-        for place in request.places:
-            if place.client_id in self.placed_since_tick:
-                self.duplicates_ignored += 1  # the same request delivered twice: place once
-                continue
-            self.placed_since_tick.add(place.client_id)
-            if self.frozen and not request.flatten:
-                self.refused_after_freeze += 1
-                rejects.append(Refusal(place.client_id, FROZEN))
-                continue
-            if self.frozen or place.reduce_only:
-                view = view if view is not None else self._venue_view()
-                refusal = view.refusal(place)
-                if refusal is not None:
-                    rejects.append(Refusal(place.client_id, refusal))
-                    continue
-                view.spend(place)  # placed, in doubt or refused by the venue: counted as working (the safe side)
-            self.places += 1
-            try:
-                placed = self.client.place(
-                    PlaceRequest(place.client_id, place.symbol, Side(place.side), place.price_ticks, place.qty_lots)
-                )
-            except ExchangeTimeout as exc:
-                self.exchange_errors += 1
-                VENUE_ERRORS.note("place_timeout", exc)
-                self.in_doubt[place.client_id] = place.symbol
-                continue
-            except ExchangeError as exc:
-                self.exchange_errors += 1
-                VENUE_ERRORS.note("place", exc)
-                rejects.append(Refusal(place.client_id, f"exchange error: {exc}"))
-                continue
-            if placed.accepted and placed.exchange_order_id is not None:
-                acks.append(Ack(place.client_id, placed.exchange_order_id))
-            else:
-                rejects.append(Refusal(place.client_id, placed.reason or "rejected"))
-        return acks, rejects
-
-    def _venue_view(self) -> _VenueView:
-        """The venue's positions and open orders, read once for a request's reduce-only placements.
-
-        Read after the request's cancels: a cancel that failed leaves the
-        earlier order working (its lots count as spent), a cancel that raced
-        a fill moved the position (docs/EXECUTION.md, "Flattening on halt").
-        Queries are never faulted; should one fail, every reduce-only order
-        of the request is refused, which is the safe side.
-        """
-        try:
-            return _VenueView(self.client.get_positions(), self.client.get_orders())
-        except ExchangeError as exc:
-            self.exchange_errors += 1
-            VENUE_ERRORS.note("read_venue", exc)
-            return _VenueView({}, [], error=f"reduce-only: cannot read the venue: {exc}")
+        self._do(self.core.request(request, self.client))
 
     @handles(CancelOrders)
     def on_cancel_orders(self, request: CancelOrders) -> None:
         """Cancels outside the tick's request (a reconciliation's): sent at once."""
-        canceled, failures = self._cancel(request.cancels)
-        self._report(request.tick, [], [], canceled, failures)
-
-    def _cancel(self, cancels: tuple[CancelItem, ...]) -> tuple[list[str], list[Refusal]]:
-        canceled: list[str] = []
-        failures: list[Refusal] = []
-        for cancel in cancels:
-            self.cancels += 1
-            try:
-                result = self.client.cancel(cancel.exchange_order_id)
-            except ExchangeError as exc:
-                self.exchange_errors += 1
-                VENUE_ERRORS.note("cancel", exc)
-                failures.append(Refusal(cancel.client_id, f"exchange error: {exc}"))
-                continue
-            if result.ok:
-                canceled.append(cancel.client_id)
-            else:
-                failures.append(Refusal(cancel.client_id, result.reason))
-        return canceled, failures
-
-    def _report(
-        self,
-        tick: int,
-        acks: list[Ack],
-        rejects: list[Refusal],
-        canceled: list[str],
-        failures: list[Refusal],
-        *,
-        closes: bool = False,
-    ) -> None:
-        """Answers and whatever the venue pushed meanwhile; nothing if empty, unless it ``closes`` a tick."""
-        fills = self._fills()
-        if acks or rejects or canceled or failures or fills or closes:
-            report = GatewayReport(tick, tuple(acks), tuple(rejects), tuple(canceled), tuple(failures), fills, closes)
-            self._to_store(split_report(report))
-
-    def _to_store(self, records: Sequence[ToStore]) -> None:
-        """Send ``records`` to the store, each numbered on the gateway's stream (messages.UNNUMBERED says why)."""
-        numbered = []
-        for record in records:
-            self.store_seq += 1
-            numbered.append((STORE, replace(record, seq=self.store_seq)))
-        self.send_all(numbered)
-
-    def _settle_doubts(self) -> tuple[list[Ack], list[Refusal]]:
-        """Placements that got no answer: acked if the venue has them open, rejected if not.
-
-        Runs before the venue moves again, so an order that was placed cannot
-        have traded out of the open list in between.  If the venue cannot be
-        asked, the orders stay in doubt (PENDING in the store) for the next tick.
-        """
-        acks: list[Ack] = []
-        rejects: list[Refusal] = []
-        if not self.in_doubt:
-            return acks, rejects
-        try:
-            venue_orders = self.client.get_orders()
-        except ExchangeError as exc:
-            self.exchange_errors += 1
-            VENUE_ERRORS.note("get_orders", exc)
-            return acks, rejects
-        live = {order.client_id: order.exchange_order_id for order in venue_orders if order.client_id in self.in_doubt}
-        for client_id in self.in_doubt:
-            exchange_order_id = live.get(client_id)
-            if exchange_order_id is not None:
-                acks.append(Ack(client_id, exchange_order_id))
-            else:
-                rejects.append(Refusal(client_id, NOT_PLACED))
-        self.reconciled += len(self.in_doubt)
-        self.in_doubt.clear()
-        return acks, rejects
-
-    def _fills(self) -> tuple[FillItem, ...]:
-        """What the venue pushed since the last report."""
-        fills = tuple(FillItem.from_fill(f) for f in self.pushed)
-        self.pushed.clear()  # in place: the venue holds this list's extend as its listener
-        return fills
-
-    def _poll_fills(self, tick: int) -> None:
-        """Ask the venue for fills it has not pushed (reconciliation: a venue's stream may have gaps)."""
-        try:
-            self.pushed.extend(self.client.stream_fills())
-        except ExchangeError as exc:
-            self.exchange_errors += 1
-            VENUE_ERRORS.note("stream_fills", exc)
-
-    # ------------------------------------------------------------ the freeze
+        self._do(self.core.cancel_now(request.tick, request.cancels, self.client))
 
     @handles(Freeze)
     def on_freeze(self, freeze: Freeze) -> None:
         """Refuse every placement from now on and mass-cancel at the venue, without waiting for anyone."""
-        self._freeze(freeze.tick, freeze.reason)
-
-    def _freeze(self, tick: int, reason: str) -> None:
-        if self.frozen or tick < self.resumed_at:
-            return  # frozen already, or a late copy of a freeze that a resume has ended
-        self.frozen = True
-        self.freeze_reason = reason
-        self._mass_cancel(tick)
+        self._do(self.core.freeze(freeze.tick, freeze.reason, self.client))
 
     @handles(Resume)
     def on_resume(self, resume: Resume) -> None:
@@ -441,115 +143,27 @@ class ExchangeGateway(SupervisedRole):
         tick from its fills) and no later than that tick's request, which
         says it too: the same canonical point as a freeze.
         """
-        self._resume(resume.tick)
-
-    def _resume(self, tick: int) -> None:
-        if tick <= self.resumed_at:
-            return
-        self.resumed_at = tick
-        self.frozen = False
-        self.freeze_reason = ""
-        self.venue_empty = False
-        self.next_mass_cancel_tick = 0
-
-    def _mass_cancel(self, tick: int) -> None:
-        """Cancel everything at the venue until it holds nothing open (a few tries), then tell the store.
-
-        Placements in doubt are settled first and what the venue pushed is
-        reported, so the store knows every order the venue could name before
-        it hears that the venue holds none open.
-        """
-        acks, rejects = self._settle_doubts()
-        canceled: list[str] = []
-        error, still_open = "", -1
-        for _ in range(MASS_CANCEL_ATTEMPTS):
-            try:
-                canceled.extend(order.client_id for order in self.client.cancel_all())
-                error = ""
-            except ExchangeError as exc:
-                self.exchange_errors += 1
-                VENUE_ERRORS.note("cancel_all", exc)
-                error = f"exchange error: {exc}"
-            try:
-                still_open = len(self.client.get_orders())
-            except ExchangeError as exc:
-                self.exchange_errors += 1
-                VENUE_ERRORS.note("get_orders", exc)
-                still_open, error = -1, f"exchange error: {exc}"
-            if still_open == 0:
-                break
-        self.venue_empty = still_open == 0
-        self.venue_open, self.mass_cancel_error = still_open, error
-        self.mass_cancel_rounds += 1
-        self.next_mass_cancel_tick = tick + cancel_backoff_ticks(self.mass_cancel_rounds)
-        if self.venue_empty and self.venue_empty_at is None:
-            self.venue_empty_at = self.runtime.now()
-        self.cancels += len(canceled)
-        self._log_mass_cancel(tick, len(canceled))
-        self._report(tick, acks, rejects, [], [])
-        chunks = parts(canceled)
-        records = []
-        for number, chunk in enumerate(chunks, start=1):
-            final = number == len(chunks)
-            open_count = still_open if final else -1
-            error_text = error if final else ""
-            reason, through = self.freeze_reason, self.requested_through
-            records.append(MassCancelReport(tick, chunk, error_text, final, open_count, reason, through))
-        self._to_store(records)
-
-    def _log_mass_cancel(self, tick: int, canceled: int) -> None:
-        """One line a round: INFO once the venue is empty, WARNING while it is not (with the next round's tick)."""
-        bound = event("mass_cancel", tick=tick, round=self.mass_cancel_rounds, canceled=canceled,
-                      still_open=self.venue_open, error=self.mass_cancel_error, reason=self.freeze_reason)  # fmt: skip
-        if self.venue_empty:
-            bound.info("mass cancel round {} at tick {}: {} canceled, the venue holds no open order",
-                       self.mass_cancel_rounds, tick, canceled)  # fmt: skip
-            return
-        still = "unknown" if self.venue_open < 0 else str(self.venue_open)
-        bound.warning(
-            "mass cancel round {} at tick {}: {} canceled, still open at the venue: {} ({}); next round at tick {}",
-            self.mass_cancel_rounds, tick, canceled, still, self.mass_cancel_error or "no error",
-            self.next_mass_cancel_tick,
-        )  # fmt: skip
-
-    # ------------------------------------------------------------ reconciliation
+        self.core.resume(resume.tick)
 
     @handles(FinalSweep)
     def on_final_sweep(self, sweep: FinalSweep) -> None:
         """The run is over and halted with something still open: mass-cancel once more and report."""
-        if self.frozen:
-            self._mass_cancel(max(sweep.tick, self.market_through))
+        self._do(self.core.final_sweep(sweep.tick, self.client))
 
     @handles(ReconcileRequest)
     def on_reconcile_request(self, request: ReconcileRequest) -> None:
         """The store restarted: tell it what the venue holds."""
-        self._send_venue_state(request.tick)
+        self._do(self.core.venue_state(request.tick, self.client))
 
     @handles(StatusQuery)
     def on_status_query(self, query: StatusQuery) -> None:
         """The store reconciles after a restart: the venue's word on the orders it is unsure of, at once."""
-        self._answer_status(query.tick, query.client_ids)
+        self._do(self.core.status(query.tick, query.client_ids, self.client))
 
-    def _answer_status(self, tick: int, client_ids: tuple[str, ...]) -> None:
-        """The venue's word on each order, its new fills and settled placements reported first.
-
-        An order the venue cannot be asked about now is left out; the store
-        asks again at its next deadline.
-        """
-        self._poll_fills(tick)
-        acks, rejects = self._settle_doubts()
-        self._report(tick, acks, rejects, [], [])
-        statuses: list[StatusItem] = []
-        for client_id in client_ids:
-            try:
-                status = self.client.order_status(client_id)
-            except ExchangeError as exc:
-                self.exchange_errors += 1
-                VENUE_ERRORS.note("order_status", exc)
-                continue
-            exchange_order_id = status.exchange_order_id or ""
-            statuses.append(StatusItem(client_id, status.state, exchange_order_id, status.filled_lots))
-        self._to_store([OrderStatuses(tick, part, self.requested_through) for part in parts(statuses)])
+    def on_handler_failure(self, exc: Exception) -> None:
+        """What the failed handler queued goes out, then what the core decided and owes (a tick's closing report)."""
+        super().on_handler_failure(exc)
+        self._do(self.core.after_failure(self.client))
 
     def escalate(self, exc: Exception) -> None:
         """The gateway gives up: nobody else can reach the venue, so it empties it first, then asks for the freeze.
@@ -557,53 +171,93 @@ class ExchangeGateway(SupervisedRole):
         The store hears the mass cancel's report as after any freeze and
         settles its orders; risk's freeze then finds the gateway gone.
         """
-        reason = escalation_reason(self.address, exc)
         try:
-            self._freeze(self.market_through, reason)
+            self._do(self.core.freeze(self.core.market_through, escalation_reason(self.address, exc), self.client))
         finally:
             super().escalate(exc)
 
     def on_restart(self, exc: Exception) -> None:
-        """A failed handler may have lost an answer: settle doubts and tell the store what the venue holds.
+        """A failed handler may have lost an answer: settle doubts and tell the store what the venue holds."""
+        self._do(self.core.restart(self.client))
 
-        Frozen, the mass cancel is done again (it is idempotent), so a store
-        that never heard the last one's report hears that the venue is empty.
-        """
-        self._send_venue_state(self.market_through)
-        if self.frozen:
-            self._mass_cancel(self.market_through)
+    # ------------------------------------------------------------ what the core returned
 
-    def _send_venue_state(self, tick: int) -> None:
-        """New fills and settled placements first (FIFO to the store), then the venue's open orders and positions."""
-        acks, rejects = self._settle_doubts()
-        self._poll_fills(tick)
-        self._report(tick, acks, rejects, [], [])
-        try:
-            orders = self.client.get_orders()
-            positions = self.client.get_positions()
-        except ExchangeError as exc:
-            self.exchange_errors += 1
-            VENUE_ERRORS.note("read_venue", exc)
-            return
-        open_orders = tuple(Ack(o.client_id, o.exchange_order_id) for o in orders)
-        held = tuple(PositionItem(symbol, lots) for symbol, lots in sorted(positions.items()))
-        self._to_store([VenueState(tick, open_orders, held)])
+    def _do(self, effects: Effects) -> None:
+        """Note the venue's errors, measure, log each mass-cancel round, and send the records, numbered, in order."""
+        for call, exc in effects.venue_errors:
+            VENUE_ERRORS.note(call, exc)
+        if effects.acked_sent_ns:
+            now_ns = int(self.runtime.now() * 1e9)
+            for sent in effects.acked_sent_ns:
+                if self.keep_latencies:
+                    self.ack_latencies_ns.append(now_ns - sent)
+                if self.telemetry is not None:
+                    self.telemetry.order_acknowledged((now_ns - sent) / 1e9)
+        records: list[_Numbered] = []
+        for item in effects.to_store:
+            if isinstance(item, Report):
+                records += split_report(_gateway_report(item))
+            elif isinstance(item, MassCancel):
+                if item.venue_empty and self.venue_empty_at is None:
+                    self.venue_empty_at = self.runtime.now()
+                _log_mass_cancel(item)
+                records += _mass_cancel_reports(item)
+            elif isinstance(item, Statuses):
+                statuses = [StatusItem(s.client_id, s.state, s.exchange_order_id or "", s.filled_lots)
+                            for s in item.statuses]  # fmt: skip
+                records += [OrderStatuses(item.tick, part, item.requested_through) for part in parts(statuses)]
+            else:
+                records.append(_venue_state(item))
+        if records:
+            first, self.store_seq = self.store_seq + 1, self.store_seq + len(records)
+            self.send_all([(STORE, replace(record, seq=seq)) for seq, record in enumerate(records, start=first)])
 
     def snapshot(self) -> GatewaySnapshot:
         """State for reports and tests."""
+        core = self.core
         injected = self.client.injected if isinstance(self.client, SupportsFaultCounts) else {}
         return GatewaySnapshot(
-            self.frozen,
-            self.places,
-            self.cancels,
-            self.exchange_errors,
-            self.refused_after_freeze,
-            self.reconciled,
-            {kind: injected.get(kind, 0) for kind in FAULT_KINDS},
-            self.market_through,
-            self.venue_open,
-            self.mass_cancel_rounds,
-            self.mass_cancel_error,
-            list(self.ack_latencies_ns),
-            self.venue_empty_at,
-        )
+            core.frozen, core.places, core.cancels, core.exchange_errors, core.refused_after_freeze, core.reconciled,
+            {kind: injected.get(kind, 0) for kind in FAULT_KINDS}, core.market_through, core.venue_open,
+            core.mass_cancel_rounds, core.mass_cancel_error, list(self.ack_latencies_ns), self.venue_empty_at,
+        )  # fmt: skip
+
+
+def _gateway_report(report: Report) -> GatewayReport:
+    acks = tuple(Ack(*ack) for ack in report.acks)
+    rejects = tuple(Refusal(*refused) for refused in report.rejects)
+    failures = tuple(Refusal(*refused) for refused in report.cancel_failures)
+    fills = tuple(FillItem.from_fill(fill) for fill in report.fills)
+    return GatewayReport(report.tick, acks, rejects, tuple(report.canceled), failures, fills, report.closes)
+
+
+def _mass_cancel_reports(round_: MassCancel) -> list[MassCancelReport]:
+    """The round in parts; only the final one says what is still open and the error."""
+    chunks, records = parts(round_.canceled), []
+    for number, chunk in enumerate(chunks, start=1):
+        final = number == len(chunks)
+        error, still_open = (round_.error, round_.still_open) if final else ("", -1)
+        records.append(MassCancelReport(round_.tick, chunk, error, final, still_open, round_.reason,
+                                        round_.requested_through))  # fmt: skip
+    return records
+
+
+def _venue_state(held: Held) -> VenueState:
+    positions = tuple(PositionItem(symbol, lots) for symbol, lots in sorted(held.positions.items()))
+    return VenueState(held.tick, tuple(Ack(*order) for order in held.open_orders), positions)
+
+
+def _log_mass_cancel(round_: MassCancel) -> None:
+    """One line a round: INFO once the venue is empty, WARNING while it is not (with the next round's tick)."""
+    tick, number, canceled = round_.tick, round_.round, len(round_.canceled)
+    bound = event("mass_cancel", tick=tick, round=number, canceled=canceled, still_open=round_.still_open,
+                  error=round_.error, reason=round_.reason)  # fmt: skip
+    if round_.venue_empty:
+        bound.info("mass cancel round {} at tick {}: {} canceled, the venue holds no open order",
+                   number, tick, canceled)  # fmt: skip
+        return
+    still = "unknown" if round_.still_open < 0 else str(round_.still_open)
+    bound.warning(
+        "mass cancel round {} at tick {}: {} canceled, still open at the venue: {} ({}); next round at tick {}",
+        number, tick, canceled, still, round_.error or "no error", round_.next_round_tick,
+    )  # fmt: skip

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 
 from actors.core.clock import FrozenClock
 from actors.core.exchange import (
+    CancelOutcome,
     CancelResult,
     ExchangeOrder,
     OrderStatus,
@@ -151,14 +152,15 @@ class FakeExchangeClient:
         """Cancel a resting order; filled, canceled and unknown orders are refused with a reason."""
         resting = self._orders.get(exchange_order_id)
         if resting is None:
-            return CancelResult(exchange_order_id, False, "unknown order")
+            return CancelResult(exchange_order_id, False, "unknown order", CancelOutcome.UNKNOWN_ORDER)
         if exchange_order_id not in self._open:
             status = self._status(resting)
-            return CancelResult(exchange_order_id, False, f"already {status}")
+            outcome = CancelOutcome.ALREADY_FILLED if status == "filled" else CancelOutcome.ALREADY_CANCELED
+            return CancelResult(exchange_order_id, False, f"already {status}", outcome)
         del self._open[exchange_order_id]
         resting.order = _with_status(resting, "canceled")
         self._finished(exchange_order_id, resting.order.client_id)
-        return CancelResult(exchange_order_id, True)
+        return CancelResult(exchange_order_id, True, outcome=CancelOutcome.CANCELED)
 
     def cancel_all(self) -> list[ExchangeOrder]:
         """Cancel every resting order, in the order they were placed; the orders as canceled."""

@@ -166,7 +166,7 @@ def invariant(sim: Sim) -> None:
     assert store.store.placed == sum(counts.values()), "placed != filled + canceled + rejected + open"
     watch = WATCHES[id(sim)]
     gateway = role(sim, GATEWAY)
-    if gateway.frozen:
+    if gateway.core.frozen:
         if watch.placed_when_gateway_froze is None:
             watch.placed_when_gateway_froze = venue_placed(sim)
         assert venue_placed(sim) == watch.placed_when_gateway_froze, "an order reached the venue after the freeze"

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from actors.assembly.recovery import STORE_JOURNAL, recover
+from actors.core.gateway import GatewayCore, Venue
 from actors.core.instruments import instrument_for
 from actors.core.orders import OrderStore
 from actors.core.risk import RiskEngine, RiskLimits
 from actors.markets.data import RandomWalkMarket
 from actors.roles.addresses import FEED, GATEWAY, RISK, STORE
-from actors.roles.gateway import ExchangeGateway
 from actors.roles.risk_monitor import RiskMonitor
 from actors.runtime.sim import FaultPlan
 from actors.testing import Sim
@@ -74,18 +74,18 @@ def test_risk_failing_as_it_sends_an_edge_freeze_still_decides_the_tick(monkeypa
 
 
 @pytest.mark.expect_failures
-def test_a_gateway_failing_in_the_mass_cancel_of_a_request_that_froze_it_goes_on(
+def test_a_gateway_failing_as_it_sends_the_mass_cancel_of_a_request_that_froze_it_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    handle, state = ExchangeGateway._handle_request, {"hit": False, "sim": None}
+    handle, state = GatewayCore._handle_request, {"hit": False, "sim": None}
 
-    def failing_handle(self: ExchangeGateway, request: Any) -> None:
+    def failing_handle(self: GatewayCore, request: Any, venue: Venue) -> None:
         if request.frozen and not self.frozen and not state["hit"]:
             state["hit"] = True
             fail_at_next_send(state["sim"])  # type: ignore[arg-type]
-        handle(self, request)
+        handle(self, request, venue)
 
-    monkeypatch.setattr(ExchangeGateway, "_handle_request", failing_handle)
+    monkeypatch.setattr(GatewayCore, "_handle_request", failing_handle)
     for seed in range(200):  # the store's flag must reach the gateway before risk's freeze does: some seeds
         sim = state["sim"] = Sim(seed)
         system = sim.start_system(symbols=["BTCUSDT", "ETHUSDT", "SOLUSDT"], iterations=12, edge_threshold=-1e9)
@@ -97,7 +97,8 @@ def test_a_gateway_failing_in_the_mass_cancel_of_a_request_that_froze_it_goes_on
         if state["hit"]:
             gateway = sim.last_instance(GATEWAY)
             assert system.ended_early is None and system.progress.done_through == 12
-            assert gateway.requested_through == 12 and not gateway.requests and not gateway.markets
+            core = gateway.core
+            assert core.requested_through == 12 and not core.requests and not core.markets
             assert gateway.client.get_orders() == []
             sim.shutdown()
             return

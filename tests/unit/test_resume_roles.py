@@ -72,7 +72,7 @@ def test_a_request_that_says_resumed_resumes_a_gateway_that_has_not_heard_risk_y
     tell(sim, GATEWAY, GatewayRequest(2, (), (place("CLI00000002"),), False, resumed=2))  # before Resume(2)
     assert [o.client_id for o in venue.get_orders()] == ["CLI00000002"]
     tell(sim, GATEWAY, Resume(2, "Resume: back"))  # then risk's word: nothing changes
-    assert not sim.actor(GATEWAY).frozen  # type: ignore[attr-defined]
+    assert not sim.actor(GATEWAY).core.frozen  # type: ignore[attr-defined]
 
 
 def test_a_late_copy_of_an_ended_freeze_does_not_freeze_the_gateway_again(sim: Sim) -> None:
@@ -85,7 +85,7 @@ def test_a_late_copy_of_an_ended_freeze_does_not_freeze_the_gateway_again(sim: S
     tell(sim, GATEWAY, Resume(2, "Resume: back"))
     tell(sim, GATEWAY, GatewayRequest(2, (), (place("CLI00000002"),), False, resumed=2))
     tell(sim, GATEWAY, Freeze(1, "Edge degradation"))  # delivered again, late
-    assert not sim.actor(GATEWAY).frozen and len(venue.get_orders()) == 1  # type: ignore[attr-defined]
+    assert not sim.actor(GATEWAY).core.frozen and len(venue.get_orders()) == 1  # type: ignore[attr-defined]
 
 
 class ShortVenue(FakeExchangeClient):

@@ -13,9 +13,9 @@ from actors.assembly.report import build_report, render
 from actors.assembly.system import System
 from actors.cli.run_shadow import run
 from actors.core.exchange import PlaceRequest
+from actors.core.gateway import GatewayCore, Venue
 from actors.core.types import OrderState, Side
 from actors.roles.addresses import GATEWAY, STORE, quoter
-from actors.roles.gateway import ExchangeGateway
 from actors.runtime.sim import FaultPlan
 from actors.testing import Sim
 from actors.venues.simulated import FakeExchangeClient
@@ -130,7 +130,7 @@ def test_a_resumed_engine_trades_again_and_every_actor_that_heard_the_freeze_hea
     moves = [(m["tick"], m["to"]) for m in report["risk"]["transitions"]]
     assert moves == [(23, "HALTED"), (28, "ACTIVE")]
     assert moves[1][0] - moves[0][0] == 5
-    assert not sim.actor(GATEWAY).frozen and not sim.actor(STORE).core.frozen  # type: ignore[attr-defined]
+    assert not sim.actor(GATEWAY).core.frozen and not sim.actor(STORE).core.frozen  # type: ignore[attr-defined]
     assert all(not sim.actor(quoter(s)).frozen for s in SYMBOLS)  # type: ignore[attr-defined]
     made = {o.created_tick for o in orders_of(sim)}
     assert not made & set(range(23, 28)) and set(range(28, 41)) <= made  # none while halted, orders again after
@@ -245,18 +245,18 @@ def test_a_reduce_only_order_never_grows_a_position_at_the_venue_on_a_hostile_ve
     # in the same request moved the venue's; the gateway now checks reduce-only orders against the venue's.
     flagged: set[str] = set()
     placed: list[tuple[str, int, int]] = []  # (client id, venue position before, after if it all traded)
-    place_all, place = ExchangeGateway._place_all, FakeExchangeClient.place
+    place_all, place = GatewayCore._place_all, FakeExchangeClient.place
 
-    def noting_request(gateway: ExchangeGateway, request: GatewayRequest) -> Any:
+    def noting_request(core: GatewayCore, request: GatewayRequest, venue: Venue) -> Any:
         flagged.update(item.client_id for item in request.places if item.reduce_only)
-        return place_all(gateway, request)
+        return place_all(core, request, venue)
 
     def noting_place(venue: FakeExchangeClient, request: PlaceRequest) -> Any:
         before = venue.get_positions().get(request.symbol, 0)
         placed.append((request.client_id, before, before + int(request.side) * request.qty_lots))
         return place(venue, request)
 
-    monkeypatch.setattr(ExchangeGateway, "_place_all", noting_request)
+    monkeypatch.setattr(GatewayCore, "_place_all", noting_request)
     monkeypatch.setattr(FakeExchangeClient, "place", noting_place)
     sim = Sim(seed)
     config = {"seed": seed, "iterations": 60, "edge_threshold": -1000.0, "reduce_above_usd": 1500.0,
