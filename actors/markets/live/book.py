@@ -10,8 +10,8 @@ order book correctly":
   is a gap), a diff whose ``u`` is below the book's id is old and ignored; the book's id becomes ``u``;
 - USDⓈ-M (developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams/
   How-to-manage-a-local-order-book-correctly): drop diffs whose ``u`` is below ``lastUpdateId``; the first
-  applied has ``U <= lastUpdateId <= u``; after it, each diff's ``pu`` must equal the previous diff's ``u``,
-  otherwise it is a gap;
+  applied has ``U <= lastUpdateId <= u`` (or, when the snapshot came before any diff, ``pu == lastUpdateId``);
+  after it, each diff's ``pu`` must equal the previous diff's ``u``, otherwise it is a gap;
 - both: a quantity is the level's absolute size; 0 removes the level (removing an absent level is normal).
 
 A gap makes the book stale until a new snapshot has been applied: the diffs
@@ -97,7 +97,8 @@ class DepthBook:
             if diff.final_id < self.last_id:
                 return "old"
             if self._first_after_snapshot:
-                if not diff.first_id <= self.last_id <= diff.final_id:
+                # the documented rule, or the diff right after the snapshot's id (no diff buffered before it)
+                if not (diff.first_id <= self.last_id <= diff.final_id or diff.previous_final_id == self.last_id):
                     return self._gap(diff)
             elif diff.previous_final_id != self.last_id:
                 return self._gap(diff)
