@@ -10,8 +10,8 @@ docs.tardis.dev/downloadable-csv-files, as :mod:`actors.markets._tardis` reads t
   the live session's events.
 
 Rows are written in the order they arrived, as they arrive; the files are
-flushed at most :data:`FLUSH_EVERY_US` apart and on close, so a killed session
-loses at most that much.
+flushed when a row comes :data:`FLUSH_EVERY_US` or more after the last flush,
+on a disconnect (the client calls :meth:`Recorder.flush`) and on close.
 """
 
 from __future__ import annotations
