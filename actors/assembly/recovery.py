@@ -38,15 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.assembly.config import ShadowConfig
-from actors.core.orders import FillOutcome, IllegalTransition, OrderStore
-from actors.core.risk import RiskEngine
-from actors.core.trading_state import Transition
-from actors.core.types import Fill
-from actors.markets.data import MarketDataSource
-from actors.venues.faults import FaultyExchange
-from actors.venues.interface import IExchangeClient, SupportsHistory, VenueHistory
-from actors.wire.journal import JournalError, JournalReader, JournalWriter
-from actors.wire.journal_records import (
+from actors.core.journal_records import (
     Create,
     Decided,
     Final,
@@ -57,13 +49,21 @@ from actors.wire.journal_records import (
     decode_risk,
     decode_store,
 )
+from actors.core.orders import FillOutcome, IllegalTransition, OrderStore
+from actors.core.risk import RiskEngine
+from actors.core.trading_state import Transition
+from actors.core.types import Fill
+from actors.markets.data import MarketDataSource
+from actors.venues.faults import FaultyExchange
+from actors.venues.interface import IExchangeClient, SupportsHistory, VenueHistory
+from actors.wire.journal import JournalError, JournalReader, JournalWriter
 
 STORE_JOURNAL = "store.journal"
 VENUE_JOURNAL = "venue.journal"
 RISK_JOURNAL = "risk.journal"
 JOURNALS = (STORE_JOURNAL, VENUE_JOURNAL, RISK_JOURNAL)
 FINISHED = "finished"
-"""The name of the store journal's last record once a run finished (:class:`~actors.wire.journal_records.Finished`)."""
+"""The name of the store journal's last record once a run finished (:class:`~actors.core.journal_records.Finished`)."""
 ERROR_FAULTS = (
     "place_error", "place_timeout", "cancel_error", "cancel_timeout", "mass_cancel_error", "mass_cancel_timeout",
 )  # fmt: skip

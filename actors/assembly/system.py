@@ -44,7 +44,7 @@ from actors.venues.interface import IExchangeClient, SupportsClose, SupportsTick
 from actors.venues.recorded import RecordedVenue
 from actors.venues.simulated import FakeExchangeClient
 from actors.wire.codec import encode
-from actors.wire.journal import JournalError, JournalLock, JournalReader, journal_fingerprint
+from actors.wire.journal import JournalError, JournalLock, JournalReader, JournalWriter, journal_fingerprint
 from actors.wire.messages import (
     CancelItem,
     CancelOrders,
@@ -352,7 +352,7 @@ class System:
             if recovered.risk_journal is not None:
                 closed = _close(recovered.risk_journal.close) and closed
             journal, directory, report = recovered.store.journal, self.journal_dir, self.final_report
-            if journal is not None:
+            if isinstance(journal, JournalWriter):  # the store's sink is the file this system opened
                 if closed and report is not None and directory is not None:
                     _close(lambda: finish(directory, journal, finish_key(self.config), report))
                 _close(journal.close)

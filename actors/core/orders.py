@@ -35,8 +35,20 @@ from actors.core._lifecycle import (
     step,
 )
 from actors.core.exchange import CancelOutcome
+from actors.core.journal_records import (
+    Ack,
+    CancelAnswered,
+    CancelsConfirmed,
+    Create,
+    Expire,
+    FillRecord,
+    JournalError,
+    JournalSink,
+    Record,
+    Reject,
+    RequestCancel,
+)
 from actors.core.types import Fill, OrderState, Side
-from actors.wire.journal import JournalError, JournalWriter, Record
 
 __all__ = [
     "CANCEL_BACKOFF_CAP_TICKS",
@@ -134,8 +146,8 @@ class OrderStore:
     id_width: int = 8
     retain_ticks: int | None = None
     stats: OrderStats = field(default_factory=OrderStats)
-    journal: JournalWriter | None = field(default=None, repr=False, compare=False)
-    """Where every operation is recorded before it is applied (see :mod:`actors.wire.journal`)."""
+    journal: JournalSink | None = field(default=None, repr=False, compare=False)
+    """Where every operation is recorded before it is applied (a journal file: :mod:`actors.wire.journal`)."""
     listener: OrderListener | None = field(default=None, repr=False, compare=False)
     """Told of every event of every order (:data:`OrderListener`): the one place every transition is seen."""
 
@@ -173,7 +185,7 @@ class OrderStore:
         if client_id in self._orders:
             raise ValueError(f"client id {client_id} is taken")
         if self.journal is not None:
-            self.journal.append(["create", symbol, int(side), price_ticks, qty_lots, tick, number])
+            self.journal.append(Create(symbol, int(side), price_ticks, qty_lots, tick, number))
         self._placed += 1
         self.highest_number = max(self.highest_number, number)
         order = Order(client_id, symbol, side, price_ticks, qty_lots, tick)
@@ -188,7 +200,7 @@ class OrderStore:
     def acknowledge(self, client_id: str, exchange_order_id: str) -> Order:
         """PENDING -> OPEN under the exchange's id; the same ack again changes nothing."""
         if self.journal is not None:
-            self.journal.append(["ack", client_id, exchange_order_id])
+            self.journal.append(Ack(client_id, exchange_order_id))
         order = self._require(client_id, "acknowledge")
         if order.state is not OrderState.PENDING and order.exchange_order_id != exchange_order_id:
             self.stats.illegal_transitions += 1
@@ -204,7 +216,7 @@ class OrderStore:
     def reject(self, client_id: str, reason: str) -> Order:
         """PENDING -> REJECTED; the same reject again changes nothing."""
         if self.journal is not None:
-            self.journal.append(["reject", client_id, reason])
+            self.journal.append(Reject(client_id, reason))
         order = self._require(client_id, "reject")
         transition = self._step(order, Event.REJECT)
         if transition.counted_as is None:
@@ -219,7 +231,7 @@ class OrderStore:
         A PENDING order is only marked: its cancel goes out once its ack arrives.
         """
         if self.journal is not None:
-            self.journal.append(["request_cancel", client_id])
+            self.journal.append(RequestCancel(client_id))
         order = self._orders.get(client_id)
         if order is None or order.state.is_terminal or order.cancel is not _NO_CANCEL:
             return False
@@ -240,7 +252,7 @@ class OrderStore:
         Returns how many orders this moved from open to CANCELED.
         """
         if self.journal is not None:
-            self.journal.append(["cancels_confirmed", list(client_ids)])
+            self.journal.append(CancelsConfirmed(tuple(client_ids)))
         orders, canceled = self._orders, 0
         for client_id in client_ids:
             order = orders.get(client_id)
@@ -294,7 +306,7 @@ class OrderStore:
         and decided by :meth:`cancel_outcome`; ``reason`` is kept for the event log.
         """
         if self.journal is not None:
-            self.journal.append(["cancel_answered", client_id, ok, reason])
+            self.journal.append(CancelAnswered(client_id, ok, reason))
         return self.cancel_outcome(client_id, CancelOutcome.read(ok, reason), reason)
 
     def cancel_outcome(self, client_id: str, outcome: CancelOutcome, reason: str = "") -> Order:
@@ -320,9 +332,7 @@ class OrderStore:
     def apply_fill(self, fill: Fill) -> FillOutcome:
         """Apply ``fill`` exactly once; see :class:`FillOutcome` for what else can happen."""
         if self.journal is not None:
-            f = fill
-            self.journal.append(["fill", f.fill_id, f.exchange_order_id, f.client_id, f.symbol, int(f.side),
-                                 f.price_ticks, f.qty_lots, f.tick])  # fmt: skip
+            self.journal.append(FillRecord(fill))
         if fill.fill_id in self._applied_fills:
             self.stats.duplicate_fills += 1
             return FillOutcome.DUPLICATE
@@ -368,7 +378,7 @@ class OrderStore:
     def expire(self, tick: int) -> int:
         """Now at ``tick``: forget orders terminal since ``tick - retain_ticks`` or earlier; how many."""
         if self.journal is not None:
-            self.journal.append(["expire", tick])
+            self.journal.append(Expire(tick))
         self._tick = tick
         if self.retain_ticks is None:
             return 0

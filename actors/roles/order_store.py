@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from loguru import logger
 
+from actors.core.journal_records import FreezeRecord, ResumeRecord
 from actors.core.orders import OrderStore
 from actors.core.store import (
     ANSWER_DEADLINE_TICKS,
@@ -31,7 +32,6 @@ from actors.roles.supervision import SupervisedRole
 from actors.runtime.actor import handles
 from actors.telemetry.logs import event
 from actors.wire.codec import Message
-from actors.wire.journal_records import FreezeRecord, ResumeRecord
 from actors.wire.messages import (
     CancelItem,
     CancelOrders,

@@ -29,6 +29,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from actors.core.journal_records import Decided, Final, RiskRecord, StateMove
 from actors.core.pnl import PnlLine
 from actors.core.risk import BLIND, RiskEngine
 from actors.core.trading_state import Transition
@@ -40,7 +41,6 @@ from actors.runtime.base import TimerHandle
 from actors.telemetry.logs import STATE_LEVEL, event, state_moved
 from actors.wire.codec import encode
 from actors.wire.journal import JournalError, JournalWriter
-from actors.wire.journal_records import Decided, Final, RiskRecord, StateMove
 from actors.wire.messages import (
     DecisionDeadline,
     FillItem,

@@ -54,12 +54,12 @@ from actors.core.exchange import (
     PlaceRequest,
     PlaceResult,
 )
+from actors.core.journal_records import CancelDone, FaultInjected, FaultNote, MassCancel, MassFault
 from actors.core.keyed_random import uniform
 from actors.core.types import Fill, Side
 from actors.venues.interface import FillListener
 from actors.venues.simulated import FakeExchangeClient
 from actors.wire.journal import JournalError
-from actors.wire.journal_records import CancelDone, FaultInjected, FaultNote, MassCancel, MassFault
 
 FAULT_KINDS = (
     "cancel_error", "cancel_race", "cancel_timeout", "duplicate_fill", "mass_cancel_error", "mass_cancel_timeout",

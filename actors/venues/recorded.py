@@ -38,12 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.core.exchange import CancelResult, ExchangeOrder, PlaceRequest, PlaceResult
-from actors.core.types import Fill, Side
-from actors.venues.faults import FaultLog
-from actors.venues.interface import PlacedOrder, VenueHistory
-from actors.venues.simulated import FakeExchangeClient, _Resting
-from actors.wire.journal import JournalError, JournalReader, JournalWriter
-from actors.wire.journal_records import (
+from actors.core.journal_records import (
     Advance,
     CancelAll,
     FaultNote,
@@ -55,6 +50,11 @@ from actors.wire.journal_records import (
     VenueRecord,
     decode_venue,
 )
+from actors.core.types import Fill, Side
+from actors.venues.faults import FaultLog
+from actors.venues.interface import PlacedOrder, VenueHistory
+from actors.venues.simulated import FakeExchangeClient, _Resting
+from actors.wire.journal import JournalError, JournalReader, JournalWriter
 
 REDELIVER_TICKS = 2
 """Fills of this many ticks before the venue's last are streamed again after a restore."""

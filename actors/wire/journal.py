@@ -40,13 +40,13 @@ from typing import Any, ClassVar, Protocol
 
 import msgpack
 
-Record = list[Any]
-"""A record as a journal holds it: a msgpack list, its name first (the shapes: :mod:`actors.wire.journal_records`)."""
+from actors.core.journal_records import JournalError, Record
+
 Fingerprint = Mapping[str, Any]
 
 
 class Encodable(Protocol):
-    """A typed record (:mod:`actors.wire.journal_records`): it knows its list."""
+    """A typed record (:mod:`actors.core.journal_records`): it knows its list."""
 
     def encode(self) -> Record:
         """The list the journal holds."""
@@ -56,10 +56,6 @@ class Encodable(Protocol):
 JOURNAL_VERSION = 2
 """Version 1 had no frames and no header; such a journal is refused with a clear line."""
 HEADER = "journal"
-
-
-class JournalError(ValueError):
-    """A journal that cannot be used: unreadable, unwritable, or garbage before its end (a torn tail is fine)."""
 
 
 def _refuse_special(path: Path) -> None:
@@ -107,7 +103,7 @@ class JournalWriter:
             self._pending = True
 
     def append(self, record: Encodable | Record) -> None:
-        """Buffer one record: a typed one (:mod:`actors.wire.journal_records`), or its list."""
+        """Buffer one record: a typed one (:mod:`actors.core.journal_records`), or its list."""
         self._file.write(_frame(record if isinstance(record, list) else record.encode()))
         self.records += 1
         self._pending = True
@@ -325,3 +321,21 @@ def _shown(value: Any) -> str:
     if isinstance(value, list) and len(value) > 4:
         return f"[{', '.join(map(repr, value[:3]))}, ... {len(value)} items]"
     return repr(value)
+
+
+__all__ = [
+    "CHUNK_BYTES",
+    "Encodable",
+    "FRAME_HEADER",
+    "Fingerprint",
+    "HEADER",
+    "JOURNAL_VERSION",
+    "JournalError",
+    "JournalLock",
+    "JournalReader",
+    "JournalWriter",
+    "Record",
+    "Settings",
+    "UNFINGERPRINTED",
+    "journal_fingerprint",
+]

@@ -31,7 +31,6 @@ from typing import Any, Protocol
 
 from actors.core.trading_state import TradingState
 from actors.core.types import Fill, Side
-from actors.wire.journal import JournalError, Record
 
 __all__ = [
     "Ack",
@@ -50,11 +49,13 @@ __all__ = [
     "Final",
     "Finished",
     "FreezeRecord",
+    "JournalError",
     "JournalRecord",
     "JournalSink",
     "MassCancel",
     "MassFault",
     "Note",
+    "Record",
     "Reject",
     "RequestCancel",
     "ResumeRecord",
@@ -71,6 +72,14 @@ __all__ = [
     "decode_store",
     "decode_venue",
 ]
+
+
+Record = list[Any]
+"""A record as a journal holds it: its name, then its values (msgpack)."""
+
+
+class JournalError(ValueError):
+    """A journal that cannot be used: unreadable, unwritable, or garbage before its end (a torn tail is fine)."""
 
 
 class JournalSink(Protocol):
