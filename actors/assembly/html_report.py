@@ -38,7 +38,7 @@ from plotly.io import to_json
 from actors.assembly.config import ShadowConfig, resolve
 from actors.core.types import Instrument
 from actors.markets.data import MarketDataSource
-from actors.telemetry.order_events import OrderEvent, read_events
+from actors.telemetry.order_events import EventLogRow, read_events
 
 __all__ = ["RunSeries", "TimeAxis", "build_html", "collect_series", "plotly_bundle", "run_settings", "write_html"]
 
@@ -87,7 +87,7 @@ class RunSeries:
 
 
 def collect_series(
-    events: Iterable[OrderEvent],
+    events: Iterable[EventLogRow],
     *,
     ticks: int,
     shown: Sequence[str],

@@ -27,7 +27,7 @@ from actors.assembly.config import ConfigError, ShadowConfig, output_file
 from actors.core.clock import FrozenClock
 from actors.core.instruments import instrument_for
 from actors.core.types import Instrument
-from actors.telemetry.order_events import OrderEvents
+from actors.telemetry.order_events import EventLog
 from actors.telemetry.telemetry import Telemetry
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class Watch:
         _refuse_inputs(config, outputs)
         instruments = {symbol: instrument_for(symbol, config.seed) for symbol in config.symbols}
         self.instruments = instruments
-        events = OrderEvents(instruments, FrozenClock.parse(config.freeze_utc_iso))
+        events = EventLog(instruments, FrozenClock.parse(config.freeze_utc_iso))
         tracked = config.symbols[: config.metrics_symbols]
         self.telemetry = Telemetry(events, tracked_symbols=tracked, metrics=self.metrics)
 

@@ -60,7 +60,7 @@ class IllegalTransition(ValueError):
     """An order was asked to move to a state its current state cannot reach."""
 
 
-class Event(enum.Enum):
+class OrderEvent(enum.Enum):
     """What can happen to an order."""
 
     __hash__ = object.__hash__  # as OrderState: members are singletons, and the table is looked up per event
@@ -76,46 +76,46 @@ class Event(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Transition:
+class OrderMove:
     """Where an event takes an order, and the store counter it is counted in when it is no ordinary move."""
 
     to: OrderState
     counted_as: str | None = None
 
 
-TRANSITIONS: Mapping[tuple[OrderState, Event], Transition] = {
+TRANSITIONS: Mapping[tuple[OrderState, OrderEvent], OrderMove] = {
     # waiting for the venue's answer to the placement
-    (PENDING, Event.ACK): Transition(OPEN),
-    (PENDING, Event.REJECT): Transition(REJECTED),
-    (PENDING, Event.FILL): Transition(PARTIALLY_FILLED),  # the fill implies the ack
-    (PENDING, Event.LAST_FILL): Transition(FILLED),
-    (PENDING, Event.CANCELED): Transition(CANCELED),
+    (PENDING, OrderEvent.ACK): OrderMove(OPEN),
+    (PENDING, OrderEvent.REJECT): OrderMove(REJECTED),
+    (PENDING, OrderEvent.FILL): OrderMove(PARTIALLY_FILLED),  # the fill implies the ack
+    (PENDING, OrderEvent.LAST_FILL): OrderMove(FILLED),
+    (PENDING, OrderEvent.CANCELED): OrderMove(CANCELED),
     # resting at the venue
-    (OPEN, Event.ACK): Transition(OPEN, "duplicate_answers"),
-    (OPEN, Event.FILL): Transition(PARTIALLY_FILLED),
-    (OPEN, Event.LAST_FILL): Transition(FILLED),
-    (OPEN, Event.CANCELED): Transition(CANCELED),
-    (PARTIALLY_FILLED, Event.ACK): Transition(PARTIALLY_FILLED, "duplicate_answers"),
-    (PARTIALLY_FILLED, Event.FILL): Transition(PARTIALLY_FILLED),
-    (PARTIALLY_FILLED, Event.LAST_FILL): Transition(FILLED),
-    (PARTIALLY_FILLED, Event.CANCELED): Transition(CANCELED, "partially_filled_then_canceled"),
+    (OPEN, OrderEvent.ACK): OrderMove(OPEN, "duplicate_answers"),
+    (OPEN, OrderEvent.FILL): OrderMove(PARTIALLY_FILLED),
+    (OPEN, OrderEvent.LAST_FILL): OrderMove(FILLED),
+    (OPEN, OrderEvent.CANCELED): OrderMove(CANCELED),
+    (PARTIALLY_FILLED, OrderEvent.ACK): OrderMove(PARTIALLY_FILLED, "duplicate_answers"),
+    (PARTIALLY_FILLED, OrderEvent.FILL): OrderMove(PARTIALLY_FILLED),
+    (PARTIALLY_FILLED, OrderEvent.LAST_FILL): OrderMove(FILLED),
+    (PARTIALLY_FILLED, OrderEvent.CANCELED): OrderMove(CANCELED, "partially_filled_then_canceled"),
     # terminal: never left; some answers still arrive and change nothing
-    (FILLED, Event.ACK): Transition(FILLED, "duplicate_answers"),
-    (FILLED, Event.CANCELED): Transition(FILLED, "cancel_after_fill"),  # the fill won the race
-    (CANCELED, Event.ACK): Transition(CANCELED, "duplicate_answers"),
-    (CANCELED, Event.FILL): Transition(CANCELED, "fills_after_cancel"),  # traded before the cancel took effect
-    (CANCELED, Event.LAST_FILL): Transition(CANCELED, "fills_after_cancel"),
-    (CANCELED, Event.CANCELED): Transition(CANCELED),  # confirmed again (a mass cancel after a cancel)
-    (REJECTED, Event.REJECT): Transition(REJECTED, "duplicate_answers"),
+    (FILLED, OrderEvent.ACK): OrderMove(FILLED, "duplicate_answers"),
+    (FILLED, OrderEvent.CANCELED): OrderMove(FILLED, "cancel_after_fill"),  # the fill won the race
+    (CANCELED, OrderEvent.ACK): OrderMove(CANCELED, "duplicate_answers"),
+    (CANCELED, OrderEvent.FILL): OrderMove(CANCELED, "fills_after_cancel"),  # traded before the cancel took effect
+    (CANCELED, OrderEvent.LAST_FILL): OrderMove(CANCELED, "fills_after_cancel"),
+    (CANCELED, OrderEvent.CANCELED): OrderMove(CANCELED),  # confirmed again (a mass cancel after a cancel)
+    (REJECTED, OrderEvent.REJECT): OrderMove(REJECTED, "duplicate_answers"),
 }
 """Every legal (state, event) pair.  A pair not listed is illegal."""
 
 
-_VERBS = {Event.ACK: "acknowledge", Event.REJECT: "reject", Event.FILL: "fill", Event.LAST_FILL: "fill",
-          Event.CANCELED: "cancel"}  # fmt: skip
+_VERBS = {OrderEvent.ACK: "acknowledge", OrderEvent.REJECT: "reject", OrderEvent.FILL: "fill",
+          OrderEvent.LAST_FILL: "fill", OrderEvent.CANCELED: "cancel"}  # fmt: skip
 
 
-def step(client_id: str, state: OrderState, event: Event) -> Transition:
+def step(client_id: str, state: OrderState, event: OrderEvent) -> OrderMove:
     """The transition ``event`` makes from ``state``; :class:`IllegalTransition` if there is none."""
     transition = TRANSITIONS.get((state, event))
     if transition is None:
@@ -278,12 +278,12 @@ __all__ = [
     "VENUE_WORD",
     "CancelEvent",
     "CancelState",
-    "Event",
+    "OrderEvent",
     "Here",
     "IllegalTransition",
     "InFlight",
     "Settle",
-    "Transition",
+    "OrderMove",
     "awaiting_answer",
     "cancel_can_go",
     "cancel_means_canceled",

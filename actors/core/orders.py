@@ -27,9 +27,9 @@ from actors.core._lifecycle import (
     NOT_OPEN_AT_VENUE,
     CancelEvent,
     CancelState,
-    Event,
     IllegalTransition,
-    Transition,
+    OrderEvent,
+    OrderMove,
     cancel_can_go,
     cancel_step,
     step,
@@ -206,7 +206,7 @@ class OrderStore:
             self.stats.illegal_transitions += 1
             state = order.state.value
             raise IllegalTransition(f"cannot acknowledge {client_id} under {exchange_order_id}: it is {state}")
-        transition = self._step(order, Event.ACK)
+        transition = self._step(order, OrderEvent.ACK)
         if transition.counted_as is None:
             self._set_exchange_id(order, exchange_order_id)
         if self._apply(order, transition) and self.listener is not None:
@@ -218,7 +218,7 @@ class OrderStore:
         if self.journal is not None:
             self.journal.append(Reject(client_id, reason))
         order = self._require(client_id, "reject")
-        transition = self._step(order, Event.REJECT)
+        transition = self._step(order, OrderEvent.REJECT)
         if transition.counted_as is None:
             order.reason = reason
         if self._apply(order, transition) and self.listener is not None:
@@ -241,7 +241,7 @@ class OrderStore:
     def confirm_cancel(self, client_id: str) -> Order:
         """The exchange confirmed the cancel: -> CANCELED (FILLED stays FILLED: the fill won the race)."""
         order = self._require(client_id, "confirm cancel of")
-        if self._apply(order, self._step(order, Event.CANCELED)) and self.listener is not None:
+        if self._apply(order, self._step(order, OrderEvent.CANCELED)) and self.listener is not None:
             self.listener(order, "cancel", order.price_ticks, order.remaining_lots)
         return order
 
@@ -342,10 +342,10 @@ class OrderStore:
             return FillOutcome.UNKNOWN_ORDER
         lots, remaining = fill.qty_lots, order.remaining_lots
         if not 0 < lots <= remaining:
-            self._step(order, Event.FILL)  # a fill of an order that cannot trade is illegal before it is too big
+            self._step(order, OrderEvent.FILL)  # a fill of an order that cannot trade is illegal before it is too big
             self.stats.overfills += 1
             return FillOutcome.OVERFILL
-        transition = self._step(order, Event.LAST_FILL if lots == remaining else Event.FILL)
+        transition = self._step(order, OrderEvent.LAST_FILL if lots == remaining else OrderEvent.FILL)
         self._applied_fills.add(fill.fill_id)
         self._fill_ids.setdefault(order.client_id, []).append(fill.fill_id)
         if order.exchange_order_id is None:
@@ -473,7 +473,7 @@ class OrderStore:
             raise IllegalTransition(f"cannot {action} unknown order {client_id}")
         return order
 
-    def _step(self, order: Order, event: Event) -> Transition:
+    def _step(self, order: Order, event: OrderEvent) -> OrderMove:
         """The life cycle's verdict on ``event`` (:func:`actors.core._lifecycle.step`), an illegal one counted."""
         try:
             return step(order.client_id, order.state, event)
@@ -481,7 +481,7 @@ class OrderStore:
             self.stats.illegal_transitions += 1
             raise
 
-    def _apply(self, order: Order, transition: Transition) -> bool:
+    def _apply(self, order: Order, transition: OrderMove) -> bool:
         """Count what the transition is counted as, and move the order if it moves; True if it moved."""
         if transition.counted_as is not None:
             setattr(self.stats, transition.counted_as, getattr(self.stats, transition.counted_as) + 1)

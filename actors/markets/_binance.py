@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 
 from actors.core.instruments import canonical_symbol
-from actors.markets.events import QUOTE, TRADE, Event
+from actors.markets.events import QUOTE, TRADE, MarketEvent
 
 BOOK_TICKER_HEADER = (
     "update_id", "best_bid_price", "best_bid_qty", "best_ask_price", "best_ask_qty", "transaction_time", "event_time",
@@ -43,7 +43,7 @@ TRADES_HEADERS = (
 _FILE_SYMBOL = re.compile(r"^([A-Za-z0-9]{2,20}(?:_[A-Za-z0-9]{1,12})?)-")
 _BOOLEANS = frozenset({"true", "false", "True", "False", "TRUE", "FALSE"})
 
-Parse = Callable[[list[str]], Event]
+Parse = Callable[[list[str]], MarketEvent]
 
 
 def symbol_of_file(name: str) -> str | None:
@@ -66,7 +66,7 @@ def looks_like_trades(row: list[str]) -> bool:
 def book_ticker(symbol: str, to_us: Callable[[str], int]) -> Parse:
     """A parser of bookTicker rows; it raises ValueError (or IndexError) on a row that is not one."""
 
-    def parse(row: list[str]) -> Event:
+    def parse(row: list[str]) -> MarketEvent:
         if len(row) != 7:
             raise ValueError(f"expected 7 fields, got {len(row)}")
         bid, bid_size, ask, ask_size = float(row[1]), float(row[2]), float(row[3]), float(row[4])
@@ -80,7 +80,7 @@ def book_ticker(symbol: str, to_us: Callable[[str], int]) -> Parse:
 def agg_trades(symbol: str, to_us: Callable[[str], int]) -> Parse:
     """A parser of aggTrades rows (7 fields, or 8 with ``is_best_match``)."""
 
-    def parse(row: list[str]) -> Event:
+    def parse(row: list[str]) -> MarketEvent:
         if len(row) not in (7, 8) or row[6] not in _BOOLEANS:
             raise ValueError(f"expected 7 or 8 fields ending with is_buyer_maker, got {len(row)}")
         price, size = float(row[1]), float(row[2])
@@ -94,7 +94,7 @@ def agg_trades(symbol: str, to_us: Callable[[str], int]) -> Parse:
 def trades(symbol: str, to_us: Callable[[str], int]) -> Parse:
     """A parser of trades rows (6 fields, or spot's 7 with ``is_best_match``)."""
 
-    def parse(row: list[str]) -> Event:
+    def parse(row: list[str]) -> MarketEvent:
         if len(row) not in (6, 7) or row[5] not in _BOOLEANS:
             raise ValueError(f"expected 6 or 7 fields with is_buyer_maker sixth, got {len(row)}")
         price, size = float(row[1]), float(row[2])

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from actors.core.instruments import canonical_symbol
-from actors.markets.events import NO_ASK, NO_BID, QUOTE, TRADE, Event
+from actors.markets.events import NO_ASK, NO_BID, QUOTE, TRADE, MarketEvent
 
 QUOTES_HEADER = (
     "exchange",
@@ -33,7 +33,7 @@ QUOTES_HEADER = (
 )
 TRADES_HEADER = ("exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount")
 
-Parse = Callable[[list[str]], Event]
+Parse = Callable[[list[str]], MarketEvent]
 
 
 def symbol_name(raw: str) -> str:
@@ -59,7 +59,7 @@ def quotes(_symbol: str, to_us: Callable[[str], int]) -> Parse:
     """
     symbols: dict[str, str] = {}
 
-    def parse(row: list[str]) -> Event:
+    def parse(row: list[str]) -> MarketEvent:
         symbol = _symbol_of(row, symbols)
         if not (row[5] and row[6] and row[4] and row[7]):
             return _one_sided(row, symbol, to_us)
@@ -71,7 +71,7 @@ def quotes(_symbol: str, to_us: Callable[[str], int]) -> Parse:
     return parse
 
 
-def _one_sided(row: list[str], symbol: str, to_us: Callable[[str], int]) -> Event:
+def _one_sided(row: list[str], symbol: str, to_us: Callable[[str], int]) -> MarketEvent:
     """A quote with an empty side (both its price and its amount empty): that side absent."""
     if bool(row[4]) != bool(row[5]) or bool(row[6]) != bool(row[7]):
         raise ValueError("a side's price and amount are both empty (no such side) or both given")
@@ -87,7 +87,7 @@ def trades(_symbol: str, to_us: Callable[[str], int]) -> Parse:
     """A parser of trades rows; it raises ValueError (or IndexError) on a row that is not one."""
     symbols: dict[str, str] = {}
 
-    def parse(row: list[str]) -> Event:
+    def parse(row: list[str]) -> MarketEvent:
         symbol = _symbol_of(row, symbols)
         price, size = float(row[6]), float(row[7])
         if not (0.0 < price < 1e15 and 0.0 <= size < 1e15):

@@ -25,7 +25,7 @@ NO_BID = 0.0
 NO_ASK = math.inf
 """A quote's ask price when nobody offers (above every price)."""
 
-Event = tuple[int, int, str, float, float, float, float]
+MarketEvent = tuple[int, int, str, float, float, float, float]
 """One row of a market file, validated (see the module's docstring for the layout)."""
 
 BAD_ROW_KINDS = ("back_in_time", "crossed", "malformed")

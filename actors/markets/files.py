@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from actors.markets import _binance, _tardis
-from actors.markets.events import NO_ASK, NO_BID, QUOTE, Event, MarketDataError
+from actors.markets.events import NO_ASK, NO_BID, QUOTE, MarketDataError, MarketEvent
 from actors.markets.timestamps import CONVERTERS, UNITS, unit_of
 
 BAD_ROW_POLICIES = ("error", "skip")
@@ -41,7 +41,7 @@ TIME_UNITS = ("auto", *UNITS)
 _READ_ERRORS = (OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error, zipfile.BadZipFile)
 """What reading a damaged file raises: a truncated gzip or zip, a bad CRC, bytes that are not UTF-8."""
 
-Parser = Callable[[str, Callable[[str], int]], Callable[[list[str]], Event]]
+Parser = Callable[[str, Callable[[str], int]], Callable[[list[str]], MarketEvent]]
 """Makes a file's row parser from its symbol (Binance: from the file name) and its timestamp converter."""
 
 
@@ -254,7 +254,7 @@ class MarketFile:
                 )
             self.symbol = symbol
 
-    def __iter__(self) -> Iterator[Event]:
+    def __iter__(self) -> Iterator[MarketEvent]:
         path, fmt = self.path, self.format
         parse = fmt.parser(self.symbol, CONVERTERS[self.time_unit])
         skip = self.on_bad_row == "skip"
@@ -322,14 +322,14 @@ def _bounded_lines(handle: IO[str], path: Path) -> Iterator[str]:
         yield line
 
 
-def merged(files: Sequence[MarketFile]) -> Iterator[Event]:
+def merged(files: Sequence[MarketFile]) -> Iterator[MarketEvent]:
     """Every file's events on one time line; equal timestamps keep the files' order (stable, deterministic)."""
     if len(files) == 1:
         return iter(files[0])
     return heapq.merge(*files, key=_timestamp)
 
 
-def _timestamp(event: Event) -> int:
+def _timestamp(event: MarketEvent) -> int:
     return event[0]
 
 

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from actors.core.types import Instrument
-from actors.markets.events import NO_ASK, NO_BID, QUOTE, Event
+from actors.markets.events import NO_ASK, NO_BID, QUOTE, MarketEvent
 from actors.markets.files import MarketFile, merged
 
 TickEvent = tuple[int, str, int, int, int, int]
@@ -77,18 +77,18 @@ class Buckets:
         self._units = {
             s: (float(i.tick_size), float(i.lot_size)) for s, i in recording.instruments.items()
         }  # fmt: skip
-        self._events: Iterator[Event] = merged(recording.files)
-        self._pending: Event | None = None
+        self._events: Iterator[MarketEvent] = merged(recording.files)
+        self._pending: MarketEvent | None = None
         self.through = 0
         """The last bucket handed out."""
 
-    def next_raw(self) -> list[Event]:
+    def next_raw(self) -> list[MarketEvent]:
         """The events of bucket ``through + 1`` as the files have them (none once the files are done)."""
         self.through += 1
         recording = self._recording
         end = recording.start_us + self.through * recording.bucket_us
         units = self._units
-        bucket: list[Event] = []
+        bucket: list[MarketEvent] = []
         event = self._pending
         events = self._events
         if event is None:

@@ -54,7 +54,7 @@ from actors.wire.messages import (
 )
 
 if TYPE_CHECKING:
-    from actors.telemetry.order_events import OrderEvents
+    from actors.telemetry.order_events import EventLog
 
 __all__ = ["ANSWER_DEADLINE_TICKS", "OrderStoreActor", "StoreSnapshot"]
 
@@ -88,7 +88,7 @@ class OrderStoreActor(SupervisedRole):
     urgent: ClassVar[bool] = True  # on the critical path of every tick and of a freeze
 
     def __init__(
-        self, store: OrderStore | None = None, *, requested_through: int = 0, events: OrderEvents | None = None,
+        self, store: OrderStore | None = None, *, requested_through: int = 0, events: EventLog | None = None,
         final_tick: int | None = None,
     ) -> None:  # fmt: skip
         """``events``: told of every order event (the event log, the metrics), stamped with the record's tick.

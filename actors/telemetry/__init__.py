@@ -5,7 +5,7 @@ metrics need prometheus_client and the HTML report plotly, both in the
 ``observe`` extra (``pip install -e '.[observe]'``), imported only when asked for.
 """
 
-from actors.telemetry.order_events import COLUMNS, OrderEvent, OrderEvents, read_events
+from actors.telemetry.order_events import COLUMNS, EventLog, EventLogRow, read_events
 from actors.telemetry.telemetry import FROZEN, REDUCING, TRADING, Telemetry
 
-__all__ = ["COLUMNS", "FROZEN", "REDUCING", "TRADING", "OrderEvent", "OrderEvents", "Telemetry", "read_events"]
+__all__ = ["COLUMNS", "FROZEN", "REDUCING", "TRADING", "EventLogRow", "EventLog", "Telemetry", "read_events"]

@@ -1,7 +1,7 @@
 """Every order event of a run, seen in one place: the order store's listener.
 
 The core :class:`~actors.core.orders.OrderStore` tells its listener of every
-event of every order (create, ack, reject, fill, cancel).  :class:`OrderEvents`
+event of every order (create, ack, reject, fill, cancel).  :class:`EventLog`
 is that listener: it keeps the counts the metrics and the progress line show,
 and, asked to, writes each event as a CSV row.  The store sees its inputs in
 one canonical order on every runtime (docs/DESIGN.md, "Why the result is
@@ -65,7 +65,7 @@ def _decimal_format(step: Decimal) -> Callable[[int], str]:
 
 
 @dataclass(frozen=True, slots=True)
-class OrderEvent:
+class EventLogRow:
     """One row of the event log, as read back (prices and quantities as exact decimal text)."""
 
     tick: int
@@ -84,7 +84,7 @@ OutputFailed = Callable[[OSError], None]
 """Told once that the event log's file failed (a full disk, a removed mount): the log is off from then on."""
 
 
-class OrderEvents:
+class EventLog:
     """The order store's listener: counts by outcome, and the CSV rows if a file is given.
 
     Written only by the store (one actor at a time), read by scrapes and the
@@ -213,7 +213,7 @@ class OrderEvents:
             self._failed(exc)
 
 
-def read_events(path: Path) -> Iterator[OrderEvent]:
+def read_events(path: Path) -> Iterator[EventLogRow]:
     """The rows of an event log, in order; a file that is not one is a ValueError naming the line."""
     with path.open(newline="", encoding="utf-8") as handle:
         rows = csv.reader(handle)
@@ -227,4 +227,4 @@ def read_events(path: Path) -> Iterator[OrderEvent]:
                 tick = int(row[0])
             except ValueError:
                 raise ValueError(f"{path}:{line}: tick {row[0]!r} is not an integer") from None
-            yield OrderEvent(tick, *row[1:])
+            yield EventLogRow(tick, *row[1:])

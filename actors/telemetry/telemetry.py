@@ -1,6 +1,6 @@
 """What a run shows while it goes: counts, gauges and histograms kept as plain Python values.
 
-Actors write them at a few points (the store through :class:`OrderEvents`,
+Actors write them at a few points (the store through :class:`EventLog`,
 risk after each decision, the gateway as orders are acknowledged, the runtime
 around each handler when timing is on); readers (a Prometheus scrape, the
 progress line) read them from other threads.  Nothing here imports
@@ -31,7 +31,7 @@ from actors.runtime.timing import Buckets, HandlingTimes
 
 if TYPE_CHECKING:
     from actors.runtime.base import Runtime
-    from actors.telemetry.order_events import OrderEvents
+    from actors.telemetry.order_events import EventLog
 
 TRADING = 0
 """``mm_trading_state`` while quoting freely: ACTIVE."""
@@ -53,7 +53,7 @@ BLOCK_REASONS = (BLIND, HALTED, MAX_INV, MAX_OPEN_ORDERS, MAX_ORDER_USD, MAX_ORD
 class Telemetry:
     """One run's live figures; see the module docstring for who writes and who reads."""
 
-    def __init__(self, orders: OrderEvents, *, tracked_symbols: tuple[str, ...] = (), metrics: bool = False) -> None:
+    def __init__(self, orders: EventLog, *, tracked_symbols: tuple[str, ...] = (), metrics: bool = False) -> None:
         """``metrics``: also time every handler and every tick-to-order (what only metrics show)."""
         self.orders = orders
         self.metrics = metrics

@@ -29,7 +29,7 @@ from actors.core.clock import FrozenClock
 from actors.core.instruments import instrument_for
 from actors.roles.addresses import RISK
 from actors.runtime.gc_tuning import tune_gc
-from actors.telemetry import OrderEvents, Telemetry
+from actors.telemetry import EventLog, Telemetry
 from actors.tools._workload import build_system, throughput_config
 from actors.wire.codec import decode, encode
 from actors.wire.messages import FreezeRequest, QuoteIntent
@@ -47,7 +47,7 @@ def _telemetry(config: ShadowConfig, metrics: bool, events: str | None) -> tuple
         return None, None
     out = open(events, "w", newline="", encoding="utf-8") if events else None  # noqa: SIM115 - closed by run_case
     instruments = {symbol: instrument_for(symbol, config.seed) for symbol in config.symbols}
-    orders = OrderEvents(instruments, FrozenClock.parse(config.freeze_utc_iso), out)
+    orders = EventLog(instruments, FrozenClock.parse(config.freeze_utc_iso), out)
     return Telemetry(orders, tracked_symbols=config.symbols[: config.metrics_symbols], metrics=metrics), out
 
 

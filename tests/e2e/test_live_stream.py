@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.markets.events import Event
+from actors.markets.events import MarketEvent
 from actors.markets.live.client import LiveMarket
 from actors.markets.live.recorder import Recorder
 from actors.testing.binance_stream_server import BinanceStreamServer, generated
@@ -30,7 +30,7 @@ def test_a_recorded_live_session_replays_with_market_dir_and_the_same_bytes_twic
         with market:
             wait_until(subscribed(market), "the subscription")
             server.replay(messages)
-            events: list[Event] = []
+            events: list[MarketEvent] = []
             wait_until(received(market, events, len(messages)), "every message")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
     runs = [

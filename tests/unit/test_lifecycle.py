@@ -13,9 +13,9 @@ from actors.core._lifecycle import (
     VENUE_WORD,
     CancelEvent,
     CancelState,
-    Event,
     Here,
     IllegalTransition,
+    OrderEvent,
     Settle,
     awaiting_answer,
     cancel_can_go,
@@ -36,7 +36,7 @@ def test_a_terminal_state_is_never_left() -> None:
 
 
 def test_every_pair_outside_the_table_is_refused_naming_the_order_and_its_state() -> None:
-    for state, event in itertools.product(OrderState, Event):
+    for state, event in itertools.product(OrderState, OrderEvent):
         if (state, event) in TRANSITIONS:
             assert step("CLI1", state, event) is TRANSITIONS[(state, event)]
         else:

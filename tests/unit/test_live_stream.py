@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from actors.markets import _tardis
-from actors.markets.events import QUOTE, TRADE, Event
+from actors.markets.events import QUOTE, TRADE, MarketEvent
 from actors.markets.files import MarketFile
 from actors.markets.live import INSTALL_HINT, LiveClientMissing, require_client
 from actors.markets.live.backoff import Backoff
@@ -271,7 +271,7 @@ def subscribed(market: LiveMarket, connections: int = 1) -> Callable[[], bool]:
     return check
 
 
-def received(market: LiveMarket, into: list[Event], count: int) -> Callable[[], bool]:
+def received(market: LiveMarket, into: list[MarketEvent], count: int) -> Callable[[], bool]:
     def check() -> bool:
         into.extend(market.poll(wall_clock_us() + 10**9))
         return len(into) >= count
@@ -287,7 +287,7 @@ def test_the_client_subscribes_to_its_streams_and_hands_quotes_and_trades_to_the
         assert server.subscriptions() == [frozenset(stream_names(["BTCUSDT", "ETHUSDT"], False))]
         server.book_ticker("BTCUSDT", "100.00", "1.5", "100.10", "2.0")
         server.agg_trade("ETHUSDT", "3000.5", "0.25", buyer_maker=True)
-        events: list[Event] = []
+        events: list[MarketEvent] = []
         wait_until(received(market, events, 2), "two events")
     assert [e[1:] for e in events] == [
         (QUOTE, "BTCUSDT", 100.0, 1.5, 100.1, 2.0),
@@ -300,7 +300,7 @@ def test_poll_hands_out_only_what_arrived_up_to_the_time_it_is_given(server: Bin
     with LiveMarket(settings_for(server)) as market:
         wait_until(subscribed(market), "the subscription")
         server.book_ticker("BTCUSDT", "1.00", "1", "1.01", "1")
-        events: list[Event] = []
+        events: list[MarketEvent] = []
         wait_until(received(market, events, 1), "the first quote")
         server.book_ticker("BTCUSDT", "1.00", "2", "1.01", "2")
         wait_until(lambda: market.status().counts.get("quotes") == 2, "the second quote")
@@ -353,7 +353,7 @@ def test_a_silent_stream_makes_its_symbol_stale_and_a_frame_makes_it_fresh(serve
     with LiveMarket(settings_for(server, stale_after_ms=50, silence_reconnect_ms=3_600_000)) as market:
         wait_until(subscribed(market), "the subscription")
         server.book_ticker("BTCUSDT", "1.00", "1", "1.01", "1")
-        events: list[Event] = []
+        events: list[MarketEvent] = []
         wait_until(received(market, events, 1), "a quote")
         heard = events[0][0]
         assert market.stale(heard) == frozenset() and market.stale(heard + 50_001) == BTC
@@ -415,7 +415,7 @@ def test_a_usdm_book_is_kept_by_previous_ids_and_rebuilt_after_a_gap() -> None:
             wait_until(lambda: market.status().counts["snapshots"] == 2, "the rebuild")
             wait_until(lambda: market.book("BTCUSDT")[0], "the book live again")
             assert market.book("BTCUSDT")[1] == ((50000.0, 1.0), (49999.9, 2.0))
-            events: list[Event] = []
+            events: list[MarketEvent] = []
             wait_until(received(market, events, 1), "the futures quote")
     assert events[0][1:] == (QUOTE, "BTCUSDT", 50000.0, 1.0, 50000.1, 1.0)
     assert market.status().counts["gaps"] == 1
@@ -434,7 +434,7 @@ def test_bad_frames_are_counted_and_the_stream_goes_on(server: BinanceStreamServ
         for frame in bad:
             server.send_raw(frame)
         server.book_ticker("BTCUSDT", "1.00", "1", "1.01", "1")
-        events: list[Event] = []
+        events: list[MarketEvent] = []
         wait_until(received(market, events, 1), "the good quote after the bad frames")
         status = market.status()
         notes = [note for note in market.drain_notes() if note.kind == "bad_frame"]
@@ -481,7 +481,7 @@ def test_a_recorded_session_reads_back_event_by_event(server: BinanceStreamServe
     with market:
         wait_until(subscribed(market), "the subscription")
         assert server.replay(messages) == len(messages)
-        events: list[Event] = []
+        events: list[MarketEvent] = []
         wait_until(received(market, events, len(messages)), "every message")
     quotes = list(MarketFile(recorder.quotes_path))
     trades = list(MarketFile(recorder.trades_path))

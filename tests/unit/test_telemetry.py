@@ -34,7 +34,7 @@ from actors.core.types import Fill, Side
 from actors.runtime import create_runtime
 from actors.runtime.sim import SimRuntime
 from actors.runtime.timing import Buckets, HandlingTimes, role_of
-from actors.telemetry import COLUMNS, FROZEN, OrderEvents, Telemetry, read_events
+from actors.telemetry import COLUMNS, FROZEN, EventLog, Telemetry, read_events
 from actors.telemetry.order_events import _decimal_format
 from actors.testing import Sim
 
@@ -45,9 +45,9 @@ HOSTILE = {
 """Every outcome happens: fills, partial fills, rejects, refused cancels, duplicates, strangers, a freeze."""
 
 
-def _events(out: io.StringIO | None = None) -> OrderEvents:
+def _events(out: io.StringIO | None = None) -> EventLog:
     instruments = {"BTCUSDT": instrument_for("BTCUSDT", 42)}
-    return OrderEvents(instruments, FrozenClock.parse("2025-01-01T00:00:00Z"), out)
+    return EventLog(instruments, FrozenClock.parse("2025-01-01T00:00:00Z"), out)
 
 
 def _metrics(text: str) -> dict[str, float]:

@@ -41,7 +41,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from actors.core.instruments import canonical_symbol
-from actors.markets.events import Event
+from actors.markets.events import MarketEvent
 from actors.markets.live.backoff import Backoff
 from actors.markets.live.book import DepthBook, Levels
 from actors.markets.live.protocol import (
@@ -169,8 +169,8 @@ class LiveMarket:
         self._endpoints = settings.endpoints
         self._recorder = recorder
         self._clock = clock_us
-        self._queue: queue.SimpleQueue[Event] = queue.SimpleQueue()
-        self._pending: Event | None = None
+        self._queue: queue.SimpleQueue[MarketEvent] = queue.SimpleQueue()
+        self._pending: MarketEvent | None = None
         self._lock = threading.Lock()
         self._tracker = StalenessTracker(self.symbols, settings.stale_after_ms * 1000)
         futures = self._endpoints.futures
@@ -215,9 +215,9 @@ class LiveMarket:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
-    def poll(self, until_us: int) -> list[Event]:
+    def poll(self, until_us: int) -> list[MarketEvent]:
         """Every event received at or before ``until_us`` not handed out yet, in arrival order (never blocks)."""
-        events: list[Event] = []
+        events: list[MarketEvent] = []
         pending = self._pending
         if pending is not None:
             if pending[0] > until_us:

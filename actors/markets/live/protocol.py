@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.core.instruments import canonical_symbol
-from actors.markets.events import QUOTE, TRADE, Event
+from actors.markets.events import QUOTE, TRADE, MarketEvent
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class Reply:
 class Quote:
     """A best bid/ask: the engine's event, and the venue's own time (µs; 0 when the stream has none)."""
 
-    event: Event
+    event: MarketEvent
     exchange_us: int
 
 
@@ -92,7 +92,7 @@ class Quote:
 class Trade:
     """A trade: the engine's event, the venue's time (µs), its aggregate id and the taker's side."""
 
-    event: Event
+    event: MarketEvent
     exchange_us: int
     trade_id: int
     side: str

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from actors.markets.events import Event
+from actors.markets.events import MarketEvent
 
 QUOTES_HEADER = (
     "exchange",
@@ -49,7 +49,7 @@ class Recorder:
         self.rows = 0
         self._flushed_at = 0
 
-    def quote(self, event: Event, exchange_us: int) -> None:
+    def quote(self, event: MarketEvent, exchange_us: int) -> None:
         """One best bid/ask as received (``event[0]``: the receive time, µs)."""
         at, _, symbol, bid, bid_size, ask, ask_size = event
         self._quotes.write(
@@ -57,7 +57,7 @@ class Recorder:
         )
         self._wrote(at)
 
-    def trade(self, event: Event, exchange_us: int, trade_id: int, side: str) -> None:
+    def trade(self, event: MarketEvent, exchange_us: int, trade_id: int, side: str) -> None:
         """One trade as received (``side``: the taker's, ``buy`` or ``sell``)."""
         at, _, symbol, price, size = event[:5]
         self._trades.write(f"{self.exchange},{symbol},{exchange_us or at},{at},{trade_id},{side},{price!r},{size!r}\n")
