@@ -6,6 +6,6 @@ metrics need prometheus_client and the HTML report plotly, both in the
 """
 
 from actors.telemetry.order_events import COLUMNS, OrderEvent, OrderEvents, read_events
-from actors.telemetry.telemetry import FROZEN, REDUCING, TRADING, Telemetry
+from actors.telemetry.telemetry import ACTIVE, HALTED, REDUCING, Telemetry
 
-__all__ = ["COLUMNS", "FROZEN", "REDUCING", "TRADING", "OrderEvent", "OrderEvents", "Telemetry", "read_events"]
+__all__ = ["ACTIVE", "COLUMNS", "HALTED", "REDUCING", "OrderEvent", "OrderEvents", "Telemetry", "read_events"]
