@@ -2,7 +2,7 @@
 
 The states are NautilusTrader's: ``ACTIVE`` (every pre-trade check applies,
 nothing more), ``REDUCING`` (only orders that bring a symbol's position
-toward zero pass) and ``HALTED`` (the freeze: no order at all, every open one
+toward zero pass) and ``HALTED`` (no order at all, every open one
 canceled).  Which event moves which state where is written once, in
 :data:`TRANSITIONS`, so that no caller can invent a move (a halt that
 "reduces", a resume from ``ACTIVE``): an event the table does not list for
@@ -48,7 +48,7 @@ class Event(StrEnum):
     CLEAR = "clear"
     """Every exposure is back at or below its threshold."""
     HALT = "halt"
-    """The freeze: the edge fell, an operator pulled the kill switch, an actor gave up, positions differ."""
+    """Halt: the edge fell, an operator pulled the kill switch, an actor gave up, positions differ."""
     RESUME = "resume"
     """A resumable halt is over (``--resume-after-ticks``)."""
 
