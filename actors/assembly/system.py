@@ -210,7 +210,7 @@ class System:
             engine,
             config.symbols,
             decided_through=tick,
-            freeze_tick=freeze[0] if freeze else None,
+            halt_tick=freeze[0] if freeze else None,
             final_tick=config.iterations,
             deadline_s=config.decision_deadline_ms / 1000.0 if paced else None,
             journal=recovered.risk_journal if recovered else None,

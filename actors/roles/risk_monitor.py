@@ -76,14 +76,15 @@ class RiskMonitor(SupervisedRole):
         symbols: Sequence[str] = (),
         *,
         decided_through: int = 0,
-        freeze_tick: int | None = None,
+        halt_tick: int | None = None,
         final_tick: int | None = None,
         deadline_s: float | None = None,
         journal: JournalWriter | None = None,
         risk_blocks: int = 0,
         telemetry: Telemetry | None = None,
     ) -> None:
-        """``journal``, and ``risk_blocks`` counted before a crash, come with a journaled run (assembly.recovery).
+        """``journal``, ``risk_blocks`` counted before a crash and ``halt_tick``, the tick of a halt in force, come
+        with a journaled run (assembly.recovery).
 
         ``telemetry`` is told the figures of each decision (metrics, progress).
         """
@@ -93,7 +94,7 @@ class RiskMonitor(SupervisedRole):
         self.journal = journal
         self.deadline_s = deadline_s
         self.round = RiskRound(
-            engine, symbols, decided_through=decided_through, halt_tick=freeze_tick, final_tick=final_tick,
+            engine, symbols, decided_through=decided_through, halt_tick=halt_tick, final_tick=final_tick,
             paced=deadline_s is not None, journaled=journal is not None, risk_blocks=risk_blocks,
         )  # fmt: skip
         self.deadlines: dict[int, TimerHandle] = {}
