@@ -61,14 +61,14 @@ class SyncEngine:
         for symbol in self.config.symbols:
             mid = self.market.mid_ticks(symbol, tick)
             self.risk.update_mark(symbol, mid)
-            if not self.risk.frozen:
+            if not self.risk.halted:
                 quotes[symbol] = self.policy.quote(self.instruments[symbol], mid)
         self.exchange.advance(tick)
         fills = [f for f in self.exchange.stream_fills() if self.store.apply_fill(f) is FillOutcome.APPLIED]
         self.risk.apply_fills(fills)
         if fills and self.risk.evaluate_edge() is not None:
             self._cancel_all()
-        if self.risk.frozen or not quotes:
+        if self.risk.halted or not quotes:
             return
         approved, blocked = self.risk.approve_quotes(quotes)
         self.risk_blocks += blocked
@@ -104,6 +104,6 @@ class SyncEngine:
             risk_blocks=self.risk_blocks,
             fills=self.risk.fills_applied,
             positions=self.risk.positions(),
-            frozen=self.risk.frozen,
-            last_freeze_reason=self.risk.last_freeze_reason,
+            frozen=self.risk.halted,
+            last_freeze_reason=self.risk.halt_reason,
         )

@@ -51,7 +51,7 @@ from actors.core.journal_records import (
 )
 from actors.core.orders import FillOutcome, IllegalTransition, OrderStore
 from actors.core.risk import RiskEngine
-from actors.core.trading_state import Transition
+from actors.core.trading_state import HaltKind, Transition, halt_kind
 from actors.core.types import Fill
 from actors.markets.data import MarketDataSource
 from actors.venues.faults import FaultyExchange
@@ -185,9 +185,9 @@ def recover(
         _restore(risk, move, risk_path, risk_reader.record_offset)
     if reached > 0:
         risk.update_marks([(symbol, market.mid_ticks(symbol, reached)) for symbol in ordered])
-    if replay.freeze is not None and not risk.frozen:  # a journal from before risk journaled its states
+    if replay.freeze is not None and not risk.halted:  # a journal from before risk journaled its states
         tick, reason = replay.freeze
-        risk.freeze(reason, tick, resumable=reason.startswith("Edge"))
+        risk.halt(reason, tick, kind=halt_kind(reason))
     if history is not None:
         journals_at = max(decided_through, replay.last_tick)
         _take_the_venues_word(store, risk, history, journaled=journaled, reached=reached, journals_at=journals_at,
@@ -270,7 +270,7 @@ def _take_the_venues_word(
 ) -> None:
     """Halt if the venue lost what it did, then take its positions where no known fill explains them."""
     behind = venue_behind(history, journaled, reached, journals_at)
-    if behind and risk.freeze(behind, reached):  # it would live those ticks again
+    if behind and risk.halt(behind, reached, kind=HaltKind.RECONCILIATION):  # it would live those ticks again
         rebuilt.halted = risk.transitions[-1]
     rebuilt.positions = adopt_positions(risk, _held_before_owed(store, history), symbols)
 

@@ -155,13 +155,13 @@ class System:
                 keep_fills_after=self._fills_to_keep_after(), venue=venue,
             )  # fmt: skip
         recovered = self.recovered
-        if engine.frozen and limits.flatten_on_halt:  # flattening orders open at the kill: canceled as the window ends
+        if engine.halted and limits.flatten_on_halt:  # flattening orders open at the kill: canceled as the window ends
             engine.flattening = {order.symbol for order in store.open_orders()}
         resumed = recovered is not None and (recovered.records > 0 or venue_tick > 0)
         tick = self._start_tick(venue_tick) if resumed else 0
         if resumed:
             self.resumed_after_tick = tick
-        freeze = (engine.halted_at, engine.last_freeze_reason) if resumed and engine.frozen else None  # either journal
+        freeze = (engine.halted_at, engine.halt_reason) if resumed and engine.halted else None  # either journal
         paced = config.pace == "realtime"
         runtime = self.runtime
         counters = carried_gateway_counters(self.exchange) if resumed else {}
@@ -210,7 +210,7 @@ class System:
             engine,
             config.symbols,
             decided_through=tick,
-            freeze_tick=freeze[0] if freeze else None,
+            halt_tick=freeze[0] if freeze else None,
             final_tick=config.iterations,
             deadline_s=config.decision_deadline_ms / 1000.0 if paced else None,
             journal=recovered.risk_journal if recovered else None,

@@ -38,6 +38,7 @@ from actors.cluster import RunLost
 from actors.cluster._address import keep_on_loopback, unreachable
 from actors.cluster._journals import finished_sharded_report, one_process_refusal, shards_in
 from actors.cluster._kill_switch import Freezable
+from actors.core.trading_state import HaltKind, halt_kind
 from actors.markets.events import MarketDataError
 from actors.runtime import IdleTimeout, create_runtime
 from actors.runtime.gc_tuning import tune_gc
@@ -338,7 +339,7 @@ def judge(report: dict[str, Any], *, ended_early: bool, iterations: int) -> None
     """Raise :class:`RunIncomplete` (with the report) for a run that stopped early or left orders open."""
     if ended_early:
         reason = report["risk"]["last_freeze_reason"] or ""
-        lost = reason.startswith(("Escalation", "Shard lost"))
+        lost = halt_kind(reason) in (HaltKind.ESCALATION, HaltKind.SHARD_LOST)  # the report has the text alone
         why = reason if lost else "an actor on the tick path stopped (see the log)"
         ticks = report["execution"]["ticks"]
         raise RunIncomplete(render(report), f"the run stopped after tick {ticks} of {iterations}: {why}")

@@ -2,17 +2,18 @@
 
 What is global lives here: positions and marks of every symbol, the total
 notional limit, realised edge over every fill, the trading state and the
-freeze.  :class:`CoordinatorRisk` *is* the risk monitor of one process
-(:class:`RiskMonitor`) with its inputs taken from the shards' batches
-instead of its own mailbox, and its outputs split by shard: so a sharded run
-decides exactly what one process decides.  What it adds is per shard:
+halt.  :class:`CoordinatorRisk` is the risk monitor of one process
+(:class:`RiskMonitor`), whose round (:class:`actors.core.risk_round.RiskRound`)
+it feeds with the records of the shards' batches instead of its own
+mailbox, and whose outputs it splits by shard: so a sharded run decides
+exactly what one process decides.  What it adds is per shard:
 
 - the completeness rule counted over shards: tick *t*'s fills are complete
   when every shard's store has closed *t* (risk applies each tick's fills in
   symbol order, so the shards' arrival order changes nothing);
 - each ``ReplaceQuotes`` split by symbol, one part for every shard each tick
   (empty or not: each shard's store sends its gateway one request per tick);
-- a freeze is confirmed when every shard's store has confirmed it;
+- a halt's freeze is confirmed when every shard's store has confirmed it;
 - a restarted shard's venue is reconciled against the positions of its
   symbols only.
 """
@@ -26,6 +27,7 @@ from loguru import logger
 from actors.cluster._records import BROADCAST, BatchInbox, Rejoin, ShardBatch
 from actors.cluster._uplink import BATCH_BYTES
 from actors.core.risk import RiskEngine
+from actors.core.risk_round import Halted, Resumed, TickDecision
 from actors.roles.addresses import FEED, GATEWAY, STORE
 from actors.roles.risk_monitor import RiskMonitor
 from actors.runtime.actor import handles
@@ -66,6 +68,8 @@ class CoordinatorRisk(RiskMonitor):
         self.fill_incarnation = [0] * len(shards)
         self.fills_received = [0] * len(shards)
         self.closed = [0] * len(shards)
+        self.duplicate_records = 0
+        """Shards' fill records delivered twice (recognised by their numbers)."""
         self.freeze_confirmed_at: float | None = None
         """Runtime clock when the last shard confirmed the freeze (timing for the benchmark, never reported)."""
         self.confirmed: dict[int, int] = {}
@@ -92,21 +96,25 @@ class CoordinatorRisk(RiskMonitor):
                 self._from_shard(batch.shard, record)
 
     def _from_shard(self, shard: int, record: Message) -> None:
-        kind = type(record)
-        if kind is QuoteIntent or kind is Mark:
-            self._input(record)  # type: ignore[arg-type]
-        elif kind is FillsApplied:
-            self._shard_fills(shard, record)  # type: ignore[arg-type]
-        elif kind is FreezeComplete:
-            self._shard_confirmed(shard, record)  # type: ignore[arg-type]
-        elif kind is VenueState:
-            self._reconcile(record, self.shards[shard])  # type: ignore[arg-type]
-        elif kind is QuoterStopped:
-            self.on_quoter_stopped(record)  # type: ignore[arg-type]
-        elif kind is FreezeRequest:
-            self.on_freeze_request(record)  # type: ignore[arg-type]
+        """One record of a shard's batch, handed to risk's round as the one process's risk takes it."""
+        round_ = self.round
+        if isinstance(record, QuoteIntent):
+            self.perform(round_.intent(record))
+        elif isinstance(record, Mark):
+            self.perform(round_.mark(record))
+        elif isinstance(record, FillsApplied):
+            self._shard_fills(shard, record)
+        elif isinstance(record, FreezeComplete):
+            self._shard_confirmed(shard, record)
+        elif isinstance(record, VenueState):
+            positions = [(item.symbol, item.lots) for item in record.positions]
+            self.perform(round_.reconcile(positions, record.tick, self.shards[shard]))  # a shard's symbols only
+        elif isinstance(record, QuoterStopped):
+            self.perform(round_.quoter_stopped(record.symbol, record.last_tick, record.reason))
+        elif isinstance(record, FreezeRequest):
+            self.perform(round_.request_halt(record.reason))
         else:
-            why = f"unexpected from shard {shard}: {kind.__name__}"
+            why = f"unexpected from shard {shard}: {type(record).__name__}"
             self.runtime.dead_letter(self.sender, self.address, why, record)
 
     def _shard_fills(self, shard: int, applied: FillsApplied) -> None:
@@ -120,7 +128,7 @@ class CoordinatorRisk(RiskMonitor):
         if applied.closes:
             self.closed[shard] = max(self.closed[shard], applied.tick)
             closes = min(self.closed)
-        self._take_fills(applied.fills, closes)
+        self.perform(self.round.fills(applied.fills, closes))
 
     def _shard_confirmed(self, shard: int, done: FreezeComplete) -> None:
         """One shard's store confirms the freeze; the freeze is confirmed when every shard's has."""
@@ -129,13 +137,15 @@ class CoordinatorRisk(RiskMonitor):
             self.freeze_confirmed_at = self.runtime.now()
             self.on_freeze_complete(FreezeComplete(done.tick, sum(self.confirmed.values())))
 
-    def _broadcast_freeze(self, tick: int, reason: str) -> None:
+    def announce_halt(self, halted: Halted) -> None:
+        """A new halt: every shard confirms its freeze anew."""
         self.confirmed = {}
-        super()._broadcast_freeze(tick, reason)
+        super().announce_halt(halted)
 
-    def _broadcast_resume(self, tick: int, reason: str) -> None:
+    def announce_resume(self, resumed: Resumed) -> None:
+        """After a resume, the next halt's freeze is confirmed anew."""
         self.confirmed = {}
-        super()._broadcast_resume(tick, reason)
+        super().announce_resume(resumed)
 
     def rejoin(self, shard: int, last_tick: int) -> bytes:
         """A restarted shard (called through the actor's proxy, so between two messages): its link starts anew.
@@ -149,9 +159,9 @@ class CoordinatorRisk(RiskMonitor):
         self.inboxes[shard].expect(self.inboxes[shard].incarnation + 1)  # the dead one's late batches: refused
         self.fill_seq[shard] = 0
         engine = self.engine
-        frozen = engine.frozen and self.freeze_tick is not None
+        halt = self.round.halt_in_force()
         keep = engine.halt_resumable or engine.limits.flatten_on_halt
-        freeze = (self.freeze_tick or 0, engine.last_freeze_reason) if frozen else (0, "")
+        freeze = (halt.tick, halt.reason) if halt is not None else (0, "")
         rejoin = Rejoin(self.decided_through, last_tick, self.fills_received[shard], *freeze, keep,
                         self.out_incarnation[shard])  # fmt: skip
         return encode(rejoin)
@@ -173,9 +183,7 @@ class CoordinatorRisk(RiskMonitor):
             for shard in range(len(self.shards)):
                 self._send_batch(shard, records)
 
-    def _send_decision(
-        self, tick: int, symbols: Sequence[str], orders: Sequence[OrderFields], blocks: int, *, flatten: bool = False
-    ) -> None:
+    def send_decision(self, decision: TickDecision) -> None:
         """One decision as one ``ReplaceQuotes`` per shard (empty or not), with its symbols and orders only.
 
         Every shard's store owes its gateway one request per tick, so every
@@ -184,10 +192,11 @@ class CoordinatorRisk(RiskMonitor):
         shard_of = self.shard_of
         mine: list[list[str]] = [[] for _ in self.shards]
         theirs: list[list[OrderFields]] = [[] for _ in self.shards]
-        for symbol in symbols:
+        for symbol in decision.symbols:
             mine[shard_of[symbol]].append(symbol)
-        for order in orders:
+        for order in decision.orders:
             theirs[shard_of[order[0]]].append(order)
+        tick, blocks, flatten = decision.tick, decision.blocks, decision.flatten
         done = encode(TickDone(tick))
         for shard in range(len(self.shards)):
             parts = encode_replace(tick, mine[shard], theirs[shard], blocks if shard == 0 else 0, flatten)

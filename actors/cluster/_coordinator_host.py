@@ -21,6 +21,7 @@ from actors.cluster._coordinator import CoordinatorRisk, Port
 from actors.cluster._merge import empty_snapshot, merged_gateway, merged_stats, merged_store, unpack
 from actors.cluster._shard import ShardFigures, hosted_runtime
 from actors.core.risk import RiskEngine
+from actors.core.trading_state import HaltKind
 from actors.roles.addresses import RISK
 from actors.roles.risk_monitor import RiskSnapshot
 from actors.runtime import create_runtime
@@ -189,7 +190,7 @@ class Coordinator:
         delivered = [risk.decided_through, self.runtime.stats.delivered]
         for shard, entry in enumerate(figures):
             if entry is None:
-                if not (self.given_up(shard, restart_timeout) and risk.engine.frozen):
+                if not (self.given_up(shard, restart_timeout) and risk.engine.halted):
                     return None
                 delivered.append(-1)
                 continue
@@ -229,13 +230,13 @@ class Coordinator:
                 self._freeze_lost(shard, restart_timeout)
 
     def _freeze_lost(self, shard: int, restart_timeout: float) -> None:
-        """Freeze every shard, naming ``shard``, unless trading is frozen already."""
-        if self.risk.engine.frozen:
+        """Halt every shard, naming ``shard``, unless trading is halted already."""
+        if self.risk.engine.halted:
             return
         names = self.shards[shard]
         shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
         gone = f"not back within {restart_timeout:g} s"
-        reason = f"Shard lost: shard {shard} ({len(names)} symbols: {shown}) {gone}"
+        reason = f"{HaltKind.SHARD_LOST.value}: shard {shard} ({len(names)} symbols: {shown}) {gone}"
         self.runtime.tell(RISK, encode(FreezeRequest(reason)))  # the engine's own cause, not an operator's
         if shard not in self.given_up_on:
             self.given_up_on.add(shard)

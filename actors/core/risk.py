@@ -1,4 +1,4 @@
-"""Risk: pre-trade limits, positions, realised edge and the freeze.
+"""Risk: pre-trade limits, positions, realised edge and the halt.
 
 Realised edge over all fills, each marked against the mid at the time of the
 fill (``side`` +1 buy, -1 sell)::
@@ -7,11 +7,12 @@ fill (``side`` +1 buy, -1 sell)::
 
 Buying below the mid or selling above it is positive edge.  Once at least
 ``edge_min_fills`` fills are in and the edge is below the threshold, trading
-freezes with the reason ``Edge degradation: 2.40 BPS < 3.00 BPS``.
+halts with the reason ``Edge degradation: 2.40 BPS < 3.00 BPS`` (a halt of kind
+:attr:`HaltKind.EDGE`, the one kind a resume may lift).
 
 Trading has three states (:mod:`actors.core.trading_state`): ``ACTIVE``,
 ``REDUCING`` (some or all symbols reduce-only, while an exposure is above its
-reduce-above threshold) and ``HALTED`` (the freeze).  Every pre-trade check
+reduce-above threshold) and ``HALTED`` (no order at all).  Every pre-trade check
 that refuses an order says which check it was (:attr:`Decision.kind`), and
 the engine counts refusals by kind (:attr:`RiskEngine.blocks_by_reason`).
 Every check is off (0) unless configured, so a run without them decides
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from actors.core.pnl import PnlLine
-from actors.core.trading_state import Event, TradingState, TradingStateMachine, Transition
+from actors.core.trading_state import Event, HaltKind, TradingState, TradingStateMachine, Transition
 from actors.core.types import Instrument, Side
 
 BUY, SELL = Side.BUY, Side.SELL
@@ -88,9 +89,9 @@ class Decision:
 ALLOW = Decision(True)
 
 
-def freeze_reason(edge_bps: float, threshold_bps: float) -> str:
-    """The freeze reason text, exactly as reports and operators expect it."""
-    return f"Edge degradation: {edge_bps:.2f} BPS < {threshold_bps:.2f} BPS"
+def edge_halt_reason(edge_bps: float, threshold_bps: float) -> str:
+    """The reason of a halt for edge, exactly as reports and operators expect it (it begins with its kind)."""
+    return f"{HaltKind.EDGE.value}: {edge_bps:.2f} BPS < {threshold_bps:.2f} BPS"
 
 
 class Execution(Protocol):
@@ -130,8 +131,10 @@ class RiskEngine:
         self._notional: dict[str, float] = {}
         self._running_total = 0.0  # O(1) limit checks; reports re-sum in sorted order
         self.states = TradingStateMachine()
-        self.freeze_events = 0
-        self.last_freeze_reason = ""
+        self.halts = 0
+        """Halts so far (the report's ``freeze_events``)."""
+        self.halt_reason = ""
+        """Why the last halt, or the final cause that made it final (the report's ``last_freeze_reason``)."""
         self.halted_at = 0
         self.halt_resumable = False
         self.finals: list[tuple[int, str]] = []
@@ -140,7 +143,7 @@ class RiskEngine:
         self._edge_usd = 0.0
         self._volume_usd = 0.0
         self._judged = _EdgeSum()
-        """The edge the freeze judges: every fill since the start, or since the last resume."""
+        """The edge a halt is judged on: every fill since the start, or since the last resume."""
         self._window: deque[Execution] = deque(maxlen=max(1, limits.edge_window_fills))
         self.reduce_only: frozenset[str] = frozenset()
         """Symbols over ``reduce_above_usd`` (every symbol while the total is over ``reduce_above_total_usd``)."""
@@ -171,8 +174,8 @@ class RiskEngine:
         return self.states.state
 
     @property
-    def frozen(self) -> bool:
-        """HALTED: the freeze."""
+    def halted(self) -> bool:
+        """Whether the state is HALTED."""
         return self.states.state is TradingState.HALTED
 
     @property
@@ -253,7 +256,7 @@ class RiskEngine:
         same decision).
         """
         limits = self.limits
-        if self.frozen or not (limits.reduce_above_usd > 0 or limits.reduce_above_total_usd > 0):
+        if self.halted or not (limits.reduce_above_usd > 0 or limits.reduce_above_total_usd > 0):
             return None  # off: nothing to judge (and no sort of every symbol's notional per tick)
         over = frozenset(
             symbol for symbol, value in self._notional.items()
@@ -425,7 +428,7 @@ class RiskEngine:
         orders is canceled.  Returns the symbols, the orders and the blocked
         ones' count; None: nothing to send.
         """
-        if not (self.frozen and self.limits.flatten_on_halt) or tick <= self.halted_at:
+        if not (self.halted and self.limits.flatten_on_halt) or tick <= self.halted_at:
             return None
         if tick > self.halted_at + self.limits.flatten_ticks or last:
             if not self.flattening:
@@ -538,30 +541,30 @@ class RiskEngine:
         judged = self._judged
         edge = judged.bps()
         limits = self.limits
-        if self.frozen or edge is None or judged.fills < limits.edge_min_fills:
+        if self.halted or edge is None or judged.fills < limits.edge_min_fills:
             return None
         if edge >= limits.edge_freeze_threshold_bps:
             return None
-        reason = freeze_reason(edge, limits.edge_freeze_threshold_bps)
-        self.freeze(reason, tick, resumable=True)
+        reason = edge_halt_reason(edge, limits.edge_freeze_threshold_bps)
+        self.halt(reason, tick, kind=HaltKind.EDGE)
         return reason
 
-    def freeze(self, reason: str, tick: int = 0, *, resumable: bool = False) -> bool:
+    def halt(self, reason: str, tick: int = 0, *, kind: HaltKind) -> bool:
         """HALT; True only for the call that halted (later calls change nothing, but a final one makes it final).
 
-        ``resumable`` says the halt may be lifted (``resume_after_ticks``):
-        only a halt for edge is, since the edge is the one cause risk can
-        see go away.  A final cause arriving during a resumable halt (an
-        escalation, a reconciliation) makes the halt final.
+        The halt may be lifted (``resume_after_ticks``) if its ``kind`` is
+        resumable (:data:`actors.core.trading_state.RESUMABLE`: the edge, the
+        one cause risk can see go away).  A final cause arriving during a
+        resumable halt (an escalation, a reconciliation) makes the halt final.
         """
-        resumable = resumable and self.limits.resume_after_ticks > 0
-        if self.frozen:
+        resumable = kind.resumable and self.limits.resume_after_ticks > 0
+        if self.halted:
             if self.halt_resumable and not resumable:
                 self.make_final(tick, reason)
             return False
-        self.states.fire(Event.HALT, tick, reason)
-        self.freeze_events += 1
-        self.last_freeze_reason = reason
+        self.states.fire(Event.HALT, tick, reason, kind)
+        self.halts += 1
+        self.halt_reason = reason
         self.halted_at = tick
         self.halt_resumable = resumable
         self.reduce_only, self.reduce_all = frozenset(), False
@@ -575,20 +578,25 @@ class RiskEngine:
         resumable again and trade (docs/RELIABILITY.md, "Trading states").
         Also how a journaled one is replayed.
         """
-        if not self.frozen:
+        if not self.halted:
             raise ValueError(f"a halt made final at tick {tick} while {self.state.value}: {reason!r}")
         self.halt_resumable = False
-        self.last_freeze_reason = reason
+        self.halt_reason = reason
         self.finals.append((tick, reason))
 
     def restore_transition(self, transition: Transition) -> None:
-        """Replay a journaled move after a crash, with what the move changed live."""
-        self.states.restore(transition)
+        """Replay a journaled move after a crash, with what the move changed live.
+
+        A halt is resumable as it was live: by its kind (a journal holds the
+        reason text alone: :func:`actors.core.trading_state.halt_kind`).
+        """
+        transition = self.states.restore(transition)
         if transition.target is TradingState.HALTED:
-            self.freeze_events += 1
-            self.last_freeze_reason = transition.reason
+            self.halts += 1
+            self.halt_reason = transition.reason
             self.halted_at = transition.tick
-            self.halt_resumable = self.limits.resume_after_ticks > 0 and transition.reason.startswith("Edge")
+            kind = transition.kind
+            self.halt_resumable = self.limits.resume_after_ticks > 0 and kind is not None and kind.resumable
         elif transition.source is TradingState.HALTED:
             self.halt_resumable = False
             self._judged = _EdgeSum()
@@ -613,7 +621,7 @@ class RiskEngine:
     def resume_due(self, tick: int) -> str | None:
         """Lift a resumable halt ``resume_after_ticks`` after it if the re-marked window edge is back; the reason."""
         limits = self.limits
-        if not (self.frozen and self.halt_resumable) or tick < self.halted_at + limits.resume_after_ticks:
+        if not (self.halted and self.halt_resumable) or tick < self.halted_at + limits.resume_after_ticks:
             return None
         edge = self.window_edge_bps()
         threshold = limits.edge_freeze_threshold_bps

@@ -6,6 +6,6 @@ metrics need prometheus_client and the HTML report plotly, both in the
 """
 
 from actors.telemetry.order_events import COLUMNS, EventLog, EventLogRow, read_events
-from actors.telemetry.telemetry import FROZEN, REDUCING, TRADING, Telemetry
+from actors.telemetry.telemetry import ACTIVE, HALTED, REDUCING, Telemetry
 
-__all__ = ["COLUMNS", "FROZEN", "REDUCING", "TRADING", "EventLogRow", "EventLog", "Telemetry", "read_events"]
+__all__ = ["ACTIVE", "COLUMNS", "HALTED", "REDUCING", "EventLog", "EventLogRow", "Telemetry", "read_events"]

@@ -16,37 +16,28 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from actors.core.risk import (
-    BLIND,
-    HALTED,
-    MAX_INV,
-    MAX_OPEN_ORDERS,
-    MAX_ORDER_USD,
-    MAX_ORDERS_PER_SEC,
-    MAX_TOTAL,
-    PRICE_BAND,
-    REDUCE_ONLY,
-)
+from actors.core import risk as blocks
 from actors.runtime.timing import Buckets, HandlingTimes
 
 if TYPE_CHECKING:
     from actors.runtime.base import Runtime
     from actors.telemetry.order_events import EventLog
 
-TRADING = 0
+ACTIVE = 0
 """``mm_trading_state`` while quoting freely: ACTIVE."""
 REDUCING = 1
 """``mm_trading_state`` while some symbol may only reduce its position: REDUCING."""
-FROZEN = 2
-"""``mm_trading_state`` once halted: HALTED, the freeze."""
-STATE_NAMES = {TRADING: "trading", REDUCING: "reducing", FROZEN: "frozen"}
-STATE_NUMBERS = {"ACTIVE": TRADING, "REDUCING": REDUCING, "HALTED": FROZEN}
+HALTED = 2
+"""``mm_trading_state`` once halted: HALTED."""
+STATE_NAMES = {ACTIVE: "trading", REDUCING: "reducing", HALTED: "frozen"}
+"""As the progress line shows them (users read these words: they stay)."""
+STATE_NUMBERS = {"ACTIVE": ACTIVE, "REDUCING": REDUCING, "HALTED": HALTED}
 """Risk's trading states (``actors.core.trading_state``) as ``mm_trading_state`` numbers them."""
 
 TICK_TO_ORDER_BOUNDS_S = (1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 FREEZE_BOUNDS_S = (1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
-BLOCK_REASONS = (BLIND, HALTED, MAX_INV, MAX_OPEN_ORDERS, MAX_ORDER_USD, MAX_ORDERS_PER_SEC, MAX_TOTAL, PRICE_BAND,
-                 REDUCE_ONLY)  # fmt: skip
+BLOCK_REASONS = (blocks.BLIND, blocks.HALTED, blocks.MAX_INV, blocks.MAX_OPEN_ORDERS, blocks.MAX_ORDER_USD,
+                 blocks.MAX_ORDERS_PER_SEC, blocks.MAX_TOTAL, blocks.PRICE_BAND, blocks.REDUCE_ONLY)  # fmt: skip
 """Why risk refused a quote side (``risk.blocks_by_reason``): every kind has a series from the start."""
 
 
@@ -63,7 +54,7 @@ class Telemetry:
         self.tick_to_order = Buckets(TICK_TO_ORDER_BOUNDS_S)
         self.freeze = Buckets(FREEZE_BOUNDS_S)
         self.decided_through = 0
-        self.trading_state = TRADING
+        self.trading_state = ACTIVE
         self.realised_edge_bps: float | None = None
         self.total_notional_usd = 0.0
         self.positions_usd: Mapping[str, float] = {}
@@ -117,9 +108,9 @@ class Telemetry:
         self.trading_state = STATE_NUMBERS[state]
         self.decided_through = tick
 
-    def froze(self) -> None:
-        """Risk decided a freeze."""
-        self.trading_state = FROZEN
+    def halted(self) -> None:
+        """Risk decided a halt."""
+        self.trading_state = HALTED
 
     def freeze_confirmed(self, seconds: float) -> None:
         """From risk deciding the freeze to the store confirming no order is open, in the runtime's seconds."""

@@ -23,6 +23,7 @@ from actors.cluster._merge import empty_snapshot, merged_gateway, merged_store, 
 from actors.cluster._records import BatchInbox, ShardBatch
 from actors.cluster._settings import config_bytes, config_from_bytes
 from actors.cluster._shard import Shard
+from actors.core.risk_round import TickDecision
 
 HOSTILE: dict[str, Any] = {
     "place_error_rate": 0.1, "cancel_error_rate": 0.1, "timeout_rate": 0.05, "duplicate_fill_rate": 0.1,
@@ -184,14 +185,14 @@ def decisions_held_from(tick: int, monkeypatch: pytest.MonkeyPatch) -> threading
     on any machine, instead of racing the run's last ticks.
     """
     release = threading.Event()
-    send = CoordinatorRisk._send_decision
+    send = CoordinatorRisk.send_decision
 
-    def held(risk: CoordinatorRisk, at: int, *args: Any, **kwargs: Any) -> None:
-        if at >= tick:
+    def held(risk: CoordinatorRisk, decision: TickDecision) -> None:
+        if decision.tick >= tick:
             release.wait(60)  # only a failed test waits that long
-        send(risk, at, *args, **kwargs)
+        send(risk, decision)
 
-    monkeypatch.setattr(CoordinatorRisk, "_send_decision", held)
+    monkeypatch.setattr(CoordinatorRisk, "send_decision", held)
     return release
 
 

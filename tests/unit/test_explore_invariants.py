@@ -113,7 +113,7 @@ def watch_risk_decisions(engine: RiskEngine, watch: Watch, seen: Counter[str]) -
     approve = engine.approve_quotes
 
     def judged(quotes: Any) -> Any:
-        state, halted = engine.state, engine.frozen
+        state, halted = engine.state, engine.halted
         positions = {symbol: engine.position(symbol) for symbol in quotes}
         approved, blocked = approve(quotes)
         seen[state.value] += 1
@@ -182,7 +182,7 @@ def trading_state_invariant(sim: Sim, watch: Watch) -> None:
     """No order approved while HALTED, none growing |position| while REDUCING, none outside the band or size."""
     assert not watch.risk_violations, watch.risk_violations
     engine = role(sim, RISK).engine
-    if engine.frozen:
+    if engine.halted:
         assert engine.state is TradingState.HALTED and not engine.reduce_only, "HALTED and reducing at once"
 
 
@@ -198,7 +198,7 @@ def final(sim: Sim) -> None:
     watch = WATCHES.pop(id(sim))
     VENUE_FAULTS[mode_of(sim)].update(gateway.client.injected)
     STATES_SEEN[mode_of(sim)].update(f"block:{kind}" for kind in risk.engine.blocks_by_reason)
-    assert risk.engine.frozen, "trading was not frozen"
+    assert risk.engine.halted, "trading was not frozen"
     assert gateway.client.get_orders() == [], "the venue still holds an open order"
     if all(address in sim.directory for address in (STORE, RISK, GATEWAY, FEED)):
         assert watch.ended_early is None, f"the run stalled after tick {watch.ended_early} with every actor alive"
@@ -280,7 +280,7 @@ def gave_up_final(sim: Sim) -> None:
     gone = [address for address in (STORE, GATEWAY) if address not in sim.directory]
     if gone and RISK in sim.directory:
         GIVING_UP["runs"] += 1
-        assert role(sim, RISK).engine.frozen, f"{gone} gave up and trading was not frozen"
+        assert role(sim, RISK).engine.halted, f"{gone} gave up and trading was not frozen"
         assert role(sim, GATEWAY).client.get_orders() == [], f"{gone} gave up and the venue still holds orders"
 
 

@@ -17,6 +17,7 @@ from actors.core.gateway import GatewayCore, Venue
 from actors.core.instruments import instrument_for
 from actors.core.orders import OrderStore
 from actors.core.risk import RiskEngine, RiskLimits
+from actors.core.risk_round import Halted
 from actors.markets.data import RandomWalkMarket
 from actors.roles.addresses import FEED, GATEWAY, RISK, STORE
 from actors.roles.risk_monitor import RiskMonitor
@@ -56,20 +57,20 @@ def fail_at_next_send(sim: Sim) -> None:
 @pytest.mark.expect_failures
 def test_risk_failing_as_it_sends_an_edge_freeze_still_decides_the_tick(monkeypatch: pytest.MonkeyPatch) -> None:
     sim = Sim(1)
-    broadcast, hit = RiskMonitor._broadcast_freeze, []
+    announce, hit = RiskMonitor.announce_halt, []
 
-    def failing_broadcast(self: RiskMonitor, tick: int, reason: str) -> None:
+    def failing_announce(self: RiskMonitor, halted: Halted) -> None:
         if not hit:
-            hit.append(tick)
+            hit.append(halted.tick)
             fail_at_next_send(sim)
-        broadcast(self, tick, reason)
+        announce(self, halted)
 
-    monkeypatch.setattr(RiskMonitor, "_broadcast_freeze", failing_broadcast)
+    monkeypatch.setattr(RiskMonitor, "announce_halt", failing_announce)
     system = sim.start_system(symbols=["BTCUSDT", "ETHUSDT"], iterations=40, edge_threshold=8)
     system.run()
     risk = sim.last_instance(RISK)
-    assert hit and system.ended_early is None and risk.decided_through == 40 and not risk.inputs
-    assert risk.engine.frozen and risk.freeze_confirmed
+    assert hit and system.ended_early is None and risk.decided_through == 40 and not risk.round.pending()
+    assert risk.engine.halted and risk.freeze_confirmed
     sim.shutdown()
 
 
@@ -125,7 +126,7 @@ def test_a_risk_journal_that_cannot_be_written_freezes_trading_and_the_run_ends(
     system.run()
     risk = sim.last_instance(RISK)
     assert system.ended_early is None and risk.decided_through == 30
-    assert risk.engine.frozen and risk.snapshot().last_freeze_reason.startswith("Journal: cannot write risk.journal")
+    assert risk.engine.halted and risk.snapshot().last_freeze_reason.startswith("Journal: cannot write risk.journal")
     assert sim.last_instance(GATEWAY).client.get_orders() == []
     journal.flush = flush  # type: ignore[method-assign]
     system.stop()
@@ -138,7 +139,7 @@ def test_a_store_whose_journal_keeps_failing_still_gets_its_freeze_request_out(t
     flush = full_disk(journal, at_call=40, for_good=True)
     system.run()
     assert STORE not in sim.directory  # it gave up; its escalation did not wait behind its write-ahead
-    assert sim.last_instance(RISK).engine.frozen
+    assert sim.last_instance(RISK).engine.halted
     assert sim.last_instance(GATEWAY).client.get_orders() == []
     journal.flush = flush
     system.stop()

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from actors.core.quoting import QuotingPolicy
-from actors.core.risk import RiskEngine, RiskLimits, freeze_reason
+from actors.core.risk import RiskEngine, RiskLimits, edge_halt_reason
+from actors.core.trading_state import HaltKind
 from actors.core.types import Fill, Instrument, Side
 
 BTC = Instrument("BTCUSDT", Decimal("0.01"), Decimal("0.0001"), Decimal("60000"))
@@ -28,8 +29,8 @@ def btc_fill(side: Side, price: int, lots: int, n: int = 1) -> Fill:
     return Fill(f"FIL{n:08d}", f"ORD{n:06d}", f"CLI{n:08d}", "BTCUSDT", side, price, lots, 1)
 
 
-def test_freeze_reason_has_the_exact_format() -> None:
-    assert freeze_reason(2.4, 3.0) == "Edge degradation: 2.40 BPS < 3.00 BPS"
+def test_the_reason_of_a_halt_for_edge_has_the_exact_format() -> None:
+    assert edge_halt_reason(2.4, 3.0) == "Edge degradation: 2.40 BPS < 3.00 BPS"
 
 
 def test_an_order_within_limits_is_allowed() -> None:
@@ -63,11 +64,11 @@ def test_without_a_mark_the_order_price_is_used() -> None:
     assert not risk.check_order("BTCUSDT", Side.BUY, MID, 1_000).allowed
 
 
-def test_a_frozen_engine_blocks_everything() -> None:
+def test_a_halted_engine_blocks_everything() -> None:
     risk = engine()
-    assert risk.freeze("operator") is True
-    assert risk.freeze("again") is False
-    assert risk.freeze_events == 1 and risk.last_freeze_reason == "operator"
+    assert risk.halt("operator", kind=HaltKind.OPERATOR) is True
+    assert risk.halt("again", kind=HaltKind.OPERATOR) is False
+    assert risk.halts == 1 and risk.halt_reason == "operator"
     assert risk.check_order("BTCUSDT", Side.SELL, MID, 1).reason == "frozen"
 
 
@@ -97,13 +98,13 @@ def test_edge_below_threshold_freezes_once_enough_fills_are_in() -> None:
     assert risk.evaluate_edge() is None  # one fill is not enough
     risk.apply_fill(btc_fill(Side.BUY, MID + 1_440, 10, 2))
     assert risk.evaluate_edge() == "Edge degradation: -2.40 BPS < 3.00 BPS"
-    assert risk.frozen and risk.evaluate_edge() is None
+    assert risk.halted and risk.evaluate_edge() is None
 
 
 def test_healthy_edge_does_not_freeze() -> None:
     risk = engine(threshold=3.0)
     risk.apply_fill(btc_fill(Side.BUY, 5_994_000, 10))
-    assert risk.evaluate_edge() is None and not risk.frozen
+    assert risk.evaluate_edge() is None and not risk.halted
 
 
 def test_notional_follows_position_and_mark() -> None:

@@ -34,7 +34,7 @@ from actors.core.types import Fill, Side
 from actors.runtime import create_runtime
 from actors.runtime.sim import SimRuntime
 from actors.runtime.timing import Buckets, HandlingTimes, role_of
-from actors.telemetry import COLUMNS, FROZEN, EventLog, Telemetry, read_events
+from actors.telemetry import COLUMNS, HALTED, EventLog, Telemetry, read_events
 from actors.telemetry.order_events import _decimal_format
 from actors.testing import Sim
 
@@ -295,7 +295,7 @@ def test_the_final_metrics_equal_the_report_of_the_same_run(
     assert samples["mm_tick"] == report["execution"]["ticks"]
     assert round(samples["mm_total_notional_usd"], 2) == report["positions"]["total_notional_usd"]
     assert round(samples["mm_realised_edge_bps"], 2) == report["risk"]["realised_edge_bps"]
-    assert samples["mm_trading_state"] == (FROZEN if report["risk"]["frozen"] else 0)
+    assert samples["mm_trading_state"] == (HALTED if report["risk"]["frozen"] else 0)
     assert samples["mm_freeze_seconds_count"] == (1 if report["risk"]["freeze_confirmed"] else 0)
     if flags is BLOCKS_AND_FREEZE:
         assert orders["risk_blocks"] > 0 and orders["rejected"] > 0 and report["risk"]["frozen"]
@@ -462,7 +462,7 @@ def test_the_progress_line_shows_tick_orders_per_second_open_orders_and_trading_
     telemetry.orders.placed, telemetry.orders.filled = 40, 10
     show(5, 10)  # within the first second: nothing yet
     assert out.getvalue() == ""
-    telemetry.froze()
+    telemetry.halted()
     show(10, 10)
     line = out.getvalue()
     assert line.startswith("\rrun-shadow: tick 10/10 | ") and line.endswith("\x1b[K\n")

@@ -20,7 +20,7 @@ from actors.core.risk import (
     RiskEngine,
     RiskLimits,
 )
-from actors.core.trading_state import TRANSITIONS, Event, TradingState, TradingStateMachine, Transition
+from actors.core.trading_state import TRANSITIONS, Event, HaltKind, TradingState, TradingStateMachine, Transition
 from actors.core.types import Fill, Instrument, Side
 
 BTC = Instrument("BTCUSDT", Decimal("0.01"), Decimal("0.0001"), Decimal("60000"))
@@ -64,11 +64,19 @@ def test_an_event_the_table_does_not_list_changes_nothing_and_is_not_recorded(ev
 def test_every_move_is_recorded_with_its_tick_and_reason() -> None:
     machine = TradingStateMachine()
     machine.fire(Event.REDUCE, 2, "over")
-    machine.fire(Event.HALT, 5, "edge")
+    machine.fire(Event.HALT, 5, "edge", HaltKind.EDGE)
     assert [t.as_report() for t in machine.transitions] == [
         {"tick": 2, "from": "ACTIVE", "to": "REDUCING", "reason": "over"},
         {"tick": 5, "from": "REDUCING", "to": "HALTED", "reason": "edge"},
     ]
+    assert [t.kind for t in machine.transitions] == [None, HaltKind.EDGE]
+
+
+def test_a_halt_without_its_kind_is_refused() -> None:
+    machine = TradingStateMachine()
+    with pytest.raises(ValueError, match="without its kind"):
+        machine.fire(Event.HALT, 5, "edge")
+    assert machine.state is ACTIVE and machine.transitions == []
 
 
 def test_a_journaled_move_the_table_does_not_allow_is_refused_on_restore() -> None:
@@ -121,7 +129,7 @@ def test_the_total_threshold_makes_every_symbol_reduce_only_and_clears_when_back
 def test_reducing_is_not_judged_while_halted() -> None:
     risk = engine(reduce_above_usd=1.0)
     risk.apply_fill(fill(Side.BUY, MID, 1_000))
-    risk.freeze("Operator: test", 1)
+    risk.halt("Operator: test", 1, kind=HaltKind.OPERATOR)
     assert risk.update_reducing(2) is None and risk.state is HALT
 
 
@@ -171,7 +179,7 @@ def test_halted_blocks_first_and_each_block_is_counted_by_its_kind() -> None:
     risk = engine(price_band_bps=1.0, max_order_usd=1.0)
     risk.approve_quotes({"BTCUSDT": Quote("BTCUSDT", MID - 10_000, 1_000, MID, 1_000)})
     assert risk.blocks_by_reason == {PRICE_BAND: 1, MAX_ORDER_USD: 1}
-    risk.freeze("Operator: test", 1)
+    risk.halt("Operator: test", 1, kind=HaltKind.OPERATOR)
     assert risk.check_order("BTCUSDT", Side.SELL, MID, 1).kind == HALTED
 
 
@@ -218,10 +226,10 @@ def test_after_a_resume_the_edge_is_judged_afresh_and_needs_its_minimum_fills_ag
     assert risk.realised_edge_bps() is not None and risk.realised_edge_bps() < 0  # the report's edge: every fill
 
 
-@pytest.mark.parametrize("reason", ["Operator: SIGUSR1", "Escalation: gateway gave up", "Reconciliation: differ"])
-def test_only_a_halt_for_edge_can_be_resumed(reason: str) -> None:
+@pytest.mark.parametrize("kind", [kind for kind in HaltKind if kind is not HaltKind.EDGE])
+def test_only_a_halt_for_edge_can_be_resumed(kind: HaltKind) -> None:
     risk = engine(resume_after_ticks=1)
-    risk.freeze(reason, 1)
+    risk.halt(f"{kind.value}: test", 1, kind=kind)
     assert not risk.halt_resumable and risk.resume_due(100) is None
 
 
@@ -230,11 +238,9 @@ def test_a_final_cause_during_a_resumable_halt_makes_it_final() -> None:
     risk.apply_fill(fill(Side.BUY, MID + 1_000, 100))
     risk.evaluate_edge(1)
     assert risk.halt_resumable
-    assert risk.freeze("Escalation: quoter gave up", 2) is False  # already halted: one freeze event
-    assert not risk.halt_resumable and risk.freeze_events == 1
-    assert risk.last_freeze_reason == "Escalation: quoter gave up" and risk.finals == [
-        (2, "Escalation: quoter gave up")
-    ]
+    assert risk.halt("Escalation: quoter gave up", 2, kind=HaltKind.ESCALATION) is False  # already halted: one halt
+    assert not risk.halt_resumable and risk.halts == 1
+    assert risk.halt_reason == "Escalation: quoter gave up" and risk.finals == [(2, "Escalation: quoter gave up")]
 
 
 # ---------------------------------------------------------------- flattening
@@ -244,7 +250,7 @@ def test_flattening_sells_a_long_at_the_bid_and_buys_a_short_at_the_ask_once_con
     risk = engine(flatten_on_halt=True, flatten_ticks=2)
     risk.apply_fill(fill(Side.BUY, MID, 300))
     risk.apply_fill(fill(Side.SELL, 300_000, 200, symbol="ETHUSDT", n=2))
-    risk.freeze("Operator: test", 4)
+    risk.halt("Operator: test", 4, kind=HaltKind.OPERATOR)
     touches = {
         "BTCUSDT": Quote("BTCUSDT", MID - 3_000, 1, MID + 3_000, 1),
         "ETHUSDT": Quote("ETHUSDT", 299_850, 1, 300_150, 1),
@@ -271,7 +277,7 @@ def test_flattening_sells_a_long_at_the_bid_and_buys_a_short_at_the_ask_once_con
 def test_flattening_orders_still_pass_the_price_band() -> None:
     risk = engine(flatten_on_halt=True, price_band_bps=2.0)
     risk.apply_fill(fill(Side.BUY, MID, 1_000))
-    risk.freeze("Operator: test", 1)
+    risk.halt("Operator: test", 1, kind=HaltKind.OPERATOR)
     touches = {"BTCUSDT": Quote("BTCUSDT", MID - 3_000, 1, MID + 3_000, 1)}  # 5 BPS from the mid
     assert risk.flatten(2, touches, confirmed=True, last=False) == ([], [], 1)
     assert risk.blocks_by_reason == {PRICE_BAND: 1}
@@ -280,7 +286,7 @@ def test_flattening_orders_still_pass_the_price_band() -> None:
 def test_a_position_above_the_order_size_limit_is_flattened_in_the_largest_orders_that_fit() -> None:
     risk = engine(flatten_on_halt=True, max_order_usd=1_000.0)
     risk.apply_fill(fill(Side.BUY, MID, 1_000))  # 6,000 USD to sell: above the size limit
-    risk.freeze("Operator: test", 1)
+    risk.halt("Operator: test", 1, kind=HaltKind.OPERATOR)
     bid = MID - 3_000  # 5.997 USD a lot: 166 lots is 995.50 USD, 167 would be 1,001.50
     touches = {"BTCUSDT": Quote("BTCUSDT", bid, 1, MID + 3_000, 1)}
     assert risk.flatten(2, touches, confirmed=True, last=False) == (["BTCUSDT"], [("BTCUSDT", Side.SELL, bid, 166)], 0)
@@ -292,7 +298,7 @@ def test_a_position_above_the_order_size_limit_is_flattened_in_the_largest_order
 def test_a_symbol_not_even_one_lot_of_which_fits_the_size_limit_is_blocked_not_flattened() -> None:
     risk = engine(flatten_on_halt=True, max_order_usd=5.0)  # one lot is 5.997 USD
     risk.apply_fill(fill(Side.BUY, MID, 10))
-    risk.freeze("Operator: test", 1)
+    risk.halt("Operator: test", 1, kind=HaltKind.OPERATOR)
     touches = {"BTCUSDT": Quote("BTCUSDT", MID - 3_000, 1, MID + 3_000, 1)}
     assert risk.flatten(2, touches, confirmed=True, last=False) == ([], [], 1)
     assert risk.blocks_by_reason == {MAX_ORDER_USD: 1}
@@ -305,7 +311,7 @@ def test_flattening_is_held_back_by_neither_the_open_order_nor_the_rate_limit_an
     approved, blocked = risk.approve_quotes({"BTCUSDT": Quote("BTCUSDT", MID - 10, 1, MID + 10, 1)})
     assert (len(approved), blocked) == (1, 1)  # ACTIVE: the one order of this second, and the rate is used up
     quoting_blocks = dict(risk.blocks_by_reason)
-    risk.freeze("Operator: test", 1)
+    risk.halt("Operator: test", 1, kind=HaltKind.OPERATOR)
     touches = {s: Quote(s, mid - 10, 1, mid + 10, 1) for s, mid in (("BTCUSDT", MID), ("ETHUSDT", 300_000))}
     for tick in (2, 3):  # the same second of the tick clock
         risk.begin_decision(tick)

@@ -364,8 +364,8 @@ def test_moves_journaled_between_and_ahead_of_decisions_are_replayed_with_their_
         resume_after_ticks=1,
     )
     assert [(t.tick, t.target.value) for t in engine.transitions] == [(1, "HALTED"), (3, "ACTIVE")]
-    assert engine.state.value == "ACTIVE" and engine.freeze_events == 1
-    assert engine.last_freeze_reason == "Operator: desk" and engine.blocks_by_reason == {"max-order-usd": 2}
+    assert engine.state.value == "ACTIVE" and engine.halts == 1
+    assert engine.halt_reason == "Operator: desk" and engine.blocks_by_reason == {"max-order-usd": 2}
 
 
 def test_a_journaled_final_cause_keeps_a_replayed_edge_halt_final(tmp_path: Path) -> None:
@@ -377,8 +377,8 @@ def test_a_journaled_final_cause_keeps_a_replayed_edge_halt_final(tmp_path: Path
         ["decided", 2, 0, 0, {}],
         resume_after_ticks=1,
     )
-    assert engine.frozen and not engine.halt_resumable and engine.resume_due(9) is None
-    assert engine.last_freeze_reason == "Operator: kill switch" and engine.freeze_events == 1
+    assert engine.halted and not engine.halt_resumable and engine.resume_due(9) is None
+    assert engine.halt_reason == "Operator: kill switch" and engine.halts == 1
 
 
 def test_a_kill_switch_pulled_during_a_resumable_halt_stays_pulled_after_a_crash(tmp_path: Path) -> None:
@@ -426,7 +426,7 @@ def test_the_kill_switch_pulled_mid_run_halts_at_the_next_step_of_the_sim(sim: S
     switch.attach(system)
     system.run(3)
     switch(10, None)  # what the signal does: only queued
-    assert not sim.actor("risk").engine.frozen  # type: ignore[attr-defined]
+    assert not sim.actor("risk").engine.halted  # type: ignore[attr-defined]
     system.run()
     risk = build_report(system)["risk"]
     assert risk["last_freeze_reason"] == KILL_SWITCH_REASON and risk["freeze_tick"] == 3 and risk["freeze_confirmed"]
