@@ -30,9 +30,16 @@ Bringing a venue
     a restart), SupportsClose (closed as the run stops), SupportsFaultCounts (faults injected, by kind),
     WrapsVenue (a venue in front of another, as the fault injector is).
     FakeExchangeClient: the simulated venue of every shadow run.
+    CancelOutcome: what a cancel came to, as the engine decides on it (a venue may set it on its CancelResult).
+
+Bringing a strategy (docs/STRATEGIES.md)
+    Strategy: the base of every strategy, one instance per symbol; StrategyInput: what it is given each tick;
+    Quotes and Level: what it returns; Param, ParamValue: its declared parameters; Instrument: its tick and lot
+    sizes; base_lots: the lots of a notional at a price, as the built-ins size their quotes.
 
 Testing
     Sim: the deterministic runtime with test helpers (the ``sim`` pytest fixture); explore, check_determinism.
+    StrategyHarness: a strategy alone on scripted ticks, trades and fills (no actors).
 
 ``import actors`` loads none of this until a name is used (the names are
 resolved on first access), so it stays quick and never imports Ray or plotly.
@@ -50,10 +57,11 @@ if TYPE_CHECKING:  # what a type checker sees; at run time each name is imported
     from typing import Any
 
     from actors._api import Report, run, run_shadow_demo
-    from actors.assembly.config import RUNTIME_NAMES, ConfigError
-    from actors.assembly.system import System
-    from actors.cli.run_shadow import RunIncomplete
-    from actors.core.exchange import (
+    from actors.assembly._config import RUNTIME_NAMES, ConfigError
+    from actors.assembly._system import System
+    from actors.cli._run_shadow import RunIncomplete
+    from actors.core._exchange import (
+        CancelOutcome,
         CancelResult,
         ExchangeError,
         ExchangeOrder,
@@ -62,10 +70,11 @@ if TYPE_CHECKING:  # what a type checker sees; at run time each name is imported
         PlaceRequest,
         PlaceResult,
     )
-    from actors.core.types import Fill, Side
+    from actors.core._strategy import Level, Param, ParamValue, Quotes, Strategy, StrategyInput, base_lots
+    from actors.core._types import Fill, Instrument, Side
     from actors.runtime import Runtime, create_runtime
-    from actors.testing import Sim, check_determinism, explore
-    from actors.venues.interface import (
+    from actors.testing import Sim, StrategyHarness, check_determinism, explore
+    from actors.venues._interface import (
         FillListener,
         IExchangeClient,
         PlacedOrder,
@@ -77,41 +86,51 @@ if TYPE_CHECKING:  # what a type checker sees; at run time each name is imported
         VenueHistory,
         WrapsVenue,
     )
-    from actors.venues.simulated import FakeExchangeClient
+    from actors.venues._simulated import FakeExchangeClient
 
 _HOMES = {
     "run": "actors._api",
     "Report": "actors._api",
-    "ConfigError": "actors.assembly.config",
-    "RunIncomplete": "actors.cli.run_shadow",
+    "ConfigError": "actors.assembly._config",
+    "RunIncomplete": "actors.cli._run_shadow",
     "run_shadow_demo": "actors._api",
-    "System": "actors.assembly.system",
+    "System": "actors.assembly._system",
     "create_runtime": "actors.runtime",
     "Runtime": "actors.runtime",
-    "RUNTIME_NAMES": "actors.assembly.config",
-    "IExchangeClient": "actors.venues.interface",
-    "PlaceRequest": "actors.core.exchange",
-    "PlaceResult": "actors.core.exchange",
-    "CancelResult": "actors.core.exchange",
-    "ExchangeOrder": "actors.core.exchange",
-    "OrderStatus": "actors.core.exchange",
-    "Fill": "actors.core.types",
-    "Side": "actors.core.types",
-    "FillListener": "actors.venues.interface",
-    "ExchangeError": "actors.core.exchange",
-    "ExchangeTimeout": "actors.core.exchange",
-    "SupportsAdvance": "actors.venues.interface",
-    "SupportsTick": "actors.venues.interface",
-    "SupportsHistory": "actors.venues.interface",
-    "VenueHistory": "actors.venues.interface",
-    "PlacedOrder": "actors.venues.interface",
-    "SupportsClose": "actors.venues.interface",
-    "SupportsFaultCounts": "actors.venues.interface",
-    "WrapsVenue": "actors.venues.interface",
-    "FakeExchangeClient": "actors.venues.simulated",
+    "RUNTIME_NAMES": "actors.assembly._config",
+    "IExchangeClient": "actors.venues._interface",
+    "PlaceRequest": "actors.core._exchange",
+    "PlaceResult": "actors.core._exchange",
+    "CancelResult": "actors.core._exchange",
+    "ExchangeOrder": "actors.core._exchange",
+    "OrderStatus": "actors.core._exchange",
+    "Fill": "actors.core._types",
+    "Side": "actors.core._types",
+    "FillListener": "actors.venues._interface",
+    "ExchangeError": "actors.core._exchange",
+    "ExchangeTimeout": "actors.core._exchange",
+    "SupportsAdvance": "actors.venues._interface",
+    "SupportsTick": "actors.venues._interface",
+    "SupportsHistory": "actors.venues._interface",
+    "VenueHistory": "actors.venues._interface",
+    "PlacedOrder": "actors.venues._interface",
+    "SupportsClose": "actors.venues._interface",
+    "SupportsFaultCounts": "actors.venues._interface",
+    "WrapsVenue": "actors.venues._interface",
+    "FakeExchangeClient": "actors.venues._simulated",
     "Sim": "actors.testing",
     "explore": "actors.testing",
     "check_determinism": "actors.testing",
+    "StrategyHarness": "actors.testing",
+    "CancelOutcome": "actors.core._exchange",
+    "Strategy": "actors.core._strategy",
+    "StrategyInput": "actors.core._strategy",
+    "Quotes": "actors.core._strategy",
+    "Level": "actors.core._strategy",
+    "Param": "actors.core._strategy",
+    "ParamValue": "actors.core._strategy",
+    "base_lots": "actors.core._strategy",
+    "Instrument": "actors.core._types",
 }
 """Where each public name lives (the layout may move them; ``actors.<name>`` stays)."""
 
@@ -148,10 +167,21 @@ __all__ = [
     "SupportsFaultCounts",
     "WrapsVenue",
     "FakeExchangeClient",
+    "CancelOutcome",
+    # bringing a strategy
+    "Strategy",
+    "StrategyInput",
+    "Quotes",
+    "Level",
+    "Param",
+    "ParamValue",
+    "Instrument",
+    "base_lots",
     # testing
     "Sim",
     "explore",
     "check_determinism",
+    "StrategyHarness",
 ]
 
 

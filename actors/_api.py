@@ -1,8 +1,8 @@
 """The engine from Python: :func:`run` takes the configuration keys as named arguments and returns a :class:`Report`.
 
 One path with the command: the arguments become a :class:`ShadowConfig` through
-the same :func:`actors.assembly.config.resolve` (defaults < arguments; the environment is
-not read), the run is :func:`actors.cli.run_shadow.run`, and :meth:`Report.to_json` is the
+the same :func:`actors.assembly._config.resolve` (defaults < arguments; the environment is
+not read), the run is :func:`actors.cli._run_shadow.run`, and :meth:`Report.to_json` is the
 text that run returned, so the bytes are those ``bin/run-shadow`` prints for the
 same settings.  Nothing is validated here: a bad argument is the config layer's
 :class:`ConfigError`, naming the argument.
@@ -16,9 +16,9 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from actors.assembly.config import KEYS, default_values, resolve
-from actors.assembly.strategies import spec_of
-from actors.core.strategy import Strategy
+from actors.assembly._config import KEYS, default_values, resolve
+from actors.assembly._strategies import spec_of
+from actors.core._strategy import Strategy
 
 PathArg = str | os.PathLike[str]
 """A file or directory, as text or a path object (``pathlib.Path``)."""
@@ -34,7 +34,7 @@ class Report:
     """A shadow run's report: its sections as attributes, :meth:`to_dict`, and :meth:`to_json`, the command's bytes.
 
     ``Report(text)`` reads the JSON line a run printed (``bin/run-shadow``'s
-    standard output, or :attr:`RunIncomplete.report <actors.cli.run_shadow.RunIncomplete>`).
+    standard output, or :attr:`RunIncomplete.report <actors.cli._run_shadow.RunIncomplete>`).
     The sections are the report's dicts, field names as docs/EXECUTION.md
     gives them; changing one changes neither :meth:`to_dict` nor :meth:`to_json`.
     """
@@ -210,7 +210,7 @@ def run(
     default, and the environment (``MM_*``) is not read: the report depends
     on the arguments alone, and :meth:`Report.to_json` gives the bytes the
     command prints.  ``strategy`` is a built-in's name, ``package.module:Class``
-    or the class itself (a :class:`actors.core.strategy.Strategy` defined at a
+    or the class itself (a :class:`actors.core._strategy.Strategy` defined at a
     module's top level); ``strategy_params`` a dict of its parameters.
     Values have the types a config file's have: a bad one
     (``iterations=0``, ``iterations="20"``, ``runtime="fibers"``) raises
@@ -222,7 +222,7 @@ def run(
     Logs go through loguru's logger to the handlers the application set up
     (loguru's default: stderr); ``log_level`` and ``log_format`` set up the
     command's handler and change nothing here.  The process's garbage
-    collector is tuned for the run (:mod:`actors.runtime.gc_tuning`) and set back after.
+    collector is tuned for the run (:mod:`actors.runtime._gc_tuning`) and set back after.
     """
     settings = dict(locals())
     return run_settings(settings, typed=True)
@@ -233,7 +233,7 @@ def run_settings(settings: Mapping[str, object], *, typed: bool) -> Report:
 
     ``run_shadow_demo`` comes this way too, without ``typed`` (as it always took them).
     """
-    from actors.cli.run_shadow import run as run_config  # the engine: imported only when a run is asked for
+    from actors.cli._run_shadow import run as run_config  # the engine: imported only when a run is asked for
 
     config = resolve(overrides=_plain(settings), override_source="argument", typed=typed)
     previous = gc.get_threshold()

@@ -25,7 +25,7 @@ LAUNCHERS = {
     "the engine imported first (python -m actors before)": [
         sys.executable,
         "-c",
-        "import sys; from actors.cli.run_shadow import main; sys.exit(main())",
+        "import sys; from actors.cli._run_shadow import main; sys.exit(main())",
     ],
 }
 

@@ -13,8 +13,7 @@ import math
 from collections import deque
 from collections.abc import Mapping
 
-from actors.core.strategy import Level, Param, ParamValue, Quotes, Strategy, StrategyInput, base_lots
-from actors.core.types import Instrument
+from actors import Instrument, Level, Param, ParamValue, Quotes, Strategy, StrategyInput, base_lots
 
 
 class VolatilityWidening(Strategy):

@@ -3,12 +3,12 @@
 ``bin/run-shadow``, ``python -m actors`` and the installed ``run-shadow``
 start here, and this module imports nothing but the standard library's
 ``signal`` and ``sys``: its handlers are in place before the engine's
-modules load (a noticeable fraction of a second), and ``actors.cli.run_shadow.main``
+modules load (a noticeable fraction of a second), and ``actors.cli._run_shadow.main``
 takes them over.  Until then:
 
 - SIGUSR1 (the kill switch) is remembered, never the default (which kills
   the process): the run halts as soon as it exists
-  (:meth:`actors.cli.run_shadow.KillSwitch.take_over`);
+  (:meth:`actors.cli._run_shadow.KillSwitch.take_over`);
 - SIGTERM and SIGHUP end the command as Ctrl-C does: one line, exit status
   128 + the signal's number.
 
@@ -58,7 +58,7 @@ def run_shadow() -> int:
     """``run-shadow``: the early handlers, then the engine's command; its exit status."""
     try:
         install()
-        from actors.cli.run_shadow import main
+        from actors.cli._run_shadow import main
 
         return main()
     except (KeyboardInterrupt, EarlyStop) as stop:  # Ctrl-C, SIGTERM or SIGHUP before the command took them over

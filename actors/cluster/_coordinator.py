@@ -3,7 +3,7 @@
 What is global lives here: positions and marks of every symbol, the total
 notional limit, realised edge over every fill, the trading state and the
 halt.  :class:`CoordinatorRisk` is the risk monitor of one process
-(:class:`RiskMonitor`), whose round (:class:`actors.core.risk_round.RiskRound`)
+(:class:`RiskMonitor`), whose round (:class:`actors.core._risk_round.RiskRound`)
 it feeds with the records of the shards' batches instead of its own
 mailbox, and whose outputs it splits by shard: so a sharded run decides
 exactly what one process decides.  What it adds is per shard:
@@ -26,13 +26,13 @@ from loguru import logger
 
 from actors.cluster._records import BROADCAST, BatchInbox, Rejoin, ShardBatch
 from actors.cluster._uplink import BATCH_BYTES
-from actors.core.risk import RiskEngine
-from actors.core.risk_round import Halted, Resumed, TickDecision
-from actors.roles.addresses import FEED, GATEWAY, STORE
-from actors.roles.risk_monitor import RiskMonitor
-from actors.runtime.actor import handles
-from actors.wire.codec import Message, WireError, decode, encode
-from actors.wire.messages import (
+from actors.core._risk import RiskEngine
+from actors.core._risk_round import Halted, Resumed, TickDecision
+from actors.roles._addresses import FEED, GATEWAY, STORE
+from actors.roles._risk_monitor import RiskMonitor
+from actors.runtime._actor import handles
+from actors.wire._codec import Message, WireError, decode, encode
+from actors.wire._messages import (
     FillsApplied,
     Freeze,
     FreezeComplete,

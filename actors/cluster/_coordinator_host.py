@@ -13,22 +13,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from actors.assembly.config import ShadowConfig
-from actors.assembly.market_setup import settle
-from actors.assembly.report import ReportParts, assemble_report, render
-from actors.assembly.system import STALL_S, operator_request, risk_limits
+from actors.assembly._config import ShadowConfig
+from actors.assembly._market_setup import settle
+from actors.assembly._report import ReportParts, assemble_report, render
+from actors.assembly._system import STALL_S, operator_request, risk_limits
 from actors.cluster._coordinator import CoordinatorRisk, Port
 from actors.cluster._merge import empty_snapshot, merged_gateway, merged_stats, merged_store, unpack
 from actors.cluster._shard import ShardFigures, hosted_runtime
-from actors.core.risk import RiskEngine
-from actors.core.trading_state import HaltKind
-from actors.roles.addresses import RISK
-from actors.roles.risk_monitor import RiskSnapshot
+from actors.core._risk import RiskEngine
+from actors.core._trading_state import HaltKind
+from actors.roles._addresses import RISK
+from actors.roles._risk_monitor import RiskSnapshot
 from actors.runtime import create_runtime
-from actors.runtime.realtime import IdleTimeout
-from actors.telemetry.logs import event
-from actors.wire.codec import encode
-from actors.wire.messages import FreezeRequest
+from actors.runtime._realtime import IdleTimeout
+from actors.telemetry._logs import event
+from actors.wire._codec import encode
+from actors.wire._messages import FreezeRequest
 
 POLL_S = 0.2
 """How long the coordinator waits for its own runtime between two looks at the shards."""

@@ -16,13 +16,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from actors.assembly.config import ShadowConfig
-from actors.assembly.market_setup import settle
-from actors.assembly.recovery import FINISHED, STORE_JOURNAL, finish_key, finished_report
-from actors.assembly.system import check_journals
+from actors.assembly._config import ShadowConfig
+from actors.assembly._market_setup import settle
+from actors.assembly._recovery import FINISHED, STORE_JOURNAL, finish_key, finished_report
+from actors.assembly._system import check_journals
 from actors.cluster._coordinator_host import partition
 from actors.cluster._shard import shard_config
-from actors.wire.journal import JournalError, JournalLock, JournalReader, journal_fingerprint
+from actors.wire._journal import JournalError, JournalLock, JournalReader, journal_fingerprint
 
 
 def shards_in(journal: str) -> int:

@@ -1,7 +1,7 @@
 """SIGUSR1 for a sharded run: the driver's kill switch, handed on to the coordinator from a thread of its own.
 
 In one process the kill switch queues a freeze request for risk
-(:meth:`actors.assembly.system.System.freeze_from_signal`).  In a sharded run risk
+(:meth:`actors.assembly._system.System.freeze_from_signal`).  In a sharded run risk
 is the coordinator, in another process (Ray) or on the runtime's threads
 (in process), and reaching it takes locks, or a Ray call, that a signal
 handler must not take: the handler only puts the reason on a queue whose
@@ -38,7 +38,7 @@ class Freezable(Protocol):
 
 
 class KillSwitchHolder(Protocol):
-    """The command's kill switch (:class:`actors.cli.run_shadow.KillSwitch`): told what to halt once there is a run."""
+    """The command's kill switch (:class:`actors.cli._run_shadow.KillSwitch`): told what to halt once there is a run."""
 
     def attach(self, target: Freezable) -> None:
         """``target`` is what a pull halts from now on (a pull before this halts it at once)."""

@@ -12,13 +12,13 @@ from typing import Any
 
 from loguru import logger
 
-from actors.assembly.config import ShadowConfig
-from actors.assembly.market_setup import settle
+from actors.assembly._config import ShadowConfig
+from actors.assembly._market_setup import settle
 from actors.cluster._coordinator_host import Coordinator, Ended, completed, partition
 from actors.cluster._kill_switch import KillSwitchHolder, armed
 from actors.cluster._shard import Shard, ShardFigures
-from actors.runtime.loop import CallerInterrupted
-from actors.telemetry.logs import run_started
+from actors.runtime._loop import CallerInterrupted
+from actors.telemetry._logs import run_started
 
 
 def run_in_process(

@@ -7,10 +7,10 @@ from typing import Any
 
 import msgpack
 
-from actors.roles.gateway import GatewaySnapshot
-from actors.roles.order_store import StoreSnapshot
-from actors.runtime.base import RuntimeStats
-from actors.venues.faults import MASS_CANCEL_FAULTS
+from actors.roles._gateway import GatewaySnapshot
+from actors.roles._order_store import StoreSnapshot
+from actors.runtime._base import RuntimeStats
+from actors.venues._faults import MASS_CANCEL_FAULTS
 
 
 def unpack(data: bytes) -> dict[str, Any]:

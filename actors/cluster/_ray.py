@@ -35,18 +35,18 @@ else:
     os.environ[_FAILURE_HANDLER] = _had
 from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskError
 
-from actors.assembly.config import ShadowConfig
-from actors.assembly.market_setup import settle
+from actors.assembly._config import ShadowConfig
+from actors.assembly._market_setup import settle
 from actors.cluster._coordinator_host import Coordinator, Ended, RunLost, completed, partition
 from actors.cluster._driver import Deferred, RayOutput, Reaper, ray_output_kept, session_logs, sigterm_kept
 from actors.cluster._kill_switch import KillSwitchHolder, armed
 from actors.cluster._machine import cores_used, cpu_clock
 from actors.cluster._settings import config_bytes, config_from_bytes
 from actors.cluster._shard import SHARD_DIR, Shard, ShardFigures
-from actors.runtime.gc_tuning import tune_gc
-from actors.runtime.realtime import IdleTimeout
-from actors.telemetry.logs import configure as configure_logs
-from actors.telemetry.logs import run_started
+from actors.runtime._gc_tuning import tune_gc
+from actors.runtime._realtime import IdleTimeout
+from actors.telemetry._logs import configure as configure_logs
+from actors.telemetry._logs import run_started
 
 NAMESPACE = "mm-shadow"
 """The Ray namespace of every run's actors; a coordinator is named ``coordinator-<run id>`` there."""
@@ -71,7 +71,7 @@ class ShardHost:
                  run_name: str) -> None:  # fmt: skip
         """Without ``--journal`` the shard journals into a directory of its own run's, removed at the end:
         a journal is what brings a shard back after its process died."""
-        tune_gc()  # a Ray worker is a process of its own: the collector's settings of a run (actors.runtime.gc_tuning)
+        tune_gc()  # a Ray worker is a process of its own: the collector's settings of a run (actors.runtime._gc_tuning)
         config = config_from_bytes(settings)
         configure_logs(config.log_level, config.log_format)  # into the worker's log (Ray keeps its stderr)
         self.cpu_at_start = time.process_time()
@@ -427,7 +427,7 @@ def freeze_on(address: str, reason: str, run: str = "") -> str:
     A local Ray instance (Ray 2.59 on) takes only clients that show its
     token, which it keeps in ``~/.ray/auth_token``: a client on the same
     machine shows it when ``RAY_AUTH_MODE`` says so, which
-    :func:`actors.cli.mm_freeze.main` sets before Ray is imported
+    :func:`actors.cli._mm_freeze.main` sets before Ray is imported
     (Ray reads it then), unless the caller did.
     """
     with ray_output_kept("mm-freeze") as out:

@@ -2,7 +2,7 @@
 
 Between processes travel only wire records: a :class:`ShardBatch` carries, in
 order, the engine's own records (each already msgpack bytes of
-:mod:`actors.wire.messages`) that one side sent the other since its last batch.
+:mod:`actors.wire._messages`) that one side sent the other since its last batch.
 Batches are numbered per link and incarnation, so a receiver puts them back
 in order and keeps one copy of each whatever the transport does.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from actors.wire.codec import Message, message
+from actors.wire._codec import Message, message
 
 BROADCAST = "*quoters"
 """The address, in a batch to a shard, that means every quoter of the shard."""

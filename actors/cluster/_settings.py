@@ -7,7 +7,7 @@ from typing import Any
 
 import msgpack
 
-from actors.assembly.config import ShadowConfig
+from actors.assembly._config import ShadowConfig
 
 
 def config_bytes(config: ShadowConfig) -> bytes:

@@ -18,17 +18,17 @@ from typing import Any
 import msgpack
 import pykka
 
-from actors.assembly.config import ShadowConfig
-from actors.assembly.system import System
+from actors.assembly._config import ShadowConfig
+from actors.assembly._system import System
 from actors.cluster._records import BROADCAST, BatchInbox, Rejoin, ShardBatch
 from actors.cluster._uplink import SendUp, UpLink
-from actors.core.risk import RiskEngine
-from actors.roles.addresses import FEED, GATEWAY, QUOTERS, RISK, STORE
+from actors.core._risk import RiskEngine
+from actors.roles._addresses import FEED, GATEWAY, QUOTERS, RISK, STORE
 from actors.runtime import create_runtime
-from actors.runtime.realtime import IdleTimeout
-from actors.venues.faults import FaultyExchange
-from actors.wire.codec import decode, encode
-from actors.wire.messages import FeedTicks, FillItem, FillsApplied, Freeze
+from actors.runtime._realtime import IdleTimeout
+from actors.venues._faults import FaultyExchange
+from actors.wire._codec import decode, encode
+from actors.wire._messages import FeedTicks, FillItem, FillsApplied, Freeze
 
 SHARD_DIR = "shard-{}"
 """A shard's journals live in this subdirectory of ``--journal`` (``shard-0``, ``shard-1``, ...)."""

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from actors.cluster._records import ShardBatch
-from actors.runtime.actor import MessageActor, handles
-from actors.wire.codec import Message, encode
-from actors.wire.messages import (
+from actors.runtime._actor import MessageActor, handles
+from actors.wire._codec import Message, encode
+from actors.wire._messages import (
     FeedTicks,
     FillsApplied,
     FreezeComplete,

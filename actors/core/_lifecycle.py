@@ -26,7 +26,7 @@ Four tables, read top to bottom, in the spirit of h11's ``_state`` module:
   the counter it is counted in.
 - :data:`CANCEL_TRANSITIONS`: the cancel's own states (:class:`CancelState`),
   and :data:`CANCEL_ANSWERS`: which answers to a cancel
-  (:class:`actors.core.exchange.CancelOutcome`) end the order and which
+  (:class:`actors.core._exchange.CancelOutcome`) end the order and which
   send the cancel into its backoff.
 - :func:`awaiting_answer`, :func:`cancel_can_go` and
   :func:`cancel_means_canceled`: the questions the store and its actor ask
@@ -37,8 +37,8 @@ Four tables, read top to bottom, in the spirit of h11's ``_state`` module:
   that is still open or PENDING here.
 
 Terminal states (FILLED, CANCELED, REJECTED) are never left.  The store
-(:mod:`actors.core.orders`) keeps indexes and counts; its actor
-(:mod:`actors.roles.order_store`) applies the venue's answers; neither
+(:mod:`actors.core._orders`) keeps indexes and counts; its actor
+(:mod:`actors.roles._order_store`) applies the venue's answers; neither
 decides a state on its own.
 """
 
@@ -49,8 +49,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from actors.core.exchange import CancelOutcome
-from actors.core.types import OrderState
+from actors.core._exchange import CancelOutcome
+from actors.core._types import OrderState
 
 PENDING, OPEN, PARTIALLY_FILLED = OrderState.PENDING, OrderState.OPEN, OrderState.PARTIALLY_FILLED
 FILLED, CANCELED, REJECTED = OrderState.FILLED, OrderState.CANCELED, OrderState.REJECTED

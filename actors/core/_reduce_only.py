@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from actors.core.exchange import ExchangeOrder
-from actors.core.types import Side
+from actors.core._exchange import ExchangeOrder
+from actors.core._types import Side
 
 __all__ = ["VenueView", "reduce_only_refusal", "reduce_only_room"]
 

@@ -8,7 +8,7 @@ drops the ``_`` (``BTCUSDPERP``, ``BTCUSDT240927``), as it does for a Tardis
 symbol.  Files come plain, gzip or zip (one CSV inside, as
 ``data.binance.vision`` ships them), with or without a header, with
 timestamps in milliseconds (futures, older spot) or microseconds (spot since
-2025): the unit is told per file (:mod:`actors.markets.timestamps`).
+2025): the unit is told per file (:mod:`actors.markets._timestamps`).
 
 ``bookTicker`` is ordered by ``transaction_time``, the clock the trades use,
 so quotes and trades merge on one time line.  ``trades`` dumps come in three
@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from actors.core.instruments import canonical_symbol
-from actors.markets.events import QUOTE, TRADE, MarketEvent
+from actors.core._instruments import canonical_symbol
+from actors.markets._events import QUOTE, TRADE, MarketEvent
 
 BOOK_TICKER_HEADER = (
     "update_id", "best_bid_price", "best_bid_qty", "best_ask_price", "best_ask_qty", "transaction_time", "event_time",

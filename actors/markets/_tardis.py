@@ -1,7 +1,7 @@
 """Rows of Tardis.dev CSV files (``quotes``, ``book_ticker``, ``trades``) as market events.
 
 Tardis writes a header and timestamps in microseconds since the epoch (the
-unit is still told per file, :mod:`actors.markets.timestamps`: a file
+unit is still told per file, :mod:`actors.markets._timestamps`: a file
 converted to nanoseconds is not read as the year 52,000).  The replay orders
 by ``local_timestamp`` (when the recorder received the row, monotonic in a
 Tardis file) rather than the exchange's ``timestamp``, which may step back
@@ -9,7 +9,7 @@ between rows: it is the order a live feed would have seen.
 
 Tardis leaves a quote's side empty when that side of the book is empty
 (``binance,BTCUSDT,..,..,,,100.5,2``: no ask).  The side is then absent
-(:data:`~actors.markets.events.NO_BID`, :data:`~actors.markets.events.NO_ASK`),
+(:data:`~actors.markets._events.NO_BID`, :data:`~actors.markets._events.NO_ASK`),
 not an error and not a price of 0 (NautilusTrader's loader reads 0, which
 would halve the mid).
 """
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from actors.core.instruments import canonical_symbol
-from actors.markets.events import NO_ASK, NO_BID, QUOTE, TRADE, MarketEvent
+from actors.core._instruments import canonical_symbol
+from actors.markets._events import NO_ASK, NO_BID, QUOTE, TRADE, MarketEvent
 
 QUOTES_HEADER = (
     "exchange",

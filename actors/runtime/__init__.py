@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.runtime.actor import CRASH, InjectedCrash, MessageActor, handles
-from actors.runtime.base import CLOCK, EXTERNAL, FailurePolicy, Runtime, RuntimeStats, TimerHandle
-from actors.runtime.directory import AddressTaken, Directory
-from actors.runtime.pool import PoolRuntime
-from actors.runtime.realtime import IdleTimeout
-from actors.runtime.sim import FaultPlan, SimNotIdle, SimRuntime
-from actors.runtime.threads import ThreadsRuntime
+from actors.runtime._actor import CRASH, InjectedCrash, MessageActor, handles
+from actors.runtime._base import CLOCK, EXTERNAL, FailurePolicy, Runtime, RuntimeStats, TimerHandle
+from actors.runtime._directory import AddressTaken, Directory
+from actors.runtime._pool import PoolRuntime
+from actors.runtime._realtime import IdleTimeout
+from actors.runtime._sim import FaultPlan, SimNotIdle, SimRuntime
+from actors.runtime._threads import ThreadsRuntime
 
 RUNTIMES: dict[str, type[Runtime]] = {"pool": PoolRuntime, "sim": SimRuntime, "threads": ThreadsRuntime}
 """Runtimes by the name used in ``--runtime`` and the config."""

@@ -5,7 +5,7 @@ metrics need prometheus_client and the HTML report plotly, both in the
 ``observe`` extra (``pip install -e '.[observe]'``), imported only when asked for.
 """
 
-from actors.telemetry.order_events import COLUMNS, EventLog, EventLogRow, read_events
-from actors.telemetry.telemetry import ACTIVE, HALTED, REDUCING, Telemetry
+from actors.telemetry._order_events import COLUMNS, EventLog, EventLogRow, read_events
+from actors.telemetry._telemetry import ACTIVE, HALTED, REDUCING, Telemetry
 
 __all__ = ["ACTIVE", "COLUMNS", "HALTED", "REDUCING", "EventLog", "EventLogRow", "Telemetry", "read_events"]

@@ -1,6 +1,6 @@
 """The deterministic test kit.
 
-- the ``sim`` fixture (from ``actors.testing.pytest_plugin``, registered with pytest
+- the ``sim`` fixture (from ``actors.testing._pytest_plugin``, registered with pytest
   through the ``pytest11`` entry point): a fresh :class:`Sim`, the ``sim``
   runtime plus test helpers; a handler that raises fails the test unless the
   test is marked ``@pytest.mark.expect_failures`` (:func:`describe_failures`);
@@ -9,7 +9,7 @@
   every delivery; the first failure names its seed and how to replay it;
 - :func:`check_determinism`: runs a scenario twice with one seed and reports
   the first delivery where the traces differ;
-- :class:`StrategyHarness` (:mod:`actors.testing.strategy_harness`): a
+- :class:`StrategyHarness` (:mod:`actors.testing._strategy_harness`): a
   strategy alone, fed scripted ticks, trades and fills, no actors.
 
 In sim every message between actors crosses the real msgpack codec, so nothing
@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from actors.runtime.actor import MessageActor
-from actors.runtime.sim import MAX_FAILURES_KEPT, FaultPlan, SimRuntime, TraceEntry, first_difference
-from actors.wire.codec import Message, WireError, decode
+from actors.runtime._actor import MessageActor
+from actors.runtime._sim import MAX_FAILURES_KEPT, FaultPlan, SimRuntime, TraceEntry, first_difference
+from actors.wire._codec import Message, WireError, decode
 
 if TYPE_CHECKING:
-    from actors.assembly.system import System
+    from actors.assembly._system import System
 
 M = TypeVar("M", bound=Message)
 
@@ -36,7 +36,7 @@ M = TypeVar("M", bound=Message)
 def __getattr__(name: str) -> Any:
     """:class:`StrategyHarness` and :class:`Step`, imported when first asked for (they bring in the assembly)."""
     if name in ("StrategyHarness", "Step"):
-        from actors.testing import strategy_harness
+        from actors.testing import _strategy_harness as strategy_harness
 
         return getattr(strategy_harness, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -137,8 +137,8 @@ class Sim(SimRuntime):
             self.invariant(self)
 
     def start_system(self, **config: Any) -> System:
-        """Build and start a whole engine on this runtime (see ``actors.assembly.system``)."""
-        from actors.assembly.system import System
+        """Build and start a whole engine on this runtime (see ``actors.assembly._system``)."""
+        from actors.assembly._system import System
 
         system = System.build(self, **config)
         system.start()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.assembly.config import ShadowConfig, resolve
-from actors.assembly.system import System
+from actors.assembly._config import ShadowConfig, resolve
+from actors.assembly._system import System
 from actors.runtime import create_runtime
 from actors.telemetry import Telemetry
 

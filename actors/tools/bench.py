@@ -22,17 +22,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
-from actors.assembly.baseline import SyncEngine
-from actors.assembly.config import RUNTIME_NAMES, ShadowConfig, resolve
-from actors.assembly.report import build_report
-from actors.core.clock import FrozenClock
-from actors.core.instruments import instrument_for
-from actors.roles.addresses import RISK
-from actors.runtime.gc_tuning import tune_gc
+from actors.assembly._baseline import SyncEngine
+from actors.assembly._config import RUNTIME_NAMES, ShadowConfig, resolve
+from actors.assembly._report import build_report
+from actors.core._clock import FrozenClock
+from actors.core._instruments import instrument_for
+from actors.roles._addresses import RISK
+from actors.runtime._gc_tuning import tune_gc
 from actors.telemetry import EventLog, Telemetry
 from actors.tools._workload import build_system, throughput_config
-from actors.wire.codec import decode, encode
-from actors.wire.messages import FreezeRequest, QuoteIntent
+from actors.wire._codec import decode, encode
+from actors.wire._messages import FreezeRequest, QuoteIntent
 
 CASES = [("threads", 100), ("threads", 1000), ("pool", 100), ("pool", 1000), ("pool", 10000),
          ("sim", 100), ("sim", 1000), ("sim", 10000)]  # fmt: skip
@@ -191,7 +191,7 @@ def market_replay(rows: int, runtime: str = "pool") -> dict[str, Any]:
     time over the same span (all its threads): on a shared machine, rows per
     CPU-minute is the figure that does not depend on what else runs.
     """
-    from actors.markets.sample import generate  # the same generator as the packaged sample
+    from actors.markets._sample import generate  # the same generator as the packaged sample
 
     seconds = max(1, rows // (MARKET_SYMBOLS * 1_000_000 // MARKET_QUOTE_EVERY_US))
     with tempfile.TemporaryDirectory(prefix="bench-market-") as scratch:
@@ -367,15 +367,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.paced:
         result = paced_latency(args.paced, args.iterations, args.tick_ms)
     elif args.sharded:
-        from actors.tools.cluster_bench import sharded_case
+        from actors.tools._cluster_bench import sharded_case
 
         result = sharded_case(args.sharded, args.iterations, (1, 2), args.freeze_after, args.rounds)
     elif args.coordinator:
-        from actors.tools.cluster_bench import coordinator_replay
+        from actors.tools._cluster_bench import coordinator_replay
 
         result = coordinator_replay(args.coordinator, args.iterations, rounds=args.rounds)
     elif args.split_ceiling:
-        from actors.tools.cluster_bench import split_ceiling
+        from actors.tools._cluster_bench import split_ceiling
 
         result = split_ceiling(args.split_ceiling, args.iterations, rounds=args.rounds)
     elif args.market_replay:

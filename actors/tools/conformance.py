@@ -28,8 +28,8 @@ from typing import Any
 
 import pykka
 
-from actors.runtime.pool import PoolFuture, PoolRuntime, _PoolMixin
-from actors.runtime.sim import SimRuntime, _SimMixin
+from actors.runtime._pool import PoolFuture, PoolRuntime, _PoolMixin
+from actors.runtime._sim import SimRuntime, _SimMixin
 
 HOOK = (
     "from actors.tools.conformance import extra_runtimes as _extra\n"

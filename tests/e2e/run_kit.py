@@ -2,7 +2,7 @@
 
 A test that acts on a running run (pulls its kill switch, kills it, kills a
 shard) waits for the condition it needs, read from the run's journals with
-:class:`~actors.wire.journal.JournalReader` (a torn last record is simply
+:class:`~actors.wire._journal.JournalReader` (a torn last record is simply
 not read yet), with a deadline that only bounds a hang.  A run that must
 still be going when the test acts is *held* (:func:`held_environ`): its
 venue stops at a tick until the test lets it go on, so neither a fast
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from actors.wire.journal import JournalReader, Record
+from actors.wire._journal import JournalReader, Record
 
 DEADLINE_S = 90.0
 """How long a test waits for a run to show what it waits for: only a hang takes that long (pytest's limit: 120 s)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.assembly.recovery import STORE_JOURNAL, VENUE_JOURNAL
+from actors.assembly._recovery import STORE_JOURNAL, VENUE_JOURNAL
 from tests.e2e.run_kit import DEADLINE_S, halted, held_environ, placed_an_order, shows, wait_until
 
 ray = pytest.importorskip("ray", reason="the cluster extra: pip install -e '.[cluster]'")
@@ -93,8 +93,8 @@ def test_two_and_three_shards_on_ray_print_the_bytes_of_one_process_on_a_hostile
 
 def test_one_shard_on_ray_prints_the_bytes_of_one_process_and_reports_what_it_cost() -> None:
     """In this process (the driver's side of the Ray host runs here): the text, and the figures the bench reads."""
-    from actors.assembly.config import resolve
-    from actors.cli.run_shadow import run
+    from actors.assembly._config import resolve
+    from actors.cli._run_shadow import run
     from actors.cluster._ray import run_on_ray
 
     settings = {"symbols_count": 5, "iterations": 30, "edge_threshold": -1000.0}
@@ -141,7 +141,7 @@ def test_mm_freeze_from_another_process_freezes_every_shard_and_the_freeze_is_co
 
 
 def test_sigusr1_to_the_command_freezes_every_shard_as_mm_freeze_does(tmp_path: Path) -> None:
-    from actors.cli.run_shadow import KILL_SWITCH_REASON
+    from actors.cli._run_shadow import KILL_SWITCH_REASON
 
     release, journal = tmp_path / "release", tmp_path / "journal"
     # threads: a shard's store journals the halt while its venue is held (the pool's one worker would wait)
@@ -371,7 +371,7 @@ def test_a_shard_away_longer_than_the_restart_timeout_freezes_every_shard_naming
 
 def test_sigusr1_while_ray_starts_halts_the_run_before_any_order() -> None:
     """The freeze reaches the shards before they start (kept aside, it used to be lost and the run stalled)."""
-    from actors.cli.run_shadow import KILL_SWITCH_REASON
+    from actors.cli._run_shadow import KILL_SWITCH_REASON
 
     process = subprocess.Popen([sys.executable, str(RUN_SHADOW), "--shards", "2", "--symbols-count", "40",
                                 "--iterations", "50", "--edge-threshold", "-1000", "--runtime", "pool"],

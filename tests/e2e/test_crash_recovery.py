@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from actors.assembly.config import resolve
-from actors.assembly.recovery import JOURNALS, STORE_JOURNAL, VENUE_JOURNAL
-from actors.assembly.system import fake_exchange
-from actors.core.orders import OrderStore
-from actors.core.types import OrderState
-from actors.wire.journal import JournalReader
+from actors.assembly._config import resolve
+from actors.assembly._recovery import JOURNALS, STORE_JOURNAL, VENUE_JOURNAL
+from actors.assembly._system import fake_exchange
+from actors.core._orders import OrderStore
+from actors.core._types import OrderState
+from actors.wire._journal import JournalReader
 from tests.e2e.run_kit import (
     DEADLINE_S,
     environ,

@@ -23,14 +23,14 @@ from typing import Any
 
 import pytest
 
-from actors.assembly.config import ShadowConfig, resolve
-from actors.assembly.recovery import STORE_JOURNAL, VENUE_JOURNAL
-from actors.assembly.system import System
-from actors.roles.addresses import RISK
+from actors.assembly._config import ShadowConfig, resolve
+from actors.assembly._recovery import STORE_JOURNAL, VENUE_JOURNAL
+from actors.assembly._system import System
+from actors.roles._addresses import RISK
 from actors.runtime import create_runtime
-from actors.wire.codec import encode
-from actors.wire.journal import JournalReader, JournalWriter
-from actors.wire.messages import FreezeRequest
+from actors.wire._codec import encode
+from actors.wire._journal import JournalReader, JournalWriter
+from actors.wire._messages import FreezeRequest
 from tests.e2e.run_kit import environ, running, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

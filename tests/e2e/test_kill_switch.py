@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from actors.assembly.recovery import STORE_JOURNAL
-from actors.cli.run_shadow import KILL_SWITCH_REASON
+from actors.assembly._recovery import STORE_JOURNAL
+from actors.cli._run_shadow import KILL_SWITCH_REASON
 from tests.e2e.run_kit import DEADLINE_S, first_placement_tick, halted, held_environ, placed_an_order, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,8 +99,8 @@ def test_a_deferred_freeze_makes_the_pull_from_its_own_thread_once_and_none_afte
 
 
 def test_a_kill_switch_pulled_before_the_system_exists_halts_it_as_it_starts() -> None:
-    from actors.assembly.config import resolve
-    from actors.cli.run_shadow import KillSwitch, run
+    from actors.assembly._config import resolve
+    from actors.cli._run_shadow import KillSwitch, run
 
     pulled = KillSwitch()
     pulled(signal.SIGUSR1, None)  # as if the signal came while the flags were read
@@ -112,7 +112,7 @@ def test_a_kill_switch_pulled_before_the_system_exists_halts_it_as_it_starts() -
 def test_sigusr1_during_start_up_does_not_kill_the_command() -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
     code = (  # the signal lands while the flags are parsed, before any system exists
-        "import os, signal, sys; import actors.cli.run_shadow as cli; real = cli.parse_config; "
+        "import os, signal, sys; import actors.cli._run_shadow as cli; real = cli.parse_config; "
         "cli.parse_config = lambda *a: (os.kill(os.getpid(), signal.SIGUSR1), real(*a))[1]; "
         "sys.exit(cli.main(['--runtime', 'sim', '--iterations', '3']))"
     )
@@ -124,11 +124,11 @@ def test_sigusr1_during_start_up_does_not_kill_the_command() -> None:
 
 def test_sigusr1_while_the_launcher_imports_the_engine_halts_the_run_instead_of_killing_it(tmp_path: Path) -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MM_")}
-    code = (  # the signal lands as bin/run-shadow imports actors.cli.run_shadow, long before main() runs
+    code = (  # the signal lands as bin/run-shadow imports actors.cli._run_shadow, long before main() runs
         "import os, runpy, signal, sys\n"
         "class Pull:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'actors.cli.run_shadow': os.kill(os.getpid(), signal.SIGUSR1)\n"
+        "        if name == 'actors.cli._run_shadow': os.kill(os.getpid(), signal.SIGUSR1)\n"
         "sys.meta_path.insert(0, Pull())\n"
         "sys.argv = ['run-shadow', '--runtime', 'sim', '--iterations', '3']\n"
         f"runpy.run_path({str(ROOT / 'bin' / 'run-shadow')!r}, run_name='__main__')\n"
@@ -163,8 +163,8 @@ def test_sigusr1_as_the_command_returns_neither_kills_it_nor_loses_the_report() 
 
 def pulled_sharded_run(monkeypatch: pytest.MonkeyPatch, *, pull_as_the_wait_ends: bool = False) -> dict[str, Any]:
     """An in-process sharded run's report, the kill switch pulled before it starts, or as its wait first ends."""
-    from actors.assembly.config import resolve
-    from actors.cli.run_shadow import KillSwitch, run
+    from actors.assembly._config import resolve
+    from actors.cli._run_shadow import KillSwitch, run
     from actors.cluster._coordinator_host import Coordinator
 
     switch = KillSwitch()
@@ -191,8 +191,8 @@ def test_a_kill_switch_pulled_before_a_sharded_run_starts_halts_every_shard_befo
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The freeze reaches the shards before they start: it was kept aside, never handed on, and the run stalled."""
-    from actors.assembly.config import resolve
-    from actors.cli.run_shadow import KillSwitch, run
+    from actors.assembly._config import resolve
+    from actors.cli._run_shadow import KillSwitch, run
 
     report = pulled_sharded_run(monkeypatch)
     risk = report["risk"]
@@ -213,7 +213,7 @@ def test_a_pull_that_comes_as_a_sharded_run_s_wait_ends_is_in_its_report(monkeyp
 
 
 def test_a_freeze_once_a_sharded_run_is_over_changes_nothing_and_says_so() -> None:
-    from actors.assembly.config import resolve
+    from actors.assembly._config import resolve
     from actors.cluster import partition
     from actors.cluster._coordinator_host import Coordinator
 
@@ -232,8 +232,8 @@ def test_a_freeze_once_a_sharded_run_is_over_changes_nothing_and_says_so() -> No
 @pytest.mark.parametrize("runtime", ["sim", "pool"])
 def test_system_freeze_before_the_system_starts_halts_the_run_before_any_order(runtime: str) -> None:
     """It was told to an address with no actor yet: dead-lettered, and the run traded on."""
-    from actors.assembly.report import build_report
-    from actors.assembly.system import System
+    from actors.assembly._report import build_report
+    from actors.assembly._system import System
     from actors.runtime import create_runtime
 
     system = System.build(create_runtime(runtime), symbols_count=4, iterations=10, edge_threshold=-1000.0)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from actors.markets.events import MarketEvent
-from actors.markets.live.client import LiveMarket
-from actors.markets.live.recorder import Recorder
-from actors.testing.binance_stream_server import BinanceStreamServer, generated
+from actors.markets._events import MarketEvent
+from actors.markets.live._client import LiveMarket
+from actors.markets.live._recorder import Recorder
+from actors.testing._binance_stream_server import BinanceStreamServer, generated
 from tests.unit.test_live_stream import received, settings_for, subscribed, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from actors.assembly.recovery import STORE_JOURNAL, VENUE_JOURNAL
-from actors.markets.sample import generate
+from actors.assembly._recovery import STORE_JOURNAL, VENUE_JOURNAL
+from actors.markets._sample import generate
 from tests.e2e.run_kit import held_environ, running, shows, venue_tick, wait_until
 from tests.unit.market_kit import binance_agg_trades, binance_book_ticker, tardis_quotes
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from actors.assembly.config import resolve
-from actors.assembly.html_report import collect_series, plotly_bundle
-from actors.core.instruments import instrument_for
-from actors.markets.data import RandomWalkMarket
+from actors.assembly._config import resolve
+from actors.assembly._html_report import collect_series, plotly_bundle
+from actors.core._instruments import instrument_for
+from actors.markets._data import RandomWalkMarket
 from actors.telemetry import read_events
 from tests.e2e.test_run_shadow import run_shadow
 
@@ -160,7 +160,7 @@ def test_the_html_pnl_pays_the_maker_fee_as_the_report_does(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     config = resolve(overrides={"market": ["sample"]}, override_source="setting")
-    from actors.assembly.market_setup import settle  # the recorded market's symbols, sizes and mids
+    from actors.assembly._market_setup import settle  # the recorded market's symbols, sizes and mids
 
     settled = settle(config)
     assert settled.market is not None

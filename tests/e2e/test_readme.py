@@ -40,7 +40,7 @@ from typing import Any
 
 import pytest
 
-from actors.cli.run_shadow import parse_config, run
+from actors.cli._run_shadow import parse_config, run
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ("README.md", *(f"docs/{p.name}" for p in sorted((ROOT / "docs").glob("*.md"))))

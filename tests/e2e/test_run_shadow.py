@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import actors
-from actors.cli.run_shadow import main
+from actors.cli._run_shadow import main
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_SHADOW = ROOT / "bin" / "run-shadow"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.cli.run_shadow import KILL_SWITCH_REASON
-from actors.wire.journal import JournalError, JournalReader
+from actors.cli._run_shadow import KILL_SWITCH_REASON
+from actors.wire._journal import JournalError, JournalReader
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_SHADOW = ROOT / "bin" / "run-shadow"
@@ -87,7 +87,7 @@ def launched_while_importing(launch: str, number: int, cwd: Path) -> subprocess.
         "import os, runpy, signal, sys\n"
         "class Pull:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        f"        if name == 'actors.cli.run_shadow': os.kill(os.getpid(), {int(number)})\n"
+        f"        if name == 'actors.cli._run_shadow': os.kill(os.getpid(), {int(number)})\n"
         "sys.meta_path.insert(0, Pull())\n"
         "sys.argv = ['run-shadow', '--runtime', 'sim', '--iterations', '3']\n"
         f"{launch}\n"

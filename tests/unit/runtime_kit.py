@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from actors.runtime import MessageActor, Runtime, SimRuntime, handles
-from actors.runtime.base import BlockingCallError
-from actors.wire.codec import Message, message
+from actors.runtime._base import BlockingCallError
+from actors.wire._codec import Message, message
 
 
 @message

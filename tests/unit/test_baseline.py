@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actors.assembly.baseline import SyncEngine
-from actors.assembly.config import resolve
+from actors.assembly._baseline import SyncEngine
+from actors.assembly._config import resolve
 from actors.testing import Sim
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from actors.core.clock import ClockError, FrozenClock
-from actors.core.instruments import instrument_for, symbol_names
-from actors.core.keyed_random import gauss, uniform
-from actors.markets.data import RandomWalkMarket, ReplayMarket
+from actors.core._clock import ClockError, FrozenClock
+from actors.core._instruments import instrument_for, symbol_names
+from actors.core._keyed_random import gauss, uniform
+from actors.markets._data import RandomWalkMarket, ReplayMarket
 
 
 def test_the_frozen_clock_parses_z_and_offsets() -> None:

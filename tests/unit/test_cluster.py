@@ -12,10 +12,10 @@ from typing import Any
 import msgpack
 import pytest
 
-from actors.assembly.config import resolve
-from actors.assembly.market_setup import settle
-from actors.cli.mm_freeze import main as freeze_main
-from actors.cli.run_shadow import main, run
+from actors.assembly._config import resolve
+from actors.assembly._market_setup import settle
+from actors.cli._mm_freeze import main as freeze_main
+from actors.cli._run_shadow import main, run
 from actors.cluster import partition, run_in_process
 from actors.cluster._coordinator import CoordinatorRisk
 from actors.cluster._coordinator_host import Coordinator
@@ -23,7 +23,7 @@ from actors.cluster._merge import empty_snapshot, merged_gateway, merged_store, 
 from actors.cluster._records import BatchInbox, ShardBatch
 from actors.cluster._settings import config_bytes, config_from_bytes
 from actors.cluster._shard import Shard
-from actors.core.risk_round import TickDecision
+from actors.core._risk_round import TickDecision
 
 HOSTILE: dict[str, Any] = {
     "place_error_rate": 0.1, "cancel_error_rate": 0.1, "timeout_rate": 0.05, "duplicate_fill_rate": 0.1,
@@ -471,7 +471,7 @@ def test_a_decision_too_big_for_one_message_goes_to_a_shard_in_several_batches()
 
 def test_a_coordinator_given_a_runs_batches_again_decides_every_tick_alone() -> None:
     """The bench's coordinator replay: the batches a 2-shard run sent, replayed into fresh coordinators."""
-    from actors.tools.cluster_bench import coordinator_replay
+    from actors.tools._cluster_bench import coordinator_replay
 
     figures = coordinator_replay(12, 6, rounds=2)
     assert figures["batches"] >= 2 * 6  # at least one batch per shard and tick
@@ -481,7 +481,7 @@ def test_a_coordinator_given_a_runs_batches_again_decides_every_tick_alone() -> 
 
 def test_the_split_ceiling_times_the_workload_whole_and_as_two_halves_side_by_side() -> None:
     """The bench's bound on 1 against 2 shards: real engine runs in child processes, timed."""
-    from actors.tools.cluster_bench import split_ceiling
+    from actors.tools._cluster_bench import split_ceiling
 
     figures = split_ceiling(8, 3, rounds=2)
     assert len(figures["of_rounds"]) == 2
@@ -547,7 +547,7 @@ def test_a_shard_away_longer_than_the_restart_timeout_freezes_every_shard_naming
 def test_a_shard_that_rejoins_after_a_freeze_at_tick_0_hears_it() -> None:
     """Tick 0 meant "not frozen" in the rejoin record: a shard killed during the start missed a start-up freeze."""
     from actors.cluster._records import Rejoin
-    from actors.wire.codec import decode
+    from actors.wire._codec import decode
 
     config = settle(config_of(symbols_count=4, iterations=5, shards=2, cluster="in-process")).config
     parts = partition(config.symbols, 2)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.assembly.config import ConfigError, default_values, env_name, resolve
-from actors.cli.run_shadow import main, parse_config
+from actors.assembly._config import ConfigError, default_values, env_name, resolve
+from actors.cli._run_shadow import main, parse_config
 
 
 def test_defaults_come_from_conf_default_toml() -> None:
@@ -265,7 +265,7 @@ def test_bad_trading_state_and_check_settings_are_one_line_naming_the_flag(
 
 
 def test_every_trading_state_and_check_setting_reaches_risks_limits() -> None:
-    from actors.assembly.system import risk_limits
+    from actors.assembly._system import risk_limits
 
     settings = {"reduce_above_usd": "1", "reduce_above_total_usd": "2", "max_order_usd": "3", "price_band_bps": "4",
                 "max_open_orders": "5", "max_orders_per_sec": "6", "resume_after_ticks": "7", "edge_window_fills": "8",
@@ -298,14 +298,14 @@ GROUP_TITLES = ["run", "market", "strategy", "risk and limits", "simulated venue
 
 def _flag_helps() -> dict[str, str]:
     """Every flag's help text as ``--help`` shows it, by its first option string."""
-    from actors.cli.run_shadow import build_parser
+    from actors.cli._run_shadow import build_parser
 
     return {a.option_strings[0]: a.help or "" for a in build_parser()._actions if a.option_strings}
 
 
 def test_help_lists_every_flag_under_its_group_in_the_groups_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    from actors.assembly.config import KEYS
-    from actors.cli.run_shadow import build_parser
+    from actors.assembly._config import KEYS
+    from actors.cli._run_shadow import build_parser
 
     monkeypatch.setenv("COLUMNS", "300")  # no wrapping: a line is a flag
     text = build_parser().format_help()
@@ -337,7 +337,7 @@ def test_help_shows_each_flags_default_with_its_unit() -> None:
 
 def test_help_takes_its_defaults_from_conf_default_toml(monkeypatch: pytest.MonkeyPatch) -> None:
     changed = {**default_values(), "max_inv": ("conf/default.toml", 1234.5), "flatten_on_halt": ("x", True)}
-    monkeypatch.setattr("actors.cli.run_shadow.default_values", lambda: changed)
+    monkeypatch.setattr("actors.cli._run_shadow.default_values", lambda: changed)
     helps = _flag_helps()
     assert helps["--max-inv"].endswith("(default: 1234.5 USD)")
     assert "(default: on;" in helps["--flatten-on-halt"]
@@ -358,8 +358,8 @@ def _gives_a_number(parse: Callable[[object], object], text: str) -> bool:
 
 
 def test_every_placeholder_says_what_its_parser_takes() -> None:
-    from actors.assembly.config import KEYS
-    from actors.cli.run_shadow import build_parser
+    from actors.assembly._config import KEYS
+    from actors.cli._run_shadow import build_parser
 
     for action in build_parser()._actions:
         if action.dest not in KEYS:
@@ -395,7 +395,7 @@ def _readme_groups() -> dict[str, dict[str, str]]:
 
 
 def test_the_readme_tables_group_the_options_as_help_does_with_the_defaults_of_conf_default_toml() -> None:
-    from actors.assembly.config import KEYS
+    from actors.assembly._config import KEYS
 
     groups = _readme_groups()
     assert list(groups) == GROUP_TITLES
@@ -454,7 +454,7 @@ def _path_cases() -> list[tuple[str, str, str]]:
 
 
 def test_every_path_option_of_the_help_is_checked() -> None:
-    from actors.cli.run_shadow import build_parser
+    from actors.cli._run_shadow import build_parser
 
     listed = {a.option_strings[0] for a in build_parser()._actions if a.metavar in ("FILE", "DIR", "PATH")}
     assert listed == set(PATH_OPTIONS)
@@ -482,7 +482,7 @@ def test_a_path_the_user_may_not_use_is_one_line(
     (tmp_path / "file").write_text("")
     target = tmp_path / ("file" if PATH_OPTIONS[flag] in ("input", "market") else "new")
     # as for a user whom the mode bits refuse (root, running this suite, reads and writes whatever they say)
-    monkeypatch.setattr("actors.assembly.config.os.access", lambda *_args: False)
+    monkeypatch.setattr("actors.assembly._config.os.access", lambda *_args: False)
     assert main([flag, str(target)], environ={}) == 2
     err = capsys.readouterr().err
     wanted = "not readable" if PATH_OPTIONS[flag] in ("input", "market") else "not writable"

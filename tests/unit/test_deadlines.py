@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from actors.assembly.report import SHOWN_OPEN_ORDERS
-from actors.assembly.system import FINAL_SWEEPS
-from actors.cli.run_shadow import main
-from actors.core.orders import CANCEL_BACKOFF_CAP_TICKS
-from actors.roles.addresses import GATEWAY, RISK, STORE
-from actors.roles.order_store import ANSWER_DEADLINE_TICKS, OrderStoreActor
+from actors.assembly._report import SHOWN_OPEN_ORDERS
+from actors.assembly._system import FINAL_SWEEPS
+from actors.cli._run_shadow import main
+from actors.core._orders import CANCEL_BACKOFF_CAP_TICKS
+from actors.roles._addresses import GATEWAY, RISK, STORE
+from actors.roles._order_store import ANSWER_DEADLINE_TICKS, OrderStoreActor
 from actors.testing import Sim
-from actors.wire.codec import encode
-from actors.wire.messages import (
+from actors.wire._codec import encode
+from actors.wire._messages import (
     Ack,
     CancelItem,
     GatewayReport,

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from actors.assembly.report import build_report, render
-from actors.runtime.sim import FaultPlan
+from actors.assembly._report import build_report, render
+from actors.runtime._sim import FaultPlan
 from actors.testing import Sim
 
 HOSTILE = {

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from actors.core.clock import FrozenClock
-from actors.core.exchange import PlaceRequest
-from actors.core.types import Side
-from actors.venues.interface import IExchangeClient, SupportsAdvance
-from actors.venues.simulated import FakeExchangeClient
+from actors.core._clock import FrozenClock
+from actors.core._exchange import PlaceRequest
+from actors.core._types import Side
+from actors.venues._interface import IExchangeClient, SupportsAdvance
+from actors.venues._simulated import FakeExchangeClient
 
 
 def request(n: int, side: Side = Side.BUY, qty: int = 10) -> PlaceRequest:

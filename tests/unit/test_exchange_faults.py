@@ -6,16 +6,16 @@ from dataclasses import replace
 
 import pytest
 
-from actors.assembly.system import System
-from actors.core.exchange import ExchangeError, ExchangeTimeout, PlaceRequest
-from actors.core.types import Fill, OrderState, Side
-from actors.roles.addresses import GATEWAY, RISK, STORE
-from actors.roles.gateway import NOT_PLACED, ExchangeGateway
+from actors.assembly._system import System
+from actors.core._exchange import ExchangeError, ExchangeTimeout, PlaceRequest
+from actors.core._types import Fill, OrderState, Side
+from actors.roles._addresses import GATEWAY, RISK, STORE
+from actors.roles._gateway import NOT_PLACED, ExchangeGateway
 from actors.testing import Sim
-from actors.venues.faults import FAULT_KINDS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
-from actors.venues.simulated import FakeExchangeClient
-from actors.wire.codec import encode
-from actors.wire.messages import (
+from actors.venues._faults import FAULT_KINDS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
+from actors.venues._simulated import FakeExchangeClient
+from actors.wire._codec import encode
+from actors.wire._messages import (
     CancelItem,
     CancelOrders,
     Freeze,

@@ -7,7 +7,7 @@ delivery and the rest at the end.  It runs twice over the seeds: as the
 engine runs in one process (mailboxes lose nothing; the roles themselves
 must recognise every copy), and with messages between live actors dropped
 too, on reliable delivery (numbered records, acknowledgements, resends on
-a deadline: ``actors/runtime/reliable.py``).  A failure names its seed and
+a deadline: ``actors/runtime/_reliable.py``).  A failure names its seed and
 mode; replay just that run with:
 
     ACTORS_SEED=<seed> pytest tests/unit/test_explore_invariants.py -k <mode>
@@ -23,16 +23,16 @@ from typing import Any
 
 import pytest
 
-from actors.core.orders import OrderStore
-from actors.core.risk import RiskEngine
-from actors.core.trading_state import TradingState
-from actors.core.types import OrderState
-from actors.roles.addresses import FEED, GATEWAY, RISK, STORE
-from actors.runtime.sim import FaultPlan
+from actors.core._orders import OrderStore
+from actors.core._risk import RiskEngine
+from actors.core._trading_state import TradingState
+from actors.core._types import OrderState
+from actors.roles._addresses import FEED, GATEWAY, RISK, STORE
+from actors.runtime._sim import FaultPlan
 from actors.testing import ExplorationReport, Sim, explore
-from actors.venues.faults import FAULT_KINDS
-from actors.wire.codec import encode
-from actors.wire.messages import FeedTicks, FreezeRequest
+from actors.venues._faults import FAULT_KINDS
+from actors.wire._codec import encode
+from actors.wire._messages import FeedTicks, FreezeRequest
 
 SEEDS = [int(os.environ["ACTORS_SEED"])] if "ACTORS_SEED" in os.environ else list(range(2500))
 MODES = ("in-process", "dropping")

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from actors.assembly.report import build_report, render
-from actors.assembly.system import System
-from actors.core.store import StoreCore
-from actors.core.strategy import Quotes, StrategyInput, Symmetric
+from actors.assembly._report import build_report, render
+from actors.assembly._system import System
+from actors.core._store import StoreCore
+from actors.core._strategy import Quotes, StrategyInput, Symmetric
 from actors.runtime import create_runtime
 
 SETTINGS: dict[str, Any] = {"symbols_count": 6, "iterations": 40, "edge_threshold": -1e9, "max_total": 1e6}

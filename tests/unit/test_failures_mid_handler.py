@@ -12,20 +12,20 @@ from typing import Any
 
 import pytest
 
-from actors.assembly.recovery import STORE_JOURNAL, recover
-from actors.core.gateway import GatewayCore, Venue
-from actors.core.instruments import instrument_for
-from actors.core.orders import OrderStore
-from actors.core.risk import RiskEngine, RiskLimits
-from actors.core.risk_round import Halted
-from actors.markets.data import RandomWalkMarket
-from actors.roles.addresses import FEED, GATEWAY, RISK, STORE
-from actors.roles.risk_monitor import RiskMonitor
-from actors.runtime.sim import FaultPlan
+from actors.assembly._recovery import STORE_JOURNAL, recover
+from actors.core._gateway import GatewayCore, Venue
+from actors.core._instruments import instrument_for
+from actors.core._orders import OrderStore
+from actors.core._risk import RiskEngine, RiskLimits
+from actors.core._risk_round import Halted
+from actors.markets._data import RandomWalkMarket
+from actors.roles._addresses import FEED, GATEWAY, RISK, STORE
+from actors.roles._risk_monitor import RiskMonitor
+from actors.runtime._sim import FaultPlan
 from actors.testing import Sim
-from actors.wire.codec import encode
-from actors.wire.journal import JournalError, JournalWriter
-from actors.wire.messages import FeedTicks, FreezeRequest
+from actors.wire._codec import encode
+from actors.wire._journal import JournalError, JournalWriter
+from actors.wire._messages import FeedTicks, FreezeRequest
 
 
 def full_disk(journal: Any, *, at_call: int, for_good: bool) -> Any:

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from actors.core.exchange import PlaceRequest
-from actors.core.types import Fill, Instrument, Side
-from actors.markets.files import MarketFile
-from actors.markets.recorded import Recording
-from actors.venues.fill_model import MarketFills
-from actors.venues.recorded import RecordedVenue
-from actors.venues.simulated import FakeExchangeClient
+from actors.core._exchange import PlaceRequest
+from actors.core._types import Fill, Instrument, Side
+from actors.markets._files import MarketFile
+from actors.markets._recorded import Recording
+from actors.venues._fill_model import MarketFills
+from actors.venues._recorded import RecordedVenue
+from actors.venues._simulated import FakeExchangeClient
 from tests.unit.market_kit import Quote, Trade, tardis_quotes, tardis_trades
 
 S = 1_000_000

@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import pytest
 
-from actors.assembly.config import resolve
-from actors.assembly.report import ReportParts, assemble_report
-from actors.cli.run_shadow import run
-from actors.core.types import OrderState
+from actors.assembly._config import resolve
+from actors.assembly._report import ReportParts, assemble_report
+from actors.cli._run_shadow import run
+from actors.core._types import OrderState
 from actors.testing import Sim
 
 FLATTEN_ON_A_VENUE_THAT_TIMES_OUT = {

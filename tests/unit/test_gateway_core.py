@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from actors.core.exchange import (
+from actors.core._exchange import (
     CancelOutcome,
     CancelResult,
     ExchangeError,
@@ -20,7 +20,7 @@ from actors.core.exchange import (
     PlaceRequest,
     PlaceResult,
 )
-from actors.core.gateway import (
+from actors.core._gateway import (
     FROZEN,
     MASS_CANCEL_ATTEMPTS,
     NOT_PLACED,
@@ -31,9 +31,9 @@ from actors.core.gateway import (
     Refused,
     Report,
 )
-from actors.core.orders import cancel_backoff_ticks
-from actors.core.types import Fill, Side
-from actors.wire.messages import CancelItem, GatewayRequest, PlaceItem
+from actors.core._orders import cancel_backoff_ticks
+from actors.core._types import Fill, Side
+from actors.wire._messages import CancelItem, GatewayRequest, PlaceItem
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.cli.run_shadow import parse_config, run
+from actors.cli._run_shadow import parse_config, run
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -9,28 +9,28 @@ from typing import Any
 import msgpack
 import pytest
 
-from actors.assembly.config import ShadowConfig, resolve
-from actors.assembly.recovery import (
+from actors.assembly._config import ShadowConfig, resolve
+from actors.assembly._recovery import (
     RISK_JOURNAL,
     STORE_JOURNAL,
     finish_key,
     finished_report,
     recover,
 )
-from actors.cli.run_shadow import run
-from actors.core.exchange import PlaceRequest
-from actors.core.instruments import instrument_for
-from actors.core.orders import OrderStore
-from actors.core.risk import RiskEngine, RiskLimits
-from actors.core.types import OrderState, Side
-from actors.markets.data import RandomWalkMarket
-from actors.roles.addresses import RISK
+from actors.cli._run_shadow import run
+from actors.core._exchange import PlaceRequest
+from actors.core._instruments import instrument_for
+from actors.core._orders import OrderStore
+from actors.core._risk import RiskEngine, RiskLimits
+from actors.core._types import OrderState, Side
+from actors.markets._data import RandomWalkMarket
+from actors.roles._addresses import RISK
 from actors.testing import Sim
-from actors.venues.recorded import RecordedVenue
-from actors.wire import journal as journal_module
-from actors.wire.codec import encode
-from actors.wire.journal import JournalError, JournalLock, JournalReader, JournalWriter, journal_fingerprint
-from actors.wire.messages import FreezeRequest
+from actors.venues._recorded import RecordedVenue
+from actors.wire import _journal as journal_module
+from actors.wire._codec import encode
+from actors.wire._journal import JournalError, JournalLock, JournalReader, JournalWriter, journal_fingerprint
+from actors.wire._messages import FreezeRequest
 
 
 def test_records_round_trip_and_flush_only_writes_when_something_is_pending(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.core.journal_records import (
+from actors.core._journal_records import (
     Ack,
     Advance,
     CancelAll,
@@ -44,9 +44,9 @@ from actors.core.journal_records import (
     decode_store,
     decode_venue,
 )
-from actors.core.trading_state import TradingState
-from actors.core.types import Fill, Side
-from actors.wire.journal import JournalError, JournalReader, JournalWriter
+from actors.core._trading_state import TradingState
+from actors.core._types import Fill, Side
+from actors.wire._journal import JournalError, JournalReader, JournalWriter
 
 text = st.text(max_size=12)
 count = st.integers(min_value=0, max_value=2**40)

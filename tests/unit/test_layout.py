@@ -167,3 +167,18 @@ def test_every_type_ignore_says_why() -> None:
             if not explained:
                 silent.append(f"{path.relative_to(PACKAGE.parent)}:{number + 1}")
     assert silent == []
+
+
+PUBLIC_MODULES = {"actors/tools/bench.py", "actors/tools/conformance.py"}
+"""Modules a user runs (``python -m actors.tools.bench``); every other one is reached through a package's names."""
+
+
+def test_every_module_below_a_package_is_private_but_the_commands() -> None:
+    """pykka's habit: the public names are the packages' (``actors.__all__``, ``actors.runtime``, ``actors.wire``,
+    ``actors.testing`` ...); a module file is an implementation detail that may move."""
+    public = {
+        str(path.relative_to(PACKAGE.parent))
+        for path in SOURCES
+        if path.parent != PACKAGE and not path.name.startswith("_")
+    }
+    assert public == PUBLIC_MODULES

@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from actors.core._exchange import STATUS_STATES, CancelOutcome
 from actors.core._lifecycle import (
     CANCEL_ANSWERS,
     CANCEL_TRANSITIONS,
@@ -24,9 +25,8 @@ from actors.core._lifecycle import (
     settle,
     step,
 )
-from actors.core.exchange import STATUS_STATES, CancelOutcome
-from actors.core.orders import Order, OrderStats
-from actors.core.types import OrderState, Side
+from actors.core._orders import Order, OrderStats
+from actors.core._types import OrderState, Side
 
 
 def test_a_terminal_state_is_never_left() -> None:

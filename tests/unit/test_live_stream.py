@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from actors.markets import _tardis
-from actors.markets.events import QUOTE, TRADE, MarketEvent
-from actors.markets.files import MarketFile
+from actors.markets._events import QUOTE, TRADE, MarketEvent
+from actors.markets._files import MarketFile
 from actors.markets.live import INSTALL_HINT, LiveClientMissing, require_client
-from actors.markets.live.backoff import Backoff
-from actors.markets.live.book import BookState, DepthBook
-from actors.markets.live.client import LiveMarket, LiveSettings, wall_clock_us
-from actors.markets.live.protocol import (
+from actors.markets.live._backoff import Backoff
+from actors.markets.live._book import BookState, DepthBook
+from actors.markets.live._client import LiveMarket, LiveSettings, wall_clock_us
+from actors.markets.live._protocol import (
     BadFrame,
     DepthDiff,
     Quote,
@@ -34,9 +34,9 @@ from actors.markets.live.protocol import (
     parse_snapshot,
     stream_names,
 )
-from actors.markets.live.recorder import QUOTES_HEADER, TRADES_HEADER, Recorder
-from actors.markets.live.staleness import StalenessTracker
-from actors.testing.binance_stream_server import BinanceStreamServer, generated
+from actors.markets.live._recorder import QUOTES_HEADER, TRADES_HEADER, Recorder
+from actors.markets.live._staleness import StalenessTracker
+from actors.testing._binance_stream_server import BinanceStreamServer, generated
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_S = 60.0

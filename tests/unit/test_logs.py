@@ -1,4 +1,4 @@
-"""The log (telemetry/logs.py): one line for each event an operator needs, and nothing that changes a report."""
+"""The log (telemetry/_logs.py): one line for each event an operator needs, and nothing that changes a report."""
 
 from __future__ import annotations
 
@@ -14,18 +14,18 @@ from typing import Any
 import pytest
 from loguru import logger
 
-from actors.assembly.config import resolve
-from actors.assembly.market_setup import settle
-from actors.cli.run_shadow import main
+from actors.assembly._config import resolve
+from actors.assembly._market_setup import settle
+from actors.cli._run_shadow import main
 from actors.cluster._coordinator_host import Coordinator
 from actors.cluster._shard import ShardFigures
-from actors.markets.data import RandomWalkMarket
-from actors.roles.addresses import FEED, GATEWAY
-from actors.roles.feed import FeedProgress, TickFeed
-from actors.telemetry.logs import VENUE_ERRORS, Tally, configure, event, run_started, settings_hash, shown
+from actors.markets._data import RandomWalkMarket
+from actors.roles._addresses import FEED, GATEWAY
+from actors.roles._feed import FeedProgress, TickFeed
+from actors.telemetry._logs import VENUE_ERRORS, Tally, configure, event, run_started, settings_hash, shown
 from actors.testing import Sim
-from actors.wire.codec import encode
-from actors.wire.messages import FeedTicks
+from actors.wire._codec import encode
+from actors.wire._messages import FeedTicks
 
 Logged = dict[str, Any]
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from actors.assembly.config import MARKET_TICK_MS, SYNTHETIC_FAULTS, ConfigError, resolve
-from actors.assembly.instrument_file import load_instruments
-from actors.assembly.market_setup import market_paths, sample_dir, settle, warn_made_up_prices, warn_market_gaps
-from actors.cli.run_shadow import parse_config, run
-from actors.core.instruments import instrument_for
-from actors.markets.events import MarketDataError
-from actors.markets.sample import QUOTES_NAME, TRADES_NAME, generate
-from actors.wire.journal import journal_fingerprint
+from actors.assembly._config import MARKET_TICK_MS, SYNTHETIC_FAULTS, ConfigError, resolve
+from actors.assembly._instrument_file import load_instruments
+from actors.assembly._market_setup import market_paths, sample_dir, settle, warn_made_up_prices, warn_market_gaps
+from actors.cli._run_shadow import parse_config, run
+from actors.core._instruments import instrument_for
+from actors.markets._events import MarketDataError
+from actors.markets._sample import QUOTES_NAME, TRADES_NAME, generate
+from actors.wire._journal import journal_fingerprint
 from tests.unit.market_kit import tardis_quotes, tardis_trades
 
 
@@ -156,7 +156,7 @@ def test_a_symbol_the_engine_cannot_name_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_generator_command_writes_a_data_set_the_replay_reads(tmp_path: Path) -> None:
-    from actors.markets.sample import main
+    from actors.markets._sample import main
 
     assert main([str(tmp_path), "--symbols", "ETHUSDT", "--seconds", "5", "--quotes-only"]) == 0
     settled = settle(resolve(overrides={"market": [str(tmp_path)]}))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from actors.markets import files as market_files
-from actors.markets.events import NO_ASK, NO_BID, QUOTE, TRADE, MarketDataError
-from actors.markets.files import MarketFile, detect_format, merged, scan
+from actors.markets import _files as market_files
+from actors.markets._events import NO_ASK, NO_BID, QUOTE, TRADE, MarketDataError
+from actors.markets._files import MarketFile, detect_format, merged, scan
 from tests.unit.market_kit import (
     binance_agg_trades,
     binance_book_ticker,
@@ -158,7 +158,7 @@ def test_an_agg_trades_header_with_is_best_match_is_recognised(tmp_path: Path) -
 
 
 def test_every_format_name_the_flag_takes_reads_a_layout() -> None:
-    from actors.markets.files import _ALIASES, FORMAT_NAMES, FORMATS
+    from actors.markets._files import _ALIASES, FORMAT_NAMES, FORMATS
 
     assert FORMAT_NAMES[0] == "auto" and set(FORMAT_NAMES[1:]) == set(FORMATS) | set(_ALIASES)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from actors.assembly.report import build_report, render
+from actors.assembly._report import build_report, render
 from actors.testing import Sim
-from actors.wire import messages
-from actors.wire.codec import MAX_MESSAGE_BYTES, decode, encode, encode_fields
-from actors.wire.messages import (
+from actors.wire import _messages as messages
+from actors.wire._codec import MAX_MESSAGE_BYTES, decode, encode, encode_fields
+from actors.wire._messages import (
     Ack,
     CancelItem,
     FillItem,

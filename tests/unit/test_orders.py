@@ -9,8 +9,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from actors.core.orders import FillOutcome, IllegalTransition, OrderStore
-from actors.core.types import Fill, OrderState, Side
+from actors.core._orders import FillOutcome, IllegalTransition, OrderStore
+from actors.core._types import Fill, OrderState, Side
 
 
 def fill(order_id: str, qty: int, fill_id: str = "FIL00000001", exchange_id: str = "ORD000001") -> Fill:

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from actors.core.pnl import PnlLine, fees_usd
-from actors.core.risk import RiskEngine, RiskLimits
-from actors.core.types import Fill, Instrument, Side
+from actors.core._pnl import PnlLine, fees_usd
+from actors.core._risk import RiskEngine, RiskLimits
+from actors.core._types import Fill, Instrument, Side
 
 
 def test_the_documented_example_realises_45_and_marks_13() -> None:

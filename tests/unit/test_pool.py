@@ -6,8 +6,8 @@ import threading
 from typing import ClassVar
 
 from actors.runtime import MessageActor, handles
-from actors.runtime.pool import PoolRuntime
-from actors.wire.codec import encode
+from actors.runtime._pool import PoolRuntime
+from actors.wire._codec import encode
 from tests.unit.runtime_kit import Asker, Journal, Recorder, T_Num, T_Ping
 
 

@@ -18,13 +18,13 @@ import pytest
 
 import actors
 from actors._api import run_settings
-from actors.assembly import config as config_module
-from actors.assembly.system import fake_exchange
-from actors.core.exchange import CancelResult, ExchangeOrder, OrderStatus, PlaceRequest, PlaceResult
-from actors.core.types import Fill
-from actors.markets.files import BAD_ROW_POLICIES, FORMAT_NAMES
+from actors.assembly import _config as config_module
+from actors.assembly._system import fake_exchange
+from actors.core._exchange import CancelResult, ExchangeOrder, OrderStatus, PlaceRequest, PlaceResult
+from actors.core._types import Fill
+from actors.markets._files import BAD_ROW_POLICIES, FORMAT_NAMES
 from actors.runtime import RUNTIMES
-from actors.venues.interface import FillListener
+from actors.venues._interface import FillListener
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from actors.runtime import MessageActor, handles
 from actors.testing import Sim
-from actors.wire.codec import Message, encode, message
+from actors.wire._codec import Message, encode, message
 
 
 @message

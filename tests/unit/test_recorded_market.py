@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from actors.core.types import Instrument
-from actors.markets.events import QUOTE
-from actors.markets.files import MarketFile
-from actors.markets.recorded import NO_ASK_TICKS, Buckets, RecordedMarket, Recording
+from actors.core._types import Instrument
+from actors.markets._events import QUOTE
+from actors.markets._files import MarketFile
+from actors.markets._recorded import NO_ASK_TICKS, Buckets, RecordedMarket, Recording
 from tests.unit.market_kit import tardis_quotes, tardis_trades
 
 S = 1_000_000

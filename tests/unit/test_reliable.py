@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from actors.assembly.report import build_report, render
-from actors.assembly.system import System
+from actors.assembly._report import build_report, render
+from actors.assembly._system import System
 from actors.runtime import MessageActor, create_runtime, handles
-from actors.runtime.reliable import RESEND_AFTER_S, RESEND_CAP_S, Delivered, ReliableLinks, Sequenced
-from actors.runtime.sim import FaultPlan, SimNotIdle
+from actors.runtime._reliable import RESEND_AFTER_S, RESEND_CAP_S, Delivered, ReliableLinks, Sequenced
+from actors.runtime._sim import FaultPlan, SimNotIdle
 from actors.testing import Sim
-from actors.wire.codec import Message, decode, encode, message
+from actors.wire._codec import Message, decode, encode, message
 
 # ---------------------------------------------------------------- the sans-I/O core
 

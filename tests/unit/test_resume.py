@@ -7,18 +7,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from actors.assembly.config import ShadowConfig, resolve
-from actors.assembly.recovery import RISK_JOURNAL, STORE_JOURNAL, VENUE_JOURNAL
-from actors.assembly.system import System, fake_exchange
-from actors.cli.run_shadow import run
-from actors.core.exchange import ExchangeError, PlaceRequest
-from actors.core.orders import OrderStore
-from actors.core.types import Fill, OrderState, Side
-from actors.roles.risk_monitor import RiskSnapshot
+from actors.assembly._config import ShadowConfig, resolve
+from actors.assembly._recovery import RISK_JOURNAL, STORE_JOURNAL, VENUE_JOURNAL
+from actors.assembly._system import System, fake_exchange
+from actors.cli._run_shadow import run
+from actors.core._exchange import ExchangeError, PlaceRequest
+from actors.core._orders import OrderStore
+from actors.core._types import Fill, OrderState, Side
+from actors.roles._risk_monitor import RiskSnapshot
 from actors.testing import Sim
-from actors.venues.faults import ExchangeFaults, FaultyExchange
-from actors.venues.recorded import RecordedVenue
-from actors.wire.journal import JournalReader
+from actors.venues._faults import ExchangeFaults, FaultyExchange
+from actors.venues._recorded import RecordedVenue
+from actors.wire._journal import JournalReader
 
 HOSTILE: dict[str, Any] = {
     "seed": 2,  # trades through every cut without an edge freeze, with blocks, errors and reconciled placements

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from actors.core.quoting import QuotingPolicy
-from actors.core.types import Instrument, Side
-from actors.roles.addresses import GATEWAY, RISK, STORE
-from actors.roles.gateway import FROZEN, ExchangeGateway
-from actors.roles.order_store import OrderStoreActor
-from actors.roles.quoter import Quoter
+from actors.core._quoting import QuotingPolicy
+from actors.core._types import Instrument, Side
+from actors.roles._addresses import GATEWAY, RISK, STORE
+from actors.roles._gateway import FROZEN, ExchangeGateway
+from actors.roles._order_store import OrderStoreActor
+from actors.roles._quoter import Quoter
 from actors.testing import Sim
-from actors.venues.simulated import FakeExchangeClient
-from actors.wire.codec import Message, encode
-from actors.wire.messages import (
+from actors.venues._simulated import FakeExchangeClient
+from actors.wire._codec import Message, encode
+from actors.wire._messages import (
     Ack,
     Freeze,
     GatewayReport,

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from actors.core.quoting import QuotingPolicy
-from actors.core.risk import RiskEngine, RiskLimits, edge_halt_reason
-from actors.core.trading_state import HaltKind
-from actors.core.types import Fill, Instrument, Side
+from actors.core._quoting import QuotingPolicy
+from actors.core._risk import RiskEngine, RiskLimits, edge_halt_reason
+from actors.core._trading_state import HaltKind
+from actors.core._types import Fill, Instrument, Side
 
 BTC = Instrument("BTCUSDT", Decimal("0.01"), Decimal("0.0001"), Decimal("60000"))
 ETH = Instrument("ETHUSDT", Decimal("0.01"), Decimal("0.001"), Decimal("3000"))

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from actors.assembly.system import operator_request
-from actors.core.journal_records import Decided, Final, StateMove
-from actors.core.risk import BLIND, RiskEngine, RiskLimits, edge_halt_reason
-from actors.core.risk_round import (
+from actors.assembly._system import operator_request
+from actors.core._journal_records import Decided, Final, StateMove
+from actors.core._risk import BLIND, RiskEngine, RiskLimits, edge_halt_reason
+from actors.core._risk_round import (
     ArmDeadline,
     CancelDeadline,
     Figures,
@@ -21,11 +21,11 @@ from actors.core.risk_round import (
     TickDecision,
     WriteAhead,
 )
-from actors.core.trading_state import RESUMABLE, HaltKind, TradingState, Transition, halt_kind
-from actors.core.types import Fill, Instrument, Side
-from actors.roles.supervision import escalation_reason
-from actors.wire.codec import decode
-from actors.wire.messages import FreezeRequest, Mark, QuoteIntent
+from actors.core._trading_state import RESUMABLE, HaltKind, TradingState, Transition, halt_kind
+from actors.core._types import Fill, Instrument, Side
+from actors.roles._supervision import escalation_reason
+from actors.wire._codec import decode
+from actors.wire._messages import FreezeRequest, Mark, QuoteIntent
 
 BTC = Instrument("BTCUSDT", Decimal("0.01"), Decimal("0.0001"), Decimal("60000"))
 ETH = Instrument("ETHUSDT", Decimal("0.01"), Decimal("0.001"), Decimal("3000"))

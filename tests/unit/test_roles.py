@@ -7,19 +7,19 @@ from decimal import Decimal
 
 import pytest
 
-from actors.core.orders import OrderStore
-from actors.core.quoting import QuotingPolicy
-from actors.core.risk import RiskEngine, RiskLimits
-from actors.core.types import Instrument, OrderState, Side
-from actors.roles.addresses import FEED, GATEWAY, RISK, STORE, quoter
-from actors.roles.gateway import FROZEN, ExchangeGateway
-from actors.roles.order_store import OrderStoreActor
-from actors.roles.quoter import Quoter
-from actors.roles.risk_monitor import RiskMonitor
+from actors.core._orders import OrderStore
+from actors.core._quoting import QuotingPolicy
+from actors.core._risk import RiskEngine, RiskLimits
+from actors.core._types import Instrument, OrderState, Side
+from actors.roles._addresses import FEED, GATEWAY, RISK, STORE, quoter
+from actors.roles._gateway import FROZEN, ExchangeGateway
+from actors.roles._order_store import OrderStoreActor
+from actors.roles._quoter import Quoter
+from actors.roles._risk_monitor import RiskMonitor
 from actors.testing import Sim
-from actors.venues.simulated import FakeExchangeClient
-from actors.wire.codec import Message, encode
-from actors.wire.messages import (
+from actors.venues._simulated import FakeExchangeClient
+from actors.wire._codec import Message, encode
+from actors.wire._messages import (
     Ack,
     CancelItem,
     FillItem,

@@ -10,7 +10,7 @@ from pykka._envelope import Envelope
 from pykka.messages import _ActorStop as ActorStop
 
 from actors.runtime import AddressTaken, MessageActor, Runtime, SimRuntime, handles
-from actors.wire.codec import MAX_MESSAGE_BYTES, encode
+from actors.wire._codec import MAX_MESSAGE_BYTES, encode
 from tests.unit.runtime_kit import (
     Journal,
     PingPong,

@@ -8,8 +8,8 @@ import pytest
 from pykka import ActorDeadError, Timeout
 
 from actors.runtime import MessageActor, SimNotIdle, SimRuntime, handles
-from actors.runtime.sim import BlockingCallError, FaultPlan, first_difference
-from actors.wire.codec import encode
+from actors.runtime._sim import BlockingCallError, FaultPlan, first_difference
+from actors.wire._codec import encode
 from tests.unit.runtime_kit import Asker, Journal, PingPong, Recorder, Sender, T_Num, T_Ping, T_SendTo
 
 

@@ -1,4 +1,4 @@
-"""The order store's core alone: no runtime, no actor, records in and effects out (actors.core.store)."""
+"""The order store's core alone: no runtime, no actor, records in and effects out (actors.core._store)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from actors.core.store import (
+from actors.core._store import (
     ANSWER_DEADLINE_TICKS,
     AskStatus,
     Cancel,
@@ -20,8 +20,8 @@ from actors.core.store import (
     StoreCore,
     Wanted,
 )
-from actors.core.types import OrderState
-from actors.wire.messages import Ack, FillItem, OrderSpec, Refusal, StatusItem
+from actors.core._types import OrderState
+from actors.wire._messages import Ack, FillItem, OrderSpec, Refusal, StatusItem
 
 BTC = "BTCUSDT"
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from actors.assembly.config import ConfigError, resolve
-from actors.assembly.report import build_report, render
-from actors.assembly.system import System
-from actors.core.quoting import QuotingPolicy
-from actors.core.strategy import (
+from actors.assembly._config import ConfigError, resolve
+from actors.assembly._report import build_report, render
+from actors.assembly._system import System
+from actors.core._quoting import QuotingPolicy
+from actors.core._strategy import (
     BAD_PRICE,
     BAD_SIZE,
     CROSSED,
@@ -30,7 +30,7 @@ from actors.core.strategy import (
 )
 from actors.runtime import create_runtime
 from actors.testing import StrategyHarness
-from actors.wire.journal import journal_fingerprint
+from actors.wire._journal import journal_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 MID = 6_000_000  # BTCUSDT at 60,000.0 in 0.01 ticks
@@ -211,8 +211,8 @@ def test_a_strategy_and_its_parameters_come_from_flags_a_file_table_and_python(t
         (["--strategy", "simetric"], "flag --strategy 'simetric': no built-in strategy 'simetric'; did you mean "
                                      "'symmetric'?"),
         (["--strategy", "no_such_pkg.mod:Cls"], "cannot import no_such_pkg.mod: ModuleNotFoundError"),
-        (["--strategy", "actors.core.strategy:Missing"], "module actors.core.strategy has no Missing"),
-        (["--strategy", "actors.core.types:Instrument"], "is not a strategy"),
+        (["--strategy", "actors.core._strategy:Missing"], "module actors.core._strategy has no Missing"),
+        (["--strategy", "actors.core._types:Instrument"], "is not a strategy"),
         (["--strategy", "inventory-skew", "--strategy-param", "skew=1"], "flag --strategy-param skew: inventory-skew "
                                                                          "has no parameter 'skew'"),
         (["--strategy", "inventory-skew", "--strategy-param", "skew_bps=wide"], "flag --strategy-param skew_bps: "

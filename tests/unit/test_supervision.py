@@ -7,20 +7,20 @@ from typing import ClassVar
 
 import pytest
 
-from actors.assembly.config import resolve
-from actors.assembly.report import build_report
-from actors.assembly.system import System
-from actors.cli.run_shadow import main
-from actors.core.exchange import PlaceRequest
-from actors.core.types import OrderState, Side
-from actors.markets.data import MarketDataSource, RandomWalkMarket
-from actors.roles.addresses import GATEWAY, RISK, STORE, quoter
-from actors.roles.order_store import OrderStoreActor
+from actors.assembly._config import resolve
+from actors.assembly._report import build_report
+from actors.assembly._system import System
+from actors.cli._run_shadow import main
+from actors.core._exchange import PlaceRequest
+from actors.core._types import OrderState, Side
+from actors.markets._data import MarketDataSource, RandomWalkMarket
+from actors.roles._addresses import GATEWAY, RISK, STORE, quoter
+from actors.roles._order_store import OrderStoreActor
 from actors.runtime import MessageActor, Runtime, handles
-from actors.runtime.base import FailurePolicy
+from actors.runtime._base import FailurePolicy
 from actors.testing import Sim
-from actors.wire.codec import encode
-from actors.wire.messages import (
+from actors.wire._codec import encode
+from actors.wire._messages import (
     Ack,
     CancelItem,
     CancelOrders,

@@ -23,19 +23,19 @@ from loguru import logger
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from actors.assembly.config import resolve
-from actors.assembly.system import System
-from actors.cli.run_shadow import _progress_printer, main, run
-from actors.cli.watch import Watch
-from actors.core.clock import FrozenClock
-from actors.core.instruments import instrument_for
-from actors.core.orders import OrderStore
-from actors.core.types import Fill, Side
+from actors.assembly._config import resolve
+from actors.assembly._system import System
+from actors.cli._run_shadow import _progress_printer, main, run
+from actors.cli._watch import Watch
+from actors.core._clock import FrozenClock
+from actors.core._instruments import instrument_for
+from actors.core._orders import OrderStore
+from actors.core._types import Fill, Side
 from actors.runtime import create_runtime
-from actors.runtime.sim import SimRuntime
-from actors.runtime.timing import Buckets, HandlingTimes, role_of
+from actors.runtime._sim import SimRuntime
+from actors.runtime._timing import Buckets, HandlingTimes, role_of
 from actors.telemetry import COLUMNS, HALTED, EventLog, Telemetry, read_events
-from actors.telemetry.order_events import _decimal_format
+from actors.telemetry._order_events import _decimal_format
 from actors.testing import Sim
 
 HOSTILE = {
@@ -180,7 +180,7 @@ def test_an_event_log_that_fails_is_switched_off_once_and_the_counts_go_on() -> 
 
 
 def test_an_output_failure_is_one_warning_naming_it_counted_once_and_shown_as_a_metric() -> None:
-    from actors.telemetry.metrics import registry_for
+    from actors.telemetry._metrics import registry_for
 
     telemetry = _telemetry()
     lines: list[str] = []
@@ -316,7 +316,7 @@ def test_per_symbol_series_stop_at_metrics_symbols() -> None:
 
 
 def test_metrics_are_served_while_the_run_goes_on() -> None:
-    from actors.telemetry.metrics import MetricsServer, registry_for
+    from actors.telemetry._metrics import MetricsServer, registry_for
 
     config = resolve(overrides={"symbols_count": 3, "iterations": 12, "runtime": "pool"}, override_source="setting")
     telemetry = Watch(config).telemetry
@@ -339,7 +339,7 @@ def test_metrics_are_served_while_the_run_goes_on() -> None:
 
 
 def test_mailbox_depth_counts_what_waits_by_role_and_handling_is_timed_only_when_asked(sim: Sim) -> None:
-    from actors.wire.codec import encode
+    from actors.wire._codec import encode
     from tests.unit.test_readme_example import Greet, Greeter
 
     runtime = sim
@@ -485,7 +485,7 @@ def test_the_progress_line_is_written_only_to_a_terminal(
     terminal: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clock = iter(range(0, 10**6, 10))  # every reading 10 s after the last: the line is due at every call
-    monkeypatch.setattr("actors.cli.run_shadow.time.monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr("actors.cli._run_shadow.time.monotonic", lambda: float(next(clock)))
     stderr = _Stderr(terminal)
     monkeypatch.setattr(sys, "stderr", stderr)
     assert main(["--iterations", "6", "--runtime", "sim"], environ={}) == 0
@@ -520,7 +520,7 @@ def test_the_html_page_holds_plotly_every_chart_and_the_report_and_no_temporary_
 ) -> None:
     from plotly.offline import get_plotlyjs
 
-    from actors.assembly.html_report import plotly_bundle
+    from actors.assembly._html_report import plotly_bundle
 
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from actors.testing import DeterminismError, ExplorationFailure, Sim, check_determinism, explore
-from actors.wire.codec import encode
+from actors.wire._codec import encode
 from tests.unit.runtime_kit import Journal, Recorder, Sender, T_Boom, T_Num, T_Ping, T_SendTo
 
 pytest_plugins = ["pytester"]
@@ -85,7 +85,7 @@ def test_explore_names_the_first_failing_seed_with_a_replay_hint() -> None:
 
 
 def test_explore_checks_a_final_condition_and_sums_faults() -> None:
-    from actors.runtime.sim import FaultPlan
+    from actors.runtime._sim import FaultPlan
 
     def all_delivered(sim: Sim) -> None:
         assert len(recorded(sim)) == 15
@@ -142,7 +142,7 @@ def test_start_system_builds_a_whole_engine(sim: Sim) -> None:
 HANDLER_FAILURES = """
 import pytest
 
-from actors.wire.codec import encode
+from actors.wire._codec import encode
 from tests.unit.runtime_kit import Journal, Recorder, T_Boom
 
 

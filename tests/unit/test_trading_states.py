@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from actors.core._exchange import ExchangeOrder
+from actors.core._quoting import Quote
 from actors.core._reduce_only import reduce_only_refusal, reduce_only_room
-from actors.core.exchange import ExchangeOrder
-from actors.core.quoting import Quote
-from actors.core.risk import (
+from actors.core._risk import (
     HALTED,
     MAX_OPEN_ORDERS,
     MAX_ORDER_USD,
@@ -20,8 +20,8 @@ from actors.core.risk import (
     RiskEngine,
     RiskLimits,
 )
-from actors.core.trading_state import TRANSITIONS, Event, HaltKind, TradingState, TradingStateMachine, Transition
-from actors.core.types import Fill, Instrument, Side
+from actors.core._trading_state import TRANSITIONS, Event, HaltKind, TradingState, TradingStateMachine, Transition
+from actors.core._types import Fill, Instrument, Side
 
 BTC = Instrument("BTCUSDT", Decimal("0.01"), Decimal("0.0001"), Decimal("60000"))
 ETH = Instrument("ETHUSDT", Decimal("0.01"), Decimal("0.001"), Decimal("3000"))

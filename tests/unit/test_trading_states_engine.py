@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
-from actors.assembly.config import resolve
-from actors.assembly.report import build_report, render
-from actors.assembly.system import System
-from actors.cli.run_shadow import run
-from actors.core.exchange import PlaceRequest
-from actors.core.gateway import GatewayCore, Venue
-from actors.core.types import OrderState, Side
-from actors.roles.addresses import GATEWAY, STORE, quoter
-from actors.runtime.sim import FaultPlan
+from actors.assembly._config import resolve
+from actors.assembly._report import build_report, render
+from actors.assembly._system import System
+from actors.cli._run_shadow import run
+from actors.core._exchange import PlaceRequest
+from actors.core._gateway import GatewayCore, Venue
+from actors.core._types import OrderState, Side
+from actors.roles._addresses import GATEWAY, STORE, quoter
+from actors.runtime._sim import FaultPlan
 from actors.testing import Sim
-from actors.venues.simulated import FakeExchangeClient
-from actors.wire.messages import GatewayRequest
+from actors.venues._simulated import FakeExchangeClient
+from actors.wire._messages import GatewayRequest
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
 RESUMING: dict[str, Any] = {
@@ -325,7 +325,7 @@ def test_a_run_resumed_from_its_journal_gets_its_states_and_blocks_back(tmp_path
 
 
 def test_the_tick_clock_is_part_of_a_journals_settings_only_when_the_order_rate_limit_uses_it() -> None:
-    from actors.wire.journal import journal_fingerprint
+    from actors.wire._journal import journal_fingerprint
 
     def fingerprint(**settings: Any) -> dict[str, Any]:
         return journal_fingerprint(resolve(overrides=settings, override_source="setting"))
@@ -336,12 +336,12 @@ def test_the_tick_clock_is_part_of_a_journals_settings_only_when_the_order_rate_
 
 
 def replayed(tmp_path: Path, *records: list[Any], **limits: Any) -> Any:
-    from actors.assembly.recovery import RISK_JOURNAL, recover
-    from actors.core.instruments import instrument_for
-    from actors.core.orders import OrderStore
-    from actors.core.risk import RiskEngine, RiskLimits
-    from actors.markets.data import RandomWalkMarket
-    from actors.wire.journal import JournalWriter
+    from actors.assembly._recovery import RISK_JOURNAL, recover
+    from actors.core._instruments import instrument_for
+    from actors.core._orders import OrderStore
+    from actors.core._risk import RiskEngine, RiskLimits
+    from actors.markets._data import RandomWalkMarket
+    from actors.wire._journal import JournalWriter
 
     instruments = {"BTCUSDT": instrument_for("BTCUSDT", 42)}
     writer = JournalWriter(tmp_path / RISK_JOURNAL)
@@ -412,14 +412,14 @@ def test_a_kill_switch_pulled_during_a_resumable_halt_stays_pulled_after_a_crash
 def test_a_damaged_move_or_count_in_risks_journal_is_refused_naming_the_file(
     tmp_path: Path, record: list[Any], needle: str
 ) -> None:
-    from actors.wire.journal import JournalError
+    from actors.wire._journal import JournalError
 
     with pytest.raises(JournalError, match=f"risk.journal: damaged at byte \\d+: .*{needle}"):
         replayed(tmp_path, record)
 
 
 def test_the_kill_switch_pulled_mid_run_halts_at_the_next_step_of_the_sim(sim: Sim) -> None:
-    from actors.cli.run_shadow import KILL_SWITCH_REASON, KillSwitch
+    from actors.cli._run_shadow import KILL_SWITCH_REASON, KillSwitch
 
     system = sim.start_system(symbols=SYMBOLS, iterations=6)
     switch = KillSwitch()

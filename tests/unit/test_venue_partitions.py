@@ -22,11 +22,11 @@ from typing import TypeVar
 
 import pytest
 
-from actors.core.exchange import ExchangeError, PlaceRequest
-from actors.core.types import Fill, Side
-from actors.venues.faults import FAULT_KINDS, MASS_CANCEL_FAULTS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
-from actors.venues.recorded import RecordedVenue
-from actors.venues.simulated import FakeExchangeClient
+from actors.core._exchange import ExchangeError, PlaceRequest
+from actors.core._types import Fill, Side
+from actors.venues._faults import FAULT_KINDS, MASS_CANCEL_FAULTS, UNKNOWN_SYMBOL, ExchangeFaults, FaultyExchange
+from actors.venues._recorded import RecordedVenue
+from actors.venues._simulated import FakeExchangeClient
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT")
 EVERY_FAULT = ExchangeFaults(

@@ -20,17 +20,17 @@ from typing import Any
 
 import pytest
 
-from actors.assembly.config import ShadowConfig, resolve
-from actors.assembly.market_setup import settle
-from actors.assembly.recovery import JOURNALS, RISK_JOURNAL, STORE_JOURNAL, VENUE_JOURNAL, rebuild_from_venue
-from actors.assembly.system import fake_exchange
-from actors.cli.run_shadow import run
-from actors.core.exchange import PlaceRequest
-from actors.core.orders import OrderStore
-from actors.core.types import Side
-from actors.venues.interface import SupportsHistory
-from actors.venues.recorded import RecordedVenue
-from actors.wire.journal import JournalReader
+from actors.assembly._config import ShadowConfig, resolve
+from actors.assembly._market_setup import settle
+from actors.assembly._recovery import JOURNALS, RISK_JOURNAL, STORE_JOURNAL, VENUE_JOURNAL, rebuild_from_venue
+from actors.assembly._system import fake_exchange
+from actors.cli._run_shadow import run
+from actors.core._exchange import PlaceRequest
+from actors.core._orders import OrderStore
+from actors.core._types import Side
+from actors.venues._interface import SupportsHistory
+from actors.venues._recorded import RecordedVenue
+from actors.wire._journal import JournalReader
 
 FREEZING: dict[str, Any] = {"edge_threshold": 8.0, "iterations": 16, "runtime": "sim"}
 """Two symbols, ten fills, a halt for edge at tick 11, then the mass cancel: every kind of record a run writes."""

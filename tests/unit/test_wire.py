@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import actors.wire.messages
-from actors.wire.codec import (
+import actors.wire._messages
+from actors.wire._codec import (
     MAX_MESSAGE_BYTES,
     WIRE_VERSION,
     Message,
@@ -24,7 +24,7 @@ from actors.wire.codec import (
     peek_type,
     registered_types,
 )
-from actors.wire.messages import Ack, GatewayReport, MarketTick, QuoteIntent
+from actors.wire._messages import Ack, GatewayReport, MarketTick, QuoteIntent
 from tests.unit.test_readme_example import Greet as ReadmeGreet
 
 
@@ -71,12 +71,12 @@ def test_every_registered_record_round_trips(record: Message) -> None:
 def test_the_engine_registers_its_whole_vocabulary() -> None:
     tags = set(registered_types())
     names = ("MarketTick", "QuoteIntent", "ReplaceQuotes", "GatewayRequest", "GatewayReport", "Freeze")
-    assert {f"actors.wire.messages:{name}" for name in names} <= tags
+    assert {f"actors.wire._messages:{name}" for name in names} <= tags
 
 
 def test_encoding_is_an_array_with_the_module_qualified_tag_and_the_version_first() -> None:
     raw = msgpack.unpackb(encode(MarketTick(3, "BTCUSDT", 6_000_000)))
-    assert raw == ["actors.wire.messages:MarketTick", WIRE_VERSION, 3, "BTCUSDT", 6_000_000]
+    assert raw == ["actors.wire._messages:MarketTick", WIRE_VERSION, 3, "BTCUSDT", 6_000_000]
     assert WIRE_VERSION == 6  # 2: tags by class name alone; 3: no numbers on the gateway stream; 4: no reduce-only flag
 
 
@@ -166,7 +166,7 @@ def test_unsupported_field_types_are_refused_at_registration(hint: str) -> None:
     exec(
         "from __future__ import annotations\n"
         "from dataclasses import dataclass\n"
-        "from actors.wire.codec import Message\n"
+        "from actors.wire._codec import Message\n"
         f"@dataclass(frozen=True)\nclass W_Bad{abs(hash(hint))}(Message):\n    field: {hint}\n",
         namespace,
     )
@@ -194,7 +194,7 @@ def test_two_modules_may_each_define_a_record_of_the_same_name() -> None:
     assert Greet.TAG == "tests.unit.test_wire:Greet" and ReadmeGreet.TAG == "tests.unit.test_readme_example:Greet"
     assert decode(encode(Greet("ada", 2))) == Greet("ada", 2)
     assert decode(encode(ReadmeGreet("ada"))) == ReadmeGreet("ada")
-    assert registered_types()["actors.wire.messages:QuoteIntent"] is actors.wire.messages.QuoteIntent
+    assert registered_types()["actors.wire._messages:QuoteIntent"] is actors.wire._messages.QuoteIntent
 
 
 def test_the_same_module_registering_a_record_name_twice_is_refused_naming_the_tag() -> None:
@@ -211,7 +211,7 @@ def test_the_same_module_registering_a_record_name_twice_is_refused_naming_the_t
     with pytest.raises(TypeError, match=rf"duplicate wire tag '{tag}.<locals>.define.<locals>.W_Twice'"):
         define()
     assert registered_types()[first.TAG] is first
-    with pytest.raises(TypeError, match=r"duplicate wire tag 'actors.wire.messages:QuoteIntent'"):
+    with pytest.raises(TypeError, match=r"duplicate wire tag 'actors.wire._messages:QuoteIntent'"):
         message(QuoteIntent)  # one class registered twice
 
 

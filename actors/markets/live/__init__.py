@@ -1,11 +1,11 @@
 """A live market: Binance's public streams as market events, in real time (issue 27's building blocks).
 
-- :mod:`.protocol`: endpoints, stream names, frames parsed into the engine's events (pure);
-- :mod:`.book`: a depth book kept by Binance's update-id rules (pure);
-- :mod:`.staleness`, :mod:`.backoff`: when a symbol is stale, how long to wait before reconnecting (pure);
-- :mod:`.client`: :class:`~actors.markets.live.client.LiveMarket`, the stream client (its own thread and
+- :mod:`._protocol`: endpoints, stream names, frames parsed into the engine's events (pure);
+- :mod:`._book`: a depth book kept by Binance's update-id rules (pure);
+- :mod:`._staleness`, :mod:`._backoff`: when a symbol is stale, how long to wait before reconnecting (pure);
+- :mod:`._client`: :class:`~actors.markets.live._client.LiveMarket`, the stream client (its own thread and
   asyncio loop; the engine polls it);
-- :mod:`.recorder`: what arrived, written as it arrived, in the Tardis layouts ``--market DIR`` reads.
+- :mod:`._recorder`: what arrived, written as it arrived, in the Tardis layouts ``--market DIR`` reads.
 
 The client needs the ``live`` extra (the ``websockets`` library); this package
 imports without it, so :func:`require_client` can say how to install it.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from actors.markets.events import MarketDataError
+from actors.markets._events import MarketDataError
 
 INSTALL_HINT = "pip install -e '.[live]'"
 MIN_WEBSOCKETS = (13, 0)

@@ -115,6 +115,6 @@ _hold = os.environ.get("ACTORS_TEST_HOLD")
 if _hold:
     _tick, _release = _hold.split(":", 1)
     sys.meta_path.insert(0, _PatchOnImport({
-        "actors.venues.simulated": lambda module: hold_venue(module, int(_tick), Path(_release)),
-        "actors.runtime.base": note_admissions,
+        "actors.venues._simulated": lambda module: hold_venue(module, int(_tick), Path(_release)),
+        "actors.runtime._base": note_admissions,
     }))  # fmt: skip

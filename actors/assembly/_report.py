@@ -1,0 +1,214 @@
+"""The deterministic JSON report of a shadow run.
+
+Only values that are the same on every runtime go in: order counts, positions,
+risk state.  Nothing timed, nothing about threads, no message counts that
+depend on how a runtime observes actors; the one exception is the paced mode
+(``pace = "realtime"``), whose report adds a ``latency`` section, since
+timing is what that mode is for.  Floats are rounded at this point
+only, to fixed decimals.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from actors.assembly._config import ShadowConfig
+from actors.assembly._market_setup import Market
+from actors.assembly._system import System
+from actors.core._pnl import PnlLine, fees_usd
+from actors.core._types import Instrument, OrderState
+from actors.markets._events import BAD_ROW_KINDS
+from actors.roles._gateway import GatewaySnapshot
+from actors.roles._order_store import StoreSnapshot
+from actors.roles._risk_monitor import RiskSnapshot
+from actors.runtime._base import RuntimeStats
+
+
+def _usd(value: float) -> float:
+    return round(value, 2)
+
+
+@dataclass(frozen=True)
+class ReportParts:
+    """What a report is made of: the settings, the market, and the snapshots of risk, the store and the gateway.
+
+    One process takes them from its actors (:func:`build_report`); a sharded
+    run takes risk's from the coordinator and adds up the shards' stores
+    and gateways (``actors.cluster``).
+    """
+
+    config: ShadowConfig
+    instruments: dict[str, Instrument]
+    recording: Market | None
+    resumed_after_tick: int | None
+    store: StoreSnapshot
+    risk: RiskSnapshot
+    gateway: GatewaySnapshot
+    stats: RuntimeStats
+    rebuilt: Mapping[str, int] | None = None
+    """A resumed run's counts of what the venue's word added to its journals (``recovery.Rebuilt.as_report``)."""
+
+
+def build_report(system: System) -> dict[str, Any]:
+    """Gather the report from the actors' snapshots (waits for quiescence first)."""
+    store = system.store_snapshot()
+    risk = system.risk_snapshot()
+    gateway = system.gateway_snapshot()
+    parts = ReportParts(
+        system.config, system.instruments, system.recording, system.resumed_after_tick, store, risk, gateway,
+        system.runtime.stats, system.recovered.rebuilt.as_report() if system.recovered is not None else None,
+    )  # fmt: skip
+    return assemble_report(parts)
+
+
+def assemble_report(parts: ReportParts) -> dict[str, Any]:
+    """The report of ``parts``: the same bytes for the same parts, however they were gathered."""
+    config, store, risk, gateway = parts.config, parts.store, parts.risk, parts.gateway
+    counts = store.counts
+    open_orders = sum(n for state, n in counts.items() if OrderState(state).is_open)
+    by_symbol: dict[str, dict[str, Any]] = {}
+    for symbol, lots in risk.positions.items():
+        instrument = parts.instruments[symbol]
+        mark = risk.marks.get(symbol, 0)
+        by_symbol[symbol] = {
+            "qty": str(instrument.quantity(lots)),
+            "mark": str(instrument.price(mark)),
+            "notional_usd": _usd(instrument.notional_usd(mark, lots)),
+        }
+    edge = risk.realised_edge_bps
+    confirmed = risk.freeze_confirmed and (open_orders == 0 or not risk.frozen)  # halted, a flattening order left open
+    report: dict[str, Any] = {
+        "execution": {
+            "iterations": config.iterations,
+            "seed": config.seed,
+            "symbols": list(config.symbols),
+            "ticks": risk.decided_through,
+            "resumed_after_tick": parts.resumed_after_tick,
+        },
+        "orders": {
+            "placed": store.placed,
+            "filled": counts.get(OrderState.FILLED.value, 0),
+            "canceled": counts.get(OrderState.CANCELED.value, 0),
+            "rejected": counts.get(OrderState.REJECTED.value, 0),
+            "open": open_orders,
+            "risk_blocks": risk.risk_blocks,
+            "partially_filled_then_canceled": store.partially_filled_then_canceled,
+            "duplicate_fills_ignored": store.duplicate_fills,
+        },
+        "fills": {"count": risk.fills, "unknown_ignored": store.unknown_fills},
+        "exchange": {
+            "errors": gateway.exchange_errors,
+            "faults_injected": gateway.faults_injected,
+            "reconciled_placements": gateway.reconciled,
+        },
+        "positions": {"by_symbol": by_symbol, "total_notional_usd": _usd(risk.total_notional_usd)},
+        "risk": {
+            "frozen": risk.frozen,
+            "freeze_events": risk.freeze_events,
+            "last_freeze_reason": risk.last_freeze_reason or None,
+            "freeze_tick": risk.freeze_tick,
+            "freeze_confirmed": confirmed,
+            "realised_edge_bps": None if edge is None else round(edge, 2),
+            "state": risk.state,
+            "transitions": [move.as_report() for move in risk.transitions],
+            "blocks_by_reason": dict(risk.blocks_by_reason or {}),
+        },
+        "messages": {
+            "dead_letters": parts.stats.dead_letters,
+            "handler_failures": parts.stats.failures,
+            "restarts": parts.stats.restarts,
+            "escalations": parts.stats.escalations,
+        },
+    }
+    if parts.resumed_after_tick is not None and parts.rebuilt is not None:
+        report["execution"]["rebuilt_from_venue"] = dict(parts.rebuilt)
+    if config.flatten_on_halt and risk.freeze_events:
+        report["risk"]["flatten"] = {
+            "orders": risk.flatten_orders,
+            "left_symbols": sorted(risk.positions),
+            "left_notional_usd": _usd(risk.total_notional_usd),
+        }
+    if not config.default_strategy:  # the default's reports stay as they were before strategies could be chosen
+        report["strategy"] = {"name": config.strategy, "params": dict(config.strategy_params)}
+    report["pnl"] = pnl_section(risk.pnl, risk.marks, parts.instruments, config.maker_fee_bps)
+    if parts.recording is not None:
+        summary = parts.recording.scan
+        recording = parts.recording.recording
+        report["market"] = {
+            "buckets": recording.buckets,
+            "fill_model": config.fill_model,
+            "files": len(parts.recording.paths),
+            "quotes": summary.quotes,
+            "trades": summary.trades,
+            "skipped_bad_rows": {kind: summary.skipped.get(kind, 0) for kind in BAD_ROW_KINDS},
+            "start_us": recording.start_us,
+            "tick_ms": config.tick_ms,
+        }
+    if risk.frozen and not confirmed:
+        report["risk"]["freeze_incomplete"] = freeze_incomplete(store.open_orders, gateway)
+    if config.pace == "realtime":
+        report["latency"] = {
+            "tick_to_order_ms": latency_ms(gateway.ack_latencies_ns),
+            "late_intents": risk.late_inputs,
+            "ticks_decided_at_deadline": risk.decided_at_deadline,
+        }
+    return report
+
+
+def pnl_section(
+    lines: dict[str, PnlLine], marks: dict[str, int], instruments: dict[str, Instrument], maker_fee_bps: float
+) -> dict[str, Any]:
+    """Realised, unrealised, fees and total in USD, by symbol (sorted) and overall (docs/EXECUTION.md, "PnL")."""
+    by_symbol: dict[str, dict[str, float]] = {}
+    totals = {"realised_usd": 0.0, "unrealised_usd": 0.0, "fees_usd": 0.0, "total_usd": 0.0}
+    for symbol in sorted(lines):
+        line, instrument = lines[symbol], instruments[symbol]
+        mark, lot = marks.get(symbol), instrument.lot_float
+        unrealised = 0.0 if mark is None else line.unrealised_usd(instrument.price_usd(mark), lot)
+        fees = fees_usd(line.traded_usd, maker_fee_bps)
+        figures = {
+            "realised_usd": line.realised_usd,
+            "unrealised_usd": unrealised,
+            "fees_usd": fees,
+            "total_usd": line.realised_usd + unrealised - fees,
+        }
+        for name, value in figures.items():
+            totals[name] += value
+        by_symbol[symbol] = {name: _usd(value) for name, value in figures.items()}
+    return {"by_symbol": by_symbol, "maker_fee_bps": maker_fee_bps, **{k: _usd(v) for k, v in totals.items()}}
+
+
+SHOWN_OPEN_ORDERS = 20
+"""Client ids of orders left open after an incomplete freeze that the report lists (their count is always there)."""
+
+
+def freeze_incomplete(open_orders: list[str], gateway: GatewaySnapshot) -> dict[str, Any]:
+    """What a freeze that could not complete left behind: the operator's list of what to cancel by hand."""
+    return {
+        "store_open": len(open_orders),
+        "store_open_first": open_orders[:SHOWN_OPEN_ORDERS],
+        "venue_open_at_last_try": None if gateway.venue_open < 0 else gateway.venue_open,
+        "mass_cancel_rounds": gateway.mass_cancel_rounds,
+        "last_venue_error": gateway.mass_cancel_error or None,
+    }
+
+
+def latency_ms(samples_ns: list[int]) -> dict[str, Any]:
+    """p50, p99 and max of latencies in milliseconds (nearest rank), and how many there were."""
+    if not samples_ns:
+        return {"n": 0, "p50": None, "p99": None, "max": None}
+    ordered = sorted(samples_ns)
+
+    def rank(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)] / 1e6, 3)
+
+    return {"n": len(ordered), "p50": rank(0.5), "p99": rank(0.99), "max": round(ordered[-1] / 1e6, 3)}
+
+
+def render(report: dict[str, Any]) -> str:
+    """One JSON line, sorted keys, no spaces, trailing newline."""
+    return json.dumps(report, sort_keys=True, separators=(",", ":")) + "\n"

@@ -1,0 +1,134 @@
+"""The market-data feed: puts market ticks in flight, a bounded number at a time.
+
+It is the only thing that moves a run forward, and it does so by data alone:
+tick t goes to every quoter (its symbol's mid) and to the gateway (the
+venue's market moves), and nothing else is said about t.  In the
+deterministic mode (``asap``) a new tick goes out when risk reports an older
+one decided, so at most ``window`` ticks are in flight and quoters work on
+later ticks while risk decides earlier ones.  In the paced mode a tick goes
+out every ``pace_s`` seconds of the runtime's clock, decided or not, as a
+live feed would (docs/DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from actors.markets._data import MarketDataSource
+from actors.roles._addresses import GATEWAY, quoter
+from actors.roles._supervision import SupervisedRole
+from actors.runtime._actor import handles
+from actors.telemetry._logs import PACE_EVERY_S, Throttle, event
+from actors.wire._codec import encode
+from actors.wire._messages import FeedTicks, MarketTick, PaceTick, TickDone, VenueTick
+
+
+@dataclass
+class FeedProgress:
+    """How far the feed got; written by the feed alone, read by whoever shows progress."""
+
+    sent_through: int = 0
+    done_through: int = 0
+    worst_late_s: float = 0.0
+    """Paced mode: the latest a tick went out after its time on the pace's grid (0: never a whole tick late)."""
+
+
+class TickFeed(SupervisedRole):
+    """Sends each market tick once, in order, to every quoter and to the gateway."""
+
+    def __init__(
+        self,
+        market: MarketDataSource,
+        symbols: Sequence[str],
+        *,
+        fed_through: int = 0,
+        window: int = 4,
+        pace_s: float | None = None,
+        progress: FeedProgress | None = None,
+    ) -> None:
+        super().__init__()
+        if window < 1:
+            raise ValueError(f"the feed needs at least one tick in flight, got {window}")
+        self.market = market
+        self.addresses = [(symbol, quoter(symbol)) for symbol in symbols]
+        self.window = window
+        self.pace_s = pace_s
+        self.last = fed_through
+        self.progress = progress or FeedProgress()
+        self.progress.sent_through = self.progress.done_through = fed_through
+        self.pacing_since: float | None = None
+        self.paced_from = fed_through
+        self.behind = Throttle(PACE_EVERY_S)
+
+    @handles(FeedTicks)
+    def on_feed_ticks(self, feed: FeedTicks) -> None:
+        """Feed up to ``feed.last``: at once up to the window, or from now on at the pace."""
+        self.last = max(self.last, feed.last)
+        if self.pace_s is None:
+            self._fill_window()
+        elif self.pacing_since is None:
+            self.pacing_since = self.runtime.now()
+            self.paced_from = self.progress.sent_through
+            self._paced_tick(self.paced_from + 1)
+
+    @handles(TickDone)
+    def on_tick_done(self, done: TickDone) -> None:
+        """Risk decided ``done.tick``: room for another tick."""
+        progress = self.progress
+        progress.done_through = max(progress.done_through, done.tick)
+        if self.pace_s is None:
+            self._fill_window()
+
+    @handles(PaceTick)
+    def on_pace_tick(self, pace: PaceTick) -> None:
+        """Paced mode: the clock says it is time for ``pace.tick`` (or past it: a tick that failed goes now)."""
+        if pace.tick > self.progress.sent_through:
+            self._paced_tick(self.progress.sent_through + 1)
+
+    def _paced_tick(self, tick: int) -> None:
+        """Schedule the next tick on the pace's grid (no drift), then send ``tick``.
+
+        In that order: a failure sending this tick must not stop the pace
+        (nothing else would wake the feed); the next wake-up sends the tick
+        that failed first.
+        """
+        if tick > self.last or self.pace_s is None or self.pacing_since is None:
+            self.pacing_since = None
+            return
+        now = self.runtime.now()
+        due = self.pacing_since + (tick - self.paced_from) * self.pace_s
+        self.schedule(max(0.0, due - now), PaceTick(tick + 1))
+        if now > due:  # the next tick is due already: this one is a whole tick late or more
+            self._behind(tick, now - due + self.pace_s)
+        self._send(tick)
+
+    def _behind(self, tick: int, late_s: float) -> None:
+        """The run cannot keep its pace: say how far behind it is, at most every :data:`PACE_EVERY_S`."""
+        progress = self.progress
+        progress.worst_late_s = max(progress.worst_late_s, late_s)
+        if self.pace_s is not None and self.behind.due(self.runtime.now()):
+            ticks = round(late_s / self.pace_s)
+            event("pace_behind", tick=tick, late_s=round(late_s, 3), ticks_behind=ticks).warning(
+                "pace: tick {} went out {:.2f} s late, {} ticks behind a tick every {:g} ms; the engine cannot "
+                "keep the pace", tick, late_s, ticks, self.pace_s * 1000,
+            )  # fmt: skip
+
+    def _fill_window(self) -> None:
+        progress = self.progress
+        while progress.sent_through < min(self.last, progress.done_through + self.window):
+            self._send(progress.sent_through + 1)
+
+    def _send(self, tick: int) -> None:
+        """Every record of ``tick``, built before any is sent: a tick goes out whole or not at all."""
+        market = self.market
+        records = [(address, encode(MarketTick(tick, symbol, market.mid_ticks(symbol, tick))))
+                   for symbol, address in self.addresses]  # fmt: skip
+        records.append((GATEWAY, encode(VenueTick(tick, int(self.runtime.now() * 1e9)))))
+        self.progress.sent_through = tick
+        self.send_encoded(records)  # through the outbox: all of it goes out, even past a failure
+
+    def on_restart(self, exc: Exception) -> None:
+        """A tick that could not be built was not sent: try again, as a message, so a repeated failure escalates."""
+        if self.pace_s is None:
+            self.send(self.address, FeedTicks(self.last))

@@ -1,0 +1,263 @@
+"""The ExchangeGateway: the only actor that calls an ``IExchangeClient``.
+
+Thin: each handler decodes a record, calls the gateway's core
+(:mod:`actors.core._gateway`: tick order, placements in doubt, the freeze's
+mass cancel, reduce-only at the venue) with the venue, and sends what the
+core returned, numbered on its stream to the store.  What the core cannot
+do lives here: the clock (tick-to-order latency, when the venue was found
+empty), the log, and the wire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, ClassVar
+
+from actors.core._gateway import (
+    FROZEN,
+    MASS_CANCEL_ATTEMPTS,
+    NOT_PLACED,
+    Effects,
+    GatewayCore,
+    Held,
+    MassCancel,
+    Report,
+    Statuses,
+)
+from actors.roles._addresses import STORE
+from actors.roles._supervision import SupervisedRole, escalation_reason
+from actors.runtime._actor import handles
+from actors.telemetry._logs import VENUE_ERRORS, event
+from actors.venues._faults import FAULT_KINDS
+from actors.venues._interface import IExchangeClient, SupportsFaultCounts
+from actors.wire._messages import (
+    Ack,
+    CancelOrders,
+    FillItem,
+    FinalSweep,
+    Freeze,
+    GatewayReport,
+    GatewayRequest,
+    MassCancelReport,
+    OrderStatuses,
+    PositionItem,
+    ReconcileRequest,
+    Refusal,
+    Resume,
+    StatusItem,
+    StatusQuery,
+    VenueState,
+    VenueTick,
+    parts,
+    split_report,
+)
+
+if TYPE_CHECKING:
+    from actors.telemetry._telemetry import Telemetry
+
+__all__ = ["FROZEN", "MASS_CANCEL_ATTEMPTS", "NOT_PLACED", "ExchangeGateway", "GatewaySnapshot"]
+
+_Numbered = GatewayReport | MassCancelReport | OrderStatuses | VenueState
+"""The records of the core's :data:`actors.core._gateway.ToStore`, numbered on the stream to the store
+(messages.UNNUMBERED says why)."""
+
+
+@dataclass(frozen=True)
+class GatewaySnapshot:
+    """Call counts, for reports and tests."""
+
+    frozen: bool
+    places: int
+    cancels: int
+    exchange_errors: int
+    refused_after_freeze: int
+    reconciled: int
+    faults_injected: dict[str, int]
+    market_through: int
+    venue_open: int
+    """Orders the venue still held open after the last mass cancel (-1: could not be asked; 0 before any)."""
+    mass_cancel_rounds: int
+    mass_cancel_error: str
+    ack_latencies_ns: list[int] = field(default_factory=list)
+    venue_empty_at: float | None = None  # runtime clock when a freeze's mass cancel left nothing open; timing only
+
+
+class ExchangeGateway(SupervisedRole):
+    """Turns store requests into exchange calls and the venue's answers and pushes into reports."""
+
+    urgent: ClassVar[bool] = True  # on the critical path of every tick and of a freeze
+
+    def __init__(
+        self,
+        client: IExchangeClient,
+        *,
+        market_through: int = 0,
+        measure_latency: bool = False,
+        counters: dict[str, int] | None = None,  # exchange_errors, reconciled carried over a crash (assembly.recovery)
+        telemetry: Telemetry | None = None,
+    ) -> None:
+        """``telemetry`` is told each tick-to-order latency."""
+        super().__init__()
+        self.telemetry = telemetry
+        self.client = client
+        carried = counters or {}
+        self.core = GatewayCore(
+            market_through=market_through,
+            exchange_errors=carried.get("exchange_errors", 0),
+            reconciled=carried.get("reconciled", 0),
+            keep_sent=measure_latency or telemetry is not None,
+        )
+        self.keep_latencies = measure_latency
+        """Keep every latency for the report (paced mode); telemetry alone gets each one and keeps none."""
+        self.ack_latencies_ns: list[int] = []
+        self.venue_empty_at: float | None = None
+        self.store_seq = 0
+        """The number of the last record sent on the stream to the store."""
+        client.subscribe(self.core.pushed)
+
+    @handles(VenueTick)
+    def on_venue_tick(self, tick: VenueTick) -> None:
+        """The venue's market moved: handled once the request of the tick before has been sent."""
+        self._do(self.core.market(tick.tick, tick.sent_ns, self.client))
+
+    @handles(GatewayRequest)
+    def on_gateway_request(self, request: GatewayRequest) -> None:
+        """The store's request of a tick: sent to the venue once the venue is at that tick."""
+        self._do(self.core.request(request, self.client))
+
+    @handles(CancelOrders)
+    def on_cancel_orders(self, request: CancelOrders) -> None:
+        """Cancels outside the tick's request (a reconciliation's): sent at once."""
+        self._do(self.core.cancel_now(request.tick, request.cancels, self.client))
+
+    @handles(Freeze)
+    def on_freeze(self, freeze: Freeze) -> None:
+        """Refuse every placement from now on and mass-cancel at the venue, without waiting for anyone."""
+        self._do(self.core.freeze(freeze.tick, freeze.reason, self.client))
+
+    @handles(Resume)
+    def on_resume(self, resume: Resume) -> None:
+        """The halt is over: place again from request ``resume.tick`` on.
+
+        It comes after the venue's tick ``resume.tick`` (risk decided that
+        tick from its fills) and no later than that tick's request, which
+        says it too: the same canonical point as a freeze.
+        """
+        self.core.resume(resume.tick)
+
+    @handles(FinalSweep)
+    def on_final_sweep(self, sweep: FinalSweep) -> None:
+        """The run is over and halted with something still open: mass-cancel once more and report."""
+        self._do(self.core.final_sweep(sweep.tick, self.client))
+
+    @handles(ReconcileRequest)
+    def on_reconcile_request(self, request: ReconcileRequest) -> None:
+        """The store restarted: tell it what the venue holds."""
+        self._do(self.core.venue_state(request.tick, self.client))
+
+    @handles(StatusQuery)
+    def on_status_query(self, query: StatusQuery) -> None:
+        """The store reconciles after a restart: the venue's word on the orders it is unsure of, at once."""
+        self._do(self.core.status(query.tick, query.client_ids, self.client))
+
+    def on_handler_failure(self, exc: Exception) -> None:
+        """What the failed handler queued goes out, then what the core decided and owes (a tick's closing report)."""
+        super().on_handler_failure(exc)
+        self._do(self.core.after_failure(self.client))
+
+    def escalate(self, exc: Exception) -> None:
+        """The gateway gives up: nobody else can reach the venue, so it empties it first, then asks for the freeze.
+
+        The store hears the mass cancel's report as after any freeze and
+        settles its orders; risk's freeze then finds the gateway gone.
+        """
+        try:
+            self._do(self.core.freeze(self.core.market_through, escalation_reason(self.address, exc), self.client))
+        finally:
+            super().escalate(exc)
+
+    def on_restart(self, exc: Exception) -> None:
+        """A failed handler may have lost an answer: settle doubts and tell the store what the venue holds."""
+        self._do(self.core.restart(self.client))
+
+    # ------------------------------------------------------------ what the core returned
+
+    def _do(self, effects: Effects) -> None:
+        """Note the venue's errors, measure, log each mass-cancel round, and send the records, numbered, in order."""
+        for call, exc in effects.venue_errors:
+            VENUE_ERRORS.note(call, exc)
+        if effects.acked_sent_ns:
+            now_ns = int(self.runtime.now() * 1e9)
+            for sent in effects.acked_sent_ns:
+                if self.keep_latencies:
+                    self.ack_latencies_ns.append(now_ns - sent)
+                if self.telemetry is not None:
+                    self.telemetry.order_acknowledged((now_ns - sent) / 1e9)
+        records: list[_Numbered] = []
+        for item in effects.to_store:
+            if isinstance(item, Report):
+                records += split_report(_gateway_report(item))
+            elif isinstance(item, MassCancel):
+                if item.venue_empty and self.venue_empty_at is None:
+                    self.venue_empty_at = self.runtime.now()
+                _log_mass_cancel(item)
+                records += _mass_cancel_reports(item)
+            elif isinstance(item, Statuses):
+                statuses = [StatusItem(s.client_id, s.state, s.exchange_order_id or "", s.filled_lots)
+                            for s in item.statuses]  # fmt: skip
+                records += [OrderStatuses(item.tick, part, item.requested_through) for part in parts(statuses)]
+            else:
+                records.append(_venue_state(item))
+        if records:
+            first, self.store_seq = self.store_seq + 1, self.store_seq + len(records)
+            self.send_all([(STORE, replace(record, seq=seq)) for seq, record in enumerate(records, start=first)])
+
+    def snapshot(self) -> GatewaySnapshot:
+        """State for reports and tests."""
+        core = self.core
+        injected = self.client.injected if isinstance(self.client, SupportsFaultCounts) else {}
+        return GatewaySnapshot(
+            core.frozen, core.places, core.cancels, core.exchange_errors, core.refused_after_freeze, core.reconciled,
+            {kind: injected.get(kind, 0) for kind in FAULT_KINDS}, core.market_through, core.venue_open,
+            core.mass_cancel_rounds, core.mass_cancel_error, list(self.ack_latencies_ns), self.venue_empty_at,
+        )  # fmt: skip
+
+
+def _gateway_report(report: Report) -> GatewayReport:
+    acks = tuple(Ack(*ack) for ack in report.acks)
+    rejects = tuple(Refusal(*refused) for refused in report.rejects)
+    failures = tuple(Refusal(*refused) for refused in report.cancel_failures)
+    fills = tuple(FillItem.from_fill(fill) for fill in report.fills)
+    return GatewayReport(report.tick, acks, rejects, tuple(report.canceled), failures, fills, report.closes)
+
+
+def _mass_cancel_reports(round_: MassCancel) -> list[MassCancelReport]:
+    """The round in parts; only the final one says what is still open and the error."""
+    chunks, records = parts(round_.canceled), []
+    for number, chunk in enumerate(chunks, start=1):
+        final = number == len(chunks)
+        error, still_open = (round_.error, round_.still_open) if final else ("", -1)
+        records.append(MassCancelReport(round_.tick, chunk, error, final, still_open, round_.reason,
+                                        round_.requested_through))  # fmt: skip
+    return records
+
+
+def _venue_state(held: Held) -> VenueState:
+    positions = tuple(PositionItem(symbol, lots) for symbol, lots in sorted(held.positions.items()))
+    return VenueState(held.tick, tuple(Ack(*order) for order in held.open_orders), positions)
+
+
+def _log_mass_cancel(round_: MassCancel) -> None:
+    """One line a round: INFO once the venue is empty, WARNING while it is not (with the next round's tick)."""
+    tick, number, canceled = round_.tick, round_.round, len(round_.canceled)
+    bound = event("mass_cancel", tick=tick, round=number, canceled=canceled, still_open=round_.still_open,
+                  error=round_.error, reason=round_.reason)  # fmt: skip
+    if round_.venue_empty:
+        bound.info("mass cancel round {} at tick {}: {} canceled, the venue holds no open order",
+                   number, tick, canceled)  # fmt: skip
+        return
+    still = "unknown" if round_.still_open < 0 else str(round_.still_open)
+    bound.warning(
+        "mass cancel round {} at tick {}: {} canceled, still open at the venue: {} ({}); next round at tick {}",
+        number, tick, canceled, still, round_.error or "no error", round_.next_round_tick,
+    )  # fmt: skip
