@@ -19,7 +19,10 @@ from typing import Any
 from actors.assembly._config import ShadowConfig
 from actors.assembly._market_setup import Market
 from actors.assembly._system import System
+from actors.core._gateway import GatewayCore
 from actors.core._pnl import PnlLine, fees_usd
+from actors.core._risk_round import RiskRound
+from actors.core._store import StoreCore
 from actors.core._types import Instrument, OrderState
 from actors.markets._events import BAD_ROW_KINDS
 from actors.roles._gateway import GatewaySnapshot
@@ -61,6 +64,29 @@ def build_report(system: System) -> dict[str, Any]:
     parts = ReportParts(
         system.config, system.instruments, system.recording, system.resumed_after_tick, store, risk, gateway,
         system.runtime.stats, system.recovered.rebuilt.as_report() if system.recovered is not None else None,
+    )  # fmt: skip
+    return assemble_report(parts)
+
+
+def report_of_cores(
+    config: ShadowConfig,
+    instruments: dict[str, Instrument],
+    recording: Market | None,
+    *,
+    store: StoreCore,
+    risk: RiskRound,
+    gateway: GatewayCore,
+    venue: object,
+) -> dict[str, Any]:
+    """The report of a run's cores, with no actor around them (the synchronous baseline, ``_baseline``).
+
+    The snapshots are the actors' (``StoreSnapshot.of``, ``GatewaySnapshot.of``,
+    ``RiskRound.snapshot``), the counters of a runtime that delivered
+    everything and restarted nothing: so the same state gives the same bytes.
+    """
+    parts = ReportParts(
+        config, instruments, recording, None, StoreSnapshot.of(store), risk.snapshot(),
+        GatewaySnapshot.of(gateway, venue), RuntimeStats(),
     )  # fmt: skip
     return assemble_report(parts)
 
