@@ -287,20 +287,56 @@ class Stopped(Exception):
         self.signum = signum
 
 
-class _Interrupt:
+class _Wake(Exception):
+    """Raised out of the wait for a cell to end, when a stop signal comes while the sweep waits."""
+
+
+class Interrupt:
     """Ctrl-C, SIGTERM, SIGHUP: the first stops the sweep; later ones change nothing while the cells stop and the
-    table is written (SIGKILL still ends it)."""
+    table is written (SIGKILL still ends it).
+
+    Before the cells run it ends the command at once (KeyboardInterrupt or
+    :class:`Stopped`).  While they run (``deferring``) it only notes the
+    signal, and wakes the wait for a cell to end: raised anywhere else, it
+    could lose a cell just started or just finished, and with it the stop of
+    a run or a row of the table.
+    """
 
     def __init__(self) -> None:
-        self.stopping = False
+        self.signum: int | None = None
+        self.deferring = False
+        self.waiting = False
 
     def __call__(self, signum: int, _frame: object) -> None:
-        if self.stopping:
+        if self.signum is not None:
             return
-        self.stopping = True
+        self.signum = signum
+        if self.waiting:
+            raise _Wake
+        if self.deferring:
+            return
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise Stopped(signum)
+
+    @property
+    def stop(self) -> BaseException | None:
+        """What stopped the sweep, as the command reports it; None while nothing has."""
+        if self.signum is None:
+            return None
+        return KeyboardInterrupt() if self.signum == signal.SIGINT else Stopped(self.signum)
+
+    def wait_for_a_cell(self) -> None:
+        """Block until some cell's process has ended, or a stop signal comes (not reaping it: ``poll()`` does)."""
+        self.waiting = True
+        try:
+            if self.signum is None:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
+        except _Wake:
+            pass
+        finally:
+            self.waiting = False
 
 
 @dataclass
@@ -319,28 +355,30 @@ def child_environ(environ: Mapping[str, str]) -> dict[str, str]:
     return child
 
 
-def run_cells(plan: Plan, say: Any) -> tuple[list[Outcome], BaseException | None]:
-    """Every cell, ``plan.jobs`` at a time, each finished one told to ``say``; what finished, and the stop if one
-    came (then the running cells are stopped first)."""
+def run_cells(plan: Plan, say: Any, interrupt: Interrupt) -> list[Outcome]:
+    """Every cell, ``plan.jobs`` at a time, each finished one told to ``say``; what finished.
+
+    A stop signal (``interrupt.stop``) stops the running cells first and
+    starts no other.
+    """
     pending = deque(plan.cells)
     running: list[_Running] = []
     finished: list[Outcome] = []
     width = len(str(len(plan.cells)))
     environ = child_environ(plan.environ)
-    try:
-        while pending or running:
-            while pending and len(running) < plan.jobs:
-                running.append(_start(pending.popleft(), plan, width, environ))
-            _wait_for_one()
-            for item in [item for item in running if item.process.poll() is not None]:
-                running.remove(item)
-                outcome = _collect(item, plan)
-                finished.append(outcome)
-                say(_progress(outcome, len(finished), len(plan.cells), time.monotonic() - item.started))
-    except (KeyboardInterrupt, Stopped) as stop:
+    interrupt.deferring = True
+    while (pending or running) and interrupt.signum is None:
+        while pending and len(running) < plan.jobs and interrupt.signum is None:
+            running.append(_start(pending.popleft(), plan, width, environ))
+        interrupt.wait_for_a_cell()
+        for item in [item for item in running if item.process.poll() is not None]:
+            running.remove(item)
+            outcome = _collect(item, plan)
+            finished.append(outcome)
+            say(_progress(outcome, len(finished), len(plan.cells), time.monotonic() - item.started))
+    if interrupt.signum is not None:
         _stop(running)
-        return finished, stop
-    return finished, None
+    return finished
 
 
 def _start(planned: Planned, plan: Plan, width: int, environ: dict[str, str]) -> _Running:
@@ -355,12 +393,6 @@ def _start(planned: Planned, plan: Plan, width: int, environ: dict[str, str]) ->
             start_new_session=True,  # Ctrl-C at a terminal reaches the sweep alone, which stops each cell once
         )  # fmt: skip
     return _Running(planned, process, directory)
-
-
-def _wait_for_one() -> None:
-    """Block until some child process has ended (not reaping it: ``poll()`` does)."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
 
 
 def _collect(item: _Running, plan: Plan) -> Outcome:
@@ -498,10 +530,10 @@ def summary(plan: Plan, outcomes: Sequence[Outcome]) -> str:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Entry point; returns the exit status (0: every cell ran; 1: some failed; 2: bad input; 130: Ctrl-C)."""
-    interrupt = _Interrupt()
+    interrupt = Interrupt()
     previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        return _main(sys.argv[1:] if argv is None else argv, os.environ if environ is None else environ)
+        return _main(sys.argv[1:] if argv is None else argv, os.environ if environ is None else environ, interrupt)
     except (KeyboardInterrupt, Stopped) as stop:  # while checking the cells: nothing ran
         sys.stderr.write(f"{PROG}: {_stopped(stop)[0]}\n")
         return _stopped(stop)[1]
@@ -516,7 +548,7 @@ def _stopped(stop: BaseException) -> tuple[str, int]:
     return "interrupted", 128 + signal.SIGINT
 
 
-def _main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+def _main(argv: Sequence[str], environ: Mapping[str, str], interrupt: Interrupt) -> int:
     try:
         sweep = plan(argv, environ)
     except (ConfigError, GridError) as exc:
@@ -529,7 +561,8 @@ def _main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
 
     cells = len(sweep.cells)
     say(f"{PROG}: {cells} cell{'' if cells == 1 else 's'}, {sweep.jobs} at a time, into {sweep.out}")
-    outcomes, stop = run_cells(sweep, say)
+    outcomes = run_cells(sweep, say, interrupt)
+    stop = interrupt.stop
     try:
         write_outputs(sweep, outcomes, say)
     except OSError as exc:

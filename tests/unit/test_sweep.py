@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -317,3 +318,15 @@ def test_without_plotly_the_page_is_the_table_and_one_line_says_so(
     page = (tmp_path / "sweep.html").read_text()
     assert 'id="figures"' not in page and "<table" in page
     assert (tmp_path / "sweep.csv").read_text().splitlines()[0].startswith("cell,status,seed,pnl_usd")
+
+
+def test_a_stop_signal_while_the_cells_run_is_noted_not_raised_and_the_first_one_counts() -> None:
+    before = _sweep.Interrupt()
+    with pytest.raises(KeyboardInterrupt):  # before any cell runs: the command ends at once
+        before(signal.SIGINT, None)
+    during = _sweep.Interrupt()
+    during.deferring = True
+    during(signal.SIGTERM, None)  # raised here, it could lose a cell just started: only noted
+    during(signal.SIGINT, None)  # a second one changes nothing
+    assert isinstance(during.stop, _sweep.Stopped) and during.stop.signum == signal.SIGTERM
+    during.wait_for_a_cell()  # returns at once: the stop is already noted
