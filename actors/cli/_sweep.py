@@ -472,7 +472,7 @@ def _progress(outcome: Outcome, done: int, total: int, seconds: float) -> str:
     told = [
         f"PnL {figures.get('pnl_usd')} USD",
         f"edge {'-' if edge is None else edge} bps",
-        f"{figures.get('fills')} fills",
+        f"{figures.get('fills')} fill{'' if figures.get('fills') == 1 else 's'}",
         f"max |position| {'-' if position is None else f'{position:,.2f}'} USD",
     ]
     tail = f"; {outcome.error}" if outcome.error else ""
