@@ -279,8 +279,11 @@ def _out_directory(text: str) -> Path:
 # ------------------------------------------------------------ running the cells
 
 
-class Stopped(Exception):
-    """SIGTERM or SIGHUP: the sweep stops as on Ctrl-C, with the status a shell shows for that signal."""
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP: the sweep stops as on Ctrl-C, with the status a shell shows for that signal.
+
+    A BaseException, as KeyboardInterrupt is: a user strategy's module imported while the cells are checked may
+    catch ``Exception``."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
