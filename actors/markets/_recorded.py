@@ -27,11 +27,12 @@ from actors.markets._depth import DepthBook
 from actors.markets._events import DEPTH, NO_ASK, NO_BID, QUOTE, TRADE, MarketEvent
 from actors.markets._files import MarketFile, merged
 
-TickEvent = tuple[int, str, int, int, int, int]
-"""An event in the instrument's integers: ``(QUOTE, symbol, bid ticks, bid lots, ask ticks, ask lots)``,
-``(TRADE, symbol, price ticks, lots, aggressor, feed latency us)`` or ``(DEPTH, symbol, price ticks, lots, side,
-feed latency us)`` (side +1 bid, -1 ask; a marker: ``(DEPTH, symbol, 0, snapshot id, RESET, 0)``, ``(DEPTH,
-symbol, first id, final id, UPDATE, previous final id)``, :mod:`actors.markets._depth`).  An absent quote side is
+TickEvent = tuple[int, int, str, int, int, int, int]
+"""An event in the instrument's integers, after its time in us: ``(us, QUOTE, symbol, bid ticks, bid lots, ask
+ticks, ask lots)``, ``(us, TRADE, symbol, price ticks, lots, aggressor, feed latency us)`` or ``(us, DEPTH,
+symbol, price ticks, lots, side, feed latency us)`` (side +1 bid, -1 ask; a marker: ``(us, DEPTH, symbol, 0,
+snapshot id, RESET, 0)``, ``(us, DEPTH, symbol, first id, final id, UPDATE, previous final id)``,
+:mod:`actors.markets._depth`).  An absent quote side is
 0 ticks (no bid) or :data:`NO_ASK_TICKS`, with 0 lots: nobody is ahead of an order there, and nothing there trades
 with it."""
 NO_ASK_TICKS = 1 << 62
@@ -51,6 +52,8 @@ class Recording:
     """Each symbol's opening mid in ticks: its mid until its first quote."""
     quoted: frozenset[str]
     """Symbols some file quotes; the others are marked at their last trade."""
+    depth: bool = False
+    """Some file has depth rows: the venue matches those symbols' orders on their books."""
 
     @classmethod
     def cut(
@@ -63,6 +66,7 @@ class Recording:
         bucket_us: int,
         first_mids: Mapping[str, float],
         quoted: frozenset[str],
+        depth: bool = False,
     ) -> Recording:
         """Cut ``[first_us, last_us]`` into buckets of ``bucket_us`` starting on a whole bucket."""
         if bucket_us <= 0:
@@ -70,7 +74,7 @@ class Recording:
         start = (first_us // bucket_us) * bucket_us
         buckets = max(1, (last_us - start) // bucket_us + 1)
         mids = {s: max(1, round(first_mids[s] / float(i.tick_size))) for s, i in instruments.items()}
-        return cls(tuple(files), dict(instruments), start, bucket_us, buckets, mids, quoted)
+        return cls(tuple(files), dict(instruments), start, bucket_us, buckets, mids, quoted, depth)
 
 
 class Buckets:
@@ -108,21 +112,21 @@ class Buckets:
         """The events of bucket ``through + 1`` in the instruments' integers, for the traded symbols only."""
         units = self._units
         bucket: list[TickEvent] = []
-        for _, kind, symbol, price, size, ask, ask_size in self.next_raw():
+        for at, kind, symbol, price, size, ask, ask_size in self.next_raw():
             tick, lot = units[symbol]
             if kind == DEPTH:
                 if ask == 1.0 or ask == -1.0:  # noqa: PLR1714 -- a level (else a marker: ids, kept whole)
-                    bucket.append((kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9), int(ask),
+                    bucket.append((at, kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9), int(ask),
                                    int(ask_size)))  # fmt: skip
                 else:
-                    bucket.append((kind, symbol, int(price), int(size), int(ask), int(ask_size)))
+                    bucket.append((at, kind, symbol, int(price), int(size), int(ask), int(ask_size)))
                 continue
             if kind != QUOTE:
-                bucket.append((kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9), int(ask),
+                bucket.append((at, kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9), int(ask),
                                int(ask_size)))  # fmt: skip
                 continue
             bucket.append(
-                (kind, symbol, max(1, round(price / tick)) if price != NO_BID else 0, int(size / lot + 1e-9),
+                (at, kind, symbol, max(1, round(price / tick)) if price != NO_BID else 0, int(size / lot + 1e-9),
                  max(1, round(ask / tick)) if ask != NO_ASK else NO_ASK_TICKS, int(ask_size / lot + 1e-9))
             )  # fmt: skip
         return bucket
@@ -202,7 +206,7 @@ class RecordedMarket:
         while self._buckets.through < tick:
             trades: dict[str, list[tuple[int, int, int]]] = {}
             moved: set[str] = set()
-            for kind, name, price, size, ask, ask_size in self._buckets.next_bucket():
+            for _, kind, name, price, size, ask, ask_size in self._buckets.next_bucket():
                 if kind == QUOTE:
                     if price != 0 and ask != NO_ASK_TICKS:  # one side absent: the mid is held (docs/EXECUTION.md)
                         mids[name] = (price + ask) // 2
