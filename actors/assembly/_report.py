@@ -174,6 +174,16 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
             "start_us": recording.start_us,
             "tick_ms": config.tick_ms,
         }
+        if summary.depth:  # depth data only: every other report keeps its bytes
+            report["market"]["depth"] = {
+                "rows": summary.depth,
+                "gaps": dict(summary.depth_gaps),
+                "stale_updates": dict(summary.depth_stale),
+                "queue_model": config.queue_model,
+                "entry_latency_ms": config.entry_latency_ms,
+                "cancel_latency_ms": config.cancel_latency_ms,
+                "latency_from_data": config.latency_from_data,
+            }
     if risk.frozen and not confirmed:
         report["risk"]["freeze_incomplete"] = freeze_incomplete(store.open_orders, gateway)
     if config.pace == "realtime":

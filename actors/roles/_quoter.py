@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actors.core._quoting import QuotingPolicy
-from actors.core._strategy import MAX_LEVELS, MarketView, Strategy, StrategyInput, Symmetric, check_quotes
+from actors.core._strategy import MAX_LEVELS, Strategy, StrategyInput, Symmetric, check_quotes
 from actors.core._types import Instrument
 from actors.roles._addresses import RISK
 from actors.roles._supervision import SupervisedRole, escalation_reason
@@ -98,7 +98,7 @@ class Quoter(SupervisedRole):
             return
         strategy = self.strategy
         state = StrategyInput(
-            tick.tick, (tick.tick - 1) * self.tick_ms, self.instrument, MarketView.from_mid(tick.mid_ticks),
+            tick.tick, (tick.tick - 1) * self.tick_ms, self.instrument, tick.market(),
             strategy.params,
         )  # fmt: skip
         quotes = strategy.quote(state)
