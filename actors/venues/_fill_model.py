@@ -133,9 +133,12 @@ class MarketFills:
 
     recording: Recording
     books: dict[str, _Book] = field(default_factory=dict)
+    buckets: Buckets | None = None
+    """Where the events come from, a bucket at a time: None for the recording's files (a live market's tape,
+    :class:`actors.markets.live._session.TapeBuckets`, gives a live run's)."""
 
     def __post_init__(self) -> None:
-        self._buckets = Buckets(self.recording)
+        self._buckets = self.buckets if self.buckets is not None else Buckets(self.recording)
 
     def queue_ahead(self, symbol: str, side: Side, price_ticks: int) -> int:
         """Rule 4: the recorded size at our price if it is the best on our side, else nothing known."""

@@ -54,6 +54,8 @@ class MarketTick(Message):
     tick: int
     symbol: str
     mid_ticks: int
+    stale: bool = False
+    """A live market the symbol's quotes must not rest on (silent, reconnecting, a depth gap): pull them."""
 
 
 @message
@@ -78,6 +80,8 @@ class Mark(Message):
     tick: int
     symbol: str
     mid_ticks: int
+    pull: bool = False
+    """The symbol's market is stale: cancel what rests of it (a plain mark leaves it)."""
 
 
 @message
