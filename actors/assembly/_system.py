@@ -311,6 +311,8 @@ class System:
                 progress(done - first, total)
             if done >= last:
                 break
+            if idle and self.live is not None and self.live.ended and done >= self.progress.sent_through:
+                break  # a live run ended by the user: the ticks sent are decided, no other will come
             # Idle with ticks undecided: an actor on the path stopped for good.  Paced, the clock
             # first gets the time every tick needs to be sent and decided at its deadline.
             feed_gone = FEED not in self.runtime.directory  # it gave up: no tick will come any more
@@ -326,22 +328,14 @@ class System:
         self._sweep_if_left_open()
 
     def end_live(self) -> None:
-        """A live run stopped by the user (Ctrl-C, SIGTERM): no tick after those sent, which are decided; then the
-        last sweep, as at any run's end.  The report says how many ticks ran (``execution.ticks``)."""
+        """A live run stopped by the user (Ctrl-C, SIGTERM): no tick after those sent, which are decided, then the
+        last sweep, as at any run's end; its iterations are the ticks it ran.  (``live.end()`` from any thread ends
+        a :meth:`run` the same way.)"""
         if self.live is None:
             return
         self.live.end()
-        self.runtime.admit_from_outside()
-        deadline = time.monotonic() + STALL_S
-        while self.progress.done_through < self.progress.sent_through and time.monotonic() < deadline:
-            try:
-                self.runtime.wait_idle(timeout=PROGRESS_S)
-            except IdleTimeout:
-                continue
-            if self.progress.done_through < self.progress.sent_through:
-                self.runtime.pass_time(self.config.decision_deadline_ms / 1000.0)  # a tick waits for its deadline
+        self.run()
         self.config = replace(self.config, iterations=self.progress.sent_through)
-        self._sweep_if_left_open()
 
     def live_report(self) -> dict[str, Any] | None:
         """The live market's section of the report (None on any other market): what the stream did, what was pulled."""

@@ -315,7 +315,6 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
             return system.finished
         run_started(config)
         started = time.monotonic()
-        system.start()
         config = _run_to_end(system, _progress_printer(telemetry) if show_progress else None)
         report = build_report(system)
         paced = config.pace == "realtime"
@@ -341,6 +340,7 @@ def _run_to_end(system: System, progress: Progress | None) -> ShadowConfig:
     Returns the settled configuration (a live run stopped early: its iterations are the ticks it ran).
     """
     try:
+        system.start()
         system.run(progress=progress)
     except (KeyboardInterrupt, CallerInterrupted):
         if system.live is None:
