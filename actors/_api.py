@@ -23,7 +23,7 @@ from actors.core._strategy import Strategy
 PathArg = str | os.PathLike[str]
 """A file or directory, as text or a path object (``pathlib.Path``)."""
 
-PATH_KEYS = ("journal", "instruments", "metrics_file", "events", "html")
+PATH_KEYS = ("journal", "instruments", "metrics_file", "events", "html", "record")
 """Keys that name one path: a path object is taken as its text."""
 
 SECTIONS = ("execution", "orders", "fills", "exchange", "positions", "risk", "messages", "pnl")
@@ -143,6 +143,12 @@ def run(
     retain_ticks: int | None = None,
     freeze_utc_iso: str | None = None,
     market: Sequence[PathArg] | PathArg | None = None,
+    record: PathArg | None = None,
+    live_ws_url: str | None = None,
+    live_rest_url: str | None = None,
+    live_stale_ms: int | None = None,
+    live_down_ms: int | None = None,
+    live_depth: bool | None = None,
     market_format: Literal[
         "auto",
         "tardis-quotes",

@@ -34,6 +34,10 @@ RUNTIME_NAMES = ("pool", "sim", "threads")
 PACES = ("asap", "realtime")
 FILL_MODELS = ("auto", "market", "random")
 MARKET_TICK_MS = 1000.0
+LIVE_PREFIX = "live:"
+"""``--market live:VENUE:SYMBOLS``: a venue's public streams, in real time (docs/LIVE.md)."""
+LIVE_ITERATIONS = 10_000_000
+"""A live run with no ``--iterations``: as many ticks as any run may have, so in practice until Ctrl-C."""
 """With --market, a tick is a time bucket of this many ms unless some layer sets ``tick_ms``."""
 SYNTHETIC_FAULTS = ("reject_rate", "place_error_rate", "cancel_error_rate", "timeout_rate", "duplicate_fill_rate",
                     "out_of_order_rate", "unknown_fill_rate", "cancel_race_rate")  # fmt: skip
@@ -257,9 +261,27 @@ _RUN = {
 _MARKET = {
     "market": Key(
         _paths,
-        "recorded market file or directory to replay (repeat for more; 'sample' is the packaged sample)",
+        "recorded market file or directory to replay (repeat for more; 'sample' is the packaged sample), or a live "
+        "one: live:VENUE:SYMBOLS (live:binance:btcusdt,ethusdt; venues binance, binance-usdm; docs/LIVE.md)",
         (list, str),
         metavar="PATH",
+    ),
+    "record": Key(_text, "live market: write what arrived here, as files --market DIR replays", metavar="DIR"),
+    "live_ws_url": Key(_text, 'live market: WebSocket base URL ("": the venue\'s own)', metavar="URL"),
+    "live_rest_url": Key(
+        _text, 'live market: REST base URL, for depth snapshots ("": the venue\'s own)', metavar="URL"
+    ),
+    "live_stale_ms": Key(
+        _integer(1, 86_400_000), "live market: a symbol silent this long is stale, its quotes pulled", _INT, unit="ms"
+    ),
+    "live_down_ms": Key(
+        _integer(1, 86_400_000),
+        "live market: every symbol stale this long halts trading for good (Market down)",
+        _INT,
+        unit="ms",
+    ),
+    "live_depth": Key(
+        _boolean, "live market: keep each symbol's depth book; a gap in it makes the symbol stale", _BOOL, "BOOL"
     ),
     "market_format": Key(_choice(MARKET_FORMATS), "format of the market files: " + " | ".join(MARKET_FORMATS)),
     "market_time_unit": Key(
@@ -597,6 +619,17 @@ class ShadowConfig:
     entry_latency_ms: float = 0.0
     cancel_latency_ms: float = 0.0
     latency_from_data: bool = False
+    record: str = ""
+    live_ws_url: str = ""
+    live_rest_url: str = ""
+    live_stale_ms: int = 5_000
+    live_down_ms: int = 30_000
+    live_depth: bool = False
+
+    @property
+    def live(self) -> bool:
+        """The market is a live one (``--market live:VENUE:SYMBOLS``)."""
+        return len(self.market) == 1 and self.market[0].startswith(LIVE_PREFIX)
 
 
 def env_name(key: str) -> str:
@@ -734,6 +767,8 @@ def resolve(
         raise ConfigError(f"conf/default.toml: missing key {missing[0]!r}")
     if values["market"]:
         _from_market(values, rank, layers)
+        if any(entry.startswith(LIVE_PREFIX) for entry in values["market"]):
+            _from_live(values, rank, layers)
     elif values["fill_model"] == "market":
         raise ConfigError(f"{_source(layers, 'fill_model')}: the market fill model needs --market files to replay")
     if values["symbols_count"] > 0 and rank["symbols_count"] >= rank["symbols"]:
@@ -767,6 +802,39 @@ def _from_market(values: dict[str, Any], rank: dict[str, int], layers: list[dict
     for key in SYNTHETIC_FAULTS:
         if rank[key] == 0:
             values[key] = 0.0
+
+
+def _from_live(values: dict[str, Any], rank: dict[str, int], layers: list[dict[str, tuple[str, object]]]) -> None:
+    """``--market live:VENUE:SYMBOLS``: the symbols are the entry's, ticks come in real time, on real threads.
+
+    Alone (no file beside it), with no ``--symbols`` beside it, paced in
+    real time (``asap`` set by hand is refused: a live market's time is its
+    own), on a runtime of real threads, in one process, without a journal
+    (a live session does not resume yet), and with no ``--iterations`` it
+    runs until Ctrl-C.  As on a recorded market, no fault is made up.
+    """
+    from actors.markets.live._protocol import parse_live_market  # pure; the client's library is not needed here
+
+    named = _source(layers, "market")
+    if len(values["market"]) != 1:
+        raise ConfigError(f"{named}: a live market is the only --market of a run")
+    try:
+        _venue, symbols = parse_live_market(values["market"][0][len(LIVE_PREFIX) :])
+    except ValueError as exc:
+        raise ConfigError(f"{named} {values['market'][0]}: {exc}") from None
+    if rank["symbols"] > 0:
+        raise ConfigError(f"{_source(layers, 'symbols')}: a live market's symbols are those it names")
+    values["symbols"] = tuple(sorted(dict.fromkeys(canonical_symbol(s) for s in symbols)))
+    if rank["pace"] > 0 and values["pace"] != "realtime":
+        raise ConfigError(f"{_source(layers, 'pace')}: a live market runs in real time (--pace realtime)")
+    values["pace"] = "realtime"
+    if values["runtime"] == "sim":
+        raise ConfigError(f"{_source(layers, 'runtime')}: the sim's clock is not the market's; use threads or pool")
+    for key in ("journal", "shards", "cluster"):
+        if rank[key] > 0 and values[key] not in ("", 1):
+            raise ConfigError(f"{_source(layers, key)}: not with a live market yet (docs/LIVE.md)")
+    if values["iterations"] == 0:
+        values["iterations"] = LIVE_ITERATIONS
 
 
 def _settle_strategy(name: str, named_at: int, layers: list[dict[str, tuple[str, object]]]) -> tuple[Any, ...]:
@@ -849,7 +917,13 @@ def check_paths(config: ShadowConfig) -> None:
     unwritable.  Found here, it is never a traceback from deep in a reader.
     """
     for entry in config.market:
-        market_input("--market", entry)
+        if not entry.startswith(LIVE_PREFIX):
+            market_input("--market", entry)
+    if config.record:
+        journal_directory("--record", config.record)
+        if not config.live:
+            raise ConfigError(f"--record {_shown(config.record)}: records a live market; give --market "
+                              "live:VENUE:SYMBOLS (a recorded market is recorded already)")  # fmt: skip
     if config.instruments:
         input_file("--instruments", config.instruments)
     if config.journal:

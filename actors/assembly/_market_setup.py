@@ -21,7 +21,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from actors.assembly._config import ConfigError, ShadowConfig
+from actors.assembly._config import LIVE_PREFIX, ConfigError, ShadowConfig
 from actors.assembly._instrument_file import load_instruments
 from actors.core._instruments import Sizes, instrument_for, known_sizes, made_up_price
 from actors.core._types import Instrument
@@ -29,6 +29,8 @@ from actors.markets._coverage import LONG_GAP_US, Gap, describe, duration, gaps
 from actors.markets._events import MarketDataError
 from actors.markets._files import MarketFile, Scan, file_identity, scan
 from actors.markets._recorded import RecordedMarket, Recording
+from actors.markets.live import require_client
+from actors.markets.live._session import LiveSession, Tape, TapeBuckets, tape_recording
 from actors.venues._fill_model import FillSettings, MarketFills
 
 SAMPLE = "sample"
@@ -90,6 +92,8 @@ def settle(config: ShadowConfig) -> Settled:
     if not config.market:
         instruments = {s: instrument_for(s, config.seed, table.get(s)) for s in config.symbols}
         return Settled(replace(config, data_identity=tuple(identity)), instruments)
+    if config.live:
+        return Settled(replace(config, data_identity=tuple(identity)), _live_instruments(config, table))
     paths = market_paths(config.market)
     files = [
         MarketFile(path, config.market_format, on_bad_row=config.on_bad_row, time_unit=config.market_time_unit)
@@ -141,6 +145,53 @@ def settle(config: ShadowConfig) -> Settled:
     fills = FillSettings(config.queue_model, config.queue_power, config.entry_latency_ms, config.cancel_latency_ms,
                          config.latency_from_data)  # fmt: skip
     return Settled(settled, instruments, Market(recording, summary, tuple(paths), found, fills, config.market_levels))
+
+
+def _live_instruments(config: ShadowConfig, table: dict[str, Sizes]) -> dict[str, Instrument]:
+    """A live market's instruments: the sizes of ``--instruments`` or the catalogue, as its recording's replay has
+    them (a replay would take unknown sizes from the files' decimals, which a live run cannot know in advance).
+
+    The stream client's library is checked here first: without it, one line naming the install command.
+    """
+    require_client()
+    micros = config.tick_ms * 1000
+    if micros < 1 or abs(micros - round(micros)) > 1e-6:
+        raise ConfigError(f"--tick-ms {config.tick_ms:g}: with --market a tick is a whole number of microseconds")
+    instruments = {}
+    for symbol in config.symbols:
+        sizes = table.get(symbol) or known_sizes(symbol)
+        if sizes is None:
+            raise MarketDataError(
+                f"--market {config.market[0]}: no tick and lot size known for {symbol}; give them with "
+                '--instruments FILE ([SYMBOL] tick_size = "0.01", lot_size = "0.001")'
+            )
+        instruments[symbol] = instrument_for(symbol, config.seed, sizes)
+    return instruments
+
+
+def live_session(config: ShadowConfig, instruments: dict[str, Instrument]) -> LiveSession:
+    """The stream client (not started) and its ticks, as ``config`` describes them; recording if asked."""
+    from actors.markets.live._client import LiveMarket, LiveSettings  # needs the live extra (checked by settle)
+    from actors.markets.live._protocol import VENUES, parse_live_market
+    from actors.markets.live._recorder import Recorder
+
+    venue, _ = parse_live_market(config.market[0][len(LIVE_PREFIX) :])
+    settings = LiveSettings(
+        venue=venue, symbols=config.symbols, depth=config.live_depth, ws_url=config.live_ws_url,
+        rest_url=config.live_rest_url, stale_after_ms=config.live_stale_ms,
+    )  # fmt: skip
+    recorder = Recorder(Path(config.record), VENUES[venue].tardis_exchange) if config.record else None
+    readers = 2 if config.fill_model == "market" else 1  # the feed's mids, and the venue's fills if it reads them
+    return LiveSession(
+        LiveMarket(settings, recorder=recorder), instruments, round(config.tick_ms * 1000), Tape(readers),
+        down_after_us=config.live_down_ms * 1000,
+    )  # fmt: skip
+
+
+def live_fills(session: LiveSession) -> MarketFills:
+    """The recorded market's fill model, reading a live session's ticks from its tape."""
+    recording = tape_recording(session.instruments, session.bucket_us)
+    return MarketFills(recording, buckets=TapeBuckets(recording, session.tape))
 
 
 def warn_made_up_prices(config: ShadowConfig) -> None:

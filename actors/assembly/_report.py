@@ -54,6 +54,8 @@ class ReportParts:
     stats: RuntimeStats
     rebuilt: Mapping[str, int] | None = None
     """A resumed run's counts of what the venue's word added to its journals (``recovery.Rebuilt.as_report``)."""
+    live: Mapping[str, Any] | None = None
+    """A live market's section (:meth:`System.live_report`)."""
 
 
 def build_report(system: System) -> dict[str, Any]:
@@ -64,6 +66,7 @@ def build_report(system: System) -> dict[str, Any]:
     parts = ReportParts(
         system.config, system.instruments, system.recording, system.resumed_after_tick, store, risk, gateway,
         system.runtime.stats, system.recovered.rebuilt.as_report() if system.recovered is not None else None,
+        system.live_report(),
     )  # fmt: skip
     return assemble_report(parts)
 
@@ -186,9 +189,12 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
             }
     if risk.frozen and not confirmed:
         report["risk"]["freeze_incomplete"] = freeze_incomplete(store.open_orders, gateway)
+    if parts.live is not None:
+        report["live"] = dict(parts.live)
     if config.pace == "realtime":
+        measured = "message_to_order_ms" if parts.live is not None else "tick_to_order_ms"  # docs/LIVE.md, "Latency"
         report["latency"] = {
-            "tick_to_order_ms": latency_ms(gateway.ack_latencies_ns),
+            measured: latency_ms(gateway.ack_latencies_ns),
             "late_intents": risk.late_inputs,
             "ticks_decided_at_deadline": risk.decided_at_deadline,
         }

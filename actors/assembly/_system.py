@@ -12,7 +12,7 @@ import pykka
 
 from actors.assembly import _strategies as strategies
 from actors.assembly._config import ShadowConfig, resolve
-from actors.assembly._market_setup import Market, settle
+from actors.assembly._market_setup import Market, live_fills, live_session, settle
 from actors.assembly._recovery import (
     JOURNALS,
     VENUE_JOURNAL,
@@ -28,6 +28,7 @@ from actors.core._orders import OrderStore
 from actors.core._risk import RiskEngine, RiskLimits
 from actors.core._types import Instrument
 from actors.markets._data import MarketDataSource, RandomWalkMarket
+from actors.markets.live._session import LiveSession
 from actors.roles._addresses import FEED, GATEWAY, QUOTERS, RISK, STORE, quoter
 from actors.roles._feed import FeedProgress, TickFeed
 from actors.roles._gateway import ExchangeGateway, GatewaySnapshot
@@ -90,9 +91,11 @@ class System:
         self.instruments: dict[str, Instrument] = settled.instruments
         self.recording: Market | None = settled.market
         """The recorded market replayed, if ``--market`` named one."""
+        self.live: LiveSession | None = live_session(config, self.instruments) if config.live else None
+        """The live market (``--market live:...``): its stream starts with the run and stops with it."""
         if market is None:
             recorded = settled.market
-            market = recorded.feed_market() if recorded else None
+            market = recorded.feed_market() if recorded else self.live
         self.market = market or RandomWalkMarket(self.instruments, config.seed, config.volatility_bps)
         self.journal_dir = Path(config.journal) if config.journal else None
         self.lock = JournalLock(self.journal_dir) if self.journal_dir is not None else None
@@ -184,9 +187,11 @@ class System:
                           tick_ms=config.tick_ms)  # fmt: skip
         pace_s = config.tick_ms / 1000.0 if paced else None
         window = config.ticks_in_flight
+        if self.live is not None:
+            self.live.stream.start()  # returns at once; ticks come as its buckets close
         runtime.spawn(
             TickFeed, FEED, self.market, config.symbols, fed_through=tick, window=window, pace_s=pace_s,
-            progress=self.progress,
+            progress=self.progress, live=self.live,
         )  # fmt: skip
         if resumed:
             _log_resume(tick, self.journal_dir, recovered, engine.state.value, freeze)
@@ -222,6 +227,8 @@ class System:
         """The market's fill model for the venue, or None for the venue's own coin flip."""
         if self.config.fill_model == "market" and self.recording is not None:
             return self.recording.fill_model()
+        if self.config.fill_model == "market" and self.live is not None:
+            return live_fills(self.live)
         return None
 
     @property
@@ -296,7 +303,7 @@ class System:
             except IdleTimeout:
                 idle = False
             done = self.progress.done_through
-            if done != seen:
+            if done != seen or (self.live is not None and not self.live.opened):  # a market not open is no stall
                 seen, quiet_since = done, time.monotonic()
             elif time.monotonic() - quiet_since > STALL_S:
                 raise IdleTimeout(f"no tick decided for {STALL_S:.0f} s (last decided: {done})")
@@ -304,6 +311,8 @@ class System:
                 progress(done - first, total)
             if done >= last:
                 break
+            if idle and self.live is not None and self.live.ended and done >= self.progress.sent_through:
+                break  # a live run ended by the user: the ticks sent are decided, no other will come
             # Idle with ticks undecided: an actor on the path stopped for good.  Paced, the clock
             # first gets the time every tick needs to be sent and decided at its deadline.
             feed_gone = FEED not in self.runtime.directory  # it gave up: no tick will come any more
@@ -317,6 +326,33 @@ class System:
         if progress is not None:
             progress(total, total)
         self._sweep_if_left_open()
+
+    def end_live(self) -> None:
+        """A live run stopped by the user (Ctrl-C, SIGTERM): no tick after those sent, which are decided, then the
+        last sweep, as at any run's end; its iterations are the ticks it ran.  (``live.end()`` from any thread ends
+        a :meth:`run` the same way.)"""
+        if self.live is None:
+            return
+        self.live.end()
+        self.run()
+        self.config = replace(self.config, iterations=self.progress.sent_through)
+
+    def live_report(self) -> dict[str, Any] | None:
+        """The live market's section of the report (None on any other market): what the stream did, what was pulled."""
+        live = self.live
+        if live is None:
+            return None
+        status = live.stream.status()
+        counts = status.counts
+        names = ("connections", "reconnects", "frames", "quotes", "trades", "bad_frames", "gaps", "snapshots",
+                 "stale_episodes")  # fmt: skip
+        return {
+            "venue": self.config.market[0],
+            "start_us": live.start_us,
+            "stream": {name: counts.get(name, 0) for name in names},
+            "quotes_pulled_stale": live.stale_pulls,
+            "recorded_to": self.config.record or None,
+        }
 
     def _sweep_if_left_open(self) -> None:
         """A halted run whose freeze is unconfirmed or that holds an open order asks the venue once more, at its end.
@@ -345,6 +381,8 @@ class System:
         journal holds a finished run.
         """
         self.runtime.shutdown()
+        if self.live is not None:
+            self.live.stream.stop()  # closes the recording too
         venue = self.venue
         closed = _close(venue.close if isinstance(venue, SupportsClose) else None)
         recovered = self.recovered

@@ -32,7 +32,7 @@ from actors.assembly._config import (
 )
 from actors.assembly._market_setup import warn_made_up_prices, warn_market_gaps
 from actors.assembly._report import build_report, render
-from actors.assembly._system import System
+from actors.assembly._system import Progress, System
 from actors.cli._watch import Watch
 from actors.cluster import RunLost
 from actors.cluster._address import keep_on_loopback, unreachable
@@ -315,8 +315,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
             return system.finished
         run_started(config)
         started = time.monotonic()
-        system.start()
-        system.run(progress=_progress_printer(telemetry) if show_progress else None)
+        config = _run_to_end(system, _progress_printer(telemetry) if show_progress else None)
         report = build_report(system)
         paced = config.pace == "realtime"
         due = (config.iterations - (system.resumed_after_tick or 0)) * config.tick_ms / 1000.0 if paced else None
@@ -333,6 +332,24 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
         system.stop()
         if watch is not None:
             watch.close()
+
+
+def _run_to_end(system: System, progress: Progress | None) -> ShadowConfig:
+    """Run ``system``; a live run the user stops (Ctrl-C, SIGTERM) ends there and reports: it has no other end.
+
+    Returns the settled configuration (a live run stopped early: its iterations are the ticks it ran).
+    """
+    try:
+        system.start()
+        system.run(progress=progress)
+    except (KeyboardInterrupt, CallerInterrupted):
+        if system.live is None:
+            raise
+        logger.bind(event="live_ended").warning(
+            "stopped: the live run ends after tick {} and reports", system.progress.sent_through
+        )
+        system.end_live()
+    return system.config
 
 
 def judge(report: dict[str, Any], *, ended_early: bool, iterations: int) -> None:

@@ -194,6 +194,8 @@ class RiskRound:
         self.intents: dict[int, dict[str, Quoted]] = {}
         self.marks: dict[int, dict[str, Marked]] = {}
         """Inputs of ticks not decided yet: the quoters' intents, and the marks of quoters that stopped quoting."""
+        self.pulls: dict[int, set[str]] = {}
+        """Symbols whose marks of a tick not decided yet pull their quotes (a live market gone stale)."""
         self.unapplied: list[Execution] = []
         """Fills the store applied, in its order, waiting for the next decision."""
         self.closed_through = decided_through
@@ -237,15 +239,21 @@ class RiskRound:
         self.intents.setdefault(tick, {})[record.symbol] = record
         if tick in self.marks:
             self.marks[tick].pop(record.symbol, None)
+            self.pulls.get(tick, set()).discard(record.symbol)
         return self._after_input(tick)
 
-    def mark(self, record: Marked) -> Iterable[Output]:
-        """A halted quoter's record of a tick: it counts like an intent, and keeps positions marked."""
+    def mark(self, record: Marked, *, pull: bool = False) -> Iterable[Output]:
+        """A halted quoter's record of a tick: it counts like an intent, and keeps positions marked.
+
+        ``pull``: the symbol's market is stale (a live market's): its resting quotes are canceled at this tick.
+        """
         tick = record.tick
         if tick <= self.decided_through:
             self.late_inputs += 1
             return NOTHING
         self.marks.setdefault(tick, {})[record.symbol] = record
+        if pull:
+            self.pulls.setdefault(tick, set()).add(record.symbol)
         if tick in self.intents:
             self.intents[tick].pop(record.symbol, None)
         return self._after_input(tick)
@@ -463,6 +471,9 @@ class RiskRound:
         else:
             approved, blocks = engine.approve_quotes(quotes) if quotes else ([], 0)
         pulled = sorted(self.symbols - self.stopped.keys()) if at_deadline and not engine.halted else sorted(quotes)
+        stale = self.pulls.pop(tick, None)
+        if stale and not engine.halted and not at_deadline:
+            pulled = sorted(stale.union(pulled))
         flatten = self._flatten(tick, quoting)
         if flatten is not None:
             pulled, approved, blocks = flatten

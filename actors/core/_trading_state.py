@@ -68,6 +68,10 @@ class HaltKind(StrEnum):
     """Risk's journal cannot be written: the run is no longer durable."""
     SHARD_LOST = "Shard lost"
     """A shard of a sharded run did not come back in time."""
+    MARKET_DOWN = "Market down"
+    """A live market gave nothing to trust (every symbol stale) for longer than ``--live-down-ms``.  Final: the
+    run's picture of the market, and its recording, has a hole; a human looks before it trades again (a single
+    stale symbol only has its quotes pulled, and they come back with its market)."""
     OTHER = "other"
     """A request naming none of the above (a test's, the bench's)."""
 

@@ -10,7 +10,10 @@ deterministic mode (``asap``) a new tick goes out when risk reports an older
 one decided, so at most ``window`` ticks are in flight and quoters work on
 later ticks while risk decides earlier ones.  In the paced mode a tick goes
 out every ``pace_s`` seconds of the runtime's clock, decided or not, as a
-live feed would (docs/DESIGN.md).
+live feed would (docs/DESIGN.md).  On a live market (``live``) a tick goes
+out as its wall-clock bucket closes (:mod:`actors.markets.live._session`),
+with the symbols whose market is stale marked so (their quotes are pulled),
+and a market down too long halts trading (docs/LIVE.md).
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from actors.core._trading_state import HaltKind
 from actors.markets._data import MarketDataSource
 from actors.markets._recorded import RecordedMarket
-from actors.roles._addresses import GATEWAY, quoter
+from actors.markets.live._session import LiveSession
+from actors.roles._addresses import GATEWAY, RISK, quoter
 from actors.roles._supervision import SupervisedRole
 from actors.runtime._actor import handles
 from actors.telemetry._logs import PACE_EVERY_S, Throttle, event
 from actors.wire._codec import encode
-from actors.wire._messages import FeedTicks, MarketTick, PaceTick, TickDone, VenueTick
+from actors.wire._messages import FeedTicks, FreezeRequest, MarketTick, PaceTick, TickDone, VenueTick
 
 
 @dataclass
@@ -50,7 +55,9 @@ class TickFeed(SupervisedRole):
         window: int = 4,
         pace_s: float | None = None,
         progress: FeedProgress | None = None,
+        live: LiveSession | None = None,
     ) -> None:
+        """``live``: the feed's ticks are a live market's closed buckets (``market`` is then ``live``)."""
         super().__init__()
         if window < 1:
             raise ValueError(f"the feed needs at least one tick in flight, got {window}")
@@ -64,12 +71,20 @@ class TickFeed(SupervisedRole):
         self.pacing_since: float | None = None
         self.paced_from = fed_through
         self.behind = Throttle(PACE_EVERY_S)
+        self.live = live
+        self.live_waking = False
+        self.market_down_asked = False
+        self.not_open = Throttle(live.down_after_us / 1e6 if live is not None else PACE_EVERY_S)
 
     @handles(FeedTicks)
     def on_feed_ticks(self, feed: FeedTicks) -> None:
         """Feed up to ``feed.last``: at once up to the window, or from now on at the pace."""
         self.last = max(self.last, feed.last)
-        if self.pace_s is None:
+        if self.live is not None:
+            if not self.live_waking:
+                self.live_waking = True
+                self._live_wake()
+        elif self.pace_s is None:
             self._fill_window()
         elif self.pacing_since is None:
             self.pacing_since = self.runtime.now()
@@ -81,13 +96,15 @@ class TickFeed(SupervisedRole):
         """Risk decided ``done.tick``: room for another tick."""
         progress = self.progress
         progress.done_through = max(progress.done_through, done.tick)
-        if self.pace_s is None:
+        if self.pace_s is None and self.live is None:
             self._fill_window()
 
     @handles(PaceTick)
     def on_pace_tick(self, pace: PaceTick) -> None:
         """Paced mode: the clock says it is time for ``pace.tick`` (or past it: a tick that failed goes now)."""
-        if pace.tick > self.progress.sent_through:
+        if self.live is not None:
+            self._live_wake()
+        elif pace.tick > self.progress.sent_through:
             self._paced_tick(self.progress.sent_through + 1)
 
     def _paced_tick(self, tick: int) -> None:
@@ -118,6 +135,53 @@ class TickFeed(SupervisedRole):
                 "keep the pace", tick, late_s, ticks, self.pace_s * 1000,
             )  # fmt: skip
 
+    def _live_wake(self) -> None:
+        """A live market: send every tick whose bucket closed, say what the stream did, and wake at the next close.
+
+        Scheduled first, as the paced mode does: a failure sending must not
+        stop the ticks.  A tick that failed to go out is not sent again (its
+        bucket is gone from the stream): risk decides it at its deadline.
+        """
+        live = self.live
+        assert live is not None
+        if live.ended or self.progress.sent_through >= self.last:
+            self.live_waking = False
+            return
+        ticks = live.advance()
+        self.schedule(live.next_wake_s(), PaceTick(0))
+        self._live_news(live)
+        for tick in ticks:
+            if tick > self.last:
+                break
+            self._send(tick)
+        if live.down and not self.market_down_asked:
+            self.market_down_asked = True
+            symbols = ",".join(live.instruments)
+            why = live.stream.status().last_error or "no error"
+            reason = (f"{HaltKind.MARKET_DOWN.value}: {symbols} stale for {live.down_for_us() / 1e6:.1f} s "
+                      f"(limit {live.down_after_us / 1e6:g} s; last error: {why})")  # fmt: skip
+            event("market_down", tick=self.progress.sent_through, reason=reason).error("live market: {}", reason)
+            self.send(RISK, FreezeRequest(reason))
+
+    def _live_news(self, live: LiveSession) -> None:
+        """Log what the stream did (connections, gaps, bad frames) and which symbols went stale or came back."""
+        for note in live.stream.drain_notes():
+            quiet = note.kind in ("connected", "subscribed", "snapshot")
+            log = event("live_stream", kind=note.kind)
+            (log.info if quiet else log.warning)("live market: {}: {}", note.kind, note.text)
+        for symbol, stale in live.stream.stale_changes(live.stream.now_us()):
+            if stale:
+                event("market_stale", symbol=symbol, stale=True).warning(
+                    "live market: {} stale (silent longer than --live-stale-ms, or not heard from since a "
+                    "reconnect); its quotes are pulled", symbol,
+                )  # fmt: skip
+            else:
+                event("market_stale", symbol=symbol, stale=False).info("live market: {} live", symbol)
+        if not live.opened and self.not_open.due(self.runtime.now()):
+            event("market_not_open", unquoted=live.unquoted).warning(
+                "live market: waiting for a first quote of {} before the first tick", ", ".join(live.unquoted)
+            )
+
     def _fill_window(self) -> None:
         progress = self.progress
         while progress.sent_through < min(self.last, progress.done_through + self.window):
@@ -125,19 +189,27 @@ class TickFeed(SupervisedRole):
 
     def _send(self, tick: int) -> None:
         """Every record of ``tick``, built before any is sent: a tick goes out whole or not at all."""
-        market = self.market
-        if isinstance(market, RecordedMarket):
+        market, live = self.market, self.live
+        sent_ns = int(self.runtime.now() * 1e9)
+        if live is not None:  # the latency measured is the newest market message's: how old it is now
+            facts = live.facts(tick)
+            stale, mid = facts.stale, market.mid_ticks
+            records = [(address, encode(MarketTick(tick, symbol, mid(symbol, tick), stale=symbol in stale)))
+                       for symbol, address in self.addresses]  # fmt: skip
+            if facts.newest_us:
+                sent_ns -= max(0, live.stream.now_us() - facts.newest_us) * 1000
+        elif isinstance(market, RecordedMarket):
             records = [(address, encode(_recorded_tick(tick, symbol, market))) for symbol, address in self.addresses]
         else:
             records = [(address, encode(MarketTick(tick, symbol, market.mid_ticks(symbol, tick))))
                        for symbol, address in self.addresses]  # fmt: skip
-        records.append((GATEWAY, encode(VenueTick(tick, int(self.runtime.now() * 1e9)))))
+        records.append((GATEWAY, encode(VenueTick(tick, sent_ns))))
         self.progress.sent_through = tick
         self.send_encoded(records)  # through the outbox: all of it goes out, even past a failure
 
     def on_restart(self, exc: Exception) -> None:
         """A tick that could not be built was not sent: try again, as a message, so a repeated failure escalates."""
-        if self.pace_s is None:
+        if self.pace_s is None and self.live is None:
             self.send(self.address, FeedTicks(self.last))
 
 

@@ -96,6 +96,10 @@ class Quoter(SupervisedRole):
             self.owed = None  # queued in the outbox by the send: sent even past a failure
             self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))
             return
+        if tick.stale:  # a live market not to rest quotes on: risk cancels what rests, places nothing
+            self.owed = None
+            self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks, pull=True))
+            return
         strategy = self.strategy
         state = StrategyInput(
             tick.tick, (tick.tick - 1) * self.tick_ms, self.instrument, tick.market(),

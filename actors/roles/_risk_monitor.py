@@ -123,7 +123,7 @@ class RiskMonitor(SupervisedRole):
     @handles(Mark)
     def on_mark(self, mark: Mark) -> None:
         """A halted quoter's record of a tick: it counts like an intent, and keeps positions marked."""
-        self.perform(self.round.mark(mark))
+        self.perform(self.round.mark(mark, pull=mark.pull))
 
     @handles(FillsApplied)
     def on_fills_applied(self, applied: FillsApplied) -> None:

@@ -261,9 +261,12 @@ class MarketFills:
     recording: Recording
     books: dict[str, _Book] = field(default_factory=dict)
     settings: FillSettings = field(default_factory=FillSettings)
+    buckets: Buckets | None = None
+    """Where the events come from, a bucket at a time: None for the recording's files (a live market's tape,
+    :class:`actors.markets.live._session.TapeBuckets`, gives a live run's)."""
 
     def __post_init__(self) -> None:
-        self._buckets = Buckets(self.recording)
+        self._buckets = self.buckets if self.buckets is not None else Buckets(self.recording)
         self.depth: dict[str, DepthBook] = {}
         """Books of the symbols with depth data: their orders match against these, not their quotes."""
         self._queue = queue_model(self.settings.queue_model, self.settings.queue_power)

@@ -33,7 +33,8 @@ WIRE_VERSION = 7
 
 3: tags name the module; 4: the gateway numbers its records to the store; 5: orders say if they are reduce-only;
 6: risk numbers the orders it approves (``OrderSpec.number``), shards batch records per tick; 7: a market tick
-carries the top of book, the bucket's trades and the book's levels."""
+carries the top of book, the bucket's trades and the book's levels, and says if its market is stale; a mark
+says if it pulls the symbol's quotes."""
 
 MAX_MESSAGE_BYTES = 4 << 20
 """Payloads above this are refused undecoded (a batch for 10,000 symbols is ~1 MB)."""

@@ -71,6 +71,8 @@ class MarketTick(Message):
     trades: tuple[int, ...] = ()
     bids: tuple[int, ...] = ()
     asks: tuple[int, ...] = ()
+    stale: bool = False
+    """A live market the symbol's quotes must not rest on (silent, reconnecting, a depth gap): pull them."""
 
     def market(self) -> MarketView:
         """What the strategy is given of it: the mid alone (bid = ask = mid, sizes 0) when no top of book came."""
@@ -106,6 +108,8 @@ class Mark(Message):
     tick: int
     symbol: str
     mid_ticks: int
+    pull: bool = False
+    """The symbol's market is stale: cancel what rests of it (a plain mark leaves it)."""
 
 
 @message

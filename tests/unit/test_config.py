@@ -346,7 +346,7 @@ def test_help_takes_its_defaults_from_conf_default_toml(monkeypatch: pytest.Monk
 QUANTITIES = {"USD", "BPS", "MS", "SECONDS", "RATE", "POWER"}
 """Placeholders of a number that may have a fraction."""
 NAMES = {"SYMBOLS", "RUNTIME", "PACE", "FORMAT", "MODEL", "POLICY", "LEVEL", "PATH", "FILE", "DIR", "ADDRESS", "NAME",
-         "KEY=VALUE", "UNIT"}  # fmt: skip
+         "KEY=VALUE", "UNIT", "URL"}  # fmt: skip
 """Placeholders of a name, a choice or a path."""
 
 
@@ -419,7 +419,7 @@ def test_the_readme_tables_group_the_options_as_help_does_with_the_defaults_of_c
 
 PATH_OPTIONS = {
     "--config": "input", "--instruments": "input", "--market": "market", "--journal": "directory",
-    "--events": "output", "--metrics-file": "output", "--html": "output",
+    "--record": "directory", "--events": "output", "--metrics-file": "output", "--html": "output",
 }  # fmt: skip
 """Every option that takes a path, and what it wants there."""
 

@@ -181,6 +181,8 @@ class LiveMarket:
         self._subscribed = False
         self._last_error = ""
         self._last_us = 0
+        self._closed_us = 0
+        """The last receive time :meth:`poll` handed out up to: later frames are stamped after it."""
         self._awaiting: set[int] = set()
         self._next_id = 0
         self._snapshot_tasks: dict[str, asyncio.Task[None]] = {}
@@ -216,25 +218,41 @@ class LiveMarket:
         self.stop()
 
     def poll(self, until_us: int) -> list[MarketEvent]:
-        """Every event received at or before ``until_us`` not handed out yet, in arrival order (never blocks)."""
+        """Every event received at or before ``until_us`` not handed out yet, in arrival order (never blocks).
+
+        It closes the books up to ``until_us`` (if that is not in the
+        future): a frame is stamped and queued under the lock this takes, and
+        every later one is stamped after ``until_us``, so what one poll
+        leaves out no later poll hands out with a time at or before it.  A
+        live run's tick bucket is then exactly the events a replay of its
+        recording puts in that bucket, however late the feed polls and
+        whatever the wall clock does.
+        """
         events: list[MarketEvent] = []
-        pending = self._pending
-        if pending is not None:
-            if pending[0] > until_us:
-                return events
-            events.append(pending)
-            self._pending = None
-        get = self._queue.get_nowait
-        while True:
-            try:
-                event = get()
-            except queue.Empty:
-                break
-            if event[0] > until_us:
-                self._pending = event
-                break
-            events.append(event)
+        with self._lock:
+            self._closed_us = max(self._closed_us, min(until_us, self._clock()))
+            pending = self._pending
+            if pending is not None:
+                if pending[0] > until_us:
+                    return events
+                events.append(pending)
+                self._pending = None
+            get = self._queue.get_nowait
+            while True:
+                try:
+                    event = get()
+                except queue.Empty:
+                    break
+                if event[0] > until_us:
+                    self._pending = event
+                    break
+                events.append(event)
         return events
+
+    def now_us(self) -> int:
+        """The receive clock now (µs since the epoch): what the next frame would be stamped at least."""
+        with self._lock:
+            return max(self._clock(), self._last_us + 1, self._closed_us + 1)
 
     def stale(self, now_us: int) -> frozenset[str]:
         """The symbols whose market is not to be quoted on at ``now_us``: silent too long, or their book not live."""
@@ -340,21 +358,26 @@ class LiveMarket:
                 message = await asyncio.wait_for(ws.recv(), silence)
             except TimeoutError:
                 raise _Resubscribe(f"no frame for {self.settings.silence_reconnect_ms} ms") from None
-            # the wall clock may step back; receive times never do (a recording's replay needs them in order)
-            now = self._last_us = max(self._clock(), self._last_us)
-            self._on_frame(message, now)
+            self._on_frame(message)
 
-    def _on_frame(self, message: str | bytes, now: int) -> None:
-        try:
-            frame = parse_frame(message, now, self._symbol_set)
-        except BadFrame as exc:
-            with self._lock:
+    def _on_frame(self, message: str | bytes) -> None:
+        """Stamp, parse and queue one frame, all under the lock (:meth:`poll` relies on it).
+
+        Receive times strictly increase, even if the wall clock steps back,
+        and come after every bucket already polled: a recording's replay
+        orders its rows by them (quotes and trades are two files merged by
+        time), and the live run's buckets must be the replay's.
+        """
+        recorder = self._recorder
+        with self._lock:
+            now = self._last_us = max(self._clock(), self._last_us + 1, self._closed_us + 1)
+            try:
+                frame = parse_frame(message, now, self._symbol_set)
+            except BadFrame as exc:
                 self._counts["frames"] += 1
                 self._counts["bad_frames"] += 1
                 self._notes.append(Note(now, "bad_frame", str(exc)))
-            return
-        recorder = self._recorder
-        with self._lock:
+                return
             self._counts["frames"] += 1
             if isinstance(frame, Quote):
                 self._counts["quotes"] += 1

@@ -21,6 +21,7 @@ Prices and quantities come as decimal strings; they become floats here as the fi
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,28 @@ VENUES: dict[str, Venue] = {
 """The venues a live market can name: Binance spot and Binance USDⓈ-M futures."""
 
 BOOK_TICKER, AGG_TRADE, DEPTH = "bookTicker", "aggTrade", "depth@100ms"
+_SYMBOL = re.compile(r"[A-Z0-9]{2,20}")
+MAX_LIVE_SYMBOLS = 1000
+"""Symbols one live market subscribes to (two streams each; Binance takes 1024 streams a connection, so at most
+512 without depth: more are refused by the venue, not here)."""
+
+
+def parse_live_market(text: str) -> tuple[str, tuple[str, ...]]:
+    """``VENUE:SYMBOLS`` (after ``live:`` in ``--market``) as (venue, symbols); a ValueError says what is wrong."""
+    venue, colon, names = text.partition(":")
+    if not colon or not venue:
+        raise ValueError("expected live:VENUE:SYMBOLS, e.g. live:binance:btcusdt,ethusdt")
+    if venue not in VENUES:
+        raise ValueError(f"unknown venue {venue!r} (known: {', '.join(VENUES)})")
+    symbols = tuple(canonical_symbol(name) for name in names.split(",") if name.strip())
+    if not symbols:
+        raise ValueError("no symbol named after the venue (live:binance:btcusdt,ethusdt)")
+    bad = [name for name in symbols if not _SYMBOL.fullmatch(name)]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not a symbol (2-20 letters or digits)")
+    if len(symbols) > MAX_LIVE_SYMBOLS:
+        raise ValueError(f"{len(symbols)} symbols; a live market takes at most {MAX_LIVE_SYMBOLS}")
+    return venue, symbols
 
 
 def stream_names(symbols: tuple[str, ...] | list[str], depth: bool) -> list[str]:

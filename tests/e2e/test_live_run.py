@@ -1,0 +1,215 @@
+"""The engine on a live market, fed by the local Binance stream server over real sockets on 127.0.0.1.
+
+Nothing here sleeps for a while: each test waits for the condition it needs
+(the subscription, a tick sent, a symbol stale) with a deadline that only
+bounds a hang.  A live run's ticks are wall-clock buckets, so a run of N
+ticks cannot end before N buckets have passed, however fast the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.assembly._config import resolve
+from actors.assembly._report import build_report
+from actors.assembly._system import System
+from actors.runtime import create_runtime
+from actors.testing._binance_stream_server import BinanceStreamServer, generated
+from tests.e2e.run_kit import environ, running
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_SHADOW = [sys.executable, str(ROOT / "bin" / "run-shadow")]
+DEADLINE_S = 60.0
+SYMBOLS = ["BTCUSDT", "ETHUSDT"]
+MARKET = "live:binance:btcusdt,ethusdt"
+COMPARED = ("orders", "fills", "positions", "pnl", "risk")
+"""The report's sections that say what was ordered and what filled: a live run's and its replay's are equal."""
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {DEADLINE_S:.0f} s: {what}"
+        time.sleep(0.002)
+
+
+def live_settings(server: BinanceStreamServer, **more: Any) -> dict[str, Any]:
+    return {
+        "market": [MARKET],
+        "live_ws_url": server.url,
+        "live_rest_url": server.rest_url,
+        "tick_ms": 50,
+        "decision_deadline_ms": 60_000,  # no tick decided at its deadline: the replay has none
+        "spread_bps": 2,
+        "edge_threshold": -100,
+        **more,
+    }
+
+
+@contextmanager
+def live_system(settings: dict[str, Any]) -> Iterator[tuple[System, threading.Thread]]:
+    """A live system started, its run in a thread of its own; stopped on the way out."""
+    system = System(create_runtime("threads"), resolve(overrides=settings, override_source="setting"))
+    system.start()
+    run = threading.Thread(target=system.run, daemon=True)
+    run.start()
+    try:
+        yield system, run
+    finally:
+        if system.live is not None:
+            system.live.end()
+        run.join(DEADLINE_S)
+        system.stop()
+
+
+def sent_through(system: System, tick: int) -> Callable[[], bool]:
+    return lambda: system.progress.sent_through >= tick
+
+
+def replayed(directory: Path, iterations: int) -> dict[str, Any]:
+    settings = {"market": [str(directory)], "iterations": iterations, "tick_ms": 50, "spread_bps": 2,
+                "edge_threshold": -100}  # fmt: skip
+    system = System(create_runtime("threads"), resolve(overrides=settings, override_source="setting"))
+    system.start()
+    system.run()
+    try:
+        return build_report(system)
+    finally:
+        system.stop()
+
+
+def test_a_live_session_recorded_then_replayed_gives_the_same_orders_and_fills(tmp_path: Path) -> None:
+    """The live run's tick k is the bucket [start + (k-1) T, start + k T) of receive times, ``start`` the first
+    message's time rounded down to a whole T, as the replay cuts the recording; each symbol's mid before its first
+    quote is that quote's, as the replay's (the live run waits for every symbol's first quote to send tick 1)."""
+    messages = list(generated(SYMBOLS, 600, seed=5, start_price=100.0))
+    rounds = [messages[start : start + 40] for start in range(0, len(messages), 40)]
+    iterations = len(rounds) + 2
+    with BinanceStreamServer() as server:
+        settings = live_settings(server, record=str(tmp_path), iterations=iterations)
+        with live_system(settings) as (system, run):
+            live = system.live
+            assert live is not None
+            wait_until(lambda: any(server.subscriptions()), "the streams subscribed")
+            for number, batch in enumerate(rounds, start=1):
+                server.replay(batch)
+                wait_until(sent_through(system, number), f"tick {number} sent")
+            run.join(DEADLINE_S)
+            assert not run.is_alive()
+            report = build_report(system)
+    again = replayed(tmp_path, iterations)
+    assert report["fills"]["count"] > 0 and report["orders"]["placed"] > 0  # something to compare
+    assert report["latency"]["ticks_decided_at_deadline"] == 0
+    assert report["live"]["quotes_pulled_stale"] == 0  # a session with a stale symbol would replay differently
+    for section in COMPARED:
+        assert report[section] == again[section], section
+
+
+def test_a_silent_symbol_has_its_quotes_pulled_while_the_other_trades_on(tmp_path: Path) -> None:
+    with BinanceStreamServer() as server:
+        settings = live_settings(server, iterations=100_000, live_stale_ms=100, live_down_ms=86_400_000)
+        with live_system(settings) as (system, _run):
+            live = system.live
+            assert live is not None
+            wait_until(lambda: any(server.subscriptions()), "the streams subscribed")
+            server.book_ticker("ETHUSDT", "99.99", "5", "100.01", "5")
+            price = 0
+
+            def btc_quoted_and(condition: Callable[[], bool]) -> Callable[[], bool]:
+                def check() -> bool:
+                    nonlocal price
+                    price += 1
+                    server.book_ticker("BTCUSDT", "99.99", f"{price}", "100.01", "5")  # BTCUSDT never goes quiet
+                    return condition()
+
+                return check
+
+            wait_until(btc_quoted_and(lambda: system.progress.done_through >= 1), "the first tick decided")
+            wait_until(btc_quoted_and(lambda: live.stale_pulls >= 1), "ETHUSDT stale")
+            first_pull = system.progress.sent_through
+            decided_after = btc_quoted_and(lambda: system.progress.done_through > first_pull)
+            wait_until(decided_after, "a tick decided after it")
+            live.end()
+            _run.join(DEADLINE_S)
+            symbols = sorted({order.symbol for order in system.venue.get_orders()})
+            report = build_report(system)
+    assert symbols == ["BTCUSDT"]  # ETHUSDT's quotes pulled, BTCUSDT's rest
+    assert report["live"]["quotes_pulled_stale"] >= 1 and report["live"]["stream"]["stale_episodes"] >= 1
+
+
+def test_a_market_down_longer_than_its_limit_halts_trading_naming_it() -> None:
+    with BinanceStreamServer() as server:
+        command = [*RUN_SHADOW, "--market", MARKET, "--live-ws-url", server.url, "--live-rest-url", server.rest_url,
+                   "--tick-ms", "20", "--iterations", "100", "--live-stale-ms", "60",
+                   "--live-down-ms", "200"]  # fmt: skip
+        with running(command, environ()) as process:
+            wait_until(lambda: any(server.subscriptions()) or process.poll() is not None, "the subscription")
+            server.book_ticker("BTCUSDT", "99.99", "5", "100.01", "5")
+            server.book_ticker("ETHUSDT", "99.99", "5", "100.01", "5")  # the market opens, then says nothing
+            out, err = process.communicate(timeout=DEADLINE_S)
+    assert process.returncode == 0, err
+    report = json.loads(out)
+    assert report["risk"]["frozen"] and report["risk"]["freeze_confirmed"]
+    assert report["risk"]["last_freeze_reason"].startswith("Market down: BTCUSDT,ETHUSDT stale for ")
+    assert "live market: Market down: " in err
+
+
+def test_a_dropped_connection_reconnects_and_pulls_the_quotes_until_the_market_speaks_again() -> None:
+    with BinanceStreamServer() as server:
+        settings = live_settings(server, iterations=100_000, live_stale_ms=60_000)
+        with live_system(settings) as (system, _run):
+            live = system.live
+            assert live is not None
+            wait_until(lambda: any(server.subscriptions()), "the streams subscribed")
+            for symbol in SYMBOLS:
+                server.book_ticker(symbol, "99.99", "5", "100.01", "5")
+            wait_until(lambda: system.progress.done_through >= 1, "the first tick decided")
+            server.disconnect()
+            wait_until(lambda: live.stale_pulls >= 2, "both symbols pulled after the drop")
+            wait_until(lambda: live.stream.status().connected, "the connection back")
+            for symbol in SYMBOLS:
+                server.book_ticker(symbol, "99.98", "5", "100.02", "5")
+            wait_until(lambda: not live.stream.stale(live.stream.now_us()), "the market back")
+            status = live.stream.status()
+    assert status.counts["reconnects"] >= 1 and status.counts["connections"] >= 2
+
+
+def test_ctrl_c_ends_an_open_ended_live_run_with_its_report(tmp_path: Path) -> None:
+    with BinanceStreamServer() as server:
+        command = [*RUN_SHADOW, "--market", MARKET, "--live-ws-url", server.url, "--live-rest-url", server.rest_url,
+                   "--tick-ms", "20", "--record", str(tmp_path)]  # fmt: skip
+        with running(command, environ()) as process:
+            wait_until(lambda: any(server.subscriptions()) or process.poll() is not None, "the subscription")
+            for symbol in SYMBOLS:
+                server.book_ticker(symbol, "99.99", "5", "100.01", "5")
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=DEADLINE_S)
+    assert process.returncode == 0, err
+    report = json.loads(out)
+    assert report["live"]["venue"] == MARKET and report["execution"]["iterations"] == report["execution"]["ticks"]
+    assert sorted(p.name.split("_")[1] for p in tmp_path.iterdir()) == ["quotes", "trades"]
+
+
+def test_without_the_live_extra_a_live_market_is_one_line_naming_the_install_and_exit_2(tmp_path: Path) -> None:
+    hidden = tmp_path / "websockets"
+    hidden.mkdir()
+    (hidden / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    env = environ()
+    env["PYTHONPATH"] = str(tmp_path)
+    done = subprocess.run([*RUN_SHADOW, "--market", MARKET], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "pip install -e '.[live]'" in done.stderr, done.stderr
