@@ -70,12 +70,17 @@ class SyncEngine:
             self._cancel_all()
         if self.risk.halted or not quotes:
             return
-        approved, blocked = self.risk.approve_quotes(quotes)
+        risk, store = self.risk, self.store
+        approved, blocked = risk.approve_quotes(quotes)
         self.risk_blocks += blocked
-        self.store.expire(tick)
-        to_cancel, created = self.store.replace_quotes(sorted(quotes), approved, tick)
+        store.expire(tick)
+        keep = {store.client_id_of(number) for _, number in risk.kept}
+        numbers = list(risk.number_orders(len(approved)))
+        to_cancel, created = store.replace_quotes(sorted(quotes), approved, tick, numbers, keep)
         for order in to_cancel:
             self._cancel(order.client_id, order.exchange_order_id)
+        for order, number in zip(created, numbers, strict=True):
+            risk.rest(order.symbol, number, int(order.side), order.price_ticks, order.qty_lots)
         for order in created:
             placed = self.exchange.place(
                 PlaceRequest(order.client_id, order.symbol, order.side, order.price_ticks, order.qty_lots)
@@ -84,6 +89,7 @@ class SyncEngine:
                 self.store.acknowledge(order.client_id, placed.exchange_order_id)
             else:
                 self.store.reject(order.client_id, placed.reason)
+                risk.forget([order.client_id])
 
     def _cancel(self, client_id: str, exchange_order_id: str | None) -> None:
         assert exchange_order_id is not None  # every order is acknowledged synchronously here

@@ -51,6 +51,8 @@ class ReportParts:
     stats: RuntimeStats
     rebuilt: Mapping[str, int] | None = None
     """A resumed run's counts of what the venue's word added to its journals (``recovery.Rebuilt.as_report``)."""
+    strategy_blocks: Mapping[str, int] | None = None
+    """The quoters' blocked ticks by reason, summed (``System.quoter_blocks``)."""
 
 
 def build_report(system: System) -> dict[str, Any]:
@@ -61,6 +63,7 @@ def build_report(system: System) -> dict[str, Any]:
     parts = ReportParts(
         system.config, system.instruments, system.recording, system.resumed_after_tick, store, risk, gateway,
         system.runtime.stats, system.recovered.rebuilt.as_report() if system.recovered is not None else None,
+        system.quoter_blocks(),
     )  # fmt: skip
     return assemble_report(parts)
 
@@ -91,11 +94,13 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
         },
         "orders": {
             "placed": store.placed,
+            "kept": store.kept,
             "filled": counts.get(OrderState.FILLED.value, 0),
             "canceled": counts.get(OrderState.CANCELED.value, 0),
             "rejected": counts.get(OrderState.REJECTED.value, 0),
             "open": open_orders,
             "risk_blocks": risk.risk_blocks,
+            "strategy_blocks": dict(sorted((parts.strategy_blocks or {}).items())),
             "partially_filled_then_canceled": store.partially_filled_then_canceled,
             "duplicate_fills_ignored": store.duplicate_fills,
         },

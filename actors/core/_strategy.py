@@ -267,6 +267,11 @@ class Strategy(ABC):
     name: ClassVar[str] = ""
     """The name ``--strategy`` knows a built-in by (a user strategy is named by ``module:Class``)."""
     PARAMS: ClassVar[tuple[Param, ...]] = ()
+    READS_OWN_STATE: ClassVar[bool] = True
+    """Whether :meth:`quote` reads ``position_lots``, ``avg_price_ticks``, ``resting`` or ``fills``.  Only a
+    class that writes :meth:`quote` itself says it (:func:`reads_own_state`): a subclass that writes its own reads
+    them unless it says otherwise.  When no strategy of a run reads them, the engine does not carry them (they
+    are 0 and empty)."""
 
     def __init__(self, instrument: Instrument, params: Mapping[str, ParamValue]) -> None:
         self.instrument = instrument
@@ -280,6 +285,14 @@ class Strategy(ABC):
     def defaults(cls) -> dict[str, ParamValue]:
         """Every declared parameter at its default."""
         return {param.name: param.default for param in cls.PARAMS}
+
+
+def reads_own_state(cls: type[Strategy]) -> bool:
+    """:attr:`Strategy.READS_OWN_STATE` as said by the class that wrote ``quote`` (True if it said nothing)."""
+    for klass in cls.__mro__:
+        if "quote" in vars(klass):
+            return bool(vars(klass).get("READS_OWN_STATE", True))
+    return True
 
 
 def base_lots(instrument: Instrument, mid_ticks: int, notional_usd: float) -> int:
@@ -299,6 +312,7 @@ class Symmetric(Strategy):
 
     name = "symmetric"
     PARAMS = (SPREAD, NOTIONAL)
+    READS_OWN_STATE = False
 
     def __init__(self, instrument: Instrument, params: Mapping[str, ParamValue]) -> None:
         super().__init__(instrument, params)
@@ -475,16 +489,18 @@ DEFAULT = Symmetric.name
 # ------------------------------------------------------------ nonsense
 
 
-MAX_LEVELS = 1
-"""Levels a side the engine carries to risk today (risk takes one bid and one ask a symbol); more is blocked."""
+MAX_LEVELS = 10
+"""Levels a side the engine carries to risk by default (a quoter's ``max_levels``); more is blocked."""
 
 NOT_QUOTES = "not-quotes"
 BAD_PRICE = "bad-price"
 BAD_SIZE = "bad-size"
 CROSSED = "crossed"
 TOO_MANY_LEVELS = "too-many-levels"
-BLOCK_REASONS = (NOT_QUOTES, BAD_PRICE, BAD_SIZE, CROSSED, TOO_MANY_LEVELS)
-"""Why a strategy's quotes were blocked, as a quoter counts them."""
+RAISED = "raised"
+BLOCK_REASONS = (NOT_QUOTES, BAD_PRICE, BAD_SIZE, CROSSED, TOO_MANY_LEVELS, RAISED)
+"""Why a strategy's quotes were blocked, as a quoter counts them (``raised``: the strategy raised; its quotes are
+pulled for the tick)."""
 
 
 def _whole_positive(value: object) -> bool:

@@ -2,7 +2,9 @@
 
 It is the only thing that moves a run forward, and it does so by data alone:
 tick t goes to every quoter (its symbol's mid) and to the gateway (the
-venue's market moves), and nothing else is said about t.  In the
+venue's market moves), and nothing else is said about t.  Before a quoter's
+tick goes what its strategy is told of itself, when it changed: risk's
+last :class:`TickDone` says it (docs/STRATEGIES.md).  In the
 deterministic mode (``asap``) a new tick goes out when risk reports an older
 one decided, so at most ``window`` ticks are in flight and quoters work on
 later ticks while risk decides earlier ones.  In the paced mode a tick goes
@@ -21,7 +23,7 @@ from actors.roles._supervision import SupervisedRole
 from actors.runtime._actor import handles
 from actors.telemetry._logs import PACE_EVERY_S, Throttle, event
 from actors.wire._codec import encode
-from actors.wire._messages import FeedTicks, MarketTick, PaceTick, TickDone, VenueTick
+from actors.wire._messages import FeedTicks, MarketTick, OwnState, PaceTick, TickDone, VenueTick
 
 
 @dataclass
@@ -60,6 +62,8 @@ class TickFeed(SupervisedRole):
         self.pacing_since: float | None = None
         self.paced_from = fed_through
         self.behind = Throttle(PACE_EVERY_S)
+        self.own: dict[str, OwnState] = {}
+        """What each strategy is told of itself, changed since its quoter's last tick (risk's :class:`TickDone`)."""
 
     @handles(FeedTicks)
     def on_feed_ticks(self, feed: FeedTicks) -> None:
@@ -74,7 +78,16 @@ class TickFeed(SupervisedRole):
 
     @handles(TickDone)
     def on_tick_done(self, done: TickDone) -> None:
-        """Risk decided ``done.tick``: room for another tick."""
+        """Risk decided ``done.tick``: room for another tick, which takes what the strategies are told of themselves
+        as of this decision (in the asap mode, tick ``done.tick + window``)."""
+        own = self.own
+        for state in done.own:
+            before = own.get(state.symbol)
+            if before is not None and before.fills:  # not sent yet: its fills are still the strategy's news
+                own[state.symbol] = OwnState(state.symbol, state.position_lots, state.avg_price_e6, state.resting,
+                                             before.fills + state.fills)  # fmt: skip
+            else:
+                own[state.symbol] = state
         progress = self.progress
         progress.done_through = max(progress.done_through, done.tick)
         if self.pace_s is None:
@@ -122,8 +135,11 @@ class TickFeed(SupervisedRole):
     def _send(self, tick: int) -> None:
         """Every record of ``tick``, built before any is sent: a tick goes out whole or not at all."""
         market = self.market
-        records = [(address, encode(MarketTick(tick, symbol, market.mid_ticks(symbol, tick))))
-                   for symbol, address in self.addresses]  # fmt: skip
+        own, self.own = self.own, {}
+        records = [] if not own else [(address, encode(own[symbol])) for symbol, address in self.addresses
+                                      if symbol in own]  # fmt: skip
+        records += [(address, encode(MarketTick(tick, symbol, market.mid_ticks(symbol, tick))))
+                    for symbol, address in self.addresses]  # fmt: skip
         records.append((GATEWAY, encode(VenueTick(tick, int(self.runtime.now() * 1e9)))))
         self.progress.sent_through = tick
         self.send_encoded(records)  # through the outbox: all of it goes out, even past a failure

@@ -77,7 +77,7 @@ def test_the_engine_registers_its_whole_vocabulary() -> None:
 def test_encoding_is_an_array_with_the_module_qualified_tag_and_the_version_first() -> None:
     raw = msgpack.unpackb(encode(MarketTick(3, "BTCUSDT", 6_000_000)))
     assert raw == ["actors.wire._messages:MarketTick", WIRE_VERSION, 3, "BTCUSDT", 6_000_000]
-    assert WIRE_VERSION == 6  # 2: tags by class name alone; 3: no numbers on the gateway stream; 4: no reduce-only flag
+    assert WIRE_VERSION == 7  # 2: tags by class name alone; 3: no numbers on the gateway stream; 4: no reduce-only flag
 
 
 def test_peek_type_names_a_message_without_decoding_all_of_it() -> None:
