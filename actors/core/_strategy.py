@@ -18,12 +18,14 @@ strategy sees"):
   far, so ``bid_ticks == ask_ticks == mid_ticks`` with sizes 0, and ``trades``
   and the depth levels are empty; a recorded market's top of book and trades
   reach the strategy once the feed's tick carries them.
-* ``position_lots``, ``avg_price_ticks``, ``resting`` and ``fills``: the
-  engine does not route them to the quoter yet (they live in risk and the order
-  store), so in a run they are 0, 0.0 and empty on every tick.  They will be
-  given as of risk's decision of tick ``tick - ticks_in_flight`` (the last
-  decision the feed is sure of before it sends ``tick``), which is the same on
-  every runtime and shard count.  The test kit
+* ``position_lots``, ``avg_price_ticks``, ``resting`` and ``fills``: as of
+  risk's decision of tick ``tick - ticks_in_flight`` (the decision whose
+  report lets the feed send ``tick``): the position after the fills that
+  decision applied, its average price, the orders it left resting (kept or
+  placed), and the fills applied since the last call; 0, 0.0 and empty for
+  the first ``ticks_in_flight`` ticks.  The same on every runtime and shard
+  count.  Carried only for a strategy that reads them
+  (:attr:`Strategy.READS_OWN_STATE`).  The test kit
   (:mod:`actors.testing._strategy_harness`) gives whatever its script says.
 
 A strategy that raises is a failed handler of its quoter, supervised like any
@@ -112,8 +114,12 @@ class StrategyFill:
 
 @dataclass(frozen=True, slots=True)
 class StrategyInput:
-    """Everything a strategy is given at one tick, for its one symbol (see the module's docstring for as of when).
+    """Everything a strategy is given at one tick, for its one symbol.
 
+    ``position_lots``, ``avg_price_ticks``, ``resting`` and ``fills`` are as
+    of risk's decision of tick ``tick - ticks_in_flight`` (0, 0.0 and empty
+    before it: the first ``ticks_in_flight`` ticks), the same on every
+    runtime and shard count (docs/STRATEGIES.md, "as of when").
     ``elapsed_ms`` is market time: tick ``t`` is ``(t - 1) * tick_ms`` after
     the run's first tick (with a recorded market a tick is one time bucket),
     never a wall clock.
@@ -128,8 +134,9 @@ class StrategyInput:
     avg_price_ticks: float = 0.0
     """The average price of the open position, in ticks (0.0 when flat)."""
     resting: tuple[RestingOrder, ...] = ()
+    """The orders that decision left resting (kept, or placed by it), with the lots left."""
     fills: tuple[StrategyFill, ...] = ()
-    """The symbol's fills since the last call."""
+    """The symbol's fills applied by risk's decisions since the last call."""
 
     @property
     def symbol(self) -> str:
