@@ -26,6 +26,7 @@ from actors.core._clock import ClockError, FrozenClock
 from actors.core._instruments import canonical_symbol, symbol_names
 from actors.markets._files import BAD_ROW_POLICIES, TIME_UNITS
 from actors.markets._files import FORMAT_NAMES as MARKET_FORMATS
+from actors.venues._fill_model import QUEUE_MODELS
 
 ENV_PREFIX = "MM_"
 FREEZE_ENV = "MM_FREEZE_UTC_ISO"
@@ -278,6 +279,12 @@ _MARKET = {
         _INT,
         unit="ticks",
     ),
+    "market_levels": Key(
+        _integer(0, 50),
+        "with depth data: the book's levels a side each market tick carries to the strategy (0: none)",
+        _INT,
+        unit="levels",
+    ),
     "volatility_bps": Key(
         _number(low=0.0, high=1_000.0),
         "synthetic market: std-dev of the mid's log return per tick (0 to 1,000)",
@@ -384,6 +391,31 @@ _RISK = {
 _VENUE = {
     "fill_model": Key(
         _choice(FILL_MODELS), "auto (market with --market, else random) | market: fills from the recording | random"
+    ),
+    "queue_model": Key(
+        _choice(QUEUE_MODELS),
+        "market fills on depth data: how an order's queue moves as its level shrinks: " + " | ".join(QUEUE_MODELS),
+    ),
+    "queue_power": Key(
+        _number(positive=True, high=100.0), "prob-power: the n of the queue's weight f(x) = x ** n", _NUM
+    ),
+    "entry_latency_ms": Key(
+        _number(low=0.0, high=60_000.0),
+        "market fills: an order reaches the venue this long after it is sent (market time)",
+        _NUM,
+        unit="ms",
+    ),
+    "cancel_latency_ms": Key(
+        _number(low=0.0, high=60_000.0),
+        "market fills: a cancel takes effect this long after it is sent; the order trades until then",
+        _NUM,
+        unit="ms",
+    ),
+    "latency_from_data": Key(
+        _boolean,
+        "market fills: add the symbol's feed latency (its rows' local minus exchange time) to both latencies",
+        _BOOL,
+        "BOOL",
     ),
     "fill_rate": Key(_RATE, "random fills: chance a resting order trades per tick, [0, 1]", _NUM),
     "reject_rate": Key(_RATE, "chance the venue rejects a new order, [0, 1]; with --market 0 unless set", _NUM),
@@ -559,6 +591,12 @@ class ShadowConfig:
         return self.strategy == "symmetric" and not self.strategy_params
     market_time_unit: str = "auto"
     max_buckets: int = 200_000
+    market_levels: int = 5
+    queue_model: str = "risk-averse"
+    queue_power: float = 3.0
+    entry_latency_ms: float = 0.0
+    cancel_latency_ms: float = 0.0
+    latency_from_data: bool = False
 
 
 def env_name(key: str) -> str:

@@ -14,7 +14,7 @@ fingerprint: a journaled run resumes only on the same bytes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -29,7 +29,7 @@ from actors.markets._coverage import LONG_GAP_US, Gap, describe, duration, gaps
 from actors.markets._events import MarketDataError
 from actors.markets._files import MarketFile, Scan, file_identity, scan
 from actors.markets._recorded import RecordedMarket, Recording
-from actors.venues._fill_model import MarketFills
+from actors.venues._fill_model import FillSettings, MarketFills
 
 SAMPLE = "sample"
 """``--market sample`` replays the data set that comes with the package (``actors/sample_market/``)."""
@@ -60,14 +60,18 @@ class Market:
     paths: tuple[Path, ...]
     gaps: tuple[Gap, ...] = ()
     """Long stretches where no file has a row, or a symbol's mid stands still (:func:`warn_market_gaps`)."""
+    fills: FillSettings = field(default_factory=FillSettings)
+    """The market fill model's queue model and latencies."""
+    levels: int = 5
+    """Depth levels a side each market tick carries."""
 
     def feed_market(self) -> RecordedMarket:
-        """The mids, bucket by bucket, for the feed."""
-        return RecordedMarket(self.recording)
+        """The mids and tops of book, bucket by bucket, for the feed."""
+        return RecordedMarket(self.recording, levels=self.levels)
 
     def fill_model(self) -> MarketFills:
-        """The quotes and trades, bucket by bucket, for the venue."""
-        return MarketFills(self.recording)
+        """The quotes, trades and depth, bucket by bucket, for the venue."""
+        return MarketFills(self.recording, settings=self.fills)
 
 
 @dataclass
@@ -116,7 +120,7 @@ def settle(config: ShadowConfig) -> Settled:
     recording = Recording.cut(
         files, instruments, first_us=summary.first_us, last_us=summary.last_us, bucket_us=bucket_us,
         first_mids={s: summary.symbols[s].first_mid for s in symbols},
-        quoted=frozenset(s for s in symbols if summary.symbols[s].has_quotes),
+        quoted=frozenset(s for s in symbols if summary.symbols[s].has_quotes), depth=summary.depth > 0,
     )  # fmt: skip
     if recording.buckets > MAX_BUCKETS:
         raise ConfigError(
@@ -134,7 +138,9 @@ def settle(config: ShadowConfig) -> Settled:
     identity = [("market", *file_identity(path)) for path in paths] + identity
     settled = replace(config, symbols=tuple(symbols), iterations=iterations, data_identity=tuple(identity))
     found = tuple(gaps(summary, symbols, max(LONG_GAP_US, 10 * bucket_us)))
-    return Settled(settled, instruments, Market(recording, summary, tuple(paths), found))
+    fills = FillSettings(config.queue_model, config.queue_power, config.entry_latency_ms, config.cancel_latency_ms,
+                         config.latency_from_data)  # fmt: skip
+    return Settled(settled, instruments, Market(recording, summary, tuple(paths), found, fills, config.market_levels))
 
 
 def warn_made_up_prices(config: ShadowConfig) -> None:

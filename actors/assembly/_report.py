@@ -19,7 +19,10 @@ from typing import Any
 from actors.assembly._config import ShadowConfig
 from actors.assembly._market_setup import Market
 from actors.assembly._system import System
+from actors.core._gateway import GatewayCore
 from actors.core._pnl import PnlLine, fees_usd
+from actors.core._risk_round import RiskRound
+from actors.core._store import StoreCore
 from actors.core._types import Instrument, OrderState
 from actors.markets._events import BAD_ROW_KINDS
 from actors.roles._gateway import GatewaySnapshot
@@ -64,6 +67,30 @@ def build_report(system: System) -> dict[str, Any]:
         system.config, system.instruments, system.recording, system.resumed_after_tick, store, risk, gateway,
         system.runtime.stats, system.recovered.rebuilt.as_report() if system.recovered is not None else None,
         system.quoter_blocks(),
+    )  # fmt: skip
+    return assemble_report(parts)
+
+
+def report_of_cores(
+    config: ShadowConfig,
+    instruments: dict[str, Instrument],
+    recording: Market | None,
+    *,
+    store: StoreCore,
+    risk: RiskRound,
+    gateway: GatewayCore,
+    venue: object,
+    strategy_blocks: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """The report of a run's cores, with no actor around them (the synchronous baseline, ``_baseline``).
+
+    The snapshots are the actors' (``StoreSnapshot.of``, ``GatewaySnapshot.of``,
+    ``RiskRound.snapshot``), the counters of a runtime that delivered
+    everything and restarted nothing: so the same state gives the same bytes.
+    """
+    parts = ReportParts(
+        config, instruments, recording, None, StoreSnapshot.of(store), risk.snapshot(),
+        GatewaySnapshot.of(gateway, venue), RuntimeStats(), strategy_blocks=strategy_blocks,
     )  # fmt: skip
     return assemble_report(parts)
 
@@ -153,6 +180,16 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
             "start_us": recording.start_us,
             "tick_ms": config.tick_ms,
         }
+        if summary.depth:  # depth data only: every other report keeps its bytes
+            report["market"]["depth"] = {
+                "rows": summary.depth,
+                "gaps": dict(summary.depth_gaps),
+                "stale_updates": dict(summary.depth_stale),
+                "queue_model": config.queue_model,
+                "entry_latency_ms": config.entry_latency_ms,
+                "cancel_latency_ms": config.cancel_latency_ms,
+                "latency_from_data": config.latency_from_data,
+            }
     if risk.frozen and not confirmed:
         report["risk"]["freeze_incomplete"] = freeze_incomplete(store.open_orders, gateway)
     if config.pace == "realtime":

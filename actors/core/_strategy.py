@@ -14,10 +14,11 @@ gives the same bytes on every runtime and shard count (docs/STRATEGIES.md).
 What the engine gives today (as of this module; docs/STRATEGIES.md, "What a
 strategy sees"):
 
-* ``market``: the feed's mid at the tick.  The feed carries only the mid so
-  far, so ``bid_ticks == ask_ticks == mid_ticks`` with sizes 0, and ``trades``
-  and the depth levels are empty; a recorded market's top of book and trades
-  reach the strategy once the feed's tick carries them.
+* ``market``: the feed's tick.  On a recorded market: the mid, the last
+  two-sided top of book with sizes, the bucket's trades and, on depth data,
+  the book's levels beyond the best (``--market-levels``); on a synthetic
+  market the mid alone (``bid_ticks == ask_ticks == mid_ticks``, sizes 0, no
+  trades, no levels).
 * ``position_lots``, ``avg_price_ticks``, ``resting`` and ``fills``: as of
   risk's decision of tick ``tick - ticks_in_flight`` (the decision whose
   report lets the feed send ``tick``): the position after the fills that
@@ -74,7 +75,7 @@ class MarketView:
     """The market as of the tick: the best bid and ask with their sizes, the bucket's trades, and the depth.
 
     ``bids`` and ``asks`` are the book's levels beyond the best, best first,
-    where the market has depth (none does yet: empty).  A market that gives a
+    where the market has depth (recorded depth data; else empty).  A market that gives a
     mid only has ``bid_ticks == ask_ticks == mid_ticks`` and sizes 0.
     """
 

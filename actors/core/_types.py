@@ -110,3 +110,11 @@ class Fill:
     price_ticks: int
     qty_lots: int
     tick: int
+
+    def to_fill(self) -> Fill:
+        """Itself: a core fill is read where a reported one is (``actors.core._store.Traded``), with no copy.
+
+        The synchronous baseline hands the gateway core's fills to the store
+        core as they are, where the actors decode the wire's items.
+        """
+        return self

@@ -32,7 +32,18 @@ from pathlib import Path
 from typing import IO, Any
 
 from actors.markets import _binance, _tardis
-from actors.markets._events import NO_ASK, NO_BID, QUOTE, MarketDataError, MarketEvent
+from actors.markets._depth import Sequencer
+from actors.markets._events import (
+    BOOK_RESET,
+    BOOK_UPDATE,
+    DEPTH,
+    NO_ASK,
+    NO_BID,
+    QUOTE,
+    MarketDataError,
+    MarketEvent,
+    MarketEvents,
+)
 from actors.markets._timestamps import CONVERTERS, UNITS, unit_of
 
 BAD_ROW_POLICIES = ("error", "skip")
@@ -41,8 +52,9 @@ TIME_UNITS = ("auto", *UNITS)
 _READ_ERRORS = (OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error, zipfile.BadZipFile)
 """What reading a damaged file raises: a truncated gzip or zip, a bad CRC, bytes that are not UTF-8."""
 
-Parser = Callable[[str, Callable[[str], int]], Callable[[list[str]], MarketEvent]]
-"""Makes a file's row parser from its symbol (Binance: from the file name) and its timestamp converter."""
+Parser = Callable[[str, Callable[[str], int]], Callable[[list[str]], MarketEvents]]
+"""Makes a file's row parser from its symbol (Binance: from the file name) and its timestamp converter; a row
+parser returns one event, or a list of them (a snapshot's levels, a message's)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,8 @@ class Format:
     parser: Parser
     time_column: int
     """The column the replay orders by (its name is in the header)."""
+    raw_lines: bool = False
+    """Rows are whole lines, not CSV (a capture: a timestamp and a JSON message a line); no header."""
 
     @property
     def header(self) -> tuple[str, ...]:
@@ -79,10 +93,21 @@ FORMATS: dict[str, Format] = {
         "binance-agg-trades", _binance.AGG_TRADES_HEADERS, False, True, _binance.agg_trades, 5
     ),
     "binance-trades": Format("binance-trades", _binance.TRADES_HEADERS, False, True, _binance.trades, 4),
+    "tardis-book-l2": Format(
+        "tardis-book-l2", (_tardis.INCREMENTAL_HEADER,), True, False, _tardis.incremental_book, 3
+    ),
+    "tardis-book-snapshot": Format(
+        "tardis-book-snapshot", _tardis.SNAPSHOT_HEADERS, True, False, _tardis.book_snapshot, 3
+    ),
+    "binance-depth": Format("binance-depth", (_binance.DEPTH_HEADER,), True, False, _binance.depth, 1),
+    "binance-ws-capture": Format(
+        "binance-ws-capture", (("local_timestamp message",),), True, False, _binance.capture, 0, raw_lines=True
+    ),
 }
 """Every layout by the name ``--market-format`` takes (Tardis ``book_ticker`` files have the quotes layout)."""
-FORMAT_NAMES = ("auto", "tardis-quotes", "tardis-book-ticker", "tardis-trades", "binance-book-ticker",
-                "binance-agg-trades", "binance-trades")  # fmt: skip
+FORMAT_NAMES = ("auto", "tardis-quotes", "tardis-book-ticker", "tardis-trades", "tardis-book-l2",
+                "tardis-book-snapshot", "binance-book-ticker", "binance-agg-trades", "binance-trades", "binance-depth",
+                "binance-ws-capture")  # fmt: skip
 """What ``--market-format`` takes: ``auto`` (recognise each file) or one layout for every file."""
 _ALIASES = {"tardis-book-ticker": "tardis-quotes"}
 _GZIP = b"\x1f\x8b"
@@ -136,7 +161,8 @@ def _first_rows(path: Path) -> list[Row]:
                 line = handle.readline(1 << 16)
                 if not line:
                     break
-                row = next(csv.reader([line]), [])
+                # a capture's JSON message is no CSV: the line is the row
+                row = [line.rstrip("\r\n")] if _binance.CAPTURE_LINE.match(line) else next(csv.reader([line]), [])
                 if row:
                     rows.append((number, row))
                     if len(rows) == 2:
@@ -159,6 +185,8 @@ def _detect(path: Path, rows: list[Row], named: str) -> tuple[Format, bool]:
     if not rows:
         raise MarketDataError(f"{path}: empty: no rows")
     line, first = rows[0]
+    if len(first) == 1 and _binance.CAPTURE_LINE.match(first[0]) and named in ("auto", "binance-ws-capture"):
+        return FORMATS["binance-ws-capture"], False
     header = tuple(cell.strip() for cell in first)
     recognised = next((fmt for fmt in FORMATS.values() if header in fmt.headers), None)
     if named != "auto":
@@ -211,6 +239,8 @@ def _time_unit(path: Path, fmt: Format, row: Row | None, named: str) -> str:
         return "us"  # no row: nothing to convert
     line, cells = row
     text = cells[fmt.time_column].strip() if len(cells) > fmt.time_column else ""
+    if fmt.raw_lines:
+        text = text.partition(" ")[0]
     try:
         float(text)
     except ValueError:
@@ -245,6 +275,8 @@ class MarketFile:
         self.skipped: Counter[str] = Counter()
         """Rows left out by the last complete iteration, by kind."""
         self.symbol = ""
+        if self.format.raw_lines:
+            self.symbol = _binance.capture_symbol(path.name)
         if self.format.symbol_in_file_name:
             symbol = _binance.symbol_of_file(path.name)
             if symbol is None:
@@ -263,20 +295,28 @@ class MarketFile:
         reader: Any = None
         try:
             with open_text(path) as handle:
-                reader = csv.reader(_bounded_lines(handle, path))
+                lines = _bounded_lines(handle, path)
+                reader = _LineRows(lines) if fmt.raw_lines else csv.reader(lines)
                 if self.has_header:
                     next((row for row in reader if row), None)  # blank lines before the header are no rows
                 for row in reader:
                     if not row:
                         continue
                     try:
-                        event = parse(row)
-                    except (ValueError, IndexError, OverflowError) as exc:
+                        parsed = parse(row)
+                    except (ValueError, IndexError, OverflowError, KeyError, TypeError) as exc:
                         if not skip:
                             line = reader.line_num
-                            raise MarketDataError(f"{path}:{line}: malformed {fmt.name} row: {exc}") from None
+                            what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+                            raise MarketDataError(f"{path}:{line}: malformed {fmt.name} row: {what}") from None
                         skipped["malformed"] += 1
                         continue
+                    if type(parsed) is list:  # a row of several events, all of its time (a snapshot, a message)
+                        if not parsed:
+                            continue
+                        event = parsed[0]
+                    else:
+                        event = parsed  # type: ignore[assignment]  # a list is handled above
                     if event[0] < last:
                         if not skip:
                             line = reader.line_num
@@ -296,11 +336,28 @@ class MarketFile:
                         skipped["crossed"] += 1
                         continue
                     last = event[0]
-                    yield event
+                    if type(parsed) is list:
+                        yield from parsed
+                    else:
+                        yield event
         except _READ_ERRORS as exc:
             line = max(reader.line_num, 1) if reader is not None else 1
             raise MarketDataError(f"{path}:{line}: cannot read: {exc}") from None
         self.skipped = skipped
+
+
+class _LineRows:
+    """Whole lines as rows of one field (a capture's JSON is no CSV), counted as :func:`csv.reader` counts."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.line_num = 0
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for line in self._lines:
+            self.line_num += 1
+            text = line.rstrip("\r\n")
+            yield [text] if text.strip() else []
 
 
 MAX_LINE_CHARS = 1 << 20
@@ -384,6 +441,12 @@ class Scan:
     last_us: int = -(1 << 62)
     quotes: int = 0
     trades: int = 0
+    depth: int = 0
+    """Depth rows: levels, snapshots' starts and updates' ids (:mod:`actors.markets._depth`)."""
+    depth_gaps: Counter[str] = field(default_factory=Counter)
+    """Sequence gaps by symbol, on the files' merged time line (each makes the book stale until a snapshot)."""
+    depth_stale: Counter[str] = field(default_factory=Counter)
+    """Updates not applied by symbol because the book was stale."""
     skipped: Counter[str] = field(default_factory=Counter)
     symbols: dict[str, SymbolSummary] = field(default_factory=dict)
     files: list[Span] = field(default_factory=list)
@@ -392,7 +455,7 @@ class Scan:
     @property
     def rows(self) -> int:
         """Rows replayed (bad rows skipped are not among them)."""
-        return self.quotes + self.trades
+        return self.quotes + self.trades + self.depth
 
 
 DECIMALS_FROM_ROWS = 100
@@ -408,10 +471,36 @@ def scan(files: Sequence[MarketFile]) -> Scan:
     trade's would).
     """
     result = Scan()
+    with_depth = []
     for market_file in files:
+        before = result.depth
         _scan_file(market_file, result)
         result.skipped.update(market_file.skipped)
+        if result.depth > before:
+            with_depth.append(market_file)
+    if with_depth:
+        _count_gaps(with_depth, result)
     return result
+
+
+def _count_gaps(files: Sequence[MarketFile], result: Scan) -> None:
+    """The depth files once more, merged (a snapshot and its updates may be in two files): the gaps."""
+    sequences: dict[str, Sequencer] = {}
+    for event in merged(files):
+        if event[1] != DEPTH or event[5] not in (BOOK_RESET, BOOK_UPDATE):
+            continue
+        sequence = sequences.get(event[2])
+        if sequence is None:
+            sequence = sequences[event[2]] = Sequencer()
+        if event[5] == BOOK_RESET:
+            sequence.snapshot(int(event[4]))
+        else:
+            sequence.update(int(event[3]), int(event[4]), int(event[6]))
+    for symbol, sequence in sorted(sequences.items()):
+        if sequence.gaps:
+            result.depth_gaps[symbol] = sequence.gaps
+        if sequence.stale_updates:
+            result.depth_stale[symbol] = sequence.stale_updates
 
 
 def _scan_file(market_file: MarketFile, result: Scan) -> None:  # noqa: PLR0915 -- one loop, inlined: once per row
@@ -420,6 +509,8 @@ def _scan_file(market_file: MarketFile, result: Scan) -> None:  # noqa: PLR0915 
     """Per symbol, for two-sided quotes [0] and trades [1]: [first, last, longest hole, where it starts]."""
     file_first: int | None = None
     at = 0
+    opening: dict[str, list[float]] = {}
+    """Per symbol with depth: [time of its first levels, best bid, best ask] among them (a snapshot's)."""
     for event in market_file:
         at, kind, symbol = event[0], event[1], event[2]
         if file_first is None:
@@ -439,6 +530,16 @@ def _scan_file(market_file: MarketFile, result: Scan) -> None:  # noqa: PLR0915 
             high = ask if ask != NO_ASK else bid
             low = bid if bid != NO_BID else ask
             track = moves[0] if two_sided else None
+        elif kind == DEPTH:
+            result.depth += 1
+            side = event[5]
+            if side != 1.0 and side != -1.0:  # noqa: PLR1714 -- a marker: its fields are ids, not prices
+                continue
+            high = low = event[3]
+            if not summary.has_quotes and at < summary.first_at:
+                summary.first_at, summary.first_mid = at, high
+            _opening(opening, summary, event)
+            track = moves[0]
         else:
             result.trades += 1
             high = low = event[3]
@@ -460,7 +561,7 @@ def _scan_file(market_file: MarketFile, result: Scan) -> None:  # noqa: PLR0915 
         if summary.seen < DECIMALS_FROM_ROWS:
             summary.seen += 1
             prices = [p for p in (event[3], event[5]) if p not in (NO_BID, NO_ASK)] if kind == QUOTE else [event[3]]
-            sizes = (event[4], event[6]) if kind == QUOTE else (event[4],)
+            sizes = (event[4], event[6]) if kind == QUOTE else (event[4],)  # a depth level: price and size
             summary.price_decimals = max(summary.price_decimals, 0, *map(_decimals, prices))
             summary.size_decimals = max(summary.size_decimals, *map(_decimals, sizes))
     name = market_file.path.name
@@ -472,6 +573,24 @@ def _scan_file(market_file: MarketFile, result: Scan) -> None:  # noqa: PLR0915 
         _record(symbols[symbol].quote_spans, symbols[symbol].quote_holes, move, name)
     for symbol, move in moves[1].items():
         _record(symbols[symbol].trade_spans, symbols[symbol].trade_holes, move, name)
+
+
+def _opening(opening: dict[str, list[float]], summary: SymbolSummary, event: MarketEvent) -> None:
+    """A symbol's first mid from depth: the best bid and ask among its first levels (a snapshot's, one time)."""
+    at, symbol, price, size, side = event[0], event[2], event[3], event[4], event[5]
+    first = opening.get(symbol)
+    if first is None:
+        first = opening[symbol] = [float(at), 0.0, NO_ASK]
+    if first[0] != at or size <= 0.0:
+        return
+    if side > 0.0:
+        first[1] = max(first[1], price)
+    else:
+        first[2] = min(first[2], price)
+    if first[1] != NO_BID and first[2] != NO_ASK and first[1] < first[2] and (
+        not summary.has_quotes or at <= summary.first_at
+    ):
+        summary.has_quotes, summary.first_at, summary.first_mid = True, at, (first[1] + first[2]) / 2
 
 
 def _record(spans: list[Span], holes: list[Span], move: list[int], name: str) -> None:

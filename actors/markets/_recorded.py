@@ -23,13 +23,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from actors.core._types import Instrument
-from actors.markets._events import NO_ASK, NO_BID, QUOTE, MarketEvent
+from actors.markets._depth import DepthBook
+from actors.markets._events import DEPTH, NO_ASK, NO_BID, QUOTE, TRADE, MarketEvent
 from actors.markets._files import MarketFile, merged
 
-TickEvent = tuple[int, str, int, int, int, int]
-"""An event in the instrument's integers: ``(QUOTE, symbol, bid ticks, bid lots, ask ticks, ask lots)`` or
-``(TRADE, symbol, price ticks, lots, 0, 0)``.  An absent side is 0 ticks (no bid) or :data:`NO_ASK_TICKS`, with 0
-lots: nobody is ahead of an order there, and nothing there trades with it."""
+TickEvent = tuple[int, int, str, int, int, int, int]
+"""An event in the instrument's integers, after its time in us: ``(us, QUOTE, symbol, bid ticks, bid lots, ask
+ticks, ask lots)``, ``(us, TRADE, symbol, price ticks, lots, aggressor, feed latency us)`` or ``(us, DEPTH,
+symbol, price ticks, lots, side, feed latency us)`` (side +1 bid, -1 ask; a marker: ``(us, DEPTH, symbol, 0,
+snapshot id, RESET, 0)``, ``(us, DEPTH, symbol, first id, final id, UPDATE, previous final id)``,
+:mod:`actors.markets._depth`).  An absent quote side is
+0 ticks (no bid) or :data:`NO_ASK_TICKS`, with 0 lots: nobody is ahead of an order there, and nothing there trades
+with it."""
 NO_ASK_TICKS = 1 << 62
 """An absent ask in ticks: above every price."""
 
@@ -47,6 +52,8 @@ class Recording:
     """Each symbol's opening mid in ticks: its mid until its first quote."""
     quoted: frozenset[str]
     """Symbols some file quotes; the others are marked at their last trade."""
+    depth: bool = False
+    """Some file has depth rows: the venue matches those symbols' orders on their books."""
 
     @classmethod
     def cut(
@@ -59,6 +66,7 @@ class Recording:
         bucket_us: int,
         first_mids: Mapping[str, float],
         quoted: frozenset[str],
+        depth: bool = False,
     ) -> Recording:
         """Cut ``[first_us, last_us]`` into buckets of ``bucket_us`` starting on a whole bucket."""
         if bucket_us <= 0:
@@ -66,7 +74,7 @@ class Recording:
         start = (first_us // bucket_us) * bucket_us
         buckets = max(1, (last_us - start) // bucket_us + 1)
         mids = {s: max(1, round(first_mids[s] / float(i.tick_size))) for s, i in instruments.items()}
-        return cls(tuple(files), dict(instruments), start, bucket_us, buckets, mids, quoted)
+        return cls(tuple(files), dict(instruments), start, bucket_us, buckets, mids, quoted, depth)
 
 
 class Buckets:
@@ -104,48 +112,120 @@ class Buckets:
         """The events of bucket ``through + 1`` in the instruments' integers, for the traded symbols only."""
         units = self._units
         bucket: list[TickEvent] = []
-        for _, kind, symbol, price, size, ask, ask_size in self.next_raw():
+        for at, kind, symbol, price, size, ask, ask_size in self.next_raw():
             tick, lot = units[symbol]
+            if kind == DEPTH:
+                if ask == 1.0 or ask == -1.0:  # noqa: PLR1714 -- a level (else a marker: ids, kept whole)
+                    bucket.append((at, kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9), int(ask),
+                                   int(ask_size)))  # fmt: skip
+                else:
+                    bucket.append((at, kind, symbol, int(price), int(size), int(ask), int(ask_size)))
+                continue
             if kind != QUOTE:
-                bucket.append((kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9), 0, 0))
+                bucket.append((at, kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9), int(ask),
+                               int(ask_size)))  # fmt: skip
                 continue
             bucket.append(
-                (kind, symbol, max(1, round(price / tick)) if price != NO_BID else 0, int(size / lot + 1e-9),
+                (at, kind, symbol, max(1, round(price / tick)) if price != NO_BID else 0, int(size / lot + 1e-9),
                  max(1, round(ask / tick)) if ask != NO_ASK else NO_ASK_TICKS, int(ask_size / lot + 1e-9))
             )  # fmt: skip
         return bucket
 
 
+MAX_TRADES = 1_000
+"""Trades of a bucket a market tick carries at most (the last ones): a busy minute's would outgrow the wire."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopOfBook:
+    """What the feed tells a quoter of its symbol at a tick, in ticks and lots.
+
+    ``bid``/``ask`` are the last two-sided top of book at or before the
+    tick (0, 0 before the first: the mid alone is known); ``trades`` the
+    bucket's (price, lots, aggressor), oldest first, the last
+    :data:`MAX_TRADES`; ``bids``/``asks`` the book's best levels, best first,
+    on depth data (empty on quotes).
+    """
+
+    mid: int
+    bid: int = 0
+    bid_lots: int = 0
+    ask: int = 0
+    ask_lots: int = 0
+    trades: tuple[tuple[int, int, int], ...] = ()
+    bids: tuple[tuple[int, int], ...] = ()
+    asks: tuple[tuple[int, int], ...] = ()
+
+
 class RecordedMarket:
-    """The feed's :class:`~actors.markets._data.MarketDataSource` over a recording.
+    """The feed's :class:`~actors.markets._data.MarketDataSource` over a recording, and its tops of book.
 
     O(rows) over a whole run when asked in increasing tick order, as the
     feed asks; asked for an earlier tick (recovery after a crash marks a
     position at the last tick again) it reads the files again from the start.
+    A symbol with depth data has its book kept (:class:`~actors.markets._depth.DepthBook`):
+    its mid is the book's at the end of each bucket, while the book is live
+    and two-sided; ``levels`` of it go with each tick.
     """
 
-    def __init__(self, recording: Recording) -> None:
+    def __init__(self, recording: Recording, *, levels: int = 5) -> None:
         self._recording = recording
+        self.levels = levels
         self._rewind()
 
     def _rewind(self) -> None:
         self._buckets = Buckets(self._recording)
-        self._ticks = {s: float(i.tick_size) for s, i in self._recording.instruments.items()}
         self._mids: dict[str, int] = dict(self._recording.first_mids)
+        self._tops: dict[str, tuple[int, int, int, int]] = {}
+        self._trades: dict[str, list[tuple[int, int, int]]] = {}
+        self._books: dict[str, DepthBook] = {}
 
     def mid_ticks(self, symbol: str, tick: int) -> int:
         """The mid of ``symbol``'s last quote at or before bucket ``tick``."""
+        self._advance(symbol, tick)
+        return self._mids[symbol]
+
+    def top_of_book(self, symbol: str, tick: int) -> TopOfBook:
+        """The mid, the top of book, the bucket's trades and the book's levels of ``symbol`` at ``tick``."""
+        self._advance(symbol, tick)
+        mid = self._mids[symbol]
+        top = self._tops.get(symbol)
+        trades = tuple(self._trades.get(symbol, ())[-MAX_TRADES:])
+        book = self._books.get(symbol)
+        if book is not None and self.levels > 0:
+            bids, asks = book.levels(self.levels)
+            return TopOfBook(mid, *(top or (0, 0, 0, 0)), trades, bids, asks)
+        return TopOfBook(mid, *(top or (0, 0, 0, 0)), trades)
+
+    def _advance(self, symbol: str, tick: int) -> None:
         if symbol not in self._mids:
             raise KeyError(f"no market data for symbol {symbol!r}")
         if tick < self._buckets.through:
             self._rewind()
-        quoted, mids, ticks = self._recording.quoted, self._mids, self._ticks
+        quoted, mids, tops, books = self._recording.quoted, self._mids, self._tops, self._books
         while self._buckets.through < tick:
-            for _, kind, name, price, _, ask, _ in self._buckets.next_raw():
-                size = ticks[name]
+            trades: dict[str, list[tuple[int, int, int]]] = {}
+            moved: set[str] = set()
+            for _, kind, name, price, size, ask, ask_size in self._buckets.next_bucket():
                 if kind == QUOTE:
-                    if price != NO_BID and ask != NO_ASK:  # one side absent: the mid is held (docs/EXECUTION.md)
-                        mids[name] = (max(1, round(price / size)) + max(1, round(ask / size))) // 2
-                elif name not in quoted:
-                    mids[name] = max(1, round(price / size))
-        return mids[symbol]
+                    if price != 0 and ask != NO_ASK_TICKS:  # one side absent: the mid is held (docs/EXECUTION.md)
+                        mids[name] = (price + ask) // 2
+                        tops[name] = (price, size, ask, ask_size)
+                elif kind == TRADE:
+                    trades.setdefault(name, []).append((price, size, ask))
+                    if name not in quoted:
+                        mids[name] = price
+                else:
+                    book = books.get(name)
+                    if book is None:
+                        book = books[name] = DepthBook()
+                    book.apply(price, size, ask, ask_size)
+                    moved.add(name)
+            for name in moved:
+                book = books[name]
+                if book.live and book.best_bid and book.best_ask:
+                    bid, ask = book.best_bid, book.best_ask
+                    mids[name] = (bid + ask) // 2
+                    tops[name] = (bid, book.bids[bid], ask, book.asks[ask])
+            self._trades = trades
+

@@ -1,10 +1,13 @@
 """The market-data feed: puts market ticks in flight, a bounded number at a time.
 
 It is the only thing that moves a run forward, and it does so by data alone:
-tick t goes to every quoter (its symbol's mid) and to the gateway (the
-venue's market moves), and nothing else is said about t.  Before a quoter's
-tick goes what its strategy is told of itself, when it changed: risk's
-last :class:`TickDone` says it (docs/STRATEGIES.md).  In the
+tick t goes to every quoter (its symbol's mid; on a recorded market also its
+top of book with sizes, the bucket's trades and, on depth data, the book's
+levels: :class:`MarketTick`) and to the gateway (the venue's market moves),
+and nothing else is said about t.  A synthetic market has a mid only, and
+the tick says so (no top of book: the strategy sees bid = ask = mid).  Before a
+quoter's tick goes what its strategy is told of itself, when it changed:
+risk's last :class:`TickDone` says it (docs/STRATEGIES.md).  In the
 deterministic mode (``asap``) a new tick goes out when risk reports an older
 one decided, so at most ``window`` ticks are in flight and quoters work on
 later ticks while risk decides earlier ones.  In the paced mode a tick goes
@@ -18,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from actors.markets._data import MarketDataSource
+from actors.markets._recorded import RecordedMarket
 from actors.roles._addresses import GATEWAY, quoter
 from actors.roles._supervision import SupervisedRole
 from actors.runtime._actor import handles
@@ -138,8 +142,11 @@ class TickFeed(SupervisedRole):
         own, self.own = self.own, {}
         records = [] if not own else [(address, encode(own[symbol])) for symbol, address in self.addresses
                                       if symbol in own]  # fmt: skip
-        records += [(address, encode(MarketTick(tick, symbol, market.mid_ticks(symbol, tick))))
-                    for symbol, address in self.addresses]  # fmt: skip
+        if isinstance(market, RecordedMarket):
+            records += [(address, encode(_recorded_tick(tick, symbol, market))) for symbol, address in self.addresses]
+        else:
+            records += [(address, encode(MarketTick(tick, symbol, market.mid_ticks(symbol, tick))))
+                        for symbol, address in self.addresses]  # fmt: skip
         records.append((GATEWAY, encode(VenueTick(tick, int(self.runtime.now() * 1e9)))))
         self.progress.sent_through = tick
         self.send_encoded(records)  # through the outbox: all of it goes out, even past a failure
@@ -148,3 +155,12 @@ class TickFeed(SupervisedRole):
         """A tick that could not be built was not sent: try again, as a message, so a repeated failure escalates."""
         if self.pace_s is None:
             self.send(self.address, FeedTicks(self.last))
+
+
+def _recorded_tick(tick: int, symbol: str, market: RecordedMarket) -> MarketTick:
+    """A recorded tick: the mid, the top of book with sizes, the bucket's trades, the levels beyond the best."""
+    top = market.top_of_book(symbol, tick)
+    trades = tuple(value for trade in top.trades for value in trade)
+    bids = tuple(value for level in top.bids[1:] for value in level)
+    asks = tuple(value for level in top.asks[1:] for value in level)
+    return MarketTick(tick, symbol, top.mid, top.bid, top.bid_lots, top.ask, top.ask_lots, trades, bids, asks)

@@ -10,6 +10,7 @@ empty), the log, and the wire.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -80,6 +81,18 @@ class GatewaySnapshot:
     mass_cancel_error: str
     ack_latencies_ns: list[int] = field(default_factory=list)
     venue_empty_at: float | None = None  # runtime clock when a freeze's mass cancel left nothing open; timing only
+
+    @classmethod
+    def of(
+        cls, core: GatewayCore, client: object, latencies_ns: Sequence[int] = (), venue_empty_at: float | None = None
+    ) -> GatewaySnapshot:
+        """The snapshot of ``core``'s counters and ``client``'s injected faults (the actor's, or the baseline's)."""
+        injected = client.injected if isinstance(client, SupportsFaultCounts) else {}
+        return cls(
+            core.frozen, core.places, core.cancels, core.exchange_errors, core.refused_after_freeze, core.reconciled,
+            {kind: injected.get(kind, 0) for kind in FAULT_KINDS}, core.market_through, core.venue_open,
+            core.mass_cancel_rounds, core.mass_cancel_error, list(latencies_ns), venue_empty_at,
+        )  # fmt: skip
 
 
 class ExchangeGateway(SupervisedRole):
@@ -214,13 +227,7 @@ class ExchangeGateway(SupervisedRole):
 
     def snapshot(self) -> GatewaySnapshot:
         """State for reports and tests."""
-        core = self.core
-        injected = self.client.injected if isinstance(self.client, SupportsFaultCounts) else {}
-        return GatewaySnapshot(
-            core.frozen, core.places, core.cancels, core.exchange_errors, core.refused_after_freeze, core.reconciled,
-            {kind: injected.get(kind, 0) for kind in FAULT_KINDS}, core.market_through, core.venue_open,
-            core.mass_cancel_rounds, core.mass_cancel_error, list(self.ack_latencies_ns), self.venue_empty_at,
-        )  # fmt: skip
+        return GatewaySnapshot.of(self.core, self.client, self.ack_latencies_ns, self.venue_empty_at)
 
 
 def _gateway_report(report: Report) -> GatewayReport:

@@ -76,6 +76,25 @@ class StoreSnapshot:
     kept: int = 0
     """Open orders a decision kept, wanted again (the report's ``orders.kept``)."""
 
+    @classmethod
+    def of(cls, core: StoreCore, freeze_confirmed_at: float | None = None) -> StoreSnapshot:
+        """The snapshot of ``core``'s state (the actor's, or the synchronous baseline's core)."""
+        store = core.store
+        stats = store.stats
+        return cls(
+            placed=store.placed,
+            counts={state.value: count for state, count in store.counts().items()},
+            open_orders=[o.client_id for o in store.open_orders()],
+            frozen=core.frozen,
+            duplicate_fills=stats.duplicate_fills,
+            unknown_fills=stats.unknown_fills,
+            partially_filled_then_canceled=stats.partially_filled_then_canceled,
+            illegal_transitions=stats.illegal_transitions,
+            refused_after_freeze=core.refused_after_freeze,
+            freeze_confirmed_at=freeze_confirmed_at,
+            kept=store.kept,
+        )
+
 
 class OrderStoreActor(SupervisedRole):
     """Owns the :class:`OrderStore` (through its :class:`StoreCore`); every order state change happens here.
@@ -257,21 +276,7 @@ class OrderStoreActor(SupervisedRole):
 
     def snapshot(self) -> StoreSnapshot:
         """State for reports and tests."""
-        store, core = self.store, self.core
-        stats = store.stats
-        return StoreSnapshot(
-            placed=store.placed,
-            counts={state.value: count for state, count in store.counts().items()},
-            open_orders=[o.client_id for o in store.open_orders()],
-            frozen=core.frozen,
-            duplicate_fills=stats.duplicate_fills,
-            unknown_fills=stats.unknown_fills,
-            partially_filled_then_canceled=stats.partially_filled_then_canceled,
-            illegal_transitions=stats.illegal_transitions,
-            refused_after_freeze=core.refused_after_freeze,
-            freeze_confirmed_at=self.freeze_confirmed_at,
-            kept=store.kept,
-        )
+        return StoreSnapshot.of(self.core, self.freeze_confirmed_at)
 
 
 def _log_reconciliation(state: VenueState, canceled: int, asked: int) -> None:

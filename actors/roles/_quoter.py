@@ -32,7 +32,6 @@ from actors.core._risk import AVG_SCALE
 from actors.core._strategy import (
     MAX_LEVELS,
     RAISED,
-    MarketView,
     RestingOrder,
     Strategy,
     StrategyFill,
@@ -142,7 +141,7 @@ class Quoter(SupervisedRole):
         strategy = self.strategy
         fills, self.fills = self.fills, []
         state = StrategyInput(
-            tick.tick, (tick.tick - 1) * self.tick_ms, self.instrument, MarketView.from_mid(tick.mid_ticks),
+            tick.tick, (tick.tick - 1) * self.tick_ms, self.instrument, tick.market(),
             strategy.params, self.position_lots, self.avg_price_ticks, self.resting, tuple(fills),
         )  # fmt: skip
         quotes = strategy.quote(state)

@@ -141,7 +141,16 @@ else:
 
 
 class _PoolMixin(_ActorBase):
-    """Put in front of an actor class: pykka's hooks served by the pool."""
+    """Put in front of an actor class: pykka's hooks served by the pool.
+
+    pykka documents three methods for implementors of new actor types
+    (``_create_actor_inbox``, ``_create_future``, ``_start_actor_loop``);
+    those are the hooks used.  Stopping and failing have no such hook, and
+    the runtime must hear of both whatever the actor's own ``on_stop`` /
+    ``on_failure`` do, so ``_stop`` and ``_handle_failure`` are extended
+    (pykka's own body still runs, through ``super()``); the actor's loop is this
+    runtime's, so it calls pykka's ``_actor_loop_setup`` itself, as pykka's own loop does.
+    """
 
     _actors_runtime: PoolRuntime
     address: str = "?"

@@ -72,7 +72,16 @@ else:
 
 
 class _ThreadsMixin(_ActorBase):
-    """Put in front of an actor class: the runtime's side of pykka's hooks."""
+    """Put in front of an actor class: the runtime's side of pykka's hooks.
+
+    pykka documents three methods for implementors of new actor types
+    (``_create_actor_inbox``, ``_create_future``, ``_start_actor_loop``);
+    those are the hooks used.  Stopping and failing have no such hook, and
+    the runtime must hear of both whatever the actor's own ``on_stop`` /
+    ``on_failure`` do, so ``_stop`` and ``_handle_failure`` are extended (and ``_actor_loop_setup``,
+    ``_handle_receive``, ``_actor_loop_teardown`` to name the running actor and count what is in flight)
+    (pykka's own body still runs, through ``super()``).
+    """
 
     _actors_runtime: ThreadsRuntime
     address: str = "?"

@@ -26,18 +26,40 @@ fill); for a buy at price P (a sell is the mirror image):
 5. **No trade at or through P and no ask down to P: no fill.**  One
    event's size is shared by our orders in exchange-id order: it never fills
    more than the market traded.
+
+On **depth** data (:mod:`actors.markets._depth`: the whole book, not its
+top) a symbol's orders are matched against its book instead of its quotes
+(docs/EXECUTION.md, "The fill and latency models"):
+
+6. **The queue ahead** starts as the displayed size at P when the order
+   reaches the venue (after its entry latency), at any level, not only the
+   best; a trade at P moves it up, and so does size leaving the level, by the
+   queue model (:class:`RiskAverseQueue`: only once the level shows less than
+   is ahead; :class:`ProbQueue`: a share of every decrease, as hftbacktest's
+   ``ProbQueueModel`` with its power and log functions).
+7. **Fills come only from trades** (at P past the queue, or through P) **and
+   from the book crossing P**: an ask level at or below a buy's price fills
+   it, at most that level's size not already taken.
+8. **Latency**: an order is live from its placement's market time plus the
+   entry latency; a cancel takes effect at its market time plus the cancel
+   latency, and the order trades until then (a fill can race a cancel).
+   Each is a constant, plus, with ``latency_from_data``, the symbol's last
+   feed latency (its rows' local minus exchange time).  L1 data at zero
+   latency keeps rules 1 to 5 exactly.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from actors.core._keyed_random import uniform
 from actors.core._types import Side
-from actors.markets._events import QUOTE
-from actors.markets._recorded import Buckets, Recording
+from actors.markets._depth import ASK, BID, DepthBook
+from actors.markets._events import DEPTH, QUOTE
+from actors.markets._recorded import Buckets, Recording, TickEvent
 
 
 @dataclass(slots=True)
@@ -51,6 +73,10 @@ class RestingOrder:
     qty_lots: int
     filled: int = 0
     queue_ahead: int = 0
+    placed_tick: int = 0
+    """The venue's tick when it was placed: it reached the venue at that bucket's end plus the entry latency."""
+    canceled_tick: int = 0
+    """The venue's tick when a cancel for it came (0: none); it trades until the cancel's latency has passed."""
 
     @property
     def remaining(self) -> int:
@@ -68,9 +94,19 @@ class FillModel(Protocol):
     def fills(self, tick: int, resting: Sequence[RestingOrder]) -> list[tuple[RestingOrder, int]]:
         """What trades when the venue moves to ``tick``: (order, lots), in the order they trade.
 
-        ``resting`` is every open order in exchange-id order; no order trades
+        ``resting`` is every open order in exchange-id order, then every
+        canceled one whose cancel has not taken effect yet; no order trades
         more than it has left.
         """
+        ...
+
+    @property
+    def delays_cancels(self) -> bool:
+        """A cancel takes time: the venue keeps a canceled order matchable until :meth:`cancel_done` says."""
+        ...
+
+    def cancel_done(self, order: RestingOrder, tick: int) -> bool:
+        """The cancel of ``order`` has taken effect by the end of ``tick``'s bucket (it trades no more)."""
         ...
 
 
@@ -85,6 +121,15 @@ class RandomFills:
     def queue_ahead(self, symbol: str, side: Side, price_ticks: int) -> int:
         """Nothing waits ahead: a coin decides."""
         return 0
+
+    @property
+    def delays_cancels(self) -> bool:
+        """A coin flip has no time: a cancel is at once."""
+        return False
+
+    def cancel_done(self, order: RestingOrder, tick: int) -> bool:
+        """At once."""
+        return True
 
     def fills(self, tick: int, resting: Sequence[RestingOrder]) -> list[tuple[RestingOrder, int]]:
         """Draws keyed by (exchange order id, tick): the same fate whatever order orders arrive in."""
@@ -127,15 +172,121 @@ class _Book:
         self.bid, self.bid_lots, self.ask, self.ask_lots = bid, bid_lots, ask, ask_lots
 
 
+QUEUE_MODELS = ("risk-averse", "prob-power", "prob-log")
+"""What ``--queue-model`` takes (docs/EXECUTION.md, "The fill and latency models")."""
+
+
+class RiskAverseQueue:
+    """hftbacktest's ``RiskAdverseQueueModel``: the queue moves up with trades at the price, and only falls to the
+    level's size when the level shows less than is ahead (whoever left was ahead of us)... and nothing else."""
+
+    name = "risk-averse"
+
+    def depth(self, front: float, traded: float, before: int, after: int) -> float:
+        """The queue ahead after the level at our price went from ``before`` to ``after`` lots."""
+        return min(front, float(after))
+
+
+class ProbQueue:
+    """hftbacktest's ``ProbQueueModel``: a decrease of the level not explained by trades is shared between the
+    size ahead of us and the size behind, ahead with chance ``1 - f(back) / (f(back) + f(front))``.
+
+    ``f`` is ``x ** power`` (``PowerProbQueueFunc``) or ``log(1 + x)``
+    (``LogProbQueueFunc``): the further back in the queue, the likelier a
+    cancel came from ahead of us.
+    """
+
+    def __init__(self, power: float | None) -> None:
+        self.power = power
+        self.name = "prob-log" if power is None else "prob-power"
+
+    def f(self, x: float) -> float:
+        """The weight of ``x`` lots."""
+        x = max(0.0, x)
+        return math.log1p(x) if self.power is None else x**self.power
+
+    def depth(self, front: float, traded: float, before: int, after: int) -> float:
+        """As hftbacktest: trades at the level since its last change are taken out of the change first."""
+        change = before - after - traded
+        if change < 0:
+            return min(front, float(after))
+        back = before - front
+        weights = self.f(back) + self.f(front)
+        chance = self.f(back) / weights if weights > 0 else 1.0
+        estimate = front - (1.0 - chance) * change + min(back - chance * change, 0.0)
+        return max(0.0, min(estimate, float(after)))
+
+
+QueueModel = RiskAverseQueue | ProbQueue
+
+
+def queue_model(name: str, power: float = 3.0) -> QueueModel:
+    """The queue model called ``name`` (:data:`QUEUE_MODELS`)."""
+    if name == "risk-averse":
+        return RiskAverseQueue()
+    if name == "prob-power":
+        return ProbQueue(power)
+    if name == "prob-log":
+        return ProbQueue(None)
+    raise ValueError(f"queue model must be one of {QUEUE_MODELS}, got {name!r}")
+
+
+@dataclass(frozen=True)
+class FillSettings:
+    """How the market fill model queues and how long orders and cancels take (config keys of the same names)."""
+
+    queue_model: str = "risk-averse"
+    queue_power: float = 3.0
+    entry_latency_ms: float = 0.0
+    cancel_latency_ms: float = 0.0
+    latency_from_data: bool = False
+
+
+@dataclass(slots=True)
+class _Queue:
+    """An order's place on a depth book: lots ahead (a model's estimate), lots traded at its level since the level
+    last changed, and when it became live and when its cancel takes effect (us)."""
+
+    live_at: int
+    cancel_at: int = 1 << 62
+    front: float = 0.0
+    traded: float = 0.0
+    live: bool = False
+
+
 @dataclass
 class MarketFills:
-    """Fills driven by the recorded quotes and trades of each tick's bucket (the module's rules)."""
+    """Fills driven by the recorded quotes, trades and depth of each tick's bucket (the module's rules)."""
 
     recording: Recording
     books: dict[str, _Book] = field(default_factory=dict)
+    settings: FillSettings = field(default_factory=FillSettings)
 
     def __post_init__(self) -> None:
         self._buckets = Buckets(self.recording)
+        self.depth: dict[str, DepthBook] = {}
+        """Books of the symbols with depth data: their orders match against these, not their quotes."""
+        self._queue = queue_model(self.settings.queue_model, self.settings.queue_power)
+        self._entry_us = round(self.settings.entry_latency_ms * 1000)
+        self._cancel_us = round(self.settings.cancel_latency_ms * 1000)
+        self._timed = bool(self._entry_us or self._cancel_us or self.settings.latency_from_data)
+        self._queues: dict[str, _Queue] = {}
+        self._feed_latency: dict[str, int] = {}
+        self._taken: dict[tuple[str, int, int], int] = {}
+        """Lots our orders took from a crossing depth level (symbol, side, price): they trade once."""
+
+    @property
+    def delays_cancels(self) -> bool:
+        """With a latency, a canceled order trades until its cancel lands."""
+        return self._timed
+
+    def cancel_done(self, order: RestingOrder, tick: int) -> bool:
+        """Its cancel's time is at or before the end of ``tick``'s bucket."""
+        queue = self._queues.get(order.exchange_order_id)
+        recording = self.recording
+        if queue is None or queue.cancel_at == 1 << 62:
+            return True
+        return queue.cancel_at <= recording.start_us + tick * recording.bucket_us
 
     def queue_ahead(self, symbol: str, side: Side, price_ticks: int) -> int:
         """Rule 4: the recorded size at our price if it is the best on our side, else nothing known."""
@@ -153,23 +304,191 @@ class MarketFills:
             by_symbol.setdefault(order.symbol, []).append(order)
         left = {order.exchange_order_id: order.remaining for order in resting}
         traded: list[tuple[RestingOrder, int]] = []
+        if self._timed or self.recording.depth:
+            self._timed_fills(tick, resting, by_symbol, left, traded)
+            return traded
         books = self.books
         while self._buckets.through < tick:
             for event in self._buckets.next_bucket():
-                kind, symbol = event[0], event[1]
+                kind, symbol = event[1], event[2]
                 if kind == QUOTE:
                     book = books.get(symbol)
                     if book is None:
                         book = books[symbol] = _Book()
-                    book.update(event[2], event[3], event[4], event[5])
+                    book.update(event[3], event[4], event[5], event[6])
                 orders = by_symbol.get(symbol)
                 if orders is None:
                     continue
                 if kind == QUOTE:
                     _match_quote(orders, left, traded, books[symbol])
                 else:
-                    _match_trade(orders, left, traded, event[2], event[3])
+                    _match_trade(orders, left, traded, event[3], event[4])
         return traded
+
+    def _timed_fills(
+        self,
+        tick: int,
+        resting: Sequence[RestingOrder],
+        by_symbol: dict[str, list[RestingOrder]],
+        left: dict[str, int],
+        traded: list[tuple[RestingOrder, int]],
+    ) -> None:
+        """Rules 6 to 8: orders live after their latency, matched on the depth book where the symbol has one."""
+        recording = self.recording
+        pending = self._register(resting, left)
+        books, depth, feed_latency = self.books, self.depth, self._feed_latency
+        while self._buckets.through < tick:
+            for event in self._buckets.next_bucket():
+                at, kind, symbol = event[0], event[1], event[2]
+                change = None
+                if pending:
+                    pending = self._activate(pending, at)
+                if kind == QUOTE:
+                    book = books.get(symbol)
+                    if book is None:
+                        book = books[symbol] = _Book()
+                    book.update(event[3], event[4], event[5], event[6])
+                elif kind == DEPTH:
+                    dbook = depth.get(symbol)
+                    if dbook is None:
+                        dbook = depth[symbol] = DepthBook()
+                    change = dbook.apply(event[3], event[4], event[5], event[6])
+                    if change is None:
+                        continue
+                    feed_latency[symbol] = event[6]
+                else:
+                    feed_latency[symbol] = event[6]
+                orders = by_symbol.get(symbol)
+                if orders is None:
+                    continue
+                live = [o for o in orders if self._is_live(o, at)]
+                if not live:
+                    continue
+                if change is not None:
+                    self._match_level(live, left, traded, event=event, change=change)
+                elif symbol in depth:
+                    if kind != QUOTE:
+                        self._match_depth_trade(live, left, traded, event[3], event[4])
+                elif kind == QUOTE:
+                    _match_quote(live, left, traded, books[symbol])
+                else:
+                    _match_trade(live, left, traded, event[3], event[4])
+        if pending:
+            self._activate(pending, recording.start_us + tick * recording.bucket_us)
+
+    def _register(self, resting: Sequence[RestingOrder], left: dict[str, int]) -> list[RestingOrder]:
+        """Times for new orders and new cancels (as of the end of the last bucket: when they were sent); the orders
+        not live yet."""
+        queues, recording = self._queues, self.recording
+        for gone in [eid for eid in queues if eid not in left]:  # done, or its cancel took effect
+            del queues[gone]
+        pending: list[RestingOrder] = []
+        for order in resting:
+            queue = queues.get(order.exchange_order_id)
+            if queue is None:
+                placed_at = recording.start_us + order.placed_tick * recording.bucket_us
+                queue = _Queue(placed_at + self._latency(order.symbol, self._entry_us))
+                queues[order.exchange_order_id] = queue
+            if order.canceled_tick and queue.cancel_at == 1 << 62:
+                canceled_at = recording.start_us + order.canceled_tick * recording.bucket_us
+                queue.cancel_at = canceled_at + self._latency(order.symbol, self._cancel_us)
+            if not queue.live:
+                pending.append(order)
+        return pending
+
+    def _latency(self, symbol: str, constant_us: int) -> int:
+        """A constant latency, plus the symbol's last feed latency if asked (never below 0)."""
+        if not self.settings.latency_from_data:
+            return constant_us
+        return constant_us + max(0, self._feed_latency.get(symbol, 0))
+
+    def _activate(self, pending: list[RestingOrder], now: int) -> list[RestingOrder]:
+        """Orders whose entry latency has passed by ``now`` reach the venue: their queue starts (rules 4, 6)."""
+        waiting = []
+        for order in pending:
+            queue = self._queues[order.exchange_order_id]
+            if queue.live_at > now:
+                waiting.append(order)
+                continue
+            queue.live = True
+            dbook = self.depth.get(order.symbol)
+            if dbook is not None:
+                queue.front = float(dbook.lots_at(BID if order.side is Side.BUY else ASK, order.price_ticks))
+            elif self._timed:
+                order.queue_ahead = self.queue_ahead(order.symbol, order.side, order.price_ticks)
+        return waiting
+
+    def _is_live(self, order: RestingOrder, at: int) -> bool:
+        queue = self._queues.get(order.exchange_order_id)
+        return queue is not None and queue.live and at < queue.cancel_at
+
+    def _match_level(
+        self,
+        orders: list[RestingOrder],
+        left: dict[str, int],
+        traded: list[tuple[RestingOrder, int]],
+        *,
+        event: TickEvent,
+        change: tuple[int, int],
+    ) -> None:
+        """A level changed: on our side at our price it moves the queue (rule 6); on the far side at or through
+        our price it is the book crossing us (rule 7)."""
+        symbol, price, side = event[2], event[3], event[5]
+        before, after = change
+        for order in orders:
+            remaining = left[order.exchange_order_id]
+            if remaining <= 0:
+                continue
+            ours = BID if order.side is Side.BUY else ASK
+            queue = self._queues[order.exchange_order_id]
+            if side == ours:
+                if price == order.price_ticks:
+                    queue.front = self._queue.depth(queue.front, queue.traded, before, after)
+                    queue.traded = 0.0
+                continue
+            crossed = price <= order.price_ticks if ours == BID else price >= order.price_ticks
+            key = (symbol, side, price)
+            if after <= 0:
+                self._taken.pop(key, None)
+                continue
+            if not crossed:
+                continue
+            available = after - self._taken.get(key, 0)
+            qty = min(remaining, available)
+            if qty > 0:
+                queue.front = 0.0
+                self._taken[key] = self._taken.get(key, 0) + qty
+                left[order.exchange_order_id] = remaining - qty
+                traded.append((order, qty))
+
+    def _match_depth_trade(
+        self, orders: list[RestingOrder], left: dict[str, int], traded: list[tuple[RestingOrder, int]], price: int,
+        size: int,
+    ) -> None:  # fmt: skip
+        """Rules 1, 2 and 6 for a trade on depth data: at our price it takes the queue ahead first."""
+        for order in orders:
+            remaining = left[order.exchange_order_id]
+            if remaining <= 0 or size <= 0:
+                continue
+            if order.side is Side.BUY:
+                through, at = price < order.price_ticks, price == order.price_ticks
+            else:
+                through, at = price > order.price_ticks, price == order.price_ticks
+            if not (through or at):
+                continue
+            queue = self._queues[order.exchange_order_id]
+            if through:
+                queue.front = 0.0
+            else:
+                queue.traded += size
+                ahead = min(queue.front, float(size))
+                queue.front -= ahead
+                size -= math.ceil(ahead - 1e-9)
+            qty = min(remaining, size)
+            if qty > 0:
+                size -= qty
+                left[order.exchange_order_id] = remaining - qty
+                traded.append((order, qty))
 
 
 def _match_trade(

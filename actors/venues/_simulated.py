@@ -104,6 +104,8 @@ class FakeExchangeClient:
         self._done: deque[tuple[int, str | None, str]] = deque()
         self._orders: dict[str, _Resting] = {}
         self._open: dict[str, _Resting] = {}
+        self._canceling: dict[str, _Resting] = {}
+        """Canceled orders still trading until their cancel lands (a fill model with latency)."""
         self._client_ids: set[str] = set()
         self._by_client_id: dict[str, str] = {}
         self._positions: dict[str, int] = {}
@@ -141,7 +143,7 @@ class FakeExchangeClient:
         ahead = self.fill_model.queue_ahead(r.symbol, r.side, r.price_ticks)
         resting = _Resting(
             ExchangeOrder(exchange_id, r.client_id, r.symbol, r.side, r.price_ticks, r.qty_lots, 0, "open"),
-            RestingOrder(exchange_id, r.symbol, r.side, r.price_ticks, r.qty_lots, 0, ahead),
+            RestingOrder(exchange_id, r.symbol, r.side, r.price_ticks, r.qty_lots, 0, ahead, self.tick),
         )
         self._orders[exchange_id] = resting
         self._open[exchange_id] = resting
@@ -159,14 +161,22 @@ class FakeExchangeClient:
             return CancelResult(exchange_order_id, False, f"already {status}", outcome)
         del self._open[exchange_order_id]
         resting.order = _with_status(resting, "canceled")
+        self._cancel_later(resting)
         self._finished(exchange_order_id, resting.order.client_id)
         return CancelResult(exchange_order_id, True, outcome=CancelOutcome.CANCELED)
+
+    def _cancel_later(self, resting: _Resting) -> None:
+        """With a fill model whose cancels take time, the canceled order trades until its cancel lands."""
+        if self.fill_model.delays_cancels:
+            resting.view.canceled_tick = self.tick
+            self._canceling[resting.order.exchange_order_id] = resting
 
     def cancel_all(self) -> list[ExchangeOrder]:
         """Cancel every resting order, in the order they were placed; the orders as canceled."""
         canceled = []
         for resting in self._open.values():
             resting.order = _with_status(resting, "canceled")
+            self._cancel_later(resting)
             self._finished(resting.order.exchange_order_id, resting.order.client_id)
             canceled.append(resting.order)
         self._open.clear()
@@ -180,11 +190,15 @@ class FakeExchangeClient:
             return
         self.tick = tick
         self._forget_done()
-        open_orders = self._open
-        for view, qty in self.fill_model.fills(tick, [resting.view for resting in open_orders.values()]):
-            resting = open_orders.get(view.exchange_order_id)
+        open_orders, canceling = self._open, self._canceling
+        views = [resting.view for resting in open_orders.values()]
+        views += [resting.view for resting in canceling.values()]
+        for view, qty in self.fill_model.fills(tick, views):
+            resting = open_orders.get(view.exchange_order_id) or canceling.get(view.exchange_order_id)
             if resting is not None and 0 < qty <= view.remaining:
                 self._trade(resting, qty, tick)
+        for exchange_order_id in [e for e, r in canceling.items() if self.fill_model.cancel_done(r.view, tick)]:
+            del canceling[exchange_order_id]
         self._push()
 
     def fill_now(self, exchange_order_id: str) -> bool:
@@ -222,7 +236,11 @@ class FakeExchangeClient:
                 tick,
             )
         )
-        if resting.filled == order.qty_lots:
+        if order.exchange_order_id in self._canceling:  # a fill that raced its cancel: the order stays canceled
+            resting.order = _with_status(resting, "canceled")
+            if resting.filled == order.qty_lots:
+                del self._canceling[order.exchange_order_id]
+        elif resting.filled == order.qty_lots:
             del self._open[order.exchange_order_id]
             resting.order = _with_status(resting, "filled")
             self._finished(order.exchange_order_id, order.client_id)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from actors.core._strategy import BookLevel, MarketView, Trade
 from actors.core._types import Fill, Side
 from actors.wire._codec import Message, encode_fields, message
 
@@ -74,11 +75,38 @@ class TickDone(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class MarketTick(Message):
-    """Feed -> quoter: the mid price of ``symbol`` at ``tick``."""
+    """Feed -> quoter: ``symbol``'s market at ``tick``: its mid, and on a recorded market its top of book.
+
+    ``bid_ticks``/``ask_ticks`` and their lots are the last two-sided top of
+    book at or before the tick (0 on a synthetic market, or before a recorded
+    symbol's first: the mid alone is known); ``trades`` the tick's bucket's
+    trades, flat ``price, lots, aggressor`` triples (the last
+    :data:`actors.markets._recorded.MAX_TRADES`); ``bids``/``asks`` the book's
+    levels beyond the best, best first, flat ``price, lots`` pairs, on depth
+    data only (``--market-levels`` a side, the best included).
+    """
 
     tick: int
     symbol: str
     mid_ticks: int
+    bid_ticks: int = 0
+    bid_lots: int = 0
+    ask_ticks: int = 0
+    ask_lots: int = 0
+    trades: tuple[int, ...] = ()
+    bids: tuple[int, ...] = ()
+    asks: tuple[int, ...] = ()
+
+    def market(self) -> MarketView:
+        """What the strategy is given of it: the mid alone (bid = ask = mid, sizes 0) when no top of book came."""
+        if not (self.bid_ticks or self.ask_ticks):
+            return MarketView.from_mid(self.mid_ticks)
+        t, b, a = self.trades, self.bids, self.asks
+        return MarketView(
+            self.mid_ticks, self.bid_ticks, self.bid_lots, self.ask_ticks, self.ask_lots,
+            tuple(map(Trade, t[0::3], t[1::3], t[2::3])), tuple(map(BookLevel, b[0::2], b[1::2])),
+            tuple(map(BookLevel, a[0::2], a[1::2])),
+        )  # fmt: skip
 
 
 @message

@@ -343,7 +343,7 @@ def test_help_takes_its_defaults_from_conf_default_toml(monkeypatch: pytest.Monk
     assert "(default: on;" in helps["--flatten-on-halt"]
 
 
-QUANTITIES = {"USD", "BPS", "MS", "SECONDS", "RATE"}
+QUANTITIES = {"USD", "BPS", "MS", "SECONDS", "RATE", "POWER"}
 """Placeholders of a number that may have a fraction."""
 NAMES = {"SYMBOLS", "RUNTIME", "PACE", "FORMAT", "MODEL", "POLICY", "LEVEL", "PATH", "FILE", "DIR", "ADDRESS", "NAME",
          "KEY=VALUE", "UNIT"}  # fmt: skip

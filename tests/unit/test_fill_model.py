@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from actors.core._exchange import PlaceRequest
 from actors.core._types import Fill, Instrument, Side
 from actors.markets._files import MarketFile
 from actors.markets._recorded import Recording
-from actors.venues._fill_model import MarketFills
+from actors.venues._fill_model import FillSettings, MarketFills
 from actors.venues._recorded import RecordedVenue
 from actors.venues._simulated import FakeExchangeClient
 from tests.unit.market_kit import Quote, Trade, tardis_quotes, tardis_trades
@@ -149,3 +150,83 @@ def test_a_trade_through_our_price_leaves_no_queue_ahead_of_us(tmp_path: Path) -
     # Found by review (2026-12-01): a sell at 98 means nothing was left bidding at 99, yet 2 lots stayed "ahead".
     trades = [(S + 10, "TEST", "sell", 98.0, 1.0), (S + 20, "TEST", "sell", 99.0, 3.0)]
     assert sizes(fills_at_tick_2(tmp_path, [(Side.BUY, 99, 10)], trades=trades)) == [("C0", 99, 1), ("C0", 99, 3)]
+
+
+# -- depth data: the queue model, the book crossing, latency (rules 6 to 8) -------------------------------------
+
+L2_HEADER = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
+DEPTH_BOOK = [(10, "bid", 100.0, 3.0, True), (10, "bid", 99.0, 5.0, True), (10, "ask", 101.0, 5.0, True)]
+"""Bucket 1: bids 100 x 3 and 99 x 5, ask 101 x 5."""
+
+
+def depth_venue(tmp_path: Path, levels: Sequence[tuple[int, str, float, float, bool]], trades: Sequence[Trade] = (),
+                **settings: Any) -> FakeExchangeClient:  # fmt: skip
+    rows = [f"x,TEST,{t},{t},{str(snap).lower()},{side},{p:g},{q:g}" for t, side, p, q, snap in [*DEPTH_BOOK, *levels]]
+    (tmp_path / "l2.csv").write_text("\n".join([L2_HEADER, *rows]) + "\n")
+    files = [MarketFile(tmp_path / "l2.csv", time_unit="us")]
+    if trades:
+        files.append(MarketFile(tardis_trades(tmp_path / "t.csv", trades), time_unit="us"))
+    last = max([row[0] for row in [*DEPTH_BOOK, *levels]] + [row[0] for row in trades])
+    rec = Recording.cut(files, {"TEST": TEST}, first_us=0, last_us=last, bucket_us=S, first_mids={"TEST": 100.0},
+                        quoted=frozenset({"TEST"}), depth=True)  # fmt: skip
+    return FakeExchangeClient(seed=1, fill_model=MarketFills(rec, settings=FillSettings(**settings)))
+
+
+def depth_fills(venue: FakeExchangeClient, orders: list[tuple[Side, int, int]], *, cancel: bool = False) -> list[Fill]:
+    venue.advance(1)
+    for n, (side, price, qty) in enumerate(orders):
+        placed = venue.place(PlaceRequest(f"C{n}", "TEST", side, price, qty))
+        assert placed.accepted and placed.exchange_order_id
+        if cancel:
+            assert venue.cancel(placed.exchange_order_id).ok
+    venue.advance(2)
+    return venue.stream_fills()
+
+
+def test_on_depth_the_queue_starts_as_the_size_at_our_price_even_below_the_best(tmp_path: Path) -> None:
+    trades = [(S + 1, "TEST", "sell", 99.0, 4.0), (S + 2, "TEST", "sell", 99.0, 3.0)]
+    venue = depth_venue(tmp_path, [], trades)
+    assert sizes(depth_fills(venue, [(Side.BUY, 99, 2)])) == [("C0", 99, 2)]  # 5 ahead: 4 then 1 of 3, fill 2
+
+
+def test_the_book_crossing_our_price_fills_at_most_the_crossing_levels_size_once(tmp_path: Path) -> None:
+    levels = [(S + 1, "ask", 99.0, 3.0, False), (S + 2, "ask", 99.0, 3.0, False)]  # the same 3 lots shown again
+    venue = depth_venue(tmp_path, levels)
+    assert sizes(depth_fills(venue, [(Side.BUY, 99, 5)])) == [("C0", 99, 3)]
+
+
+def test_a_probabilistic_queue_moves_up_on_cancels_behind_us_that_risk_averse_does_not(tmp_path: Path) -> None:
+    # 99 x 5 when we join; 5 more join behind (10); 3 cancel (7); a trade of 5 at 99.
+    levels = [(S + 1, "bid", 99.0, 10.0, False), (S + 2, "bid", 99.0, 7.0, False)]
+    trades = [(S + 3, "TEST", "sell", 99.0, 5.0)]
+    (tmp_path / "a").mkdir()
+    averse = depth_venue(tmp_path / "a", levels, trades)
+    assert depth_fills(averse, [(Side.BUY, 99, 2)]) == []  # still 5 ahead: the trade of 5 only reaches us
+    (tmp_path / "p").mkdir()
+    prob = depth_venue(tmp_path / "p", levels, trades, queue_model="prob-power", queue_power=3.0)
+    # front 5, back 5: half the 3 canceled were ahead (f(5) / (f(5) + f(5))): 3.5 ahead, the trade leaves 1 for us
+    assert sizes(depth_fills(prob, [(Side.BUY, 99, 2)])) == [("C0", 99, 1)]
+
+
+def test_an_order_is_live_only_after_its_entry_latency(tmp_path: Path) -> None:
+    trades = [(S + 400_000, "TEST", "sell", 98.0, 1.0), (S + 600_000, "TEST", "sell", 98.0, 2.0)]
+    venue = depth_venue(tmp_path, [], trades, entry_latency_ms=500.0)
+    assert sizes(depth_fills(venue, [(Side.BUY, 99, 5)])) == [("C0", 99, 2)]  # the trade at +400 ms came too soon
+
+
+def test_a_fill_races_a_cancel_until_the_cancel_lands(tmp_path: Path) -> None:
+    trades = [(S + 200_000, "TEST", "sell", 98.0, 1.0), (S + 400_000, "TEST", "sell", 98.0, 2.0)]
+    venue = depth_venue(tmp_path, [], trades, cancel_latency_ms=300.0)
+    fills = depth_fills(venue, [(Side.BUY, 99, 5)], cancel=True)
+    assert sizes(fills) == [("C0", 99, 1)]  # traded at +200 ms, before the cancel landed at +300 ms
+    assert venue.order_status("C0").state == "canceled" and venue.get_orders() == []
+    assert venue.get_positions() == {"TEST": 1}
+
+
+def test_l1_data_with_a_latency_waits_for_it_too(tmp_path: Path) -> None:
+    rec = recording(tmp_path, [], [(S + 400_000, "TEST", "sell", 98.0, 1.0), (S + 600_000, "TEST", "sell", 98.0, 2.0)])
+    venue = FakeExchangeClient(seed=1, fill_model=MarketFills(rec, settings=FillSettings(entry_latency_ms=500.0)))
+    venue.advance(1)
+    assert venue.place(PlaceRequest("C0", "TEST", Side.BUY, 99, 5)).accepted
+    venue.advance(2)
+    assert sizes(venue.stream_fills()) == [("C0", 99, 2)]

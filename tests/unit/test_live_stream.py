@@ -70,7 +70,7 @@ def test_an_agg_trade_whose_buyer_made_the_market_is_a_sell_by_the_taker() -> No
         '"p":"0.001","q":"100","f":100,"l":105,"T":123456785,"m":true,"M":true}}'
     )
     frame = parse_frame(text, 7, BTC)
-    assert frame == Trade((7, TRADE, "BTCUSDT", 0.001, 100.0, 0.0, 0.0), 123456785000, 12345, "sell")
+    assert frame == Trade((7, TRADE, "BTCUSDT", 0.001, 100.0, -1.0, 7.0 - 123456785000), 123456785000, 12345, "sell")
 
 
 def test_a_usdm_depth_update_carries_its_previous_final_id() -> None:
@@ -289,9 +289,9 @@ def test_the_client_subscribes_to_its_streams_and_hands_quotes_and_trades_to_the
         server.agg_trade("ETHUSDT", "3000.5", "0.25", buyer_maker=True)
         events: list[MarketEvent] = []
         wait_until(received(market, events, 2), "two events")
-    assert [e[1:] for e in events] == [
-        (QUOTE, "BTCUSDT", 100.0, 1.5, 100.1, 2.0),
-        (TRADE, "ETHUSDT", 3000.5, 0.25, 0.0, 0.0),
+    assert [e[1:6] for e in events] == [
+        (QUOTE, "BTCUSDT", 100.0, 1.5, 100.1),
+        (TRADE, "ETHUSDT", 3000.5, 0.25, -1.0),  # the buyer was the maker: a seller took it
     ]
     assert events[0][0] <= events[1][0]
 

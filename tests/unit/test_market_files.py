@@ -35,7 +35,7 @@ def test_a_tardis_quotes_file_is_recognised_by_its_header_and_read_in_local_time
 def test_a_gzip_file_is_told_by_its_bytes_not_its_name(tmp_path: Path) -> None:
     path = tardis_trades(tmp_path / "trades.csv", [(T0, "ETHUSDT", "buy", 3000.0, 0.5)], zipped=True)
     assert path.read_bytes()[:2] == b"\x1f\x8b"
-    assert list(MarketFile(path)) == [(T0, TRADE, "ETHUSDT", 3000.0, 0.5, 0.0, 0.0)]
+    assert list(MarketFile(path)) == [(T0, TRADE, "ETHUSDT", 3000.0, 0.5, 1.0, 1.0)]  # a buyer took it; 1 us late
 
 
 def test_binance_dumps_are_read_with_or_without_a_header_in_ms_or_us(tmp_path: Path) -> None:
@@ -49,7 +49,7 @@ def test_binance_dumps_are_read_with_or_without_a_header_in_ms_or_us(tmp_path: P
     assert (trades_file.format.name, trades_file.has_header) == ("binance-agg-trades", False)
     assert list(merged([book_file, trades_file])) == [
         (T0, QUOTE, "BTCUSDT", 99.0, 1.0, 100.0, 2.0),
-        (T0 + 5, TRADE, "BTCUSDT", 99.5, 0.3, 0.0, 0.0),
+        (T0 + 5, TRADE, "BTCUSDT", 99.5, 0.3, -1.0, 0.0),  # the buyer was the maker: a seller took it
     ]
 
 
@@ -154,7 +154,7 @@ def test_an_agg_trades_header_with_is_best_match_is_recognised(tmp_path: Path) -
     path.write_text(f"{header}\n1,150.5,2,1,1,{T0},false,true\n")
     market = MarketFile(path)
     assert (market.format.name, market.has_header) == ("binance-agg-trades", True)
-    assert list(market) == [(T0, TRADE, "SOLUSDT", 150.5, 2.0, 0.0, 0.0)]
+    assert list(market) == [(T0, TRADE, "SOLUSDT", 150.5, 2.0, 1.0, 0.0)]
 
 
 def test_every_format_name_the_flag_takes_reads_a_layout() -> None:
@@ -246,8 +246,8 @@ def test_binance_trades_dumps_are_read_in_each_layout_and_name(
     market = MarketFile(path)
     assert (market.format.name, market.has_header, market.symbol) == ("binance-trades", bool(header), symbol)
     assert list(market) == [
-        (T0, TRADE, symbol, 100.5, 0.25, 0.0, 0.0),
-        (T0 + 7000, TRADE, symbol, 100.0, 2.0, 0.0, 0.0),
+        (T0, TRADE, symbol, 100.5, 0.25, -1.0, 0.0),
+        (T0 + 7000, TRADE, symbol, 100.0, 2.0, 1.0, 0.0),
     ]
 
 

@@ -68,6 +68,6 @@ def test_a_quote_with_a_side_absent_holds_the_mid_and_reaches_the_venue_as_an_em
     assert [feed.mid_ticks("AAA", tick) for tick in (1, 2, 3, 4)] == [11, 11, 11, 41]
     buckets = Buckets(recording)
     assert [buckets.next_bucket() for _ in range(3)][1:] == [
-        [(QUOTE, "AAA", 20, 3, NO_ASK_TICKS, 0)],
-        [(QUOTE, "AAA", 0, 0, 30, 2)],
+        [(T0 + S + 10, QUOTE, "AAA", 20, 3, NO_ASK_TICKS, 0)],
+        [(T0 + 2 * S + 10, QUOTE, "AAA", 0, 0, 30, 2)],
     ]

@@ -24,7 +24,7 @@ from actors.wire._codec import (
     peek_type,
     registered_types,
 )
-from actors.wire._messages import Ack, GatewayReport, MarketTick, QuoteIntent
+from actors.wire._messages import Ack, GatewayReport, Mark, MarketTick, QuoteIntent
 from tests.unit.test_readme_example import Greet as ReadmeGreet
 
 
@@ -75,9 +75,10 @@ def test_the_engine_registers_its_whole_vocabulary() -> None:
 
 
 def test_encoding_is_an_array_with_the_module_qualified_tag_and_the_version_first() -> None:
-    raw = msgpack.unpackb(encode(MarketTick(3, "BTCUSDT", 6_000_000)))
-    assert raw == ["actors.wire._messages:MarketTick", WIRE_VERSION, 3, "BTCUSDT", 6_000_000]
-    assert WIRE_VERSION == 7  # 2: tags by class name alone; 3: no numbers on the gateway stream; 4: no reduce-only flag
+    raw = msgpack.unpackb(encode(Mark(3, "BTCUSDT", 6_000_000)))
+    assert raw == ["actors.wire._messages:Mark", WIRE_VERSION, 3, "BTCUSDT", 6_000_000]
+    assert WIRE_VERSION == 8  # 2: tags by class name alone; 3: no numbers on the gateway stream; 4: no reduce-only
+    # flag; 6: no top of book on a market tick; 7: no kept orders
 
 
 def test_peek_type_names_a_message_without_decoding_all_of_it() -> None:
@@ -107,12 +108,12 @@ def report_bytes(*fields: object) -> bytes:
         (msgpack.packb(["MarketTick", WIRE_VERSION, 1, "X", 1]), "unknown message type 'MarketTick'"),  # tag of v2
         (msgpack.packb([7, 1]), "unknown message type 7"),
         (msgpack.packb([MarketTick.TAG, 99, 1, "X", 1]), "unsupported version 99"),
-        (msgpack.packb([MarketTick.TAG, WIRE_VERSION, 1, "X"]), "expected 3 fields, got 2"),
-        (msgpack.packb([MarketTick.TAG, WIRE_VERSION, 1, "X", 1, 2]), "expected 3 fields, got 4"),
-        (msgpack.packb([MarketTick.TAG, WIRE_VERSION, "1", "X", 1]), "MarketTick.tick: expected int, got str"),
-        (msgpack.packb([MarketTick.TAG, WIRE_VERSION, True, "X", 1]), "MarketTick.tick: expected int, got bool"),
-        (msgpack.packb([MarketTick.TAG, WIRE_VERSION, 1.5, "X", 1]), "MarketTick.tick: expected int, got float"),
-        (msgpack.packb([MarketTick.TAG, WIRE_VERSION, 1, b"X", 1]), "MarketTick.symbol: expected str, got bytes"),
+        (msgpack.packb([Mark.TAG, WIRE_VERSION, 1, "X"]), "expected 3 fields, got 2"),
+        (msgpack.packb([Mark.TAG, WIRE_VERSION, 1, "X", 1, 2]), "expected 3 fields, got 4"),
+        (msgpack.packb([Mark.TAG, WIRE_VERSION, "1", "X", 1]), "Mark.tick: expected int, got str"),
+        (msgpack.packb([Mark.TAG, WIRE_VERSION, True, "X", 1]), "Mark.tick: expected int, got bool"),
+        (msgpack.packb([Mark.TAG, WIRE_VERSION, 1.5, "X", 1]), "Mark.tick: expected int, got float"),
+        (msgpack.packb([Mark.TAG, WIRE_VERSION, 1, b"X", 1]), "Mark.symbol: expected str, got bytes"),
         (report_bytes(1, "notalist", [], [], [], [], False, 0), "GatewayReport.acks: expected array"),
         (report_bytes(1, [["C1"]], [], [], [], [], False, 0), "GatewayReport.acks[0]: expected 2 fields"),
         (report_bytes(1, ["x"], [], [], [], [], False, 0), "GatewayReport.acks[0]: expected Ack array"),

@@ -15,7 +15,8 @@ order book correctly":
 - both: a quantity is the level's absolute size; 0 removes the level (removing an absent level is normal).
 
 A gap makes the book stale until a new snapshot has been applied: the diffs
-from the gap on are buffered for it.
+from the gap on are buffered for it.  The rules are one function,
+:func:`actors.markets._depth.verdict`, shared with the replay's book.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import Enum
 
+from actors.markets._depth import verdict
 from actors.markets.live._protocol import DepthDiff
 
 Levels = tuple[tuple[float, float], ...]
@@ -93,20 +95,13 @@ class DepthBook:
         return True
 
     def _apply(self, diff: DepthDiff) -> str:
-        if self.futures:
-            if diff.final_id < self.last_id:
-                return "old"
-            if self._first_after_snapshot:
-                # the documented rule, or the diff right after the snapshot's id (no diff buffered before it)
-                if not (diff.first_id <= self.last_id <= diff.final_id or diff.previous_final_id == self.last_id):
-                    return self._gap(diff)
-            elif diff.previous_final_id != self.last_id:
-                return self._gap(diff)
-        else:
-            if diff.final_id <= self.last_id:
-                return "old"
-            if diff.first_id > self.last_id + 1:
-                return self._gap(diff)
+        previous = -1 if diff.previous_final_id is None else diff.previous_final_id
+        said = verdict(self.futures, self.last_id, first_after_snapshot=self._first_after_snapshot,
+                       ids=(diff.first_id, diff.final_id, previous))  # fmt: skip
+        if said == "old":
+            return "old"
+        if said == "gap":
+            return self._gap(diff)
         self._first_after_snapshot = False
         _set(self.bids, diff.bids)
         _set(self.asks, diff.asks)

@@ -159,7 +159,10 @@ def _payload(stream: str, data: Any, received_us: int, symbols: frozenset[str]) 
         if not (0.0 < price < 1e15 and 0.0 <= size < 1e15):
             raise BadFrame(f"{stream}: price must be > 0 and quantity >= 0")
         side = "sell" if data["m"] is True else "buy"
-        return Trade((received_us, TRADE, symbol, price, size, 0.0, 0.0), int(data["T"]) * 1000, int(data["a"]), side)
+        exchange_us = int(data["T"]) * 1000
+        aggressor = -1.0 if side == "sell" else 1.0
+        event = (received_us, TRADE, symbol, price, size, aggressor, float(received_us - exchange_us))
+        return Trade(event, exchange_us, int(data["a"]), side)
     if kind.startswith("depth"):
         previous = data.get("pu")
         return DepthDiff(
