@@ -31,7 +31,7 @@ could not be the actors' and a different answer would be worse than none:
 - the paced mode (``--pace realtime``): risk decides at a deadline on the
   clock, whatever has come by then; timing is what that mode is for.
 - a handler that fails (a strategy that raises): the actors restart it in
-  place and send a mark for its tick, then escalate to a halt; the baseline
+  place and pull its symbol's quotes for the tick, then escalate to a halt; the baseline
   supervises nothing, so it stops with :class:`BaselineFailure` instead.
 
 A sharded run (``--shards``, ``--cluster``) is run as one process: a
@@ -49,7 +49,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from actors.assembly import _strategies as strategies
@@ -59,10 +59,18 @@ from actors.assembly._report import render, report_of_cores
 from actors.assembly._system import FINAL_SWEEPS, fake_exchange, general_settings, risk_limits
 from actors.core._gateway import Effects, GatewayCore, Held, MassCancel, Report, Statuses
 from actors.core._orders import OrderStore
-from actors.core._risk import RiskEngine
+from actors.core._risk import AVG_SCALE, OwnState, RiskEngine
 from actors.core._risk_round import Halted, Output, Resumed, RiskRound, TickDecision
 from actors.core._store import AskStatus, CancelNow, Effect, Forward, FreezeDone, Request, StoreCore
-from actors.core._strategy import MAX_LEVELS, MarketView, Strategy, StrategyInput, check_quotes
+from actors.core._strategy import (
+    MAX_LEVELS,
+    MarketView,
+    RestingOrder,
+    Strategy,
+    StrategyFill,
+    StrategyInput,
+    check_quotes,
+)
 from actors.core._types import Instrument
 from actors.markets._data import MarketDataSource, RandomWalkMarket
 from actors.venues._faults import FaultyExchange
@@ -97,6 +105,19 @@ class _Intent(NamedTuple):
     bid_lots: int
     ask_ticks: int
     ask_lots: int
+
+
+class _Levels(NamedTuple):
+    """A quoter's intent of more than one level a side (what risk reads of the wire's ``QuoteLevels``)."""
+
+    tick: int
+    symbol: str
+    mid_ticks: int
+    bid_ticks: int
+    bid_lots: int
+    ask_ticks: int
+    ask_lots: int
+    levels: tuple[tuple[int, int, int], ...]
 
 
 class _Mark(NamedTuple):
@@ -143,25 +164,49 @@ class _Word(NamedTuple):
 
 @dataclass
 class _Quoter:
-    """One symbol's quoter: its strategy, and what the halts it heard leave it sending (``roles._quoter.Quoter``)."""
+    """One symbol's quoter: its strategy, what it is told of itself, and what the halts it heard leave it sending
+    (``roles._quoter.Quoter``)."""
 
     instrument: Instrument
     strategy: Strategy
     marks_only: bool = False
     resumed_at: int = 0
+    position_lots: int = 0
+    avg_price_ticks: float = 0.0
+    resting: tuple[RestingOrder, ...] = ()
+    fills: list[StrategyFill] = field(default_factory=list)
+    blocked: dict[str, int] = field(default_factory=dict)
 
-    def record(self, tick: int, mid: int, tick_ms: float) -> _Intent | _Mark:
-        """The tick's one record for risk: the strategy's best bid and ask, or a mark."""
+    def own(self, state: OwnState) -> None:
+        """What the strategy is told of itself from the next tick on (``Quoter.on_own_state``)."""
+        _, self.position_lots, average, flat, fills = state
+        self.avg_price_ticks = average / AVG_SCALE
+        self.resting = tuple(RestingOrder(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3))
+        self.fills.extend(StrategyFill(fills[i], fills[i + 1], fills[i + 2], fills[i + 3])
+                          for i in range(0, len(fills), 4))  # fmt: skip
+
+    def record(self, tick: int, mid: int, tick_ms: float, market: MarketView) -> _Intent | _Levels | _Mark:
+        """The tick's one record for risk, as ``Quoter.on_market_tick`` sends it."""
         instrument = self.instrument
         if self.marks_only:
             return _Mark(tick, instrument.symbol, mid)
         strategy = self.strategy
-        state = StrategyInput(tick, (tick - 1) * tick_ms, instrument, MarketView.from_mid(mid), strategy.params)
+        fills, self.fills = self.fills, []
+        state = StrategyInput(tick, (tick - 1) * tick_ms, instrument, market, strategy.params, self.position_lots,
+                              self.avg_price_ticks, self.resting, tuple(fills))  # fmt: skip
         quotes = strategy.quote(state)
-        if check_quotes(quotes, MAX_LEVELS) or not (quotes.bids and quotes.asks):
+        reason = check_quotes(quotes, MAX_LEVELS)
+        if reason:
+            self.blocked[reason] = self.blocked.get(reason, 0) + 1
             return _Mark(tick, instrument.symbol, mid)
-        bid, ask = quotes.bids[0], quotes.asks[0]
-        return _Intent(tick, instrument.symbol, mid, bid.price_ticks, bid.lots, ask.price_ticks, ask.lots)
+        bids, asks = quotes.bids, quotes.asks
+        bid, bid_lots = (bids[0].price_ticks, bids[0].lots) if bids else (mid, 0)
+        ask, ask_lots = (asks[0].price_ticks, asks[0].lots) if asks else (mid, 0)
+        if len(bids) > 1 or len(asks) > 1:
+            levels = tuple((1, level.price_ticks, level.lots) for level in bids)
+            levels += tuple((-1, level.price_ticks, level.lots) for level in asks)
+            return _Levels(tick, instrument.symbol, mid, bid, bid_lots, ask, ask_lots, levels)
+        return _Intent(tick, instrument.symbol, mid, bid, bid_lots, ask, ask_lots)
 
     def freeze(self, halted: Halted) -> None:
         if halted.tick >= self.resumed_at:  # else a late copy of a freeze that a resume has ended
@@ -194,7 +239,8 @@ class SyncEngine:
         model = settled.market.fill_model() if config.fill_model == "market" and settled.market is not None else None
         self.venue: FakeExchangeClient | FaultyExchange = fake_exchange(config, fill_model=model)
         engine = RiskEngine(risk_limits(config), self.instruments)
-        self.risk = RiskRound(engine, config.symbols, final_tick=config.iterations)
+        self.risk = RiskRound(engine, config.symbols, final_tick=config.iterations,
+                              own=strategies.reads_own_state(config.strategy))  # fmt: skip
         self.store = StoreCore(OrderStore(retain_ticks=config.retain_ticks), final_tick=config.iterations)
         self.gateway = GatewayCore()
         self.venue.subscribe(self.gateway.pushed)
@@ -206,6 +252,8 @@ class SyncEngine:
         self.sent_through = 0
         self.done_through = 0
         self.last = 0
+        self.own: dict[str, OwnState] = {}
+        """What each strategy is told of itself, changed since its quoter's last tick (as the feed keeps it)."""
 
     # ------------------------------------------------------------ running
 
@@ -235,8 +283,12 @@ class SyncEngine:
 
     def report(self) -> dict[str, Any]:
         """The report of the cores' state now."""
+        blocks: dict[str, int] = {}
+        for quoter in self.quoters.values():
+            for reason, count in quoter.blocked.items():
+                blocks[reason] = blocks.get(reason, 0) + count
         return report_of_cores(self.config, self.instruments, self.recording, store=self.store, risk=self.risk,
-                               gateway=self.gateway, venue=self.venue)  # fmt: skip
+                               gateway=self.gateway, venue=self.venue, strategy_blocks=blocks)  # fmt: skip
 
     def _drain(self) -> None:
         queue = self.queue
@@ -255,12 +307,20 @@ class SyncEngine:
         window, post, market = self.config.ticks_in_flight, self.queue.append, self.market
         while self.sent_through < min(self.last, self.done_through + window):
             tick = self.sent_through + 1
+            own, self.own = self.own, {}
             for symbol in self.quoters:
+                if symbol in own:
+                    post((self.quoters[symbol].own, own[symbol]))
                 post((self._quote, (symbol, tick, market.mid_ticks(symbol, tick))))
             post((self._venue_tick, tick))
             self.sent_through = tick
 
-    def _tick_done(self, tick: int) -> None:
+    def _tick_done(self, decision: TickDecision) -> None:
+        own = self.own
+        for state in decision.own:
+            before = own.get(state[0])
+            own[state[0]] = state if before is None or not before[4] else (*state[:4], before[4] + state[4])
+        tick = decision.tick
         self.done_through = max(self.done_through, tick)
         self._fill_window()
 
@@ -268,8 +328,8 @@ class SyncEngine:
 
     def _quote(self, market_tick: tuple[str, int, int]) -> None:
         symbol, tick, mid = market_tick
-        record = self.quoters[symbol].record(tick, mid, self.config.tick_ms)
-        if isinstance(record, _Intent):
+        record = self.quoters[symbol].record(tick, mid, self.config.tick_ms, MarketView.from_mid(mid))
+        if not isinstance(record, _Mark):
             self.queue.append((self._intent, record))
         else:
             self.queue.append((self._mark, record))
@@ -284,14 +344,14 @@ class SyncEngine:
 
     # ------------------------------------------------------------ risk
 
-    def _intent(self, intent: _Intent) -> None:
+    def _intent(self, intent: _Intent | _Levels) -> None:
         self._from_risk(self.risk.intent(intent))
 
     def _mark(self, mark: _Mark) -> None:
         self._from_risk(self.risk.mark(mark))
 
     def _fills_applied(self, forward: Forward) -> None:
-        self._from_risk(self.risk.fills(forward.fills, forward.tick if forward.closes else None))
+        self._from_risk(self.risk.fills(forward.fills, forward.tick if forward.closes else None, ended=forward.ended))
 
     def _freeze_complete(self, done: FreezeDone) -> None:
         self.risk.confirm(done.canceled)
@@ -306,7 +366,7 @@ class SyncEngine:
         for output in outputs:
             if isinstance(output, TickDecision):
                 post((self._replace_quotes, output))
-                post((self._tick_done, output.tick))
+                post((self._tick_done, output))
             elif isinstance(output, Halted):
                 post((self._gateway_freeze, output))
                 post((self._store_freeze, output))
@@ -320,7 +380,9 @@ class SyncEngine:
 
     def _replace_quotes(self, decision: TickDecision) -> None:
         orders = [_Wanted._make(fields) for fields in decision.orders]
-        self._from_store(self.store.replace_quotes(decision.tick, decision.symbols, orders, flatten=decision.flatten))
+        keep = [number for _, number in decision.keep]
+        self._from_store(self.store.replace_quotes(decision.tick, decision.symbols, orders, flatten=decision.flatten,
+                                                   keep=keep))  # fmt: skip
 
     def _store_freeze(self, halted: Halted) -> None:
         self.store.freeze(halted.tick)

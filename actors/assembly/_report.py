@@ -56,6 +56,8 @@ class ReportParts:
     """A resumed run's counts of what the venue's word added to its journals (``recovery.Rebuilt.as_report``)."""
     live: Mapping[str, Any] | None = None
     """A live market's section (:meth:`System.live_report`)."""
+    strategy_blocks: Mapping[str, int] | None = None
+    """The quoters' blocked ticks by reason, summed (``System.quoter_blocks``)."""
 
 
 def build_report(system: System) -> dict[str, Any]:
@@ -67,6 +69,7 @@ def build_report(system: System) -> dict[str, Any]:
         system.config, system.instruments, system.recording, system.resumed_after_tick, store, risk, gateway,
         system.runtime.stats, system.recovered.rebuilt.as_report() if system.recovered is not None else None,
         system.live_report(),
+        system.quoter_blocks(),
     )  # fmt: skip
     return assemble_report(parts)
 
@@ -80,6 +83,7 @@ def report_of_cores(
     risk: RiskRound,
     gateway: GatewayCore,
     venue: object,
+    strategy_blocks: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """The report of a run's cores, with no actor around them (the synchronous baseline, ``_baseline``).
 
@@ -89,7 +93,7 @@ def report_of_cores(
     """
     parts = ReportParts(
         config, instruments, recording, None, StoreSnapshot.of(store), risk.snapshot(),
-        GatewaySnapshot.of(gateway, venue), RuntimeStats(),
+        GatewaySnapshot.of(gateway, venue), RuntimeStats(), strategy_blocks=strategy_blocks,
     )  # fmt: skip
     return assemble_report(parts)
 
@@ -120,11 +124,13 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
         },
         "orders": {
             "placed": store.placed,
+            "kept": store.kept,
             "filled": counts.get(OrderState.FILLED.value, 0),
             "canceled": counts.get(OrderState.CANCELED.value, 0),
             "rejected": counts.get(OrderState.REJECTED.value, 0),
             "open": open_orders,
             "risk_blocks": risk.risk_blocks,
+            "strategy_blocks": dict(sorted((parts.strategy_blocks or {}).items())),
             "partially_filled_then_canceled": store.partially_filled_then_canceled,
             "duplicate_fills_ignored": store.duplicate_fills,
         },

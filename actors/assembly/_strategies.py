@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from actors.core._strategy import BUILTINS, COMMON_FROM_CONFIG, ParamValue, Strategy
+from actors.core._strategy import reads_own_state as _reads_own_state
 from actors.core._types import Instrument
 
 Params = tuple[tuple[str, ParamValue], ...]
@@ -94,6 +95,11 @@ def parameters(cls: type[Strategy], params: Params, general: Mapping[str, float]
             values[name] = general[name]
     values.update(params)
     return values
+
+
+def reads_own_state(spec: str) -> bool:
+    """Whether the strategy ``spec`` names reads its position, orders or fills (the engine carries them only then)."""
+    return _reads_own_state(load(spec))
 
 
 def factory(spec: str, params: Params, general: Mapping[str, float]) -> Callable[[Instrument], Strategy]:

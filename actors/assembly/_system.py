@@ -25,7 +25,7 @@ from actors.assembly._recovery import (
 )
 from actors.core._clock import FrozenClock
 from actors.core._orders import OrderStore
-from actors.core._risk import RiskEngine, RiskLimits
+from actors.core._risk import RiskEngine, RiskLimits, client_number
 from actors.core._types import Instrument
 from actors.markets._data import MarketDataSource, RandomWalkMarket
 from actors.markets.live._session import LiveSession
@@ -160,6 +160,11 @@ class System:
         recovered = self.recovered
         if engine.halted and limits.flatten_on_halt:  # flattening orders open at the kill: canceled as the window ends
             engine.flattening = {order.symbol for order in store.open_orders()}
+        elif not engine.halted:  # what rests at the kill is what risk may keep
+            for order in store.open_orders():
+                if not order.cancel_requested:
+                    engine.rest(order.symbol, client_number(order.client_id), int(order.side), order.price_ticks,
+                                order.remaining_lots)  # fmt: skip
         resumed = recovered is not None and (recovered.records > 0 or venue_tick > 0)
         tick = self._start_tick(venue_tick) if resumed else 0
         if resumed:
@@ -221,6 +226,7 @@ class System:
             journal=recovered.risk_journal if recovered else None,
             risk_blocks=recovered.risk_blocks if recovered else 0,
             telemetry=self.telemetry,
+            own=strategies.reads_own_state(config.strategy),
         )
 
     def _fill_model(self) -> FillModel | None:
@@ -427,6 +433,14 @@ class System:
     def gateway_snapshot(self) -> GatewaySnapshot:
         """The gateway's counters, once the system is idle."""
         return self._ask_snapshot(GATEWAY, GatewaySnapshot)
+
+    def quoter_blocks(self) -> dict[str, int]:
+        """Every quoter's blocked ticks by reason, summed (sorted by reason), once the system is idle."""
+        total: dict[str, int] = {}
+        for symbol in self.config.symbols:
+            for reason, count in (self.quoter_snapshot(symbol).blocked or {}).items():
+                total[reason] = total.get(reason, 0) + count
+        return dict(sorted(total.items()))
 
     def quoter_snapshot(self, symbol: str) -> QuoterSnapshot:
         """One quoter's state, once the system is idle."""

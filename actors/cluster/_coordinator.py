@@ -12,7 +12,8 @@ exactly what one process decides.  What it adds is per shard:
   when every shard's store has closed *t* (risk applies each tick's fills in
   symbol order, so the shards' arrival order changes nothing);
 - each ``ReplaceQuotes`` split by symbol, one part for every shard each tick
-  (empty or not: each shard's store sends its gateway one request per tick);
+  (empty or not: each shard's store sends its gateway one request per tick),
+  with its kept orders, and each ``TickDone`` with its symbols' own states;
 - a halt's freeze is confirmed when every shard's store has confirmed it;
 - a restarted shard's venue is reconciled against the positions of its
   symbols only.
@@ -26,12 +27,12 @@ from loguru import logger
 
 from actors.cluster._records import BROADCAST, BatchInbox, Rejoin, ShardBatch
 from actors.cluster._uplink import BATCH_BYTES
-from actors.core._risk import RiskEngine
+from actors.core._risk import OwnState, RiskEngine
 from actors.core._risk_round import Halted, Resumed, TickDecision
 from actors.roles._addresses import FEED, GATEWAY, STORE
 from actors.roles._risk_monitor import RiskMonitor
 from actors.runtime._actor import handles
-from actors.wire._codec import Message, WireError, decode, encode
+from actors.wire._codec import Message, WireError, decode, encode, encode_fields
 from actors.wire._messages import (
     FillsApplied,
     Freeze,
@@ -40,6 +41,7 @@ from actors.wire._messages import (
     Mark,
     OrderFields,
     QuoteIntent,
+    QuoteLevels,
     QuoterStopped,
     Resume,
     TickDone,
@@ -55,9 +57,9 @@ class CoordinatorRisk(RiskMonitor):
     """The risk monitor of a sharded run: the same decisions, its records to and from the shards in batches."""
 
     def __init__(self, engine: RiskEngine, shards: Sequence[Sequence[str]], ports: Sequence[Port], *,
-                 final_tick: int) -> None:  # fmt: skip
+                 final_tick: int, own: bool = False) -> None:  # fmt: skip
         symbols = [symbol for part in shards for symbol in part]
-        super().__init__(engine, symbols, final_tick=final_tick)
+        super().__init__(engine, symbols, final_tick=final_tick, own=own)
         self.shards = [tuple(part) for part in shards]
         self.shard_of = {symbol: index for index, part in enumerate(shards) for symbol in part}
         self.ports = list(ports)
@@ -98,7 +100,7 @@ class CoordinatorRisk(RiskMonitor):
     def _from_shard(self, shard: int, record: Message) -> None:
         """One record of a shard's batch, handed to risk's round as the one process's risk takes it."""
         round_ = self.round
-        if isinstance(record, QuoteIntent):
+        if isinstance(record, (QuoteIntent, QuoteLevels)):
             self.perform(round_.intent(record))
         elif isinstance(record, Mark):
             self.perform(round_.mark(record))
@@ -128,7 +130,7 @@ class CoordinatorRisk(RiskMonitor):
         if applied.closes:
             self.closed[shard] = max(self.closed[shard], applied.tick)
             closes = min(self.closed)
-        self.perform(self.round.fills(applied.fills, closes))
+        self.perform(self.round.fills(applied.fills, closes, ended=applied.ended))
 
     def _shard_confirmed(self, shard: int, done: FreezeComplete) -> None:
         """One shard's store confirms the freeze; the freeze is confirmed when every shard's has."""
@@ -159,6 +161,8 @@ class CoordinatorRisk(RiskMonitor):
         self.inboxes[shard].expect(self.inboxes[shard].incarnation + 1)  # the dead one's late batches: refused
         self.fill_seq[shard] = 0
         engine = self.engine
+        if engine.track_own:
+            engine.own_changed.update(self.shards[shard])  # its new feed knows nothing: the next decision says all
         halt = self.round.halt_in_force()
         keep = engine.halt_resumable or engine.limits.flatten_on_halt
         freeze = (halt.tick, halt.reason) if halt is not None else (0, "")
@@ -192,14 +196,21 @@ class CoordinatorRisk(RiskMonitor):
         shard_of = self.shard_of
         mine: list[list[str]] = [[] for _ in self.shards]
         theirs: list[list[OrderFields]] = [[] for _ in self.shards]
+        kept: list[list[int]] = [[] for _ in self.shards]
+        own: list[list[OwnState]] = [[] for _ in self.shards]
         for symbol in decision.symbols:
             mine[shard_of[symbol]].append(symbol)
         for order in decision.orders:
             theirs[shard_of[order[0]]].append(order)
+        for symbol, number in decision.keep:
+            kept[shard_of[symbol]].append(number)
+        for state in decision.own:
+            own[shard_of[state[0]]].append(state)
         tick, blocks, flatten = decision.tick, decision.blocks, decision.flatten
-        done = encode(TickDone(tick))
         for shard in range(len(self.shards)):
-            parts = encode_replace(tick, mine[shard], theirs[shard], blocks if shard == 0 else 0, flatten)
+            shard_blocks = blocks if shard == 0 else 0
+            parts = encode_replace(tick, mine[shard], theirs[shard], shard_blocks, flatten, keep=kept[shard])
+            done = encode_fields(TickDone, (tick, tuple(own[shard])))
             self._send_batch(shard, [*((STORE, data) for data in parts), (FEED, done)])
 
     def _send_batch(self, shard: int, records: list[tuple[str, bytes]]) -> None:

@@ -13,12 +13,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from actors.assembly import _strategies as strategies
 from actors.assembly._config import ShadowConfig
 from actors.assembly._market_setup import settle
 from actors.assembly._report import ReportParts, assemble_report, render
 from actors.assembly._system import STALL_S, operator_request, risk_limits
 from actors.cluster._coordinator import CoordinatorRisk, Port
-from actors.cluster._merge import empty_snapshot, merged_gateway, merged_stats, merged_store, unpack
+from actors.cluster._merge import (
+    empty_snapshot,
+    merged_gateway,
+    merged_stats,
+    merged_store,
+    merged_strategy_blocks,
+    unpack,
+)
 from actors.cluster._shard import ShardFigures, hosted_runtime
 from actors.core._risk import RiskEngine
 from actors.core._trading_state import HaltKind
@@ -76,7 +84,8 @@ class Coordinator:
         self.shards = [list(part) for part in shards]
         self.runtime = create_runtime(hosted_runtime(config.runtime))
         engine = RiskEngine(risk_limits(config), self.instruments)
-        self.runtime.spawn(CoordinatorRisk, RISK, engine, self.shards, ports, final_tick=config.iterations)
+        self.runtime.spawn(CoordinatorRisk, RISK, engine, self.shards, ports, final_tick=config.iterations,
+                           own=strategies.reads_own_state(config.strategy))  # fmt: skip
         self.lost: dict[int, float] = {}
         """Shards that do not answer, with when (monotonic) they were found gone."""
         self.given_up_on: set[int] = set()
@@ -267,6 +276,7 @@ class Coordinator:
         report_parts = ReportParts(
             self.config, self.instruments, self.recording, min(resumed) if resumed else None,
             merged_store(parts), self.risk_snapshot(), merged_gateway(parts), merged_stats(parts, self.runtime.stats),
+            strategy_blocks=merged_strategy_blocks(parts),
         )  # fmt: skip
         report = assemble_report(report_parts)
         lost = [shard for shard, data in enumerate(snapshots) if not data]

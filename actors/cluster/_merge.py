@@ -26,7 +26,8 @@ def empty_snapshot() -> dict[str, Any]:
     return {
         "store": {"placed": 0, "counts": {}, "open_orders": [], "frozen": True, "duplicate_fills": 0,
                   "unknown_fills": 0, "partially_filled_then_canceled": 0, "illegal_transitions": 0,
-                  "refused_after_freeze": 0},
+                  "refused_after_freeze": 0, "kept": 0},
+        "strategy_blocks": {},
         "gateway": {"frozen": True, "places": 0, "cancels": 0, "exchange_errors": 0, "refused_after_freeze": 0,
                     "reconciled": 0, "faults_injected": {}, "market_through": 0, "venue_open": -1,
                     "mass_cancel_rounds": 0, "mass_cancel_error": "shard lost"},
@@ -58,7 +59,13 @@ def merged_store(parts: Sequence[dict[str, Any]]) -> StoreSnapshot:
         illegal_transitions=sum(store["illegal_transitions"] for store in stores),
         refused_after_freeze=sum(store["refused_after_freeze"] for store in stores),
         freeze_confirmed_at=None,
+        kept=sum(store.get("kept", 0) for store in stores),
     )
+
+
+def merged_strategy_blocks(parts: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Every shard's quoters' blocked ticks by reason, summed."""
+    return _sum_maps([part.get("strategy_blocks", {}) for part in parts])
 
 
 def merged_gateway(parts: Sequence[dict[str, Any]]) -> GatewaySnapshot:

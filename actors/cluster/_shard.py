@@ -202,7 +202,9 @@ class Shard:
                 "frozen": store.frozen, "duplicate_fills": store.duplicate_fills, "unknown_fills": store.unknown_fills,
                 "partially_filled_then_canceled": store.partially_filled_then_canceled,
                 "illegal_transitions": store.illegal_transitions, "refused_after_freeze": store.refused_after_freeze,
+                "kept": store.kept,
             },
+            "strategy_blocks": self.system.quoter_blocks(),
             "gateway": {
                 "frozen": gateway.frozen, "places": gateway.places, "cancels": gateway.cancels,
                 "exchange_errors": gateway.exchange_errors, "refused_after_freeze": gateway.refused_after_freeze,

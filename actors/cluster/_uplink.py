@@ -25,6 +25,7 @@ from actors.wire._messages import (
     FreezeRequest,
     Mark,
     QuoteIntent,
+    QuoteLevels,
     QuoterStopped,
     VenueState,
 )
@@ -64,6 +65,11 @@ class UpLink(MessageActor):
     def on_quote_intent(self, intent: QuoteIntent) -> None:
         """A quoter's record of a tick: batched until the shard's tick is complete."""
         self._tick_record(intent, intent.tick)
+
+    @handles(QuoteLevels)
+    def on_quote_levels(self, levels: QuoteLevels) -> None:
+        """A quoter's record of a tick with more than one level a side: as an intent."""
+        self._tick_record(levels, levels.tick)
 
     @handles(Mark)
     def on_mark(self, mark: Mark) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import heapq
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from actors.core._exchange import CancelOutcome
@@ -166,6 +166,8 @@ class OrderStore:
         self._terminal: deque[tuple[int, str]] = deque()
         self._retries: list[tuple[int, str]] = []
         self.forgotten = 0
+        self.kept = 0
+        """Open orders a replace kept, being wanted again (the report's ``orders.kept``)."""
 
     # ------------------------------------------------------------ commands
 
@@ -181,7 +183,7 @@ class OrderStore:
         if qty_lots <= 0 or price_ticks <= 0:
             raise ValueError(f"order needs a positive price and quantity, got {price_ticks} x {qty_lots}")
         number = number or self.highest_number + 1
-        client_id = f"{self.id_prefix}{number:0{self.id_width}d}"
+        client_id = self.client_id_of(number)
         if client_id in self._orders:
             raise ValueError(f"client id {client_id} is taken")
         if self.journal is not None:
@@ -362,14 +364,20 @@ class OrderStore:
         orders: list[tuple[str, Side, int, int]],
         tick: int,
         numbers: Sequence[int] = (),
+        keep: Collection[str] = (),
     ) -> tuple[list[Order], list[Order]]:
-        """Cancel/replace: request cancels of the symbols' open orders, then create ``orders``.
+        """Cancel/replace: request cancels of the symbols' open orders but those in ``keep``, then create ``orders``.
 
         ``numbers``: the client id number of each order (risk's); none: the store numbers them.
+        ``keep``: client ids of orders wanted again (:attr:`kept` counts those still open, not being canceled).
         Returns (orders whose cancel should be sent now, new orders).  Orders
         still waiting for their ack are only marked; their cancel goes out with the ack.
         """
-        to_cancel = [o for s in symbols for o in self.open_orders(s) if self.request_cancel(o.client_id)]
+        if keep:
+            self.kept += sum(1 for s in symbols for o in self.open_orders(s)
+                             if o.client_id in keep and not o.cancel_requested)  # fmt: skip
+        to_cancel = [o for s in symbols for o in self.open_orders(s)
+                     if o.client_id not in keep and self.request_cancel(o.client_id)]  # fmt: skip
         numbered = numbers or [0] * len(orders)
         created = [self.create(symbol, side, price, lots, tick, number=number)
                    for (symbol, side, price, lots), number in zip(orders, numbered, strict=True)]  # fmt: skip
@@ -430,6 +438,10 @@ class OrderStore:
         return None
 
     # ------------------------------------------------------------ queries
+
+    def client_id_of(self, number: int) -> str:
+        """The client id of number ``number`` (risk numbers the orders it approves)."""
+        return f"{self.id_prefix}{number:0{self.id_width}d}"
 
     def get(self, client_id: str) -> Order | None:
         """The order with ``client_id``, or None (never created, or forgotten)."""

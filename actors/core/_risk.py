@@ -22,7 +22,7 @@ exactly as before they existed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -98,6 +98,10 @@ class Execution(Protocol):
     """What risk reads of a fill: a core :class:`Fill`, or the wire's item as it came (no copy per fill)."""
 
     @property
+    def client_id(self) -> str: ...
+    @property
+    def tick(self) -> int: ...
+    @property
     def symbol(self) -> str: ...
     @property
     def side(self) -> int: ...
@@ -108,7 +112,12 @@ class Execution(Protocol):
 
 
 class QuoteSides(Protocol):
-    """Both sides of a quote: a core :class:`Quote`, or a quoter's intent as it came (no copy per tick)."""
+    """Both sides of a quote: a core :class:`Quote`, or a quoter's intent as it came (no copy per tick).
+
+    The best level of each side; a side with 0 lots is empty (its price is
+    the touch a flattening order would use).  A quote with more than one
+    level a side also has ``levels`` (:func:`levels_of`).
+    """
 
     @property
     def bid_ticks(self) -> int: ...
@@ -118,6 +127,55 @@ class QuoteSides(Protocol):
     def ask_ticks(self) -> int: ...
     @property
     def ask_lots(self) -> int: ...
+
+
+LevelFields = tuple[int, int, int]
+"""One level a quote wants: side (+1 buy, -1 sell), price ticks, lots."""
+
+
+def levels_of(quote: QuoteSides) -> tuple[LevelFields, ...]:
+    """Every level ``quote`` wants, bids then asks, best first: its ``levels`` if it has them, else its best of each
+    side (a side with 0 lots left out)."""
+    levels: tuple[LevelFields, ...] | None = getattr(quote, "levels", None)
+    if levels is not None:
+        return levels
+    if quote.bid_lots:
+        if quote.ask_lots:
+            return ((1, quote.bid_ticks, quote.bid_lots), (-1, quote.ask_ticks, quote.ask_lots))
+        return ((1, quote.bid_ticks, quote.bid_lots),)
+    return ((-1, quote.ask_ticks, quote.ask_lots),) if quote.ask_lots else ()
+
+
+def client_number(client_id: str) -> int:
+    """The number of a client id (its trailing digits: ``CLI00000012`` is 12); 0 if it has none."""
+    digits = client_id[len(client_id.rstrip("0123456789")) :]
+    return int(digits) if digits else 0
+
+
+class Resting:
+    """One order risk knows to rest for a symbol: placed by a decision, wanted since, not filled, rejected or
+    canceled (:attr:`RiskEngine.resting`)."""
+
+    __slots__ = ("number", "side", "price_ticks", "remaining_lots")
+
+    def __init__(self, number: int, side: int, price_ticks: int, remaining_lots: int) -> None:
+        self.number = number
+        self.side = side
+        self.price_ticks = price_ticks
+        self.remaining_lots = remaining_lots
+
+    def fields(self) -> LevelFields:
+        """(side, price ticks, lots left)."""
+        return (self.side, self.price_ticks, self.remaining_lots)
+
+
+OwnState = tuple[str, int, int, tuple[int, ...], tuple[int, ...]]
+"""What a symbol's strategy is told of itself after a decision (:meth:`RiskEngine.take_own`): symbol, position
+lots, average price in millionths of a tick, resting orders as flat (side, price, lots left) triples, and the fills
+since the last one as flat (side, price, lots, tick) quadruples."""
+
+AVG_SCALE = 1_000_000
+"""The average price travels as an integer of millionths of a tick (no float on the wire)."""
 
 
 class RiskEngine:
@@ -159,6 +217,77 @@ class RiskEngine:
         self.orders_numbered = 0
         """The client id number of the last order approved: orders are numbered in the order risk approves them."""
         self._pnl: dict[str, PnlLine] = {}
+        self.resting: dict[str, list[Resting]] = {}
+        """What rests of each symbol as risk knows it, in the order placed: what its decisions placed or kept, less
+        what filled, and what the store said ended otherwise (rejected, canceled unasked: :meth:`forget`).  A wanted
+        level equal to one of them (side, price, lots left) is kept rather than replaced, and is not checked again."""
+        self._resting_symbol: dict[int, str] = {}
+        """The symbol of each resting order, by client id number."""
+        self.kept: list[tuple[str, int]] = []
+        """The orders the last :meth:`approve_quotes` kept: (symbol, client id number)."""
+        self.orders_kept = 0
+        self.track_own = False
+        """Collect what each symbol's strategy is told of itself (:meth:`take_own`); off, nothing is collected."""
+        self.own_changed: set[str] = set()
+        self._own_fills: dict[str, list[int]] = {}
+        self._avg: dict[str, PnlLine] = {}
+        """Each symbol's position at its average price in ticks (the strategy's ``avg_price_ticks``)."""
+
+    # ------------------------------------------------------------ what rests
+
+    def rest(self, symbol: str, number: int, side: int, price_ticks: int, lots: int) -> None:
+        """An order a decision placed: it rests from now on, as far as risk knows."""
+        self.resting.setdefault(symbol, []).append(Resting(number, side, price_ticks, lots))
+        self._resting_symbol[number] = symbol
+        if self.track_own:
+            self.own_changed.add(symbol)
+
+    def forget(self, client_ids: Iterable[str]) -> None:
+        """Orders that ended other than by a fill or a cancel risk asked for (rejected, canceled unasked): gone."""
+        for client_id in client_ids:
+            self._drop(client_number(client_id))
+
+    def _drop(self, number: int) -> Resting | None:
+        symbol = self._resting_symbol.pop(number, None)
+        if symbol is None:
+            return None
+        orders = self.resting[symbol]
+        for index, order in enumerate(orders):
+            if order.number == number:
+                del orders[index]
+                if not orders:
+                    del self.resting[symbol]
+                if self.track_own:
+                    self.own_changed.add(symbol)
+                return order
+        return None
+
+    def pull(self, symbols: Iterable[str]) -> None:
+        """The symbols' resting orders are all canceled (a tick decided blind or at its deadline)."""
+        for symbol in symbols:
+            orders = self.resting.pop(symbol, None)
+            if orders:
+                for order in orders:
+                    self._resting_symbol.pop(order.number, None)
+                if self.track_own:
+                    self.own_changed.add(symbol)
+
+    def pull_all(self) -> None:
+        """Every resting order is canceled (a halt, a decision abandoned)."""
+        self.pull(list(self.resting))
+
+    def take_own(self) -> list[OwnState]:
+        """What each symbol's strategy is told of itself, for the symbols whose position, orders or fills changed
+        since the last call, in symbol order (then none has changed)."""
+        changed, self.own_changed = sorted(self.own_changed), set()
+        fills, self._own_fills = self._own_fills, {}
+        states: list[OwnState] = []
+        for symbol in changed:
+            line = self._avg.get(symbol)
+            average = round(line.average_usd * AVG_SCALE) if line is not None else 0
+            resting = tuple(v for order in self.resting.get(symbol, ()) for v in order.fields())
+            states.append((symbol, self._positions.get(symbol, 0), average, resting, tuple(fills.get(symbol, ()))))
+        return states
 
     def number_orders(self, count: int) -> range:
         """Client id numbers for ``count`` orders just approved (docs/DESIGN.md, "Ids")."""
@@ -386,29 +515,65 @@ class RiskEngine:
         return fit
 
     def approve_quotes(self, quotes: Mapping[str, QuoteSides]) -> tuple[list[tuple[str, Side, int, int]], int]:
-        """Check both sides of every quote in sorted symbol order.
+        """Keep what rests and is wanted again, check what is new, in sorted symbol order.
 
-        Returns the approved orders as (symbol, side, price ticks, lots) and
-        the number of blocked sides, each counted by kind.  Sorted order
-        makes the outcome of limits that compare symbols independent of the
-        order quotes arrived in.
+        Each symbol's wanted levels (:func:`levels_of`) are compared with what
+        rests of it (:attr:`resting`): a level equal to a resting order (side,
+        price, lots left) keeps it, unchecked (:attr:`kept`); the resting
+        orders no level wants are dropped (the store cancels them); each
+        other level is a new order, and only those are checked.  Returns the
+        approved new orders as (symbol, side, price ticks, lots) and the
+        number of blocked levels, each counted by kind.  Sorted order makes
+        the outcome of limits that compare symbols independent of the order
+        quotes arrived in.
         """
         approved: list[tuple[str, Side, int, int]] = []
+        kept: list[tuple[str, int]] = []
+        self.kept = kept
         blocked = 0
         refusal = self._refusal
         counting = self.limits.max_open_orders > 0 or self.limits.max_orders_per_sec > 0
+        resting_of, sides = self.resting, _SIDES
         for symbol in sorted(quotes):
-            quote = quotes[symbol]
-            for side, price, lots in ((BUY, quote.bid_ticks, quote.bid_lots), (SELL, quote.ask_ticks, quote.ask_lots)):
-                kind = refusal(symbol, side, price, lots)
+            wanted: Sequence[LevelFields] = levels_of(quotes[symbol])
+            resting = resting_of.pop(symbol, None)
+            if resting:
+                wanted = self._keep(symbol, wanted, resting)
+            for side, price, lots in wanted:
+                kind = refusal(symbol, sides[side], price, lots)
                 if not kind:
-                    approved.append((symbol, side, price, lots))
+                    approved.append((symbol, sides[side], price, lots))
                     if counting:
                         self._count_approved(symbol)
                 else:
                     blocked += 1
                     self.count_blocks(kind)
+        self.orders_kept += len(kept)
         return approved, blocked
+
+    def _keep(self, symbol: str, wanted: Sequence[LevelFields], resting: list[Resting]) -> list[LevelFields]:
+        """The resting orders of ``symbol`` wanted again stay (in :attr:`kept`); the levels left to place."""
+        left: list[LevelFields] = []
+        free = list(resting)
+        staying: list[Resting] = []
+        for level in wanted:
+            for index, order in enumerate(free):
+                if order.side == level[0] and order.price_ticks == level[1] and order.remaining_lots == level[2]:
+                    staying.append(free.pop(index))
+                    break
+            else:
+                left.append(level)
+        for order in free:
+            self._resting_symbol.pop(order.number, None)
+        if staying:
+            staying.sort(key=_number_of)
+            self.resting[symbol] = staying
+            self.kept.extend((symbol, order.number) for order in staying)
+            if self.limits.max_open_orders > 0:
+                self._resting[symbol] = self._resting.get(symbol, 0) + len(staying)
+        if self.track_own and (free or left):
+            self.own_changed.add(symbol)
+        return left
 
     def flatten(
         self, tick: int, touches: Mapping[str, QuoteSides], *, confirmed: bool, last: bool
@@ -499,6 +664,32 @@ class RiskEngine:
         line.apply(side * fill.qty_lots, instrument.price_usd(fill.price_ticks), instrument.lot_float)
         self.fills_applied += 1
         self._refresh_notional(fill.symbol)
+        if self._resting_symbol:
+            self._filled(client_number(fill.client_id), fill.qty_lots)
+        if self.track_own:
+            self._own(fill, side)
+
+    def _filled(self, number: int, lots: int) -> None:
+        """A resting order filled: fewer lots left, or gone."""
+        symbol = self._resting_symbol.get(number)
+        if symbol is None:
+            return
+        for order in self.resting[symbol]:
+            if order.number == number:
+                order.remaining_lots -= lots
+                if order.remaining_lots <= 0:
+                    self._drop(number)
+                return
+
+    def _own(self, fill: Execution, side: int) -> None:
+        """The fill for the symbol's strategy: its fills since the last call, its average price in ticks."""
+        symbol = fill.symbol
+        self.own_changed.add(symbol)
+        self._own_fills.setdefault(symbol, []).extend((side, fill.price_ticks, fill.qty_lots, fill.tick))
+        line = self._avg.get(symbol)
+        if line is None:
+            line = self._avg[symbol] = PnlLine()
+        line.apply(side * fill.qty_lots, float(fill.price_ticks), 1.0)
 
     def adopt_position(self, symbol: str, lots: int) -> int:
         """Take ``lots`` as the symbol's position, the venue's word, when no fill the engine knows explains it.
@@ -568,6 +759,7 @@ class RiskEngine:
         self.halted_at = tick
         self.halt_resumable = resumable
         self.reduce_only, self.reduce_all = frozenset(), False
+        self.pull_all()  # the halt's mass cancel takes every order
         return True
 
     def make_final(self, tick: int, reason: str) -> None:
@@ -592,6 +784,7 @@ class RiskEngine:
         """
         transition = self.states.restore(transition)
         if transition.target is TradingState.HALTED:
+            self.pull_all()
             self.halts += 1
             self.halt_reason = transition.reason
             self.halted_at = transition.tick
@@ -667,6 +860,14 @@ class _EdgeSum:
 
 def _symbol_of(fill: Execution) -> str:
     return fill.symbol
+
+
+def _number_of(order: Resting) -> int:
+    return order.number
+
+
+_SIDES = {1: BUY, -1: SELL}
+"""A level's side as risk's :class:`Side`, looked up (the wire's int as it came)."""
 
 
 def _fields(line: PnlLine) -> tuple[int, float, float, float]:

@@ -35,7 +35,7 @@ from typing import Protocol
 
 from actors.core._journal_records import Decided, Final, RiskRecord, StateMove
 from actors.core._pnl import PnlLine
-from actors.core._risk import BLIND, Execution, QuoteSides, RiskEngine
+from actors.core._risk import BLIND, Execution, OwnState, QuoteSides, RiskEngine
 from actors.core._trading_state import HaltKind, Transition, halt_kind
 from actors.core._types import Side
 
@@ -106,7 +106,12 @@ class Resumed:
 class TickDecision:
     """The decision of ``tick``: the symbols whose quotes are replaced, the orders that replace them, the blocks.
 
-    ``flatten``: the orders are a halt's flattening orders.
+    ``flatten``: the orders are a halt's flattening orders.  ``keep``: the
+    resting orders of those symbols wanted again, (symbol, client id
+    number): the store cancels the symbols' other orders.  ``own``: what
+    each symbol's strategy is told of itself as of this decision, for the
+    symbols where it changed (:meth:`RiskEngine.take_own`; the feed hands
+    it to the quoter with tick ``tick + ticks_in_flight``).
     """
 
     tick: int
@@ -114,6 +119,8 @@ class TickDecision:
     orders: Sequence[OrderFields]
     blocks: int
     flatten: bool = False
+    keep: Sequence[tuple[str, int]] = ()
+    own: Sequence[OwnState] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +191,17 @@ class RiskRound:
         paced: bool = False,
         journaled: bool = False,
         risk_blocks: int = 0,
+        own: bool = False,
     ) -> None:
         """``paced``: every tick has a decision deadline (:class:`ArmDeadline`); ``journaled``: decisions and
-        moves are written ahead (:class:`WriteAhead`); ``risk_blocks``: counted before a crash."""
+        moves are written ahead (:class:`WriteAhead`); ``risk_blocks``: counted before a crash; ``own``: each
+        decision says what each symbol's strategy is told of itself (:attr:`TickDecision.own`), every symbol's
+        at the first decision."""
         self.engine = engine
         self.symbols = frozenset(symbols)
+        if own:
+            engine.track_own = True
+            engine.own_changed.update(self.symbols)
         self.stopped: dict[str, int] = {}
         """Quoters gone for good, with the last tick each sent."""
         self.intents: dict[int, dict[str, Quoted]] = {}
@@ -270,11 +283,15 @@ class RiskRound:
             yield from self._arm(tick)
         yield from self._decide_ready()
 
-    def fills(self, fills: Sequence[Execution], closes: int | None, *, seq: int | None = None) -> Iterator[Output]:
+    def fills(self, fills: Sequence[Execution], closes: int | None, *, seq: int | None = None,
+              ended: Sequence[str] = ()) -> Iterator[Output]:  # fmt: skip
         """Fills for the next decision; ``closes``: the tick whose fills are now complete.
 
         ``seq`` numbers the store's records, so a copy delivered twice is
-        recognised (None: the caller recognises them).  Once the final tick
+        recognised (None: the caller recognises them).  ``ended``: client ids
+        of orders that ended other than by a fill or a cancel risk asked for
+        (rejected, canceled unasked): they rest no more
+        (:meth:`RiskEngine.forget`), before the next decision as the fills.  Once the final tick
         is decided, no mark moves any more: fills (those a halt's mass
         cancel brings) are applied as they come.
         """
@@ -284,6 +301,8 @@ class RiskRound:
                 return
             self.last_seq = seq
         self.unapplied.extend(fills)
+        if ended:
+            self.engine.forget(ended)
         if closes is not None:
             self.closed_through = max(self.closed_through, closes)
             yield from self._arm(closes)
@@ -374,7 +393,8 @@ class RiskRound:
         if tick is None:
             return None
         self.decided_through = max(self.decided_through, tick)
-        return TickDecision(tick, sorted(self.symbols - self.stopped.keys()), (), 0)
+        self.engine.pull_all()
+        return TickDecision(tick, sorted(self.symbols - self.stopped.keys()), (), 0, own=self._own())
 
     def halt_in_force(self) -> Halted | None:
         """The halt trading is in, as it was announced (for a shard that was away when it was); None: trading."""
@@ -462,17 +482,11 @@ class RiskRound:
             yield from self._resumed(tick, resumed)
         engine.update_reducing(tick)
         self.decided_through = tick
-        quotes: Mapping[str, Quoted] = {} if engine.halted else quoting
-        approved: list[tuple[str, Side, int, int]] = []
         before = dict(engine.blocks_by_reason)
-        if self.closed_through < tick:  # blind
-            blocks = 2 * len(quotes)
-            engine.count_blocks(BLIND, blocks)
-        else:
-            approved, blocks = engine.approve_quotes(quotes) if quotes else ([], 0)
-        pulled = sorted(self.symbols - self.stopped.keys()) if at_deadline and not engine.halted else sorted(quotes)
+        pulled, approved, blocks, keep = self._approve(tick, {} if engine.halted else quoting, at_deadline)
         stale = self.pulls.pop(tick, None)
-        if stale and not engine.halted and not at_deadline:
+        if stale and not engine.halted and not at_deadline:  # a live market gone stale: its resting orders go too
+            engine.pull(symbol for symbol in sorted(stale) if symbol not in quoting)
             pulled = sorted(stale.union(pulled))
         flatten = self._flatten(tick, quoting)
         if flatten is not None:
@@ -484,11 +498,46 @@ class RiskRound:
             yield from self.halt(HaltKind.JOURNAL, self.journal_failed, tick)  # first: the store refuses its orders
         flattening = flatten is not None
         orders = self._order_fields(approved, flattening=flattening)
+        if not flattening and not engine.halted:
+            rest = engine.rest
+            for symbol, side, price, lots, _, number in orders:
+                rest(symbol, number, side, price, lots)
         yield Figures(tick)
         self.decision_owed = None
-        yield TickDecision(tick, pulled, orders, blocks, flattening)
+        yield TickDecision(tick, pulled, orders, blocks, flattening, keep, self._own())
         if tick == self.final_tick:
             yield from self._halts_due(tick, everything=True)  # a quoter that gave up at the last tick
+
+    def _approve(
+        self, tick: int, quotes: Mapping[str, Quoted], at_deadline: bool
+    ) -> tuple[list[str], list[tuple[str, Side, int, int]], int, list[tuple[str, int]]]:
+        """The symbols whose quotes are replaced, the new orders approved, the blocks, and the orders kept.
+
+        Blind, every quote is pulled (every side counted as a risk block);
+        at the deadline, every symbol without an intent has its orders pulled.
+        """
+        engine = self.engine
+        approved: list[tuple[str, Side, int, int]] = []
+        keep: list[tuple[str, int]] = []
+        if self.closed_through < tick:  # blind
+            blocks = 2 * len(quotes)
+            engine.count_blocks(BLIND, blocks)
+            engine.pull(quotes)
+        elif quotes:
+            approved, blocks = engine.approve_quotes(quotes)
+            keep = engine.kept
+        else:
+            blocks = 0
+        if at_deadline and not engine.halted:
+            pulled = sorted(self.symbols - self.stopped.keys())
+            engine.pull(symbol for symbol in pulled if symbol not in quotes)  # no intent: every order canceled
+        else:
+            pulled = sorted(quotes)
+        return pulled, approved, blocks, keep
+
+    def _own(self) -> tuple[OwnState, ...]:
+        """What the strategies are told of themselves after this decision, where it changed (none if not asked)."""
+        return tuple(self.engine.take_own()) if self.engine.track_own else ()
 
     def _take_inputs(self, tick: int) -> tuple[dict[str, Quoted], list[tuple[str, int]]]:
         """The intents of ``tick`` in symbol order (sorted once: the decision's later sorts find them so), and the

@@ -155,11 +155,17 @@ class AskStatus:
 
 @dataclass(frozen=True, slots=True)
 class Forward:
-    """Fills applied for the first time, for risk (``FillsApplied``); ``closes``: they close tick ``tick``."""
+    """Fills applied for the first time, for risk (``FillsApplied``); ``closes``: they close tick ``tick``.
+
+    ``ended``: orders that ended other than by a fill or a cancel risk asked
+    for (rejected, canceled unasked, gone before risk's keep came), so risk
+    counts them resting no more.
+    """
 
     tick: int
     fills: tuple[Fill, ...]
     closes: bool
+    ended: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,14 +230,22 @@ class StoreCore:
         self.awaiting: deque[tuple[int, tuple[str, ...]]] = deque()
         """(deadline tick, client ids) of every request sent, oldest first."""
         self.deadlines_missed = 0
+        self.keeping: frozenset[str] = frozenset()
+        """The client ids the decision under way keeps (its first part says them)."""
+        self.ended: list[str] = []
+        """Orders ended unasked since the last :class:`Forward` (:attr:`Forward.ended`)."""
         self._out: list[Effect] = []
 
     # ------------------------------------------------------------ risk's decisions
 
     def replace_quotes(self, tick: int, symbols: Sequence[str], orders: Sequence[Wanted], *, last: bool = True,
-                       flatten: bool = False) -> list[Effect]:  # fmt: skip
-        """Cancel the symbols' open orders and create the new ones; the tick's request once its ``last`` part came.
+                       flatten: bool = False, keep: Sequence[int] = ()) -> list[Effect]:  # fmt: skip
+        """Cancel the symbols' open orders but those risk keeps, and create the new ones; the tick's request once its
+        ``last`` part came.
 
+        ``keep``: client id numbers of resting orders wanted again (in the
+        decision's first part).  A kept order that is not open any more (it
+        ended on the way) is said ended to risk (:attr:`Forward.ended`).
         The same decision delivered twice is acted on once; frozen, only a
         flattening decision makes orders (the rest are counted as refused).
         """
@@ -242,14 +256,27 @@ class StoreCore:
             return out
         if last:
             self.request_owed = tick
+        if keep:
+            self.keeping = frozenset(map(self.store.client_id_of, keep))
         if self.frozen and not flatten:
             self.refused_after_freeze += len(orders)
         else:
             self.flattening = self.flattening or flatten
             self._replace(tick, symbols, orders)
         if last:
+            if self.keeping:
+                self._kept_gone()
             self._request(tick)
         return out
+
+    def _kept_gone(self) -> None:
+        """Kept orders that are not open any more (or being canceled): ended, for risk."""
+        get = self.store.get
+        for client_id in sorted(self.keeping):
+            order = get(client_id)
+            if order is None or order.state.is_terminal or order.cancel_requested:
+                self.ended.append(client_id)
+        self.keeping = frozenset()
 
     def _replace(self, tick: int, symbols: Sequence[str], orders: Sequence[Wanted]) -> None:
         store = self.store
@@ -259,7 +286,7 @@ class StoreCore:
         for symbol in symbols:
             self.replaced_at[symbol] = tick
         specs = [(o.symbol, Side(o.side), o.price_ticks, o.qty_lots) for o in orders]
-        to_cancel, created = store.replace_quotes(list(symbols), specs, tick, [o.number for o in orders])
+        to_cancel, created = store.replace_quotes(list(symbols), specs, tick, [o.number for o in orders], self.keeping)
         self.tick_cancels.extend(Cancel(o.client_id, o.exchange_order_id) for o in to_cancel if o.exchange_order_id)
         self.tick_places.extend(
             Place(o.client_id, o.symbol, int(o.side), o.price_ticks, o.qty_lots, spec.reduce_only)
@@ -362,7 +389,8 @@ class StoreCore:
                 follow_ups.append(Cancel(order.client_id, ack.exchange_order_id))
         self._follow_up(tick, follow_ups)
         for refusal in rejects:
-            self._guard(store.reject, refusal.client_id, refusal.reason)
+            if self._guard(store.reject, refusal.client_id, refusal.reason) is not None and not self.frozen:
+                self.ended.append(refusal.client_id)  # frozen: risk counts nothing resting already
         for client_id in canceled:
             self._cancel_answered(client_id, True, "")
         for refusal in cancel_failures:
@@ -371,8 +399,8 @@ class StoreCore:
         closes = closes and tick > self.closed_through
         if closes:
             self.closed_through = tick
-        if applied or closes:
-            out.append(Forward(self.closed_through, tuple(applied), closes))
+        if applied or closes or self.ended:
+            out.append(self._forward(applied, closes))
         self._confirm_freeze_if_done()
         return out
 
@@ -509,8 +537,8 @@ class StoreCore:
                                       else "unknown order")  # fmt: skip
             elif verdict is Settle.REJECT:
                 self._guard(store.reject, item.client_id, f"{item.state} at the venue")
-        if fills:
-            out.append(Forward(self.closed_through, tuple(fills), False))
+        if fills or self.ended:
+            out.append(self._forward(fills, False))
         self._follow_up(tick, cancels)
         self._confirm_freeze_if_done()
         return out
@@ -534,15 +562,22 @@ class StoreCore:
 
     # ------------------------------------------------------------ helpers
 
+    def _forward(self, fills: Sequence[Fill], closes: bool) -> Forward:
+        """The fills for risk, with the orders ended unasked since the last."""
+        ended, self.ended = tuple(self.ended), []
+        return Forward(self.closed_through, tuple(fills), closes, ended)
+
     def _cancel_answered(self, client_id: str, ok: bool, reason: str) -> None:
         order = self.store.get(client_id)
         if order is None:
             self._out.append(Log("DEBUG", f"store: cancel of {client_id} answered ({reason or 'ok'}): not an order "
                                           "of ours (an orphan or forgotten)"))  # fmt: skip
             return
-        was_open = order.state.is_open
+        was_open, asked = order.state.is_open, order.cancel_requested
         if self._guard(self.store.cancel_answered, client_id, ok, reason) is None:
             return
+        if not asked and order.state.is_terminal and not self.frozen:
+            self.ended.append(client_id)
         if self.frozen and was_open and order.state is OrderState.CANCELED:
             self.canceled_since_freeze += 1
 

@@ -19,12 +19,14 @@ strategy sees"):
   the book's levels beyond the best (``--market-levels``); on a synthetic
   market the mid alone (``bid_ticks == ask_ticks == mid_ticks``, sizes 0, no
   trades, no levels).
-* ``position_lots``, ``avg_price_ticks``, ``resting`` and ``fills``: the
-  engine does not route them to the quoter yet (they live in risk and the order
-  store), so in a run they are 0, 0.0 and empty on every tick.  They will be
-  given as of risk's decision of tick ``tick - ticks_in_flight`` (the last
-  decision the feed is sure of before it sends ``tick``), which is the same on
-  every runtime and shard count.  The test kit
+* ``position_lots``, ``avg_price_ticks``, ``resting`` and ``fills``: as of
+  risk's decision of tick ``tick - ticks_in_flight`` (the decision whose
+  report lets the feed send ``tick``): the position after the fills that
+  decision applied, its average price, the orders it left resting (kept or
+  placed), and the fills applied since the last call; 0, 0.0 and empty for
+  the first ``ticks_in_flight`` ticks.  The same on every runtime and shard
+  count.  Carried only for a strategy that reads them
+  (:attr:`Strategy.READS_OWN_STATE`).  The test kit
   (:mod:`actors.testing._strategy_harness`) gives whatever its script says.
 
 A strategy that raises is a failed handler of its quoter, supervised like any
@@ -113,8 +115,12 @@ class StrategyFill:
 
 @dataclass(frozen=True, slots=True)
 class StrategyInput:
-    """Everything a strategy is given at one tick, for its one symbol (see the module's docstring for as of when).
+    """Everything a strategy is given at one tick, for its one symbol.
 
+    ``position_lots``, ``avg_price_ticks``, ``resting`` and ``fills`` are as
+    of risk's decision of tick ``tick - ticks_in_flight`` (0, 0.0 and empty
+    before it: the first ``ticks_in_flight`` ticks), the same on every
+    runtime and shard count (docs/STRATEGIES.md, "as of when").
     ``elapsed_ms`` is market time: tick ``t`` is ``(t - 1) * tick_ms`` after
     the run's first tick (with a recorded market a tick is one time bucket),
     never a wall clock.
@@ -129,8 +135,9 @@ class StrategyInput:
     avg_price_ticks: float = 0.0
     """The average price of the open position, in ticks (0.0 when flat)."""
     resting: tuple[RestingOrder, ...] = ()
+    """The orders that decision left resting (kept, or placed by it), with the lots left."""
     fills: tuple[StrategyFill, ...] = ()
-    """The symbol's fills since the last call."""
+    """The symbol's fills applied by risk's decisions since the last call."""
 
     @property
     def symbol(self) -> str:
@@ -268,6 +275,11 @@ class Strategy(ABC):
     name: ClassVar[str] = ""
     """The name ``--strategy`` knows a built-in by (a user strategy is named by ``module:Class``)."""
     PARAMS: ClassVar[tuple[Param, ...]] = ()
+    READS_OWN_STATE: ClassVar[bool] = True
+    """Whether :meth:`quote` reads ``position_lots``, ``avg_price_ticks``, ``resting`` or ``fills``.  Only a
+    class that writes :meth:`quote` itself says it (:func:`reads_own_state`): a subclass that writes its own reads
+    them unless it says otherwise.  When no strategy of a run reads them, the engine does not carry them (they
+    are 0 and empty)."""
 
     def __init__(self, instrument: Instrument, params: Mapping[str, ParamValue]) -> None:
         self.instrument = instrument
@@ -281,6 +293,14 @@ class Strategy(ABC):
     def defaults(cls) -> dict[str, ParamValue]:
         """Every declared parameter at its default."""
         return {param.name: param.default for param in cls.PARAMS}
+
+
+def reads_own_state(cls: type[Strategy]) -> bool:
+    """:attr:`Strategy.READS_OWN_STATE` as said by the class that wrote ``quote`` (True if it said nothing)."""
+    for klass in cls.__mro__:
+        if "quote" in vars(klass):
+            return bool(vars(klass).get("READS_OWN_STATE", True))
+    return True
 
 
 def base_lots(instrument: Instrument, mid_ticks: int, notional_usd: float) -> int:
@@ -300,6 +320,7 @@ class Symmetric(Strategy):
 
     name = "symmetric"
     PARAMS = (SPREAD, NOTIONAL)
+    READS_OWN_STATE = False
 
     def __init__(self, instrument: Instrument, params: Mapping[str, ParamValue]) -> None:
         super().__init__(instrument, params)
@@ -476,16 +497,18 @@ DEFAULT = Symmetric.name
 # ------------------------------------------------------------ nonsense
 
 
-MAX_LEVELS = 1
-"""Levels a side the engine carries to risk today (risk takes one bid and one ask a symbol); more is blocked."""
+MAX_LEVELS = 10
+"""Levels a side the engine carries to risk by default (a quoter's ``max_levels``); more is blocked."""
 
 NOT_QUOTES = "not-quotes"
 BAD_PRICE = "bad-price"
 BAD_SIZE = "bad-size"
 CROSSED = "crossed"
 TOO_MANY_LEVELS = "too-many-levels"
-BLOCK_REASONS = (NOT_QUOTES, BAD_PRICE, BAD_SIZE, CROSSED, TOO_MANY_LEVELS)
-"""Why a strategy's quotes were blocked, as a quoter counts them."""
+RAISED = "raised"
+BLOCK_REASONS = (NOT_QUOTES, BAD_PRICE, BAD_SIZE, CROSSED, TOO_MANY_LEVELS, RAISED)
+"""Why a strategy's quotes were blocked, as a quoter counts them (``raised``: the strategy raised; its quotes are
+pulled for the tick)."""
 
 
 def _whole_positive(value: object) -> bool:

@@ -5,7 +5,9 @@ tick t goes to every quoter (its symbol's mid; on a recorded market also its
 top of book with sizes, the bucket's trades and, on depth data, the book's
 levels: :class:`MarketTick`) and to the gateway (the venue's market moves),
 and nothing else is said about t.  A synthetic market has a mid only, and
-the tick says so (no top of book: the strategy sees bid = ask = mid).  In the
+the tick says so (no top of book: the strategy sees bid = ask = mid).  Before a
+quoter's tick goes what its strategy is told of itself, when it changed:
+risk's last :class:`TickDone` says it (docs/STRATEGIES.md).  In the
 deterministic mode (``asap``) a new tick goes out when risk reports an older
 one decided, so at most ``window`` ticks are in flight and quoters work on
 later ticks while risk decides earlier ones.  In the paced mode a tick goes
@@ -30,7 +32,7 @@ from actors.roles._supervision import SupervisedRole
 from actors.runtime._actor import handles
 from actors.telemetry._logs import PACE_EVERY_S, Throttle, event
 from actors.wire._codec import encode
-from actors.wire._messages import FeedTicks, FreezeRequest, MarketTick, PaceTick, TickDone, VenueTick
+from actors.wire._messages import FeedTicks, FreezeRequest, MarketTick, OwnState, PaceTick, TickDone, VenueTick
 
 
 @dataclass
@@ -75,6 +77,8 @@ class TickFeed(SupervisedRole):
         self.live_waking = False
         self.market_down_asked = False
         self.not_open = Throttle(live.down_after_us / 1e6 if live is not None else PACE_EVERY_S)
+        self.own: dict[str, OwnState] = {}
+        """What each strategy is told of itself, changed since its quoter's last tick (risk's :class:`TickDone`)."""
 
     @handles(FeedTicks)
     def on_feed_ticks(self, feed: FeedTicks) -> None:
@@ -93,7 +97,16 @@ class TickFeed(SupervisedRole):
 
     @handles(TickDone)
     def on_tick_done(self, done: TickDone) -> None:
-        """Risk decided ``done.tick``: room for another tick."""
+        """Risk decided ``done.tick``: room for another tick, which takes what the strategies are told of themselves
+        as of this decision (in the asap mode, tick ``done.tick + window``)."""
+        own = self.own
+        for state in done.own:
+            before = own.get(state.symbol)
+            if before is not None and before.fills:  # not sent yet: its fills are still the strategy's news
+                own[state.symbol] = OwnState(state.symbol, state.position_lots, state.avg_price_e6, state.resting,
+                                             before.fills + state.fills)  # fmt: skip
+            else:
+                own[state.symbol] = state
         progress = self.progress
         progress.done_through = max(progress.done_through, done.tick)
         if self.pace_s is None and self.live is None:
@@ -190,19 +203,22 @@ class TickFeed(SupervisedRole):
     def _send(self, tick: int) -> None:
         """Every record of ``tick``, built before any is sent: a tick goes out whole or not at all."""
         market, live = self.market, self.live
+        own, self.own = self.own, {}
+        records = [] if not own else [(address, encode(own[symbol])) for symbol, address in self.addresses
+                                      if symbol in own]  # fmt: skip
         sent_ns = int(self.runtime.now() * 1e9)
         if live is not None:  # the latency measured is the newest market message's: how old it is now
             facts = live.facts(tick)
             stale, mid = facts.stale, market.mid_ticks
-            records = [(address, encode(MarketTick(tick, symbol, mid(symbol, tick), stale=symbol in stale)))
-                       for symbol, address in self.addresses]  # fmt: skip
+            records += [(address, encode(MarketTick(tick, symbol, mid(symbol, tick), stale=symbol in stale)))
+                        for symbol, address in self.addresses]  # fmt: skip
             if facts.newest_us:
                 sent_ns -= max(0, live.stream.now_us() - facts.newest_us) * 1000
         elif isinstance(market, RecordedMarket):
-            records = [(address, encode(_recorded_tick(tick, symbol, market))) for symbol, address in self.addresses]
+            records += [(address, encode(_recorded_tick(tick, symbol, market))) for symbol, address in self.addresses]
         else:
-            records = [(address, encode(MarketTick(tick, symbol, market.mid_ticks(symbol, tick))))
-                       for symbol, address in self.addresses]  # fmt: skip
+            records += [(address, encode(MarketTick(tick, symbol, market.mid_ticks(symbol, tick))))
+                        for symbol, address in self.addresses]  # fmt: skip
         records.append((GATEWAY, encode(VenueTick(tick, sent_ns))))
         self.progress.sent_through = tick
         self.send_encoded(records)  # through the outbox: all of it goes out, even past a failure

@@ -1,7 +1,7 @@
 """The OrderStore actor: the one source of truth for every order and its state.
 
 It turns risk's approved quotes into orders (cancel/replace: the symbol's open
-orders are canceled before the new ones are placed), applies what the gateway
+orders not wanted again are canceled before the new ones are placed), applies what the gateway
 reports, forwards first-time fills to risk, and after a freeze settles every
 open order from the gateway's mass cancel and confirms when none is left.
 What to do with each record is decided by its core, :class:`actors.core._store.StoreCore`;
@@ -73,6 +73,8 @@ class StoreSnapshot:
     illegal_transitions: int
     refused_after_freeze: int
     freeze_confirmed_at: float | None  # runtime clock when no order was left open; timing, never reported
+    kept: int = 0
+    """Open orders a decision kept, wanted again (the report's ``orders.kept``)."""
 
     @classmethod
     def of(cls, core: StoreCore, freeze_confirmed_at: float | None = None) -> StoreSnapshot:
@@ -90,6 +92,7 @@ class StoreSnapshot:
             illegal_transitions=stats.illegal_transitions,
             refused_after_freeze=core.refused_after_freeze,
             freeze_confirmed_at=freeze_confirmed_at,
+            kept=store.kept,
         )
 
 
@@ -130,7 +133,7 @@ class OrderStoreActor(SupervisedRole):
         """Cancel the symbols' open orders and create the new ones; one request per tick to the gateway."""
         self._stamp(replace.tick)
         self._do(self.core.replace_quotes(replace.tick, replace.symbols, replace.orders, last=replace.last,
-                                          flatten=replace.flatten))  # fmt: skip
+                                          flatten=replace.flatten, keep=replace.keep))  # fmt: skip
 
     @handles(GatewayReport)
     def on_gateway_report(self, report: GatewayReport) -> None:
@@ -238,8 +241,9 @@ class OrderStoreActor(SupervisedRole):
         records: list[tuple[str, Message]] = []
         for number, chunk in enumerate(chunks, start=1):
             self.seq += 1
-            closes = forward.closes and number == len(chunks)
-            records.append((RISK, FillsApplied(forward.tick, chunk, self.seq, closes)))
+            final = number == len(chunks)
+            ended = forward.ended if final else ()
+            records.append((RISK, FillsApplied(forward.tick, chunk, self.seq, forward.closes and final, ended)))
         return records
 
     # ------------------------------------------------------------ durability

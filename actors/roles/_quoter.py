@@ -6,15 +6,21 @@ completeness rule"), and as it stops for good a :class:`QuoterStopped`, so
 risk stops counting on it.
 
 The strategy (:mod:`actors.core._strategy`) is called once per tick with a
-:class:`StrategyInput`.  What it returns is checked first
-(:func:`check_quotes`): quotes that make no sense are blocked, counted by
-reason in :attr:`Quoter.blocked`, and the tick's record is a mark.  Risk takes
-one bid and one ask a symbol, so a quote with a side empty (or none at all)
-is sent as a mark too, counted in :attr:`Quoter.one_sided`: risk places
-nothing new for the symbol that tick (what rests of it is left as a mark
-leaves it).  A strategy that raises fails the handler: the tick's record is
-a mark (:meth:`Quoter.on_handler_failure`) and the quoter restarts in place,
-then escalates, as every role does (:mod:`actors.roles._supervision`).
+:class:`StrategyInput`: the market of the tick, and what it is told of
+itself as of risk's decision of tick ``tick - ticks_in_flight`` (its
+position, average price, resting orders, and the fills since the last
+call: the :class:`OwnState` the feed sends just before the tick, when it
+changed).  What it returns is checked first (:func:`check_quotes`): quotes
+that make no sense are blocked, counted by reason in :attr:`Quoter.blocked`,
+and the tick's record is a mark (what rests of the symbol stays as it is).
+Quotes with one level a side at most go as a :class:`QuoteIntent` (a side
+with 0 lots: none there), more as a :class:`QuoteLevels`; a side left empty
+pulls that side's resting orders, no quote at all pulls them all (counted
+in :attr:`Quoter.one_sided`).  A strategy that raises fails the handler:
+the tick's record is an empty intent, pulling the symbol's quotes for the
+tick, counted as ``raised`` (:meth:`Quoter.on_handler_failure`), and the
+quoter restarts in place, then escalates, as every role does
+(:mod:`actors.roles._supervision`).
 """
 
 from __future__ import annotations
@@ -22,12 +28,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actors.core._quoting import QuotingPolicy
-from actors.core._strategy import MAX_LEVELS, Strategy, StrategyInput, Symmetric, check_quotes
+from actors.core._risk import AVG_SCALE
+from actors.core._strategy import (
+    MAX_LEVELS,
+    RAISED,
+    RestingOrder,
+    Strategy,
+    StrategyFill,
+    StrategyInput,
+    Symmetric,
+    check_quotes,
+)
 from actors.core._types import Instrument
 from actors.roles._addresses import RISK
 from actors.roles._supervision import SupervisedRole, escalation_reason
 from actors.runtime._actor import handles
-from actors.wire._messages import Freeze, Mark, MarketTick, QuoteIntent, QuoterStopped, Resume
+from actors.wire._messages import (
+    Freeze,
+    LevelItem,
+    Mark,
+    MarketTick,
+    OwnState,
+    QuoteIntent,
+    QuoteLevels,
+    QuoterStopped,
+    Resume,
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +67,7 @@ class QuoterSnapshot:
     blocked: dict[str, int] | None = None
     """Ticks whose quotes the strategy got wrong, by reason (:data:`actors.core._strategy.BLOCK_REASONS`)."""
     one_sided: int = 0
-    """Ticks the strategy wanted a side (or both) empty: sent as a mark."""
+    """Ticks the strategy wanted a side (or both) empty: that side's resting orders pulled."""
 
 
 class Quoter(SupervisedRole):
@@ -78,7 +104,23 @@ class Quoter(SupervisedRole):
         self.ticks_ignored = 0
         self.last_tick = 0
         self.owed: MarketTick | None = None
-        """The tick being handled, until its record is sent: owed to risk as a mark should the handler fail."""
+        """The tick being handled, until its record is sent: owed to risk should the handler fail."""
+        self.position_lots = 0
+        self.avg_price_ticks = 0.0
+        self.resting: tuple[RestingOrder, ...] = ()
+        self.fills: list[StrategyFill] = []
+        """What the strategy is told of itself (:class:`OwnState`); the fills since its last call."""
+
+    @handles(OwnState)
+    def on_own_state(self, own: OwnState) -> None:
+        """What the strategy is told of itself from the next tick on (the feed sends it just before that tick)."""
+        self.position_lots = own.position_lots
+        self.avg_price_ticks = own.avg_price_e6 / AVG_SCALE
+        flat = own.resting
+        self.resting = tuple(RestingOrder(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3))
+        fills = own.fills
+        self.fills.extend(StrategyFill(fills[i], fills[i + 1], fills[i + 2], fills[i + 3])
+                          for i in range(0, len(fills), 4))  # fmt: skip
 
     @handles(MarketTick)
     def on_market_tick(self, tick: MarketTick) -> None:
@@ -101,34 +143,49 @@ class Quoter(SupervisedRole):
             self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks, pull=True))
             return
         strategy = self.strategy
+        fills, self.fills = self.fills, []
         state = StrategyInput(
             tick.tick, (tick.tick - 1) * self.tick_ms, self.instrument, tick.market(),
-            strategy.params,
+            strategy.params, self.position_lots, self.avg_price_ticks, self.resting, tuple(fills),
         )  # fmt: skip
         quotes = strategy.quote(state)
         reason = check_quotes(quotes, self.max_levels)
-        if reason or not (quotes.bids and quotes.asks):
-            if reason:
-                self.blocked[reason] = self.blocked.get(reason, 0) + 1
-            else:
-                self.one_sided += 1
+        if reason:
+            self.blocked[reason] = self.blocked.get(reason, 0) + 1
             self.owed = None
             self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))
             return
-        bid, ask = quotes.bids[0], quotes.asks[0]
+        bids, asks = quotes.bids, quotes.asks
+        if not (bids and asks):
+            self.one_sided += 1
         self.intents_sent += 1
         self.owed = None
-        self.send(
-            RISK,
-            QuoteIntent(tick.tick, tick.symbol, tick.mid_ticks, bid.price_ticks, bid.lots, ask.price_ticks, ask.lots),
-        )
+        if len(bids) > 1 or len(asks) > 1:
+            self.send(
+                RISK,
+                QuoteLevels(
+                    tick.tick,
+                    tick.symbol,
+                    tick.mid_ticks,
+                    tuple(LevelItem(1, level.price_ticks, level.lots) for level in bids),
+                    tuple(LevelItem(-1, level.price_ticks, level.lots) for level in asks),
+                ),
+            )
+            return  # fmt: skip
+        mid = tick.mid_ticks
+        bid, bid_lots = (bids[0].price_ticks, bids[0].lots) if bids else (mid, 0)
+        ask, ask_lots = (asks[0].price_ticks, asks[0].lots) if asks else (mid, 0)
+        self.send(RISK, QuoteIntent(tick.tick, tick.symbol, mid, bid, bid_lots, ask, ask_lots))
 
     def on_handler_failure(self, exc: Exception) -> None:
-        """A tick whose handler failed still gets its one record: a mark, so risk decides it (without a quote)."""
+        """A tick whose handler failed (its strategy raised) still gets its one record: an intent with no level,
+        which pulls the symbol's quotes for the tick (counted ``raised``)."""
         super().on_handler_failure(exc)
         tick, self.owed = self.owed, None
         if tick is not None:
-            self.send(RISK, Mark(tick.tick, tick.symbol, tick.mid_ticks))
+            self.blocked[RAISED] = self.blocked.get(RAISED, 0) + 1
+            mid = tick.mid_ticks
+            self.send(RISK, QuoteIntent(tick.tick, tick.symbol, mid, mid, 0, mid, 0))
 
     @handles(Freeze)
     def on_freeze(self, freeze: Freeze) -> None:

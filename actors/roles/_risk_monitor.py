@@ -42,7 +42,7 @@ from actors.roles._supervision import SupervisedRole, escalation_reason
 from actors.runtime._actor import handles
 from actors.runtime._base import TimerHandle
 from actors.telemetry._logs import STATE_LEVEL, event, state_moved
-from actors.wire._codec import encode
+from actors.wire._codec import encode_fields
 from actors.wire._journal import JournalError, JournalWriter
 from actors.wire._messages import (
     DecisionDeadline,
@@ -52,6 +52,7 @@ from actors.wire._messages import (
     FreezeRequest,
     Mark,
     QuoteIntent,
+    QuoteLevels,
     QuoterStopped,
     Resume,
     TickDone,
@@ -82,11 +83,13 @@ class RiskMonitor(SupervisedRole):
         journal: JournalWriter | None = None,
         risk_blocks: int = 0,
         telemetry: Telemetry | None = None,
+        own: bool = False,
     ) -> None:
         """``journal``, ``risk_blocks`` counted before a crash and ``halt_tick``, the tick of a halt in force, come
         with a journaled run (assembly.recovery).
 
-        ``telemetry`` is told the figures of each decision (metrics, progress).
+        ``telemetry`` is told the figures of each decision (metrics, progress).  ``own``: each decision's
+        :class:`TickDone` says what each strategy is told of itself (:attr:`TickDecision.own`).
         """
         super().__init__()
         self.telemetry = telemetry
@@ -95,7 +98,7 @@ class RiskMonitor(SupervisedRole):
         self.deadline_s = deadline_s
         self.round = RiskRound(
             engine, symbols, decided_through=decided_through, halt_tick=halt_tick, final_tick=final_tick,
-            paced=deadline_s is not None, journaled=journal is not None, risk_blocks=risk_blocks,
+            paced=deadline_s is not None, journaled=journal is not None, risk_blocks=risk_blocks, own=own,
         )  # fmt: skip
         self.deadlines: dict[int, TimerHandle] = {}
         self.freeze_decided_at: float | None = None
@@ -120,6 +123,11 @@ class RiskMonitor(SupervisedRole):
         """One quoter's record of a tick; decide if that completes the tick."""
         self.perform(self.round.intent(intent))
 
+    @handles(QuoteLevels)
+    def on_quote_levels(self, levels: QuoteLevels) -> None:
+        """One quoter's record of a tick with more than one level a side: as an intent."""
+        self.perform(self.round.intent(levels))
+
     @handles(Mark)
     def on_mark(self, mark: Mark) -> None:
         """A halted quoter's record of a tick: it counts like an intent, and keeps positions marked."""
@@ -128,7 +136,8 @@ class RiskMonitor(SupervisedRole):
     @handles(FillsApplied)
     def on_fills_applied(self, applied: FillsApplied) -> None:
         """Fills for the next decision; the store's record that closes tick t completes t's fills."""
-        self.perform(self.round.fills(applied.fills, applied.tick if applied.closes else None, seq=applied.seq))
+        self.perform(self.round.fills(applied.fills, applied.tick if applied.closes else None, seq=applied.seq,
+                                      ended=applied.ended))  # fmt: skip
 
     @handles(QuoterStopped)
     def on_quoter_stopped(self, stopped: QuoterStopped) -> None:
@@ -202,8 +211,11 @@ class RiskMonitor(SupervisedRole):
         of it goes out, even past a failure.  The coordinator of a sharded
         run sends each shard its part instead.
         """
-        parts = encode_replace(decision.tick, decision.symbols, decision.orders, decision.blocks, decision.flatten)
-        self.send_encoded([*((STORE, data) for data in parts), (FEED, encode(TickDone(decision.tick)))])
+        keep = [number for _, number in decision.keep]
+        parts = encode_replace(decision.tick, decision.symbols, decision.orders, decision.blocks, decision.flatten,
+                               keep=keep)  # fmt: skip
+        done = encode_fields(TickDone, (decision.tick, tuple(decision.own)))
+        self.send_encoded([*((STORE, data) for data in parts), (FEED, done)])
 
     def announce_halt(self, halted: Halted) -> None:
         """Tell the gateway, the store and every quoter at once.

@@ -151,7 +151,12 @@ def _percentiles(samples: list[float]) -> dict[str, Any]:
 
 
 def cancel_replace(runtime: str, ticks: int, *, reliable: bool = False) -> dict[str, Any]:
-    """2 symbols x ``ticks``: every tick cancels the previous bid and ask and places new ones.
+    """2 symbols x ``ticks``: every tick cancels the previous bid and ask that changed and places new ones.
+
+    ``quote_changes`` counts the sides whose quote changed from the tick
+    before: with resting orders kept when wanted again, ``orders_placed`` is
+    at most that plus the orders that filled or were rejected (which must be
+    placed again though the quote stays).
 
     ``reliable``: with reliable delivery (every record numbered, acknowledged, kept until then).
     """
@@ -161,7 +166,8 @@ def cancel_replace(runtime: str, ticks: int, *, reliable: bool = False) -> dict[
     started = time.perf_counter()
     system.run()
     run_s = time.perf_counter() - started
-    placed = system.store_snapshot().placed
+    store = system.store_snapshot()
+    placed = store.placed
     system.stop()
     base_rate, _ = baseline_orders_per_s(config)
     return {
@@ -169,6 +175,10 @@ def cancel_replace(runtime: str, ticks: int, *, reliable: bool = False) -> dict[
         "reliable": reliable,
         "ticks": ticks,
         "orders_placed": placed,
+        "orders_kept": store.kept,
+        "orders_filled": store.counts.get("FILLED", 0),
+        "orders_rejected": store.counts.get("REJECTED", 0),
+        "quote_changes": quote_changes(config),
         "orders_per_s": round(placed / run_s),
         "baseline_orders_per_s": round(base_rate),
         "ratio_vs_baseline": round(placed / run_s / base_rate, 3),
@@ -242,6 +252,47 @@ def codec_floor(rounds: int = 50_000) -> dict[str, Any]:
     return {"message": "QuoteIntent", "encode_decode_us": round((time.perf_counter() - started) / rounds * 1e6, 3)}
 
 
+def strategy_call(rounds: int = 50_000) -> dict[str, Any]:
+    """Microseconds of one strategy call as a quoter makes it (its input built, ``quote``, the check), per built-in.
+
+    The cost the strategy interface adds to a tick of one symbol: the
+    symmetric rule itself was a plain function call before it.
+    """
+    from actors.core._strategy import BUILTINS, MarketView, StrategyInput, check_quotes
+
+    instrument = instrument_for("BTCUSDT", 42)
+    figures: dict[str, Any] = {}
+    for name, cls in BUILTINS.items():
+        strategy = cls(instrument, cls.defaults())
+        params = strategy.params
+        started = time.perf_counter()
+        for tick in range(1, rounds + 1):
+            mid = 6_000_000 + (tick % 7)
+            state = StrategyInput(tick, tick * 100.0, instrument, MarketView.from_mid(mid), params)
+            check_quotes(strategy.quote(state))
+        figures[name] = round((time.perf_counter() - started) / rounds * 1e6, 3)
+    return {"call_us": figures}
+
+
+def quote_changes(config: ShadowConfig) -> int:
+    """Sides whose wanted (price, lots) differ from the tick before, over the run: what a kept-order rule must place."""
+    from actors.core._quoting import QuotingPolicy
+    from actors.markets._data import RandomWalkMarket
+
+    instruments = {symbol: instrument_for(symbol, config.seed) for symbol in config.symbols}
+    market = RandomWalkMarket(instruments, config.seed, config.volatility_bps)
+    policy = QuotingPolicy(config.spread_bps, config.quote_notional_usd)
+    changes = 0
+    for symbol, instrument in instruments.items():
+        last: tuple[int, int, int, int] | None = None
+        for tick in range(1, config.iterations + 1):
+            quote = policy.quote(instrument, market.mid_ticks(symbol, tick))
+            now = (quote.bid_ticks, quote.bid_lots, quote.ask_ticks, quote.ask_lots)
+            changes += 2 if last is None else (now[:2] != last[:2]) + (now[2:] != last[2:])
+            last = now
+    return changes
+
+
 def _child(args: list[str]) -> dict[str, Any]:
     command = [sys.executable, "-m", "actors.tools.bench", *args]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -307,6 +358,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--case", nargs=2, metavar=("RUNTIME", "SYMBOLS"), help="run one case in this process")
     parser.add_argument("--cancel-replace", metavar="RUNTIME", help="run the cancel/replace workload in this process")
+    parser.add_argument("--strategy-call", action="store_true", help="time one strategy call of each built-in")
     parser.add_argument("--paced", type=int, metavar="SYMBOLS", help="run the paced mode on pool in this process")
     parser.add_argument(
         "--versus-nautilus",
@@ -364,6 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     elif args.cancel_replace:
         result = cancel_replace(args.cancel_replace, args.ticks, reliable=args.reliable)
+    elif args.strategy_call:
+        result = strategy_call()
     elif args.paced:
         result = paced_latency(args.paced, args.iterations, args.tick_ms)
     elif args.sharded:
@@ -391,6 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = {
             "machine": {"cpus": _cpus(), "python": sys.version.split()[0]},
             "codec_floor": codec_floor(),
+            "strategy_call": strategy_call(),
             "cases": [_child(["--case", runtime, str(n), *common]) for runtime, n in cases],
             "cancel_replace": [
                 _child(["--cancel-replace", runtime, "--ticks", str(args.ticks), *reliable])

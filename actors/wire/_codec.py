@@ -28,13 +28,16 @@ from typing import Any, ClassVar, TypeVar
 
 import msgpack
 
-WIRE_VERSION = 7
+WIRE_VERSION = 8
 """Bumped when any record changes shape; a receiver rejects other versions.
 
 3: tags name the module; 4: the gateway numbers its records to the store; 5: orders say if they are reduce-only;
 6: risk numbers the orders it approves (``OrderSpec.number``), shards batch records per tick; 7: a market tick
 carries the top of book, the bucket's trades and the book's levels, and says if its market is stale; a mark
-says if it pulls the symbol's quotes."""
+says if it pulls the symbol's quotes;
+8: resting orders kept when wanted again
+(``ReplaceQuotes.keep``, ``FillsApplied.ended``), quotes of any levels (``QuoteLevels``), a strategy's own state
+(``OwnState``)."""
 
 MAX_MESSAGE_BYTES = 4 << 20
 """Payloads above this are refused undecoded (a batch for 10,000 symbols is ~1 MB)."""

@@ -41,10 +41,35 @@ class PaceTick(Message):
 
 @message
 @dataclass(frozen=True, slots=True)
+class OwnState(Message):
+    """What a symbol's strategy is told of itself as of one decision of risk's (docs/STRATEGIES.md).
+
+    Risk -> feed inside :class:`TickDone` (the symbols where it changed), and
+    feed -> quoter just before the :class:`MarketTick` it goes with.
+    ``avg_price_e6``: the average price of the position in millionths of a
+    tick; ``resting``: flat (side, price ticks, lots left) triples;
+    ``fills``: the fills since the last one, flat (side, price ticks, lots,
+    tick) quadruples.
+    """
+
+    symbol: str
+    position_lots: int
+    avg_price_e6: int
+    resting: tuple[int, ...]
+    fills: tuple[int, ...]
+
+
+@message
+@dataclass(frozen=True, slots=True)
 class TickDone(Message):
-    """Risk -> feed: ``tick`` is decided; the feed may put another tick in flight."""
+    """Risk -> feed: ``tick`` is decided; the feed may put another tick in flight.
+
+    ``own``: what each strategy is told of itself as of this decision, for
+    the symbols where it changed (only when the strategy reads it).
+    """
 
     tick: int
+    own: tuple[OwnState, ...] = ()
 
 
 @message
@@ -89,7 +114,7 @@ class MarketTick(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class QuoteIntent(Message):
-    """Quoter -> risk: the two-sided quote a quoter wants for this tick."""
+    """Quoter -> risk: the quote a quoter wants for this tick, one level a side (a side with 0 lots: none there)."""
 
     tick: int
     symbol: str
@@ -98,6 +123,58 @@ class QuoteIntent(Message):
     bid_lots: int
     ask_ticks: int
     ask_lots: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class LevelItem(Message):
+    """One level of a quote: side (+1 buy, -1 sell), price ticks, lots."""
+
+    side: int
+    price_ticks: int
+    lots: int
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class QuoteLevels(Message):
+    """Quoter -> risk, instead of a :class:`QuoteIntent`, for a quote with more than one level a side.
+
+    ``bids`` and ``asks`` best first.  Risk reads it as it reads an intent:
+    the best of each side (:attr:`bid_ticks` ... a side empty: the mid, 0
+    lots) and every level (:attr:`levels`).
+    """
+
+    tick: int
+    symbol: str
+    mid_ticks: int
+    bids: tuple[LevelItem, ...]
+    asks: tuple[LevelItem, ...]
+
+    @property
+    def bid_ticks(self) -> int:
+        """The best bid's price (the mid if no bid)."""
+        return self.bids[0].price_ticks if self.bids else self.mid_ticks
+
+    @property
+    def bid_lots(self) -> int:
+        """The best bid's size (0 if no bid)."""
+        return self.bids[0].lots if self.bids else 0
+
+    @property
+    def ask_ticks(self) -> int:
+        """The best ask's price (the mid if no ask)."""
+        return self.asks[0].price_ticks if self.asks else self.mid_ticks
+
+    @property
+    def ask_lots(self) -> int:
+        """The best ask's size (0 if no ask)."""
+        return self.asks[0].lots if self.asks else 0
+
+    @property
+    def levels(self) -> tuple[tuple[int, int, int], ...]:
+        """Every level, bids then asks: (side, price ticks, lots)."""
+        return tuple((level.side, level.price_ticks, level.lots) for level in (*self.bids, *self.asks))
 
 
 @message
@@ -162,7 +239,8 @@ class OrderSpec(Message):
 @message
 @dataclass(frozen=True, slots=True)
 class ReplaceQuotes(Message):
-    """Risk -> store, one per tick (empty once frozen): cancel the open orders of ``symbols``, then place ``orders``.
+    """Risk -> store, one per tick (empty once frozen): cancel the open orders of ``symbols`` but those in ``keep``,
+    then place ``orders``.
 
     ``flatten``: sent while HALTED with ``--flatten-on-halt``; its orders
     only reduce positions, and the store and the gateway take them though frozen.
@@ -174,6 +252,8 @@ class ReplaceQuotes(Message):
     risk_blocks: int
     last: bool = True
     flatten: bool = False
+    keep: tuple[int, ...] = ()
+    """Client id numbers of the symbols' resting orders wanted again: not canceled (risk checked them when new)."""
 
 
 @message
@@ -343,6 +423,9 @@ class FillsApplied(Message):
     fills: tuple[FillItem, ...]
     seq: int
     closes: bool
+    ended: tuple[str, ...] = ()
+    """Orders that ended other than by a fill or a cancel risk asked for (rejected, canceled unasked, or gone
+    before risk's keep came): risk counts them resting no more."""
 
 
 # ---------------------------------------------------------------- freeze
@@ -559,9 +642,16 @@ approves, encoded straight into a :class:`ReplaceQuotes` (:func:`encode_replace`
 
 
 def encode_replace(
-    tick: int, symbols: Sequence[str], orders: Sequence[OrderFields], risk_blocks: int, flatten: bool
+    tick: int,
+    symbols: Sequence[str],
+    orders: Sequence[OrderFields],
+    risk_blocks: int,
+    flatten: bool,
+    *,
+    keep: Sequence[int] = (),
 ) -> list[bytes]:
-    """A decision as the bytes of its ``ReplaceQuotes``: one, or groups of symbols each with its own orders.
+    """A decision as the bytes of its ``ReplaceQuotes``: one, or groups of symbols each with its own orders (``keep``
+    all in the first).
 
     Above :data:`MAX_ITEMS` the symbols go in groups (risk blocks in the
     first record, ``last`` in the final one).  Encoded from fields, no
@@ -572,7 +662,9 @@ def encode_replace(
     """
     groups = _replace_groups(symbols, orders)
     final = len(groups) - 1
-    return [encode_fields(ReplaceQuotes, (tick, group, items, 0 if number else risk_blocks, number == final, flatten))
+    kept = tuple(keep)
+    return [encode_fields(ReplaceQuotes, (tick, group, items, 0 if number else risk_blocks, number == final, flatten,
+                                          () if number else kept))
             for number, (group, items) in enumerate(groups)]  # fmt: skip
 
 

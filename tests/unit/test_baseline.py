@@ -32,7 +32,7 @@ LIVE: dict[str, str] = {
     f"--partial-fill-rate 0.5 {HOSTILE} --edge-threshold -100",
     "hostile-refusing-venue": "--iterations 40 --cancel-error-rate 0.95 --timeout-rate 0.5 --edge-threshold 8",
     "hostile-market-sample": f"--market sample {HOSTILE} --edge-threshold -100 --maker-fee-bps 1",
-    "hostile-ticks-in-flight-8": f"--symbols-count 6 --iterations 30 --ticks-in-flight 8 {HOSTILE} --edge-threshold 12",
+    "hostile-ticks-in-flight-8": f"--symbols-count 6 --iterations 30 --ticks-in-flight 8 {HOSTILE} --edge-threshold 18",
     "hostile-inventory-skew": f"--symbols-count 3 --iterations 30 --strategy inventory-skew {HOSTILE} "
     "--edge-threshold -100",
 }
@@ -84,7 +84,7 @@ def test_the_baseline_gives_each_golden_configurations_bytes(name: str) -> None:
 
 
 def test_a_sharded_run_in_process_gives_the_baselines_report() -> None:
-    flags = f"--shards 2 --cluster in-process --symbols-count 6 --iterations 30 {HOSTILE} --edge-threshold 15"
+    flags = f"--shards 2 --cluster in-process --symbols-count 6 --iterations 30 {HOSTILE} --edge-threshold 18"
     config = parse_config(flags.split(), {})
     expected = actors_report(config)
     assert '"freeze_events":1' in expected

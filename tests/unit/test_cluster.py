@@ -34,13 +34,14 @@ CASES: dict[str, dict[str, Any]] = {
     "hostile venue": {"symbols_count": 7, "iterations": 40, "edge_threshold": 2.0, "edge_min_fills": 20, **HOSTILE},
     "hostile venue with an edge freeze": {"symbols_count": 7, "iterations": 40, "edge_threshold": 25.0,
                                           "edge_min_fills": 20, **HOSTILE},
-    "a freeze whose mass cancel keeps failing": {"symbols_count": 7, "iterations": 40, "edge_threshold": 25.0,
+    "a freeze whose mass cancel keeps failing": {"symbols_count": 8, "iterations": 40, "edge_threshold": 25.0,
                                                  "edge_min_fills": 20, "cancel_error_rate": 0.9, "timeout_rate": 0.3},
     "max-total binding": {"symbols_count": 9, "iterations": 25, "max_total": 20_000.0, "edge_threshold": -1000.0},
-    "halt, resume and flatten": {"symbols_count": 6, "iterations": 60, "edge_threshold": 25.0, "edge_min_fills": 5,
+    "halt, resume and flatten": {"symbols_count": 6, "iterations": 60, "seed": 2, "edge_threshold": 25.0,
+                                 "edge_min_fills": 5,
                                  "resume_after_ticks": 8, "flatten_on_halt": True, "flatten_ticks": 3,
                                  "max_order_usd": 2000.0},
-    "reducing": {"symbols_count": 5, "iterations": 40, "reduce_above_usd": 800.0, "edge_threshold": -1000.0,
+    "reducing": {"symbols_count": 5, "iterations": 50, "reduce_above_usd": 800.0, "edge_threshold": -1000.0,
                  "max_orders_per_sec": 3, "max_open_orders": 1},
 }  # fmt: skip
 

@@ -126,7 +126,7 @@ def test_avellaneda_stoikov_without_a_trade_uses_the_spread_setting_as_its_liqui
         (Quotes((), (Level(100, 1.5),)), BAD_SIZE),  # type: ignore[arg-type]
         (Quotes((Level(101, 1),), (Level(100, 1),)), CROSSED),
         (Quotes((Level(100, 1),), (Level(100, 1),)), CROSSED),
-        (Quotes((Level(99, 1), Level(98, 1)), (Level(101, 1),)), TOO_MANY_LEVELS),
+        (Quotes(tuple(Level(99 - n, 1) for n in range(11)), (Level(101, 1),)), TOO_MANY_LEVELS),
         (Quotes((Level(99, 1),), (Level(101, 1),)), ""),
         (Quotes(), ""),
     ],

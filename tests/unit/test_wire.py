@@ -77,8 +77,8 @@ def test_the_engine_registers_its_whole_vocabulary() -> None:
 def test_encoding_is_an_array_with_the_module_qualified_tag_and_the_version_first() -> None:
     raw = msgpack.unpackb(encode(Mark(3, "BTCUSDT", 6_000_000)))
     assert raw == ["actors.wire._messages:Mark", WIRE_VERSION, 3, "BTCUSDT", 6_000_000, False]
-    assert WIRE_VERSION == 7  # 2: tags by class name alone; 3: no numbers on the gateway stream; 4: no reduce-only
-    # flag; 6: no top of book and no stale flag on a market tick, no pull on a mark
+    assert WIRE_VERSION == 8  # 2: tags by class name alone; 3: no numbers on the gateway stream; 4: no reduce-only
+    # flag; 6: no top of book and no stale flag on a market tick, no pull on a mark; 7: no kept orders
 
 
 def test_peek_type_names_a_message_without_decoding_all_of_it() -> None:
