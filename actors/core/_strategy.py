@@ -527,6 +527,19 @@ def check_quotes(quotes: object, max_levels: int = MAX_LEVELS) -> str:
     if type(quotes) is not Quotes or type(quotes.bids) is not tuple or type(quotes.asks) is not tuple:
         return NOT_QUOTES
     bids, asks = quotes.bids, quotes.asks
+    if len(bids) == 1 and len(asks) == 1 and max_levels >= 1:  # the usual shape, checked in one go (every tick)
+        bid, ask = bids[0], asks[0]
+        if type(bid) is Level and type(ask) is Level:
+            bid_price, ask_price = bid.price_ticks, ask.price_ticks
+            if type(bid_price) is int and type(ask_price) is int and bid_price > 0 and ask_price > bid_price:
+                bid_lots, ask_lots = bid.lots, ask.lots
+                if type(bid_lots) is int and type(ask_lots) is int and bid_lots > 0 and ask_lots > 0:
+                    return ""
+    return _check_levels(bids, asks, max_levels)
+
+
+def _check_levels(bids: tuple[Level, ...], asks: tuple[Level, ...], max_levels: int) -> str:
+    """:func:`check_quotes` for any shape, each rule in turn (the first broken one names the reason)."""
     if any(type(level) is not Level for level in (*bids, *asks)):
         return NOT_QUOTES
     if not all(_whole_positive(level.price_ticks) for level in (*bids, *asks)):

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actors.assembly._config import ConfigError, resolve
 from actors.assembly._report import build_report, render
@@ -25,6 +27,7 @@ from actors.core._strategy import (
     Quotes,
     StrategyInput,
     Symmetric,
+    _check_levels,
     as_quote,
     check_quotes,
 )
@@ -256,3 +259,16 @@ def test_each_built_in_gives_the_same_bytes_on_every_runtime(name: str) -> None:
     reports = {runtime: _run(runtime, **settings)[0] for runtime in ("sim", "pool", "threads")}
     assert len(set(reports.values())) == 1, reports
     assert f'"name":"{name}"' in reports["sim"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.tuples(*(st.one_of(st.integers(-2, 5), st.booleans(), st.floats(allow_nan=True)) for _ in range(4))),
+    st.integers(0, 2),
+)
+def test_the_one_level_shortcut_of_check_quotes_agrees_with_the_rules_one_by_one(
+    values: tuple[object, object, object, object], max_levels: int
+) -> None:
+    bid_price, bid_lots, ask_price, ask_lots = values
+    quotes = Quotes((Level(bid_price, bid_lots),), (Level(ask_price, ask_lots),))  # type: ignore[arg-type]  # junk on purpose
+    assert check_quotes(quotes, max_levels) == _check_levels(quotes.bids, quotes.asks, max_levels)
