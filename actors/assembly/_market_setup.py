@@ -142,9 +142,14 @@ def settle(config: ShadowConfig) -> Settled:
     identity = [("market", *file_identity(path)) for path in paths] + identity
     settled = replace(config, symbols=tuple(symbols), iterations=iterations, data_identity=tuple(identity))
     found = tuple(gaps(summary, symbols, max(LONG_GAP_US, 10 * bucket_us)))
-    fills = FillSettings(config.queue_model, config.queue_power, config.entry_latency_ms, config.cancel_latency_ms,
-                         config.latency_from_data)  # fmt: skip
+    fills = fill_settings(config)
     return Settled(settled, instruments, Market(recording, summary, tuple(paths), found, fills, config.market_levels))
+
+
+def fill_settings(config: ShadowConfig) -> FillSettings:
+    """The market fill model's queue model and latencies, on a recorded market or a live one alike."""
+    return FillSettings(config.queue_model, config.queue_power, config.entry_latency_ms, config.cancel_latency_ms,
+                        config.latency_from_data)  # fmt: skip
 
 
 def _live_instruments(config: ShadowConfig, table: dict[str, Sizes]) -> dict[str, Instrument]:
@@ -180,18 +185,30 @@ def live_session(config: ShadowConfig, instruments: dict[str, Instrument]) -> Li
         venue=venue, symbols=config.symbols, depth=config.live_depth, ws_url=config.live_ws_url,
         rest_url=config.live_rest_url, stale_after_ms=config.live_stale_ms,
     )  # fmt: skip
-    recorder = Recorder(Path(config.record), VENUES[venue].tardis_exchange) if config.record else None
-    readers = 2 if config.fill_model == "market" else 1  # the feed's mids, and the venue's fills if it reads them
+    exchange = VENUES[venue].tardis_exchange
+    recorder = Recorder(Path(config.record), exchange, depth=config.live_depth) if config.record else None
+    readers = 2 if config.fill_model == "market" else 1  # the feed's ticks, and the venue's fills if it reads them
     return LiveSession(
         LiveMarket(settings, recorder=recorder), instruments, round(config.tick_ms * 1000), Tape(readers),
-        down_after_us=config.live_down_ms * 1000,
+        down_after_us=config.live_down_ms * 1000, levels=config.market_levels, depth=config.live_depth,
     )  # fmt: skip
 
 
-def live_fills(session: LiveSession) -> MarketFills:
-    """The recorded market's fill model, reading a live session's ticks from its tape."""
+def live_fills(session: LiveSession, fills: FillSettings | None = None) -> MarketFills:
+    """The recorded market's fill model, reading a live session's ticks from its tape.
+
+    Its recording's start (where the latencies and a canceled order's
+    last moment are measured from) is the session's once it opens: no tick
+    is matched before that.
+    """
     recording = tape_recording(session.instruments, session.bucket_us)
-    return MarketFills(recording, buckets=TapeBuckets(recording, session.tape))
+    model = MarketFills(recording, settings=fills or FillSettings(), buckets=TapeBuckets(recording, session.tape))
+
+    def opened(cut: Recording) -> None:
+        model.recording = cut
+
+    session.when_open(opened)
+    return model
 
 
 def warn_made_up_prices(config: ShadowConfig) -> None:

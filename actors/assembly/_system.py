@@ -12,7 +12,7 @@ import pykka
 
 from actors.assembly import _strategies as strategies
 from actors.assembly._config import ShadowConfig, resolve
-from actors.assembly._market_setup import Market, live_fills, live_session, settle
+from actors.assembly._market_setup import Market, fill_settings, live_fills, live_session, settle
 from actors.assembly._recovery import (
     JOURNALS,
     VENUE_JOURNAL,
@@ -234,7 +234,7 @@ class System:
         if self.config.fill_model == "market" and self.recording is not None:
             return self.recording.fill_model()
         if self.config.fill_model == "market" and self.live is not None:
-            return live_fills(self.live)
+            return live_fills(self.live, fill_settings(self.config))
         return None
 
     @property

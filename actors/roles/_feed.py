@@ -1,9 +1,9 @@
 """The market-data feed: puts market ticks in flight, a bounded number at a time.
 
 It is the only thing that moves a run forward, and it does so by data alone:
-tick t goes to every quoter (its symbol's mid; on a recorded market also its
-top of book with sizes, the bucket's trades and, on depth data, the book's
-levels: :class:`MarketTick`) and to the gateway (the venue's market moves),
+tick t goes to every quoter (its symbol's mid; on a recorded or live market
+also its top of book with sizes, the bucket's trades and, on depth data, the
+book's levels: :class:`MarketTick`) and to the gateway (the venue's market moves),
 and nothing else is said about t.  A synthetic market has a mid only, and
 the tick says so (no top of book: the strategy sees bid = ask = mid).  Before a
 quoter's tick goes what its strategy is told of itself, when it changed:
@@ -209,8 +209,8 @@ class TickFeed(SupervisedRole):
         sent_ns = int(self.runtime.now() * 1e9)
         if live is not None:  # the latency measured is the newest market message's: how old it is now
             facts = live.facts(tick)
-            stale, mid = facts.stale, market.mid_ticks
-            records += [(address, encode(MarketTick(tick, symbol, mid(symbol, tick), stale=symbol in stale)))
+            stale = facts.stale
+            records += [(address, encode(_live_tick(tick, symbol, live, symbol in stale)))
                         for symbol, address in self.addresses]  # fmt: skip
             if facts.newest_us:
                 sent_ns -= max(0, live.stream.now_us() - facts.newest_us) * 1000
@@ -236,3 +236,13 @@ def _recorded_tick(tick: int, symbol: str, market: RecordedMarket) -> MarketTick
     bids = tuple(value for level in top.bids[1:] for value in level)
     asks = tuple(value for level in top.asks[1:] for value in level)
     return MarketTick(tick, symbol, top.mid, top.bid, top.bid_lots, top.ask, top.ask_lots, trades, bids, asks)
+
+
+def _live_tick(tick: int, symbol: str, live: LiveSession, stale: bool) -> MarketTick:
+    """A live tick: the recorded tick's content, read from the session's tape as the replay of its recording reads
+    it from the files (docs/LIVE.md), and whether the symbol's market is stale."""
+    top = live.top_of_book(symbol, tick)
+    trades = tuple(value for trade in top.trades for value in trade)
+    bids = tuple(value for level in top.bids[1:] for value in level)
+    asks = tuple(value for level in top.asks[1:] for value in level)
+    return MarketTick(tick, symbol, top.mid, top.bid, top.bid_lots, top.ask, top.ask_lots, trades, bids, asks, stale)

@@ -24,6 +24,8 @@ import pytest
 from actors.assembly._config import resolve
 from actors.assembly._report import build_report
 from actors.assembly._system import System
+from actors.core._strategy import Quotes, Strategy, StrategyInput
+from actors.markets.live._client import LiveMarket
 from actors.runtime import create_runtime
 from actors.testing._binance_stream_server import BinanceStreamServer, generated
 from tests.e2e.run_kit import environ, running
@@ -37,6 +39,21 @@ COMPARED = ("orders", "fills", "positions", "pnl", "risk")
 """The report's sections that say what was ordered and what filled: a live run's and its replay's are equal."""
 
 pytestmark = pytest.mark.e2e
+AT_THE_TOUCH = f"{__name__}:AtTheTouch"
+
+
+class AtTheTouch(Strategy):
+    """Quotes at the best bid and ask, one lot more for each trade of the tick (up to 3) and each level beyond the
+    best: its orders say whether it was given the same book, trades and depth in a live run and in its replay."""
+
+    READS_OWN_STATE = False
+
+    def quote(self, state: StrategyInput) -> Quotes:
+        market = state.market
+        lots = 1 + min(3, len(market.trades)) + len(market.bids) + len(market.asks)
+        if market.bid_ticks >= market.ask_ticks:  # the mid alone: a tick either side of it
+            return Quotes.two_sided(market.mid_ticks - 1, lots, market.mid_ticks + 1, lots)
+        return Quotes.two_sided(market.bid_ticks, lots, market.ask_ticks, lots)
 
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:
@@ -79,9 +96,9 @@ def sent_through(system: System, tick: int) -> Callable[[], bool]:
     return lambda: system.progress.sent_through >= tick
 
 
-def replayed(directory: Path, iterations: int) -> dict[str, Any]:
+def replayed(directory: Path, iterations: int, **more: Any) -> dict[str, Any]:
     settings = {"market": [str(directory)], "iterations": iterations, "tick_ms": 50, "spread_bps": 2,
-                "edge_threshold": -100}  # fmt: skip
+                "edge_threshold": -100, **more}  # fmt: skip
     system = System(create_runtime("threads"), resolve(overrides=settings, override_source="setting"))
     system.start()
     system.run()
@@ -91,15 +108,17 @@ def replayed(directory: Path, iterations: int) -> dict[str, Any]:
         system.stop()
 
 
-def test_a_live_session_recorded_then_replayed_gives_the_same_orders_and_fills(tmp_path: Path) -> None:
+@pytest.mark.parametrize("strategy", ["symmetric", AT_THE_TOUCH])
+def test_a_live_session_recorded_then_replayed_gives_the_same_orders_and_fills(tmp_path: Path, strategy: str) -> None:
     """The live run's tick k is the bucket [start + (k-1) T, start + k T) of receive times, ``start`` the first
     message's time rounded down to a whole T, as the replay cuts the recording; each symbol's mid before its first
-    quote is that quote's, as the replay's (the live run waits for every symbol's first quote to send tick 1)."""
+    quote is that quote's, as the replay's (the live run waits for every symbol's first quote to send tick 1).  A
+    strategy quoting at the touch reads the top of book and the trades each tick carries: the replay's."""
     messages = list(generated(SYMBOLS, 600, seed=5, start_price=100.0))
     rounds = [messages[start : start + 40] for start in range(0, len(messages), 40)]
     iterations = len(rounds) + 2
     with BinanceStreamServer() as server:
-        settings = live_settings(server, record=str(tmp_path), iterations=iterations)
+        settings = live_settings(server, record=str(tmp_path), iterations=iterations, strategy=strategy)
         with live_system(settings) as (system, run):
             live = system.live
             assert live is not None
@@ -110,10 +129,47 @@ def test_a_live_session_recorded_then_replayed_gives_the_same_orders_and_fills(t
             run.join(DEADLINE_S)
             assert not run.is_alive()
             report = build_report(system)
-    again = replayed(tmp_path, iterations)
+    again = replayed(tmp_path, iterations, strategy=strategy)
     assert report["fills"]["count"] > 0 and report["orders"]["placed"] > 0  # something to compare
     assert report["latency"]["ticks_decided_at_deadline"] == 0
     assert report["live"]["quotes_pulled_stale"] == 0  # a session with a stale symbol would replay differently
+    for section in COMPARED:
+        assert report[section] == again[section], section
+
+
+def test_a_depth_session_is_recorded_and_replays_with_the_same_book_orders_and_fills(tmp_path: Path) -> None:
+    """With ``--live-depth`` the book the client applied (the snapshot, then each diff) goes to the ticks, to the
+    venue's matching and to an ``incremental_book_L2`` file; the replay of that file gives the same ticks: a
+    strategy sizing by the depth levels it is given orders the same, and the venue fills the same."""
+    messages = list(generated(SYMBOLS, 400, seed=7, start_price=100.0))
+    rounds = [messages[start : start + 40] for start in range(0, len(messages), 40)]
+    iterations = len(rounds) + 2
+    with BinanceStreamServer() as server:
+        for symbol in SYMBOLS:
+            server.set_book(symbol, [("99.98", "2"), ("99.97", "3")], [("100.02", "2"), ("100.03", "3")])
+        settings = live_settings(server, record=str(tmp_path), iterations=iterations, strategy=AT_THE_TOUCH,
+                                 live_depth=True, live_stale_ms=600_000, live_down_ms=86_400_000)  # fmt: skip
+        with live_system(settings) as (system, run):
+            live = system.live
+            assert live is not None
+            market = live.stream
+            assert isinstance(market, LiveMarket)
+            wait_until(lambda: all(market.book(s)[0] for s in SYMBOLS), "both books live from their snapshots")
+            for number, batch in enumerate(rounds, start=1):
+                for stream, data in batch:
+                    server.replay([(stream, data)])
+                    if stream.endswith("@bookTicker"):  # the book moves with the quote: its best is the quote
+                        server.depth(data["s"], bids=[(data["b"], data["B"])], asks=[(data["a"], data["A"])])
+                wait_until(sent_through(system, number), f"tick {number} sent")
+            run.join(DEADLINE_S)
+            assert not run.is_alive()
+            report = build_report(system)
+    names = sorted(p.name.split("_")[1] for p in tmp_path.iterdir())
+    assert names == ["incremental", "quotes", "trades"]
+    again = replayed(tmp_path, iterations, strategy=AT_THE_TOUCH)
+    assert report["fills"]["count"] > 0 and report["orders"]["placed"] > 0
+    assert report["latency"]["ticks_decided_at_deadline"] == 0 and report["live"]["quotes_pulled_stale"] == 0
+    assert again["market"]["depth"]["rows"] > 0 and again["market"]["depth"]["gaps"] == {}  # the replay read the depth
     for section in COMPARED:
         assert report[section] == again[section], section
 

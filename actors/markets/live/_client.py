@@ -41,7 +41,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from actors.core._instruments import canonical_symbol
-from actors.markets._events import MarketEvent
+from actors.markets._events import BOOK_RESET, DEPTH, MarketEvent
 from actors.markets.live._backoff import Backoff
 from actors.markets.live._book import DepthBook, Levels
 from actors.markets.live._protocol import (
@@ -183,6 +183,9 @@ class LiveMarket:
         self._last_us = 0
         self._closed_us = 0
         """The last receive time :meth:`poll` handed out up to: later frames are stamped after it."""
+        self._in_snapshot: dict[str, bool] = {}
+        """Per symbol, whether its last depth row was a snapshot's: a recording's reader starts a snapshot (a reset)
+        at the first of a run of them only, so the events handed out do the same (:meth:`_depth_rows`)."""
         self._awaiting: set[int] = set()
         self._next_id = 0
         self._snapshot_tasks: dict[str, asyncio.Task[None]] = {}
@@ -317,7 +320,7 @@ class LiveMarket:
             try:
                 await self._session()
             except asyncio.CancelledError:
-                self._lost("stopped")
+                self._lost("stopped", stopped=True)
                 raise
             except Exception as exc:  # whatever ended the session, the answer is to reconnect
                 self._lost(f"{type(exc).__name__}: {exc}"[:200])
@@ -370,7 +373,7 @@ class LiveMarket:
         """
         recorder = self._recorder
         with self._lock:
-            now = self._last_us = max(self._clock(), self._last_us + 1, self._closed_us + 1)
+            now = self._stamp()
             try:
                 frame = parse_frame(message, now, self._symbol_set)
             except BadFrame as exc:
@@ -396,8 +399,13 @@ class LiveMarket:
             else:
                 self._on_reply(frame, now)
 
+    def _stamp(self) -> int:
+        """(Under the lock.)  A receive time: after every one given before and every bucket polled."""
+        self._last_us = max(self._clock(), self._last_us + 1, self._closed_us + 1)
+        return self._last_us
+
     def _on_depth(self, diff: DepthDiff, now: int) -> None:
-        """(Under the lock.)"""
+        """(Under the lock.)  An applied diff's levels go out as depth events; a gap empties the book handed out."""
         self._counts["depth_diffs"] += 1
         book = self._books.get(diff.symbol)
         if book is None:
@@ -405,7 +413,11 @@ class LiveMarket:
             self._notes.append(Note(now, "bad_frame", f"depth for {diff.symbol}, which has no book"))
             return
         self._tracker.seen(diff.symbol, now)
-        if book.on_diff(diff) == "gap":
+        said = book.on_diff(diff)
+        if said == "applied":
+            self._depth_rows(diff.symbol, now, diff.bids, diff.asks, snapshot=False)
+        elif said == "gap":  # the book was live, and keeps its levels: they go, as far as the engine knows
+            self._depth_rows(diff.symbol, now, *_removed(book), snapshot=False)
             self._notes.append(
                 Note(
                     now,
@@ -416,6 +428,29 @@ class LiveMarket:
             )
         if not book.live:
             self._want_snapshot(diff.symbol)
+
+    def _depth_rows(self, symbol: str, now: int, bids: Levels, asks: Levels, *, snapshot: bool) -> None:
+        """(Under the lock.)  Levels as the depth events a recording's reader gives for its rows, recorded too.
+
+        The book handed out (to the tape, to the recording) is what the live
+        book *applied*: a snapshot's whole book (``incremental_book_L2``'s
+        ``is_snapshot`` rows, a reset before the first of a run of them), each
+        applied diff's levels, and at a gap or a disconnect every level
+        removed (Tardis's layout has no update ids: an emptied book is how it
+        says the levels are not to be trusted until the next snapshot).
+        """
+        if not (bids or asks):
+            return
+        put, recorder = self._queue.put, self._recorder
+        if snapshot and not self._in_snapshot.get(symbol, False):
+            put((now, DEPTH, symbol, 0.0, 0.0, BOOK_RESET, 0.0))
+        self._in_snapshot[symbol] = snapshot
+        for side, levels in ((1.0, bids), (-1.0, asks)):
+            for price, size in levels:
+                event = (now, DEPTH, symbol, price, size, side, 0.0)
+                put(event)
+                if recorder is not None:
+                    recorder.depth(event, snapshot=snapshot)
 
     def _on_reply(self, reply: Reply, now: int) -> None:
         """(Under the lock.)"""
@@ -432,8 +467,9 @@ class LiveMarket:
             self._counts["connections"] += 1
             self._notes.append(Note(self._clock(), "connected", self._endpoints.ws_url))
 
-    def _lost(self, why: str) -> None:
-        """The session ended: every symbol stale until heard from again, every book until a new snapshot."""
+    def _lost(self, why: str, *, stopped: bool = False) -> None:
+        """The session ended: every symbol stale until heard from again, every book until a new snapshot (its levels
+        removed from the book handed out, unless the client is stopping: then nothing more is handed out)."""
         for task in self._snapshot_tasks.values():
             task.cancel()
         self._snapshot_tasks.clear()
@@ -442,7 +478,10 @@ class LiveMarket:
             self._connected = self._subscribed = False
             self._awaiting.clear()
             self._tracker.forget()
-            for book in self._books.values():
+            now = self._stamp() if self._books and not stopped else 0
+            for symbol, book in self._books.items():
+                if book.live and not stopped:
+                    self._depth_rows(symbol, now, *_removed(book), snapshot=False)
                 book.lost()
             self._last_error = why
             if was:
@@ -474,10 +513,18 @@ class LiveMarket:
                     if not book.on_snapshot(last_id, bids, asks):
                         self._counts["snapshots_too_old"] += 1
                     elif book.live:
-                        self._notes.append(Note(self._clock(), "snapshot", f"{symbol}: book rebuilt at {last_id}"))
+                        now = self._stamp()
+                        self._tracker.seen(symbol, now)  # a fresh book: the symbol's market is known now
+                        self._depth_rows(symbol, now, *book.levels(len(book.bids) + len(book.asks)), snapshot=True)
+                        self._notes.append(Note(now, "snapshot", f"{symbol}: book rebuilt at {last_id}"))
                         return
             await asyncio.sleep(wait)
             wait = min(wait * 2, 5.0)
+
+
+def _removed(book: DepthBook) -> tuple[Levels, Levels]:
+    """Every level of ``book`` at size 0."""
+    return tuple((price, 0.0) for price in book.bids), tuple((price, 0.0) for price in book.asks)
 
 
 def _fetch(url: str, timeout_s: float) -> bytes:

@@ -1,13 +1,17 @@
 """A live session written as it arrived, in the Tardis CSV layouts that ``--market DIR`` reads.
 
 Two files a session, ``<exchange>_quotes_<start>.csv`` and ``<exchange>_trades_<start>.csv`` (``<start>``: the
-session's start, UTC), with Tardis's headers (the ``quotes`` and ``trades`` layouts of
-docs.tardis.dev/downloadable-csv-files, as :mod:`actors.markets._tardis` reads them):
+session's start, UTC), and with depth a third, ``<exchange>_incremental_book_L2_<start>.csv``, with Tardis's
+headers (the ``quotes``, ``trades`` and ``incremental_book_L2`` layouts of docs.tardis.dev/downloadable-csv-files,
+as :mod:`actors.markets._tardis` reads them):
 
 - ``timestamp`` is the venue's time of the message (µs; the receive time when the stream gives none, as spot's
   ``bookTicker`` does), ``local_timestamp`` the receive time: the replay orders by it, as the live run saw it;
 - prices and sizes are written as the shortest text that reads back as the same float, so a replay's events are
-  the live session's events.
+  the live session's events;
+- a depth row is a level of the book the client *applied* (:meth:`LiveMarket._depth_rows`): a snapshot's levels
+  (``is_snapshot`` true), an applied diff's, and at a gap or a disconnect each level at amount 0 (the layout has
+  no update ids; an emptied book is how it says the levels are not to be trusted until the next snapshot).
 
 Rows are written in the order they arrived, as they arrive; the files are
 flushed when a row comes :data:`FLUSH_EVERY_US` or more after the last flush,
@@ -33,19 +37,25 @@ QUOTES_HEADER = (
     "bid_amount",
 )
 TRADES_HEADER = ("exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount")
+DEPTH_HEADER = ("exchange", "symbol", "timestamp", "local_timestamp", "is_snapshot", "side", "price", "amount")
 FLUSH_EVERY_US = 200_000
 
 
 class Recorder:
     """Writes quotes and trades of one live session into ``directory`` (created if missing; nothing overwritten)."""
 
-    def __init__(self, directory: Path, exchange: str, *, started_us: int | None = None) -> None:
+    def __init__(self, directory: Path, exchange: str, *, started_us: int | None = None, depth: bool = False) -> None:
+        """``depth``: write the depth file too (a session subscribed to depth)."""
         directory.mkdir(parents=True, exist_ok=True)
         started = time.gmtime((time.time_ns() // 1000 if started_us is None else started_us) // 1_000_000)
         stamp = time.strftime("%Y-%m-%dT%H%M%SZ", started)
         self.exchange = exchange
         self.quotes_path, self._quotes = _create(directory, f"{exchange}_quotes_{stamp}", QUOTES_HEADER)
         self.trades_path, self._trades = _create(directory, f"{exchange}_trades_{stamp}", TRADES_HEADER)
+        self.depth_path: Path | None = None
+        self._depth: IO[str] | None = None
+        if depth:
+            self.depth_path, self._depth = _create(directory, f"{exchange}_incremental_book_L2_{stamp}", DEPTH_HEADER)
         self.rows = 0
         self._flushed_at = 0
 
@@ -63,6 +73,15 @@ class Recorder:
         self._trades.write(f"{self.exchange},{symbol},{exchange_us or at},{at},{trade_id},{side},{price!r},{size!r}\n")
         self._wrote(at)
 
+    def depth(self, event: MarketEvent, *, snapshot: bool) -> None:
+        """One level of the applied book (``event``: a depth level, its side +1.0 bid, -1.0 ask)."""
+        if self._depth is None:
+            raise ValueError("this recorder writes no depth (give it depth=True)")
+        at, _, symbol, price, size, side = event[:6]
+        self._depth.write(f"{self.exchange},{symbol},{at},{at},{'true' if snapshot else 'false'},"
+                          f"{'bid' if side > 0 else 'ask'},{price!r},{size!r}\n")  # fmt: skip
+        self._wrote(at)
+
     def _wrote(self, at: int) -> None:
         self.rows += 1
         if at - self._flushed_at >= FLUSH_EVERY_US:
@@ -73,11 +92,15 @@ class Recorder:
         """Hand what was written to the operating system."""
         self._quotes.flush()
         self._trades.flush()
+        if self._depth is not None:
+            self._depth.flush()
 
     def close(self) -> None:
         """Flush and close both files."""
         self._quotes.close()
         self._trades.close()
+        if self._depth is not None:
+            self._depth.close()
 
 
 def _create(directory: Path, stem: str, header: tuple[str, ...]) -> tuple[Path, IO[str]]:

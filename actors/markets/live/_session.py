@@ -14,8 +14,10 @@ symbol's mid before its first quote is that quote's mid, as in a replay
 then no tick is sent; the ticks whose buckets passed meanwhile are sent at
 once when it opens.  From then on, each closed bucket is one tick:
 
-- the feed's mids come from the bucket's quotes by the recorded market's rule
-  (:class:`~actors.markets._recorded.RecordedMarket`, reading the tape);
+- the feed's ticks (mid, top of book with sizes, the bucket's trades, and
+  with depth the book's levels) come from the bucket's events by the recorded
+  market's rules (:class:`~actors.markets._recorded.RecordedMarket`, reading
+  the tape): what the replay of the recording gives;
 - the venue's fill model reads the same bucket from the tape (:class:`TapeBuckets`);
 - the symbols the client calls stale as the bucket closes (silent for too
   long, not heard from since a reconnect, a depth book waiting for its
@@ -29,13 +31,13 @@ when it wakes, and asks :meth:`LiveSession.next_wake_s` when to wake next.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from actors.core._types import Instrument
-from actors.markets._events import NO_ASK, NO_BID, QUOTE, MarketEvent
-from actors.markets._recorded import Buckets, RecordedMarket, Recording
+from actors.markets._events import DEPTH, NO_ASK, NO_BID, QUOTE, MarketEvent
+from actors.markets._recorded import Buckets, RecordedMarket, Recording, TopOfBook
 
 WAIT_TO_OPEN_S = 0.05
 """How often the feed looks for the session's opening (a tick is no use before it)."""
@@ -149,9 +151,9 @@ class TapeBuckets(Buckets):
 class _TapeMarket(RecordedMarket):
     """The recorded market's mids, read from the tape (never rewound: a live session is not replayed in place)."""
 
-    def __init__(self, recording: Recording, tape: Tape) -> None:
+    def __init__(self, recording: Recording, tape: Tape, *, levels: int = 5) -> None:
         self._tape = tape
-        super().__init__(recording)
+        super().__init__(recording, levels=levels)
 
     def _rewind(self) -> None:
         super()._rewind()
@@ -191,6 +193,10 @@ class LiveSession:
     """The last tick whose bucket is closed."""
     down_since_us: int | None = None
     """The end of the first bucket of the current stretch with every symbol stale (None: not down)."""
+    levels: int = 5
+    """Depth levels a side each tick carries (``--market-levels``, as a replay's)."""
+    depth: bool = False
+    """The stream brings depth: the venue matches on the books, as a replay of a recording with depth rows does."""
     stale_pulls: int = 0
     """Symbol-ticks whose quotes were pulled for a stale market."""
     ended: bool = False
@@ -200,6 +206,8 @@ class LiveSession:
     _facts: dict[int, TickFacts] = field(default_factory=dict)
     _mids: RecordedMarket | None = None
     _newest_us: int = 0
+    _openings: dict[str, list[float]] = field(default_factory=dict)
+    _when_open: list[Callable[[Recording], None]] = field(default_factory=list)
 
     @property
     def opened(self) -> bool:
@@ -253,20 +261,50 @@ class LiveSession:
         return ticks
 
     def _open(self, events: list[MarketEvent]) -> bool:
-        """Note each symbol's first two-sided quote; open once every symbol has one."""
-        first = self._first_mids
+        """Note each symbol's first two-sided quote; open once every symbol has one.
+
+        A symbol's first two-sided quote is its first two-sided bookTicker or
+        its first depth levels (a snapshot's, all at one time) if those are
+        two-sided and come first: the rule of the replay's scan
+        (:func:`actors.markets._files._opening`), which must find the same
+        opening mids in the recording.
+        """
+        first, openings = self._first_mids, self._openings
         for event in events:
-            if event[1] == QUOTE and event[2] not in first and event[3] != NO_BID and event[5] != NO_ASK:
-                first[event[2]] = (event[3] + event[5]) / 2
+            kind, symbol = event[1], event[2]
+            if kind == QUOTE:
+                if symbol not in first and event[3] != NO_BID and event[5] != NO_ASK:
+                    first[symbol] = (event[3] + event[5]) / 2
+            elif kind == DEPTH and event[5] in (1.0, -1.0):  # a level (not a marker)
+                opening = openings.get(symbol)
+                if opening is None:
+                    if symbol in first:  # quoted before its first levels: the quote's mid stands
+                        continue
+                    opening = openings[symbol] = [float(event[0]), NO_BID, NO_ASK]
+                if opening[0] != event[0] or event[4] <= 0.0:
+                    continue
+                if event[5] > 0.0:
+                    opening[1] = max(opening[1], event[3])
+                else:
+                    opening[2] = min(opening[2], event[3])
+                if opening[1] != NO_BID and opening[2] != NO_ASK and opening[1] < opening[2]:
+                    first[symbol] = (opening[1] + opening[2]) / 2
         if len(first) < len(self.instruments) or not self._waiting:
             return False
         recording = Recording.cut(
             (), self.instruments, first_us=self._waiting[0][0], last_us=self._waiting[0][0],
-            bucket_us=self.bucket_us, first_mids=first, quoted=frozenset(self.instruments),
+            bucket_us=self.bucket_us, first_mids=first, quoted=frozenset(self.instruments), depth=self.depth,
         )  # fmt: skip
         self.start_us = recording.start_us
-        self._mids = _TapeMarket(recording, self.tape)
+        self._mids = _TapeMarket(recording, self.tape, levels=self.levels)
+        for told in self._when_open:
+            told(recording)
         return True
+
+    def when_open(self, told: Callable[[Recording], None]) -> None:
+        """Call ``told`` with the session's recording (its start, its buckets) as it opens (on the feed's thread,
+        before its first tick goes out: a reader of later ticks sees it)."""
+        self._when_open.append(told)
 
     def _note_down(self, stale: frozenset[str], end_us: int) -> None:
         if len(stale) < len(self.instruments):
@@ -294,6 +332,12 @@ class LiveSession:
         if self._mids is None:
             raise KeyError(f"the live market has not opened: no mid for {symbol!r} yet")
         return self._mids.mid_ticks(symbol, tick)
+
+    def top_of_book(self, symbol: str, tick: int) -> TopOfBook:
+        """``symbol``'s market at closed ``tick``: what the replay of the recording gives (asked in tick order)."""
+        if self._mids is None:
+            raise KeyError(f"the live market has not opened: no market for {symbol!r} yet")
+        return self._mids.top_of_book(symbol, tick)
 
     def next_wake_s(self) -> float:
         """Seconds until the next bucket closes (before the opening: a short look again)."""
