@@ -100,7 +100,9 @@ def collect_series(
     Positions and cash move with fills, each fill paying ``maker_fee_bps``
     of its notional (negative: a rebate), as the report's ``pnl`` does; PnL
     is cash plus every position at the tick's mid; the edge marks each fill
-    at its tick's mid, as risk does (docs/EXECUTION.md, "Formulas").
+    at its tick's mid, as risk does (docs/EXECUTION.md, "Formulas").  An
+    inverse contract's PnL is in coin, converted at the tick's mid, and its
+    inventory is its USD value (docs/EXECUTION.md, "Instruments").
     """
     series = RunSeries(ticks=ticks, shown=tuple(shown))
     last = max(ticks, 0)
@@ -130,23 +132,52 @@ def collect_series(
         return instruments[symbol].price_usd(market.mid_ticks(symbol, tick))
 
     positions: dict[str, float] = {}
+    inverse: dict[str, list[float]] = {}  # an inverse contract's [USD held, coin paid for it and in fees]
     cash = edge_usd = volume_usd = 0.0
     for symbol in shown:
         series.mids[symbol], series.inventory_usd[symbol] = [], []
     for tick in range(1, last + 1):
         for symbol, sign, price, qty in fills_at.get(tick, ()):
+            instrument = instruments[symbol]
+            if instrument.inverse:  # qty contracts of a fixed USD value: the books are in coin
+                edge, volume = _inverse_fill(inverse, instrument, (sign, price, qty), mid=mid(symbol, tick),
+                                             fee=maker_fee_bps)  # fmt: skip
+                edge_usd += edge
+                volume_usd += volume
+                continue
             positions[symbol] = positions.get(symbol, 0.0) + sign * qty
             cash -= sign * price * qty + price * qty * maker_fee_bps / 1e4
             edge_usd += sign * (mid(symbol, tick) - price) * qty
             volume_usd += price * qty
         marked = {symbol: qty * mid(symbol, tick) for symbol, qty in sorted(positions.items()) if qty}
-        series.pnl_usd.append(cash + sum(marked.values()))
+        if inverse:  # what the fills were worth in coin less what the position is worth now, at the mid: USD
+            pnl = {symbol: (books[1] - books[0] / mid(symbol, tick)) * mid(symbol, tick)
+                   for symbol, books in sorted(inverse.items())}  # fmt: skip
+            marked.update({symbol: books[0] for symbol, books in inverse.items() if books[0]})
+            series.pnl_usd.append(cash + sum(v for s, v in marked.items() if s not in inverse) + sum(pnl.values()))
+        else:
+            series.pnl_usd.append(cash + sum(marked.values()))
         series.total_notional_usd.append(sum(abs(v) for v in marked.values()))
         series.edge_bps.append(1e4 * edge_usd / volume_usd if volume_usd > 0 else None)
         for symbol in shown:
             series.mids[symbol].append(mid(symbol, tick))
             series.inventory_usd[symbol].append(marked.get(symbol, 0.0))
     return series
+
+
+def _inverse_fill(
+    books: dict[str, list[float]], instrument: Instrument, fill: tuple[int, float, float], *, mid: float, fee: float
+) -> tuple[float, float]:
+    """An inverse contract's fill in ``books`` ([USD held, coin the fills were worth less fees]); its edge and volume.
+
+    Its PnL at a mid M is ``(coin - usd_held / M) x M`` (docs/EXECUTION.md, "Instruments").
+    """
+    sign, price, qty = fill
+    value = qty * float(instrument.contract_size)
+    held = books.setdefault(instrument.symbol, [0.0, 0.0])
+    held[0] += sign * value
+    held[1] += sign * value / price - value / price * fee / 1e4
+    return sign * (mid - price) / price * value, value
 
 
 @dataclass(frozen=True)

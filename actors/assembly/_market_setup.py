@@ -23,7 +23,7 @@ from loguru import logger
 
 from actors.assembly._config import LIVE_PREFIX, ConfigError, ShadowConfig
 from actors.assembly._instrument_file import load_instruments
-from actors.core._instruments import Sizes, instrument_for, known_sizes, made_up_price
+from actors.core._instruments import Sizes, Spec, contract_of, instrument_for, known_sizes, made_up_price
 from actors.core._types import Instrument
 from actors.markets._coverage import LONG_GAP_US, Gap, describe, duration, gaps
 from actors.markets._events import MarketDataError
@@ -66,6 +66,8 @@ class Market:
     """The market fill model's queue model and latencies."""
     levels: int = 5
     """Depth levels a side each market tick carries."""
+    coarser: tuple[str, ...] = ()
+    """One line for each symbol whose catalogue sizes round the data's finer decimals (:func:`warn_market_gaps`)."""
 
     def feed_market(self) -> RecordedMarket:
         """The mids and tops of book, bucket by bucket, for the feed."""
@@ -104,6 +106,7 @@ def settle(config: ShadowConfig) -> Settled:
         raise MarketDataError(f"--market {' '.join(config.market)}: no rows to replay")
     symbols = _symbols(config, summary)
     instruments = {s: _instrument(s, summary, table.get(s)) for s in symbols}
+    coarser = tuple(line for s in symbols if (line := coarser_than_data(s, summary, instruments[s], table.get(s))))
     for symbol, instrument in instruments.items():
         seen = summary.symbols[symbol]
         tick = instrument.tick_size
@@ -143,7 +146,8 @@ def settle(config: ShadowConfig) -> Settled:
     settled = replace(config, symbols=tuple(symbols), iterations=iterations, data_identity=tuple(identity))
     found = tuple(gaps(summary, symbols, max(LONG_GAP_US, 10 * bucket_us)))
     fills = fill_settings(config)
-    return Settled(settled, instruments, Market(recording, summary, tuple(paths), found, fills, config.market_levels))
+    market = Market(recording, summary, tuple(paths), found, fills, config.market_levels, coarser)
+    return Settled(settled, instruments, market)
 
 
 def fill_settings(config: ShadowConfig) -> FillSettings:
@@ -152,7 +156,7 @@ def fill_settings(config: ShadowConfig) -> FillSettings:
                         config.latency_from_data)  # fmt: skip
 
 
-def _live_instruments(config: ShadowConfig, table: dict[str, Sizes]) -> dict[str, Instrument]:
+def _live_instruments(config: ShadowConfig, table: dict[str, Spec]) -> dict[str, Instrument]:
     """A live market's instruments: the sizes of ``--instruments`` or the catalogue, as its recording's replay has
     them (a replay would take unknown sizes from the files' decimals, which a live run cannot know in advance).
 
@@ -164,13 +168,13 @@ def _live_instruments(config: ShadowConfig, table: dict[str, Sizes]) -> dict[str
         raise ConfigError(f"--tick-ms {config.tick_ms:g}: with --market a tick is a whole number of microseconds")
     instruments = {}
     for symbol in config.symbols:
-        sizes = table.get(symbol) or known_sizes(symbol)
-        if sizes is None:
+        spec = table.get(symbol)
+        if (spec is None or spec.tick_size is None) and known_sizes(symbol) is None:
             raise MarketDataError(
                 f"--market {config.market[0]}: no tick and lot size known for {symbol}; give them with "
                 '--instruments FILE ([SYMBOL] tick_size = "0.01", lot_size = "0.001")'
             )
-        instruments[symbol] = instrument_for(symbol, config.seed, sizes)
+        instruments[symbol] = instrument_for(symbol, config.seed, spec)
     return instruments
 
 
@@ -244,7 +248,11 @@ def warn_market_gaps(market: Market | None) -> None:
     stood still for hours, or a quotes file and a trades file of different
     days, should not pass unnoticed (docs/EXECUTION.md, "Gaps").
     """
-    if market is None or not market.gaps:
+    if market is None:
+        return
+    for line in market.coarser:
+        logger.bind(event="coarser_than_data").warning(line)
+    if not market.gaps:
         return
     named = "; ".join(describe(gap) for gap in market.gaps[:GAPS_NAMED])
     more = f"; and {len(market.gaps) - GAPS_NAMED:,} more" if len(market.gaps) > GAPS_NAMED else ""
@@ -299,11 +307,47 @@ def _symbols(config: ShadowConfig, summary: Scan) -> list[str]:
     return list(config.symbols)
 
 
-def _instrument(symbol: str, summary: Scan, sizes: Sizes | None) -> Instrument:
-    """The table's sizes, else the catalogue's, else the file's decimals; the start price is the first mid."""
+def _instrument(symbol: str, summary: Scan, spec: Spec | None) -> Instrument:
+    """The table's sizes, else the catalogue's, else the file's decimals; the start price is the first mid.
+
+    The kind and contract size are the table's, else the catalogue's, else spot.
+    """
     seen = summary.symbols[symbol]
-    chosen = sizes or known_sizes(symbol)
-    if chosen is None:
-        chosen = Sizes(Decimal(1).scaleb(-seen.price_decimals), Decimal(1).scaleb(-seen.size_decimals))
+    chosen = Sizes(spec.tick_size, spec.lot_size) if spec and spec.tick_size and spec.lot_size else None
+    chosen = chosen or known_sizes(symbol) or _data_sizes(summary, symbol)
     start = Decimal(repr(seen.first_mid)).quantize(chosen.tick_size) if seen.first_mid else chosen.tick_size
-    return Instrument(symbol, chosen.tick_size, chosen.lot_size, max(start, chosen.tick_size))
+    kind, contract = contract_of(symbol, spec)
+    return Instrument(symbol, chosen.tick_size, chosen.lot_size, max(start, chosen.tick_size), kind, contract)
+
+
+def _data_sizes(summary: Scan, symbol: str) -> Sizes:
+    """The tick and lot the files write ``symbol``'s prices and sizes with (their most decimals)."""
+    seen = summary.symbols[symbol]
+    return Sizes(Decimal(1).scaleb(-seen.price_decimals), Decimal(1).scaleb(-seen.size_decimals))
+
+
+def coarser_than_data(symbol: str, summary: Scan, instrument: Instrument, spec: Spec | None) -> str:
+    """A warning line if the catalogue's tick or lot is coarser than the decimals the data has ("" if not).
+
+    The catalogue's sizes are a venue's spot ones; a file of another market
+    (a futures one, another venue) may quote finer, and its prices would be
+    rounded to the catalogue's tick without a word.  Sizes from
+    ``--instruments`` are the user's word: nothing is said of them.
+    """
+    if spec is not None and spec.tick_size is not None:
+        return ""
+    data = _data_sizes(summary, symbol)
+    named = [
+        f"{name} {mine} (the data has {theirs})"
+        for name, mine, theirs in (
+            ("tick", instrument.tick_size, data.tick_size),
+            ("lot", instrument.lot_size, data.lot_size),
+        )
+        if theirs < mine
+    ]
+    if not named:
+        return ""
+    return (
+        f"--market: {symbol}: the catalogue's {' and '.join(named)} is coarser than the data's: prices and sizes "
+        "are rounded to the catalogue's; give --instruments to keep the data's"
+    )

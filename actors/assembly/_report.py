@@ -20,7 +20,7 @@ from actors.assembly._config import ShadowConfig
 from actors.assembly._market_setup import Market
 from actors.assembly._system import System
 from actors.core._gateway import GatewayCore
-from actors.core._pnl import PnlLine, fees_usd
+from actors.core._pnl import InverseLine, PnlLine, fees_usd
 from actors.core._risk_round import RiskRound
 from actors.core._store import StoreCore
 from actors.core._types import Instrument, OrderState
@@ -216,6 +216,13 @@ def pnl_section(
     for symbol in sorted(lines):
         line, instrument = lines[symbol], instruments[symbol]
         mark, lot = marks.get(symbol), instrument.lot_float
+        if isinstance(line, InverseLine):
+            figures, coin = inverse_figures(line, None if mark is None else instrument.price_usd(mark), lot,
+                                            maker_fee_bps)  # fmt: skip
+            for name, value in figures.items():
+                totals[name] += value
+            by_symbol[symbol] = {**{name: _usd(value) for name, value in figures.items()}, **coin}
+            continue
         unrealised = 0.0 if mark is None else line.unrealised_usd(instrument.price_usd(mark), lot)
         fees = fees_usd(line.traded_usd, maker_fee_bps)
         figures = {
@@ -228,6 +235,25 @@ def pnl_section(
             totals[name] += value
         by_symbol[symbol] = {name: _usd(value) for name, value in figures.items()}
     return {"by_symbol": by_symbol, "maker_fee_bps": maker_fee_bps, **{k: _usd(v) for k, v in totals.items()}}
+
+
+def inverse_figures(
+    line: InverseLine, mark_usd: float | None, lot_usd: float, maker_fee_bps: float
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """An inverse contract's figures in USD, converted from its coin ones at the mark, and the coin ones.
+
+    Its books are in the base coin (:class:`actors.core._pnl.InverseLine`);
+    the USD figures are the coin ones times the mark, so they add to the
+    other symbols' (docs/EXECUTION.md, "Instruments").
+    """
+    at = mark_usd if mark_usd is not None and mark_usd > 0 else line.average_usd
+    unrealised = 0.0 if mark_usd is None else line.unrealised_coin(mark_usd, lot_usd)
+    fees = fees_usd(line.traded_coin, maker_fee_bps)
+    coin = {"realised": line.realised_coin, "unrealised": unrealised, "fees": fees,
+            "total": line.realised_coin + unrealised - fees}  # fmt: skip
+    figures = {f"{name}_usd": value * at for name, value in coin.items()}
+    shown = {f"{name}_coin": round(value, 8) for name, value in coin.items()}
+    return figures, {**shown, "pnl_currency": "coin, converted to USD at the mark", "usd_per_coin": round(at, 8)}
 
 
 SHOWN_OPEN_ORDERS = 20

@@ -33,6 +33,6 @@ class QuotingPolicy:
     def quote(self, instrument: Instrument, mid_ticks: int) -> Quote:
         """Bid and ask at least one tick away from the mid, at least one lot each."""
         half = max(1, math.ceil(mid_ticks * self.spread_bps / 2e4))
-        price = instrument.price_usd(mid_ticks) * instrument.lot_float
+        price = instrument.lot_value_usd(mid_ticks)
         lots = max(1, round(self.quote_notional_usd / price)) if price > 0 else 1
         return Quote(instrument.symbol, max(1, mid_ticks - half), lots, mid_ticks + half, lots)

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from copy import copy
 from dataclasses import dataclass
 from typing import Protocol
 
-from actors.core._pnl import PnlLine
+from actors.core._pnl import InverseLine, PnlLine
 from actors.core._trading_state import Event, HaltKind, TradingState, TradingStateMachine, Transition
 from actors.core._types import Instrument, Side
 
@@ -651,8 +652,7 @@ class RiskEngine:
         mark = self.marks.get(fill.symbol, fill.price_ticks)
         side = int(fill.side)
         self._positions[fill.symbol] = self._positions.get(fill.symbol, 0) + side * fill.qty_lots
-        edge = side * (instrument.price_usd(mark) - instrument.price_usd(fill.price_ticks)) * instrument.lot_float
-        edge *= fill.qty_lots
+        edge = side * instrument.edge_usd(mark, fill.price_ticks, fill.qty_lots)  # the same bits as side first
         volume = instrument.notional_usd(fill.price_ticks, fill.qty_lots)
         self._edge_usd += edge
         self._volume_usd += volume
@@ -660,7 +660,7 @@ class RiskEngine:
         self._window.append(fill)
         line = self._pnl.get(fill.symbol)
         if line is None:
-            line = self._pnl[fill.symbol] = PnlLine()
+            line = self._pnl[fill.symbol] = _line_of(instrument)
         line.apply(side * fill.qty_lots, instrument.price_usd(fill.price_ticks), instrument.lot_float)
         self.fills_applied += 1
         self._refresh_notional(fill.symbol)
@@ -707,14 +707,14 @@ class RiskEngine:
         if mark is not None:
             line = self._pnl.get(symbol)
             if line is None:
-                line = self._pnl[symbol] = PnlLine()
+                line = self._pnl[symbol] = _line_of(instrument)
             line.apply(difference, instrument.price_usd(mark), instrument.lot_float)
         self._refresh_notional(symbol)
         return difference
 
     def pnl(self) -> dict[str, PnlLine]:
         """Each traded symbol's books (a copy), sorted by symbol."""
-        return {s: PnlLine(*_fields(line)) for s, line in sorted(self._pnl.items())}
+        return {s: copy(line) for s, line in sorted(self._pnl.items())}
 
     def realised_edge_bps(self) -> float | None:
         """Edge over every fill so far, None before the first."""
@@ -806,8 +806,7 @@ class RiskEngine:
             instrument = self.instruments[fill.symbol]
             mark = self.marks.get(fill.symbol, fill.price_ticks)
             side = int(fill.side)
-            edge = side * (instrument.price_usd(mark) - instrument.price_usd(fill.price_ticks))
-            judged.add(edge * instrument.lot_float * fill.qty_lots,
+            judged.add(side * instrument.edge_usd(mark, fill.price_ticks, fill.qty_lots),
                        instrument.notional_usd(fill.price_ticks, fill.qty_lots))  # fmt: skip
         return judged.bps()
 
@@ -870,5 +869,6 @@ _SIDES = {1: BUY, -1: SELL}
 """A level's side as risk's :class:`Side`, looked up (the wire's int as it came)."""
 
 
-def _fields(line: PnlLine) -> tuple[int, float, float, float]:
-    return (line.position, line.average_usd, line.realised_usd, line.traded_usd)
+def _line_of(instrument: Instrument) -> PnlLine:
+    """A symbol's books: in USD, or in the base coin for an inverse contract."""
+    return InverseLine() if instrument.inverse else PnlLine()

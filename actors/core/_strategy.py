@@ -305,7 +305,7 @@ def reads_own_state(cls: type[Strategy]) -> bool:
 
 def base_lots(instrument: Instrument, mid_ticks: int, notional_usd: float) -> int:
     """Lots worth ``notional_usd`` at the mid, at least one (the symmetric rule's size)."""
-    price = instrument.price_usd(mid_ticks) * instrument.lot_float
+    price = instrument.lot_value_usd(mid_ticks)  # an inverse contract's lot is worth its USD value at any price
     return max(1, round(notional_usd / price)) if price > 0 else 1
 
 
@@ -372,7 +372,9 @@ class InventorySkew(Strategy):
 
 def skew_fraction(instrument: Instrument, mid_ticks: int, position_lots: int, max_position_usd: float) -> float:
     """``clamp(position_usd / max_position_usd, -1, 1)``: how full the position is, signed."""
-    position_usd = position_lots * instrument.lot_float * instrument.price_usd(mid_ticks)
+    position_usd = position_lots * instrument.lot_float
+    if not instrument.inverse:  # an inverse contract's lot is USD already
+        position_usd *= instrument.price_usd(mid_ticks)
     return max(-1.0, min(1.0, position_usd / max_position_usd))
 
 

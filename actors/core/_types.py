@@ -52,21 +52,51 @@ class OrderState(enum.Enum):
 _TERMINAL = frozenset({OrderState.FILLED, OrderState.CANCELED, OrderState.REJECTED})
 
 
+SPOT, LINEAR, INVERSE = "spot", "linear", "inverse"
+KINDS = (SPOT, LINEAR, INVERSE)
+"""How a venue defines an instrument (:class:`Instrument`'s ``kind``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Instrument:
-    """A tradable symbol with its price tick and quantity lot."""
+    """A tradable symbol with its price tick and quantity lot, and what one unit of quantity is.
+
+    ``kind`` (docs/EXECUTION.md, "Instruments"):
+
+    - ``spot``: a quantity is base coin, worth quantity x price USD;
+    - ``linear`` (a USD-margined perpetual such as Binance USDⓈ-M): a quantity
+      is contracts of ``contract_size`` base coin each, worth quantity x
+      contract_size x price USD, and its PnL is in USD;
+    - ``inverse`` (BitMEX XBTUSD, Binance COIN-M ``BTCUSD_PERP``): a quantity
+      is contracts of ``contract_size`` USD each, worth quantity x
+      contract_size USD whatever the price, and its PnL is in the base coin:
+      a long of N contracts from price A to B makes N x contract_size x
+      (1/A - 1/B) coin (:class:`actors.core._pnl.InverseLine`).
+
+    Spot and linear share every formula (contract_size 1 makes them the
+    same figures to the bit).
+    """
 
     symbol: str
     tick_size: Decimal
     lot_size: Decimal
     start_price: Decimal
+    kind: str = SPOT
+    contract_size: Decimal = Decimal(1)
     _tick_usd: float = field(init=False, repr=False, compare=False)
     _lot: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """The sizes as floats, once: risk's arithmetic asks for them for every order side of every tick."""
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.symbol}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
         object.__setattr__(self, "_tick_usd", float(self.tick_size))
-        object.__setattr__(self, "_lot", float(self.lot_size))
+        object.__setattr__(self, "_lot", float(self.lot_size * self.contract_size))
+
+    @property
+    def inverse(self) -> bool:
+        """True for an inverse contract: notional in USD by the contract, PnL in the base coin."""
+        return self.kind == INVERSE
 
     def to_ticks(self, price: Decimal) -> int:
         """Round a decimal price to the nearest whole tick."""
@@ -77,7 +107,7 @@ class Instrument:
         return self.tick_size * ticks
 
     def quantity(self, lots: int) -> Decimal:
-        """The exact decimal quantity of ``lots``."""
+        """The exact decimal quantity of ``lots`` (contracts for a linear or inverse contract)."""
         return self.lot_size * lots
 
     def price_usd(self, ticks: int) -> float:
@@ -86,12 +116,35 @@ class Instrument:
 
     @property
     def lot_float(self) -> float:
-        """The lot size as a float, for risk arithmetic only."""
+        """What one lot is, as a float, for risk arithmetic only: base coin (spot, linear), or USD (inverse)."""
         return self._lot
 
     def notional_usd(self, ticks: int, lots: int) -> float:
-        """|lots| x price in USD, for risk arithmetic only."""
+        """|lots| x price in USD (inverse: |lots| x contract value, whatever the price), for risk arithmetic only."""
+        if self.kind == INVERSE:
+            return self._lot * abs(lots)
         return self._tick_usd * ticks * self._lot * abs(lots)
+
+    def lot_value_usd(self, ticks: int) -> float:
+        """What one lot is worth at ``ticks`` in USD: the quoting rule's divisor."""
+        if self.kind == INVERSE:
+            return self._lot
+        return self._tick_usd * ticks * self._lot
+
+    def edge_usd(self, mark_ticks: int, price_ticks: int, lots: int) -> float:
+        """What a buy of ``lots`` at ``price_ticks`` gained against ``mark_ticks``, in USD at the mark (a sell: minus).
+
+        Linear: (mark - price) x quantity.  Inverse: the coin gained,
+        lots x value x (1/price - 1/mark), times the mark: lots x value x
+        (mark - price) / price.
+        """
+        if self.kind == INVERSE:
+            return (
+                (self._tick_usd * mark_ticks - self._tick_usd * price_ticks)
+                * (self._lot / (self._tick_usd * price_ticks))
+                * lots
+            )
+        return (self._tick_usd * mark_ticks - self._tick_usd * price_ticks) * self._lot * lots
 
 
 @dataclass(frozen=True, slots=True)
