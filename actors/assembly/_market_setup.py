@@ -23,6 +23,7 @@ from loguru import logger
 
 from actors.assembly._config import LIVE_PREFIX, ConfigError, ShadowConfig
 from actors.assembly._instrument_file import load_instruments
+from actors.core._clock import MarketClock
 from actors.core._instruments import Sizes, Spec, contract_of, instrument_for, known_sizes, made_up_price
 from actors.core._types import Instrument
 from actors.markets._coverage import LONG_GAP_US, Gap, describe, duration, gaps
@@ -213,6 +214,13 @@ def live_fills(session: LiveSession, fills: FillSettings | None = None) -> Marke
 
     session.when_open(opened)
     return model
+
+
+def market_clock(market: Market | None) -> MarketClock | None:
+    """A recorded market's own clock (tick k: the end of its bucket), for the event log's times; None on any other."""
+    if market is None:
+        return None
+    return MarketClock(market.recording.start_us, market.recording.bucket_us)
 
 
 def warn_made_up_prices(config: ShadowConfig) -> None:

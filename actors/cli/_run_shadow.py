@@ -30,7 +30,7 @@ from actors.assembly._config import (
     env_name,
     resolve,
 )
-from actors.assembly._market_setup import warn_made_up_prices, warn_market_gaps
+from actors.assembly._market_setup import market_clock, warn_made_up_prices, warn_market_gaps
 from actors.assembly._report import build_report, render
 from actors.assembly._system import Progress, System
 from actors.cli._watch import Watch
@@ -308,7 +308,7 @@ def run(config: ShadowConfig, *, show_progress: bool = False, kill_switch: KillS
     warn_made_up_prices(config)
     warn_market_gaps(system.recording)
     if watch is not None:
-        watch.settle(config, system.instruments)
+        watch.settle(config, system.instruments, market_clock(system.recording))
     try:
         if system.finished is not None:
             logger.bind(event="finished").info("the journal holds this run finished: its report again, nothing runs")

@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 from loguru import logger
 
 from actors.assembly._config import ConfigError, ShadowConfig, output_file
-from actors.core._clock import FrozenClock
+from actors.core._clock import FrozenClock, MarketClock
 from actors.core._instruments import instrument_for
 from actors.core._types import Instrument
 from actors.telemetry._order_events import EventLog
@@ -108,7 +108,9 @@ class Watch:
             return cls(config)
         return None
 
-    def settle(self, config: ShadowConfig, instruments: dict[str, Instrument]) -> None:
+    def settle(
+        self, config: ShadowConfig, instruments: dict[str, Instrument], clock: MarketClock | None = None
+    ) -> None:
         """The run is set up (its journal locked): its settled config and instruments, then open the outputs.
 
         Nothing is opened (so nothing truncated) before: a run refused by the
@@ -118,7 +120,7 @@ class Watch:
         """
         self.config = config
         self.instruments = instruments
-        self.telemetry.orders.use(instruments)
+        self.telemetry.orders.use(instruments, clock)  # a recorded market's clock: its times in the event log
         self.telemetry.tracked_symbols = config.symbols[: config.metrics_symbols]
         try:
             self._out = self._open_events()

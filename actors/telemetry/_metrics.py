@@ -69,6 +69,11 @@ class EngineCollector(Collector):
         )  # fmt: skip
         yield GaugeMetricFamily("mm_open_orders", "Orders not yet in a final state.", value=orders.open)
         yield GaugeMetricFamily("mm_tick", "The last tick risk decided.", value=t.decided_through)
+        yield GaugeMetricFamily(
+            "mm_tick_time_seconds", "The time of the last tick risk decided, Unix seconds: on a recorded market the "
+            "market's own (the end of the tick's bucket), else the frozen clock's.",
+            value=orders.clock.at(t.decided_through).timestamp(),
+        )  # fmt: skip
         positions = GaugeMetricFamily(
             "mm_position_usd", "Signed position x mark, USD (the first metrics_symbols symbols).", labels=["symbol"]
         )

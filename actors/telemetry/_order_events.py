@@ -6,8 +6,9 @@ is that listener: it keeps the counts the metrics and the progress line show,
 and, asked to, writes each event as a CSV row.  The store sees its inputs in
 one canonical order on every runtime (docs/DESIGN.md, "Why the result is
 deterministic"), and every field of a row is a function of the run's inputs
-(the tick of the record being handled, the frozen clock's time of that tick),
-so the file has the same bytes on ``threads``, ``pool`` and ``sim``.
+(the tick of the record being handled, the time of that tick: on a recorded
+market the market's own, the end of the tick's bucket; else the frozen
+clock's), so the file has the same bytes on ``threads``, ``pool`` and ``sim``.
 
 Why CSV and not Parquet: the standard library writes it row by row as the run
 goes (a long run needs no memory for it, a killed run leaves every row but the
@@ -28,7 +29,7 @@ from typing import IO
 
 from loguru import logger
 
-from actors.core._clock import FrozenClock
+from actors.core._clock import FrozenClock, MarketClock
 from actors.core._orders import Order, OrderStore
 from actors.core._types import Instrument, OrderState, Side
 
@@ -100,9 +101,11 @@ class EventLog:
     (:meth:`Telemetry.output_failed`, docs/OBSERVABILITY.md).
     """
 
-    def __init__(self, instruments: Mapping[str, Instrument], clock: FrozenClock, out: IO[str] | None = None) -> None:
+    def __init__(
+        self, instruments: Mapping[str, Instrument], clock: FrozenClock | MarketClock, out: IO[str] | None = None
+    ) -> None:
         self.instruments = instruments
-        self.clock = clock
+        self.clock: FrozenClock | MarketClock = clock
         self.tick = 0
         self.placed = 0
         self.filled = 0
@@ -163,9 +166,12 @@ class EventLog:
         else:
             logger.warning("the event log failed and is switched off; the run goes on: {}", exc)
 
-    def use(self, instruments: Mapping[str, Instrument]) -> None:
-        """The run's instruments, whose tick and lot sizes format prices and quantities (settled from --market)."""
+    def use(self, instruments: Mapping[str, Instrument], clock: MarketClock | None = None) -> None:
+        """The run's instruments, whose tick and lot sizes format prices and quantities (settled from --market), and
+        on a recorded market its clock: the rows' times are the market's."""
         self.instruments = instruments
+        if clock is not None:
+            self.clock, self._time_tick = clock, -1
         self._formats = {symbol: (_decimal_format(i.tick_size), _decimal_format(i.lot_size))
                          for symbol, i in instruments.items()}  # fmt: skip
 
