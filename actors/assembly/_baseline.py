@@ -73,6 +73,7 @@ from actors.core._strategy import (
 )
 from actors.core._types import Instrument
 from actors.markets._data import MarketDataSource, RandomWalkMarket
+from actors.markets._recorded import RecordedMarket
 from actors.venues._faults import FaultyExchange
 from actors.venues._simulated import FakeExchangeClient
 
@@ -288,7 +289,8 @@ class SyncEngine:
             for reason, count in quoter.blocked.items():
                 blocks[reason] = blocks.get(reason, 0) + count
         return report_of_cores(self.config, self.instruments, self.recording, store=self.store, risk=self.risk,
-                               gateway=self.gateway, venue=self.venue, strategy_blocks=blocks)  # fmt: skip
+                               gateway=self.gateway, venue=self.venue, strategy_blocks=blocks,
+                               market=self.market)  # fmt: skip
 
     def _drain(self) -> None:
         queue = self.queue
@@ -328,6 +330,11 @@ class SyncEngine:
 
     def _quote(self, market_tick: tuple[str, int, int]) -> None:
         symbol, tick, mid = market_tick
+        market = self.market
+        stale = isinstance(market, RecordedMarket) and market.stale_after > 0 and market.stale(symbol, tick)
+        if stale and not self.quoters[symbol].marks_only:  # as the feed and the quoter: the quotes are pulled
+            self.queue.append((self._stale_mark, _Mark(tick, symbol, mid)))
+            return
         record = self.quoters[symbol].record(tick, mid, self.config.tick_ms, MarketView.from_mid(mid))
         if not isinstance(record, _Mark):
             self.queue.append((self._intent, record))
@@ -349,6 +356,9 @@ class SyncEngine:
 
     def _mark(self, mark: _Mark) -> None:
         self._from_risk(self.risk.mark(mark))
+
+    def _stale_mark(self, mark: _Mark) -> None:
+        self._from_risk(self.risk.mark(mark, pull=True))
 
     def _fills_applied(self, forward: Forward) -> None:
         self._from_risk(self.risk.fills(forward.fills, forward.tick if forward.closes else None, ended=forward.ended))

@@ -307,6 +307,13 @@ _MARKET = {
         _INT,
         unit="levels",
     ),
+    "stale_market_ms": Key(
+        _integer(0, 86_400_000),
+        "with --market files: a symbol with no quote for longer than this has its quotes pulled until one comes "
+        "(0: off)",
+        _INT,
+        unit="ms",
+    ),
     "volatility_bps": Key(
         _number(low=0.0, high=1_000.0),
         "synthetic market: std-dev of the mid's log return per tick (0 to 1,000)",
@@ -614,6 +621,7 @@ class ShadowConfig:
     market_time_unit: str = "auto"
     max_buckets: int = 200_000
     market_levels: int = 5
+    stale_market_ms: int = 60_000
     queue_model: str = "risk-averse"
     queue_power: float = 3.0
     entry_latency_ms: float = 0.0

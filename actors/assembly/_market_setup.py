@@ -69,10 +69,12 @@ class Market:
     """Depth levels a side each market tick carries."""
     coarser: tuple[str, ...] = ()
     """One line for each symbol whose catalogue sizes round the data's finer decimals (:func:`warn_market_gaps`)."""
+    stale_after_us: int = 0
+    """A symbol with no quote for longer than this has its quotes pulled (``stale_market_ms``; 0: never)."""
 
     def feed_market(self) -> RecordedMarket:
         """The mids and tops of book, bucket by bucket, for the feed."""
-        return RecordedMarket(self.recording, levels=self.levels)
+        return RecordedMarket(self.recording, levels=self.levels, stale_after_us=self.stale_after_us)
 
     def fill_model(self) -> MarketFills:
         """The quotes, trades and depth, bucket by bucket, for the venue."""
@@ -147,7 +149,8 @@ def settle(config: ShadowConfig) -> Settled:
     settled = replace(config, symbols=tuple(symbols), iterations=iterations, data_identity=tuple(identity))
     found = tuple(gaps(summary, symbols, max(LONG_GAP_US, 10 * bucket_us)))
     fills = fill_settings(config)
-    market = Market(recording, summary, tuple(paths), found, fills, config.market_levels, coarser)
+    market = Market(recording, summary, tuple(paths), found, fills, config.market_levels, coarser,
+                    config.stale_market_ms * 1000)  # fmt: skip
     return Settled(settled, instruments, market)
 
 

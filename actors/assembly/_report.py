@@ -25,6 +25,7 @@ from actors.core._risk_round import RiskRound
 from actors.core._store import StoreCore
 from actors.core._types import Instrument, OrderState
 from actors.markets._events import BAD_ROW_KINDS
+from actors.markets._recorded import RecordedMarket
 from actors.roles._gateway import GatewaySnapshot
 from actors.roles._order_store import StoreSnapshot
 from actors.roles._risk_monitor import RiskSnapshot
@@ -58,6 +59,8 @@ class ReportParts:
     """A live market's section (:meth:`System.live_report`)."""
     strategy_blocks: Mapping[str, int] | None = None
     """The quoters' blocked ticks by reason, summed (``System.quoter_blocks``)."""
+    stale_pulls: int = 0
+    """A recorded market's symbol-ticks with no quote for longer than ``stale_market_ms``: quotes pulled."""
 
 
 def build_report(system: System) -> dict[str, Any]:
@@ -69,7 +72,7 @@ def build_report(system: System) -> dict[str, Any]:
         system.config, system.instruments, system.recording, system.resumed_after_tick, store, risk, gateway,
         system.runtime.stats, system.recovered.rebuilt.as_report() if system.recovered is not None else None,
         system.live_report(),
-        system.quoter_blocks(),
+        system.quoter_blocks(), stale_pulls(system.market, risk.decided_through),
     )  # fmt: skip
     return assemble_report(parts)
 
@@ -84,6 +87,7 @@ def report_of_cores(
     gateway: GatewayCore,
     venue: object,
     strategy_blocks: Mapping[str, int] | None = None,
+    market: object = None,
 ) -> dict[str, Any]:
     """The report of a run's cores, with no actor around them (the synchronous baseline, ``_baseline``).
 
@@ -94,6 +98,7 @@ def report_of_cores(
     parts = ReportParts(
         config, instruments, recording, None, StoreSnapshot.of(store), risk.snapshot(),
         GatewaySnapshot.of(gateway, venue), RuntimeStats(), strategy_blocks=strategy_blocks,
+        stale_pulls=stale_pulls(market, risk.decided_through),
     )  # fmt: skip
     return assemble_report(parts)
 
@@ -183,6 +188,9 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
             "start_us": recording.start_us,
             "tick_ms": config.tick_ms,
         }
+        if parts.stale_pulls:  # only if a symbol went stale: every other report keeps its bytes
+            report["market"]["quotes_pulled_stale"] = parts.stale_pulls
+            report["market"]["stale_market_ms"] = config.stale_market_ms
         if summary.depth:  # depth data only: every other report keeps its bytes
             report["market"]["depth"] = {
                 "rows": summary.depth,
@@ -254,6 +262,11 @@ def inverse_figures(
     figures = {f"{name}_usd": value * at for name, value in coin.items()}
     shown = {f"{name}_coin": round(value, 8) for name, value in coin.items()}
     return figures, {**shown, "pnl_currency": "coin, converted to USD at the mark", "usd_per_coin": round(at, 8)}
+
+
+def stale_pulls(market: object, through: int) -> int:
+    """Symbol-ticks of a recorded market stale through ``through`` (its quotes pulled); 0 on any other market."""
+    return market.stale_ticks(through) if isinstance(market, RecordedMarket) else 0
 
 
 SHOWN_OPEN_ORDERS = 20

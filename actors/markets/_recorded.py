@@ -166,11 +166,17 @@ class RecordedMarket:
     A symbol with depth data has its book kept (:class:`~actors.markets._depth.DepthBook`):
     its mid is the book's at the end of each bucket, while the book is live
     and two-sided; ``levels`` of it go with each tick.
+
+    ``stale_after_us`` (0: never): a symbol with no quote (no book change; a
+    trade, for a symbol no file quotes) for longer than this is stale
+    (:meth:`stale`) until its next one, and the feed pulls its quotes.
     """
 
-    def __init__(self, recording: Recording, *, levels: int = 5) -> None:
+    def __init__(self, recording: Recording, *, levels: int = 5, stale_after_us: int = 0) -> None:
         self._recording = recording
         self.levels = levels
+        self.stale_after = 0 if stale_after_us <= 0 else stale_after_us // recording.bucket_us + 1
+        """Ticks without a quote after which a symbol is stale (0: never): silent for longer than ``stale_after_us``."""
         self._rewind()
 
     def _rewind(self) -> None:
@@ -179,6 +185,9 @@ class RecordedMarket:
         self._tops: dict[str, tuple[int, int, int, int]] = {}
         self._trades: dict[str, list[tuple[int, int, int]]] = {}
         self._books: dict[str, DepthBook] = {}
+        self._heard: dict[str, int] = dict.fromkeys(self._mids, 0)
+        self._stale_before = 0
+        """Stale symbol-ticks of stretches a quote has ended."""
 
     def mid_ticks(self, symbol: str, tick: int) -> int:
         """The mid of ``symbol``'s last quote at or before bucket ``tick``."""
@@ -197,6 +206,26 @@ class RecordedMarket:
             return TopOfBook(mid, *(top or (0, 0, 0, 0)), trades, bids, asks)
         return TopOfBook(mid, *(top or (0, 0, 0, 0)), trades)
 
+    def stale(self, symbol: str, tick: int) -> bool:
+        """True if ``symbol`` has had no quote for longer than ``stale_after_us`` at ``tick``."""
+        self._advance(symbol, tick)
+        return self.stale_after > 0 and tick - self._heard[symbol] >= self.stale_after
+
+    def stale_ticks(self, through: int) -> int:
+        """Symbol-ticks stale from tick 1 to ``through`` (a quote ends a stretch; counted as ticks pass)."""
+        after = self.stale_after
+        if after <= 0 or not self._heard:
+            return 0
+        self._advance(next(iter(self._heard)), through)
+        return self._stale_before + sum(max(0, through - heard - after + 1) for heard in self._heard.values())
+
+    def _heard_from(self, names: set[str], bucket: int) -> None:
+        """``names`` had a quote in ``bucket``: a stale stretch before it ends and is counted."""
+        heard, after = self._heard, self.stale_after
+        for name in names:
+            self._stale_before += max(0, bucket - heard[name] - after)
+            heard[name] = bucket
+
     def _advance(self, symbol: str, tick: int) -> None:
         if symbol not in self._mids:
             raise KeyError(f"no market data for symbol {symbol!r}")
@@ -206,8 +235,10 @@ class RecordedMarket:
         while self._buckets.through < tick:
             trades: dict[str, list[tuple[int, int, int]]] = {}
             moved: set[str] = set()
+            fresh: set[str] = set()
             for _, kind, name, price, size, ask, ask_size in self._buckets.next_bucket():
                 if kind == QUOTE:
+                    fresh.add(name)
                     if price != 0 and ask != NO_ASK_TICKS:  # one side absent: the mid is held (docs/EXECUTION.md)
                         mids[name] = (price + ask) // 2
                         tops[name] = (price, size, ask, ask_size)
@@ -215,6 +246,7 @@ class RecordedMarket:
                     trades.setdefault(name, []).append((price, size, ask))
                     if name not in quoted:
                         mids[name] = price
+                        fresh.add(name)
                 else:
                     book = books.get(name)
                     if book is None:
@@ -227,5 +259,7 @@ class RecordedMarket:
                     bid, ask = book.best_bid, book.best_ask
                     mids[name] = (bid + ask) // 2
                     tops[name] = (bid, book.bids[bid], ask, book.asks[ask])
+            if self.stale_after:
+                self._heard_from(fresh | moved, self._buckets.through)
             self._trades = trades
 

@@ -230,12 +230,14 @@ class TickFeed(SupervisedRole):
 
 
 def _recorded_tick(tick: int, symbol: str, market: RecordedMarket) -> MarketTick:
-    """A recorded tick: the mid, the top of book with sizes, the bucket's trades, the levels beyond the best."""
+    """A recorded tick: the mid, the top of book with sizes, the bucket's trades, the levels beyond the best; stale
+    if the symbol has had no quote for longer than ``stale_market_ms`` (its quotes pulled, as a live market's)."""
     top = market.top_of_book(symbol, tick)
     trades = tuple(value for trade in top.trades for value in trade)
     bids = tuple(value for level in top.bids[1:] for value in level)
     asks = tuple(value for level in top.asks[1:] for value in level)
-    return MarketTick(tick, symbol, top.mid, top.bid, top.bid_lots, top.ask, top.ask_lots, trades, bids, asks)
+    stale = market.stale_after > 0 and market.stale(symbol, tick)  # no quote for stale_market_ms: pulled
+    return MarketTick(tick, symbol, top.mid, top.bid, top.bid_lots, top.ask, top.ask_lots, trades, bids, asks, stale)
 
 
 def _live_tick(tick: int, symbol: str, live: LiveSession, stale: bool) -> MarketTick:

@@ -1,8 +1,9 @@
 """Instruments as venues define them (spot, linear, inverse), and a recorded market's own times in its outputs.
 
 The inverse run is golden-style: a small BitMEX XBTUSD recording written
-here, its report's bytes committed (``golden/inverse-xbtusd.json``,
-regenerated with ``ACTORS_REGEN_GOLDEN=1`` as the other golden reports are).
+here, its report's bytes committed (``inverse-xbtusd.golden.json`` beside
+this module, not in ``golden/``, whose files are test_golden_reports.py's
+configurations), regenerated with ``ACTORS_REGEN_GOLDEN=1`` as they are.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from actors.core._clock import MarketClock
 from actors.core._instruments import Spec, instrument_for
 from tests.unit.market_kit import tardis_quotes, tardis_trades
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent / "inverse-xbtusd.golden.json"
 T0_US = 1_709_251_200_000_000
 """2024-03-01T00:00:00Z: a recording that is not the frozen clock's day."""
 
@@ -56,7 +57,7 @@ def test_an_inverse_recording_runs_with_its_notional_in_usd_and_its_pnl_in_coin_
     flags = ["--market", str(files[0]), "--market", str(files[1]), "--tick-ms", "500", "--edge-threshold", "-100",
              "--runtime", "sim"]  # fmt: skip
     text, report = run_json([*flags, "--events", str(events), "--metrics-file", str(metrics)], capsys)
-    golden = GOLDEN / "inverse-xbtusd.json"
+    golden = GOLDEN
     if os.environ.get("ACTORS_REGEN_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text()
@@ -134,3 +135,46 @@ def test_a_catalogue_tick_coarser_than_the_data_is_named_once_with_both(
     table.write_text('[BTCUSDT]\ntick_size = "0.001"\nlot_size = "1"\n')
     told = settle(resolve(overrides={"market": [str(path)], "instruments": str(table)})).market
     assert told is not None and told.coarser == ()  # the user's word: nothing to say
+
+
+def quotes_that_stop(directory: Path) -> list[Path]:
+    """BTCUSDT quoted every second for 10 s, then only traded, through both sides every second, for 3 more minutes:
+    the issue's quotes file that ends long before its trades file."""
+    quotes = [(T0_US + n * 1_000_000, "BTCUSDT", 60_000.0 + n, 1.0, 60_000.5 + n, 1.0) for n in range(10)]
+    trades = [(T0_US + n * 1_000_000 + 1, "BTCUSDT", "sell" if n % 2 else "buy", 59_000.0 if n % 2 else 61_000.0,
+               5.0) for n in range(190)]  # fmt: skip
+    return [tardis_quotes(directory / "q.csv", quotes), tardis_trades(directory / "t.csv", trades)]
+
+
+def test_a_recorded_symbol_with_no_quote_for_longer_than_the_limit_is_stale_until_its_next_quote(
+    tmp_path: Path,
+) -> None:
+    quotes = [(T0_US + n * 1_000_000, "BTCUSDT", 100.0, 1.0, 100.5, 1.0) for n in (0, 1, 2, 80, 81)]
+    path = tardis_quotes(tmp_path / "q.csv", quotes)
+    market = settle(resolve(overrides={"market": [str(path)], "stale_market_ms": 10_000})).market
+    assert market is not None
+    feed = market.feed_market()
+    # the last quote before the silence is in tick 3 (its bucket [2 s, 3 s)); silent for longer than 10 s from
+    # tick 14 on; the quote at 80 s is in tick 81
+    assert [t for t in range(1, 83) if feed.stale("BTCUSDT", t)] == list(range(14, 81))
+    assert feed.stale_ticks(82) == 81 - 14
+    off = settle(resolve(overrides={"market": [str(path)], "stale_market_ms": 0})).market
+    assert off is not None and not any(off.feed_market().stale("BTCUSDT", t) for t in range(1, 83))
+
+
+def test_a_stale_recorded_market_has_its_quotes_pulled_counted_in_the_report_as_the_baseline_counts_them(
+    tmp_path: Path,
+) -> None:
+    from actors.assembly._baseline import SyncEngine
+    from actors.cli._run_shadow import parse_config, run
+
+    files = quotes_that_stop(tmp_path)
+    flags = ["--market", str(files[0]), "--market", str(files[1]), "--edge-threshold", "-100", "--runtime", "sim"]
+    report = json.loads(text := run(parse_config(flags, {})))
+    # quotes in ticks 1..10; stale once silent for longer than 60 s: ticks 71..190
+    assert report["market"]["quotes_pulled_stale"] == 190 - 71 + 1
+    assert report["market"]["stale_market_ms"] == 60_000
+    assert SyncEngine(parse_config(flags, {})).report_text() == text
+    off = json.loads(run(parse_config([*flags, "--stale-market-ms", "0"], {})))
+    assert "quotes_pulled_stale" not in off["market"]
+    assert off["fills"]["count"] > report["fills"]["count"]  # the fills against a mid that stood still
