@@ -168,6 +168,7 @@ def run(
     on_bad_row: Literal["error", "skip"] | None = None,
     max_buckets: int | None = None,
     market_levels: int | None = None,
+    stale_market_ms: int | None = None,
     volatility_bps: float | None = None,
     strategy: str | type[Strategy] | None = None,
     strategy_params: Mapping[str, float | int | bool | str] | None = None,
