@@ -29,7 +29,7 @@ from actors.core._types import Instrument
 from actors.markets._coverage import LONG_GAP_US, Gap, describe, duration, gaps
 from actors.markets._events import MarketDataError
 from actors.markets._files import MarketFile, Scan, file_identity, scan
-from actors.markets._recorded import RecordedMarket, Recording
+from actors.markets._recorded import RecordedMarket, Recording, SharedBuckets
 from actors.markets.live import require_client
 from actors.markets.live._session import LiveSession, Tape, TapeBuckets, tape_recording
 from actors.venues._fill_model import FillSettings, MarketFills
@@ -71,14 +71,23 @@ class Market:
     """One line for each symbol whose catalogue sizes round the data's finer decimals (:func:`warn_market_gaps`)."""
     stale_after_us: int = 0
     """A symbol with no quote for longer than this has its quotes pulled (``stale_market_ms``; 0: never)."""
+    share: SharedBuckets | None = field(default=None, repr=False, compare=False)
+    """The one parse of the files the feed's and the venue's readers share (made with the first of them)."""
 
     def feed_market(self) -> RecordedMarket:
-        """The mids and tops of book, bucket by bucket, for the feed."""
-        return RecordedMarket(self.recording, levels=self.levels, stale_after_us=self.stale_after_us)
+        """The mids and tops of book, bucket by bucket, for the feed (one parse shared with the venue's)."""
+        return RecordedMarket(
+            self.recording, levels=self.levels, stale_after_us=self.stale_after_us, buckets=self._shared().reader()
+        )
 
     def fill_model(self) -> MarketFills:
-        """The quotes, trades and depth, bucket by bucket, for the venue."""
-        return MarketFills(self.recording, settings=self.fills)
+        """The quotes, trades and depth, bucket by bucket, for the venue (one parse shared with the feed's)."""
+        return MarketFills(self.recording, settings=self.fills, buckets=self._shared().reader())
+
+    def _shared(self) -> SharedBuckets:
+        if self.share is None:
+            self.share = SharedBuckets(self.recording)
+        return self.share
 
 
 @dataclass

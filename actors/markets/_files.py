@@ -23,6 +23,7 @@ import gzip
 import hashlib
 import heapq
 import io
+import itertools
 import zipfile
 import zlib
 from collections import Counter
@@ -365,18 +366,42 @@ MAX_LINE_CHARS = 1 << 20
 before it is held whole in memory."""
 
 
+LINE_CHUNK_CHARS = 1 << 18
+"""Text read at a time; its lines are handed out from a list (one read and one split per chunk, not per line)."""
+
+
 def _bounded_lines(handle: IO[str], path: Path) -> Iterator[str]:
     """The lines of ``handle``, each read with a bound: memory never follows one line's length."""
-    readline, number = handle.readline, 0
+    return itertools.chain.from_iterable(_line_chunks(handle, path))
+
+
+def _line_chunks(handle: IO[str], path: Path) -> Iterator[list[str]]:
+    """The lines of ``handle`` a chunk at a time, split as ``readline`` splits them (``newline=""``: at ``\n``,
+    ``\r`` or ``\r\n``); a line longer than :data:`MAX_LINE_CHARS` is refused once the lines before it are out."""
+    read, number, carry = handle.read, 0, ""
     while True:
-        line = readline(MAX_LINE_CHARS)
-        if not line:
+        chunk = read(LINE_CHUNK_CHARS)
+        lines = io.StringIO(carry + chunk, newline="").readlines() if chunk else [carry] if carry else []
+        carry = ""
+        if chunk and lines and not lines[-1].endswith("\n"):  # a line cut by the chunk (or a \r before a \n)
+            carry = lines.pop()
+        if lines and max(map(len, lines)) >= MAX_LINE_CHARS:
+            for index, line in enumerate(lines):
+                if len(line) > MAX_LINE_CHARS or (len(line) == MAX_LINE_CHARS and not line.endswith("\n")):
+                    yield lines[:index]
+                    _too_long(path, number + index + 1)
+        number += len(lines)
+        if lines:
+            yield lines
+        if len(carry) >= MAX_LINE_CHARS:
+            _too_long(path, number + 1)
+        if not chunk:
             return
-        number += 1
-        if len(line) == MAX_LINE_CHARS and not line.endswith("\n"):
-            limit = f"{MAX_LINE_CHARS:,}"
-            raise MarketDataError(f"{path}:{number}: a line longer than {limit} characters: not a market row")
-        yield line
+
+
+def _too_long(path: Path, number: int) -> None:
+    limit = f"{MAX_LINE_CHARS:,}"
+    raise MarketDataError(f"{path}:{number}: a line longer than {limit} characters: not a market row")
 
 
 def merged(files: Sequence[MarketFile]) -> Iterator[MarketEvent]:

@@ -12,13 +12,17 @@ first quote (the recording's opening price).  A
 symbol that no file quotes (trades only) takes its last trade's price.
 
 Each reader (:class:`RecordedMarket` for the feed, the market fill model for
-the venue) streams the files itself, a bucket at a time: the feed and the
-venue live in different actors, and two cursors over the same bytes need no
-lock.  Nothing but the current bucket is held in memory.
+the venue) reads the files a bucket at a time.  In one process the two share
+one parse (:class:`SharedBuckets`): whichever reaches a bucket first reads
+and converts it, and it is held until the other has taken it too (the feed
+runs at most ``ticks_in_flight`` ticks ahead of the venue, so a few buckets
+at most; beyond :data:`HOLD_EVENTS` events the one behind parses its own).
+Nothing but those buckets is held in memory.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -114,6 +118,10 @@ class Buckets:
         bucket: list[TickEvent] = []
         for at, kind, symbol, price, size, ask, ask_size in self.next_raw():
             tick, lot = units[symbol]
+            if kind == QUOTE and price != NO_BID and ask != NO_ASK:  # the most common row first
+                bucket.append((at, kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9),
+                               max(1, round(ask / tick)), int(ask_size / lot + 1e-9)))  # fmt: skip
+                continue
             if kind == DEPTH:
                 if ask == 1.0 or ask == -1.0:  # noqa: PLR1714 -- a level (else a marker: ids, kept whole)
                     bucket.append((at, kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9), int(ask),
@@ -130,6 +138,129 @@ class Buckets:
                  max(1, round(ask / tick)) if ask != NO_ASK else NO_ASK_TICKS, int(ask_size / lot + 1e-9))
             )  # fmt: skip
         return bucket
+
+
+HOLD_EVENTS = 250_000
+"""Events :class:`SharedBuckets` holds at most for a reader behind: past it, that reader parses the files itself
+(a bounded hand-off: memory does not follow a reader that lags, or one that never reads)."""
+
+
+class SharedBuckets:
+    """One parse of the recording for several readers in one process (the feed's mids and the venue's fills).
+
+    Each :meth:`reader` is a :class:`Buckets` of its own, giving the same
+    buckets in the same order as a private one would: the first reader to
+    reach bucket *k* converts it (under a lock: the feed and the venue may be
+    on two threads) and holds it until every other reader has taken it.  The
+    events are shared, read-only.  A reader that asks for a bucket no longer
+    held (the hold was full, or it went back to the start) leaves the share
+    and reads the files itself from then on: the same events, at today's
+    cost.  Before it, each reader parsed every row again (two of the
+    replay's three passes over the files).
+    """
+
+    def __init__(self, recording: Recording, *, hold_events: int = HOLD_EVENTS) -> None:
+        self._recording = recording
+        self._source = Buckets(recording)
+        self._held: dict[int, tuple[list[TickEvent], int]] = {}
+        """Buckets read and not yet taken by every reader: (events, readers still to take them)."""
+        self._held_events = 0
+        self._readers = 0
+        self._hold_events = hold_events
+        self._lock = threading.Lock()
+
+    def reader(self) -> Buckets:
+        """A new reader, from the first bucket (it must ask for every bucket in order, or leave)."""
+        with self._lock:
+            self._readers += 1
+        return _SharedReader(self._recording, self)
+
+    @property
+    def held(self) -> int:
+        """Buckets held for a reader behind (for tests: it stays small)."""
+        with self._lock:
+            return len(self._held)
+
+    def take(self, tick: int) -> list[TickEvent] | None:
+        """Bucket ``tick`` for one reader (that reader's next), or None if it is no longer held."""
+        with self._lock:
+            held = self._held.get(tick)
+            if held is not None:
+                events, left = held
+                if left <= 1:
+                    del self._held[tick]
+                    self._held_events -= len(events)
+                else:
+                    self._held[tick] = (events, left - 1)
+                return events
+            source = self._source
+            if tick != source.through + 1:
+                return None
+            events = source.next_bucket()
+            others = self._readers - 1
+            if others > 0 and self._held_events + len(events) <= self._hold_events:
+                self._held[tick] = (events, others)
+                self._held_events += len(events)
+            return events
+
+    def leave(self, next_tick: int) -> None:
+        """A reader whose next bucket is ``next_tick`` reads no more from the share: hold nothing for it."""
+        with self._lock:
+            self._readers -= 1
+            for tick in [t for t in self._held if t >= next_tick]:
+                events, left = self._held[tick]
+                if left <= 1:
+                    del self._held[tick]
+                    self._held_events -= len(events)
+                else:
+                    self._held[tick] = (events, left - 1)
+
+
+class _SharedReader(Buckets):
+    """A reader of :class:`SharedBuckets`; once out of it, a private :class:`Buckets` over the files."""
+
+    def __init__(self, recording: Recording, shared: SharedBuckets) -> None:  # no files opened unless it leaves
+        self._recording = recording
+        self._shared: SharedBuckets | None = shared
+        self._own: Buckets | None = None
+        self.through = 0
+
+    def next_bucket(self) -> list[TickEvent]:
+        """Bucket ``through + 1``, from the share while it holds it."""
+        tick = self.through + 1
+        shared = self._shared
+        if shared is not None:
+            events = shared.take(tick)
+            if events is not None:
+                self.through = tick
+                return events
+            self.close()
+        own = self._private()
+        events = own.next_bucket()
+        self.through = own.through
+        return events
+
+    def next_raw(self) -> list[MarketEvent]:
+        """Bucket ``through + 1`` as the files have it (read privately: the share holds converted buckets)."""
+        self.close()
+        own = self._private()
+        events = own.next_raw()
+        self.through = own.through
+        return events
+
+    def close(self) -> None:
+        """Leave the share (a reader dropped, or one going back to the start): nothing is held for it."""
+        if self._shared is not None:
+            self._shared.leave(self.through + 1)
+            self._shared = None
+
+    def _private(self) -> Buckets:
+        own = self._own
+        if own is None:
+            own = self._own = Buckets(self._recording)
+            while own.through < self.through:  # catch up unconverted: the buckets already taken
+                own.next_raw()
+        return own
 
 
 MAX_TRADES = 1_000
@@ -172,15 +303,25 @@ class RecordedMarket:
     (:meth:`stale`) until its next one, and the feed pulls its quotes.
     """
 
-    def __init__(self, recording: Recording, *, levels: int = 5, stale_after_us: int = 0) -> None:
+    def __init__(
+        self, recording: Recording, *, levels: int = 5, stale_after_us: int = 0, buckets: Buckets | None = None
+    ) -> None:
+        """``buckets``: where the events come from the first time through (a :meth:`SharedBuckets.reader`);
+        None, or after a rewind, the files themselves."""
         self._recording = recording
         self.levels = levels
         self.stale_after = 0 if stale_after_us <= 0 else stale_after_us // recording.bucket_us + 1
         """Ticks without a quote after which a symbol is stale (0: never): silent for longer than ``stale_after_us``."""
+        self._first: Buckets | None = buckets
+        self._shared = buckets if isinstance(buckets, _SharedReader) else None
         self._rewind()
 
     def _rewind(self) -> None:
-        self._buckets = Buckets(self._recording)
+        first, self._first = self._first, None
+        if first is None and self._shared is not None:
+            self._shared.close()  # going back to the start: the share holds nothing more for this reader
+            self._shared = None
+        self._buckets = first if first is not None else Buckets(self._recording)
         self._mids: dict[str, int] = dict(self._recording.first_mids)
         self._tops: dict[str, tuple[int, int, int, int]] = {}
         self._trades: dict[str, list[tuple[int, int, int]]] = {}
