@@ -15,6 +15,7 @@ from actors.assembly._system import System, fake_exchange
 from actors.cli._run_shadow import run
 from actors.core._exchange import ExchangeError, PlaceRequest
 from actors.core._orders import OrderStore
+from actors.core._strategy import Quotes, RestingOrder, StrategyInput, Symmetric
 from actors.core._types import Fill, OrderState, Side
 from actors.roles._risk_monitor import RiskSnapshot
 from actors.testing import Sim
@@ -211,3 +212,34 @@ def test_at_every_cut_a_resume_keeps_every_counter_and_where_nothing_is_left_to_
             assert not differ, f"cut at {tick}: {[(key, expected[key], got[key]) for key in sorted(differ)]}"
     assert agreeing >= 12  # most cuts: the others hold a cancel that timed out, or a placement still in doubt
     assert kept_before >= 12 or faults is not KEEPING  # orders kept before the cut and after it
+
+
+TOLD: dict[tuple[int, str], tuple[int, float, tuple[RestingOrder, ...]]] = {}
+"""What :class:`Told` was told at each (tick, symbol): position, average price, resting orders."""
+
+
+class Told(Symmetric):
+    """Symmetric (its quotes do not depend on what it is told), but it reads its own state, and records it."""
+
+    READS_OWN_STATE = True
+
+    def quote(self, state: StrategyInput) -> Quotes:
+        TOLD[(state.tick, state.instrument.symbol)] = (state.position_lots, state.avg_price_ticks, state.resting)
+        return super().quote(state)
+
+
+def test_a_resumed_strategy_is_told_the_average_price_of_every_fill_before_the_kill_too(tmp_path: Path) -> None:
+    settings = {"symbols_count": 3, "runtime": "sim", "strategy": f"{__name__}:Told"}
+    TOLD.clear()
+    run(resolve(overrides={**settings, "iterations": 25}, override_source="setting"))
+    expected = dict(TOLD)
+    stopped = resolve(overrides={**settings, "iterations": 12, "journal": str(tmp_path)}, override_source="setting")
+    run(stopped)
+    TOLD.clear()
+    run(replace(stopped, iterations=25))
+    # the first ticks_in_flight ticks after the resume are told nothing yet (docs/RELIABILITY.md); after them, all
+    after = {key: told for key, told in expected.items() if key[0] > 12 + stopped.ticks_in_flight}
+    assert {key: TOLD[key] for key in after} == after
+    first = 12 + stopped.ticks_in_flight + 1
+    assert any(average > 0 for (tick, _), (_, average, _) in after.items() if tick == first)  # the cases are not
+    # trivial: a position held across the cut, at the average of fills on both sides of it
