@@ -152,12 +152,14 @@ class System:
         venue = self.venue
         venue_tick = venue.tick if self.journal_dir is not None and isinstance(venue, SupportsTick) else 0
         if self.journal_dir is not None:
+            engine.track_own = strategies.reads_own_state(config.strategy)  # the replayed fills make the averages
             self.recovered = recover(
                 self.journal_dir, store, engine, self.market, config.symbols, reached=venue_tick,
                 final_tick=config.iterations, fsync=config.journal_fsync, fingerprint=journal_fingerprint(config),
                 keep_fills_after=self._fills_to_keep_after(), venue=venue,
             )  # fmt: skip
         recovered = self.recovered
+        engine.take_own()  # the fills before a kill were told before it: the first decision tells the rest
         if engine.halted and limits.flatten_on_halt:  # flattening orders open at the kill: canceled as the window ends
             engine.flattening = {order.symbol for order in store.open_orders()}
         elif not engine.halted:  # what rests at the kill is what risk may keep

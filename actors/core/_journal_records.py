@@ -52,6 +52,7 @@ __all__ = [
     "JournalError",
     "JournalRecord",
     "JournalSink",
+    "Kept",
     "MassCancel",
     "MassFault",
     "Note",
@@ -254,7 +255,21 @@ class Finished:
         return ["finished", dict(self.key), self.report, dict(self.sizes)]
 
 
-StoreOperation = Create | Ack | Reject | RequestCancel | CancelAnswered | CancelsConfirmed | FillRecord | Expire
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A replace kept ``count`` open orders, wanted again: the store's ``kept`` counts on from its journal.
+
+    Journals written before orders were kept have none: their runs kept none.
+    """
+
+    count: int
+
+    def encode(self) -> Record:
+        """``["kept", count]``."""
+        return ["kept", self.count]
+
+
+StoreOperation = Create | Ack | Reject | RequestCancel | CancelAnswered | CancelsConfirmed | FillRecord | Expire | Kept
 """The order store's own operations: replayed through the same store code, they rebuild its state."""
 StoreRecord = StoreOperation | FreezeRecord | ResumeRecord | Finished
 
@@ -278,6 +293,8 @@ def decode_store(raw: Record) -> StoreRecord:
         return FillRecord(Fill(raw[1], raw[2], raw[3], raw[4], Side(raw[5]), raw[6], raw[7], raw[8]))
     if op == "expire" and _shaped(raw, _is_int):
         return Expire(raw[1])
+    if op == "kept" and _shaped(raw, _is_int):
+        return Kept(raw[1])
     if op == "freeze" and _shaped(raw, _is_int, _is_str):
         return FreezeRecord(raw[1], raw[2])
     if op == "resume" and _shaped(raw, _is_int, _is_str):
@@ -290,8 +307,8 @@ def decode_store(raw: Record) -> StoreRecord:
 
 
 _STORE_OPS = frozenset(
-    {"create", "ack", "reject", "request_cancel", "cancel_answered", "cancels_confirmed", "fill", "expire", "freeze",
-     "resume"}
+    {"create", "ack", "reject", "request_cancel", "cancel_answered", "cancels_confirmed", "fill", "expire", "kept",
+     "freeze", "resume"}
 )  # fmt: skip
 
 

@@ -31,6 +31,7 @@ from actors.core._journal_records import (
     FillRecord,
     JournalError,
     JournalSink,
+    Kept,
     Record,
     Reject,
     RequestCancel,
@@ -374,8 +375,12 @@ class OrderStore:
         still waiting for their ack are only marked; their cancel goes out with the ack.
         """
         if keep:
-            self.kept += sum(1 for s in symbols for o in self.open_orders(s)
-                             if o.client_id in keep and not o.cancel_requested)  # fmt: skip
+            kept = sum(1 for s in symbols for o in self.open_orders(s)
+                       if o.client_id in keep and not o.cancel_requested)  # fmt: skip
+            if kept:
+                if self.journal is not None:
+                    self.journal.append(Kept(kept))  # a counter that spans a kill (docs/RELIABILITY.md)
+                self.kept += kept
         to_cancel = [o for s in symbols for o in self.open_orders(s)
                      if o.client_id not in keep and self.request_cancel(o.client_id)]  # fmt: skip
         numbered = numbers or [0] * len(orders)
@@ -427,6 +432,9 @@ class OrderStore:
             self.cancel_answered(*args)
         elif op == "expire":
             self.expire(*args)
+        elif op == "kept":
+            (count,) = args
+            self.kept += int(count)
         elif op == "cancels_confirmed":
             self.confirm_cancels(*args)
         elif op == "fill":

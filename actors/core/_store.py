@@ -344,18 +344,36 @@ class StoreCore:
     def owed_request(self) -> list[Effect]:
         """The caller failed while a tick's request was being built: that tick still gets its one request.
 
-        So the venue moves on.  Orders created but left out of it stay
-        PENDING until their deadline, when the venue's word settles them
-        (never sent: "unknown", rejected).
+        So the venue moves on.  The orders created for that tick are left out
+        of it: never sent, they are rejected at once and said ended to risk
+        (:attr:`Forward.ended`), with the orders it kept that ended on the
+        way, before its next decision.  Left PENDING until the venue's word
+        settled them, they would be kept or not by that decision depending on
+        whether a reconciliation's answer came before it (a restarted store
+        reconciles), which a faster or slower runtime changes.  The cancels
+        left out stay wanted; the venue's word settles them.
         """
         out = self._out = []
         tick, self.request_owed = self.request_owed, None
         if tick is not None and tick > self.requested_through:
             self.tick_cancels, self.tick_places = [], []
+            self._never_sent(tick)
+            if self.keeping:
+                self._kept_gone()
             self._request(tick)
             unsure = tuple(o.client_id for o in self.store.open_orders() if awaiting_answer(o))
             self.awaiting.append((tick + ANSWER_DEADLINE_TICKS, unsure))
+            if self.ended:
+                out.append(self._forward((), False))
         return out
+
+    def _never_sent(self, tick: int) -> None:
+        """Reject the orders created for ``tick``, whose request was never built: placements only leave in it."""
+        for order in self.store.open_orders():
+            if order.created_tick == tick and order.state is OrderState.PENDING:
+                self._guard(self.store.reject, order.client_id, "never sent: the store failed building its request")
+                if not self.frozen:
+                    self.ended.append(order.client_id)
 
     # ------------------------------------------------------------ the gateway's answers
 

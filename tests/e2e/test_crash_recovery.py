@@ -222,8 +222,9 @@ EVERY_FAULT_AND_A_FREEZE = [*HOSTILE, "--duplicate-fill-rate", "0.2", "--out-of-
 
 
 def counters(report: dict[str, Any]) -> dict[str, Any]:
-    """The report's counters that a crash splits in two: the venue's errors and faults, risk's blocks."""
-    return {"exchange": report["exchange"], "risk_blocks": report["orders"]["risk_blocks"]}
+    """The report's counters that a crash splits in two: the venue's errors and faults, risk's blocks, orders kept."""
+    return {"exchange": report["exchange"], "risk_blocks": report["orders"]["risk_blocks"],
+            "kept": report["orders"]["kept"]}  # fmt: skip
 
 
 def cut_like(whole: Path, stopped: Path, into: Path) -> None:
@@ -292,7 +293,9 @@ def test_counters_spanning_a_kill_equal_those_of_the_run_never_killed(
     freeze_tick = expected["risk"]["freeze_tick"]
     assert (freeze_tick is not None and freeze_tick > tick and expected["risk"]["freeze_confirmed"]) is freezes
     carried = counters(json.loads(before.stdout))
-    assert carried["risk_blocks"] > 0 and carried["exchange"]["errors"] > 0  # both halves count something
+    # both halves count something
+    assert carried["risk_blocks"] > 0 and carried["exchange"]["errors"] > 0 and carried["kept"] > 0
+    assert counters(report)["kept"] > carried["kept"]
     assert counters(report) == counters(expected)
     # and the rest of the report too, but for what the venue's redelivery of its last two ticks adds
     for section in ("fills", "orders", "execution"):

@@ -235,7 +235,8 @@ def test_a_dropped_connection_reconnects_and_pulls_the_quotes_until_the_market_s
             wait_until(lambda: system.progress.done_through >= 1, "the first tick decided")
             server.disconnect()
             wait_until(lambda: live.stale_pulls >= 2, "both symbols pulled after the drop")
-            wait_until(lambda: live.stream.status().connected, "the connection back")
+            # subscribed, not only connected: a frame sent before the server took the new SUBSCRIBE reaches nobody
+            wait_until(lambda: live.stream.status().subscribed, "the connection back, its streams subscribed")
             for symbol in SYMBOLS:
                 server.book_ticker(symbol, "99.98", "5", "100.02", "5")
             wait_until(lambda: not live.stream.stale(live.stream.now_us()), "the market back")

@@ -113,21 +113,44 @@ def test_a_refused_cancel_waits_out_its_backoff_then_goes_again_in_a_request() -
 
 
 class FailingCore(StoreCore):
-    """Fails after building a tick's orders, before its request is made."""
+    """Fails after building the orders of tick ``fails_at``, before its request is made."""
+
+    def __init__(self, fails_at: int = 1) -> None:
+        super().__init__()
+        self.fails_at = fails_at
 
     def _replace(self, tick: int, symbols: Sequence[str], orders: Sequence[Wanted]) -> None:
         super()._replace(tick, symbols, orders)
-        raise RuntimeError("fails half-way")
+        if tick == self.fails_at:
+            raise RuntimeError("fails half-way")
 
 
 def test_a_failure_while_a_request_was_built_still_owes_that_tick_its_request() -> None:
     core = FailingCore()
     with pytest.raises(RuntimeError):
-        core.replace_quotes(1, (BTC,), (buy(),))
-    owed = request_of(core.owed_request())
+        core.replace_quotes(1, (BTC,), (buy(number=1),))
+    effects = core.owed_request()
+    owed = request_of(effects)
     assert owed.tick == 1 and owed.places == () and core.requested_through == 1
-    assert core.awaiting[-1] == (1 + ANSWER_DEADLINE_TICKS, ("CLI00000001",))  # left out: its deadline asks the venue
+    # left out, so never sent: rejected at once, and said ended to risk before its next decision, which would
+    # otherwise keep an order the venue never saw (or not, had a reconciliation's answer settled it first)
+    assert core.store.get("CLI00000001").state is OrderState.REJECTED  # type: ignore[union-attr]
+    assert only(effects, Forward) == [Forward(0, (), False, ("CLI00000001",))]
+    assert core.awaiting[-1] == (1 + ANSWER_DEADLINE_TICKS, ())  # nothing to ask the venue about
     assert core.owed_request() == []  # owed once
+
+
+def test_a_decision_that_failed_half_way_keeps_nothing_into_the_next() -> None:
+    core = FailingCore(fails_at=2)
+    placed(core, 1, buy(number=1), buy(101, number=2))
+    ack(core, 1, "CLI00000001", "ORD1")
+    ack(core, 1, "CLI00000002", "ORD2")
+    with pytest.raises(RuntimeError):
+        core.replace_quotes(2, (BTC,), (), keep=[1])  # keeps 1, cancels 2
+    core.owed_request()
+    assert core.store.kept == 1
+    third = placed(core, 3)  # keeps nothing: every open order of the symbol goes
+    assert third.cancels == (Cancel("CLI00000001", "ORD1"),) and core.store.kept == 1
 
 
 def test_a_copy_of_a_gateway_record_is_recognised_by_its_number() -> None:
