@@ -1,6 +1,6 @@
 """The deterministic test kit.
 
-- the ``sim`` fixture (from ``actors.testing._pytest_plugin``, registered with pytest
+- the ``sim`` fixture (from ``actors._pytest_plugin``, registered with pytest
   through the ``pytest11`` entry point): a fresh :class:`Sim`, the ``sim``
   runtime plus test helpers; a handler that raises fails the test unless the
   test is marked ``@pytest.mark.expect_failures`` (:func:`describe_failures`);

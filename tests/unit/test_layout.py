@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,3 +184,10 @@ def test_every_module_below_a_package_is_private_but_the_commands() -> None:
         if path.parent != PACKAGE and not path.name.startswith("_")
     }
     assert public == PUBLIC_MODULES
+
+
+def test_the_pytest_plugin_loads_no_module_of_the_engine() -> None:
+    """pytest loads it before coverage starts: whatever it imported then would be measured as never run."""
+    code = "import sys, actors._pytest_plugin; print(sorted(m for m in sys.modules if m.startswith('actors.')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
+    assert done.stdout.strip() == "['actors._pytest_plugin']"

@@ -9,7 +9,10 @@ while the fixture shuts the sim down (handlers of messages still queued) are
 an error at teardown.
 
 Kept tiny on purpose: pytest loads plugins before coverage starts, so this
-module imports the test kit only when a test asks for the fixture.
+module imports the test kit only when a test asks for the fixture.  For the
+same reason it sits at the package's root, not in ``actors.testing``: a
+module of a package imports its package first, and the kit's package
+imports the runtimes (their module-level lines would go uncounted).
 """
 
 from __future__ import annotations
