@@ -25,19 +25,9 @@ from pathlib import Path
 from typing import IO
 
 from actors.markets._events import MarketEvent
+from actors.markets._tardis import INCREMENTAL_HEADER as DEPTH_HEADER
+from actors.markets._tardis import QUOTES_HEADER, TRADES_HEADER
 
-QUOTES_HEADER = (
-    "exchange",
-    "symbol",
-    "timestamp",
-    "local_timestamp",
-    "ask_amount",
-    "ask_price",
-    "bid_price",
-    "bid_amount",
-)
-TRADES_HEADER = ("exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount")
-DEPTH_HEADER = ("exchange", "symbol", "timestamp", "local_timestamp", "is_snapshot", "side", "price", "amount")
 FLUSH_EVERY_US = 200_000
 
 
