@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from actors.core._trading_state import HaltKind
 from actors.markets._data import MarketDataSource
-from actors.markets._recorded import RecordedMarket
+from actors.markets._recorded import RecordedMarket, TopOfBook
 from actors.markets.live._session import LiveSession
 from actors.roles._addresses import GATEWAY, RISK, quoter
 from actors.roles._supervision import SupervisedRole
@@ -232,18 +232,18 @@ class TickFeed(SupervisedRole):
 def _recorded_tick(tick: int, symbol: str, market: RecordedMarket) -> MarketTick:
     """A recorded tick: the mid, the top of book with sizes, the bucket's trades, the levels beyond the best; stale
     if the symbol has had no quote for longer than ``stale_market_ms`` (its quotes pulled, as a live market's)."""
-    top = market.top_of_book(symbol, tick)
-    trades = tuple(value for trade in top.trades for value in trade)
-    bids = tuple(value for level in top.bids[1:] for value in level)
-    asks = tuple(value for level in top.asks[1:] for value in level)
     stale = market.stale_after > 0 and market.stale(symbol, tick)  # no quote for stale_market_ms: pulled
-    return MarketTick(tick, symbol, top.mid, top.bid, top.bid_lots, top.ask, top.ask_lots, trades, bids, asks, stale)
+    return _market_tick(tick, symbol, market.top_of_book(symbol, tick), stale)
 
 
 def _live_tick(tick: int, symbol: str, live: LiveSession, stale: bool) -> MarketTick:
     """A live tick: the recorded tick's content, read from the session's tape as the replay of its recording reads
     it from the files (docs/LIVE.md), and whether the symbol's market is stale."""
-    top = live.top_of_book(symbol, tick)
+    return _market_tick(tick, symbol, live.top_of_book(symbol, tick), stale)
+
+
+def _market_tick(tick: int, symbol: str, top: TopOfBook, stale: bool) -> MarketTick:
+    """``top`` as the wire carries it: trades and the levels beyond the best flattened into ints."""
     trades = tuple(value for trade in top.trades for value in trade)
     bids = tuple(value for level in top.bids[1:] for value in level)
     asks = tuple(value for level in top.asks[1:] for value in level)

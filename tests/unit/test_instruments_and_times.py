@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from loguru import logger
 from prometheus_client.parser import text_string_to_metric_families
 
 from actors.assembly._config import ConfigError, resolve
@@ -121,14 +122,17 @@ def test_a_bad_contract_in_the_instruments_table_is_named(tmp_path: Path, text: 
         load_instruments(path)
 
 
-def test_a_catalogue_tick_coarser_than_the_data_is_named_once_with_both(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_catalogue_tick_coarser_than_the_data_is_named_once_with_both(tmp_path: Path) -> None:
     quotes = [(T0_US + n * 1_000_000, "BTCUSDT", 100.001 + n, 1.0, 100.003 + n, 1.0) for n in range(5)]
     path = tardis_quotes(tmp_path / "q.csv", quotes)
     market = settle(resolve(overrides={"market": [str(path)]})).market
-    warn_market_gaps(market)
-    lines = [line for line in capsys.readouterr().err.splitlines() if "coarser" in line]
+    logged: list[str] = []
+    sink = logger.add(logged.append, level="WARNING", format="{message}")  # whatever sink another test configured
+    try:
+        warn_market_gaps(market)
+    finally:
+        logger.remove(sink)
+    lines = [line for line in logged if "coarser" in line]
     assert len(lines) == 1
     assert "BTCUSDT: the catalogue's tick 0.01 (the data has 0.001) is coarser than the data's" in lines[0]
     table = tmp_path / "i.toml"
