@@ -1,4 +1,9 @@
-"""Binance spot's rules for an order client, pure: signing, the rate budget, backoff, execution reports, states.
+"""Binance's rules for an order client, pure: signing, the rate budget, backoff, execution reports, states.
+
+Spot and USDⓈ-M futures share them; what differs (paths, weights, limits, the
+stream's order event, post-only) is each one's :class:`Dialect`
+(:data:`SPOT` and :data:`USDM`), so the adapter and the local server are
+written once.
 
 Nothing here does I/O or reads a clock: each call is given the time it
 needs (``now`` in seconds, ``now_ms`` in ms), so every rule is tested
@@ -22,6 +27,11 @@ What Binance documents, and what each part follows
 - **Execution reports** (user data stream, ``executionReport``): parsed by :func:`parse_execution_report`;
   fills are kept once per (symbol, trade id) by :class:`TradeDedup` (the stream may send a report twice,
   and a reconnect's catch-up by ``myTrades`` sends what the stream already did).
+
+USDⓈ-M (developers.binance.com/docs/derivatives/usds-margined-futures): the same signing (checked against the
+futures docs' own example), its weights and limits (:data:`USDM_WEIGHTS`, :data:`USDM_LIMITS`: each figure's
+source is beside it), and ``ORDER_TRADE_UPDATE`` events (:func:`parse_order_trade_update`).
+:func:`limits_from_exchange_info` reads an account's own limits from ``exchangeInfo``'s ``rateLimits``.
 """
 
 from __future__ import annotations
@@ -29,7 +39,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
@@ -40,11 +51,16 @@ from actors.core._types import Side
 
 __all__ = [
     "ORDER_WEIGHTS",
+    "SPOT",
     "SPOT_LIMITS",
+    "USDM",
+    "USDM_LIMITS",
+    "USDM_WEIGHTS",
     "ApiError",
     "Backoff",
     "Budget",
     "BucketStore",
+    "Dialect",
     "ExecutionReport",
     "Limit",
     "LocalBuckets",
@@ -53,8 +69,10 @@ __all__ = [
     "cancel_outcome",
     "classify_http",
     "decimal_text",
+    "limits_from_exchange_info",
     "order_state",
     "parse_execution_report",
+    "parse_order_trade_update",
     "sign",
     "signed_payload",
     "status_of",
@@ -110,15 +128,60 @@ ORDER_WEIGHTS: Mapping[tuple[str, str], int] = {
 
 
 def weight(method: str, path: str, params: Mapping[str, str]) -> int:
-    """The weight of one request; ``GET /api/v3/openOrders`` without a symbol weighs 80."""
-    if method == "GET" and path == "/api/v3/openOrders" and "symbol" not in params:
-        return 80
-    return ORDER_WEIGHTS.get((method, path), 1)
+    """The weight of one spot request; ``GET /api/v3/openOrders`` without a symbol weighs 80."""
+    return SPOT.weight(method, path, params)
+
+
+USDM_LIMITS = (Limit("REQUEST_WEIGHT", 60.0, 2400), Limit("ORDERS", 60.0, 1200))
+"""USDⓈ-M's documented limits: the ``rateLimits`` example of ``GET /fapi/v1/exchangeInfo`` (USDⓈ-M docs,
+"Exchange Information": REQUEST_WEIGHT 2,400 a minute, ORDERS 1,200 a minute).  The New Order page names a
+10 s order limit too (``X-MBX-ORDER-COUNT-10S``) without giving its figure: an account's ``exchangeInfo``
+gives it, and :func:`limits_from_exchange_info` reads it at start."""
+
+USDM_WEIGHTS: Mapping[tuple[str, str], int] = {
+    # USDⓈ-M docs (trade/rest-api) and the official SDK's docstrings (binance-sdk-derivatives-trading-usds-futures
+    # 18.1.0, rest_api/api/trade_api.py and user_data_streams_api.py), which agree:
+    ("POST", "/fapi/v1/order"): 0,  # "0 on IP rate limit"; 1 on each order limit (New Order)
+    ("DELETE", "/fapi/v1/order"): 1,  # Cancel Order
+    ("GET", "/fapi/v1/order"): 1,  # Query Order
+    ("DELETE", "/fapi/v1/allOpenOrders"): 1,  # Cancel All Open Orders
+    ("GET", "/fapi/v1/openOrders"): 1,  # one symbol; 40 without (Current All Open Orders)
+    ("GET", "/fapi/v2/positionRisk"): 5,  # Position Information V2
+    ("GET", "/fapi/v1/userTrades"): 5,  # Account Trade List
+    ("POST", "/fapi/v1/countdownCancelAll"): 10,  # Auto-Cancel All Open Orders
+    ("POST", "/fapi/v1/listenKey"): 1,  # Start User Data Stream
+    ("PUT", "/fapi/v1/listenKey"): 1,  # Keepalive User Data Stream
+    ("GET", "/fapi/v1/exchangeInfo"): 1,  # Exchange Information
+}
+"""Request weights (on the IP's ``REQUEST_WEIGHT``) as the USDⓈ-M docs give them per endpoint."""
+
+_INTERVAL_SECONDS = {"SECOND": 1.0, "MINUTE": 60.0, "HOUR": 3600.0, "DAY": 86400.0}
+
+
+def limits_from_exchange_info(answer: Mapping[str, object]) -> tuple[Limit, ...]:
+    """The ``REQUEST_WEIGHT`` and ``ORDERS`` limits of an ``exchangeInfo`` answer (``rateLimits``), in its order;
+    an entry this cannot read (another type, an unknown interval) is left out."""
+    limits = []
+    rows = answer.get("rateLimits")
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict) or row.get("rateLimitType") not in ("REQUEST_WEIGHT", "ORDERS"):
+            continue
+        seconds = _INTERVAL_SECONDS.get(str(row.get("interval")))
+        try:
+            count, limit = int(row.get("intervalNum", 1)), int(row["limit"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if seconds is not None and count > 0 and limit > 0:
+            limits.append(Limit(str(row["rateLimitType"]), seconds * count, limit))
+    return tuple(limits)
 
 
 class BucketStore(Protocol):
     """Where the token buckets live: this process (:class:`LocalBuckets`), or somewhere every process of one
-    account shares (a later implementation: a file lock, a shared memory block, the coordinator)."""
+    account shares (:class:`actors.venues._shared_buckets.FileBuckets`: a file and a lock, on one host).
+
+    A store may also offer ``raise_to(key, limit, level, now)`` (both here do): :meth:`Budget.correct` lifts a
+    bucket to what the venue says was used."""
 
     def take(self, key: str, limit: Limit, cost: int, ceiling: float, now: float) -> float:
         """Take ``cost`` tokens from bucket ``key`` if its level stays within ``ceiling`` tokens; else take
@@ -138,22 +201,41 @@ class LocalBuckets:
 
     def __init__(self) -> None:
         self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()  # the adapter's threads (callers, stream, heartbeat) share one budget
 
     def take(self, key: str, limit: Limit, cost: int, ceiling: float, now: float) -> float:
         """See :meth:`BucketStore.take`."""
-        bucket = self._buckets.setdefault(key, _Bucket(0.0, now))
-        rate = limit.limit / limit.seconds
-        bucket.used = max(0.0, bucket.used - (now - bucket.at) * rate)
-        bucket.at = now
-        if bucket.used + cost <= ceiling:
-            bucket.used += cost
-            return 0.0
-        return (bucket.used + cost - ceiling) / rate
+        with self._lock:
+            bucket = self._buckets.setdefault(key, _Bucket(0.0, now))
+            bucket.used, wait = take_from(bucket.used, bucket.at, limit, cost=cost, ceiling=ceiling, now=now)
+            bucket.at = max(bucket.at, now)
+        return wait
+
+    def raise_to(self, key: str, limit: Limit, level: float, now: float) -> None:
+        """Bucket ``key`` holds at least ``level`` tokens from ``now`` (drained first, never lowered)."""
+        with self._lock:
+            bucket = self._buckets.setdefault(key, _Bucket(0.0, now))
+            bucket.used = max(level, drain(bucket.used, bucket.at, limit, now))
+            bucket.at = max(bucket.at, now)
 
     def level(self, key: str) -> float:
         """Tokens in use in bucket ``key`` as of its last take (for tests and figures)."""
         bucket = self._buckets.get(key)
         return 0.0 if bucket is None else bucket.used
+
+
+def drain(used: float, at: float, limit: Limit, now: float) -> float:
+    """A bucket's level at ``now`` that held ``used`` tokens at ``at``: it drains at ``limit / seconds`` a second."""
+    return max(0.0, used - max(0.0, now - at) * limit.limit / limit.seconds)
+
+
+def take_from(used: float, at: float, limit: Limit, *, cost: int, ceiling: float, now: float) -> tuple[float, float]:
+    """One take from a bucket that held ``used`` at ``at``: (its level after, the wait: 0.0 when taken).  The one
+    rule every store applies (:class:`LocalBuckets`, :class:`~actors.venues._shared_buckets.FileBuckets`)."""
+    level = drain(used, at, limit, now)
+    if level + cost <= ceiling:
+        return level + cost, 0.0
+    return level, (level + cost - ceiling) / (limit.limit / limit.seconds)
 
 
 @dataclass
@@ -170,22 +252,32 @@ class Budget:
     store: BucketStore = field(default_factory=LocalBuckets)
     cancel_reserve: float = 0.2
     account: str = "default"
+    """Whose order buckets these are: Binance counts orders per account."""
     waited: int = 0
     dropped: int = 0
+    dialect: Dialect | None = None
+    """Whose weights (None: spot's)."""
+    ip: str = "default"
+    """Whose weight buckets these are: Binance counts weight per IP, so shards on one host share them."""
+
+    def key(self, limit: Limit) -> str:
+        """The bucket of ``limit``: the IP's for weight, the account's for orders."""
+        owner = self.ip if limit.kind == "REQUEST_WEIGHT" else self.account
+        return f"{owner}:{limit.kind}:{limit.seconds:g}"
 
     def try_take(self, method: str, path: str, params: Mapping[str, str], now: float) -> float:
         """0.0 if the request may go now (its cost taken), else the seconds to wait before asking again."""
-        cost = weight(method, path, params)
+        dialect = self.dialect or SPOT
+        cost = dialect.weight(method, path, params)
         is_cancel = method == "DELETE"
-        is_order = method == "POST" and path == "/api/v3/order"
+        is_order = method == "POST" and path == dialect.order
         wait = 0.0
         for limit in self.limits:
             units = cost if limit.kind == "REQUEST_WEIGHT" else (1 if is_order else 0)
             if units == 0:
                 continue
             ceiling = limit.limit * (1.0 if is_cancel else 1.0 - self.cancel_reserve)
-            key = f"{self.account}:{limit.kind}:{limit.seconds:g}"
-            wait = max(wait, self.store.take(key, limit, units, ceiling, now))
+            wait = max(wait, self.store.take(self.key(limit), limit, units, ceiling, now))
             if wait > 0.0:
                 break  # nothing more is taken; what was taken from earlier buckets stays spent (the safe side)
         if wait > 0.0:
@@ -195,6 +287,16 @@ class Budget:
     def drop(self) -> None:
         """A request that could not wait long enough was not sent."""
         self.dropped += 1
+
+    def correct(self, used_weight: int, now: float) -> None:
+        """The venue says the IP used ``used_weight`` this minute (``X-MBX-USED-WEIGHT-1M``): a one-minute
+        weight bucket below that rises to it (other processes, other programs on the IP); never lowered."""
+        raise_to = getattr(self.store, "raise_to", None)
+        if raise_to is None:
+            return
+        for limit in self.limits:
+            if limit.kind == "REQUEST_WEIGHT" and limit.seconds == 60.0:
+                raise_to(self.key(limit), limit, float(used_weight), now)
 
 
 # ------------------------------------------------------------ 429 and 418
@@ -412,3 +514,128 @@ class TradeDedup:
         if len(self._seen) > self._keep:
             del self._seen[next(iter(self._seen))]
         return True
+
+
+def parse_order_trade_update(event: Mapping[str, object]) -> ExecutionReport | None:
+    """A USDⓈ-M ``ORDER_TRADE_UPDATE`` event (its order in ``o``) as a record; None for any other event.
+
+    Futures have no cancel request id: ``c`` is always the order's own client id.
+    """
+    if event.get("e") != "ORDER_TRADE_UPDATE":
+        return None
+    order = event.get("o")
+    if not isinstance(order, dict):
+        return None
+    try:
+        return ExecutionReport(
+            symbol=str(order["s"]),
+            client_id=str(order["c"]),
+            order_id=int(str(order["i"])),
+            side=Side.BUY if order["S"] == "BUY" else Side.SELL,
+            execution=str(order["x"]),
+            status=str(order["X"]),
+            trade_id=int(str(order.get("t", 0))) if order.get("x") == "TRADE" else -1,
+            last_qty=str(order.get("l", "0")),
+            last_price=str(order.get("L", "0")),
+            cumulative_qty=str(order.get("z", "0")),
+            event_ms=int(str(event.get("E", 0))),
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+# ------------------------------------------------------------ dialects
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What one Binance API calls each thing: the adapter and the local server are written once against this.
+
+    Spot (:data:`SPOT`) and USDⓈ-M futures (:data:`USDM`) sign, answer and
+    refuse alike; they differ in paths, weights, limits, the stream's order
+    event, how an order is made post-only, and where positions come from.
+    """
+
+    name: str
+    order: str
+    """``POST``/``DELETE``/``GET`` one order."""
+    open_orders: str
+    """``GET`` the open orders (one symbol, or all)."""
+    cancel_all: str
+    """``DELETE`` every open order of one symbol."""
+    trades: str
+    """``GET`` the account's trades of one symbol (``fromId``)."""
+    listen_key: str
+    """``POST``/``PUT``/``DELETE`` the user stream's listen key (API key only)."""
+    account: str
+    """``GET`` what the account holds: spot's balances, or futures' positions."""
+    exchange_info: str
+    weights: Mapping[tuple[str, str], int]
+    all_symbols_open_orders_weight: int
+    """``GET open_orders`` without a symbol."""
+    limits: tuple[Limit, ...]
+    parse_event: Callable[[Mapping[str, object]], ExecutionReport | None]
+    limit_params: tuple[tuple[str, str], ...]
+    """A plain limit order's ``type`` (and ``timeInForce``)."""
+    post_only_params: tuple[tuple[str, str], ...]
+    """A post-only limit order's: spot's ``LIMIT_MAKER``, futures' ``timeInForce=GTX``."""
+    has_positions: bool
+    """Whether ``account`` gives positions (futures), rather than balances (spot)."""
+    countdown: str | None = None
+    """``POST`` the cancel-on-disconnect countdown (USDⓈ-M only)."""
+    signed_paths: tuple[str, ...] = ()
+
+    def weight(self, method: str, path: str, params: Mapping[str, str]) -> int:
+        """The weight of one request on the IP's ``REQUEST_WEIGHT`` (1 for a path not listed)."""
+        if method == "GET" and path == self.open_orders and "symbol" not in params:
+            return self.all_symbols_open_orders_weight
+        return self.weights.get((method, path), 1)
+
+
+SPOT = Dialect(
+    name="spot",
+    order="/api/v3/order",
+    open_orders="/api/v3/openOrders",
+    cancel_all="/api/v3/openOrders",
+    trades="/api/v3/myTrades",
+    listen_key="/api/v3/userDataStream",
+    account="/api/v3/account",
+    exchange_info="/api/v3/exchangeInfo",
+    weights=ORDER_WEIGHTS,
+    all_symbols_open_orders_weight=80,
+    limits=SPOT_LIMITS,
+    parse_event=parse_execution_report,
+    limit_params=(("type", "LIMIT"), ("timeInForce", "GTC")),
+    post_only_params=(("type", "LIMIT_MAKER"),),
+    has_positions=False,
+    signed_paths=("/api/v3/order", "/api/v3/openOrders", "/api/v3/account", "/api/v3/myTrades"),
+)
+"""Binance spot (``/api/v3``)."""
+
+USDM = Dialect(
+    name="usdm",
+    order="/fapi/v1/order",
+    open_orders="/fapi/v1/openOrders",
+    cancel_all="/fapi/v1/allOpenOrders",
+    trades="/fapi/v1/userTrades",
+    listen_key="/fapi/v1/listenKey",
+    account="/fapi/v2/positionRisk",
+    exchange_info="/fapi/v1/exchangeInfo",
+    weights=USDM_WEIGHTS,
+    all_symbols_open_orders_weight=40,
+    limits=USDM_LIMITS,
+    parse_event=parse_order_trade_update,
+    limit_params=(("type", "LIMIT"), ("timeInForce", "GTC")),
+    post_only_params=(("type", "LIMIT"), ("timeInForce", "GTX")),
+    has_positions=True,
+    countdown="/fapi/v1/countdownCancelAll",
+    signed_paths=(
+        "/fapi/v1/order",
+        "/fapi/v1/openOrders",
+        "/fapi/v1/allOpenOrders",
+        "/fapi/v2/positionRisk",
+        "/fapi/v1/userTrades",
+        "/fapi/v1/countdownCancelAll",
+    ),
+)
+"""Binance USDⓈ-M futures (``/fapi``)."""

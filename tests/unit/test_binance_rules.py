@@ -5,7 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from actors.core._exchange import CancelOutcome, ExchangeError, ExchangeTimeout
+from actors.core._types import Side
 from actors.venues._binance_rules import (
+    SPOT,
+    USDM,
     ApiError,
     Backoff,
     Budget,
@@ -13,8 +16,10 @@ from actors.venues._binance_rules import (
     TradeDedup,
     cancel_outcome,
     classify_http,
+    limits_from_exchange_info,
     order_state,
     parse_execution_report,
+    parse_order_trade_update,
     sign,
     signed_payload,
     status_of,
@@ -110,3 +115,54 @@ def test_each_trade_is_kept_once_by_symbol_and_trade_id() -> None:
     assert [dedup.first("A", 1), dedup.first("A", 1), dedup.first("B", 1), dedup.first("A", 2)] == [
         True, False, True, True]  # fmt: skip
     assert dedup.duplicates == 1
+
+
+# The USDⓈ-M docs' "SIGNED Endpoint Examples for POST /fapi/v1/order - HMAC Keys" (General Info).
+FUTURES_DOCS_SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"
+FUTURES_DOCS_QUERY = (
+    "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=9000&timeInForce=GTC&recvWindow=5000&timestamp=1591702613943"
+)
+FUTURES_DOCS_SIGNATURE = "3c661234138461fcc7a7d8746c6558c9842d4e10870d2ecbedf7777cad694af9"
+
+
+def test_signing_gives_the_signature_of_the_futures_docs_example() -> None:
+    assert sign(FUTURES_DOCS_SECRET, FUTURES_DOCS_QUERY) == FUTURES_DOCS_SIGNATURE
+
+
+def test_a_futures_place_weighs_nothing_on_the_ip_and_one_on_each_order_limit() -> None:
+    budget = Budget(limits=(Limit("REQUEST_WEIGHT", 60.0, 10), Limit("ORDERS", 60.0, 5)), cancel_reserve=0.0,
+                    dialect=USDM)  # fmt: skip
+    assert [budget.try_take("POST", "/fapi/v1/order", {}, 0.0) == 0.0 for _ in range(6)] == [True] * 5 + [False]
+    assert budget.try_take("GET", "/fapi/v1/openOrders", {}, 0.0) > 0.0  # 40 without a symbol
+    assert budget.try_take("GET", "/fapi/v1/openOrders", {"symbol": "BTCUSDT"}, 0.0) == 0.0
+    assert USDM.weight("POST", "/fapi/v1/countdownCancelAll", {}) == 10 and SPOT.weight("GET", "/api/v3/order", {}) == 4
+
+
+def test_weight_is_counted_per_ip_and_orders_per_account() -> None:
+    budget = Budget(account="acct", ip="host")
+    assert [budget.key(limit) for limit in budget.limits] == [
+        "host:REQUEST_WEIGHT:60", "acct:ORDERS:10", "acct:ORDERS:86400"]  # fmt: skip
+
+
+def test_the_limits_are_read_from_exchange_info() -> None:
+    answer = {"rateLimits": [
+        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
+        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
+        {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
+        {"rateLimitType": "ORDERS", "interval": "FORTNIGHT", "intervalNum": 1, "limit": 9},
+    ]}  # fmt: skip
+    assert limits_from_exchange_info(answer) == (Limit("REQUEST_WEIGHT", 60.0, 2400), Limit("ORDERS", 10.0, 300))
+    assert limits_from_exchange_info({}) == ()
+
+
+def test_an_order_trade_update_is_read_as_a_report() -> None:
+    event = {"e": "ORDER_TRADE_UPDATE", "E": 9, "T": 9, "o": {"s": "BTCUSDT", "c": "CLI1", "S": "SELL", "x": "TRADE",
+             "X": "PARTIALLY_FILLED", "i": 8886774, "l": "0.001", "z": "0.001", "L": "7100.5", "t": 42}}  # fmt: skip
+    report = parse_order_trade_update(event)
+    assert report is not None
+    assert (report.client_id, report.side, report.trade_id, report.last_qty, report.last_price) == (
+        "CLI1", Side.SELL, 42, "0.001", "7100.5")  # fmt: skip
+    new = parse_order_trade_update({**event, "o": {**event["o"], "x": "NEW", "X": "NEW", "t": 0}})  # type: ignore[dict-item]
+    assert new is not None and new.trade_id == -1
+    assert parse_order_trade_update({"e": "ACCOUNT_UPDATE"}) is None
+    assert parse_order_trade_update({"e": "ORDER_TRADE_UPDATE", "o": {"s": "X"}}) is None
