@@ -25,6 +25,9 @@ class PlaceRequest:
     side: Side
     price_ticks: int
     qty_lots: int
+    reduce_only: bool = False
+    """Only to bring the position toward zero: a venue that has positions refuses it otherwise (USDⓈ-M's
+    ``reduceOnly``); a simulated venue and spot ignore it."""
 
 
 @dataclass(frozen=True, slots=True)

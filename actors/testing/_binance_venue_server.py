@@ -7,7 +7,11 @@ keep-alive (the standard library's threading server):
   (``orderId`` or ``origClientOrderId``), ``GET /api/v3/order`` (either id; ``-2013`` if unknown);
 - ``DELETE /api/v3/openOrders`` and ``GET /api/v3/openOrders`` (one symbol, or every symbol for the GET);
 - ``GET /api/v3/account`` (balances), ``GET /api/v3/myTrades`` (``symbol``, ``fromId``);
-- ``POST``/``PUT``/``DELETE /api/v3/userDataStream``: the listen key (API key only, no signature).
+- ``POST``/``PUT``/``DELETE /api/v3/userDataStream``: the listen key (API key only, no signature);
+- ``GET /api/v3/exchangeInfo``: ``rateLimits`` (the limits a client reads at start; no signature).
+
+Written against a :class:`~actors.venues._binance_rules.Dialect`: the USDⓈ-M server
+(:mod:`actors.testing._binance_usdm_server`) is this one with the futures dialect and its answers' shapes.
 
 Every signed request is checked as Binance documents it: the ``X-MBX-APIKEY`` header, ``signature`` the
 HMAC-SHA256 of the query string followed by the body (the ``signature`` parameter taken out), and
@@ -49,11 +53,11 @@ from websockets.exceptions import ConnectionClosed
 
 from actors.core._exchange import PlaceRequest
 from actors.core._types import Fill, Side
-from actors.venues._binance_rules import SpotSymbol, decimal_text, sign, to_lots, to_ticks, weight
+from actors.venues._binance_rules import SPOT, Dialect, Limit, SpotSymbol, decimal_text, sign, to_lots, to_ticks
 from actors.venues._simulated import FakeExchangeClient
 
 HOST = "127.0.0.1"
-_SIGNED_PATHS = ("/api/v3/order", "/api/v3/openOrders", "/api/v3/account", "/api/v3/myTrades")
+_INTERVALS = {1.0: ("SECOND", 1), 10.0: ("SECOND", 10), 60.0: ("MINUTE", 1), 86400.0: ("DAY", 1)}
 
 
 @dataclass
@@ -72,6 +76,8 @@ class _Order:
     status: str = "NEW"
     executed_lots: int = 0
     quote_filled: Decimal = Decimal(0)
+    time_in_force: str = "GTC"
+    reduce_only: bool = False
 
     def body(self, spec: SpotSymbol) -> dict[str, Any]:
         return {
@@ -98,6 +104,10 @@ class _Order:
 class BinanceVenueServer:
     """Binance spot's order API on 127.0.0.1 with ``venue`` behind it; start, drive, fail on command, stop."""
 
+    dialect: Dialect = SPOT
+    duplicate_refusal = (-2010, "Duplicate order sent.")
+    """The refusal of a client id already open."""
+
     def __init__(
         self,
         venue: FakeExchangeClient,
@@ -107,8 +117,13 @@ class BinanceVenueServer:
         secret: str,
         balances: Mapping[str, str] | None = None,
         clock_ms: Callable[[], int] | None = None,
+        rate_limits: tuple[Limit, ...] | None = None,
     ) -> None:
+        """``rate_limits``: what ``exchangeInfo`` says (the dialect's documented limits by default)."""
         self.venue = venue
+        self.rate_limits = self.dialect.limits if rate_limits is None else rate_limits
+        self.positions: dict[str, int] = {}
+        """Signed lots per symbol from every fill."""
         self.symbols = dict(symbols)
         self.api_key = api_key
         self._secret = secret
@@ -311,6 +326,12 @@ class BinanceVenueServer:
 
         return int(self._on_loop(expire))
 
+    def use_weight(self, units: int) -> None:
+        """Someone else on this IP used ``units`` of this minute's weight (every answer's header counts it)."""
+        with self._lock:
+            self._weigh("GET", "", {})
+            self._weight_used += units - 1
+
     def streams_open(self) -> int:
         """User-stream connections open now."""
         return len(self._streams)
@@ -381,18 +402,28 @@ class BinanceVenueServer:
                 order.status = (
                     "FILLED" if decimal_text(order.executed_lots, spec.lot_size) == order.qty else ("PARTIALLY_FILLED")
                 )
+            self.positions[order.symbol] = self.positions.get(order.symbol, 0) + fill.qty_lots * int(fill.side)
             self._balances[spec.base] = self._balances.get(spec.base, Decimal(0)) + qty * int(fill.side)
             self._balances[spec.quote] = self._balances.get(spec.quote, Decimal(0)) - qty * price * int(fill.side)
             trade_id = self._next_trade_id[order.symbol] = self._next_trade_id[order.symbol] + 1
             text_qty, text_price = format(qty.normalize(), "f"), format(price.normalize(), "f")
-            self._trades.setdefault(order.symbol, []).append({
-                "symbol": order.symbol, "id": trade_id, "orderId": order.order_id, "orderListId": -1,
-                "price": text_price, "qty": text_qty, "quoteQty": format((qty * price).normalize(), "f"),
-                "commission": "0", "commissionAsset": spec.quote, "time": self._clock_ms(),
-                "isBuyer": fill.side is Side.BUY, "isMaker": True, "isBestMatch": True,
-            })  # fmt: skip
+            self._trades.setdefault(order.symbol, []).append(self._trade_row(order, fill.side, trade_id, qty, price))
             events.append(self._report(order, "TRADE", l=text_qty, L=text_price, t=trade_id))
         self._send(events)
+
+    def _trade_row(self, order: _Order, side: Side, trade_id: int, qty: Decimal, price: Decimal) -> dict[str, Any]:
+        """One row of the account's trades (spot's ``myTrades``)."""
+        return {
+            "symbol": order.symbol, "id": trade_id, "orderId": order.order_id, "orderListId": -1,
+            "price": format(price.normalize(), "f"), "qty": format(qty.normalize(), "f"),
+            "quoteQty": format((qty * price).normalize(), "f"), "commission": "0",
+            "commissionAsset": self.symbols[order.symbol].quote, "time": self._clock_ms(),
+            "isBuyer": side is Side.BUY, "isMaker": True, "isBestMatch": True,
+        }  # fmt: skip
+
+    def _order_body(self, order: _Order) -> dict[str, Any]:
+        """An order as the order endpoints answer it."""
+        return order.body(self.symbols[order.symbol])
 
     # -- REST -------------------------------------------------------------------------------------------------------
 
@@ -421,7 +452,7 @@ class BinanceVenueServer:
                 self._lose[f"{method} {path}"] = lose - 1
                 self.answers_lost += 1
                 return _Answer(0, None, {})
-            if path == "/api/v3/order" and method == "POST":
+            if path == self.dialect.order and method == "POST":
                 extra_headers["X-MBX-ORDER-COUNT-10S"] = str(len(self._orders))
             return _Answer(status, answer, extra_headers)
 
@@ -429,7 +460,7 @@ class BinanceVenueServer:
         minute = self._clock_ms() // 60_000
         if minute != self._weight_minute:
             self._weight_minute, self._weight_used = minute, 0
-        self._weight_used += weight(method, path, params)
+        self._weight_used += self.dialect.weight(method, path, params)
         return {"X-MBX-USED-WEIGHT-1M": str(self._weight_used)}
 
     def _check(
@@ -438,7 +469,7 @@ class BinanceVenueServer:
         """Binance's refusals of a request before it is carried out: the key, the signature, the time."""
         if headers.get("x-mbx-apikey") != self.api_key:
             return 401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}
-        if path not in _SIGNED_PATHS:
+        if path not in self.dialect.signed_paths:
             return None
         total = query + body
         signature = params.get("signature")
@@ -457,12 +488,15 @@ class BinanceVenueServer:
         return None
 
     def _route(self, method: str, path: str, params: Mapping[str, str]) -> tuple[int, Any]:
-        if path == "/api/v3/userDataStream":
+        dialect = self.dialect
+        if path == dialect.listen_key:
             return self._listen_key(method, params)
+        if path == dialect.exchange_info and method == "GET":
+            return 200, self._exchange_info()
         symbol = params.get("symbol", "")
         if symbol and symbol not in self.symbols:
             return 400, {"code": -1121, "msg": "Invalid symbol."}
-        if path == "/api/v3/order":
+        if path == dialect.order:
             if not symbol:
                 return 400, {"code": -1102, "msg": "Mandatory parameter 'symbol' was not sent."}
             if method == "POST":
@@ -472,25 +506,56 @@ class BinanceVenueServer:
                 return self._cancel(order, params)
             if order is None:
                 return 400, {"code": -2013, "msg": "Order does not exist."}
-            return 200, order.body(self.symbols[symbol])
-        if path == "/api/v3/openOrders":
-            open_ids = {o.exchange_order_id for o in self.venue.get_orders()}
-            mine = [o for o in self._orders.values() if o.venue_id in open_ids and (not symbol or o.symbol == symbol)]
-            if method == "GET":
-                return 200, [o.body(self.symbols[o.symbol]) for o in mine]
-            if not mine:
-                return 400, {"code": -2011, "msg": "Unknown order sent."}
-            return 200, [self._cancel(o, {})[1] for o in mine]
-        if path == "/api/v3/account":
-            return 200, {"accountType": "SPOT", "canTrade": True, "balances": [
-                {"asset": asset, "free": format(amount.normalize(), "f"), "locked": "0"}
-                for asset, amount in sorted(self._balances.items())]}  # fmt: skip
-        if path == "/api/v3/myTrades":
+            return 200, self._order_body(order)
+        if path in (dialect.open_orders, dialect.cancel_all):
+            mine = self._open(symbol)
+            if method == "GET" and path == dialect.open_orders:
+                return 200, [self._order_body(o) for o in mine]
+            if method == "DELETE" and path == dialect.cancel_all:
+                if not symbol:
+                    return 400, {"code": -1102, "msg": "Mandatory parameter 'symbol' was not sent."}
+                return self._cancel_all(mine)
+        if path == dialect.account:
+            return 200, self._account()
+        if dialect.countdown is not None and path == dialect.countdown and method == "POST":
+            return self._countdown(symbol, params)
+        if path == dialect.trades:
             from_id = int(params.get("fromId", "0"))
             return 200, [t for t in self._trades.get(symbol, []) if t["id"] >= from_id][
                 : int(params.get("limit", "500"))
             ]
         return 404, {"code": -1, "msg": f"no such endpoint {method} {path}"}
+
+    def _open(self, symbol: str) -> list[_Order]:
+        """The orders open at the simulated venue (of ``symbol``, or all), in the order they were placed."""
+        open_ids = {o.exchange_order_id for o in self.venue.get_orders()}
+        return [o for o in self._orders.values() if o.venue_id in open_ids and (not symbol or o.symbol == symbol)]
+
+    def _cancel_all(self, mine: list[_Order]) -> tuple[int, Any]:
+        """Spot's ``DELETE openOrders``: the orders canceled (``-2011`` if none was open)."""
+        if not mine:
+            return 400, {"code": -2011, "msg": "Unknown order sent."}
+        return 200, [self._cancel(o, {})[1] for o in mine]
+
+    def _account(self) -> Any:
+        """Spot's ``GET account``: the balances."""
+        return {"accountType": "SPOT", "canTrade": True, "balances": [
+            {"asset": asset, "free": format(amount.normalize(), "f"), "locked": "0"}
+            for asset, amount in sorted(self._balances.items())]}  # fmt: skip
+
+    def _countdown(self, symbol: str, params: Mapping[str, str]) -> tuple[int, Any]:
+        """Cancel-on-disconnect: spot has none."""
+        return 404, {"code": -1, "msg": "no such endpoint"}
+
+    def _exchange_info(self) -> dict[str, Any]:
+        """``exchangeInfo``: the rate limits (and the symbols' names)."""
+        limits = []
+        for limit in self.rate_limits:
+            interval, count = _INTERVALS.get(limit.seconds, ("SECOND", int(limit.seconds)))
+            limits.append({"rateLimitType": limit.kind, "interval": interval, "intervalNum": count,
+                           "limit": limit.limit})  # fmt: skip
+        return {"timezone": "UTC", "serverTime": self._clock_ms(), "rateLimits": limits, "exchangeFilters": [],
+                "symbols": [{"symbol": name, "status": "TRADING"} for name in sorted(self.symbols)]}  # fmt: skip
 
     def _listen_key(self, method: str, params: Mapping[str, str]) -> tuple[int, Any]:
         if method == "POST":
@@ -515,14 +580,16 @@ class BinanceVenueServer:
     def _place(self, symbol: str, params: Mapping[str, str]) -> tuple[int, Any]:
         spec = self.symbols[symbol]
         kind = params.get("type", "")
-        if kind not in ("LIMIT", "LIMIT_MAKER"):
-            return 400, {"code": -1116, "msg": "Invalid orderType."}
+        refused = self._refuse_place(symbol, params)
+        if refused is not None:
+            return refused
         client_id = params.get("newClientOrderId") or f"srv{self._next_order_id}"
         if (symbol, client_id) in self._by_client_id and self._by_client_id[(symbol, client_id)].status in (
             "NEW",
             "PARTIALLY_FILLED",
         ):
-            return 400, {"code": -2010, "msg": "Duplicate order sent."}
+            code, msg = self.duplicate_refusal
+            return 400, {"code": code, "msg": msg}
         try:
             side = Side[params["side"]]
             price_ticks = to_ticks(params["price"], spec.tick_size)
@@ -536,14 +603,26 @@ class BinanceVenueServer:
         order = _Order(self._next_order_id, result.exchange_order_id, client_id, symbol, side,
                        decimal_text(price_ticks, spec.tick_size), decimal_text(qty_lots, spec.lot_size), kind,
                        self._clock_ms())  # fmt: skip
+        order.time_in_force = params.get("timeInForce", "GTC")
+        order.reduce_only = params.get("reduceOnly") == "true"
         self._orders[order.order_id] = order
         self._by_venue_id[order.venue_id] = order
         self._by_client_id[(symbol, client_id)] = order
         self._send([self._report(order, "NEW")])
-        answer = order.body(spec)
+        return 200, self._placed(order)
+
+    def _refuse_place(self, symbol: str, params: Mapping[str, str]) -> tuple[int, Any] | None:
+        """Spot's refusal of an order type it does not take here (LIMIT GTC and LIMIT_MAKER only)."""
+        if params.get("type", "") not in ("LIMIT", "LIMIT_MAKER"):
+            return 400, {"code": -1116, "msg": "Invalid orderType."}
+        return None
+
+    def _placed(self, order: _Order) -> dict[str, Any]:
+        """The answer to an accepted place."""
+        answer = self._order_body(order)
         answer["transactTime"] = order.time_ms
         answer["fills"] = []
-        return 200, answer
+        return answer
 
     def _cancel(self, order: _Order | None, params: Mapping[str, str]) -> tuple[int, Any]:
         if order is None:
@@ -556,7 +635,7 @@ class BinanceVenueServer:
         report = self._report(order, "CANCELED", C=order.client_id)
         report["c"] = cancel_id
         self._send([report])
-        answer = order.body(self.symbols[order.symbol])
+        answer = self._order_body(order)
         answer["origClientOrderId"] = order.client_id
         answer["clientOrderId"] = cancel_id
         return 200, answer

@@ -36,7 +36,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -54,15 +54,17 @@ from actors.core._exchange import (
 )
 from actors.core._types import Fill, Side
 from actors.venues._binance_rules import (
+    SPOT,
     ApiError,
     Backoff,
     Budget,
+    Dialect,
     SpotSymbol,
     TradeDedup,
     cancel_outcome,
     classify_http,
     decimal_text,
-    parse_execution_report,
+    limits_from_exchange_info,
     signed_payload,
     status_of,
     to_lots,
@@ -72,7 +74,8 @@ from actors.venues._interface import FillListener
 
 TESTNET_URL = "https://testnet.binance.vision"
 TESTNET_STREAM_URL = "wss://stream.testnet.binance.vision"
-_SAFE_HOSTS = ("testnet.binance.vision", "demo-api.binance.com", "127.0.0.1", "localhost")
+_SAFE_HOSTS = ("testnet.binance.vision", "stream.testnet.binance.vision", "demo-api.binance.com",
+               "demo-stream.binance.com", "127.0.0.1", "localhost")  # fmt: skip
 KEY_VARIABLE, SECRET_VARIABLE = "BINANCE_API_KEY", "BINANCE_API_SECRET"
 
 
@@ -151,7 +154,16 @@ class Counters:
 
 
 class BinanceSpotVenue:
-    """Binance spot behind the venue interface (its testnet by default)."""
+    """Binance spot behind the venue interface (its testnet by default).
+
+    What differs between Binance's APIs is the class's :class:`Dialect`
+    (paths, weights, limits, the stream's order event, post-only): the USDⓈ-M
+    adapter (:mod:`actors.venues._binance_usdm`) is this class with another.
+    """
+
+    dialect: Dialect = SPOT
+    safe_hosts: tuple[str, ...] = _SAFE_HOSTS
+    """Hosts that need no ``allow_real``: the testnet's, the demo's, this machine."""
 
     def __init__(
         self,
@@ -171,7 +183,7 @@ class BinanceSpotVenue:
         """``flat_balances``: per asset, the balance that counts as a flat position (spot holds inventory)."""
         for url in (base_url, stream_url):
             host = urlsplit(url).hostname or ""
-            if host not in _SAFE_HOSTS and not allow_real:
+            if host not in self.safe_hosts and not allow_real:
                 raise ValueError(f"{host} is not Binance's testnet or demo: a real venue needs allow_real")
         self.symbols = dict(symbols)
         self._credentials = credentials
@@ -179,7 +191,7 @@ class BinanceSpotVenue:
         self._stream_url = stream_url.rstrip("/")
         self.post_only = post_only
         self._flat = {asset: Decimal(amount) for asset, amount in (flat_balances or {}).items()}
-        self.budget = budget or Budget()
+        self.budget = budget or Budget(limits=self.dialect.limits, dialect=self.dialect)
         self.backoff = Backoff()
         self.counters = Counters()
         self._max_wait_s, self._timeout_s, self._clock = max_wait_s, timeout_s, clock
@@ -195,6 +207,8 @@ class BinanceSpotVenue:
         self._stream_thread: threading.Thread | None = None
         self._stream_loop: asyncio.AbstractEventLoop | None = None
         self._stream_stop: asyncio.Event | None = None
+        self._stream_ready = threading.Event()
+        """Set once the stream's loop can be told to stop (a close right after the start waits for it)."""
         self.stream_up = threading.Event()
         """Set while the user stream is connected (tests wait on it)."""
 
@@ -208,12 +222,14 @@ class BinanceSpotVenue:
         spec = self._spec(request.symbol)
         self._remember(request.client_id, None, request.symbol)
         params = [("symbol", spec.symbol), ("side", request.side.name)]
-        params += [("type", "LIMIT_MAKER")] if self.post_only else [("type", "LIMIT"), ("timeInForce", "GTC")]
+        params += self.dialect.post_only_params if self.post_only else self.dialect.limit_params
+        if request.reduce_only and self.dialect.has_positions:
+            params.append(("reduceOnly", "true"))
         params += [("quantity", decimal_text(request.qty_lots, spec.lot_size)),
                    ("price", decimal_text(request.price_ticks, spec.tick_size)),
                    ("newClientOrderId", request.client_id), ("newOrderRespType", "ACK")]  # fmt: skip
         try:
-            answer = self._call("POST", "/api/v3/order", params)
+            answer = self._call("POST", self.dialect.order, params)
         except VenueRefused as refused:
             return PlaceResult(request.client_id, False, None, refused.error.msg or "rejected")
         except ExchangeTimeout:
@@ -243,7 +259,7 @@ class BinanceSpotVenue:
         if symbol is None:
             return CancelResult(exchange_order_id, False, "unknown order", CancelOutcome.UNKNOWN_ORDER)
         try:
-            self._call("DELETE", "/api/v3/order", [("symbol", symbol), ("orderId", exchange_order_id)])
+            self._call("DELETE", self.dialect.order, [("symbol", symbol), ("orderId", exchange_order_id)])
         except VenueRefused as refused:
             order = self._order(symbol, [("orderId", exchange_order_id)])
             outcome = cancel_outcome(refused.error, order)
@@ -251,20 +267,24 @@ class BinanceSpotVenue:
         return CancelResult(exchange_order_id, True, outcome=CancelOutcome.CANCELED)
 
     def cancel_all(self) -> list[ExchangeOrder]:
-        """Every open order canceled, symbol by symbol (``DELETE /api/v3/openOrders``); the orders canceled."""
+        """Every open order canceled, symbol by symbol (``DELETE`` the dialect's ``cancel_all``); the orders
+        canceled (futures answer with a message, not the orders: those read before are given then)."""
         canceled: list[ExchangeOrder] = []
         open_orders = self.get_orders()
         for symbol in sorted({order.symbol for order in open_orders}):
             try:
-                answer = self._call("DELETE", "/api/v3/openOrders", [("symbol", symbol)])
+                answer = self._call("DELETE", self.dialect.cancel_all, [("symbol", symbol)])
             except VenueRefused:
                 continue  # -2011: nothing open there any more
-            canceled += [self._exchange_order(o, "canceled") for o in answer if isinstance(o, dict)]
+            if isinstance(answer, list):
+                canceled += [self._exchange_order(o, "canceled") for o in answer if isinstance(o, dict)]
+            else:
+                canceled += [replace(o, status="canceled") for o in open_orders if o.symbol == symbol]
         return canceled
 
     def get_orders(self) -> list[ExchangeOrder]:
         """Open orders of the configured symbols, in the order they were placed."""
-        answer = self._call("GET", "/api/v3/openOrders", [])
+        answer = self._call("GET", self.dialect.open_orders, [])
         rows = sorted((o for o in answer if o.get("symbol") in self.symbols), key=lambda o: (o["time"], o["orderId"]))
         return [self._exchange_order(o, "open") for o in rows]
 
@@ -324,9 +344,9 @@ class BinanceSpotVenue:
         return ExchangeOrder(order_id, client_id, spec.symbol, Side[o["side"]], price, qty, filled, state)
 
     def _order(self, symbol: str, which: list[tuple[str, str]]) -> dict[str, Any] | None:
-        """``GET /api/v3/order``; None if the venue has no such order (``-2013``)."""
+        """``GET`` one order; None if the venue has no such order (``-2013``)."""
         try:
-            answer = self._call("GET", "/api/v3/order", [("symbol", symbol), *which])
+            answer = self._call("GET", self.dialect.order, [("symbol", symbol), *which])
         except VenueRefused as refused:
             if refused.error.code == -2013:
                 return None
@@ -354,6 +374,7 @@ class BinanceSpotVenue:
         weight = headers.get("x-mbx-used-weight-1m")
         if weight is not None and weight.isdigit():
             self.counters.used_weight = int(weight)
+            self.budget.correct(int(weight), self._clock())
         self.backoff.answered(status, headers.get("retry-after"), self._clock())
         try:
             answer = json.loads(body) if body else None
@@ -396,6 +417,18 @@ class BinanceSpotVenue:
 
     # ------------------------------------------------------------ the user data stream
 
+    def load_limits(self) -> None:
+        """The account's own limits, read once from ``exchangeInfo``'s ``rateLimits`` (the documented ones stay
+        if it gives none)."""
+        limits = limits_from_exchange_info(self._call("GET", self.dialect.exchange_info, [], signed=False))
+        if limits:
+            self.budget.limits = limits
+
+    def start(self) -> None:
+        """Before the first order: the limits from ``exchangeInfo``, then the user stream."""
+        self.load_limits()
+        self.start_stream()
+
     def start_stream(self) -> None:
         """Read the account's user data stream in a thread of its own (once)."""
         if self._stream_thread is not None:
@@ -405,6 +438,8 @@ class BinanceSpotVenue:
 
     def close(self) -> None:
         """Stop the stream and close this thread's connection."""
+        if self._stream_thread is not None:
+            self._stream_ready.wait(30)
         loop, stop = self._stream_loop, self._stream_stop
         if loop is not None and stop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(stop.set)
@@ -428,6 +463,7 @@ class BinanceSpotVenue:
         from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
         self._stream_stop = stop = asyncio.Event()
+        self._stream_ready.set()
         delay, connected_before = 0.05, False
         while not stop.is_set():
             try:
@@ -446,7 +482,7 @@ class BinanceSpotVenue:
                         if receiving not in done:
                             receiving.cancel()
                             if not stop.is_set():
-                                await asyncio.to_thread(self._call, "PUT", "/api/v3/userDataStream",
+                                await asyncio.to_thread(self._call, "PUT", self.dialect.listen_key,
                                                         [("listenKey", key)], signed=False)  # fmt: skip
                             continue
                         if self._on_event(receiving.result()):
@@ -462,7 +498,7 @@ class BinanceSpotVenue:
 
     def _listen_key(self) -> str:
         self.counters.listen_keys += 1
-        return str(self._call("POST", "/api/v3/userDataStream", [], signed=False)["listenKey"])
+        return str(self._call("POST", self.dialect.listen_key, [], signed=False)["listenKey"])
 
     def _on_event(self, frame: str | bytes) -> bool:
         """One stream frame; True if it says the listen key expired."""
@@ -474,7 +510,7 @@ class BinanceSpotVenue:
             return False
         if event.get("e") == "listenKeyExpired":
             return True
-        report = parse_execution_report(event)
+        report = self.dialect.parse_event(event)
         if report is None or report.symbol not in self.symbols:
             return False
         self._remember(report.client_id, str(report.order_id), report.symbol)
@@ -485,17 +521,17 @@ class BinanceSpotVenue:
         return False
 
     def _catch_up(self) -> None:
-        """After a gap in the stream: the trades since the last one seen, by ``GET /api/v3/myTrades``."""
+        """After a gap in the stream: the trades since the last one seen (``GET`` the dialect's ``trades``)."""
         for symbol in sorted(self.symbols):
             from_id = self._last_trade.get(symbol)
             params = [("symbol", symbol)] + ([("fromId", str(from_id + 1))] if from_id is not None else [])
-            for trade in self._call("GET", "/api/v3/myTrades", params):
+            for trade in self._call("GET", self.dialect.trades, params):
                 order_id = str(trade["orderId"])
                 client_id = self._client_of_order.get(order_id)
                 if client_id is None:
                     order = self._order(symbol, [("orderId", order_id)])
                     client_id = str(order["clientOrderId"]) if order is not None else ""
-                side = Side.BUY if trade.get("isBuyer") else Side.SELL
+                side = Side.BUY if trade.get("isBuyer", trade.get("buyer")) else Side.SELL  # spot's, futures' name
                 price, qty = trade["price"], trade["qty"]
                 self._add_fill(symbol, int(trade["id"]), order_id, client_id, side, price=price, qty=qty)
 
