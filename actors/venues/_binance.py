@@ -192,6 +192,8 @@ class BinanceSpotVenue:
         self.post_only = post_only
         self._flat = {asset: Decimal(amount) for asset, amount in (flat_balances or {}).items()}
         self.budget = budget or Budget(limits=self.dialect.limits, dialect=self.dialect)
+        if self.budget.dialect is None:
+            self.budget.dialect = self.dialect  # a budget given (a shared store's) weighs by this venue's figures
         self.backoff = Backoff()
         self.counters = Counters()
         self._max_wait_s, self._timeout_s, self._clock = max_wait_s, timeout_s, clock

@@ -243,7 +243,8 @@ class Budget:
     """The venue's limits kept before sending: may this request go now, or how long must it wait?
 
     ``cancel_reserve`` is the share of each bucket only cancels may use, so a
-    burst of places never leaves a cancel waiting.  What waited and what was
+    burst of places never leaves a cancel waiting (USDⓈ-M's cancel-on-disconnect
+    countdown may use it too: it protects as a cancel does).  What waited and what was
     dropped are counted (a caller drops a request whose wait is longer than
     it can hold it).
     """
@@ -269,7 +270,7 @@ class Budget:
         """0.0 if the request may go now (its cost taken), else the seconds to wait before asking again."""
         dialect = self.dialect or SPOT
         cost = dialect.weight(method, path, params)
-        is_cancel = method == "DELETE"
+        is_cancel = method == "DELETE" or path == dialect.countdown  # the countdown protects, as cancels do
         is_order = method == "POST" and path == dialect.order
         wait = 0.0
         for limit in self.limits:

@@ -166,3 +166,9 @@ def test_an_order_trade_update_is_read_as_a_report() -> None:
     assert new is not None and new.trade_id == -1
     assert parse_order_trade_update({"e": "ACCOUNT_UPDATE"}) is None
     assert parse_order_trade_update({"e": "ORDER_TRADE_UPDATE", "o": {"s": "X"}}) is None
+
+
+def test_the_cancel_on_disconnect_countdown_may_use_the_cancels_reserve() -> None:
+    budget = Budget(limits=(Limit("REQUEST_WEIGHT", 60.0, 50),), cancel_reserve=0.2, dialect=USDM)
+    assert [budget.try_take("GET", "/fapi/v1/order", {}, 0.0) == 0.0 for _ in range(41)] == [True] * 40 + [False]
+    assert budget.try_take("POST", "/fapi/v1/countdownCancelAll", {}, 0.0) == 0.0  # 40 + 10: the reserve

@@ -130,8 +130,7 @@ def test_late_reports_and_a_dropped_stream_lose_no_fill_and_repeat_none(
     server.hold_reports()
     server.fill("CLI00000009", "BTCUSDT")
     assert server.drop_stream() == 1
-    wait_for(lambda: venue.counters.stream_reconnects == 1, "the reconnect and its catch-up")
-    assert ("GET", "/fapi/v1/userTrades") in server.requests
+    wait_for(lambda: ("GET", "/fapi/v1/userTrades") in server.requests, "the reconnect's catch-up by userTrades")
     server.fill("CLI00000010", "BTCUSDT")
     assert server.release_reports() == 2
     fills: list = []
@@ -146,8 +145,8 @@ def test_an_expired_listen_key_is_replaced_on_the_futures_path(
     venue.start_stream()
     wait_for(venue.stream_up.is_set, "the user stream")
     assert server.expire_listen_key() == 1
-    wait_for(lambda: venue.counters.listen_keys == 2 and server.streams_open() == 1, "a new listen key")
-    assert server.requests.count(("POST", "/fapi/v1/listenKey")) == 2
+    wait_for(lambda: server.requests.count(("POST", "/fapi/v1/listenKey")) == 2, "a new listen key")
+    wait_for(lambda: server.stream_connections == 2 and server.streams_open() == 1, "the stream on the new key")
 
 
 def test_a_place_whose_answer_was_lost_is_accepted_once(
