@@ -80,6 +80,7 @@ class BinanceUsdmVenueServer(BinanceVenueServer):
         return 200, {"symbol": symbol, "countdownTime": str(countdown_ms)}
 
     def _watch(self) -> None:
+        """Every 10 ms: the countdowns run out cancel every open order of their symbol."""
         while not self._watching.wait(0.01):
             with self._lock:
                 now = self._clock_ms()

@@ -228,8 +228,9 @@ class BinanceVenueServer:
     async def _stream_handler(self, ws: ServerConnection) -> None:
         assert ws.request is not None
         key = ws.request.path.removeprefix("/ws/")
-        with self._lock:
-            known = key in self._listen_keys
+        # No lock here: this runs on the stream's loop, and a thread holding the lock may be waiting for that loop
+        # to send a report (a deadlock until its 30 s timeout).  Reading the set is atomic.
+        known = key in self._listen_keys
         if not known:
             await ws.close(1008, "invalid listen key")
             return

@@ -160,7 +160,7 @@ def test_a_place_whose_answer_was_lost_is_accepted_once(
     assert server.venue.placed == 1 and server.open_orders() == ["CLI00000011"]
 
 
-def test_a_429_holds_every_request_until_its_retry_after(
+def test_a_429_and_a_418_hold_every_request_until_their_retry_after(
     server: BinanceUsdmVenueServer, venue: BinanceUsdmVenue, clock: Clock
 ) -> None:
     server.throttle(429, retry_after=5)
@@ -173,6 +173,10 @@ def test_a_429_holds_every_request_until_its_retry_after(
     clock.now += 5.0
     assert venue.place(buy("CLI00000012")).accepted
     assert (venue.backoff.rate_limited, venue.budget.dropped) == (1, 1)
+    server.throttle(418, retry_after=120)
+    with pytest.raises(ExchangeError, match="418"):
+        venue.get_positions()
+    assert venue.backoff.wait(clock.now) == 120.0
 
 
 def test_the_limits_are_read_from_exchange_info_at_start(server: BinanceUsdmVenueServer, clock: Clock) -> None:
