@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+import actors
 from actors.core._exchange import CancelOutcome, ExchangeError, PlaceRequest
 from actors.core._types import Side
 from actors.testing._binance_usdm_server import BinanceUsdmVenueServer
@@ -267,3 +272,42 @@ def test_the_demo_is_the_default_and_a_real_host_needs_the_flag() -> None:
         BinanceUsdmVenue(SYMBOLS, Credentials(KEY, SECRET), base_url="https://fapi.binance.com")
     BinanceUsdmVenue(SYMBOLS, Credentials(KEY, SECRET), base_url="https://fapi.binance.com",
                      stream_url="wss://fstream.binance.com", allow_real=True)  # fmt: skip
+
+
+# One shard's adapter: 20 places through the shared budget (a day's window: nothing drains while it runs).
+SHARD = """
+import sys
+from decimal import Decimal
+from pathlib import Path
+from actors.core._exchange import ExchangeError, PlaceRequest
+from actors.core._types import Side
+from actors.venues._binance import Credentials
+from actors.venues._binance_rules import Budget, Limit, SpotSymbol
+from actors.venues._binance_usdm import BinanceUsdmVenue
+from actors.venues._shared_buckets import FileBuckets
+url, stream, path, shard, key, secret = sys.argv[1:7]
+budget = Budget(limits=(Limit("ORDERS", 86400.0, 20),), store=FileBuckets(Path(path)), account="acct", ip="host")
+venue = BinanceUsdmVenue({"BTCUSDT": SpotSymbol("BTCUSDT", "BTC", "USDT", Decimal("0.1"), Decimal("0.001"))},
+                         Credentials(key, secret), base_url=url, stream_url=stream, budget=budget, max_wait_s=0.0,
+                         countdown_ms=0)
+placed = 0
+for i in range(20):
+    try:
+        placed += venue.place(PlaceRequest(f"S{shard}-{i}", "BTCUSDT", Side.BUY, 500_000, 1)).accepted
+    except ExchangeError:
+        pass
+print(placed, venue.budget.dropped)
+"""
+
+
+def test_two_shard_processes_on_one_account_send_together_no_more_than_the_limit_allows(
+    server: BinanceUsdmVenueServer, tmp_path: Path
+) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(actors.__file__).resolve().parents[1])}
+    args = [server.rest_url, server.stream_url, str(tmp_path / "buckets")]
+    shards = [subprocess.Popen([sys.executable, "-c", SHARD, *args, str(n), KEY, SECRET], stdout=subprocess.PIPE,
+                               text=True, env=env) for n in range(2)]  # fmt: skip
+    results = [tuple(map(int, shard.communicate(timeout=120)[0].split())) for shard in shards]
+    assert sum(placed for placed, _ in results) == 16  # 80 % of 20: places leave the cancels' reserve
+    assert sum(dropped for _, dropped in results) == 24  # the rest never left the shards
+    assert server.requests.count(("POST", "/fapi/v1/order")) == 16 and len(server.open_orders()) == 16
