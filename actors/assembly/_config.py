@@ -545,6 +545,7 @@ _REAL_VENUE = {
         _choice((SIMULATED, *REAL_VENUES)),
         "where orders go: simulated (the fake exchange) | binance-testnet (Binance spot's testnet; needs --market "
         "live:binance:SYMBOLS and keys) | binance-usdm-demo | binance (real money: needs --real-money)",
+        metavar="NAME",
     ),
     "real_money": Key(
         _boolean, "allow a venue whose orders are real money (--venue binance, or a URL not a testnet's)", _BOOL, "BOOL"
@@ -560,11 +561,12 @@ _REAL_VENUE = {
     "unknown_orders": Key(
         _choice(UNKNOWN_ORDER_POLICIES),
         "real venue: orders open there at the start that this run did not place: cancel | adopt (then managed)",
+        metavar="POLICY",
     ),
     "flat_balances": Key(
         _balances,
         "real venue, spot: per asset, the balance that counts as flat (BTC=1,ETH=10); the rest is the position",
-        metavar="ASSET=AMOUNT,...",
+        metavar="ASSET=AMOUNT",
     ),
 }
 

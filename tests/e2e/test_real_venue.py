@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -276,3 +277,14 @@ def test_a_run_killed_mid_run_leaves_nothing_open_once_run_again_and_no_output_h
     outputs += written.values()
     for text in outputs:
         assert KEY not in text and SECRET not in text
+
+
+def test_without_the_live_extra_a_real_venue_is_the_live_markets_one_line_and_exit_2(tmp_path: Path) -> None:
+    hidden = tmp_path / "websockets"
+    hidden.mkdir()
+    (hidden / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    env = {**environ(), "PYTHONPATH": str(tmp_path), "BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}
+    done = subprocess.run([*RUN_SHADOW, "--market", MARKET, "--venue", "binance-testnet"], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "pip install -e '.[live]'" in done.stderr, done.stderr
