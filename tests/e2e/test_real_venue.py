@@ -77,8 +77,9 @@ class Venue:
                                 stream_url=self.server.stream_url)  # fmt: skip
 
     def positions(self) -> dict[str, int]:
+        flat = {"BTC": "1", "ETH": "10"}
         client = BinanceSpotVenue(SPOT, Credentials(KEY, SECRET), base_url=self.server.rest_url,
-                                  stream_url=self.server.stream_url, flat_balances={"BTC": "1", "ETH": "10"})  # fmt: skip
+                                  stream_url=self.server.stream_url, flat_balances=flat)  # fmt: skip
         try:
             return client.get_positions()
         finally:
@@ -209,9 +210,9 @@ def test_with_unknown_orders_adopt_they_are_kept_managed_and_canceled_at_the_end
         someone = place.client()
         kept = someone.place(PlaceRequest("web_2", "BTCUSDT", Side.BUY, 5_000, 100))
         someone.close()
+        settings = place.settings(iterations=10, unknown_orders="adopt")
         with keys_in_environment():
-            system = System(create_runtime("threads"), resolve(overrides=place.settings(iterations=10,
-                                                               unknown_orders="adopt"), override_source="setting"))  # fmt: skip
+            system = System(create_runtime("threads"), resolve(overrides=settings, override_source="setting"))
         try:
             system.start()
             still_open_at_start = place.server.open_orders()
