@@ -84,6 +84,24 @@ FACTORIES: dict[str, VenueFactory] = {
 """Each real venue's adapter.  ``binance-usdm-demo`` has none yet: its adapter comes with the USDⓈ-M work."""
 
 
+def adapter_counts(venue: object) -> dict[str, int]:
+    """What a real venue's adapter counted, for the report's ``venue.adapter``: its requests, answers lost and
+    settled by asking, the user stream's reconnects and listen keys (``counters``), the requests the rate budget held
+    or dropped (``budget``), the 429s and 418s (``backoff``), and the stream's repeated trades (``duplicates``).
+    What an adapter does not have is left out."""
+    counts: dict[str, int] = {}
+    counters = getattr(venue, "counters", None)
+    if counters is not None:
+        counts.update({name: int(value) for name, value in vars(counters).items()})
+    for part, names in (("budget", ("waited", "dropped")), ("backoff", ("rate_limited", "banned"))):
+        holder = getattr(venue, part, None)
+        counts.update({name: int(getattr(holder, name)) for name in names if hasattr(holder, name)})
+    duplicates = getattr(venue, "duplicates", None)
+    if isinstance(duplicates, int):
+        counts["duplicate_trades"] = duplicates
+    return counts
+
+
 def real_venue(config: ShadowConfig, instruments: Mapping[str, Instrument]) -> IExchangeClient:
     """The adapter of ``config.venue`` with its keys; :class:`ConfigError` (one line) if it cannot be had."""
     factory = FACTORIES.get(config.venue)

@@ -13,7 +13,7 @@ import pykka
 from actors.assembly import _strategies as strategies
 from actors.assembly._config import ShadowConfig, resolve
 from actors.assembly._market_setup import Market, fill_settings, live_fills, live_session, settle
-from actors.assembly._real_venue import real_venue, run_prefix
+from actors.assembly._real_venue import adapter_counts, real_venue, run_prefix
 from actors.assembly._recovery import (
     JOURNALS,
     VENUE_JOURNAL,
@@ -379,14 +379,13 @@ class System:
 
     def venue_report(self) -> dict[str, Any] | None:
         """A real venue's section of the report (None on the simulated one): its name, what it held at the start, and
-        what its adapter counted (requests, answers lost and settled by asking, the stream's reconnects)."""
+        what its adapter counted (:func:`actors.assembly._real_venue.adapter_counts`)."""
         if not self.config.real_venue:
             return None
-        counters = getattr(self.venue, "counters", None)
         return {
             "name": self.config.venue,
             "at_start": self.at_start.as_report() if self.at_start is not None else None,
-            "adapter": dict(vars(counters)) if counters is not None else {},
+            "adapter": adapter_counts(self.venue),
         }
 
     def empty_the_venue(self) -> None:

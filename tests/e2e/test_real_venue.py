@@ -28,6 +28,7 @@ import pytest
 from actors.assembly._config import resolve
 from actors.assembly._report import build_report
 from actors.assembly._system import RUN_ENDED, System
+from actors.cli._run_shadow import KILL_SWITCH_REASON
 from actors.core._exchange import PlaceRequest
 from actors.core._types import Side
 from actors.runtime import create_runtime
@@ -275,6 +276,9 @@ def test_a_run_killed_mid_run_leaves_nothing_open_once_run_again_and_no_output_h
     assert positions == {symbol: lots * SPOT[symbol].lot_size for symbol, lots in held.items()}
     written = {path.name: path.read_text() for path in sorted(tmp_path.iterdir()) if path.name != "keys"}
     assert written["2.csv"] and written["2.prom"] and "1.csv" in written  # the killed run wrote no metrics file
+    killed = {client_id.split("-")[0] for client_id in left_by_the_kill}  # its events file was not flushed yet
+    again_ids = {line.split(",")[2].split("-")[0] for line in written["2.csv"].splitlines()[1:]}
+    assert len(killed) == len(again_ids) == 1 and killed != again_ids  # no client id used twice
     outputs += written.values()
     for text in outputs:
         assert KEY not in text and SECRET not in text
@@ -289,3 +293,23 @@ def test_without_the_live_extra_a_real_venue_is_the_live_markets_one_line_and_ex
                           text=True, env=env, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "pip install -e '.[live]'" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(("stop", "reason"), [(signal.SIGUSR1, KILL_SWITCH_REASON), (signal.SIGINT, RUN_ENDED)])
+def test_the_kill_switch_and_ctrl_c_each_end_with_nothing_open_at_the_venue_and_confirmed(
+    stop: signal.Signals, reason: str
+) -> None:
+    env = {**environ(), "BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}
+    with venue() as place:
+        iterations = ["--iterations", "40"] if stop == signal.SIGUSR1 else []  # Ctrl-C ends an open-ended run
+        with running(place.flags(*iterations), env) as process:
+            wait_until(lambda: bool(place.server.open_orders()) or process.poll() is not None,
+                       "the run's orders open at the venue")  # fmt: skip
+            process.send_signal(stop)
+            out, err = process.communicate(timeout=DEADLINE_S * 2)
+        open_at_the_end = place.server.open_orders()
+    assert process.returncode == 0, err[-3000:]
+    report = json.loads(out)
+    assert report["risk"]["last_freeze_reason"] == reason and report["risk"]["freeze_events"] == 1
+    assert report["risk"]["freeze_confirmed"] and report["orders"]["open"] == 0 and open_at_the_end == []
+    counts_add_up(report)
