@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from actors.assembly._config import ConfigError, ShadowConfig
 from actors.core._types import Instrument
@@ -100,6 +102,40 @@ def adapter_counts(venue: object) -> dict[str, int]:
     if isinstance(duplicates, int):
         counts["duplicate_trades"] = duplicates
     return counts
+
+
+@runtime_checkable
+class SupportsSizes(Protocol):
+    """A venue that publishes each symbol's tick and lot (Binance's ``exchangeInfo``)."""
+
+    def sizes(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """(tick, lot) by symbol, as the venue has them."""
+        ...
+
+
+def check_sizes(venue: IExchangeClient, instruments: Mapping[str, Instrument], flag: str) -> None:
+    """Refuse (one line) a run whose tick or lot for a symbol is not the venue's.
+
+    The engine counts prices in ticks and sizes in lots; the adapter writes
+    them as decimals with the same sizes.  With a finer lot at the venue its
+    partial fills round to the engine's lots, and the positions drift from
+    the venue's (the first end-to-end test, written with a finer lot, saw
+    exactly that).  A venue that publishes no sizes is not checked.
+    """
+    if not isinstance(venue, SupportsSizes):
+        return
+    published = venue.sizes()
+    for symbol, instrument in sorted(instruments.items()):
+        mine = (instrument.tick_size.normalize(), instrument.lot_size.normalize())
+        theirs = published.get(symbol)
+        if theirs is None:
+            raise ConfigError(f"{flag}: the venue does not list {symbol}")
+        if theirs != mine:
+            raise ConfigError(
+                f"{flag}: {symbol} trades at the venue in ticks of {theirs[0]} and lots of {theirs[1]}, the engine's "
+                f'are {mine[0]} and {mine[1]}; give the venue\'s with --instruments ([{symbol}] tick_size = '
+                f'"{theirs[0]}", lot_size = "{theirs[1]}")'
+            )
 
 
 def real_venue(config: ShadowConfig, instruments: Mapping[str, Instrument]) -> IExchangeClient:

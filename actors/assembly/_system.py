@@ -13,12 +13,13 @@ import pykka
 from actors.assembly import _strategies as strategies
 from actors.assembly._config import ShadowConfig, resolve
 from actors.assembly._market_setup import Market, fill_settings, live_fills, live_session, settle
-from actors.assembly._real_venue import adapter_counts, real_venue, run_prefix
+from actors.assembly._real_venue import adapter_counts, check_sizes, real_venue, run_prefix
 from actors.assembly._recovery import (
     JOURNALS,
     VENUE_JOURNAL,
     AtStart,
     Recovered,
+    VenueDisagrees,
     agree_with_venue,
     carried_gateway_counters,
     finish,
@@ -27,6 +28,7 @@ from actors.assembly._recovery import (
     recover,
 )
 from actors.core._clock import FrozenClock
+from actors.core._exchange import ExchangeError
 from actors.core._orders import OrderStore
 from actors.core._risk import RiskEngine, RiskLimits, client_number
 from actors.core._types import Instrument
@@ -160,11 +162,8 @@ class System:
         store = OrderStore(retain_ticks=config.retain_ticks)
         engine = RiskEngine(limits, self.instruments)
         venue = self.venue
-        if config.real_venue:  # its ids never repeat across runs; its orders and positions are where we start
-            store.id_prefix = run_prefix()
-            self.at_start = agree_with_venue(store, engine, venue, config.symbols,
-                                             adopt=config.unknown_orders == "adopt")  # fmt: skip
-            _log_at_start(self.at_start, config.unknown_orders)
+        if config.real_venue:
+            self._start_on_real_venue(store, engine)
         venue_tick = venue.tick if self.journal_dir is not None and isinstance(venue, SupportsTick) else 0
         if self.journal_dir is not None:
             engine.track_own = strategies.reads_own_state(config.strategy)  # the replayed fills make the averages
@@ -218,6 +217,18 @@ class System:
         if resumed:
             _log_resume(tick, self.journal_dir, recovered, engine.state.value, freeze)
             self._resume(tick, freeze, engine.halt_resumable or limits.flatten_on_halt)
+
+    def _start_on_real_venue(self, store: OrderStore, engine: RiskEngine) -> None:
+        """Before the first quote on a real venue: its sizes are the engine's, the run's client ids are its own, and
+        its open orders and positions are where the run starts (:func:`agree_with_venue`)."""
+        config, venue = self.config, self.venue
+        try:
+            check_sizes(venue, self.instruments, f"--venue {config.venue}")
+        except ExchangeError as exc:
+            raise VenueDisagrees(f"cannot read the venue's sizes: {exc}") from None
+        store.id_prefix = run_prefix()
+        self.at_start = agree_with_venue(store, engine, venue, config.symbols, adopt=config.unknown_orders == "adopt")
+        _log_at_start(self.at_start, config.unknown_orders)
 
     def _fills_to_keep_after(self) -> int | None:
         """How many of the journal's fills to skip before keeping the rest (a restarted shard's); None: keep none."""

@@ -6,7 +6,8 @@ keep-alive (the standard library's threading server):
 - ``POST /api/v3/order`` (LIMIT GTC, LIMIT_MAKER; ``newClientOrderId``), ``DELETE /api/v3/order``
   (``orderId`` or ``origClientOrderId``), ``GET /api/v3/order`` (either id; ``-2013`` if unknown);
 - ``DELETE /api/v3/openOrders`` and ``GET /api/v3/openOrders`` (one symbol, or every symbol for the GET);
-- ``GET /api/v3/account`` (balances), ``GET /api/v3/myTrades`` (``symbol``, ``fromId``);
+- ``GET /api/v3/account`` (balances), ``GET /api/v3/myTrades`` (``symbol``, ``fromId``), ``GET
+  /api/v3/exchangeInfo`` (each symbol's ``PRICE_FILTER`` and ``LOT_SIZE``);
 - ``POST``/``PUT``/``DELETE /api/v3/userDataStream``: the listen key (API key only, no signature).
 
 Every signed request is checked as Binance documents it: the ``X-MBX-APIKEY`` header, ``signature`` the
@@ -481,6 +482,11 @@ class BinanceVenueServer:
             if not mine:
                 return 400, {"code": -2011, "msg": "Unknown order sent."}
             return 200, [self._cancel(o, {})[1] for o in mine]
+        if path == "/api/v3/exchangeInfo":
+            return 200, {"symbols": [{"symbol": name, "baseAsset": spec.base, "quoteAsset": spec.quote, "filters": [
+                {"filterType": "PRICE_FILTER", "tickSize": format(spec.tick_size, "f")},
+                {"filterType": "LOT_SIZE", "stepSize": format(spec.lot_size, "f")}]}
+                for name, spec in sorted(self.symbols.items())]}  # fmt: skip
         if path == "/api/v3/account":
             return 200, {"accountType": "SPOT", "canTrade": True, "balances": [
                 {"asset": asset, "free": format(amount.normalize(), "f"), "locked": "0"}

@@ -105,6 +105,7 @@ ORDER_WEIGHTS: Mapping[tuple[str, str], int] = {
     ("GET", "/api/v3/myTrades"): 20,
     ("POST", "/api/v3/userDataStream"): 2,
     ("PUT", "/api/v3/userDataStream"): 2,
+    ("GET", "/api/v3/exchangeInfo"): 20,
 }
 """Request weights as the spot docs give them per endpoint."""
 

@@ -28,7 +28,7 @@ import pytest
 from actors.assembly._config import resolve
 from actors.assembly._report import build_report
 from actors.assembly._system import RUN_ENDED, System
-from actors.cli._run_shadow import KILL_SWITCH_REASON
+from actors.cli._run_shadow import KILL_SWITCH_REASON, main
 from actors.core._exchange import PlaceRequest
 from actors.core._types import Side
 from actors.runtime import create_runtime
@@ -104,13 +104,13 @@ class Venue:
 
 
 @contextmanager
-def venue(balances: dict[str, str] | None = None) -> Iterator[Venue]:
+def venue(balances: dict[str, str] | None = None, sizes: dict[str, SpotSymbol] | None = None) -> Iterator[Venue]:
     """Both servers started, and a driver moving the market (quotes and trades) and the venue (its fills)."""
     simulated = FakeExchangeClient(seed=3, fill_rate=0.3, reject_rate=0.0, partial_fill_rate=0.3)
     held = balances or {"BTC": "1", "ETH": "10", "USDT": "1000000"}
     stop, fills = threading.Event(), threading.Event()
     fills.set()
-    with BinanceStreamServer() as market, BinanceVenueServer(simulated, SPOT, api_key=KEY, secret=SECRET,
+    with BinanceStreamServer() as market, BinanceVenueServer(simulated, sizes or SPOT, api_key=KEY, secret=SECRET,
                                                              balances=held) as server:  # fmt: skip
 
         def drive() -> None:
@@ -313,3 +313,19 @@ def test_the_kill_switch_and_ctrl_c_each_end_with_nothing_open_at_the_venue_and_
     assert report["risk"]["last_freeze_reason"] == reason and report["risk"]["freeze_events"] == 1
     assert report["risk"]["freeze_confirmed"] and report["orders"]["open"] == 0 and open_at_the_end == []
     counts_add_up(report)
+
+
+def test_a_venue_whose_lot_is_not_the_engines_is_refused_before_anything_is_placed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    finer = {**SPOT, "ETHUSDT": SpotSymbol("ETHUSDT", "ETH", "USDT", Decimal("0.01"), Decimal("0.0001"))}
+    with venue(sizes=finer) as place:
+        someone = place.client()
+        assert someone.sizes()["ETHUSDT"] == (Decimal("0.01"), Decimal("0.0001"))
+        someone.close()
+        with keys_in_environment():
+            status = main([*place.flags("--iterations", "5")[2:]], environ={})
+        placed = [request for request in place.server.requests if request == ("POST", "/api/v3/order")]
+    err = capsys.readouterr().err
+    assert status == 2 and placed == [] and err.count("\n") == 1, err
+    assert "ETHUSDT trades at the venue in ticks of 0.01 and lots of 0.0001, the engine's are 0.01 and 0.001" in err
