@@ -218,6 +218,13 @@ def run(
     shards: int | None = None,
     cluster: str | None = None,
     shard_restart_timeout: float | None = None,
+    venue: str | None = None,
+    real_money: bool | None = None,
+    keys_file: str | None = None,
+    venue_rest_url: str | None = None,
+    venue_stream_url: str | None = None,
+    unknown_orders: str | None = None,
+    flat_balances: str | None = None,
 ) -> Report:
     """Run the engine once, as ``bin/run-shadow`` would with the same settings, and return its report.
 

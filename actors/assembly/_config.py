@@ -43,6 +43,16 @@ SYNTHETIC_FAULTS = ("reject_rate", "place_error_rate", "cancel_error_rate", "tim
                     "out_of_order_rate", "unknown_fill_rate", "cancel_race_rate")  # fmt: skip
 """Faults the simulated venue makes up.  With --market each is 0 unless some layer sets it: a recorded market is
 replayed as recorded (``fill_rate`` and ``partial_fill_rate`` are the random fill model, not faults)."""
+SIMULATED = "simulated"
+REAL_VENUES = ("binance-testnet", "binance-usdm-demo", "binance")
+"""``--venue``'s real venues (docs/LIVE.md, "Orders on a real venue"); ``binance`` is real money."""
+REAL_MONEY_VENUES = ("binance",)
+"""Venues whose orders are real money: each needs ``--real-money``."""
+UNKNOWN_ORDER_POLICIES = ("cancel", "adopt")
+LIVE_SAFETY: dict[str, float] = {"max_order_usd": 100.0, "max_orders_per_sec": 2, "quote_notional_usd": 20.0}
+"""On a real venue, what no layer above the defaults set: the per-order size check (100 USD, above the quotes'
+20 USD), and the order-rate check (2 new orders per symbol per second of the tick clock: two symbols keep under
+Binance spot's 50 orders in 10 s).  Set any of them by hand, 0 included, and it is yours."""
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
@@ -158,6 +168,22 @@ def _paths(value: object) -> tuple[str, ...]:
     return paths
 
 
+def _balances(value: object) -> tuple[tuple[str, str], ...]:
+    """``BTC=1,ETH=0.5``: per asset, a non-negative decimal amount, sorted by asset."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected ASSET=AMOUNT,... (BTC=1,ETH=0.5), got {value!r}")
+    pairs: dict[str, str] = {}
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        asset, equals, amount = item.partition("=")
+        asset, amount = asset.strip().upper(), amount.strip()
+        if not equals or not re.fullmatch(r"[A-Z0-9]{1,20}", asset) or not re.fullmatch(r"[0-9]+(\.[0-9]+)?", amount):
+            raise ValueError(f"expected ASSET=AMOUNT,... (BTC=1,ETH=0.5), got {item!r}")
+        pairs[asset] = amount
+    return tuple(sorted(pairs.items()))
+
+
 def _boolean(value: object) -> bool:
     if isinstance(value, bool):
         return value
@@ -219,6 +245,7 @@ GROUPS: dict[str, str] = {
     "(docs/OBSERVABILITY.md)",
     "journal": "durability: a killed run resumes where it stopped (docs/RELIABILITY.md)",
     "cluster": "symbols sharded over processes (docs/SCALING.md)",
+    "real venue": "orders on a real venue, its testnet by default, beside a live market (docs/LIVE.md)",
 }
 """The sections of ``--help`` and of the README's options, in order, with what each is for."""
 
@@ -513,6 +540,37 @@ _CLUSTER = {
 }
 
 
+_REAL_VENUE = {
+    "venue": Key(
+        _choice((SIMULATED, *REAL_VENUES)),
+        "where orders go: simulated (the fake exchange) | binance-testnet (Binance spot's testnet; needs --market "
+        "live:binance:SYMBOLS and keys) | binance-usdm-demo | binance (real money: needs --real-money)",
+        metavar="NAME",
+    ),
+    "real_money": Key(
+        _boolean, "allow a venue whose orders are real money (--venue binance, or a URL not a testnet's)", _BOOL, "BOOL"
+    ),
+    "keys_file": Key(
+        _text,
+        'real venue: a file of two lines, the API key then its secret, that only its owner may read ("": the '
+        "variables BINANCE_API_KEY and BINANCE_API_SECRET)",
+        metavar="FILE",
+    ),
+    "venue_rest_url": Key(_text, 'real venue: REST base URL ("": the venue\'s own)', metavar="URL"),
+    "venue_stream_url": Key(_text, 'real venue: user data stream base URL ("": the venue\'s own)', metavar="URL"),
+    "unknown_orders": Key(
+        _choice(UNKNOWN_ORDER_POLICIES),
+        "real venue: orders open there at the start that this run did not place: cancel | adopt (then managed)",
+        metavar="POLICY",
+    ),
+    "flat_balances": Key(
+        _balances,
+        "real venue, spot: per asset, the balance that counts as flat (BTC=1,ETH=10); the rest is the position",
+        metavar="ASSET=AMOUNT",
+    ),
+}
+
+
 def _grouped(*sections: tuple[str, dict[str, Key]]) -> dict[str, Key]:
     """The sections' keys in one table, each knowing its group."""
     keys: dict[str, Key] = {}
@@ -532,6 +590,7 @@ KEYS: dict[str, Key] = _grouped(
     ("outputs", _OUTPUTS),
     ("journal", _JOURNAL),
     ("cluster", _CLUSTER),
+    ("real venue", _REAL_VENUE),
 )
 """Every configuration key, by group, in the order ``--help`` lists them."""
 
@@ -633,6 +692,19 @@ class ShadowConfig:
     live_stale_ms: int = 5_000
     live_down_ms: int = 30_000
     live_depth: bool = False
+    venue: str = SIMULATED
+    """Where orders go: the simulated venue, or one of :data:`REAL_VENUES`."""
+    real_money: bool = False
+    keys_file: str = ""
+    venue_rest_url: str = ""
+    venue_stream_url: str = ""
+    unknown_orders: str = "cancel"
+    flat_balances: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def real_venue(self) -> bool:
+        """Orders go to a real venue (``--venue`` other than ``simulated``)."""
+        return self.venue != SIMULATED
 
     @property
     def live(self) -> bool:
@@ -779,6 +851,8 @@ def resolve(
             _from_live(values, rank, layers)
     elif values["fill_model"] == "market":
         raise ConfigError(f"{_source(layers, 'fill_model')}: the market fill model needs --market files to replay")
+    if values["venue"] != SIMULATED:
+        _for_real_venue(values, rank, layers)
     if values["symbols_count"] > 0 and rank["symbols_count"] >= rank["symbols"]:
         values["symbols"] = tuple(symbol_names(values["symbols_count"]))
     del values["symbols_count"]
@@ -843,6 +917,38 @@ def _from_live(values: dict[str, Any], rank: dict[str, int], layers: list[dict[s
             raise ConfigError(f"{_source(layers, key)}: not with a live market yet (docs/LIVE.md)")
     if values["iterations"] == 0:
         values["iterations"] = LIVE_ITERATIONS
+
+
+def _for_real_venue(
+    values: dict[str, Any], rank: dict[str, int], layers: list[dict[str, tuple[str, object]]]
+) -> None:
+    """``--venue`` a real one: beside its own live market, its keys' source sound, real money only when asked, and
+    the per-order size and order-rate checks on unless a layer above the defaults set them (:data:`LIVE_SAFETY`)."""
+    from actors.markets.live._protocol import parse_live_market  # pure
+
+    named, venue = _source(layers, "venue"), values["venue"]
+    market = "binance-usdm" if venue.startswith("binance-usdm") else "binance"
+    live = [entry for entry in values["market"] if entry.startswith(LIVE_PREFIX)]
+    if not live:
+        raise ConfigError(f"{named} {venue}: orders on a real venue need its live market: --market "
+                          f"live:{market}:SYMBOLS (docs/LIVE.md)")  # fmt: skip
+    given, _symbols = parse_live_market(live[0][len(LIVE_PREFIX) :])
+    if given != market:
+        raise ConfigError(f"{named} {venue}: trades on the {market} market, not {given}: --market "
+                          f"live:{market}:SYMBOLS")  # fmt: skip
+    if venue in REAL_MONEY_VENUES and not values["real_money"]:
+        raise ConfigError(f"{named} {venue}: its orders are real money; add --real-money to mean it "
+                          "(the testnet is binance-testnet)")  # fmt: skip
+    if values["fill_model"] == "market" and rank["fill_model"] > 0:
+        raise ConfigError(f"{_source(layers, 'fill_model')}: fills come from the real venue, not a fill model")
+    values["fill_model"] = "random"  # no fill model reads the live tape: the venue's own fills are the run's
+    for key in SYNTHETIC_FAULTS:
+        if rank[key] > 0 and values[key]:
+            raise ConfigError(f"{_source(layers, key)}: a real venue makes its own faults; this is the simulated "
+                              "venue's")  # fmt: skip
+    for key, value in LIVE_SAFETY.items():
+        if rank[key] == 0:
+            values[key] = type(values[key])(value)
 
 
 def _settle_strategy(name: str, named_at: int, layers: list[dict[str, tuple[str, object]]]) -> tuple[Any, ...]:
@@ -936,6 +1042,8 @@ def check_paths(config: ShadowConfig) -> None:
         input_file("--instruments", config.instruments)
     if config.journal:
         journal_directory("--journal", config.journal)
+    if config.keys_file:
+        input_file("--keys-file", config.keys_file)
 
 
 def output_file(flag: str, text: str) -> Path:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.assembly._config import ShadowConfig
+from actors.core._exchange import ExchangeError
 from actors.core._journal_records import (
     Create,
     Decided,
@@ -55,7 +56,7 @@ from actors.core._trading_state import HaltKind, Transition, halt_kind
 from actors.core._types import Fill
 from actors.markets._data import MarketDataSource
 from actors.venues._faults import FaultyExchange
-from actors.venues._interface import IExchangeClient, SupportsHistory, VenueHistory
+from actors.venues._interface import IExchangeClient, PlacedOrder, SupportsHistory, VenueHistory
 from actors.wire._journal import JournalError, JournalReader, JournalWriter
 
 STORE_JOURNAL = "store.journal"
@@ -200,7 +201,7 @@ def recover(
     )  # fmt: skip
 
 
-def rebuild_from_venue(store: OrderStore, history: VenueHistory) -> Rebuilt:
+def rebuild_from_venue(store: OrderStore, history: VenueHistory, *, keep_strangers: bool = False) -> Rebuilt:
     """Add to ``store`` what the venue did that its journal lacks: the orders it never created, the fills it lacks.
 
     An order is adopted when its client id's number is above every number
@@ -211,12 +212,22 @@ def rebuild_from_venue(store: OrderStore, history: VenueHistory) -> Rebuilt:
     is applied; an adopted order the venue canceled is canceled, and one
     still open there is to be canceled (:attr:`Rebuilt.cancel`): nobody
     wanted it after the crash.  Every step is journaled as any operation.
+
+    ``keep_strangers`` (a real venue's start, :func:`agree_with_venue`):
+    an open order under a client id that is not the store's (another run's,
+    a person's) is adopted too, under the store's next number, and kept:
+    the run manages it from then on (its fills find it by its exchange id).
     """
     rebuilt = Rebuilt()
     known_through = store.highest_number
     adopted: list[tuple[int, str]] = []
     for order in history.orders:
         number = _number(store, order.client_id)
+        if number is None and keep_strangers and order.status == "open" and order.exchange_order_id is not None:
+            kept = store.create(order.symbol, order.side, order.price_ticks, order.qty_lots, order.tick)
+            store.acknowledge(kept.client_id, order.exchange_order_id)
+            rebuilt.orders += 1
+            continue
         if number is None or number <= known_through or store.get(order.client_id) is not None:
             continue
         store.create(order.symbol, order.side, order.price_ticks, order.qty_lots, order.tick, number=number)
@@ -245,6 +256,72 @@ def rebuild_from_venue(store: OrderStore, history: VenueHistory) -> Rebuilt:
         elif venue_order.status == "open" and store.request_cancel(client_id):
             rebuilt.cancel.append((client_id, venue_order.exchange_order_id))
     return rebuilt
+
+
+class VenueDisagrees(ExchangeError):
+    """A real venue's start could not be agreed with: its orders could not be read, or canceled and confirmed."""
+
+
+@dataclass
+class AtStart:
+    """What a real venue held as the run started, and what the run did with it (the report's ``venue.at_start``)."""
+
+    open_orders: int = 0
+    """Orders open at the venue that this run did not place."""
+    canceled: int = 0
+    adopted: int = 0
+    positions: dict[str, int] = field(default_factory=dict)
+    """Lots taken from the venue per symbol."""
+
+    def as_report(self) -> dict[str, Any]:
+        """The report's figures."""
+        return {"open_orders": self.open_orders, "canceled": self.canceled, "adopted": self.adopted,
+                "positions": dict(self.positions)}  # fmt: skip
+
+
+def agree_with_venue(
+    store: OrderStore, risk: RiskEngine, venue: IExchangeClient, symbols: Sequence[str], *, adopt: bool,
+    attempts: int = 3,
+) -> AtStart:  # fmt: skip
+    """Before the first quote on a real venue: its open orders and positions are the run's starting point.
+
+    A real venue's run keeps no journal (its market is live), so every order
+    open there is one this run did not place: another run's (one killed, its
+    client ids under another run's token), or a person's.  By default they
+    are canceled, by the venue's mass cancel, until the venue confirms none
+    is open (``attempts`` rounds, else :class:`VenueDisagrees`: the run does
+    not start beside orders it cannot see to); with ``adopt`` they are
+    adopted into the store as the venue's word is after a crash
+    (:func:`rebuild_from_venue`) and managed from then on.  Then the
+    positions are read (after the cancels: nothing fills in between) and
+    taken from the venue (:func:`adopt_positions`), booked at each symbol's
+    first mark.  The same runs at a first start and after a SIGKILL.
+    """
+    at_start = AtStart()
+    try:
+        found = venue.get_orders()
+        at_start.open_orders = len(found)
+        if found and not adopt:
+            for _ in range(attempts):
+                at_start.canceled += len(venue.cancel_all())
+                left = venue.get_orders()
+                if not left:
+                    break
+            else:
+                raise VenueDisagrees(f"{len(left)} orders still open at the venue after {attempts} mass cancels")
+        elif found:
+            history = VenueHistory(tuple(PlacedOrder(o.client_id, o.exchange_order_id, o.symbol, o.side, o.price_ticks,
+                                                     o.qty_lots - o.filled_lots, 0, "open", 0) for o in found),
+                                   (), (), {})  # fmt: skip
+            at_start.adopted = rebuild_from_venue(store, history, keep_strangers=True).orders
+        held = venue.get_positions()
+    except VenueDisagrees:
+        raise
+    except ExchangeError as exc:
+        raise VenueDisagrees(f"cannot read the venue's orders and positions: {exc}") from None
+    at_start.positions = adopt_positions(risk, held, symbols)
+    risk.orders_numbered = max(risk.orders_numbered, store.highest_number)  # ids go on after the adopted
+    return at_start
 
 
 def adopt_positions(risk: RiskEngine, held: Mapping[str, int], symbols: Sequence[str]) -> dict[str, int]:

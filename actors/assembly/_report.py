@@ -61,6 +61,8 @@ class ReportParts:
     """The quoters' blocked ticks by reason, summed (``System.quoter_blocks``)."""
     stale_pulls: int = 0
     """A recorded market's symbol-ticks with no quote for longer than ``stale_market_ms``: quotes pulled."""
+    venue: Mapping[str, Any] | None = None
+    """A real venue's section (:meth:`System.venue_report`)."""
 
 
 def build_report(system: System) -> dict[str, Any]:
@@ -72,7 +74,7 @@ def build_report(system: System) -> dict[str, Any]:
         system.config, system.instruments, system.recording, system.resumed_after_tick, store, risk, gateway,
         system.runtime.stats, system.recovered.rebuilt.as_report() if system.recovered is not None else None,
         system.live_report(),
-        system.quoter_blocks(), stale_pulls(system.market, risk.decided_through),
+        system.quoter_blocks(), stale_pulls(system.market, risk.decided_through), system.venue_report(),
     )  # fmt: skip
     return assemble_report(parts)
 
@@ -205,6 +207,8 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
         report["risk"]["freeze_incomplete"] = freeze_incomplete(store.open_orders, gateway)
     if parts.live is not None:
         report["live"] = dict(parts.live)
+    if parts.venue is not None:
+        report["venue"] = dict(parts.venue)
     if config.pace == "realtime":
         measured = "message_to_order_ms" if parts.live is not None else "tick_to_order_ms"  # docs/LIVE.md, "Latency"
         report["latency"] = {

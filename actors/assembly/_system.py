@@ -13,10 +13,14 @@ import pykka
 from actors.assembly import _strategies as strategies
 from actors.assembly._config import ShadowConfig, resolve
 from actors.assembly._market_setup import Market, fill_settings, live_fills, live_session, settle
+from actors.assembly._real_venue import adapter_counts, check_sizes, real_venue, run_prefix
 from actors.assembly._recovery import (
     JOURNALS,
     VENUE_JOURNAL,
+    AtStart,
     Recovered,
+    VenueDisagrees,
+    agree_with_venue,
     carried_gateway_counters,
     finish,
     finish_key,
@@ -24,6 +28,7 @@ from actors.assembly._recovery import (
     recover,
 )
 from actors.core._clock import FrozenClock
+from actors.core._exchange import ExchangeError
 from actors.core._orders import OrderStore
 from actors.core._risk import RiskEngine, RiskLimits, client_number
 from actors.core._types import Instrument
@@ -67,6 +72,8 @@ STALL_S = 60.0
 """A run in which no tick is decided for this long has stalled: an error, not a hang."""
 
 
+RUN_ENDED = "Operator: the run ended; every order at the venue is canceled"
+"""The freeze a real venue's run ends with (:meth:`System.empty_the_venue`)."""
 FINAL_SWEEPS = 3
 """Last mass cancels a halted run makes at its end while something is open (each one up to 8 tries)."""
 
@@ -109,6 +116,8 @@ class System:
                 check_journals(self.journal_dir, fingerprint)
                 self.finished = finished_report(self.journal_dir, finish_key(config), fingerprint)
             journaled = self.journal_dir if self.finished is None else None  # a finished journal is only read
+            if exchange is None and config.real_venue:
+                exchange = real_venue(config, self.instruments)  # one line if it cannot be had (keys, host)
             self.exchange = exchange or fake_exchange(config, journaled, fill_model=self._fill_model())
         except BaseException:
             self._release()
@@ -118,6 +127,9 @@ class System:
         """Set if the run could not go on to the tick it was asked for: the feed's last finished tick."""
         self.recovered: Recovered | None = None
         self.resumed_after_tick: int | None = None
+        self._emptied = False
+        self.at_start: AtStart | None = None
+        """What a real venue held as the run started, and what the run did with it (:func:`agree_with_venue`)."""
         self.risk: pykka.ActorRef[Any]
         self.store: pykka.ActorRef[Any]
         self.gateway: pykka.ActorRef[Any]
@@ -150,6 +162,8 @@ class System:
         store = OrderStore(retain_ticks=config.retain_ticks)
         engine = RiskEngine(limits, self.instruments)
         venue = self.venue
+        if config.real_venue:
+            self._start_on_real_venue(store, engine)
         venue_tick = venue.tick if self.journal_dir is not None and isinstance(venue, SupportsTick) else 0
         if self.journal_dir is not None:
             engine.track_own = strategies.reads_own_state(config.strategy)  # the replayed fills make the averages
@@ -203,6 +217,18 @@ class System:
         if resumed:
             _log_resume(tick, self.journal_dir, recovered, engine.state.value, freeze)
             self._resume(tick, freeze, engine.halt_resumable or limits.flatten_on_halt)
+
+    def _start_on_real_venue(self, store: OrderStore, engine: RiskEngine) -> None:
+        """Before the first quote on a real venue: its sizes are the engine's, the run's client ids are its own, and
+        its open orders and positions are where the run starts (:func:`agree_with_venue`)."""
+        config, venue = self.config, self.venue
+        try:
+            check_sizes(venue, self.instruments, f"--venue {config.venue}")
+        except ExchangeError as exc:
+            raise VenueDisagrees(f"cannot read the venue's sizes: {exc}") from None
+        store.id_prefix = run_prefix()
+        self.at_start = agree_with_venue(store, engine, venue, config.symbols, adopt=config.unknown_orders == "adopt")
+        _log_at_start(self.at_start, config.unknown_orders)
 
     def _fills_to_keep_after(self) -> int | None:
         """How many of the journal's fills to skip before keeping the rest (a restarted shard's); None: keep none."""
@@ -362,6 +388,32 @@ class System:
             "recorded_to": self.config.record or None,
         }
 
+    def venue_report(self) -> dict[str, Any] | None:
+        """A real venue's section of the report (None on the simulated one): its name, what it held at the start, and
+        what its adapter counted (:func:`actors.assembly._real_venue.adapter_counts`)."""
+        if not self.config.real_venue:
+            return None
+        return {
+            "name": self.config.venue,
+            "at_start": self.at_start.as_report() if self.at_start is not None else None,
+            "adapter": adapter_counts(self.venue),
+        }
+
+    def empty_the_venue(self) -> None:
+        """A real venue's run is over: freeze (the kill switch's path), so that every order there is canceled and
+        the venue confirms none is open, then the last sweeps if something is (docs/LIVE.md).
+
+        Once per run; a run frozen already only gets the sweeps.  A simulated
+        venue's run is left as it is: its orders end with the process.
+        """
+        if not self.config.real_venue or self._emptied or RISK not in self.runtime.directory:
+            return
+        self._emptied = True
+        if not self.risk_snapshot().frozen:
+            self.freeze(RUN_ENDED)
+            self.runtime.wait_idle()
+        self._sweep_if_left_open()
+
     def _sweep_if_left_open(self) -> None:
         """A halted run whose freeze is unconfirmed or that holds an open order asks the venue once more, at its end.
 
@@ -388,6 +440,10 @@ class System:
         closed first and the report is written last into the store's: the
         journal holds a finished run.
         """
+        try:
+            self.empty_the_venue()  # a real venue is left with nothing open, however the run ended
+        except Exception as exc:  # stopping goes on; the log says what was left
+            event("venue_not_emptied").error("the run could not cancel its orders at the venue: {}", exc)
         self.runtime.shutdown()
         if self.live is not None:
             self.live.stream.stop()  # closes the recording too
@@ -472,6 +528,19 @@ def _log_resume(
             "applied, positions taken from the venue: {}", rebuilt.orders, len(rebuilt.cancel), len(rebuilt.applied),
             positions,
         )  # fmt: skip
+
+
+def _log_at_start(at_start: AtStart, policy: str) -> None:
+    """What the real venue held as the run started (WARNING when it held orders or a position, else INFO)."""
+    positions = ", ".join(f"{symbol} {lots:+d} lots" for symbol, lots in at_start.positions.items()) or "none"
+    bound = event("venue_at_start", open_orders=at_start.open_orders, canceled=at_start.canceled,
+                  adopted=at_start.adopted, positions=at_start.positions, policy=policy)  # fmt: skip
+    done = f"{at_start.adopted} adopted" if policy == "adopt" else f"{at_start.canceled} canceled, none left open"
+    line = "the venue held {} open orders this run did not place ({}); positions taken from the venue: {}"
+    if at_start.open_orders or at_start.positions:
+        bound.warning(line, at_start.open_orders, done, positions)
+    else:
+        bound.info(line, at_start.open_orders, done, positions)
 
 
 def operator_request(reason: str) -> bytes:

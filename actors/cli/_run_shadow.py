@@ -31,6 +31,7 @@ from actors.assembly._config import (
     resolve,
 )
 from actors.assembly._market_setup import market_clock, warn_made_up_prices, warn_market_gaps
+from actors.assembly._recovery import VenueDisagrees
 from actors.assembly._report import build_report, render
 from actors.assembly._system import Progress, System
 from actors.cli._watch import Watch
@@ -349,6 +350,7 @@ def _run_to_end(system: System, progress: Progress | None) -> ShadowConfig:
             "stopped: the live run ends after tick {} and reports", system.progress.sent_through
         )
         system.end_live()
+    system.empty_the_venue()  # a real venue's: every order canceled and confirmed before the report
     return system.config
 
 
@@ -573,6 +575,9 @@ def _main(
     except JournalError as exc:
         say(f"error: --journal {config.journal}: {exc}")
         return EXIT_USAGE
+    except VenueDisagrees as exc:
+        say(f"error: --venue {config.venue}: {exc}")
+        return EXIT_INCOMPLETE
     except IdleTimeout as exc:
         say(f"error: the run stalled: {exc}")
         return EXIT_INCOMPLETE

@@ -217,6 +217,8 @@ class RiskEngine:
         self.flatten_orders = 0
         self.orders_numbered = 0
         """The client id number of the last order approved: orders are numbered in the order risk approves them."""
+        self._unbooked: dict[str, int] = {}
+        """Lots adopted from the venue before the symbol's first mark (:meth:`adopt_position`), booked at it."""
         self._pnl: dict[str, PnlLine] = {}
         self.resting: dict[str, list[Resting]] = {}
         """What rests of each symbol as risk knows it, in the order placed: what its decisions placed or kept, less
@@ -316,6 +318,8 @@ class RiskEngine:
     def update_mark(self, symbol: str, mid_ticks: int) -> None:
         """The latest mid of ``symbol``."""
         self.marks[symbol] = mid_ticks
+        if self._unbooked:
+            self._book_adopted()
         self._refresh_notional(symbol)
 
     def update_marks(self, mids: Iterable[tuple[str, int]]) -> None:
@@ -330,6 +334,8 @@ class RiskEngine:
             marks[symbol] = mid_ticks
             if positions.get(symbol, 0) or symbol in notional:
                 self._refresh_notional(symbol)
+        if self._unbooked:
+            self._book_adopted()
 
     def position(self, symbol: str) -> int:
         """Signed lots held in ``symbol``."""
@@ -696,21 +702,33 @@ class RiskEngine:
 
         The difference is booked as a trade at the current mark (no edge, no
         volume, no fill counted): the books then hold what the venue holds,
-        and the PnL from here on is true.  Returns the lots adopted (signed).
+        and the PnL from here on is true.  Before the symbol's first mark (a
+        real venue's start) it is booked at that mark.  Returns the lots
+        adopted (signed).
         """
         difference = lots - self._positions.get(symbol, 0)
         if difference == 0:
             return 0
-        instrument = self.instruments[symbol]
         self._positions[symbol] = lots
-        mark = self.marks.get(symbol)
-        if mark is not None:
-            line = self._pnl.get(symbol)
-            if line is None:
-                line = self._pnl[symbol] = _line_of(instrument)
-            line.apply(difference, instrument.price_usd(mark), instrument.lot_float)
+        if self.marks.get(symbol) is None:  # before the first tick (a real venue's start): booked at the first mark
+            self._unbooked[symbol] = self._unbooked.get(symbol, 0) + difference
+        else:
+            self._book(symbol, difference)
         self._refresh_notional(symbol)
         return difference
+
+    def _book(self, symbol: str, lots: int) -> None:
+        """``lots`` adopted, booked in the symbol's books as a trade at its mark."""
+        instrument = self.instruments[symbol]
+        line = self._pnl.get(symbol)
+        if line is None:
+            line = self._pnl[symbol] = _line_of(instrument)
+        line.apply(lots, instrument.price_usd(self.marks[symbol]), instrument.lot_float)
+
+    def _book_adopted(self) -> None:
+        """Positions adopted before their symbol had a mark, booked now that it has one."""
+        for symbol in [s for s in self._unbooked if s in self.marks]:
+            self._book(symbol, self._unbooked.pop(symbol))
 
     def pnl(self) -> dict[str, PnlLine]:
         """Each traded symbol's books (a copy), sorted by symbol."""

@@ -8,7 +8,8 @@ keep-alive (the standard library's threading server):
 - ``DELETE /api/v3/openOrders`` and ``GET /api/v3/openOrders`` (one symbol, or every symbol for the GET);
 - ``GET /api/v3/account`` (balances), ``GET /api/v3/myTrades`` (``symbol``, ``fromId``);
 - ``POST``/``PUT``/``DELETE /api/v3/userDataStream``: the listen key (API key only, no signature);
-- ``GET /api/v3/exchangeInfo``: ``rateLimits`` (the limits a client reads at start; no signature).
+- ``GET /api/v3/exchangeInfo``: ``rateLimits`` (the limits a client reads at start) and each symbol's
+  ``PRICE_FILTER`` and ``LOT_SIZE`` (the sizes a run checks at start); no signature.
 
 Written against a :class:`~actors.venues._binance_rules.Dialect`: the USDⓈ-M server
 (:mod:`actors.testing._binance_usdm_server`) is this one with the futures dialect and its answers' shapes.
@@ -549,14 +550,17 @@ class BinanceVenueServer:
         return 404, {"code": -1, "msg": "no such endpoint"}
 
     def _exchange_info(self) -> dict[str, Any]:
-        """``exchangeInfo``: the rate limits (and the symbols' names)."""
+        """``exchangeInfo``: the rate limits and each symbol's tick and lot."""
         limits = []
         for limit in self.rate_limits:
             interval, count = _INTERVALS.get(limit.seconds, ("SECOND", int(limit.seconds)))
             limits.append({"rateLimitType": limit.kind, "interval": interval, "intervalNum": count,
                            "limit": limit.limit})  # fmt: skip
         return {"timezone": "UTC", "serverTime": self._clock_ms(), "rateLimits": limits, "exchangeFilters": [],
-                "symbols": [{"symbol": name, "status": "TRADING"} for name in sorted(self.symbols)]}  # fmt: skip
+                "symbols": [{"symbol": name, "status": "TRADING", "baseAsset": spec.base, "quoteAsset": spec.quote,
+                             "filters": [{"filterType": "PRICE_FILTER", "tickSize": format(spec.tick_size, "f")},
+                                         {"filterType": "LOT_SIZE", "stepSize": format(spec.lot_size, "f")}]}
+                            for name, spec in sorted(self.symbols.items())]}  # fmt: skip
 
     def _listen_key(self, method: str, params: Mapping[str, str]) -> tuple[int, Any]:
         if method == "POST":

@@ -311,6 +311,19 @@ class BinanceSpotVenue:
                 return status_of(client_id, order, self.symbols[symbol].lot_size)
         return OrderStatus(client_id, "unknown")
 
+    def sizes(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """Each configured symbol's (tick, lot) as the venue publishes them: ``exchangeInfo``'s ``PRICE_FILTER``
+        ``tickSize`` and ``LOT_SIZE`` ``stepSize`` (a symbol the venue does not list is left out)."""
+        names = json.dumps(sorted(self.symbols), separators=(",", ":"))
+        answer = self._call("GET", self.dialect.exchange_info, [("symbols", names)], signed=False)
+        found: dict[str, tuple[Decimal, Decimal]] = {}
+        for entry in answer.get("symbols", []) if isinstance(answer, dict) else []:
+            filters = {f.get("filterType"): f for f in entry.get("filters", [])}
+            if entry.get("symbol") in self.symbols and "PRICE_FILTER" in filters and "LOT_SIZE" in filters:
+                tick, lot = filters["PRICE_FILTER"]["tickSize"], filters["LOT_SIZE"]["stepSize"]
+                found[entry["symbol"]] = (Decimal(tick).normalize(), Decimal(lot).normalize())
+        return found
+
     def stream_fills(self) -> list[Fill]:
         """Fills the stream brought that were not pushed yet."""
         with self._lock:

@@ -224,14 +224,16 @@ class JournalReader:
 UNFINGERPRINTED = frozenset(
     {"iterations", "runtime", "journal", "journal_fsync", "log_level", "pace", "tick_ms", "decision_deadline_ms",
      "ticks_in_flight", "market", "instruments", "log_format", "metrics_port", "metrics_file", "metrics_symbols",
-     "events", "html", "html_symbols", "cluster", "shard_restart_timeout", "strategy", "strategy_params"}
+     "events", "html", "html_symbols", "cluster", "shard_restart_timeout", "strategy", "strategy_params", "venue",
+     "real_money", "keys_file", "venue_rest_url", "venue_stream_url", "unknown_orders", "flat_balances"}
 )  # fmt: skip
 """Settings a resumed run may change: how long it runs and how it runs, not what it trades or how the venue behaves
 (nor how it is watched: metrics, events, the HTML report, logs).  The strategy and its parameters count, but
 only when they are not the default, so a journal written before strategies could be chosen is still its run's.
 
 The market files and the instruments table are fingerprinted by what they hold (``data_identity``: names,
-sizes, hashes), not by where they are; with market files ``tick_ms`` is the length of a tick, so it counts."""
+sizes, hashes), not by where they are; with market files ``tick_ms`` is the length of a tick, so it counts.
+A real venue's settings (``venue`` ...) are left out: such a run has a live market, which takes no journal."""
 
 
 class Settings(Protocol):

@@ -292,7 +292,7 @@ def test_the_readme_table_names_every_flag_and_variable() -> None:
 # ------------------------------------------------------------ --help: groups, defaults, units, placeholders
 
 GROUP_TITLES = ["run", "market", "strategy", "risk and limits", "simulated venue and faults", "outputs", "journal",
-                "cluster"]  # fmt: skip
+                "cluster", "real venue"]  # fmt: skip
 """The sections the issue asked for, in the order a reader meets them."""
 
 
@@ -346,7 +346,7 @@ def test_help_takes_its_defaults_from_conf_default_toml(monkeypatch: pytest.Monk
 QUANTITIES = {"USD", "BPS", "MS", "SECONDS", "RATE", "POWER"}
 """Placeholders of a number that may have a fraction."""
 NAMES = {"SYMBOLS", "RUNTIME", "PACE", "FORMAT", "MODEL", "POLICY", "LEVEL", "PATH", "FILE", "DIR", "ADDRESS", "NAME",
-         "KEY=VALUE", "UNIT", "URL"}  # fmt: skip
+         "KEY=VALUE", "UNIT", "URL", "ASSET=AMOUNT"}  # fmt: skip
 """Placeholders of a name, a choice or a path."""
 
 
@@ -420,6 +420,7 @@ def test_the_readme_tables_group_the_options_as_help_does_with_the_defaults_of_c
 PATH_OPTIONS = {
     "--config": "input", "--instruments": "input", "--market": "market", "--journal": "directory",
     "--record": "directory", "--events": "output", "--metrics-file": "output", "--html": "output",
+    "--keys-file": "input",
 }  # fmt: skip
 """Every option that takes a path, and what it wants there."""
 
