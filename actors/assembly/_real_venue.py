@@ -28,6 +28,7 @@ from actors.assembly._config import ConfigError, ShadowConfig
 from actors.core._types import Instrument
 from actors.venues._binance import TESTNET_STREAM_URL, TESTNET_URL, BinanceSpotVenue, Credentials, CredentialsError
 from actors.venues._binance_rules import SpotSymbol
+from actors.venues._binance_usdm import DEMO_STREAM_URL, DEMO_URL, BinanceUsdmVenue
 from actors.venues._interface import IExchangeClient
 
 VenueFactory = Callable[[ShadowConfig, Mapping[str, Instrument], Credentials], IExchangeClient]
@@ -79,23 +80,42 @@ def _binance_spot(
         raise ConfigError(f"--venue {config.venue}: " + str(exc).replace("allow_real", "--real-money")) from None
 
 
+def _binance_usdm(
+    config: ShadowConfig, instruments: Mapping[str, Instrument], keys: Credentials, *, rest: str, stream: str
+) -> IExchangeClient:
+    """USDⓈ-M futures: positions are the venue's (no flat balances), and the cancel-on-disconnect countdown is
+    armed before the first order, so a killed run's orders are canceled by the venue itself."""
+    symbols = {symbol: spot_symbol(instrument) for symbol, instrument in sorted(instruments.items())}
+    try:
+        return BinanceUsdmVenue(
+            symbols, keys, base_url=config.venue_rest_url or rest, stream_url=config.venue_stream_url or stream,
+            allow_real=config.real_money,
+        )  # fmt: skip
+    except ValueError as exc:  # a host that is not the demo's or the testnet's, without --real-money
+        raise ConfigError(f"--venue {config.venue}: " + str(exc).replace("allow_real", "--real-money")) from None
+
+
 FACTORIES: dict[str, VenueFactory] = {
     "binance-testnet": partial(_binance_spot, rest=TESTNET_URL, stream=TESTNET_STREAM_URL),
+    "binance-usdm-demo": partial(_binance_usdm, rest=DEMO_URL, stream=DEMO_STREAM_URL),
     "binance": partial(_binance_spot, rest=SPOT_URL, stream=SPOT_STREAM_URL),
 }
-"""Each real venue's adapter.  ``binance-usdm-demo`` has none yet: its adapter comes with the USDⓈ-M work."""
+"""Each real venue's adapter."""
 
 
 def adapter_counts(venue: object) -> dict[str, int]:
     """What a real venue's adapter counted, for the report's ``venue.adapter``: its requests, answers lost and
     settled by asking, the user stream's reconnects and listen keys (``counters``), the requests the rate budget held
-    or dropped (``budget``), the 429s and 418s (``backoff``), and the stream's repeated trades (``duplicates``).
+    or dropped (``budget``), the 429s and 418s (``backoff``), the cancel-on-disconnect's calls (``countdown``:
+    ``armed``, ``failed``, ``disarmed``), and the stream's repeated trades (``duplicates``).
     What an adapter does not have is left out."""
     counts: dict[str, int] = {}
     counters = getattr(venue, "counters", None)
     if counters is not None:
         counts.update({name: int(value) for name, value in vars(counters).items()})
-    for part, names in (("budget", ("waited", "dropped")), ("backoff", ("rate_limited", "banned"))):
+    parts = (("budget", ("waited", "dropped")), ("backoff", ("rate_limited", "banned")),
+             ("countdown", ("armed", "failed", "disarmed")))  # fmt: skip
+    for part, names in parts:
         holder = getattr(venue, part, None)
         counts.update({name: int(getattr(holder, name)) for name in names if hasattr(holder, name)})
     duplicates = getattr(venue, "duplicates", None)

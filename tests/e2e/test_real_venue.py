@@ -33,9 +33,11 @@ from actors.core._exchange import PlaceRequest
 from actors.core._types import Side
 from actors.runtime import create_runtime
 from actors.testing._binance_stream_server import BinanceStreamServer, generated
+from actors.testing._binance_usdm_server import BinanceUsdmVenueServer
 from actors.testing._binance_venue_server import BinanceVenueServer
 from actors.venues._binance import BinanceSpotVenue, Credentials
 from actors.venues._binance_rules import SpotSymbol
+from actors.venues._binance_usdm import BinanceUsdmVenue
 from actors.venues._simulated import FakeExchangeClient
 from tests.e2e.run_kit import environ, running
 
@@ -71,6 +73,8 @@ class Venue:
     server: BinanceVenueServer
     fills: threading.Event
     """Set while the venue trades (its fill model moves with the market); cleared, nothing fills."""
+    usdm: bool = False
+    """USDⓈ-M's demo (its own server, market and positions) rather than spot's testnet."""
 
     def client(self) -> BinanceSpotVenue:
         """Someone else's client on the same account (a person, another run)."""
@@ -87,11 +91,13 @@ class Venue:
             client.close()
 
     def settings(self, **more: Any) -> dict[str, Any]:
+        spot = {"market": [MARKET], "venue": "binance-testnet", "flat_balances": FLAT}
+        usdm = {"market": [MARKET.replace("live:binance:", "live:binance-usdm:")], "venue": "binance-usdm-demo"}
         return {
-            "market": [MARKET], "live_ws_url": self.market.url, "live_rest_url": self.market.rest_url,
+            **(usdm if self.usdm else spot), "live_ws_url": self.market.url, "live_rest_url": self.market.rest_url,
             "tick_ms": 50, "decision_deadline_ms": 60_000, "spread_bps": 2, "edge_threshold": -100,
-            "venue": "binance-testnet", "venue_rest_url": self.server.rest_url,
-            "venue_stream_url": self.server.stream_url, "flat_balances": FLAT, "max_orders_per_sec": 100, **more,
+            "venue_rest_url": self.server.rest_url, "venue_stream_url": self.server.stream_url,
+            "max_orders_per_sec": 100, **more,
         }  # fmt: skip
 
     def flags(self, *more: str) -> list[str]:
@@ -104,14 +110,17 @@ class Venue:
 
 
 @contextmanager
-def venue(balances: dict[str, str] | None = None, sizes: dict[str, SpotSymbol] | None = None) -> Iterator[Venue]:
+def venue(
+    balances: dict[str, str] | None = None, sizes: dict[str, SpotSymbol] | None = None, *, usdm: bool = False
+) -> Iterator[Venue]:
     """Both servers started, and a driver moving the market (quotes and trades) and the venue (its fills)."""
     simulated = FakeExchangeClient(seed=3, fill_rate=0.3, reject_rate=0.0, partial_fill_rate=0.3)
     held = balances or {"BTC": "1", "ETH": "10", "USDT": "1000000"}
     stop, fills = threading.Event(), threading.Event()
     fills.set()
-    with BinanceStreamServer() as market, BinanceVenueServer(simulated, sizes or SPOT, api_key=KEY, secret=SECRET,
-                                                             balances=held) as server:  # fmt: skip
+    server_class = BinanceUsdmVenueServer if usdm else BinanceVenueServer
+    with BinanceStreamServer() as market, server_class(simulated, sizes or SPOT, api_key=KEY, secret=SECRET,
+                                                       balances=held) as server:  # fmt: skip
 
         def drive() -> None:
             messages = list(generated(SYMBOLS, 200_000, seed=5, start_price=100.0))
@@ -126,7 +135,7 @@ def venue(balances: dict[str, str] | None = None, sizes: dict[str, SpotSymbol] |
         driver = threading.Thread(target=drive, daemon=True)
         driver.start()
         try:
-            yield Venue(market, server, fills)
+            yield Venue(market, server, fills, usdm)
         finally:
             stop.set()
             driver.join(DEADLINE_S)
@@ -179,6 +188,29 @@ def test_a_run_places_and_cancels_through_the_client_and_its_freeze_leaves_the_v
     positions = {symbol: Decimal(line["qty"]) for symbol, line in report["positions"]["by_symbol"].items()}
     assert positions == {symbol: lots * SPOT[symbol].lot_size for symbol, lots in held.items()}  # the venue's
     assert report["venue"]["at_start"] == {"open_orders": 0, "canceled": 0, "adopted": 0, "positions": {}}
+
+
+def test_a_usdm_run_arms_the_venues_cancel_on_disconnect_and_ends_empty_with_the_venues_positions() -> None:
+    with venue(usdm=True) as place:
+        _system, report = run_system(place, 30)
+        open_at_venue = place.server.open_orders()
+        methods = {request for request in place.server.requests}
+        armed = dict(place.server.countdown_sets)
+        running_countdowns = [symbol for symbol in SYMBOLS if place.server.countdown_of(symbol) is not None]
+        client = BinanceUsdmVenue(SPOT, Credentials(KEY, SECRET), base_url=place.server.rest_url,
+                                  stream_url=place.server.stream_url, countdown_ms=0)  # fmt: skip
+        try:
+            held = client.get_positions()
+        finally:
+            client.close()
+    assert ("POST", "/fapi/v1/order") in methods and ("DELETE", "/fapi/v1/order") in methods
+    assert report["orders"]["placed"] > 0 and report["fills"]["count"] > 0
+    counts_add_up(report)
+    assert report["orders"]["open"] == 0 and open_at_venue == [] and report["risk"]["freeze_confirmed"]
+    assert set(armed) == set(SYMBOLS) and report["venue"]["adapter"]["armed"] >= len(SYMBOLS)
+    assert running_countdowns == []  # disarmed by the clean exit (after the report: the adapter closes last)
+    positions = {symbol: Decimal(line["qty"]) for symbol, line in report["positions"]["by_symbol"].items()}
+    assert positions == {symbol: lots * SPOT[symbol].lot_size for symbol, lots in held.items() if lots}
 
 
 def test_orders_someone_else_left_at_the_venue_are_canceled_before_the_first_quote() -> None:
