@@ -891,8 +891,8 @@ def _from_live(values: dict[str, Any], rank: dict[str, int], layers: list[dict[s
 
     Alone (no file beside it), with no ``--symbols`` beside it, paced in
     real time (``asap`` set by hand is refused: a live market's time is its
-    own), on a runtime of real threads, in one process, without a journal
-    (a live session does not resume yet), and with no ``--iterations`` it
+    own), on a runtime of real threads, in one process (a ``--journal``
+    resumes it after a kill: docs/LIVE.md), and with no ``--iterations`` it
     runs until Ctrl-C.  As on a recorded market, no fault is made up.
     """
     from actors.markets.live._protocol import parse_live_market  # pure; the client's library is not needed here
@@ -912,7 +912,7 @@ def _from_live(values: dict[str, Any], rank: dict[str, int], layers: list[dict[s
     values["pace"] = "realtime"
     if values["runtime"] == "sim":
         raise ConfigError(f"{_source(layers, 'runtime')}: the sim's clock is not the market's; use threads or pool")
-    for key in ("journal", "shards", "cluster"):
+    for key in ("shards", "cluster"):
         if rank[key] > 0 and values[key] not in ("", 1):
             raise ConfigError(f"{_source(layers, key)}: not with a live market yet (docs/LIVE.md)")
     if values["iterations"] == 0:

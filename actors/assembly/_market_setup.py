@@ -31,7 +31,7 @@ from actors.markets._events import MarketDataError
 from actors.markets._files import MarketFile, Scan, file_identity, scan
 from actors.markets._recorded import RecordedMarket, Recording, SharedBuckets
 from actors.markets.live import require_client
-from actors.markets.live._session import LiveSession, Tape, TapeBuckets, tape_recording
+from actors.markets.live._session import LiveJournal, LiveSession, ReplayedBuckets, Tape, TapeBuckets, tape_recording
 from actors.venues._fill_model import FillSettings, MarketFills
 
 SAMPLE = "sample"
@@ -106,7 +106,11 @@ def settle(config: ShadowConfig) -> Settled:
     if not config.market:
         instruments = {s: instrument_for(s, config.seed, table.get(s)) for s in config.symbols}
         return Settled(replace(config, data_identity=tuple(identity)), instruments)
-    if config.live:
+    if config.live:  # the venue is the data: a journal of one venue's session is not resumed on another's
+        from actors.markets.live._protocol import parse_live_market  # pure
+
+        venue, _ = parse_live_market(config.market[0][len(LIVE_PREFIX) :])
+        identity = [("market", f"{LIVE_PREFIX}{venue}", 0, ""), *identity]
         return Settled(replace(config, data_identity=tuple(identity)), _live_instruments(config, table))
     paths = market_paths(config.market)
     files = [
@@ -211,19 +215,30 @@ def live_session(config: ShadowConfig, instruments: dict[str, Instrument]) -> Li
     )  # fmt: skip
 
 
-def live_fills(session: LiveSession, fills: FillSettings | None = None) -> MarketFills:
+def live_fills(
+    session: LiveSession, fills: FillSettings | None = None, journal: LiveJournal | None = None
+) -> MarketFills:
     """The recorded market's fill model, reading a live session's ticks from its tape.
 
     Its recording's start (where the latencies and a canceled order's
     last moment are measured from) is the session's once it opens: no tick
-    is matched before that.
+    is matched before that.  ``journal``: a killed session's, whose ticks
+    the venue's own journal replays against first (:class:`ReplayedBuckets`).
     """
-    recording = tape_recording(session.instruments, session.bucket_us)
-    model = MarketFills(recording, settings=fills or FillSettings(), buckets=TapeBuckets(recording, session.tape))
+    opened_before = journal.openings[0] if journal is not None and journal.openings else None
+    recording = (opened_before.recording(session.instruments) if opened_before is not None
+                 else tape_recording(session.instruments, session.bucket_us))  # fmt: skip
+    models: list[MarketFills] = []
 
     def opened(cut: Recording) -> None:
-        model.recording = cut
+        models[0].recording = cut
 
+    buckets: TapeBuckets = TapeBuckets(recording, session.tape)
+    if journal is not None and opened_before is not None:
+        buckets = replayed = ReplayedBuckets(recording, session.tape, journal, opened)
+        session.when_resumed(replayed.end_replay)
+    model = MarketFills(recording, settings=fills or FillSettings(), buckets=buckets)
+    models.append(model)
     session.when_open(opened)
     return model
 

@@ -63,6 +63,8 @@ STORE_JOURNAL = "store.journal"
 VENUE_JOURNAL = "venue.journal"
 RISK_JOURNAL = "risk.journal"
 JOURNALS = (STORE_JOURNAL, VENUE_JOURNAL, RISK_JOURNAL)
+LIVE_JOURNAL = "live.journal"
+"""A live run's ticks as they closed (:mod:`actors.markets.live._session`): the market a resume replays against."""
 FINISHED = "finished"
 """The name of the store journal's last record once a run finished (:class:`~actors.core._journal_records.Finished`)."""
 ERROR_FAULTS = (

@@ -16,6 +16,7 @@ from actors.assembly._market_setup import Market, fill_settings, live_fills, liv
 from actors.assembly._real_venue import adapter_counts, check_sizes, real_venue, run_prefix
 from actors.assembly._recovery import (
     JOURNALS,
+    LIVE_JOURNAL,
     VENUE_JOURNAL,
     AtStart,
     Recovered,
@@ -33,7 +34,7 @@ from actors.core._orders import OrderStore
 from actors.core._risk import RiskEngine, RiskLimits, client_number
 from actors.core._types import Instrument
 from actors.markets._data import MarketDataSource, RandomWalkMarket
-from actors.markets.live._session import LiveSession
+from actors.markets.live._session import JournaledMids, LiveJournal, LiveSession, read_live_journal
 from actors.roles._addresses import FEED, GATEWAY, QUOTERS, RISK, STORE, quoter
 from actors.roles._feed import FeedProgress, TickFeed
 from actors.roles._gateway import ExchangeGateway, GatewaySnapshot
@@ -98,12 +99,10 @@ class System:
         self.instruments: dict[str, Instrument] = settled.instruments
         self.recording: Market | None = settled.market
         """The recorded market replayed, if ``--market`` named one."""
-        self.live: LiveSession | None = live_session(config, self.instruments) if config.live else None
+        self.live: LiveSession | None = None
         """The live market (``--market live:...``): its stream starts with the run and stops with it."""
-        if market is None:
-            recorded = settled.market
-            market = recorded.feed_market() if recorded else self.live
-        self.market = market or RandomWalkMarket(self.instruments, config.seed, config.volatility_bps)
+        self.live_journal: LiveJournal | None = None
+        """A journaled live run's ``live.journal`` as it was found: the killed session's ticks (docs/LIVE.md)."""
         self.journal_dir = Path(config.journal) if config.journal else None
         self.lock = JournalLock(self.journal_dir) if self.journal_dir is not None else None
         self.finished: str | None = None
@@ -116,6 +115,14 @@ class System:
                 check_journals(self.journal_dir, fingerprint)
                 self.finished = finished_report(self.journal_dir, finish_key(config), fingerprint)
             journaled = self.journal_dir if self.finished is None else None  # a finished journal is only read
+            if config.live and self.finished is None:  # a finished one connects to nothing and records nothing
+                self.live = live_session(config, self.instruments)
+                if journaled is not None:
+                    self.live_journal = read_live_journal(journaled / LIVE_JOURNAL, self.instruments, fingerprint)
+            if market is None:
+                recorded = settled.market
+                market = recorded.feed_market() if recorded else self.live
+            self.market = market or RandomWalkMarket(self.instruments, config.seed, config.volatility_bps)
             if exchange is None and config.real_venue:
                 exchange = real_venue(config, self.instruments)  # one line if it cannot be had (keys, host)
             self.exchange = exchange or fake_exchange(config, journaled, fill_model=self._fill_model())
@@ -167,8 +174,10 @@ class System:
         venue_tick = venue.tick if self.journal_dir is not None and isinstance(venue, SupportsTick) else 0
         if self.journal_dir is not None:
             engine.track_own = strategies.reads_own_state(config.strategy)  # the replayed fills make the averages
+            live_journal = self.live_journal
+            marks = JournaledMids(live_journal, self.instruments) if live_journal is not None else self.market
             self.recovered = recover(
-                self.journal_dir, store, engine, self.market, config.symbols, reached=venue_tick,
+                self.journal_dir, store, engine, marks, config.symbols, reached=venue_tick,
                 final_tick=config.iterations, fsync=config.journal_fsync, fingerprint=journal_fingerprint(config),
                 keep_fills_after=self._fills_to_keep_after(), venue=venue,
             )  # fmt: skip
@@ -208,8 +217,7 @@ class System:
                           tick_ms=config.tick_ms)  # fmt: skip
         pace_s = config.tick_ms / 1000.0 if paced else None
         window = config.ticks_in_flight
-        if self.live is not None:
-            self.live.stream.start()  # returns at once; ticks come as its buckets close
+        self._start_live(tick)
         runtime.spawn(
             TickFeed, FEED, self.market, config.symbols, fed_through=tick, window=window, pace_s=pace_s,
             progress=self.progress, live=self.live,
@@ -229,6 +237,19 @@ class System:
         store.id_prefix = run_prefix()
         self.at_start = agree_with_venue(store, engine, venue, config.symbols, adopt=config.unknown_orders == "adopt")
         _log_at_start(self.at_start, config.unknown_orders)
+
+    def _start_live(self, tick: int) -> None:
+        """A live market's stream starts (it returns at once; ticks come as its buckets close), its first bucket
+        the tick after ``tick``, the venue's last; journaled to ``live.journal`` with ``--journal``."""
+        live, config = self.live, self.config
+        if live is None:
+            return
+        live.resume_at(tick, self.live_journal)
+        if self.journal_dir is not None:
+            kept = self.live_journal.valid_bytes if self.live_journal is not None else None
+            live.journal = JournalWriter(self.journal_dir / LIVE_JOURNAL, fsync=config.journal_fsync,
+                                         keep_bytes=kept, fingerprint=journal_fingerprint(config))  # fmt: skip
+        live.stream.start()
 
     def _fills_to_keep_after(self) -> int | None:
         """How many of the journal's fills to skip before keeping the rest (a restarted shard's); None: keep none."""
@@ -262,7 +283,7 @@ class System:
         if self.config.fill_model == "market" and self.recording is not None:
             return self.recording.fill_model()
         if self.config.fill_model == "market" and self.live is not None:
-            return live_fills(self.live, fill_settings(self.config))
+            return live_fills(self.live, fill_settings(self.config), self.live_journal)
         return None
 
     @property
@@ -386,6 +407,7 @@ class System:
             "stream": {name: counts.get(name, 0) for name in names},
             "quotes_pulled_stale": live.stale_pulls,
             "recorded_to": self.config.record or None,
+            "resumed": live.resumed.as_report() if live.resumed is not None else None,
         }
 
     def venue_report(self) -> dict[str, Any] | None:
@@ -447,6 +469,7 @@ class System:
         self.runtime.shutdown()
         if self.live is not None:
             self.live.stream.stop()  # closes the recording too
+            _close(self.live.close_journal)
         venue = self.venue
         closed = _close(venue.close if isinstance(venue, SupportsClose) else None)
         recovered = self.recovered
@@ -566,7 +589,7 @@ def check_journals(journal_dir: Path, fingerprint: dict[str, Any]) -> None:
     A refused run must leave the directory as it found it, so every header
     is read first (reading stops at the first record).
     """
-    for name in JOURNALS:
+    for name in (*JOURNALS, LIVE_JOURNAL):
         for _ in JournalReader(journal_dir / name, fingerprint=fingerprint):
             break
 

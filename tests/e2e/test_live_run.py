@@ -8,6 +8,7 @@ ticks cannot end before N buckets have passed, however fast the machine.
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -22,13 +23,18 @@ from typing import Any
 import pytest
 
 from actors.assembly._config import resolve
+from actors.assembly._market_setup import settle
+from actors.assembly._recovery import LIVE_JOURNAL, STORE_JOURNAL, VENUE_JOURNAL
 from actors.assembly._report import build_report
 from actors.assembly._system import System
+from actors.core._orders import OrderStore
 from actors.core._strategy import Quotes, Strategy, StrategyInput
 from actors.markets.live._client import LiveMarket
+from actors.markets.live._session import read_live_journal
 from actors.runtime import create_runtime
 from actors.testing._binance_stream_server import BinanceStreamServer, generated
-from tests.e2e.run_kit import environ, running
+from actors.wire._journal import JournalReader, JournalWriter, journal_fingerprint
+from tests.e2e.run_kit import environ, records, running, venue_tick
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_SHADOW = [sys.executable, str(ROOT / "bin" / "run-shadow")]
@@ -270,3 +276,171 @@ def test_without_the_live_extra_a_live_market_is_one_line_naming_the_install_and
                           check=False)  # fmt: skip
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "pip install -e '.[live]'" in done.stderr, done.stderr
+
+
+# ------------------------------------------------------------ a journaled live run: killed, resumed, finished
+
+UNENDING = 10_000_000
+"""Ticks a run to be killed is asked for: it is killed long before, on any machine."""
+
+
+def journaled_command(server: BinanceStreamServer, journal: Path, iterations: int, *more: str) -> list[str]:
+    return [*RUN_SHADOW, "--market", MARKET, "--live-ws-url", server.url, "--live-rest-url", server.rest_url,
+            "--tick-ms", "50", "--spread-bps", "2", "--edge-threshold", "-100", "--decision-deadline-ms", "60000",
+            "--journal", str(journal), "--iterations", str(iterations), *more]  # fmt: skip
+
+
+class Market:
+    """The local server's market, moved a few messages at a time, each time a waiting test looks."""
+
+    def __init__(self, server: BinanceStreamServer) -> None:
+        self.server = server
+        self.messages = generated(SYMBOLS, 10_000_000, seed=11, start_price=100.0)
+
+    def moving(self, condition: Callable[[], bool]) -> Callable[[], bool]:
+        def check() -> bool:
+            self.server.replay(itertools.islice(self.messages, 4))
+            return condition()
+
+        return check
+
+    def until_ended(self, process: subprocess.Popen[str]) -> tuple[str, str]:
+        """Move the market until ``process`` ends (it ends when its ticks are run: buckets of wall-clock time)."""
+        wait_until(self.moving(lambda: process.poll() is not None), "the run to end")
+        return process.communicate(timeout=DEADLINE_S)
+
+
+def traded_and_filled(journal: Path) -> bool:
+    kinds = {record[0] for record in records(journal / STORE_JOURNAL)}
+    return {"ack", "fill"} <= kinds
+
+
+def store_of(journal: Path) -> tuple[OrderStore, set[str]]:
+    """The store rebuilt from its journal, and the fill ids it applied."""
+    store, fills = OrderStore(retain_ticks=3), set()
+    for record in JournalReader(journal / STORE_JOURNAL):
+        if record[0] in ("freeze", "finished"):
+            continue
+        applied = store.replay(record)
+        if applied is not None:
+            fills.add(applied.fill_id)
+    return store, fills
+
+
+def restored_venue_orders(server: BinanceStreamServer, journal: Path, into: Path, recorded: Path) -> list[str]:
+    """The client ids open at the venue restored from its journal and the live journal, as a resume restores it.
+
+    Under the run's settings, ``--record`` included (it is in the journals' fingerprint): the system built
+    creates a recording's files in ``recorded`` (it never starts, so they stay empty).
+    """
+    into.mkdir()
+    for name in (VENUE_JOURNAL, LIVE_JOURNAL):
+        (into / name).write_bytes((journal / name).read_bytes())
+    settings = live_settings(server, journal=str(into), record=str(recorded))
+    system = System(create_runtime("threads"), resolve(overrides=settings, override_source="setting"))
+    try:
+        return sorted(order.client_id for order in system.venue.get_orders())
+    finally:
+        system.stop()
+
+
+def test_a_journaled_live_session_killed_with_sigkill_resumes_on_the_live_market_naming_the_gap(
+    tmp_path: Path,
+) -> None:
+    """The venue's journal replays against the ticks the live journal kept, so the venue comes back as it was; the
+    resumed session's first bucket is the tick after the venue's last, and the report names the time between."""
+    journal, recorded = tmp_path / "journal", tmp_path / "recorded"
+    with BinanceStreamServer() as server:
+        market = Market(server)
+        command = journaled_command(server, journal, UNENDING, "--record", str(recorded))
+        with running(command, environ()) as victim:
+            wait_until(market.moving(lambda: traded_and_filled(journal) or victim.poll() is not None),
+                       "an order acknowledged and filled")  # fmt: skip
+            victim.send_signal(signal.SIGKILL)
+            victim.communicate()
+        assert victim.returncode == -signal.SIGKILL
+        reached = venue_tick(journal / VENUE_JOURNAL)
+        _, fills_before = store_of(journal)
+        first_recording = {p.name: p.read_bytes() for p in recorded.iterdir()}
+        last = reached + 20
+        again = journaled_command(server, journal, last, "--record", str(recorded), "--log-level", "INFO")
+        with running(again, environ()) as survivor:
+            out, err = market.until_ended(survivor)
+        assert survivor.returncode == 0, err
+        # --record across the kill: the first session's files are as it left them, the second's are new ones
+        assert len(list(recorded.iterdir())) == 2 * len(first_recording)
+        assert all((recorded / name).read_bytes() == data for name, data in first_recording.items())
+        at_venue = restored_venue_orders(server, journal, tmp_path / "venue", recorded)
+    report = json.loads(out)
+    execution, orders, resumed = report["execution"], report["orders"], report["live"]["resumed"]
+    assert f"resume after tick {reached} " in err
+    assert execution["resumed_after_tick"] == reached and execution["ticks"] == last
+    assert resumed["after_tick"] == reached
+    assert resumed["down_s"] == round(resumed["ticks_missed"] * 0.05, 3)  # both grids start on a whole tick
+    assert orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"] + orders["open"]
+    assert not report["risk"]["frozen"]  # risk's positions agreed with the restored venue's on reconciliation
+    store, fills_after = store_of(journal)
+    assert fills_before <= fills_after and store.placed == orders["placed"]
+    assert sorted(order.client_id for order in store.open_orders()) == at_venue
+    settings = live_settings(server, journal=str(journal), record=str(recorded))
+    settled = settle(resolve(overrides=settings, override_source="setting"))
+    sessions = read_live_journal(journal / LIVE_JOURNAL, settled.instruments, journal_fingerprint(settled.config))
+    assert [opening.first_tick for opening in sessions.openings] == [1, reached + 1]
+    assert sessions.last_tick >= last
+
+
+def test_a_journaled_live_run_not_killed_ends_and_its_finished_journal_prints_the_same_report_connecting_to_nothing(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "journal"
+    with BinanceStreamServer() as server:
+        market = Market(server)
+        command = journaled_command(server, journal, 12)
+        with running(command, environ()) as first:
+            out, err = market.until_ended(first)
+        assert first.returncode == 0, err
+        before = {path.name: path.read_bytes() for path in journal.iterdir() if path.name != "lock"}
+        accepted = server.accepted
+        again = subprocess.run(command, capture_output=True, text=True, env=environ(), timeout=120, check=False)
+        assert again.returncode == 0, again.stderr
+        assert server.accepted == accepted  # nothing connected: a finished run runs nothing
+    assert again.stdout == out
+    assert {path.name: path.read_bytes() for path in journal.iterdir() if path.name != "lock"} == before
+    report = json.loads(out)
+    assert report["execution"]["ticks"] == 12 and report["execution"]["resumed_after_tick"] is None
+    assert report["live"]["resumed"] is None and report["orders"]["placed"] > 0
+    assert sorted(before) == sorted([LIVE_JOURNAL, STORE_JOURNAL, VENUE_JOURNAL, "risk.journal"])
+
+
+def live_journal_of_another_market(path: Path, server: BinanceStreamServer) -> None:
+    """A live journal written by a run on Binance USDⓈ-M: another venue's data."""
+    settings = live_settings(server, market=["live:binance-usdm:btcusdt,ethusdt"])
+    config = settle(resolve(overrides=settings, override_source="setting")).config
+    JournalWriter(path, fingerprint=journal_fingerprint(config)).close()
+
+
+def live_journal_with_a_tick_before_its_opening(path: Path, server: BinanceStreamServer) -> None:
+    config = settle(resolve(overrides=live_settings(server), override_source="setting")).config
+    writer = JournalWriter(path, fingerprint=journal_fingerprint(config))
+    writer.append(["tick", 1, []])
+    writer.close()
+
+
+@pytest.mark.parametrize(
+    ("write", "said"),
+    [(live_journal_of_another_market, "written with data_identity="),
+     (live_journal_with_a_tick_before_its_opening, "damaged at byte ")],
+    ids=["another-market", "a-tick-before-its-opening"],
+)  # fmt: skip
+def test_a_live_journal_not_this_runs_is_refused_in_one_line_with_exit_2(
+    tmp_path: Path, write: Callable[[Path, BinanceStreamServer], None], said: str
+) -> None:
+    journal = tmp_path / "journal"
+    journal.mkdir()
+    with BinanceStreamServer() as server:
+        write(journal / LIVE_JOURNAL, server)
+        command = journaled_command(server, journal, 12)  # the settings live_settings gives
+        done = subprocess.run(command, capture_output=True, text=True, env=environ(), timeout=120, check=False)
+        assert server.accepted == 0
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and LIVE_JOURNAL in done.stderr and said in done.stderr, done.stderr

@@ -26,18 +26,31 @@ once when it opens.  From then on, each closed bucket is one tick:
 
 Nothing here blocks or sleeps; the feed calls :meth:`LiveSession.advance`
 when it wakes, and asks :meth:`LiveSession.next_wake_s` when to wake next.
+
+A journaled session (``--journal DIR``) writes ``DIR/live.journal``: an
+``open`` record as it opens (its first tick, its grid, its opening mids),
+then each closed bucket's events, flushed before the feed sends the tick.
+After a SIGKILL, :func:`read_live_journal` gives them back: the venue's
+fill model replays them (:class:`ReplayedBuckets`), recovery marks risk's
+decisions at their mids (:class:`JournaledMids`), and the new session
+numbers its first bucket after the venue's last tick (:meth:`LiveSession.resume_at`),
+naming the gap (:class:`Resumed`) instead of running the missed buckets as
+empty ticks (docs/LIVE.md, "Resuming after a kill").
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
 
+from actors.core._journal_records import JournalError
 from actors.core._types import Instrument
 from actors.markets._events import DEPTH, NO_ASK, NO_BID, QUOTE, MarketEvent
 from actors.markets._recorded import Buckets, RecordedMarket, Recording, TopOfBook
+from actors.wire._journal import Fingerprint, JournalReader, JournalWriter
 
 WAIT_TO_OPEN_S = 0.05
 """How often the feed looks for the session's opening (a tick is no use before it)."""
@@ -137,9 +150,11 @@ class Tape:
 class TapeBuckets(Buckets):
     """:class:`Buckets` over the tape instead of files: the same conversion to the instruments' integers."""
 
-    def __init__(self, recording: Recording, tape: Tape) -> None:
+    def __init__(self, recording: Recording, tape: Tape, *, through: int = 0) -> None:
+        """``through``: the last bucket already handed out (a resumed session's first tick is the next one)."""
         super().__init__(recording)
         self._tape = tape
+        self.through = through
 
     def next_raw(self) -> list[MarketEvent]:
         """Bucket ``through + 1`` as it arrived."""
@@ -151,13 +166,14 @@ class TapeBuckets(Buckets):
 class _TapeMarket(RecordedMarket):
     """The recorded market's mids, read from the tape (never rewound: a live session is not replayed in place)."""
 
-    def __init__(self, recording: Recording, tape: Tape, *, levels: int = 5) -> None:
+    def __init__(self, recording: Recording, tape: Tape, *, levels: int = 5, first_tick: int = 1) -> None:
         self._tape = tape
+        self._first_tick = first_tick
         super().__init__(recording, levels=levels)
 
     def _rewind(self) -> None:
         super()._rewind()
-        self._buckets = TapeBuckets(self._recording, self._tape)
+        self._buckets = TapeBuckets(self._recording, self._tape, through=self._first_tick - 1)
 
 
 def tape_recording(instruments: Mapping[str, Instrument], bucket_us: int) -> Recording:
@@ -166,6 +182,198 @@ def tape_recording(instruments: Mapping[str, Instrument], bucket_us: int) -> Rec
         (), instruments, first_us=0, last_us=0, bucket_us=bucket_us,
         first_mids={s: float(i.start_price) for s, i in instruments.items()}, quoted=frozenset(instruments),
     )  # fmt: skip
+
+
+OPEN = "open"
+"""A journaled session's opening: ``["open", first_tick, start_us, bucket_us, {symbol: first_mid}, depth]``."""
+TICK = "tick"
+"""A journaled closed bucket: ``["tick", k, [[receive_us, kind, symbol, a, b, c, d], ...]]`` (its events)."""
+
+
+@dataclass(frozen=True)
+class Opening:
+    """How one journaled session cut its time into ticks: tick *k* ends at ``start_us + k * bucket_us``."""
+
+    first_tick: int
+    start_us: int
+    bucket_us: int
+    first_mids: Mapping[str, float]
+    depth: bool
+
+    def record(self) -> list[Any]:
+        """The journal's ``open`` record."""
+        return [OPEN, self.first_tick, self.start_us, self.bucket_us, dict(self.first_mids), self.depth]
+
+    def recording(self, instruments: Mapping[str, Instrument]) -> Recording:
+        """The recording the session's ticks were cut by (its start set back to tick 0 of its grid)."""
+        return Recording.cut(
+            (), instruments, first_us=self.start_us, last_us=self.start_us, bucket_us=self.bucket_us,
+            first_mids=self.first_mids, quoted=frozenset(instruments), depth=self.depth,
+        )  # fmt: skip
+
+
+@dataclass
+class LiveJournal:
+    """What a killed live session journaled: its openings and each tick's events (later sessions' win)."""
+
+    openings: list[Opening] = field(default_factory=list)
+    ticks: dict[int, list[MarketEvent]] = field(default_factory=dict)
+    valid_bytes: int = 0
+    """Bytes of whole records: where the resumed session's writer goes on (a torn tail is cut off)."""
+
+    @property
+    def last_tick(self) -> int:
+        """The last tick journaled (0: none)."""
+        return max(self.ticks, default=0)
+
+    def opening_of(self, tick: int) -> Opening | None:
+        """The session that journaled ``tick`` (the latest opening at or before it); None before any."""
+        found = None
+        for opening in self.openings:
+            if opening.first_tick <= tick:
+                found = opening
+        return found
+
+
+def read_live_journal(path: Path, instruments: Mapping[str, Instrument], fingerprint: Fingerprint) -> LiveJournal:
+    """``path``'s sessions and ticks (none if it does not exist); :class:`JournalError` (one line) if it is not
+    one this run wrote: other settings (the fingerprint), or a record out of place, named with its offset.
+
+    A session resumed at tick *r* opens with ``first_tick`` *r + 1*: what
+    an earlier session journaled from there on never reached the venue, and
+    is dropped.
+    """
+    reader = JournalReader(path, fingerprint=fingerprint)
+    journal = LiveJournal()
+    last = 0
+    for raw in reader:
+        try:
+            last = _read_record(raw, journal, last, instruments)
+        except (TypeError, ValueError, IndexError, KeyError) as exc:
+            raise JournalError(f"{path}: damaged at byte {reader.record_offset}: {exc}") from None
+    journal.valid_bytes = reader.valid_bytes
+    return journal
+
+
+def _read_record(raw: list[Any], journal: LiveJournal, last: int, instruments: Mapping[str, Instrument]) -> int:
+    """Add one record to ``journal``; the last tick journaled after it."""
+    kind = raw[0]
+    if kind == OPEN:
+        _, first_tick, start_us, bucket_us, mids, depth = raw
+        if not (isinstance(first_tick, int) and isinstance(start_us, int) and isinstance(bucket_us, int)):
+            raise ValueError(f"an open record with a tick, a start and a bucket that are not integers: {raw[:4]!r}")
+        if first_tick < 1 or first_tick > last + 1 or bucket_us <= 0:
+            raise ValueError(f"a session opening at tick {first_tick} after tick {last}")
+        if not isinstance(mids, dict) or sorted(mids) != sorted(instruments):
+            raise ValueError(f"an opening of other symbols than the run's: {mids!r}")
+        opening = Opening(first_tick, start_us, bucket_us, {s: float(m) for s, m in mids.items()}, bool(depth))
+        journal.openings = [o for o in journal.openings if o.first_tick < first_tick] + [opening]
+        for tick in [t for t in journal.ticks if t >= first_tick]:
+            del journal.ticks[tick]
+        return first_tick - 1
+    if kind == TICK:
+        _, tick, events = raw
+        if not journal.openings:
+            raise ValueError("a tick before any session opened")
+        if tick != last + 1:
+            raise ValueError(f"tick {tick} after tick {last}")
+        journal.ticks[tick] = [_event(event) for event in events]
+        return int(tick)
+    raise ValueError(f"not a live journal's record: {kind!r}")
+
+
+def _event(raw: list[Any]) -> MarketEvent:
+    at, kind, symbol, a, b, c, d = raw
+    if not isinstance(at, int) or not isinstance(kind, int) or not isinstance(symbol, str):
+        raise ValueError(f"not a market event: {raw!r}")
+    return (at, kind, symbol, float(a), float(b), float(c), float(d))
+
+
+class ReplayedBuckets(TapeBuckets):
+    """The venue's buckets after a kill: the journaled ones while its journal replays, then the live tape's.
+
+    Each journaled session had its own grid (a canceled order's last moment,
+    an order's latency are measured on it): ``regrid`` is told the
+    session's recording as its first tick is read, as :meth:`LiveSession.when_open`
+    told it live.
+    """
+
+    def __init__(
+        self, recording: Recording, tape: Tape, journal: LiveJournal, regrid: Callable[[Recording], None]
+    ) -> None:
+        super().__init__(recording, tape)
+        self._journaled = dict(journal.ticks)
+        self._grids = {o.first_tick: o.recording(recording.instruments) for o in journal.openings}
+        self._regrid = regrid
+
+    def next_raw(self) -> list[MarketEvent]:
+        """Bucket ``through + 1``: the journal's while it holds it, else the tape's."""
+        tick = self.through + 1
+        grid = self._grids.pop(tick, None)
+        if grid is not None:
+            self._regrid(grid)
+        events = self._journaled.pop(tick, None)
+        if events is None:
+            return super().next_raw()
+        self.through = tick
+        units = self._units
+        return [event for event in events if event[2] in units]
+
+    def end_replay(self) -> None:
+        """The venue is restored: what the journal holds past its last tick never reached it (the tape's go on)."""
+        self._journaled.clear()
+        self._grids.clear()
+
+
+class JournaledMids:
+    """A killed live session's mids, tick by tick, from its journal: what risk's journaled decisions were marked at.
+
+    Each session's ticks are read by the recorded market's rules from its
+    own opening, as the feed read them live.  A tick past the journal's
+    last holds its mids (recovery marks the fills no decision applied at the
+    tick after the venue's last, which the kill kept from being journaled).
+    """
+
+    def __init__(self, journal: LiveJournal, instruments: Mapping[str, Instrument]) -> None:
+        self._mids: dict[int, dict[str, int]] = {}
+        self._opening: dict[str, int] = {}
+        openings = journal.openings
+        last = journal.last_tick
+        for index, opening in enumerate(openings):
+            through = openings[index + 1].first_tick - 1 if index + 1 < len(openings) else last
+            recording = opening.recording(instruments)
+            if index == 0:
+                self._opening = dict(recording.first_mids)
+            tape = Tape(1)
+            for tick in range(opening.first_tick, through + 1):
+                tape.put(tick, journal.ticks.get(tick, []))
+            market = _TapeMarket(recording, tape, first_tick=opening.first_tick)
+            for tick in range(opening.first_tick, through + 1):
+                self._mids[tick] = {symbol: market.mid_ticks(symbol, tick) for symbol in instruments}
+        self._last = last
+
+    def mid_ticks(self, symbol: str, tick: int) -> int:
+        """The mid of ``symbol`` at ``tick`` as the session had it (past the journal: its last)."""
+        mids = self._mids.get(min(tick, self._last))
+        if mids is None:
+            return self._opening[symbol]
+        return mids[symbol]
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """The gap a kill left: the report's ``live.resumed``."""
+
+    after_tick: int
+    """The venue's last tick before the kill; the resumed session's first is the next."""
+    down_us: int
+    """From the end of that tick on the old session's grid to the start of the resumed session's first bucket."""
+    bucket_us: int
+
+    def as_report(self) -> dict[str, Any]:
+        """``after_tick``, ``down_s``, ``ticks_missed`` (whole buckets of the old grid that no tick ran)."""
+        return {"after_tick": self.after_tick, "down_s": round(self.down_us / 1e6, 3),
+                "ticks_missed": self.down_us // self.bucket_us}  # fmt: skip
 
 
 @dataclass
@@ -201,6 +409,13 @@ class LiveSession:
     """Symbol-ticks whose quotes were pulled for a stale market."""
     ended: bool = False
     """No tick after the last one sent: the run is ending (Ctrl-C) and reports what it did."""
+    journal: JournalWriter | None = None
+    """``live.journal`` (``--journal``): the opening and each closed bucket's events, flushed before it is sent."""
+    resumed: Resumed | None = None
+    """Set as a session resumed after a kill opens: the gap it left."""
+    _old_end_us: int | None = None
+    """A resumed session: the end of the venue's last tick on the killed session's grid."""
+    _when_resumed: list[Callable[[], None]] = field(default_factory=list)
     _waiting: list[MarketEvent] = field(default_factory=list)
     _first_mids: dict[str, float] = field(default_factory=dict)
     _facts: dict[int, TickFacts] = field(default_factory=dict)
@@ -239,7 +454,7 @@ class LiveSession:
         bucket = self.bucket_us
         closed = (now - start) // bucket  # every event up to now - 1 is in: a bucket ending by now is whole
         ticks = list(range(self.closed_through + 1, closed + 1))
-        waiting = self._waiting
+        waiting, journal = self._waiting, self.journal
         taken = 0
         for tick in ticks:
             end = start + tick * bucket
@@ -251,6 +466,8 @@ class LiveSession:
             if events_of_tick:
                 self._newest_us = events_of_tick[-1][0]
             self.tape.put(tick, events_of_tick)
+            if journal is not None:
+                journal.append([TICK, tick, [list(event) for event in events_of_tick]])
             stale = stream.stale(end - 1) & frozenset(self.instruments)
             self.stale_pulls += len(stale)
             self._facts[tick] = TickFacts(stale, self._newest_us)
@@ -258,6 +475,8 @@ class LiveSession:
         if taken:
             del waiting[:taken]
         self.closed_through = max(self.closed_through, closed)
+        if journal is not None and ticks:
+            journal.flush()  # before the feed sends them: risk cannot decide a tick the journal lacks
         return ticks
 
     def _open(self, events: list[MarketEvent]) -> bool:
@@ -295,11 +514,40 @@ class LiveSession:
             (), self.instruments, first_us=self._waiting[0][0], last_us=self._waiting[0][0],
             bucket_us=self.bucket_us, first_mids=first, quoted=frozenset(self.instruments), depth=self.depth,
         )  # fmt: skip
+        resumed_at = self.closed_through  # a resumed session's first bucket is the tick after the venue's last
+        if resumed_at:
+            opened_us = recording.start_us
+            recording = replace(recording, start_us=opened_us - resumed_at * self.bucket_us)
+            if self._old_end_us is not None:
+                self.resumed = Resumed(resumed_at, max(0, opened_us - self._old_end_us), self.bucket_us)
         self.start_us = recording.start_us
-        self._mids = _TapeMarket(recording, self.tape, levels=self.levels)
+        self._mids = _TapeMarket(recording, self.tape, levels=self.levels, first_tick=resumed_at + 1)
+        if self.journal is not None:
+            opened = Opening(resumed_at + 1, recording.start_us, self.bucket_us, dict(first), self.depth)
+            self.journal.append(opened.record())
+            self.journal.flush()
         for told in self._when_open:
             told(recording)
         return True
+
+    def resume_at(self, reached: int, journal: LiveJournal | None) -> None:
+        """Number the first bucket ``reached + 1`` (the venue's last tick was ``reached``): called before the
+        stream starts.  ``journal``: the killed session's, whose grid the gap is measured on."""
+        self.closed_through = reached
+        opening = journal.opening_of(reached) if journal is not None else None
+        if opening is not None:
+            self._old_end_us = opening.start_us + reached * opening.bucket_us
+        for told in self._when_resumed:
+            told()
+
+    def when_resumed(self, told: Callable[[], None]) -> None:
+        """Call ``told`` once the venue is restored and the session knows its first tick (:meth:`resume_at`)."""
+        self._when_resumed.append(told)
+
+    def close_journal(self) -> None:
+        """Flush and close ``live.journal`` (at the run's end)."""
+        if self.journal is not None:
+            self.journal.close()
 
     def when_open(self, told: Callable[[Recording], None]) -> None:
         """Call ``told`` with the session's recording (its start, its buckets) as it opens (on the feed's thread,
