@@ -126,6 +126,8 @@ class System:
             if exchange is None and config.real_venue:
                 exchange = real_venue(config, self.instruments)  # one line if it cannot be had (keys, host)
             self.exchange = exchange or fake_exchange(config, journaled, fill_model=self._fill_model())
+            if self.live_journal is not None and journaled is not None:
+                check_live_journal(journaled, self.live_journal, self.venue)
         except BaseException:
             self._release()
             raise
@@ -592,6 +594,17 @@ def check_journals(journal_dir: Path, fingerprint: dict[str, Any]) -> None:
     for name in (*JOURNALS, LIVE_JOURNAL):
         for _ in JournalReader(journal_dir / name, fingerprint=fingerprint):
             break
+
+
+def check_live_journal(journal_dir: Path, journal: LiveJournal, venue: IExchangeClient) -> None:
+    """Refuse a live journal that lacks ticks the venue's journal went through: the venue was replayed against
+    an empty market for them, and would not be what it was (a journal deleted or cut short by hand)."""
+    reached = venue.tick if isinstance(venue, SupportsTick) else 0
+    if journal.last_tick < reached:
+        raise JournalError(
+            f"{journal_dir / LIVE_JOURNAL}: holds the market up to tick {journal.last_tick}, but the venue's journal "
+            f"went on to tick {reached}: the venue cannot be restored without it"
+        )
 
 
 def fake_exchange(

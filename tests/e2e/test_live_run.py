@@ -426,11 +426,19 @@ def live_journal_with_a_tick_before_its_opening(path: Path, server: BinanceStrea
     writer.close()
 
 
+def no_live_journal_beside_a_venue_journal_at_tick_1(path: Path, server: BinanceStreamServer) -> None:
+    config = settle(resolve(overrides=live_settings(server), override_source="setting")).config
+    writer = JournalWriter(path.with_name(VENUE_JOURNAL), fingerprint=journal_fingerprint(config))
+    writer.append(["advance", 1])
+    writer.close()
+
+
 @pytest.mark.parametrize(
     ("write", "said"),
     [(live_journal_of_another_market, "written with data_identity="),
-     (live_journal_with_a_tick_before_its_opening, "damaged at byte ")],
-    ids=["another-market", "a-tick-before-its-opening"],
+     (live_journal_with_a_tick_before_its_opening, "damaged at byte "),
+     (no_live_journal_beside_a_venue_journal_at_tick_1, "holds the market up to tick 0, but the venue's journal")],
+    ids=["another-market", "a-tick-before-its-opening", "missing-while-the-venue-went-on"],
 )  # fmt: skip
 def test_a_live_journal_not_this_runs_is_refused_in_one_line_with_exit_2(
     tmp_path: Path, write: Callable[[Path, BinanceStreamServer], None], said: str
