@@ -14,6 +14,7 @@ fingerprint: a journaled run resumes only on the same bytes.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from importlib import resources
@@ -32,7 +33,7 @@ from actors.markets._files import MarketFile, Scan, file_identity, scan
 from actors.markets._recorded import RecordedMarket, Recording, SharedBuckets
 from actors.markets.live import require_client
 from actors.markets.live._session import LiveJournal, LiveSession, ReplayedBuckets, Tape, TapeBuckets, tape_recording
-from actors.venues._fill_model import FillSettings, MarketFills
+from actors.venues._fill_model import FillSettings, MarketFills, RestingOrder
 
 SAMPLE = "sample"
 """``--market sample`` replays the data set that comes with the package (``actors/sample_market/``)."""
@@ -223,24 +224,53 @@ def live_fills(
     Its recording's start (where the latencies and a canceled order's
     last moment are measured from) is the session's once it opens: no tick
     is matched before that.  ``journal``: a killed session's, whose ticks
-    the venue's own journal replays against first (:class:`ReplayedBuckets`).
+    the venue's own journal replays against first (:class:`ResumedFills`).
     """
-    opened_before = journal.openings[0] if journal is not None and journal.openings else None
-    recording = (opened_before.recording(session.instruments) if opened_before is not None
-                 else tape_recording(session.instruments, session.bucket_us))  # fmt: skip
-    models: list[MarketFills] = []
+    settings = fills or FillSettings()
+    openings = journal.openings if journal is not None else []
+    model: MarketFills
+    if journal is not None and openings:
+        recording = openings[0].recording(session.instruments)
+        grids = {opening.first_tick: opening.recording(session.instruments) for opening in openings[1:]}
+        replayed = ReplayedBuckets(recording, session.tape, journal)
+        resumed = model = ResumedFills(recording, settings=settings, buckets=replayed, grids=grids)
+        session.when_resumed(resumed.end_replay)
+    else:
+        recording = tape_recording(session.instruments, session.bucket_us)
+        model = MarketFills(recording, settings=settings, buckets=TapeBuckets(recording, session.tape))
 
     def opened(cut: Recording) -> None:
-        models[0].recording = cut
+        model.recording = cut
 
-    buckets: TapeBuckets = TapeBuckets(recording, session.tape)
-    if journal is not None and opened_before is not None:
-        buckets = replayed = ReplayedBuckets(recording, session.tape, journal, opened)
-        session.when_resumed(replayed.end_replay)
-    model = MarketFills(recording, settings=fills or FillSettings(), buckets=buckets)
-    models.append(model)
     session.when_open(opened)
     return model
+
+
+@dataclass
+class ResumedFills(MarketFills):
+    """The live fill model of a venue restored after a kill: its journal replays against the journaled ticks, each
+    session's on that session's grid (an order's latency and its cancel's are measured on it).
+
+    A session's grid is taken as the venue's first tick of it is matched,
+    before the orders placed since are timed: where the session's opening
+    put it live (the venue matched nothing between its last tick and the
+    kill, nor between the opening and its first tick).
+    """
+
+    grids: dict[int, Recording] = field(default_factory=dict)
+    """The grid of each session after the first, by its first tick."""
+
+    def fills(self, tick: int, resting: Sequence[RestingOrder]) -> list[tuple[RestingOrder, int]]:
+        """Switch to the grid of the session ``tick`` is in, then match as the live model does."""
+        for first in sorted(first for first in self.grids if first <= tick):
+            self.recording = self.grids.pop(first)
+        return super().fills(tick, resting)
+
+    def end_replay(self) -> None:
+        """The venue is restored: the new session's grid comes with its opening; the journal's past it are not."""
+        self.grids.clear()
+        if isinstance(self.buckets, ReplayedBuckets):
+            self.buckets.end_replay()
 
 
 def market_clock(market: Market | None) -> MarketClock | None:

@@ -293,13 +293,21 @@ def journaled_command(server: BinanceStreamServer, journal: Path, iterations: in
 class Market:
     """The local server's market, moved a few messages at a time, each time a waiting test looks."""
 
-    def __init__(self, server: BinanceStreamServer) -> None:
+    def __init__(self, server: BinanceStreamServer, *, depth: bool = False) -> None:
+        """``depth``: the book moves with each quote (its best is the quote), from a snapshot of two levels a side."""
         self.server = server
         self.messages = generated(SYMBOLS, 10_000_000, seed=11, start_price=100.0)
+        self.depth = depth
+        if depth:
+            for symbol in SYMBOLS:
+                server.set_book(symbol, [("99.98", "2"), ("99.97", "3")], [("100.02", "2"), ("100.03", "3")])
 
     def moving(self, condition: Callable[[], bool]) -> Callable[[], bool]:
         def check() -> bool:
-            self.server.replay(itertools.islice(self.messages, 4))
+            for stream, data in itertools.islice(self.messages, 4):
+                self.server.replay([(stream, data)])
+                if self.depth and stream.endswith("@bookTicker"):
+                    self.server.depth(data["s"], bids=[(data["b"], data["B"])], asks=[(data["a"], data["A"])])
             return condition()
 
         return check
@@ -327,7 +335,9 @@ def store_of(journal: Path) -> tuple[OrderStore, set[str]]:
     return store, fills
 
 
-def restored_venue_orders(server: BinanceStreamServer, journal: Path, into: Path, recorded: Path) -> list[str]:
+def restored_venue_orders(
+    server: BinanceStreamServer, journal: Path, into: Path, recorded: Path, more: dict[str, Any]
+) -> list[str]:
     """The client ids open at the venue restored from its journal and the live journal, as a resume restores it.
 
     Under the run's settings, ``--record`` included (it is in the journals' fingerprint): the system built
@@ -336,7 +346,7 @@ def restored_venue_orders(server: BinanceStreamServer, journal: Path, into: Path
     into.mkdir()
     for name in (VENUE_JOURNAL, LIVE_JOURNAL):
         (into / name).write_bytes((journal / name).read_bytes())
-    settings = live_settings(server, journal=str(into), record=str(recorded))
+    settings = live_settings(server, journal=str(into), record=str(recorded), **more)
     system = System(create_runtime("threads"), resolve(overrides=settings, override_source="setting"))
     try:
         return sorted(order.client_id for order in system.venue.get_orders())
@@ -344,48 +354,76 @@ def restored_venue_orders(server: BinanceStreamServer, journal: Path, into: Path
         system.stop()
 
 
+MATCHING = {
+    "on-quotes-and-trades": {},
+    "on-the-depth-book": {"live_depth": True, "live_stale_ms": 600_000, "live_down_ms": 86_400_000},
+    "with-latencies": {"entry_latency_ms": 45.0, "cancel_latency_ms": 45.0},
+}
+"""How the venue matches: on the quotes and trades, on the depth book, with orders and cancels that take time to
+land (measured on the session's grid, which a resume moves)."""
+
+
+def flags_of(settings: dict[str, Any]) -> list[str]:
+    flags: list[str] = []
+    for key, value in settings.items():
+        flag = f"--{key.replace('_', '-')}"
+        flags += [flag] if value is True else [flag, str(value)]
+    return flags
+
+
+@pytest.mark.parametrize("matching", list(MATCHING))
 def test_a_journaled_live_session_killed_with_sigkill_resumes_on_the_live_market_naming_the_gap(
-    tmp_path: Path,
+    tmp_path: Path, matching: str
 ) -> None:
     """The venue's journal replays against the ticks the live journal kept, so the venue comes back as it was; the
-    resumed session's first bucket is the tick after the venue's last, and the report names the time between."""
+    resumed session's first bucket is the tick after the venue's last, and the report names the time between.
+    Killed twice: the second resume replays the venue over two sessions' ticks, each on its own grid."""
     journal, recorded = tmp_path / "journal", tmp_path / "recorded"
+    more = MATCHING[matching]
     with BinanceStreamServer() as server:
-        market = Market(server)
-        command = journaled_command(server, journal, UNENDING, "--record", str(recorded))
-        with running(command, environ()) as victim:
-            wait_until(market.moving(lambda: traded_and_filled(journal) or victim.poll() is not None),
-                       "an order acknowledged and filled")  # fmt: skip
-            victim.send_signal(signal.SIGKILL)
-            victim.communicate()
-        assert victim.returncode == -signal.SIGKILL
-        reached = venue_tick(journal / VENUE_JOURNAL)
-        _, fills_before = store_of(journal)
-        first_recording = {p.name: p.read_bytes() for p in recorded.iterdir()}
-        last = reached + 20
-        again = journaled_command(server, journal, last, "--record", str(recorded), "--log-level", "INFO")
+        market = Market(server, depth=bool(more.get("live_depth")))
+        command = journaled_command(server, journal, UNENDING, "--record", str(recorded), *flags_of(more))
+        reached, fills_before, killed_recordings = [0], set(), {}
+        for _ in range(2):
+            with running(command, environ()) as victim:
+                def trading_on(before: set[str] = fills_before, after_tick: int = reached[-1]) -> bool:
+                    """An order acknowledged and a fill since the last kill, on a tick the venue had not reached."""
+                    return (traded_and_filled(journal) and store_of(journal)[1] > before
+                            and venue_tick(journal / VENUE_JOURNAL) > after_tick)  # fmt: skip
+
+                wait_until(market.moving(lambda: trading_on() or victim.poll() is not None), "a new fill")
+                victim.send_signal(signal.SIGKILL)
+                victim.communicate()
+            assert victim.returncode == -signal.SIGKILL
+            reached.append(venue_tick(journal / VENUE_JOURNAL))
+            fills_before = store_of(journal)[1]
+            killed_recordings |= {p.name: p.read_bytes() for p in recorded.iterdir() if p.name not in killed_recordings}
+        last = reached[-1] + 20
+        again = journaled_command(server, journal, last, "--record", str(recorded), *flags_of(more), "--log-level",
+                                  "INFO")  # fmt: skip
         with running(again, environ()) as survivor:
             out, err = market.until_ended(survivor)
         assert survivor.returncode == 0, err
-        # --record across the kill: the first session's files are as it left them, the second's are new ones
-        assert len(list(recorded.iterdir())) == 2 * len(first_recording)
-        assert all((recorded / name).read_bytes() == data for name, data in first_recording.items())
-        at_venue = restored_venue_orders(server, journal, tmp_path / "venue", recorded)
+        # --record across each kill: the killed sessions' files are as they left them, the last one's are new ones
+        assert len(list(recorded.iterdir())) == 3 * len(killed_recordings) // 2
+        assert all((recorded / name).read_bytes() == data for name, data in killed_recordings.items())
+        at_venue = restored_venue_orders(server, journal, tmp_path / "venue", recorded, more)
     report = json.loads(out)
     execution, orders, resumed = report["execution"], report["orders"], report["live"]["resumed"]
-    assert f"resume after tick {reached} " in err
-    assert execution["resumed_after_tick"] == reached and execution["ticks"] == last
-    assert resumed["after_tick"] == reached
+    assert f"resume after tick {reached[-1]} " in err
+    assert execution["resumed_after_tick"] == reached[-1] and execution["ticks"] == last
+    assert resumed["after_tick"] == reached[-1]
     assert resumed["down_s"] == round(resumed["ticks_missed"] * 0.05, 3)  # both grids start on a whole tick
     assert orders["placed"] == orders["filled"] + orders["canceled"] + orders["rejected"] + orders["open"]
-    assert not report["risk"]["frozen"]  # risk's positions agreed with the restored venue's on reconciliation
+    risk = report["risk"]
+    assert not risk["frozen"], risk["last_freeze_reason"]  # positions agreed with the restored venue's at reconciling
     store, fills_after = store_of(journal)
     assert fills_before <= fills_after and store.placed == orders["placed"]
     assert sorted(order.client_id for order in store.open_orders()) == at_venue
-    settings = live_settings(server, journal=str(journal), record=str(recorded))
+    settings = live_settings(server, journal=str(journal), record=str(recorded), **more)
     settled = settle(resolve(overrides=settings, override_source="setting"))
     sessions = read_live_journal(journal / LIVE_JOURNAL, settled.instruments, journal_fingerprint(settled.config))
-    assert [opening.first_tick for opening in sessions.openings] == [1, reached + 1]
+    assert [opening.first_tick for opening in sessions.openings] == [1, reached[1] + 1, reached[2] + 1]
     assert sessions.last_tick >= last
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from actors.assembly._market_setup import ResumedFills, live_fills
 from actors.core._instruments import instrument_for
 from actors.core._journal_records import JournalError
-from actors.core._types import Instrument
+from actors.core._types import Instrument, Side
 from actors.markets._events import QUOTE, TRADE, MarketEvent
-from actors.markets._recorded import Recording
 from actors.markets.live._session import (
     JournaledMids,
     LiveJournal,
@@ -27,6 +27,7 @@ from actors.markets.live._session import (
     Tape,
     read_live_journal,
 )
+from actors.venues._fill_model import FillSettings, RestingOrder
 from actors.wire._journal import JournalWriter
 
 BUCKET_US = 100_000
@@ -172,26 +173,37 @@ def test_the_journaled_mids_are_the_ones_each_session_had_and_a_tick_past_the_jo
     ]
 
 
-def test_the_venues_buckets_are_the_journals_while_it_replays_on_each_sessions_grid_then_the_tapes() -> None:
-    second = Opening(3, T0 + 7 * BUCKET_US, BUCKET_US, {"BTCUSDT": 101.0, "ETHUSDT": 52.0}, False)
+def test_the_venues_buckets_are_the_journals_while_it_replays_then_the_tapes() -> None:
     journal = LiveJournal(
-        [Opening(1, T0, BUCKET_US, {"BTCUSDT": 100.0, "ETHUSDT": 50.0}, False), second],
-        {1: [trade(T0 + 1, "BTCUSDT", 100.0)], 2: [], 3: [trade(T0 + 9 * BUCKET_US, "ETHUSDT", 52.0)],
-         4: [trade(T0 + 10 * BUCKET_US, "ETHUSDT", 52.5)]},
-    )  # fmt: skip
-    grids: list[int] = []
-
-    def regrid(recording: Recording) -> None:
-        grids.append(recording.start_us)
-
+        [Opening(1, T0, BUCKET_US, {"BTCUSDT": 100.0, "ETHUSDT": 50.0}, False)],
+        {1: [trade(T0 + 1, "BTCUSDT", 100.0)], 2: [], 3: [trade(T0 + 2 * BUCKET_US, "ETHUSDT", 52.5)]},
+    )
     tape = Tape(1)
-    buckets = ReplayedBuckets(journal.openings[0].recording(INSTRUMENTS), tape, journal, regrid)
-    assert [buckets.next_raw() for _ in range(3)] == [journal.ticks[1], [], journal.ticks[3]]
-    assert grids == [T0, T0 + 7 * BUCKET_US]
-    buckets.end_replay()  # the venue had reached tick 3: the journal's tick 4 never reached it
-    live = [trade(T0 + 11 * BUCKET_US, "BTCUSDT", 101.5)]
-    tape.put(4, live)
+    buckets = ReplayedBuckets(journal.openings[0].recording(INSTRUMENTS), tape, journal)
+    assert [buckets.next_raw() for _ in range(2)] == [journal.ticks[1], []]
+    buckets.end_replay()  # the venue had reached tick 2: the journal's tick 3 never reached it
+    live = [trade(T0 + 9 * BUCKET_US, "BTCUSDT", 101.5)]
+    tape.put(3, live)
     assert buckets.next_raw() == live
+
+
+def test_the_restored_venue_matches_each_sessions_ticks_on_that_sessions_grid_from_its_first_tick_on() -> None:
+    """Session 2 opened at tick 3, 7 buckets after tick 2 ended.  A buy placed at tick 2 (after the venue's last tick
+    of session 1) reached the venue, live, 20 ms after the opening: a trade through it 5 ms into tick 3 does not fill
+    it, one 5 ms into tick 4 does.  On session 1's grid it would have been live long before, and filled at tick 3."""
+    first = Opening(1, T0, BUCKET_US, {"BTCUSDT": 100.0, "ETHUSDT": 50.0}, False)
+    opened = T0 + 9 * BUCKET_US
+    second = Opening(3, opened - 2 * BUCKET_US, BUCKET_US, {"BTCUSDT": 101.0, "ETHUSDT": 52.0}, False)
+    journal = LiveJournal([first, second], {1: [], 2: [], 3: [trade(opened + 5_000, "BTCUSDT", 99.0)],
+                                            4: [trade(opened + BUCKET_US + 5_000, "BTCUSDT", 99.0)]})  # fmt: skip
+    live, _ = session(None)
+    model = live_fills(live, FillSettings(entry_latency_ms=20.0), journal)
+    assert isinstance(model, ResumedFills)
+    buy = RestingOrder("ORD1", "BTCUSDT", Side.BUY, ticks("BTCUSDT", "100.00"), 1, placed_tick=2)
+    assert model.fills(1, []) == [] and model.fills(2, []) == []
+    assert model.fills(3, [buy]) == []
+    assert model.fills(4, [buy]) == [(buy, 1)]
+    assert model.recording.start_us == second.start_us
 
 
 def write(path: Path, *records: list[object], fingerprint: dict[str, str] = FINGERPRINT) -> None:

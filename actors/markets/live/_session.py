@@ -290,28 +290,15 @@ def _event(raw: list[Any]) -> MarketEvent:
 
 
 class ReplayedBuckets(TapeBuckets):
-    """The venue's buckets after a kill: the journaled ones while its journal replays, then the live tape's.
+    """The venue's buckets after a kill: the journaled ones while its journal replays, then the live tape's."""
 
-    Each journaled session had its own grid (a canceled order's last moment,
-    an order's latency are measured on it): ``regrid`` is told the
-    session's recording as its first tick is read, as :meth:`LiveSession.when_open`
-    told it live.
-    """
-
-    def __init__(
-        self, recording: Recording, tape: Tape, journal: LiveJournal, regrid: Callable[[Recording], None]
-    ) -> None:
+    def __init__(self, recording: Recording, tape: Tape, journal: LiveJournal) -> None:
         super().__init__(recording, tape)
         self._journaled = dict(journal.ticks)
-        self._grids = {o.first_tick: o.recording(recording.instruments) for o in journal.openings}
-        self._regrid = regrid
 
     def next_raw(self) -> list[MarketEvent]:
         """Bucket ``through + 1``: the journal's while it holds it, else the tape's."""
         tick = self.through + 1
-        grid = self._grids.pop(tick, None)
-        if grid is not None:
-            self._regrid(grid)
         events = self._journaled.pop(tick, None)
         if events is None:
             return super().next_raw()
@@ -322,7 +309,6 @@ class ReplayedBuckets(TapeBuckets):
     def end_replay(self) -> None:
         """The venue is restored: what the journal holds past its last tick never reached it (the tape's go on)."""
         self._journaled.clear()
-        self._grids.clear()
 
 
 class JournaledMids:
