@@ -115,10 +115,7 @@ class System:
                 check_journals(self.journal_dir, fingerprint)
                 self.finished = finished_report(self.journal_dir, finish_key(config), fingerprint)
             journaled = self.journal_dir if self.finished is None else None  # a finished journal is only read
-            if config.live and self.finished is None:  # a finished one connects to nothing and records nothing
-                self.live = live_session(config, self.instruments)
-                if journaled is not None:
-                    self.live_journal = read_live_journal(journaled / LIVE_JOURNAL, self.instruments, fingerprint)
+            self._settle_live(journaled)
             if market is None:
                 recorded = settled.market
                 market = recorded.feed_market() if recorded else self.live
@@ -239,6 +236,19 @@ class System:
         store.id_prefix = run_prefix()
         self.at_start = agree_with_venue(store, engine, venue, config.symbols, adopt=config.unknown_orders == "adopt")
         _log_at_start(self.at_start, config.unknown_orders)
+
+    def _settle_live(self, journaled: Path | None) -> None:
+        """A live market's session (not started), and with ``journaled`` its journal as the killed run left it.
+
+        A finished journal's run gets none: it connects to nothing and records nothing.
+        """
+        config = self.config
+        if not config.live or self.finished is not None:
+            return
+        self.live = live_session(config, self.instruments)
+        if journaled is not None:
+            fingerprint = journal_fingerprint(config)
+            self.live_journal = read_live_journal(journaled / LIVE_JOURNAL, self.instruments, fingerprint)
 
     def _start_live(self, tick: int) -> None:
         """A live market's stream starts (it returns at once; ticks come as its buckets close), its first bucket
