@@ -946,6 +946,9 @@ def _for_real_venue(
         if rank[key] > 0 and values[key]:
             raise ConfigError(f"{_source(layers, key)}: a real venue makes its own faults; this is the simulated "
                               "venue's")  # fmt: skip
+    if values["journal"] and rank["journal"] > 0:
+        raise ConfigError(f"{_source(layers, 'journal')}: not with a real venue: its run keeps no journal; each start "
+                          "reads the venue's open orders and positions instead (docs/LIVE.md)")  # fmt: skip
     for key, value in LIVE_SAFETY.items():
         if rank[key] == 0:
             values[key] = type(values[key])(value)

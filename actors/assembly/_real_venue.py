@@ -11,7 +11,7 @@ Client ids never repeat across runs (:func:`run_prefix`): Binance refuses a
 duplicate client id only while the first order is open, so an id used again
 after a crash could be taken for the old order's (a status query by client
 id, a fill) once that one has closed.  A real venue's run keeps no journal
-to number on from (its market is live), so each run prefixes its ids with
+to number on from (`--journal` is refused there), so each run prefixes its ids with
 a token of its own.
 """
 

@@ -287,7 +287,7 @@ def agree_with_venue(
 ) -> AtStart:  # fmt: skip
     """Before the first quote on a real venue: its open orders and positions are the run's starting point.
 
-    A real venue's run keeps no journal (its market is live), so every order
+    A real venue's run keeps no journal (`--journal` is refused there), so every order
     open there is one this run did not place: another run's (one killed, its
     client ids under another run's token), or a person's.  By default they
     are canceled, by the venue's mass cancel, until the venue confirms none

@@ -23,5 +23,6 @@ def config_from_bytes(data: bytes) -> ShadowConfig:
     for name in ("symbols", "market"):
         values[name] = tuple(values[name])
     values["data_identity"] = tuple(tuple(entry) for entry in values["data_identity"])
-    values["strategy_params"] = tuple(tuple(entry) for entry in values.get("strategy_params", ()))
+    for name in ("strategy_params", "flat_balances"):  # pairs: msgpack gives lists back
+        values[name] = tuple(tuple(entry) for entry in values.get(name, ()))
     return ShadowConfig(**values)

@@ -47,6 +47,7 @@ def test_a_real_venue_turns_the_order_size_and_rate_checks_on_unless_they_are_se
         (["--venue", "binance-testnet", *LIVE], "BINANCE_API_KEY and BINANCE_API_SECRET not set"),
         (["--venue", "binance-testnet", *LIVE, "--venue-rest-url", "https://api.binance.com"], "--real-money"),
         (["--venue", "kraken", *LIVE], "--venue"),
+        (["--venue", "binance-testnet", *LIVE, "--journal", "/tmp/j"], "its run keeps no journal"),
     ],
 )
 def test_a_real_venue_it_cannot_have_is_one_line_and_exit_2(
