@@ -221,6 +221,7 @@ def run(
     venue: str | None = None,
     real_money: bool | None = None,
     keys_file: str | None = None,
+    venue_budget_file: str | None = None,
     venue_rest_url: str | None = None,
     venue_stream_url: str | None = None,
     unknown_orders: str | None = None,

@@ -556,6 +556,12 @@ _REAL_VENUE = {
         "variables BINANCE_API_KEY and BINANCE_API_SECRET)",
         metavar="FILE",
     ),
+    "venue_budget_file": Key(
+        _text,
+        "real venue: a file holding the venue's rate budget, shared by every run on this host that names it (give "
+        'each account its own; "": this run keeps its own budget)',
+        metavar="FILE",
+    ),
     "venue_rest_url": Key(_text, 'real venue: REST base URL ("": the venue\'s own)', metavar="URL"),
     "venue_stream_url": Key(_text, 'real venue: user data stream base URL ("": the venue\'s own)', metavar="URL"),
     "unknown_orders": Key(
@@ -696,6 +702,7 @@ class ShadowConfig:
     """Where orders go: the simulated venue, or one of :data:`REAL_VENUES`."""
     real_money: bool = False
     keys_file: str = ""
+    venue_budget_file: str = ""
     venue_rest_url: str = ""
     venue_stream_url: str = ""
     unknown_orders: str = "cancel"
@@ -1047,6 +1054,8 @@ def check_paths(config: ShadowConfig) -> None:
         journal_directory("--journal", config.journal)
     if config.keys_file:
         input_file("--keys-file", config.keys_file)
+    if config.venue_budget_file:
+        output_file("--venue-budget-file", config.venue_budget_file)
 
 
 def output_file(flag: str, text: str) -> Path:

@@ -27,9 +27,10 @@ from typing import Protocol, runtime_checkable
 from actors.assembly._config import ConfigError, ShadowConfig
 from actors.core._types import Instrument
 from actors.venues._binance import TESTNET_STREAM_URL, TESTNET_URL, BinanceSpotVenue, Credentials, CredentialsError
-from actors.venues._binance_rules import SpotSymbol
+from actors.venues._binance_rules import SPOT, USDM, Budget, Dialect, LocalBuckets, SpotSymbol
 from actors.venues._binance_usdm import DEMO_STREAM_URL, DEMO_URL, BinanceUsdmVenue
 from actors.venues._interface import IExchangeClient
+from actors.venues._shared_buckets import FileBuckets
 
 VenueFactory = Callable[[ShadowConfig, Mapping[str, Instrument], Credentials], IExchangeClient]
 """Builds a real venue's adapter: (settled configuration, instruments by symbol, keys) -> the venue."""
@@ -67,6 +68,13 @@ def credentials(config: ShadowConfig, environ: Mapping[str, str] | None = None) 
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def budget(config: ShadowConfig, dialect: Dialect) -> Budget:
+    """The venue's rate budget: in ``--venue-budget-file`` when given (every run on this host that names the file
+    draws on the same buckets, so runs on one account together keep the venue's limits), else this run's own."""
+    store = FileBuckets(Path(config.venue_budget_file)) if config.venue_budget_file else LocalBuckets()
+    return Budget(limits=dialect.limits, store=store, dialect=dialect)
+
+
 def _binance_spot(
     config: ShadowConfig, instruments: Mapping[str, Instrument], keys: Credentials, *, rest: str, stream: str
 ) -> IExchangeClient:
@@ -74,7 +82,7 @@ def _binance_spot(
     try:
         return BinanceSpotVenue(
             symbols, keys, base_url=config.venue_rest_url or rest, stream_url=config.venue_stream_url or stream,
-            allow_real=config.real_money, flat_balances=dict(config.flat_balances),
+            allow_real=config.real_money, flat_balances=dict(config.flat_balances), budget=budget(config, SPOT),
         )  # fmt: skip
     except ValueError as exc:  # a host that is not a testnet's, without --real-money
         raise ConfigError(f"--venue {config.venue}: " + str(exc).replace("allow_real", "--real-money")) from None
@@ -89,7 +97,7 @@ def _binance_usdm(
     try:
         return BinanceUsdmVenue(
             symbols, keys, base_url=config.venue_rest_url or rest, stream_url=config.venue_stream_url or stream,
-            allow_real=config.real_money,
+            allow_real=config.real_money, budget=budget(config, USDM),
         )  # fmt: skip
     except ValueError as exc:  # a host that is not the demo's or the testnet's, without --real-money
         raise ConfigError(f"--venue {config.venue}: " + str(exc).replace("allow_real", "--real-money")) from None

@@ -225,7 +225,8 @@ UNFINGERPRINTED = frozenset(
     {"iterations", "runtime", "journal", "journal_fsync", "log_level", "pace", "tick_ms", "decision_deadline_ms",
      "ticks_in_flight", "market", "instruments", "log_format", "metrics_port", "metrics_file", "metrics_symbols",
      "events", "html", "html_symbols", "cluster", "shard_restart_timeout", "strategy", "strategy_params", "venue",
-     "real_money", "keys_file", "venue_rest_url", "venue_stream_url", "unknown_orders", "flat_balances"}
+     "real_money", "keys_file", "venue_budget_file", "venue_rest_url", "venue_stream_url", "unknown_orders",
+     "flat_balances"}
 )  # fmt: skip
 """Settings a resumed run may change: how long it runs and how it runs, not what it trades or how the venue behaves
 (nor how it is watched: metrics, events, the HTML report, logs).  The strategy and its parameters count, but

@@ -420,7 +420,7 @@ def test_the_readme_tables_group_the_options_as_help_does_with_the_defaults_of_c
 PATH_OPTIONS = {
     "--config": "input", "--instruments": "input", "--market": "market", "--journal": "directory",
     "--record": "directory", "--events": "output", "--metrics-file": "output", "--html": "output",
-    "--keys-file": "input",
+    "--keys-file": "input", "--venue-budget-file": "output",
 }  # fmt: skip
 """Every option that takes a path, and what it wants there."""
 

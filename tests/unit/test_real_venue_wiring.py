@@ -150,3 +150,34 @@ def test_a_position_taken_before_the_first_mark_is_booked_at_it() -> None:
     assert line.unrealised_usd(instrument.price_usd(10_100), instrument.lot_float) == pytest.approx(
         30 * instrument.lot_float * (instrument.price_usd(10_100) - instrument.price_usd(10_000))
     )
+
+
+def test_runs_naming_one_budget_file_draw_on_the_same_buckets_and_others_keep_their_own(tmp_path: Path) -> None:
+    from actors.assembly._real_venue import real_venue
+    from actors.venues._binance import BinanceSpotVenue
+    from actors.venues._binance_rules import LocalBuckets
+    from actors.venues._interface import SupportsClose
+    from actors.venues._shared_buckets import FileBuckets
+
+    shared = tmp_path / "account-1.buckets"
+    instruments = {"BTCUSDT": instrument_for("BTCUSDT", seed=1)}
+    keys = {"BINANCE_API_KEY": "key-of-the-test", "BINANCE_API_SECRET": "secret-of-the-test"}
+    venues = []
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in keys.items():
+            patch.setenv(name, value)
+        for file in (str(shared), str(shared), ""):
+            config = resolve(overrides={**REAL, "venue_budget_file": file}, override_source="setting")
+            venues.append(real_venue(config, instruments))
+    try:
+        first, second, own = (venue.budget for venue in venues if isinstance(venue, BinanceSpotVenue))
+        assert isinstance(first.store, FileBuckets) and isinstance(second.store, FileBuckets)
+        assert isinstance(own.store, LocalBuckets)
+        assert first.try_take("POST", "/api/v3/order", {}, now=1.0) == 0.0
+        limit = next(limit for limit in first.limits if limit.kind == "ORDERS")
+        assert second.store.level(second.key(limit)) == 1.0  # the first run's order, seen by the second
+        assert own.store.level(own.key(limit)) == 0.0
+    finally:
+        for venue in venues:
+            assert isinstance(venue, SupportsClose)
+            venue.close()
