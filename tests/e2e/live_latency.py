@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--tick-ms", type=float, default=100.0)
     parser.add_argument("--rate", type=int, default=2000, help="messages a second, over all symbols")
+    parser.add_argument("--live-decide", default="tick", choices=("tick", "message"))
+    parser.add_argument("--runtime", default="threads", choices=("threads", "pool"))
     args = parser.parse_args()
     names = [f"SYM{number:05d}" for number in range(1, args.symbols + 1)]
     with tempfile.TemporaryDirectory() as scratch, BinanceStreamServer() as server:
@@ -41,7 +43,7 @@ def main() -> None:
         command = [sys.executable, str(ROOT / "bin" / "run-shadow"), "--market", "live:binance:" + ",".join(names),
                    "--instruments", str(instruments), "--live-ws-url", server.url, "--live-rest-url", server.rest_url,
                    "--tick-ms", str(args.tick_ms), "--iterations", str(args.iterations), "--edge-threshold", "-100",
-                   "--spread-bps", "2"]  # fmt: skip
+                   "--spread-bps", "2", "--live-decide", args.live_decide, "--runtime", args.runtime]  # fmt: skip
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ())
         done = threading.Event()
         err: list[str] = []
@@ -60,7 +62,8 @@ def main() -> None:
         sys.exit(f"run-shadow exited {process.returncode}: {''.join(err)[-2000:]}")
     report = json.loads(out)
     print(json.dumps({"symbols": args.symbols, "latency": report["latency"], "ticks": report["execution"]["ticks"],
-                      "frames": report["live"]["stream"]["frames"], "placed": report["orders"]["placed"]}))  # fmt: skip
+                      "frames": report["live"]["stream"]["frames"], "placed": report["orders"]["placed"],
+                      "decide": report["live"].get("decide", {"by": "tick"})}))  # fmt: skip
 
 
 if __name__ == "__main__":
