@@ -116,6 +116,9 @@ class RealTimeRuntime(Runtime):
                     self._timer_cond.wait()
                     continue
                 head = self._timers[0]
+                if head.cancelled:  # dropped at once, not slept until: a decided tick's deadline wakes nobody
+                    heapq.heappop(self._timers)
+                    continue
                 wait = head.when - self.now()
                 if wait > 0:
                     self._timer_cond.wait(wait)
