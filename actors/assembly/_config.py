@@ -907,6 +907,9 @@ def _from_live(values: dict[str, Any], rank: dict[str, int], layers: list[dict[s
     own), on a runtime of real threads, in one process (a ``--journal``
     resumes it after a kill: docs/LIVE.md), and with no ``--iterations`` it
     runs until Ctrl-C.  As on a recorded market, no fault is made up.
+    Deciding by message (``live_decide``, docs/LIVE.md "Latency") it runs on
+    the pool unless a runtime is named, and takes no journal and no order
+    latency (its ticks are not buckets of one length, and do not replay).
     """
     from actors.markets.live._protocol import parse_live_market  # pure; the client's library is not needed here
 
@@ -929,6 +932,8 @@ def _from_live(values: dict[str, Any], rank: dict[str, int], layers: list[dict[s
         if rank[key] > 0 and values[key] not in ("", 1):
             raise ConfigError(f"{_source(layers, key)}: not with a live market yet (docs/LIVE.md)")
     if values["live_decide"] == "message":  # its ticks are no buckets of a fixed length, and do not replay
+        if rank["runtime"] == 0:
+            values["runtime"] = "pool"  # one worker runs a tick's hops back to back: the lower latency (docs/LIVE.md)
         for key in ("journal", "entry_latency_ms", "cancel_latency_ms", "latency_from_data"):
             if rank[key] > 0 and values[key] not in ("", 0, 0.0, False):
                 raise ConfigError(f"{_source(layers, key)}: not with --live-decide message (docs/LIVE.md, \"Latency\")")

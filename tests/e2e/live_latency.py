@@ -3,7 +3,8 @@
 ``python -m tests.e2e.live_latency --symbols 100`` starts the server, runs
 ``bin/run-shadow --market live:binance:...`` against it for ``--iterations``
 ticks while the server sends ``--rate`` messages a second spread over the
-symbols, and prints the report's ``latency`` section.  Not a test: the
+symbols (in chunks every 10 ms), and prints the report's ``latency`` section;
+``--live-decide message`` measures the mode deciding by message.  Not a test: the
 figures depend on the machine.
 """
 
@@ -31,7 +32,7 @@ def main() -> None:
     parser.add_argument("--tick-ms", type=float, default=100.0)
     parser.add_argument("--rate", type=int, default=2000, help="messages a second, over all symbols")
     parser.add_argument("--live-decide", default="tick", choices=("tick", "message"))
-    parser.add_argument("--runtime", default="threads", choices=("threads", "pool"))
+    parser.add_argument("--runtime", choices=("threads", "pool"), help="the run's own default if not given")
     args = parser.parse_args()
     names = [f"SYM{number:05d}" for number in range(1, args.symbols + 1)]
     with tempfile.TemporaryDirectory() as scratch, BinanceStreamServer() as server:
@@ -43,7 +44,8 @@ def main() -> None:
         command = [sys.executable, str(ROOT / "bin" / "run-shadow"), "--market", "live:binance:" + ",".join(names),
                    "--instruments", str(instruments), "--live-ws-url", server.url, "--live-rest-url", server.rest_url,
                    "--tick-ms", str(args.tick_ms), "--iterations", str(args.iterations), "--edge-threshold", "-100",
-                   "--spread-bps", "2", "--live-decide", args.live_decide, "--runtime", args.runtime]  # fmt: skip
+                   "--spread-bps", "2", "--live-decide", args.live_decide,
+                   *(["--runtime", args.runtime] if args.runtime else [])]  # fmt: skip
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ())
         done = threading.Event()
         err: list[str] = []

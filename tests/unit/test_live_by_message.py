@@ -8,6 +8,9 @@ import json
 from collections.abc import Callable
 from decimal import Decimal
 
+import pytest
+
+from actors.assembly._config import ConfigError, resolve
 from actors.core._types import Instrument
 from actors.markets._events import QUOTE, MarketEvent
 from actors.markets.live._client import LiveMarket, LiveSettings
@@ -155,3 +158,15 @@ def test_the_client_wakes_its_engine_once_per_poll_however_many_frames_arrive() 
     assert len(wakes) == 1
     market._on_frame(frame)
     assert len(wakes) == 2
+
+
+def test_deciding_by_message_runs_on_the_pool_unless_a_runtime_is_named_and_needs_a_live_market() -> None:
+    market = {"market": ["live:binance:btcusdt,ethusdt"], "live_decide": "message"}
+    assert resolve(overrides=market, override_source="setting").runtime == "pool"
+    named = resolve(overrides={**market, "runtime": "threads"}, override_source="setting")
+    assert named.runtime == "threads" and named.live_decide == "message"
+    assert resolve(overrides={"market": market["market"]}, override_source="setting").runtime == "threads"
+    with pytest.raises(ConfigError, match="live_decide: decides a live market's ticks"):
+        resolve(overrides={"live_decide": "message"}, override_source="setting")
+    with pytest.raises(ConfigError, match="cancel_latency_ms: not with --live-decide message"):
+        resolve(overrides={**market, "cancel_latency_ms": 5.0}, override_source="setting")
