@@ -3,7 +3,7 @@
 ``python -m tests.e2e.live_latency --symbols 100`` starts the server, runs
 ``bin/run-shadow --market live:binance:...`` against it for ``--iterations``
 ticks while the server sends ``--rate`` messages a second spread over the
-symbols (in chunks every 10 ms), and prints the report's ``latency`` section;
+symbols (in chunks every ``--every-ms``, 10 unless set), and prints the report's ``latency`` section;
 ``--live-decide message`` measures the mode deciding by message.  Not a test: the
 figures depend on the machine.
 """
@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--tick-ms", type=float, default=100.0)
     parser.add_argument("--rate", type=int, default=2000, help="messages a second, over all symbols")
+    parser.add_argument("--every-ms", type=float, default=10.0, help="the server sends a chunk this often")
     parser.add_argument("--live-decide", default="tick", choices=("tick", "message"))
     parser.add_argument("--runtime", choices=("threads", "pool"), help="the run's own default if not given")
     args = parser.parse_args()
@@ -54,10 +55,13 @@ def main() -> None:
         while not any(server.subscriptions()):
             time.sleep(0.01)
         server.replay(opening)
-        chunk = max(1, args.rate // 100)
-        while process.poll() is None:
-            server.replay([next(stream) for _ in range(chunk)])
-            time.sleep(0.01)
+        began, sent = time.monotonic(), 0
+        while process.poll() is None:  # what is due at --rate since the start, every --every-ms (late sleeps catch up)
+            due = int(args.rate * (time.monotonic() - began))
+            server.replay([next(stream) for _ in range(due - sent)])
+            sent = max(sent, due)
+            time.sleep(args.every_ms / 1000)
+        sent_per_s = round(sent / (time.monotonic() - began))
         out = process.stdout.read() if process.stdout else ""
         done.wait(10)
     if process.returncode != 0:
@@ -65,7 +69,7 @@ def main() -> None:
     report = json.loads(out)
     print(json.dumps({"symbols": args.symbols, "latency": report["latency"], "ticks": report["execution"]["ticks"],
                       "frames": report["live"]["stream"]["frames"], "placed": report["orders"]["placed"],
-                      "decide": report["live"].get("decide", {"by": "tick"})}))  # fmt: skip
+                      "decide": report["live"].get("decide", {"by": "tick"}), "sent_per_s": sent_per_s}))  # fmt: skip
 
 
 if __name__ == "__main__":
