@@ -93,6 +93,8 @@ class TickFeed(SupervisedRole):
         self.behind = Throttle(PACE_EVERY_S)
         self.live = live
         self.live_waking = False
+        self.live_held = False
+        """Deciding by message, ``window`` ticks were in flight at the last wake: the next decision wakes the feed."""
         self.market_down_asked = False
         self.not_open = Throttle(live.down_after_us / 1e6 if live is not None else PACE_EVERY_S)
         self.own: dict[str, OwnState] = {}
@@ -131,6 +133,9 @@ class TickFeed(SupervisedRole):
         progress.done_through = max(progress.done_through, done.tick)
         if self.pace_s is None and self.live is None:
             self._fill_window()
+        elif self.live_held:  # deciding by message, the window was full: what arrived meanwhile goes now
+            self.live_held = False
+            self._live_wake(timer=False)
 
     @handles(PaceTick)
     def on_pace_tick(self, pace: PaceTick) -> None:
@@ -176,14 +181,19 @@ class TickFeed(SupervisedRole):
         stop the ticks.  A tick that failed to go out is not sent again (its
         bucket is gone from the stream): risk decides it at its deadline.
         Woken by an arrival (``timer`` false, deciding by message), the timer
-        already set stays the only one.
+        already set stays the only one.  Deciding by message, no tick closes
+        while ``window`` ticks are in flight: what arrives meanwhile waits for
+        the next decision and goes in one larger tick (a slower engine decides
+        fewer, larger ticks instead of falling behind).
         """
         live = self.live
         assert live is not None
-        if live.ended or self.progress.sent_through >= self.last:
+        progress = self.progress
+        if live.ended or progress.sent_through >= self.last:
             self.live_waking = False
             return
-        ticks = live.advance()
+        self.live_held = live.by_message and progress.sent_through - progress.done_through >= self.window
+        ticks = live.advance() if not self.live_held else []
         if timer:  # an arrival's wake leaves the stream's news to the timer's (it costs every symbol)
             self.schedule(live.next_wake_s(), PaceTick(0))
             self._live_news(live)
