@@ -191,6 +191,8 @@ class TickFeed(SupervisedRole):
         progress = self.progress
         if live.ended or progress.sent_through >= self.last:
             self.live_waking = False
+            if live.by_message:
+                live.stream.wake_on_arrival(_no_wake)  # no tick follows: arrivals must not reach a stopped feed
             return
         self.live_held = live.by_message and progress.sent_through - progress.done_through >= self.window
         ticks = live.advance() if not self.live_held else []
@@ -270,6 +272,10 @@ class TickFeed(SupervisedRole):
         """A tick that could not be built was not sent: try again, as a message, so a repeated failure escalates."""
         if self.pace_s is None and self.live is None:
             self.send(self.address, FeedTicks(self.last))
+
+
+def _no_wake() -> None:
+    """What a live stream calls as messages arrive once the feed sends no more ticks: nothing."""
 
 
 def _recorded_tick(tick: int, symbol: str, market: RecordedMarket) -> MarketTick:

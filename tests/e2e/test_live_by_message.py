@@ -168,3 +168,25 @@ def test_what_deciding_by_message_cannot_take_is_one_line_naming_it_and_exit_2(
                           check=False)  # fmt: skip
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and named in done.stderr, done.stderr
+
+
+def test_a_run_deciding_by_message_ends_cleanly_while_the_market_goes_on_talking() -> None:
+    """``--iterations`` ticks and the report, however much the market says meanwhile; nothing undelivered logged."""
+    with BinanceStreamServer() as server:
+        command = [*RUN_SHADOW, "--market", MARKET, "--live-ws-url", server.url, "--live-rest-url", server.rest_url,
+                   "--tick-ms", "20", "--iterations", "30", "--live-decide", "message"]  # fmt: skip
+        with running(command, environ()) as process:
+            wait_until(lambda: any(server.subscriptions()) or process.poll() is not None, "the subscription")
+            price = 0
+
+            def talking_until_it_ends() -> bool:
+                nonlocal price
+                price += 1
+                server.book_ticker(SYMBOLS[price % 2], "99.99", str(price), "100.01", "5")
+                return process.poll() is not None
+
+            wait_until(talking_until_it_ends, "the run's end")
+            out, err = process.communicate(timeout=DEADLINE_S)
+    assert process.returncode == 0, err
+    assert json.loads(out)["execution"]["ticks"] == 30
+    assert "dead letter" not in err, err
