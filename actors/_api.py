@@ -149,6 +149,7 @@ def run(
     live_stale_ms: int | None = None,
     live_down_ms: int | None = None,
     live_depth: bool | None = None,
+    live_decide: Literal["tick", "message"] | None = None,
     market_format: Literal[
         "auto",
         "tardis-quotes",

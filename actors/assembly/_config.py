@@ -36,6 +36,8 @@ FILL_MODELS = ("auto", "market", "random")
 MARKET_TICK_MS = 1000.0
 LIVE_PREFIX = "live:"
 """``--market live:VENUE:SYMBOLS``: a venue's public streams, in real time (docs/LIVE.md)."""
+LIVE_DECIDE = ("tick", "message")
+"""``--live-decide``: a live tick is a wall-clock bucket decided whole, or what arrived, deciding what it moved."""
 LIVE_ITERATIONS = 10_000_000
 """A live run with no ``--iterations``: as many ticks as any run may have, so in practice until Ctrl-C."""
 """With --market, a tick is a time bucket of this many ms unless some layer sets ``tick_ms``."""
@@ -309,6 +311,13 @@ _MARKET = {
     ),
     "live_depth": Key(
         _boolean, "live market: keep each symbol's depth book; a gap in it makes the symbol stale", _BOOL, "BOOL"
+    ),
+    "live_decide": Key(
+        _choice(LIVE_DECIDE),
+        "live market: tick (a wall-clock bucket of --tick-ms, decided whole; its recording replays exactly) | "
+        "message (a tick as messages arrive, deciding only the symbols they moved: lower latency, no exact replay; "
+        "docs/LIVE.md)",
+        metavar="PACE",
     ),
     "market_format": Key(_choice(MARKET_FORMATS), "format of the market files: " + " | ".join(MARKET_FORMATS)),
     "market_time_unit": Key(
@@ -698,6 +707,7 @@ class ShadowConfig:
     live_stale_ms: int = 5_000
     live_down_ms: int = 30_000
     live_depth: bool = False
+    live_decide: str = "tick"
     venue: str = SIMULATED
     """Where orders go: the simulated venue, or one of :data:`REAL_VENUES`."""
     real_money: bool = False
@@ -860,6 +870,9 @@ def resolve(
         raise ConfigError(f"{_source(layers, 'fill_model')}: the market fill model needs --market files to replay")
     if values["venue"] != SIMULATED:
         _for_real_venue(values, rank, layers)
+    if values["live_decide"] != "tick" and not any(entry.startswith(LIVE_PREFIX) for entry in values["market"]):
+        raise ConfigError(f"{_source(layers, 'live_decide')}: decides a live market's ticks; give --market "
+                          "live:VENUE:SYMBOLS")  # fmt: skip
     if values["symbols_count"] > 0 and rank["symbols_count"] >= rank["symbols"]:
         values["symbols"] = tuple(symbol_names(values["symbols_count"]))
     del values["symbols_count"]
@@ -901,6 +914,9 @@ def _from_live(values: dict[str, Any], rank: dict[str, int], layers: list[dict[s
     own), on a runtime of real threads, in one process (a ``--journal``
     resumes it after a kill: docs/LIVE.md), and with no ``--iterations`` it
     runs until Ctrl-C.  As on a recorded market, no fault is made up.
+    Deciding by message (``live_decide``, docs/LIVE.md "Latency") it runs on
+    the pool unless a runtime is named, and takes no journal and no order
+    latency (its ticks are not buckets of one length, and do not replay).
     """
     from actors.markets.live._protocol import parse_live_market  # pure; the client's library is not needed here
 
@@ -922,6 +938,12 @@ def _from_live(values: dict[str, Any], rank: dict[str, int], layers: list[dict[s
     for key in ("shards", "cluster"):
         if rank[key] > 0 and values[key] not in ("", 1):
             raise ConfigError(f"{_source(layers, key)}: not with a live market yet (docs/LIVE.md)")
+    if values["live_decide"] == "message":  # its ticks are no buckets of a fixed length, and do not replay
+        if rank["runtime"] == 0:
+            values["runtime"] = "pool"  # one worker runs a tick's hops back to back: the lower latency (docs/LIVE.md)
+        for key in ("journal", "entry_latency_ms", "cancel_latency_ms", "latency_from_data"):
+            if rank[key] > 0 and values[key] not in ("", 0, 0.0, False):
+                raise ConfigError(f"{_source(layers, key)}: not with --live-decide message (docs/LIVE.md, \"Latency\")")
     if values["iterations"] == 0:
         values["iterations"] = LIVE_ITERATIONS
 

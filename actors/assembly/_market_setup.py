@@ -213,6 +213,7 @@ def live_session(config: ShadowConfig, instruments: dict[str, Instrument]) -> Li
     return LiveSession(
         LiveMarket(settings, recorder=recorder), instruments, round(config.tick_ms * 1000), Tape(readers),
         down_after_us=config.live_down_ms * 1000, levels=config.market_levels, depth=config.live_depth,
+        by_message=config.live_decide == "message",
     )  # fmt: skip
 
 

@@ -288,6 +288,7 @@ class System:
             risk_blocks=recovered.risk_blocks if recovered else 0,
             telemetry=self.telemetry,
             own=strategies.reads_own_state(config.strategy),
+            named=config.live and config.live_decide == "message",
         )
 
     def _fill_model(self) -> FillModel | None:
@@ -413,7 +414,7 @@ class System:
         counts = status.counts
         names = ("connections", "reconnects", "frames", "quotes", "trades", "bad_frames", "gaps", "snapshots",
                  "stale_episodes")  # fmt: skip
-        return {
+        section: dict[str, Any] = {
             "venue": self.config.market[0],
             "start_us": live.start_us,
             "stream": {name: counts.get(name, 0) for name in names},
@@ -421,6 +422,9 @@ class System:
             "recorded_to": self.config.record or None,
             "resumed": live.resumed.as_report() if live.resumed is not None else None,
         }
+        if live.by_message:  # docs/LIVE.md, "Latency": ticks as messages came, each deciding what it named
+            section["decide"] = {"by": "message", "symbols_named": live.names_sent}
+        return section
 
     def venue_report(self) -> dict[str, Any] | None:
         """A real venue's section of the report (None on the simulated one): its name, what it held at the start, and

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, TypeGuard, runtime_checkable
 
 from actors.core._exchange import (
     CancelOutcome,
@@ -284,6 +284,8 @@ class GatewayCore:
         self.tick_sent_ns: dict[int, int] = {}
         self._pushed: list[Fill] = []
         self._out = Effects()
+        self._moves: tuple[object, bool] | None = None
+        """The venue last asked whether it moves with the market, and its answer (a protocol's isinstance is slow)."""
 
     # ------------------------------------------------------------ inputs
 
@@ -413,10 +415,17 @@ class GatewayCore:
         acks, rejects = self._settle_doubts(venue)
         if self.frozen and not self.venue_empty and tick >= self.next_mass_cancel_tick:
             self._mass_cancel(tick, venue)  # the last round failed and its backoff is over: try again
-        if isinstance(venue, MovesWithMarket):
+        if self._moves_with_market(venue):
             venue.advance(tick)
         self.closing_owed = None
         self._report(tick, acks, rejects, [], [], closes=True)
+
+    def _moves_with_market(self, venue: Venue) -> TypeGuard[MovesWithMarket]:
+        """Whether ``venue`` moves with the market data it is given (asked once per venue, not once per tick)."""
+        moves = self._moves
+        if moves is None or moves[0] is not venue:
+            moves = self._moves = (venue, isinstance(venue, MovesWithMarket))
+        return moves[1]
 
     def _handle_request(self, request: Request, venue: Venue) -> None:
         """Cancels first (they free risk), then placements; report everything back.

@@ -3,7 +3,11 @@
 Risk decides tick t when its inputs for t are complete, which it knows by
 counting (docs/DESIGN.md, "The completeness rule"): one record of t from
 every live quoter (an intent, or a mark once halted) and the store's record
-that closes t's fills; and ticks are decided in order.  A decision then runs
+that closes t's fills; and ticks are decided in order.  A live run deciding
+by message (``named``, docs/LIVE.md "Latency") names each tick's symbols
+(:meth:`RiskRound.names`): only their quoters decide it, so a tick is
+complete with one record from each quoter it names, and the other symbols
+keep what rests.  A decision then runs
 in a canonical order that no arrival order can change: the tick's marks, the
 fills applied since the last decision (in the store's order), the edge
 (perhaps a halt), a resume that is due, the reduce-only state, then every
@@ -192,11 +196,13 @@ class RiskRound:
         journaled: bool = False,
         risk_blocks: int = 0,
         own: bool = False,
+        named: bool = False,
     ) -> None:
         """``paced``: every tick has a decision deadline (:class:`ArmDeadline`); ``journaled``: decisions and
         moves are written ahead (:class:`WriteAhead`); ``risk_blocks``: counted before a crash; ``own``: each
         decision says what each symbol's strategy is told of itself (:attr:`TickDecision.own`), every symbol's
-        at the first decision."""
+        at the first decision; ``named``: each tick is told the symbols it names (:meth:`names`), and waits for
+        them and for their quoters' records only."""
         self.engine = engine
         self.symbols = frozenset(symbols)
         if own:
@@ -207,6 +213,9 @@ class RiskRound:
         self.intents: dict[int, dict[str, Quoted]] = {}
         self.marks: dict[int, dict[str, Marked]] = {}
         """Inputs of ticks not decided yet: the quoters' intents, and the marks of quoters that stopped quoting."""
+        self.named = named
+        self.names_of: dict[int, frozenset[str]] = {}
+        """``named``: the symbols each tick not decided yet names (its quoters, and only they, send a record)."""
         self.pulls: dict[int, set[str]] = {}
         """Symbols whose marks of a tick not decided yet pull their quotes (a live market gone stale)."""
         self.unapplied: list[Execution] = []
@@ -269,6 +278,17 @@ class RiskRound:
             self.pulls.setdefault(tick, set()).add(record.symbol)
         if tick in self.intents:
             self.intents[tick].pop(record.symbol, None)
+        return self._after_input(tick)
+
+    def names(self, tick: int, symbols: Iterable[str]) -> Iterable[Output]:
+        """``named``: the symbols whose quoters decide ``tick`` (the others keep what rests); a copy changes nothing."""
+        if tick in self.names_of:
+            self.duplicate_records += 1
+            return NOTHING
+        if tick <= self.decided_through:
+            self.late_inputs += 1  # decided at its deadline without them (its quoters' records are late too)
+            return NOTHING
+        self.names_of[tick] = frozenset(symbols)
         return self._after_input(tick)
 
     def _after_input(self, tick: int) -> Iterable[Output]:
@@ -440,8 +460,20 @@ class RiskRound:
         if self.closed_through < tick:
             return False
         got = len(self.intents.get(tick, NOTHING)) + len(self.marks.get(tick, NOTHING))
+        if self.named:
+            names = self.names_of.get(tick)
+            if names is None:
+                return False
+            gone = sum(1 for s, last in self.stopped.items() if last < tick and s in names) if self.stopped else 0
+            return got >= len(names) - gone
         gone = sum(1 for last in self.stopped.values() if last < tick) if self.stopped else 0
         return got >= len(self.symbols) - gone
+
+    def _expected(self, tick: int) -> frozenset[str]:
+        """The symbols whose quoters owe a record of ``tick``: every symbol, or (``named``) those the tick names."""
+        if self.named:
+            return self.names_of.pop(tick, frozenset())
+        return self.symbols
 
     def _decide_ready(self) -> Iterator[Output]:
         while self._complete(self.decided_through + 1):
@@ -469,6 +501,7 @@ class RiskRound:
             self.armed.discard(tick)
             yield CancelDeadline(tick)  # decided in time: no deadline will fire after the run
         quoting, mids = self._take_inputs(tick)
+        expected = self._expected(tick)
         engine = self.engine
         engine.begin_decision(tick)
         yield from self._halts_due(tick)
@@ -483,7 +516,7 @@ class RiskRound:
         engine.update_reducing(tick)
         self.decided_through = tick
         before = dict(engine.blocks_by_reason)
-        pulled, approved, blocks, keep = self._approve(tick, {} if engine.halted else quoting, at_deadline)
+        pulled, approved, blocks, keep = self._approve(tick, {} if engine.halted else quoting, at_deadline, expected)
         stale = self.pulls.pop(tick, None)
         if stale and not engine.halted and not at_deadline:  # a live market gone stale: its resting orders go too
             engine.pull(symbol for symbol in sorted(stale) if symbol not in quoting)
@@ -509,12 +542,12 @@ class RiskRound:
             yield from self._halts_due(tick, everything=True)  # a quoter that gave up at the last tick
 
     def _approve(
-        self, tick: int, quotes: Mapping[str, Quoted], at_deadline: bool
+        self, tick: int, quotes: Mapping[str, Quoted], at_deadline: bool, expected: frozenset[str]
     ) -> tuple[list[str], list[tuple[str, Side, int, int]], int, list[tuple[str, int]]]:
         """The symbols whose quotes are replaced, the new orders approved, the blocks, and the orders kept.
 
         Blind, every quote is pulled (every side counted as a risk block);
-        at the deadline, every symbol without an intent has its orders pulled.
+        at the deadline, every ``expected`` symbol without an intent has its orders pulled.
         """
         engine = self.engine
         approved: list[tuple[str, Side, int, int]] = []
@@ -529,7 +562,7 @@ class RiskRound:
         else:
             blocks = 0
         if at_deadline and not engine.halted:
-            pulled = sorted(self.symbols - self.stopped.keys())
+            pulled = sorted(expected - self.stopped.keys())
             engine.pull(symbol for symbol in pulled if symbol not in quotes)  # no intent: every order canceled
         else:
             pulled = sorted(quotes)

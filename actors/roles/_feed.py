@@ -15,13 +15,18 @@ out every ``pace_s`` seconds of the runtime's clock, decided or not, as a
 live feed would (docs/DESIGN.md).  On a live market (``live``) a tick goes
 out as its wall-clock bucket closes (:mod:`actors.markets.live._session`),
 with the symbols whose market is stale marked so (their quotes are pulled),
-and a market down too long halts trading (docs/LIVE.md).
+and a market down too long halts trading (docs/LIVE.md).  A live market
+deciding by message (``LiveSession.by_message``) wakes the feed as messages
+arrive; each tick goes only to the quoters of the symbols it names, and risk
+is told those names (:class:`TickSymbols`), so a tick costs what moved, not
+every symbol.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from actors.core._trading_state import HaltKind
 from actors.markets._data import MarketDataSource
@@ -32,7 +37,19 @@ from actors.roles._supervision import SupervisedRole
 from actors.runtime._actor import handles
 from actors.telemetry._logs import PACE_EVERY_S, Throttle, event
 from actors.wire._codec import encode
-from actors.wire._messages import FeedTicks, FreezeRequest, MarketTick, OwnState, PaceTick, TickDone, VenueTick
+from actors.wire._messages import (
+    FeedTicks,
+    FreezeRequest,
+    MarketTick,
+    OwnState,
+    PaceTick,
+    TickDone,
+    TickSymbols,
+    VenueTick,
+)
+
+ARRIVED = -1
+"""The :class:`PaceTick` a live stream sends the feed as messages arrive (deciding by message): poll now."""
 
 
 @dataclass
@@ -65,6 +82,7 @@ class TickFeed(SupervisedRole):
             raise ValueError(f"the feed needs at least one tick in flight, got {window}")
         self.market = market
         self.addresses = [(symbol, quoter(symbol)) for symbol in symbols]
+        self.address_of = dict(self.addresses)
         self.window = window
         self.pace_s = pace_s
         self.last = fed_through
@@ -75,6 +93,8 @@ class TickFeed(SupervisedRole):
         self.behind = Throttle(PACE_EVERY_S)
         self.live = live
         self.live_waking = False
+        self.live_held = False
+        """Deciding by message, ``window`` ticks were in flight at the last wake: the next decision wakes the feed."""
         self.market_down_asked = False
         self.not_open = Throttle(live.down_after_us / 1e6 if live is not None else PACE_EVERY_S)
         self.own: dict[str, OwnState] = {}
@@ -85,6 +105,8 @@ class TickFeed(SupervisedRole):
         """Feed up to ``feed.last``: at once up to the window, or from now on at the pace."""
         self.last = max(self.last, feed.last)
         if self.live is not None:
+            if self.live.by_message:  # the stream wakes the feed as messages arrive (from its own thread)
+                self.live.stream.wake_on_arrival(partial(self.runtime.tell, self.address, encode(PaceTick(ARRIVED))))
             if not self.live_waking:
                 self.live_waking = True
                 self._live_wake()
@@ -111,12 +133,16 @@ class TickFeed(SupervisedRole):
         progress.done_through = max(progress.done_through, done.tick)
         if self.pace_s is None and self.live is None:
             self._fill_window()
+        elif self.live_held:  # deciding by message, the window was full: what arrived meanwhile goes now
+            self.live_held = False
+            self._live_wake(timer=False)
 
     @handles(PaceTick)
     def on_pace_tick(self, pace: PaceTick) -> None:
         """Paced mode: the clock says it is time for ``pace.tick`` (or past it: a tick that failed goes now)."""
         if self.live is not None:
-            self._live_wake()
+            if pace.tick != ARRIVED or self.live_waking:
+                self._live_wake(timer=pace.tick != ARRIVED)
         elif pace.tick > self.progress.sent_through:
             self._paced_tick(self.progress.sent_through + 1)
 
@@ -148,21 +174,31 @@ class TickFeed(SupervisedRole):
                 "keep the pace", tick, late_s, ticks, self.pace_s * 1000,
             )  # fmt: skip
 
-    def _live_wake(self) -> None:
+    def _live_wake(self, *, timer: bool = True) -> None:
         """A live market: send every tick whose bucket closed, say what the stream did, and wake at the next close.
 
         Scheduled first, as the paced mode does: a failure sending must not
         stop the ticks.  A tick that failed to go out is not sent again (its
         bucket is gone from the stream): risk decides it at its deadline.
+        Woken by an arrival (``timer`` false, deciding by message), the timer
+        already set stays the only one.  Deciding by message, no tick closes
+        while ``window`` ticks are in flight: what arrives meanwhile waits for
+        the next decision and goes in one larger tick (a slower engine decides
+        fewer, larger ticks instead of falling behind).
         """
         live = self.live
         assert live is not None
-        if live.ended or self.progress.sent_through >= self.last:
+        progress = self.progress
+        if live.ended or progress.sent_through >= self.last:
             self.live_waking = False
+            if live.by_message:
+                live.stream.wake_on_arrival(_no_wake)  # no tick follows: arrivals must not reach a stopped feed
             return
-        ticks = live.advance()
-        self.schedule(live.next_wake_s(), PaceTick(0))
-        self._live_news(live)
+        self.live_held = live.by_message and progress.sent_through - progress.done_through >= self.window
+        ticks = live.advance() if not self.live_held else []
+        if timer:  # an arrival's wake leaves the stream's news to the timer's (it costs every symbol)
+            self.schedule(live.next_wake_s(), PaceTick(0))
+            self._live_news(live)
         for tick in ticks:
             if tick > self.last:
                 break
@@ -209,11 +245,20 @@ class TickFeed(SupervisedRole):
         sent_ns = int(self.runtime.now() * 1e9)
         if live is not None:  # the latency measured is the newest market message's: how old it is now
             facts = live.facts(tick)
-            stale = facts.stale
-            records += [(address, encode(_live_tick(tick, symbol, live, symbol in stale)))
-                        for symbol, address in self.addresses]  # fmt: skip
+            stale, names = facts.stale, facts.names
             if facts.newest_us:
                 sent_ns -= max(0, live.stream.now_us() - facts.newest_us) * 1000
+            if names is not None:  # deciding by message: the venue first (its report closes the tick), then risk
+                address_of = self.address_of
+                named = tuple(sorted(names))
+                records += [(GATEWAY, encode(VenueTick(tick, sent_ns))), (RISK, encode(TickSymbols(tick, named)))]
+                records += [(address_of[symbol], encode(_live_tick(tick, symbol, live, symbol in stale)))
+                            for symbol in named]  # fmt: skip
+                self.progress.sent_through = tick
+                self.send_encoded(records)
+                return
+            records += [(address, encode(_live_tick(tick, symbol, live, symbol in stale)))
+                        for symbol, address in self.addresses]  # fmt: skip
         elif isinstance(market, RecordedMarket):
             records += [(address, encode(_recorded_tick(tick, symbol, market))) for symbol, address in self.addresses]
         else:
@@ -227,6 +272,10 @@ class TickFeed(SupervisedRole):
         """A tick that could not be built was not sent: try again, as a message, so a repeated failure escalates."""
         if self.pace_s is None and self.live is None:
             self.send(self.address, FeedTicks(self.last))
+
+
+def _no_wake() -> None:
+    """What a live stream calls as messages arrive once the feed sends no more ticks: nothing."""
 
 
 def _recorded_tick(tick: int, symbol: str, market: RecordedMarket) -> MarketTick:

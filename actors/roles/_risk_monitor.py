@@ -56,6 +56,7 @@ from actors.wire._messages import (
     QuoterStopped,
     Resume,
     TickDone,
+    TickSymbols,
     VenueState,
     encode_replace,
 )
@@ -84,12 +85,14 @@ class RiskMonitor(SupervisedRole):
         risk_blocks: int = 0,
         telemetry: Telemetry | None = None,
         own: bool = False,
+        named: bool = False,
     ) -> None:
         """``journal``, ``risk_blocks`` counted before a crash and ``halt_tick``, the tick of a halt in force, come
         with a journaled run (assembly.recovery).
 
         ``telemetry`` is told the figures of each decision (metrics, progress).  ``own``: each decision's
-        :class:`TickDone` says what each strategy is told of itself (:attr:`TickDecision.own`).
+        :class:`TickDone` says what each strategy is told of itself (:attr:`TickDecision.own`).  ``named``: a live
+        run deciding by message, each tick waits only for the quoters its :class:`TickSymbols` names.
         """
         super().__init__()
         self.telemetry = telemetry
@@ -99,6 +102,7 @@ class RiskMonitor(SupervisedRole):
         self.round = RiskRound(
             engine, symbols, decided_through=decided_through, halt_tick=halt_tick, final_tick=final_tick,
             paced=deadline_s is not None, journaled=journal is not None, risk_blocks=risk_blocks, own=own,
+            named=named,
         )  # fmt: skip
         self.deadlines: dict[int, TimerHandle] = {}
         self.freeze_decided_at: float | None = None
@@ -132,6 +136,11 @@ class RiskMonitor(SupervisedRole):
     def on_mark(self, mark: Mark) -> None:
         """A halted quoter's record of a tick: it counts like an intent, and keeps positions marked."""
         self.perform(self.round.mark(mark, pull=mark.pull))
+
+    @handles(TickSymbols)
+    def on_tick_symbols(self, named: TickSymbols) -> None:
+        """A live run deciding by message: the symbols whose quoters decide ``named.tick``."""
+        self.perform(self.round.names(named.tick, named.symbols))
 
     @handles(FillsApplied)
     def on_fills_applied(self, applied: FillsApplied) -> None:

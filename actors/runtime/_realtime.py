@@ -104,7 +104,8 @@ class RealTimeRuntime(Runtime):
                 self._timer_thread = threading.Thread(target=self._run_timers, name="actors-timers", daemon=True)
                 self._timer_thread.start()
             heapq.heappush(self._timers, handle)
-            self._timer_cond.notify_all()
+            if self._timers[0] is handle:  # due before any other: the timer thread must wait less (else it need not
+                self._timer_cond.notify_all()  # wake: a tick's decision deadline, armed each tick, costs no switch)
         return handle
 
     def _run_timers(self) -> None:
@@ -115,6 +116,9 @@ class RealTimeRuntime(Runtime):
                     self._timer_cond.wait()
                     continue
                 head = self._timers[0]
+                if head.cancelled:  # dropped at once, not slept until: a decided tick's deadline wakes nobody
+                    heapq.heappop(self._timers)
+                    continue
                 wait = head.when - self.now()
                 if wait > 0:
                     self._timer_cond.wait(wait)

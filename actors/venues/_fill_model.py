@@ -301,31 +301,47 @@ class MarketFills:
         return book.ask_lots if book.ask == price_ticks else 0
 
     def fills(self, tick: int, resting: Sequence[RestingOrder]) -> list[tuple[RestingOrder, int]]:
-        """Every bucket up to ``tick``, event by event, against the orders of the event's symbol."""
-        by_symbol: dict[str, list[RestingOrder]] = {}
-        for order in resting:
-            by_symbol.setdefault(order.symbol, []).append(order)
-        left = {order.exchange_order_id: order.remaining for order in resting}
+        """Every bucket up to ``tick``, event by event, against the orders of the event's symbol.
+
+        Without latencies, the buckets are read first and only the orders of
+        the symbols they hold are looked at: a tick costs what moved, not the
+        whole book (a live run deciding by message has many small ticks).
+        """
         traded: list[tuple[RestingOrder, int]] = []
         if self._timed or self.recording.depth:
+            by_symbol: dict[str, list[RestingOrder]] = {}
+            for order in resting:
+                by_symbol.setdefault(order.symbol, []).append(order)
+            left = {order.exchange_order_id: order.remaining for order in resting}
             self._timed_fills(tick, resting, by_symbol, left, traded)
             return traded
-        books = self.books
+        events: list[TickEvent] = []
         while self._buckets.through < tick:
-            for event in self._buckets.next_bucket():
-                kind, symbol = event[1], event[2]
-                if kind == QUOTE:
-                    book = books.get(symbol)
-                    if book is None:
-                        book = books[symbol] = _Book()
-                    book.update(event[3], event[4], event[5], event[6])
-                orders = by_symbol.get(symbol)
-                if orders is None:
-                    continue
-                if kind == QUOTE:
-                    _match_quote(orders, left, traded, books[symbol])
-                else:
-                    _match_trade(orders, left, traded, event[3], event[4])
+            events += self._buckets.next_bucket()
+        if not events:
+            return traded
+        moved = {event[2] for event in events}
+        by_symbol = {}
+        left = {}
+        for order in resting:
+            if order.symbol in moved:
+                by_symbol.setdefault(order.symbol, []).append(order)
+                left[order.exchange_order_id] = order.remaining
+        books = self.books
+        for event in events:
+            kind, symbol = event[1], event[2]
+            if kind == QUOTE:
+                book = books.get(symbol)
+                if book is None:
+                    book = books[symbol] = _Book()
+                book.update(event[3], event[4], event[5], event[6])
+            orders = by_symbol.get(symbol)
+            if orders is None:
+                continue
+            if kind == QUOTE:
+                _match_quote(orders, left, traded, books[symbol])
+            else:
+                _match_trade(orders, left, traded, event[3], event[4])
         return traded
 
     def _timed_fills(

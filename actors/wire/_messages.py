@@ -412,6 +412,18 @@ class VenueTick(Message):
 
 @message
 @dataclass(frozen=True, slots=True)
+class TickSymbols(Message):
+    """Feed -> risk, a live run deciding by message: the symbols ``tick`` names, whose quoters alone decide it.
+
+    Risk counts a record from each of them, not from every quoter (docs/LIVE.md, "Latency").
+    """
+
+    tick: int
+    symbols: tuple[str, ...]
+
+
+@message
+@dataclass(frozen=True, slots=True)
 class FillsApplied(Message):
     """Store -> risk: fills applied for the first time (duplicates never reach risk).
 

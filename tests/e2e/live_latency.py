@@ -3,7 +3,8 @@
 ``python -m tests.e2e.live_latency --symbols 100`` starts the server, runs
 ``bin/run-shadow --market live:binance:...`` against it for ``--iterations``
 ticks while the server sends ``--rate`` messages a second spread over the
-symbols, and prints the report's ``latency`` section.  Not a test: the
+symbols (in chunks every ``--every-ms``, 10 unless set), and prints the report's ``latency`` section;
+``--live-decide message`` measures the mode deciding by message.  Not a test: the
 figures depend on the machine.
 """
 
@@ -30,6 +31,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--tick-ms", type=float, default=100.0)
     parser.add_argument("--rate", type=int, default=2000, help="messages a second, over all symbols")
+    parser.add_argument("--every-ms", type=float, default=10.0, help="the server sends a chunk this often")
+    parser.add_argument("--live-decide", default="tick", choices=("tick", "message"))
+    parser.add_argument("--runtime", choices=("threads", "pool"), help="the run's own default if not given")
     args = parser.parse_args()
     names = [f"SYM{number:05d}" for number in range(1, args.symbols + 1)]
     with tempfile.TemporaryDirectory() as scratch, BinanceStreamServer() as server:
@@ -41,7 +45,8 @@ def main() -> None:
         command = [sys.executable, str(ROOT / "bin" / "run-shadow"), "--market", "live:binance:" + ",".join(names),
                    "--instruments", str(instruments), "--live-ws-url", server.url, "--live-rest-url", server.rest_url,
                    "--tick-ms", str(args.tick_ms), "--iterations", str(args.iterations), "--edge-threshold", "-100",
-                   "--spread-bps", "2"]  # fmt: skip
+                   "--spread-bps", "2", "--live-decide", args.live_decide,
+                   *(["--runtime", args.runtime] if args.runtime else [])]  # fmt: skip
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ())
         done = threading.Event()
         err: list[str] = []
@@ -50,17 +55,21 @@ def main() -> None:
         while not any(server.subscriptions()):
             time.sleep(0.01)
         server.replay(opening)
-        chunk = max(1, args.rate // 100)
-        while process.poll() is None:
-            server.replay([next(stream) for _ in range(chunk)])
-            time.sleep(0.01)
+        began, sent = time.monotonic(), 0
+        while process.poll() is None:  # what is due at --rate since the start, every --every-ms (late sleeps catch up)
+            due = int(args.rate * (time.monotonic() - began))
+            server.replay([next(stream) for _ in range(due - sent)])
+            sent = max(sent, due)
+            time.sleep(args.every_ms / 1000)
+        sent_per_s = round(sent / (time.monotonic() - began))
         out = process.stdout.read() if process.stdout else ""
         done.wait(10)
     if process.returncode != 0:
         sys.exit(f"run-shadow exited {process.returncode}: {''.join(err)[-2000:]}")
     report = json.loads(out)
     print(json.dumps({"symbols": args.symbols, "latency": report["latency"], "ticks": report["execution"]["ticks"],
-                      "frames": report["live"]["stream"]["frames"], "placed": report["orders"]["placed"]}))  # fmt: skip
+                      "frames": report["live"]["stream"]["frames"], "placed": report["orders"]["placed"],
+                      "decide": report["live"].get("decide", {"by": "tick"}), "sent_per_s": sent_per_s}))  # fmt: skip
 
 
 if __name__ == "__main__":

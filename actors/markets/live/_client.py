@@ -11,7 +11,10 @@ The engine's side is three calls, from one thread:
 - :meth:`LiveMarket.poll` ``(until_us)``: every event received up to ``until_us``, in arrival order (the feed
   calls it at each wall-clock tick boundary and gets that bucket's events);
 - :meth:`LiveMarket.stale` ``(now_us)``: the symbols whose market cannot be trusted now (quotes pulled);
-- :meth:`LiveMarket.status` and :meth:`LiveMarket.drain_notes`: counters, and what happened (to log).
+- :meth:`LiveMarket.status` and :meth:`LiveMarket.drain_notes`: counters, and what happened (to log);
+- :meth:`LiveMarket.wake_on_arrival` ``(wake)``: ``wake()`` is called (from the client's thread) when an event
+  is queued and none was since the last poll, so a feed deciding by message polls at once instead of at the
+  next bucket's end.
 
 Streams fail, so: a dropped connection, a handshake or subscription failure,
 or a connection silent for ``silence_reconnect_ms`` is closed and opened anew
@@ -193,6 +196,9 @@ class LiveMarket:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task[None] | None = None
         self._started = threading.Event()
+        self._wake: Callable[[], object] | None = None
+        self._woken = False
+        """``wake`` was called since the last poll (one call is enough: the poll takes everything queued)."""
 
     # -- the engine's side (one thread) -------------------------------------------------------------------------
 
@@ -220,6 +226,10 @@ class LiveMarket:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
+    def wake_on_arrival(self, wake: Callable[[], object]) -> None:
+        """Call ``wake()`` when an event is queued and none was since the last :meth:`poll` (set before start)."""
+        self._wake = wake
+
     def poll(self, until_us: int) -> list[MarketEvent]:
         """Every event received at or before ``until_us`` not handed out yet, in arrival order (never blocks).
 
@@ -233,6 +243,7 @@ class LiveMarket:
         """
         events: list[MarketEvent] = []
         with self._lock:
+            self._woken = False
             self._closed_us = max(self._closed_us, min(until_us, self._clock()))
             pending = self._pending
             if pending is not None:
@@ -373,6 +384,8 @@ class LiveMarket:
         """
         recorder = self._recorder
         with self._lock:
+            woken = self._woken
+            self._woken = True
             now = self._stamp()
             try:
                 frame = parse_frame(message, now, self._symbol_set)
@@ -380,6 +393,7 @@ class LiveMarket:
                 self._counts["frames"] += 1
                 self._counts["bad_frames"] += 1
                 self._notes.append(Note(now, "bad_frame", str(exc)))
+                self._woken = woken  # nothing queued
                 return
             self._counts["frames"] += 1
             if isinstance(frame, Quote):
@@ -397,7 +411,11 @@ class LiveMarket:
             elif isinstance(frame, DepthDiff):
                 self._on_depth(frame, now)
             else:
+                self._woken = woken  # nothing queued
                 self._on_reply(frame, now)
+                return
+        if not woken and self._wake is not None:
+            self._wake()  # outside the lock: the feed's poll takes it
 
     def _stamp(self) -> int:
         """(Under the lock.)  A receive time: after every one given before and every bucket polled."""

@@ -36,6 +36,13 @@ decisions at their mids (:class:`JournaledMids`), and the new session
 numbers its first bucket after the venue's last tick (:meth:`LiveSession.resume_at`),
 naming the gap (:class:`Resumed`) instead of running the missed buckets as
 empty ticks (docs/LIVE.md, "Resuming after a kill").
+
+Deciding by message (``by_message``, docs/LIVE.md "Latency") cuts the
+stream otherwise: a tick closes whenever the feed polls and something has
+arrived (the stream wakes it), or ``bucket_us`` after the last tick if
+nothing has, and it *names* the symbols it moved, those gone stale since the
+last tick, and every symbol at the first: only their quoters decide it.  Its
+ticks are not a replay's buckets.
 """
 
 from __future__ import annotations
@@ -109,6 +116,10 @@ class Stream(Protocol):
 
     def stale(self, now_us: int) -> frozenset[str]:
         """The symbols not to quote on at ``now_us``."""
+        ...
+
+    def wake_on_arrival(self, wake: Callable[[], object]) -> None:
+        """Call ``wake()`` (from any thread) when an event arrives and none did since the last poll."""
         ...
 
 
@@ -370,6 +381,8 @@ class TickFacts:
     """Symbols whose quotes are pulled at this tick."""
     newest_us: int
     """Receive time of the newest message at or before the tick's end (0: none yet): what the tick's orders answer."""
+    names: frozenset[str] | None = None
+    """Deciding by message: the symbols the tick names, whose quoters alone decide it (None: every symbol)."""
 
 
 @dataclass
@@ -402,6 +415,8 @@ class LiveSession:
     _old_end_us: int | None = None
     """A resumed session: the end of the venue's last tick on the killed session's grid."""
     _when_resumed: list[Callable[[], None]] = field(default_factory=list)
+    by_message: bool = False
+    """A tick closes as messages arrive and names the symbols they moved (see the module's docstring)."""
     _waiting: list[MarketEvent] = field(default_factory=list)
     _first_mids: dict[str, float] = field(default_factory=dict)
     _facts: dict[int, TickFacts] = field(default_factory=dict)
@@ -409,6 +424,14 @@ class LiveSession:
     _newest_us: int = 0
     _openings: dict[str, list[float]] = field(default_factory=dict)
     _when_open: list[Callable[[Recording], None]] = field(default_factory=list)
+    _closed_end_us: int = 0
+    """Deciding by message: when the last tick closed."""
+    names_sent: int = 0
+    """Deciding by message: symbol-ticks named (each a quoter's decision), over every tick closed."""
+    _stale_named: frozenset[str] = frozenset()
+    """Deciding by message: the symbols stale at the last tick (one that goes stale is named once, and pulled)."""
+    _stale_checked_us: int = 0
+    """Deciding by message: when every symbol's staleness was last asked (once a bucket: it costs every symbol)."""
 
     @property
     def opened(self) -> bool:
@@ -437,6 +460,8 @@ class LiveSession:
             return []
         start = self.start_us
         assert start is not None
+        if self.by_message:
+            return self._advance_by_message(now)
         bucket = self.bucket_us
         closed = (now - start) // bucket  # every event up to now - 1 is in: a bucket ending by now is whole
         ticks = list(range(self.closed_through + 1, closed + 1))
@@ -464,6 +489,34 @@ class LiveSession:
         if journal is not None and ticks:
             journal.flush()  # before the feed sends them: risk cannot decide a tick the journal lacks
         return ticks
+
+    def _advance_by_message(self, now: int) -> list[int]:
+        """One tick of everything waiting, naming what moved; none if nothing came and a bucket has not passed."""
+        waiting = self._waiting
+        first = self.closed_through == 0
+        if not waiting and not first and now < self._closed_end_us + self.bucket_us:
+            return []
+        tick = self.closed_through + 1
+        moved = frozenset(event[2] for event in waiting)
+        if first or self.depth or now >= self._stale_checked_us + self.bucket_us:
+            stale = self.stream.stale(now - 1) & frozenset(self.instruments)
+            self._stale_checked_us = now
+        else:  # in between, a symbol heard from is live again; who fell silent is found within a bucket
+            stale = self._stale_named - moved
+        names = frozenset(self.instruments) if first else moved | (stale - self._stale_named)
+        self._stale_named = stale
+        if waiting:
+            self._newest_us = waiting[-1][0]
+        self.tape.put(tick, waiting)
+        self._waiting = []
+        pulled = stale & names
+        self.stale_pulls += len(pulled)
+        self.names_sent += len(names)
+        self._facts[tick] = TickFacts(pulled, self._newest_us, names)
+        self._closed_end_us = now
+        self._note_down(stale, now)
+        self.closed_through = tick
+        return [tick]
 
     def _open(self, events: list[MarketEvent]) -> bool:
         """Note each symbol's first two-sided quote; open once every symbol has one.
@@ -550,6 +603,8 @@ class LiveSession:
         """How long (µs of closed buckets) every symbol has been stale; 0 when some symbol is live."""
         if self.down_since_us is None or self.start_us is None:
             return 0
+        if self.by_message:
+            return self._closed_end_us - self.down_since_us + self.bucket_us
         return self.start_us + self.closed_through * self.bucket_us - self.down_since_us + self.bucket_us
 
     @property
@@ -577,5 +632,7 @@ class LiveSession:
         """Seconds until the next bucket closes (before the opening: a short look again)."""
         if self.start_us is None:
             return WAIT_TO_OPEN_S
+        if self.by_message:  # arrivals wake the feed sooner (LiveMarket.wake_on_arrival)
+            return max(0.0, (self._closed_end_us + self.bucket_us - self.stream.now_us()) / 1e6)
         end = self.start_us + (self.closed_through + 1) * self.bucket_us
         return max(0.0, (end - self.stream.now_us()) / 1e6)
