@@ -13,6 +13,18 @@ core's state is plain data, a test hands it the simulated venue or a stub
 of a few lines (:class:`Venue` is the calls it makes), and no runtime is
 needed to test any of it.
 
+Each place, cancel and status query has two halves: the core *sends* a
+:class:`Call`, and turns the venue's :class:`Answer` into what it tells the
+store when it is *answered*.  A venue that moves with the market (a
+simulated one) is answered inline, within the same method, in the order
+it always was.  A real venue is ``concurrent``: the calls go out in
+:attr:`Effects.calls` (the actor hands them to its venue worker,
+:mod:`actors.venues._worker`), the method returns at once, and each answer
+comes back later to :meth:`GatewayCore.answered` (docs/LIVE.md, "Orders on a
+real venue: what exists").  A place whose answer was lost is then left to
+the store's answer deadline, which asks the venue for that client id; it is
+never placed again.
+
 Tick order (docs/DESIGN.md, "The completeness rule"): the venue moves to
 tick t only once the store's request of tick t-1 has been sent to it, and
 the request of tick t is sent only once the venue is at t, so every order
@@ -24,7 +36,7 @@ in, one report closing each market tick.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple, Protocol, TypeGuard, runtime_checkable
 
 from actors.core._exchange import (
@@ -42,10 +54,15 @@ from actors.core._reduce_only import VenueView
 from actors.core._types import Fill, Side
 
 __all__ = [
+    "CANCEL",
     "FROZEN",
     "MASS_CANCEL_ATTEMPTS",
     "NOT_PLACED",
+    "PLACE",
+    "STATUS",
     "Acked",
+    "Answer",
+    "Call",
     "Effects",
     "GatewayCore",
     "Held",
@@ -56,6 +73,7 @@ __all__ = [
     "Statuses",
     "ToStore",
     "Venue",
+    "perform",
 ]
 
 FROZEN = "frozen: no order is placed after a freeze"
@@ -146,6 +164,63 @@ class Request(Protocol):
     def flatten(self) -> bool: ...
 
 
+# ------------------------------------------------------------ a venue call and its answer
+
+PLACE, CANCEL, STATUS = "place", "cancel", "status"
+"""The calls that have two halves (:class:`Call`); the freeze's mass cancel and the venue's reads have one."""
+
+
+class Call(NamedTuple):
+    """One venue call the core sent: a place, a cancel (of ``exchange_order_id``) or a status query.
+
+    ``tick`` is the request's (its answer is reported at that tick);
+    ``batch`` groups the status queries answered together (:class:`Statuses`).
+    """
+
+    kind: str
+    tick: int
+    client_id: str
+    symbol: str = ""
+    side: int = 0
+    price_ticks: int = 0
+    qty_lots: int = 0
+    exchange_order_id: str = ""
+    batch: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the venue answered to ``call``, or the error it raised (:class:`ExchangeTimeout`: outcome unknown)."""
+
+    call: Call
+    placed: PlaceResult | None = None
+    canceled: CancelResult | None = None
+    status: OrderStatus | None = None
+    error: ExchangeError | None = None
+
+
+def perform(call: Call, venue: Venue) -> Answer:
+    """Make ``call`` at ``venue``: its answer, or the :class:`ExchangeError` it raised (anything else propagates)."""
+    try:
+        if call.kind == PLACE:
+            request = PlaceRequest(call.client_id, call.symbol, Side(call.side), call.price_ticks, call.qty_lots)
+            return Answer(call, placed=venue.place(request))
+        if call.kind == CANCEL:
+            return Answer(call, canceled=venue.cancel(call.exchange_order_id))
+        return Answer(call, status=venue.order_status(call.client_id))
+    except ExchangeError as exc:
+        return Answer(call, error=exc)
+
+
+@dataclass
+class _StatusBatch:
+    """Status queries sent together, answered together (one :class:`Statuses`, in the order asked)."""
+
+    tick: int
+    asked: list[str]
+    answers: dict[str, OrderStatus | None] = field(default_factory=dict)
+
+
 # ------------------------------------------------------------ what the core returns
 
 
@@ -227,6 +302,8 @@ class Effects:
     """(the call, its error), for the log."""
     acked_sent_ns: list[int] = field(default_factory=list)
     """The market's sent time of each tick whose placements got acks, for the tick-to-order latency."""
+    calls: list[Call] = field(default_factory=list)
+    """Venue calls to make, each answered later (:meth:`GatewayCore.answered`): a concurrent core's only."""
 
     @property
     def mass_cancels(self) -> list[MassCancel]:
@@ -246,9 +323,20 @@ class GatewayCore:
     """
 
     def __init__(
-        self, *, market_through: int = 0, exchange_errors: int = 0, reconciled: int = 0, keep_sent: bool = False
+        self,
+        *,
+        market_through: int = 0,
+        exchange_errors: int = 0,
+        reconciled: int = 0,
+        keep_sent: bool = False,
+        concurrent: bool = False,
     ) -> None:
-        """``keep_sent``: remember each market tick's sent time, so that :attr:`Effects.acked_sent_ns` is told."""
+        """``keep_sent``: remember each market tick's sent time, so that :attr:`Effects.acked_sent_ns` is told.
+
+        ``concurrent``: places, cancels and status queries go out as
+        :attr:`Effects.calls` and are answered later (a real venue); and tick
+        order is off, since such a venue does not move with the market ticks.
+        """
         self.frozen = False
         self.freeze_reason = ""
         self.resumed_at = 0
@@ -282,6 +370,13 @@ class GatewayCore:
         """A request whose freeze is under way: handled again should the call raise there."""
         self.keep_sent = keep_sent
         self.tick_sent_ns: dict[int, int] = {}
+        self.concurrent = concurrent
+        self.outstanding: dict[tuple[str, str], Call] = {}
+        """Calls sent and not answered yet, by (kind, client id): a concurrent core's only."""
+        self.lost_answers = 0
+        """Places whose answer was lost (a timeout): left to the store's deadline, which asks the venue."""
+        self._status_batches: dict[int, _StatusBatch] = {}
+        self._last_batch = 0
         self._pushed: list[Fill] = []
         self._out = Effects()
         self._moves: tuple[object, bool] | None = None
@@ -290,8 +385,52 @@ class GatewayCore:
     # ------------------------------------------------------------ inputs
 
     def pushed(self, fills: list[Fill]) -> None:
-        """The venue pushed ``fills``: reported with the next report (the venue's listener)."""
+        """The venue pushed ``fills``: reported with the next report (the venue's listener).
+
+        A fill without a tick (a real venue knows none) gets the last market tick.
+        """
+        if self.concurrent:
+            fills = [fill if fill.tick else replace(fill, tick=self.market_through) for fill in fills]
         self._pushed.extend(fills)
+
+    def answered(self, answer: Answer, venue: Venue) -> Effects:
+        """The venue's answer to a call sent earlier (concurrent): reported at its request's tick.
+
+        An answer to no outstanding call (a copy) changes nothing.  A place
+        that timed out is reported nowhere: the store's deadline asks the
+        venue for its client id (:meth:`status`).  An ack that comes after a
+        freeze's mass cancel found the venue empty says it is not empty any
+        more: the next round goes (the store cancels the order meanwhile).
+        """
+        call = answer.call
+        if self.outstanding.pop((call.kind, call.client_id), None) is None:
+            self.duplicates_ignored += 1
+            return self._take()
+        if call.kind == PLACE:
+            outcome = self._place_answered(answer)
+            if isinstance(outcome, Acked):
+                if self.frozen:
+                    self.venue_empty = False
+                sent = self.tick_sent_ns.pop(call.tick, None)
+                if sent is not None:
+                    self._out.acked_sent_ns.append(sent)
+                self._report(call.tick, [outcome], [], [], [])
+            elif isinstance(outcome, Refused):
+                self._report(call.tick, [], [outcome], [], [])
+        elif call.kind == CANCEL:
+            done = self._cancel_answered(answer)
+            if isinstance(done, Refused):
+                self._report(call.tick, [], [], [], [done])
+            else:
+                self._report(call.tick, [], [], [done], [])
+        else:
+            batch = self._status_batches.get(call.batch)
+            if batch is not None:
+                batch.answers[call.client_id] = self._status_answered(answer)
+                if len(batch.answers) == len(batch.asked):
+                    del self._status_batches[call.batch]
+                    self._statuses(batch.tick, [batch.answers[client_id] for client_id in batch.asked])
+        return self._take()
 
     def market(self, tick: int, sent_ns: int, venue: Venue) -> Effects:
         """The venue's market moved to ``tick``: handled once the request of the tick before has been sent."""
@@ -309,7 +448,7 @@ class GatewayCore:
             self.duplicates_ignored += 1  # a copy of a request, or of a part of one, delivered twice
         else:
             self.parts_seen.add(key)
-            if request.tick > self.market_through:
+            if request.tick > self.market_through and not self.concurrent:
                 self.requests.setdefault(request.tick, []).append(request)
             else:
                 self._handle_request(request, venue)
@@ -318,7 +457,7 @@ class GatewayCore:
 
     def cancel_now(self, tick: int, cancels: Sequence[CancelOrder], venue: Venue) -> Effects:
         """Cancels outside the tick's request (a reconciliation's): sent at once."""
-        canceled, failures = self._cancel(cancels, venue)
+        canceled, failures = self._cancel(tick, cancels, venue)
         self._report(tick, [], [], canceled, failures)
         return self._take()
 
@@ -398,8 +537,10 @@ class GatewayCore:
     # ------------------------------------------------------------ tick order
 
     def _progress(self, venue: Venue) -> None:
-        """Move the venue, and send buffered requests, for as long as tick order allows."""
-        while self.requested_through >= self.market_through and self.market_through + 1 in self.markets:
+        """Move the venue, and send buffered requests, for as long as tick order allows (concurrent: none holds)."""
+        while self.market_through + 1 in self.markets and (
+            self.concurrent or self.requested_through >= self.market_through
+        ):
             following = self.market_through + 1
             self._handle_market(following, self.markets.pop(following), venue)
             for request in self.requests.pop(following, []):
@@ -412,6 +553,8 @@ class GatewayCore:
         self.placed_since_tick.clear()
         if self.keep_sent:
             self.tick_sent_ns[tick] = sent_ns
+            if self.concurrent:  # popped by a tick's first ack, which may never come
+                self.tick_sent_ns.pop(tick - 64, None)
         acks, rejects = self._settle_doubts(venue)
         if self.frozen and not self.venue_empty and tick >= self.next_mass_cancel_tick:
             self._mass_cancel(tick, venue)  # the last round failed and its backoff is over: try again
@@ -444,9 +587,9 @@ class GatewayCore:
         if request.last:
             self.requested_through = request.tick
             self.parts_seen = {key for key in self.parts_seen if key[0] > request.tick}
-        canceled, cancel_failures = self._cancel(request.cancels, venue)
+        canceled, cancel_failures = self._cancel(request.tick, request.cancels, venue)
         acks, rejects = self._place_all(request, venue)
-        sent = self.tick_sent_ns.pop(request.tick, None) if request.last else None
+        sent = self.tick_sent_ns.pop(request.tick, None) if request.last and not self.concurrent else None
         if acks and sent is not None:
             self._out.acked_sent_ns.append(sent)
         doubt_acks, doubt_rejects = self._settle_doubts(venue)
@@ -462,7 +605,7 @@ class GatewayCore:
         rejects: list[Refused] = []
         view: VenueView | None = None
         for place in request.places:
-            if place.client_id in self.placed_since_tick:
+            if place.client_id in self.placed_since_tick or (PLACE, place.client_id) in self.outstanding:
                 self.duplicates_ignored += 1  # the same request delivered twice: place once
                 continue
             self.placed_since_tick.add(place.client_id)
@@ -479,23 +622,36 @@ class GatewayCore:
                     continue
                 view.spend(place.symbol, side, place.qty_lots)  # placed, in doubt or refused: working (safe side)
             self.places += 1
-            try:
-                placed = venue.place(
-                    PlaceRequest(place.client_id, place.symbol, side, place.price_ticks, place.qty_lots)
-                )
-            except ExchangeTimeout as exc:
-                self._venue_error("place_timeout", exc)
-                self.in_doubt[place.client_id] = place.symbol
+            call = Call(
+                PLACE, request.tick, place.client_id, place.symbol, place.side, place.price_ticks, place.qty_lots
+            )
+            if self.concurrent:
+                self._send(call)
                 continue
-            except ExchangeError as exc:
-                self._venue_error("place", exc)
-                rejects.append(Refused(place.client_id, f"exchange error: {exc}"))
-                continue
-            if placed.accepted and placed.exchange_order_id is not None:
-                acks.append(Acked(place.client_id, placed.exchange_order_id))
-            else:
-                rejects.append(Refused(place.client_id, placed.reason or "rejected"))
+            outcome = self._place_answered(perform(call, venue))
+            if isinstance(outcome, Acked):
+                acks.append(outcome)
+            elif isinstance(outcome, Refused):
+                rejects.append(outcome)
         return acks, rejects
+
+    def _place_answered(self, answer: Answer) -> Acked | Refused | None:
+        """A place's answer: acknowledged, refused, or none (a timeout: in doubt; concurrent: left to the store)."""
+        call, error, placed = answer.call, answer.error, answer.placed
+        if isinstance(error, ExchangeTimeout):
+            self._venue_error("place_timeout", error)
+            if self.concurrent:
+                self.lost_answers += 1  # the store's deadline asks the venue for the client id: never placed twice
+            else:
+                self.in_doubt[call.client_id] = call.symbol
+            return None
+        if error is not None or placed is None:
+            error = error or ExchangeError(f"place {call.client_id}: no answer")
+            self._venue_error("place", error)
+            return Refused(call.client_id, f"exchange error: {error}")
+        if placed.accepted and placed.exchange_order_id is not None:
+            return Acked(call.client_id, placed.exchange_order_id)
+        return Refused(call.client_id, placed.reason or "rejected")
 
     def _venue_view(self, venue: Venue) -> VenueView:
         """The venue's positions and open orders, read once for a request's reduce-only placements.
@@ -512,24 +668,37 @@ class GatewayCore:
             self._venue_error("read_venue", exc)
             return VenueView({}, [], error=f"reduce-only: cannot read the venue: {exc}")
 
-    def _cancel(self, cancels: Sequence[CancelOrder], venue: Venue) -> tuple[list[str], list[Refused]]:
+    def _cancel(self, tick: int, cancels: Sequence[CancelOrder], venue: Venue) -> tuple[list[str], list[Refused]]:
         """Each cancel at the venue: canceled, or refused with its outcome's reason (:meth:`CancelOutcome.text`)."""
         canceled: list[str] = []
         failures: list[Refused] = []
         for cancel in cancels:
-            self.cancels += 1
-            try:
-                result = venue.cancel(cancel.exchange_order_id)
-            except ExchangeError as exc:
-                self._venue_error("cancel", exc)
-                failures.append(Refused(cancel.client_id, CancelOutcome.FAILED.text(f"exchange error: {exc}")))
+            if (CANCEL, cancel.client_id) in self.outstanding:
+                self.duplicates_ignored += 1  # asked again before the first one's answer came: that answer says
                 continue
-            outcome = result.answer
-            if outcome is CancelOutcome.CANCELED:
-                canceled.append(cancel.client_id)
+            self.cancels += 1
+            call = Call(CANCEL, tick, cancel.client_id, exchange_order_id=cancel.exchange_order_id)
+            if self.concurrent:
+                self._send(call)
+                continue
+            done = self._cancel_answered(perform(call, venue))
+            if isinstance(done, Refused):
+                failures.append(done)
             else:
-                failures.append(Refused(cancel.client_id, outcome.text(result.reason)))
+                canceled.append(done)
         return canceled, failures
+
+    def _cancel_answered(self, answer: Answer) -> str | Refused:
+        """A cancel's answer: the client id it canceled, or its refusal (a failed call: FAILED)."""
+        call, result = answer.call, answer.canceled
+        if answer.error is not None or result is None:
+            error = answer.error or ExchangeError(f"cancel {call.client_id}: no answer")
+            self._venue_error("cancel", error)
+            return Refused(call.client_id, CancelOutcome.FAILED.text(f"exchange error: {error}"))
+        outcome = result.answer
+        if outcome is CancelOutcome.CANCELED:
+            return call.client_id
+        return Refused(call.client_id, outcome.text(result.reason))
 
     def _settle_doubts(self, venue: Venue) -> tuple[list[Acked], list[Refused]]:
         """Placements that got no answer: acked if the venue has them open, refused if not.
@@ -559,18 +728,45 @@ class GatewayCore:
         return acks, rejects
 
     def _answer_status(self, tick: int, client_ids: Sequence[str], venue: Venue) -> None:
+        """Fills and settled doubts first, then the venue's word on each order (concurrent: once all answered).
+
+        Concurrent, an order with a call still out is not asked about: that
+        call's answer will say, and were the venue asked now, it might not
+        have seen the call yet ("unknown" for an order on its way).  It is
+        left out, as one the venue could not be asked about, and the store
+        asks again at its next deadline.
+        """
         self._poll_fills(venue)
         acks, rejects = self._settle_doubts(venue)
         self._report(tick, acks, rejects, [], [])
-        statuses: list[OrderStatus] = []
-        for client_id in client_ids:
-            try:
-                status = venue.order_status(client_id)
-            except ExchangeError as exc:
-                self._venue_error("order_status", exc)
-                continue
-            statuses.append(OrderStatus(client_id, status.state, status.exchange_order_id, status.filled_lots))
-        self._out.to_store.append(Statuses(tick, statuses, self.requested_through))
+        if self.concurrent:
+            asked = [client_id for client_id in dict.fromkeys(client_ids) if not self._in_flight(client_id)]
+            if not asked:
+                self._statuses(tick, [])
+                return
+            self._last_batch += 1
+            self._status_batches[self._last_batch] = _StatusBatch(tick, asked)
+            for client_id in asked:
+                self._send(Call(STATUS, tick, client_id, batch=self._last_batch))
+            return
+        self._statuses(tick, [self._status_answered(perform(Call(STATUS, tick, cid), venue)) for cid in client_ids])
+
+    def _status_answered(self, answer: Answer) -> OrderStatus | None:
+        """A status query's answer, under the client id asked about; None if the venue could not be asked."""
+        status, client_id = answer.status, answer.call.client_id
+        if answer.error is not None or status is None:
+            self._venue_error("order_status", answer.error or ExchangeError(f"status {client_id}: no answer"))
+            return None
+        return OrderStatus(client_id, status.state, status.exchange_order_id, status.filled_lots)
+
+    def _statuses(self, tick: int, statuses: Sequence[OrderStatus | None]) -> None:
+        answered = [status for status in statuses if status is not None]
+        self._out.to_store.append(Statuses(tick, answered, self.requested_through))
+
+    def _in_flight(self, client_id: str) -> bool:
+        outstanding = self.outstanding
+        return (PLACE, client_id) in outstanding or (CANCEL, client_id) in outstanding or (
+            STATUS, client_id) in outstanding  # fmt: skip
 
     def _poll_fills(self, venue: Venue) -> None:
         """Ask the venue for fills it has not pushed (reconciliation: a venue's stream may have gaps)."""
@@ -641,6 +837,11 @@ class GatewayCore:
         if acks or rejects or canceled or failures or fills or closes:
             self._out.to_store.append(Report(tick, acks, rejects, canceled, failures, fills, closes))
 
+    def _send(self, call: Call) -> None:
+        """Hand ``call`` to the actor for its venue worker; outstanding until :meth:`answered`."""
+        self.outstanding[(call.kind, call.client_id)] = call
+        self._out.calls.append(call)
+
     def _venue_error(self, call: str, exc: ExchangeError) -> None:
         self.exchange_errors += 1
         self._out.venue_errors.append((call, exc))
@@ -654,4 +855,5 @@ class GatewayCore:
         first.to_store += then.to_store
         first.venue_errors += then.venue_errors
         first.acked_sent_ns += then.acked_sent_ns
+        first.calls += then.calls
         return first

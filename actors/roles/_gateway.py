@@ -6,6 +6,12 @@ mass cancel, reduce-only at the venue) with the venue, and sends what the
 core returned, numbered on its stream to the store.  What the core cannot
 do lives here: the clock (tick-to-order latency, when the venue was found
 empty), the log, and the wire.
+
+Given ``worker_threads`` (a real venue), it never waits for the venue's
+places, cancels and status queries: it hands them to a
+:class:`~actors.venues._worker.VenueWorker` and returns, and each answer
+comes back as a :class:`VenueAnswer` to itself, the venue's pushed fills
+as :class:`VenueFills` (docs/LIVE.md, "Orders on a real venue: what exists").
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from actors.runtime._actor import handles
 from actors.telemetry._logs import VENUE_ERRORS, event
 from actors.venues._faults import FAULT_KINDS
 from actors.venues._interface import IExchangeClient, SupportsFaultCounts
+from actors.venues._worker import VenueWorker
+from actors.wire._codec import encode
 from actors.wire._messages import (
     Ack,
     CancelOrders,
@@ -47,6 +55,8 @@ from actors.wire._messages import (
     Resume,
     StatusItem,
     StatusQuery,
+    VenueAnswer,
+    VenueFills,
     VenueState,
     VenueTick,
     parts,
@@ -54,6 +64,8 @@ from actors.wire._messages import (
 )
 
 if TYPE_CHECKING:
+    from actors.core._gateway import Answer
+    from actors.core._types import Fill
     from actors.telemetry._telemetry import Telemetry
 
 __all__ = ["FROZEN", "MASS_CANCEL_ATTEMPTS", "NOT_PLACED", "ExchangeGateway", "GatewaySnapshot"]
@@ -108,8 +120,14 @@ class ExchangeGateway(SupervisedRole):
         measure_latency: bool = False,
         counters: dict[str, int] | None = None,  # exchange_errors, reconciled carried over a crash (assembly.recovery)
         telemetry: Telemetry | None = None,
+        worker_threads: int = 0,
     ) -> None:
-        """``telemetry`` is told each tick-to-order latency."""
+        """``telemetry`` is told each tick-to-order latency.
+
+        ``worker_threads``: 0 answers the venue's calls inline (a venue that
+        moves with the market must be: tick order); more runs them
+        concurrently on a :class:`VenueWorker` of that many threads.
+        """
         super().__init__()
         self.telemetry = telemetry
         self.client = client
@@ -119,6 +137,7 @@ class ExchangeGateway(SupervisedRole):
             exchange_errors=carried.get("exchange_errors", 0),
             reconciled=carried.get("reconciled", 0),
             keep_sent=measure_latency or telemetry is not None,
+            concurrent=worker_threads > 0,
         )
         self.keep_latencies = measure_latency
         """Keep every latency for the report (paced mode); telemetry alone gets each one and keeps none."""
@@ -126,7 +145,12 @@ class ExchangeGateway(SupervisedRole):
         self.venue_empty_at: float | None = None
         self.store_seq = 0
         """The number of the last record sent on the stream to the store."""
-        client.subscribe(self.core.pushed)
+        self.worker: VenueWorker | None = None
+        if worker_threads > 0:
+            self.worker = VenueWorker(client, self._answer_came, threads=worker_threads)
+            client.subscribe(self._fills_came)
+        else:
+            client.subscribe(self.core.pushed)
 
     @handles(VenueTick)
     def on_venue_tick(self, tick: VenueTick) -> None:
@@ -173,6 +197,29 @@ class ExchangeGateway(SupervisedRole):
         """The store reconciles after a restart: the venue's word on the orders it is unsure of, at once."""
         self._do(self.core.status(query.tick, query.client_ids, self.client))
 
+    @handles(VenueAnswer)
+    def on_venue_answer(self, answer: VenueAnswer) -> None:
+        """The venue answered a call the worker made: reported to the store as the inline answer would be."""
+        self._do(self.core.answered(answer.to_answer(), self.client))
+
+    @handles(VenueFills)
+    def on_venue_fills(self, pushed: VenueFills) -> None:
+        """The venue pushed fills (from its stream's thread): reported with the next report."""
+        self.core.pushed([item.to_fill() for item in pushed.fills])
+
+    def on_stop(self) -> None:
+        """The worker makes no more calls (those under way end; their answers find no one)."""
+        if self.worker is not None:
+            self.worker.close()
+
+    def _answer_came(self, answer: Answer) -> None:
+        """From a worker's thread: the answer, as a message to this gateway."""
+        self.runtime.tell(self.address, encode(VenueAnswer.of(answer)))
+
+    def _fills_came(self, fills: list[Fill]) -> None:
+        """From the venue's stream thread: its fills, as a message to this gateway."""
+        self.runtime.tell(self.address, encode(VenueFills(tuple(FillItem.from_fill(fill) for fill in fills))))
+
     def on_handler_failure(self, exc: Exception) -> None:
         """What the failed handler queued goes out, then what the core decided and owes (a tick's closing report)."""
         super().on_handler_failure(exc)
@@ -197,8 +244,11 @@ class ExchangeGateway(SupervisedRole):
 
     def _do(self, effects: Effects) -> None:
         """Note the venue's errors, measure, log each mass-cancel round, and send the records, numbered, in order."""
-        for call, exc in effects.venue_errors:
-            VENUE_ERRORS.note(call, exc)
+        for name, exc in effects.venue_errors:
+            VENUE_ERRORS.note(name, exc)
+        if effects.calls and self.worker is not None:
+            for call in effects.calls:
+                self.worker.submit(call)
         if effects.acked_sent_ns:
             now_ns = int(self.runtime.now() * 1e9)
             for sent in effects.acked_sent_ns:

@@ -16,6 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from actors.core._exchange import (
+    CancelOutcome,
+    CancelResult,
+    ExchangeError,
+    ExchangeTimeout,
+    OrderStatus,
+    PlaceResult,
+)
+from actors.core._gateway import Answer, Call
 from actors.core._strategy import BookLevel, MarketView, Trade
 from actors.core._types import Fill, Side
 from actors.wire._codec import Message, encode_fields, message
@@ -600,6 +609,82 @@ class OrderStatuses(Message):
     requested_through: int
     seq: int = 0
     """The gateway's number for this record on its stream to the store (see :data:`UNNUMBERED`)."""
+
+
+# ---------------------------------------------------------------- a real venue's answers
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class VenueAnswer(Message):
+    """Venue worker -> its gateway: the venue's answer to one call the gateway sent (``actors.core._gateway.Call``).
+
+    The call's fields first (``kind``: "place", "cancel" or "status"), then
+    the answer: ``ok`` (placed, or canceled), the venue's order id,
+    ``reason`` (the venue's words), ``outcome`` (a cancel's
+    ``CancelOutcome`` value, or a status's state), ``filled_lots`` (a
+    status's); or ``error`` ("error": not carried out, "timeout": sent and
+    the outcome unknown) and its text.  Only a gateway sends it, to itself
+    (docs/LIVE.md, "Orders on a real venue: what exists").
+    """
+
+    kind: str
+    tick: int
+    client_id: str
+    symbol: str
+    side: int
+    price_ticks: int
+    qty_lots: int
+    exchange_order_id: str
+    batch: int
+    ok: bool
+    answer_order_id: str
+    reason: str
+    outcome: str
+    filled_lots: int
+    error: str
+    error_text: str
+
+    @classmethod
+    def of(cls, answer: Answer) -> VenueAnswer:
+        """The wire form of the core's :class:`Answer`."""
+        ok, order_id, reason, outcome, filled, error, text = False, "", "", "", 0, "", ""
+        if answer.error is not None:
+            error = "timeout" if isinstance(answer.error, ExchangeTimeout) else "error"
+            text = str(answer.error)
+        elif answer.placed is not None:
+            placed = answer.placed
+            ok, order_id, reason = placed.accepted, placed.exchange_order_id or "", placed.reason
+        elif answer.canceled is not None:
+            canceled = answer.canceled
+            ok, order_id, reason = canceled.ok, canceled.exchange_order_id, canceled.reason
+            outcome = canceled.outcome.value if canceled.outcome is not None else ""
+        elif answer.status is not None:
+            status = answer.status
+            order_id, outcome, filled = status.exchange_order_id or "", status.state, status.filled_lots
+        return cls(*answer.call, ok, order_id, reason, outcome, filled, error, text)
+
+    def to_answer(self) -> Answer:
+        """The core's :class:`Answer` this record carries."""
+        call = Call(self.kind, self.tick, self.client_id, self.symbol, self.side, self.price_ticks, self.qty_lots,
+                    self.exchange_order_id, self.batch)  # fmt: skip
+        if self.error:
+            return Answer(call, error=(ExchangeTimeout if self.error == "timeout" else ExchangeError)(self.error_text))
+        order_id = self.answer_order_id or None
+        if self.kind == "place":
+            return Answer(call, placed=PlaceResult(self.client_id, self.ok, order_id, self.reason))
+        if self.kind == "cancel":
+            outcome = CancelOutcome(self.outcome) if self.outcome else None
+            return Answer(call, canceled=CancelResult(self.answer_order_id, self.ok, self.reason, outcome))
+        return Answer(call, status=OrderStatus(self.client_id, self.outcome, order_id, self.filled_lots))
+
+
+@message
+@dataclass(frozen=True, slots=True)
+class VenueFills(Message):
+    """A real venue's stream -> its gateway: fills the venue pushed, in the order they traded."""
+
+    fills: tuple[FillItem, ...]
 
 
 # ---------------------------------------------------------------- bulk records in parts

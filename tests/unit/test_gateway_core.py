@@ -1,4 +1,5 @@
-"""The gateway's core with no runtime: tick order, placements in doubt, the mass cancel's retries, reduce-only.
+"""The gateway's core with no runtime: tick order, placements in doubt, the mass cancel's retries, reduce-only,
+and a concurrent core's two halves (calls sent, answers taken later).
 
 A stub venue of a few lines stands in for the exchange: each test makes it
 fail or answer exactly as the case needs and reads what was asked of it.
@@ -21,15 +22,22 @@ from actors.core._exchange import (
     PlaceResult,
 )
 from actors.core._gateway import (
+    CANCEL,
     FROZEN,
     MASS_CANCEL_ATTEMPTS,
     NOT_PLACED,
+    PLACE,
+    STATUS,
     Acked,
+    Answer,
+    Call,
     Effects,
     GatewayCore,
     MassCancel,
     Refused,
     Report,
+    Statuses,
+    perform,
 )
 from actors.core._orders import cancel_backoff_ticks
 from actors.core._types import Fill, Side
@@ -307,3 +315,113 @@ def test_a_cancel_is_reported_by_its_outcome_not_by_the_venues_words() -> None:
     assert report.cancel_failures == [Refused("C1", "already canceled"), Refused("C2", "too late, it traded"),
                                       Refused("C3", "unknown order")]  # fmt: skip
     assert [CancelOutcome.read(False, r.reason).ends_order for r in report.cancel_failures] == [True, False, True]
+
+
+# ---------------------------------------------------------------- a concurrent core: send, then answered
+
+
+class KnowingVenue(StubVenue):
+    """A stub that answers a status query from what it holds (a real venue asked by client id)."""
+
+    def order_status(self, client_id: str) -> OrderStatus:
+        self.calls.append(f"status {client_id}")
+        held = [o for o in self.open.values() if o.client_id == client_id]
+        return OrderStatus(client_id, "open", held[0].exchange_order_id) if held else OrderStatus(client_id, "unknown")
+
+
+def answer_all(core: GatewayCore, calls: list[Call], venue: StubVenue) -> list[Effects]:
+    """Make each call at the venue, then hand the core its answer (what the worker and the actor do)."""
+    answers = [perform(call, venue) for call in calls]
+    return [core.answered(answer, venue) for answer in answers]
+
+
+def test_a_concurrent_core_sends_cancels_and_places_as_calls_and_asks_nothing_of_the_venue_meanwhile() -> None:
+    core, venue = GatewayCore(concurrent=True), StubVenue()
+    effects = core.request(request(1, place("A"), place("B"), cancels=(CancelItem("C", "XC"),)), venue)
+    assert venue.calls == [] and effects.to_store == []
+    assert [(c.kind, c.tick, c.client_id) for c in effects.calls] == [(CANCEL, 1, "C"), (PLACE, 1, "A"),
+                                                                      (PLACE, 1, "B")]  # fmt: skip
+    assert set(core.outstanding) == {(CANCEL, "C"), (PLACE, "A"), (PLACE, "B")}
+    assert core.places == 2 and core.cancels == 1
+
+
+def test_each_answer_becomes_the_report_the_inline_core_makes_of_it() -> None:
+    inline, concurrent = GatewayCore(), GatewayCore(concurrent=True)
+    venue, other = StubVenue(), StubVenue()
+    inline.market(1, 0, venue)
+    cancels = (CancelItem("C", "XC"),)
+    made = reports(inline.request(request(1, place("A"), place("B"), cancels=cancels), venue))[0]
+    calls = concurrent.request(request(1, place("A"), place("B"), cancels=cancels), other).calls
+    answered = [report for effects in answer_all(concurrent, calls, other) for report in reports(effects)]
+    assert [(r.tick, r.closes) for r in answered] == [(1, False)] * 3
+    assert [a for r in answered for a in r.acks] == made.acks == [Acked("A", "XA"), Acked("B", "XB")]
+    assert [f for r in answered for f in r.cancel_failures] == made.cancel_failures == [Refused("C", "unknown order")]
+    assert concurrent.outstanding == {} and other.calls == venue.calls[1:]  # the inline venue also moved to tick 1
+
+
+def test_a_concurrent_core_sends_a_request_before_its_market_tick_a_real_venue_does_not_move_with_ticks() -> None:
+    core, venue = GatewayCore(concurrent=True), StubVenue()
+    assert [c.client_id for c in core.request(request(3, place("A")), venue).calls] == ["A"]
+    assert core.requested_through == 3 and core.requests == {}
+    assert core.market(1, 0, venue).to_store == [Report(1, [], [], [], [], [], closes=True)]
+
+
+def test_a_place_whose_answer_was_lost_is_never_placed_again_and_the_venue_is_asked_for_its_client_id() -> None:
+    core = GatewayCore(concurrent=True)
+    venue = KnowingVenue(place_timeouts={"A"}, timeouts_take_effect={"A"})  # accepted; its answer lost
+    calls = core.request(request(1, place("A")), venue).calls
+    lost = answer_all(core, calls, venue)[0]
+    assert lost.to_store == [] and core.lost_answers == 1 and [c for c, _ in lost.venue_errors] == ["place_timeout"]
+    assert core.request(request(1, place("A")), venue).calls == []  # the same request again: a copy
+    assert core.request(request(2, place("A")), venue).calls == []  # asked again while a call is out: no
+    status = core.status(3, ["A"], venue)  # the store's answer deadline asks about it
+    assert [(c.kind, c.client_id) for c in status.calls] == [(STATUS, "A")]
+    settled = answer_all(core, status.calls, venue)[0]
+    assert settled.to_store == [Statuses(3, [OrderStatus("A", "open", "XA")], 2)]
+    assert venue.calls == ["place A", "status A"]
+
+
+def test_a_status_query_leaves_out_an_order_whose_call_is_still_out() -> None:
+    core, venue = GatewayCore(concurrent=True), KnowingVenue()
+    placed = core.request(request(1, place("A")), venue).calls
+    status = core.status(2, ["A", "B"], venue)
+    assert [c.client_id for c in status.calls] == ["B"]  # A's own answer will say; the venue may not have it yet
+    assert answer_all(core, status.calls, venue)[0].to_store == [Statuses(2, [OrderStatus("B", "unknown")], 1)]
+    assert core.status(3, ["A"], venue).to_store == [Statuses(3, [], 1)]  # still out: asked at the next deadline
+    assert reports(answer_all(core, placed, venue)[0])[0].acks == [Acked("A", "XA")]
+
+
+def test_a_status_query_is_answered_once_every_order_asked_about_has_its_answer() -> None:
+    core, venue = GatewayCore(concurrent=True), KnowingVenue()
+    calls = core.status(4, ["A", "B"], venue).calls
+    first, second = (core.answered(perform(call, venue), venue) for call in reversed(calls))
+    assert first.to_store == []
+    assert second.to_store == [Statuses(4, [OrderStatus("A", "unknown"), OrderStatus("B", "unknown")], 0)]
+
+
+def test_an_answer_to_no_outstanding_call_changes_nothing() -> None:
+    core, venue = GatewayCore(concurrent=True), StubVenue()
+    calls = core.request(request(1, place("A")), venue).calls
+    answer = perform(calls[0], venue)
+    assert reports(core.answered(answer, venue))[0].acks == [Acked("A", "XA")]
+    assert core.answered(answer, venue).to_store == [] and core.duplicates_ignored == 1
+
+
+def test_an_ack_that_comes_after_the_freeze_emptied_the_venue_calls_for_another_round() -> None:
+    core, venue = GatewayCore(concurrent=True), StubVenue()
+    calls = core.request(request(1, place("A")), venue).calls
+    core.freeze(1, "test", venue)
+    assert core.venue_empty
+    assert reports(answer_all(core, calls, venue)[0])[0].acks == [Acked("A", "XA")]  # the store cancels it
+    assert not core.venue_empty
+    rounds = [round_ for tick in (1, 2) for round_ in core.market(tick, 0, venue).mass_cancels]
+    assert [(round_.tick, round_.canceled, round_.venue_empty) for round_ in rounds] == [(2, ["A"], True)]
+
+
+def test_a_call_that_fails_is_answered_as_the_inline_core_answers_it() -> None:
+    core, venue = GatewayCore(concurrent=True), StubVenue()
+    calls = core.request(request(1, place("A"), cancels=(CancelItem("C", "XC"),)), venue).calls
+    failed = [core.answered(Answer(call, error=ExchangeError("connection reset")), venue) for call in calls]
+    assert reports(failed[0])[0].cancel_failures == [Refused("C", "exchange error: connection reset")]
+    assert reports(failed[1])[0].rejects == [Refused("A", "exchange error: connection reset")]
+    assert core.exchange_errors == 2

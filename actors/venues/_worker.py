@@ -1,0 +1,74 @@
+"""The venue worker: the gateway's calls to a real venue, made on threads of its own, answered by message.
+
+A venue 20-200 ms away would hold the gateway's handler for as long as
+each call takes, one order at a time.  The gateway's core instead sends each
+place, cancel and status query as a :class:`~actors.core._gateway.Call`
+(:attr:`~actors.core._gateway.Effects.calls`), its role hands them to a
+:class:`VenueWorker` and returns at once; the worker makes each call on one
+of its threads (so up to ``threads`` at once: a venue adapter such as
+:class:`~actors.venues._binance.BinanceSpotVenue` keeps one keep-alive
+connection per thread) and gives the answer to ``deliver``, which tells it
+to the gateway as a message (``VenueAnswer``).  docs/LIVE.md, "Orders on a
+real venue: what exists".
+
+A venue that moves with the market (a simulated one) has no worker: the
+core answers it inline, so every runtime gives the same reports.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from actors.core._exchange import ExchangeTimeout
+from actors.core._gateway import Answer, Call, Venue, perform
+
+__all__ = ["VenueWorker"]
+
+
+class VenueWorker:
+    """Makes venue calls on ``threads`` threads; each call's :class:`Answer` goes to ``deliver`` (from that thread).
+
+    Every call is answered exactly once: a venue that raises anything but
+    an ``ExchangeError`` is answered with an :class:`ExchangeTimeout` (the
+    outcome unknown), so a place is settled by the venue's word on its
+    client id, never by placing it again.
+    """
+
+    def __init__(self, venue: Venue, deliver: Callable[[Answer], None], *, threads: int = 8) -> None:
+        if threads < 1:
+            raise ValueError(f"a venue worker needs at least one thread, not {threads}")
+        self.venue = venue
+        self.threads = threads
+        self._deliver = deliver
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="venue-worker")
+        self._lock = threading.Lock()
+        self.sent = 0
+        self.answered = 0
+
+    def submit(self, call: Call) -> None:
+        """Make ``call`` on a free thread (queued if every thread is busy); returns at once."""
+        with self._lock:
+            self.sent += 1
+        self._pool.submit(self._run, call)
+
+    @property
+    def in_flight(self) -> int:
+        """Calls submitted and not answered yet."""
+        with self._lock:
+            return self.sent - self.answered
+
+    def close(self) -> None:
+        """Make no more calls: those queued are dropped (the store's deadlines settle them), those under way end."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, call: Call) -> None:
+        try:
+            answer = perform(call, self.venue)
+        except Exception as exc:  # a venue's own failure: the call may have taken effect, the venue's word will say
+            error = ExchangeTimeout(f"{call.kind} {call.client_id}: the venue raised {type(exc).__name__}: {exc}")
+            answer = Answer(call, error=error)
+        with self._lock:
+            self.answered += 1
+        self._deliver(answer)
