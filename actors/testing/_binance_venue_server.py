@@ -102,6 +102,13 @@ class _Order:
         }
 
 
+class _Listener(ThreadingHTTPServer):
+    """The REST listener: a backlog for a client's many connections opened at once (5 by default: a SYN dropped
+    past it is sent again a second later)."""
+
+    request_queue_size = 128
+
+
 class BinanceVenueServer:
     """Binance spot's order API on 127.0.0.1 with ``venue`` behind it; start, drive, fail on command, stop."""
 
@@ -146,6 +153,8 @@ class BinanceVenueServer:
         self._weight_used = 0
         self.duplicate_reports = False
         """Send every execution report twice (a stream that repeats itself)."""
+        self.answer_delay_s = 0.0
+        """Each REST answer leaves this long after its request was carried out (a venue that far away)."""
         self.requests: list[tuple[str, str]] = []
         """Every REST request received: (method, path), in order."""
         self.answers_lost = 0
@@ -182,7 +191,7 @@ class BinanceVenueServer:
         class Handler(_Handler):
             owner = server
 
-        self._http = ThreadingHTTPServer((HOST, 0), Handler)
+        self._http = _Listener((HOST, 0), Handler)
         self._http.daemon_threads = True
         self._http_thread = threading.Thread(target=self._http.serve_forever, name="binance-venue-rest", daemon=True)
         self._http_thread.start()
@@ -670,6 +679,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode() if length else ""
         headers = {name.lower(): value for name, value in self.headers.items()}
         answer = self.owner.handle(self.command, path, query, body, headers=headers)
+        if self.owner.answer_delay_s > 0.0:
+            time.sleep(self.owner.answer_delay_s)  # the way back from a venue that far away, outside the lock
         if answer.status == 0:
             self.close_connection = True
             with contextlib.suppress(OSError):

@@ -393,6 +393,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SYMBOLS",
         help="the workload whole, then as two independent halves side by side (no Ray needed)",
     )
+    parser.add_argument(
+        "--gateway-venue",
+        type=float,
+        metavar="MS",
+        help="orders/s through the gateway against the local Binance server answering after MS ms, blocking or not",
+    )
     parser.add_argument("--iterations", type=int, default=20, help="ticks per throughput case (default 20)")
     parser.add_argument("--freezes", type=int, default=5, help="freeze repetitions per case (default 5)")
     parser.add_argument("--ticks", type=int, default=5000, help="ticks of the cancel/replace workload (default 5000)")
@@ -434,6 +440,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = split_ceiling(args.split_ceiling, args.iterations, rounds=args.rounds)
     elif args.market_replay:
         result = market_replay(args.market_replay)
+    elif args.gateway_venue is not None:
+        from actors.tools._gateway_bench import gateway_venue
+
+        result = gateway_venue(args.gateway_venue)
     elif args.versus_nautilus:
         if args.anchor is None or not args.anchor.is_file():
             parser.error(f"--versus-nautilus needs --anchor SCRIPT, an existing file (got {args.anchor})")
