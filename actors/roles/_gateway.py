@@ -36,7 +36,7 @@ from actors.roles._supervision import SupervisedRole, escalation_reason
 from actors.runtime._actor import handles
 from actors.telemetry._logs import VENUE_ERRORS, event
 from actors.venues._faults import FAULT_KINDS
-from actors.venues._interface import IExchangeClient, SupportsFaultCounts
+from actors.venues._interface import IExchangeClient, SupportsAdvance, SupportsFaultCounts
 from actors.venues._worker import VenueWorker
 from actors.wire._codec import encode
 from actors.wire._messages import (
@@ -126,9 +126,12 @@ class ExchangeGateway(SupervisedRole):
 
         ``worker_threads``: 0 answers the venue's calls inline (a venue that
         moves with the market must be: tick order); more runs them
-        concurrently on a :class:`VenueWorker` of that many threads.
+        concurrently on a :class:`VenueWorker` of that many threads
+        (:data:`actors.venues._worker.WORKER_THREADS` for a real venue).
         """
         super().__init__()
+        if worker_threads > 0 and isinstance(client, SupportsAdvance):
+            raise ValueError("a venue that moves with the market is answered inline (tick order): no worker_threads")
         self.telemetry = telemetry
         self.client = client
         carried = counters or {}

@@ -1,8 +1,10 @@
 """Binance spot as a venue: :class:`BinanceSpotVenue` implements ``IExchangeClient`` over its REST API.
 
-Synchronous for now: each call is one or a few HTTP requests on a keep-alive
-connection of the calling thread (the standard library's ``http.client``:
-docs/LIVE.md, "Orders on a real venue: the client library", says why), and
+Each call is one or a few HTTP requests on a keep-alive connection of the
+calling thread (the standard library's ``http.client``: docs/LIVE.md,
+"Orders on a real venue: the client library", says why); the gateway makes
+its calls from the threads of its venue worker (:mod:`actors.venues._worker`),
+several at once, the budget and the backoff kept under one lock; and
 fills come from the account's user data stream, read in a thread of the
 adapter's own (``websockets``).  The rules (signing, the rate budget,
 backoff, execution reports, states) are :mod:`actors.venues._binance_rules`.
@@ -199,6 +201,8 @@ class BinanceSpotVenue:
         self._max_wait_s, self._timeout_s, self._clock = max_wait_s, timeout_s, clock
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._rate_lock = threading.Lock()
+        """Held around the budget and the backoff: a venue worker calls from several threads at once."""
         self._symbol_of_client: dict[str, str] = {}
         self._symbol_of_order: dict[str, str] = {}
         self._client_of_order: dict[str, str] = {}
@@ -376,21 +380,25 @@ class BinanceSpotVenue:
         if held > 0.0:
             self.budget.drop()
             raise ExchangeError(f"{method} {path}: not sent, the venue asked to back off for {held:.1f} s more")
-        wait = self.budget.try_take(method, path, dict(params), now)
+        with self._rate_lock:
+            wait = self.budget.try_take(method, path, dict(params), now)
         while wait > 0.0:
             if wait > self._max_wait_s:
                 self.budget.drop()
                 raise ExchangeError(f"{method} {path}: not sent, the rate budget needs {wait:.1f} s")
             time.sleep(wait)
-            wait = self.budget.try_take(method, path, dict(params), self._clock())
+            with self._rate_lock:
+                wait = self.budget.try_take(method, path, dict(params), self._clock())
         payload = self._credentials.signed(params, time.time_ns() // 1_000_000) if signed else urlencode(params)
         status, headers, body = self._send(method, path, payload)
         self.counters.requests += 1
         weight = headers.get("x-mbx-used-weight-1m")
         if weight is not None and weight.isdigit():
             self.counters.used_weight = int(weight)
-            self.budget.correct(int(weight), self._clock())
-        self.backoff.answered(status, headers.get("retry-after"), self._clock())
+        with self._rate_lock:
+            if weight is not None and weight.isdigit():
+                self.budget.correct(int(weight), self._clock())
+            self.backoff.answered(status, headers.get("retry-after"), self._clock())
         try:
             answer = json.loads(body) if body else None
         except ValueError:

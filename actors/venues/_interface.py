@@ -26,6 +26,12 @@ class IExchangeClient(Protocol):
     :class:`SupportsClose`, :class:`SupportsFaultCounts` and :class:`WrapsVenue`.
     A real venue needs none of them.  ``isinstance(v, IExchangeClient)`` checks
     that the methods are there, not their signatures.
+
+    A venue without :class:`SupportsAdvance` (a real one) may be called by the
+    gateway's venue worker (:mod:`actors.venues._worker`) from several
+    threads at once, and its listener told from a thread of its own: its
+    methods must be safe to call so.  A venue that moves with the market is
+    only ever called by the gateway's own handler, one call at a time.
     """
 
     def place(self, request: PlaceRequest) -> PlaceResult:

@@ -24,7 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 from actors.core._exchange import ExchangeTimeout
 from actors.core._gateway import Answer, Call, Venue, perform
 
-__all__ = ["VenueWorker"]
+__all__ = ["WORKER_THREADS", "VenueWorker"]
+
+WORKER_THREADS = 8
+"""Threads of a real venue's worker, unless told otherwise: eight calls under way at once.
+
+Binance spot takes 50 orders per 10 s on an account, so eight calls 20-200 ms
+each are more than the venue lets through; the figures in docs/LIVE.md
+("The gateway before a real venue") show what more threads buy."""
 
 
 class VenueWorker:

@@ -181,3 +181,8 @@ def test_a_place_whose_answer_and_whose_status_were_lost_is_settled_by_the_store
     (statuses,) = received(runtime, OrderStatuses)
     assert [(s.client_id, s.state) for s in statuses.statuses] == [(place(2).client_id, "open")]
     assert server.requests.count(("POST", "/api/v3/order")) == 1 and server.venue.placed == 1
+
+
+def test_a_venue_that_moves_with_the_market_gets_no_worker(runtime: Runtime) -> None:
+    with pytest.raises(ValueError, match="answered inline"):
+        runtime.spawn(ExchangeGateway, GATEWAY, FakeExchangeClient(seed=1), worker_threads=2)
