@@ -50,6 +50,7 @@ from actors.venues._fill_model import FillModel
 from actors.venues._interface import IExchangeClient, SupportsClose, SupportsTick, WrapsVenue
 from actors.venues._recorded import RecordedVenue
 from actors.venues._simulated import FakeExchangeClient
+from actors.venues._worker import WORKER_THREADS
 from actors.wire._codec import encode
 from actors.wire._journal import JournalError, JournalLock, JournalReader, JournalWriter, journal_fingerprint
 from actors.wire._messages import (
@@ -204,7 +205,7 @@ class System:
         timed = telemetry if telemetry is not None and telemetry.metrics else None
         self.gateway = runtime.spawn(
             ExchangeGateway, GATEWAY, self.exchange, market_through=tick, measure_latency=paced, counters=counters,
-            telemetry=timed,
+            telemetry=timed, worker_threads=WORKER_THREADS if config.real_venue else 0,  # a real venue: never waited on
         )  # fmt: skip
         events = telemetry.orders if telemetry is not None else None
         self.store = runtime.spawn(

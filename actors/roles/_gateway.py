@@ -34,6 +34,7 @@ from actors.core._gateway import (
 from actors.roles._addresses import STORE
 from actors.roles._supervision import SupervisedRole, escalation_reason
 from actors.runtime._actor import handles
+from actors.runtime._realtime import RealTimeRuntime
 from actors.telemetry._logs import VENUE_ERRORS, event
 from actors.venues._faults import FAULT_KINDS
 from actors.venues._interface import IExchangeClient, SupportsAdvance, SupportsFaultCounts
@@ -64,7 +65,7 @@ from actors.wire._messages import (
 )
 
 if TYPE_CHECKING:
-    from actors.core._gateway import Answer
+    from actors.core._gateway import Answer, Call
     from actors.core._types import Fill
     from actors.telemetry._telemetry import Telemetry
 
@@ -150,7 +151,11 @@ class ExchangeGateway(SupervisedRole):
         """The number of the last record sent on the stream to the store."""
         self.worker: VenueWorker | None = None
         if worker_threads > 0:
-            self.worker = VenueWorker(client, self._answer_came, threads=worker_threads)
+            runtime = self.runtime
+            if not isinstance(runtime, RealTimeRuntime):
+                raise ValueError("a venue worker's threads need a real-time runtime (threads or pool), not the sim's")
+            self._counting = runtime
+            self.worker = VenueWorker(client, self._answer_came, threads=worker_threads, dropped=self._call_dropped)
             client.subscribe(self._fills_came)
         else:
             client.subscribe(self.core.pushed)
@@ -216,8 +221,20 @@ class ExchangeGateway(SupervisedRole):
             self.worker.close()
 
     def _answer_came(self, answer: Answer) -> None:
-        """From a worker's thread: the answer, as a message to this gateway."""
-        self.runtime.tell(self.address, encode(VenueAnswer.of(answer)))
+        """From a worker's thread: the answer, as a message to this gateway; the call is no longer in flight.
+
+        Each call counts as a message in flight from when it is handed to the
+        worker until its answer is (``wait_idle`` waits for it): a run that
+        ends, or a freeze that waits for quiet, never leaves an answer behind.
+        """
+        try:
+            self.runtime.tell(self.address, encode(VenueAnswer.of(answer)))
+        finally:
+            self._counting.in_flight_add(-1)
+
+    def _call_dropped(self, call: Call) -> None:
+        """A call the worker dropped unmade as the gateway stopped: no longer in flight."""
+        self._counting.in_flight_add(-1)
 
     def _fills_came(self, fills: list[Fill]) -> None:
         """From the venue's stream thread: its fills, as a message to this gateway."""
@@ -250,6 +267,7 @@ class ExchangeGateway(SupervisedRole):
         for name, exc in effects.venue_errors:
             VENUE_ERRORS.note(name, exc)
         if effects.calls and self.worker is not None:
+            self._counting.in_flight_add(len(effects.calls))
             for call in effects.calls:
                 self.worker.submit(call)
         if effects.acked_sent_ns:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from actors.core._exchange import ExchangeTimeout
 from actors.core._gateway import Answer, Call, Venue, perform
@@ -43,14 +43,24 @@ class VenueWorker:
     client id, never by placing it again.
     """
 
-    def __init__(self, venue: Venue, deliver: Callable[[Answer], None], *, threads: int = 8) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        deliver: Callable[[Answer], None],
+        *,
+        threads: int = WORKER_THREADS,
+        dropped: Callable[[Call], None] | None = None,
+    ) -> None:
+        """``dropped`` is told each call :meth:`close` drops unmade (so a count of calls under way stays right)."""
         if threads < 1:
             raise ValueError(f"a venue worker needs at least one thread, not {threads}")
         self.venue = venue
         self.threads = threads
         self._deliver = deliver
+        self._dropped = dropped
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="venue-worker")
         self._lock = threading.Lock()
+        self._queued: dict[Future[None], Call] = {}
         self.sent = 0
         self.answered = 0
 
@@ -58,7 +68,10 @@ class VenueWorker:
         """Make ``call`` on a free thread (queued if every thread is busy); returns at once."""
         with self._lock:
             self.sent += 1
-        self._pool.submit(self._run, call)
+        future = self._pool.submit(self._run, call)
+        with self._lock:
+            self._queued[future] = call
+        future.add_done_callback(self._forget)  # at once if it is done already
 
     @property
     def in_flight(self) -> int:
@@ -68,7 +81,17 @@ class VenueWorker:
 
     def close(self) -> None:
         """Make no more calls: those queued are dropped (the store's deadlines settle them), those under way end."""
+        with self._lock:
+            queued = list(self._queued.items())
+        dropped = [call for future, call in queued if future.cancel()]
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._dropped is not None:
+            for call in dropped:
+                self._dropped(call)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._queued.pop(future, None)
 
     def _run(self, call: Call) -> None:
         try:

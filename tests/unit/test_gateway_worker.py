@@ -16,16 +16,19 @@ from typing import TypeVar
 import pytest
 
 from actors.core._exchange import CancelResult, ExchangeOrder, OrderStatus, PlaceRequest, PlaceResult
+from actors.core._gateway import PLACE, Answer, Call
 from actors.core._types import Fill, Side
 from actors.roles._addresses import GATEWAY, STORE
 from actors.roles._gateway import ExchangeGateway
 from actors.runtime import Runtime, create_runtime
+from actors.runtime._realtime import IdleTimeout
 from actors.testing import Probe
 from actors.testing._binance_venue_server import BinanceVenueServer
 from actors.venues._binance import BinanceSpotVenue, Credentials
 from actors.venues._binance_rules import SpotSymbol
 from actors.venues._interface import FillListener
 from actors.venues._simulated import FakeExchangeClient
+from actors.venues._worker import VenueWorker
 from actors.wire._codec import Message, encode
 from actors.wire._messages import GatewayReport, GatewayRequest, OrderStatuses, PlaceItem, StatusQuery, VenueTick
 
@@ -118,6 +121,10 @@ def test_the_gateway_handles_other_messages_while_its_places_wait_at_the_venue_a
     try:
         tell(runtime, GatewayRequest(1, (), tuple(place(n) for n in range(outstanding))))
         wait_for(lambda: venue.waiting == outstanding, "every place at the venue at once")
+        with pytest.raises(
+            IdleTimeout
+        ):  # a call under way counts as a message in flight: never idle with the gate shut
+            runtime.wait_idle(timeout=0.05)
         tell(runtime, VenueTick(1, 0))  # the gateway is free: it closes the tick while every place waits
         wait_for(lambda: any(r.closes for r in received(runtime, GatewayReport)), "the tick's closing report")
         assert acks(runtime) == [] and venue.waiting == outstanding
@@ -129,7 +136,7 @@ def test_the_gateway_handles_other_messages_while_its_places_wait_at_the_venue_a
         assert [(f.fill_id, f.tick) for f in closing.fills] == [("F1", 1)]  # stamped with the last market tick
     finally:
         venue.gate.set()
-    wait_for(lambda: len(acks(runtime)) == outstanding, "every ack")
+    runtime.wait_idle(timeout=DEADLINE_S)  # idle once every answer is in
     assert sorted(acks(runtime)) == [place(n).client_id for n in range(outstanding)]
     assert venue.most_waiting == outstanding
 
@@ -186,3 +193,17 @@ def test_a_place_whose_answer_and_whose_status_were_lost_is_settled_by_the_store
 def test_a_venue_that_moves_with_the_market_gets_no_worker(runtime: Runtime) -> None:
     with pytest.raises(ValueError, match="answered inline"):
         runtime.spawn(ExchangeGateway, GATEWAY, FakeExchangeClient(seed=1), worker_threads=2)
+
+
+def test_a_worker_closed_drops_the_calls_it_has_not_begun_and_says_which() -> None:
+    venue, answers, dropped = GatedVenue(), list[Answer](), list[Call]()
+    worker = VenueWorker(venue, answers.append, threads=1, dropped=dropped.append)
+    calls = [Call(PLACE, 1, f"CLI{n:08d}", "BTCUSDT", 1, 5_000_000, 100) for n in range(3)]
+    for call in calls:
+        worker.submit(call)
+    wait_for(lambda: venue.waiting == 1, "the first call under way")
+    worker.close()
+    assert dropped == calls[1:]
+    venue.gate.set()
+    wait_for(lambda: len(answers) == 1, "the call under way answered")
+    assert answers[0].call == calls[0] and answers[0].placed is not None and answers[0].placed.accepted
