@@ -186,6 +186,7 @@ class Call(NamedTuple):
     qty_lots: int = 0
     exchange_order_id: str = ""
     batch: int = 0
+    reduce_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +204,8 @@ def perform(call: Call, venue: Venue) -> Answer:
     """Make ``call`` at ``venue``: its answer, or the :class:`ExchangeError` it raised (anything else propagates)."""
     try:
         if call.kind == PLACE:
-            request = PlaceRequest(call.client_id, call.symbol, Side(call.side), call.price_ticks, call.qty_lots)
+            request = PlaceRequest(call.client_id, call.symbol, Side(call.side), call.price_ticks, call.qty_lots,
+                                   call.reduce_only)  # fmt: skip
             return Answer(call, placed=venue.place(request))
         if call.kind == CANCEL:
             return Answer(call, canceled=venue.cancel(call.exchange_order_id))
@@ -622,9 +624,8 @@ class GatewayCore:
                     continue
                 view.spend(place.symbol, side, place.qty_lots)  # placed, in doubt or refused: working (safe side)
             self.places += 1
-            call = Call(
-                PLACE, request.tick, place.client_id, place.symbol, place.side, place.price_ticks, place.qty_lots
-            )
+            call = Call(PLACE, request.tick, place.client_id, place.symbol, place.side, place.price_ticks,
+                        place.qty_lots, reduce_only=place.reduce_only)  # fmt: skip
             if self.concurrent:
                 self._send(call)
                 continue

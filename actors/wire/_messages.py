@@ -637,6 +637,7 @@ class VenueAnswer(Message):
     qty_lots: int
     exchange_order_id: str
     batch: int
+    reduce_only: bool
     ok: bool
     answer_order_id: str
     reason: str
@@ -667,7 +668,7 @@ class VenueAnswer(Message):
     def to_answer(self) -> Answer:
         """The core's :class:`Answer` this record carries."""
         call = Call(self.kind, self.tick, self.client_id, self.symbol, self.side, self.price_ticks, self.qty_lots,
-                    self.exchange_order_id, self.batch)  # fmt: skip
+                    self.exchange_order_id, self.batch, self.reduce_only)  # fmt: skip
         if self.error:
             return Answer(call, error=(ExchangeTimeout if self.error == "timeout" else ExchangeError)(self.error_text))
         order_id = self.answer_order_id or None

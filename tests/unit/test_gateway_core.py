@@ -425,3 +425,20 @@ def test_a_call_that_fails_is_answered_as_the_inline_core_answers_it() -> None:
     assert reports(failed[0])[0].cancel_failures == [Refused("C", "exchange error: connection reset")]
     assert reports(failed[1])[0].rejects == [Refused("A", "exchange error: connection reset")]
     assert core.exchange_errors == 2
+
+
+def test_a_reduce_only_placement_reaches_the_venue_as_reduce_only_inline_and_concurrent() -> None:
+    requests: list[PlaceRequest] = []
+
+    class Noting(StubVenue):
+        def place(self, request: PlaceRequest) -> PlaceResult:
+            requests.append(request)
+            return super().place(request)
+
+    inline, venue = GatewayCore(), Noting(positions={"BTCUSDT": 2})
+    inline.market(1, 0, venue)
+    inline.request(request(1, place("A", 1, Side.SELL, reduce_only=True), place("B")), venue)
+    concurrent = GatewayCore(concurrent=True)
+    calls = concurrent.request(request(1, place("C", 1, Side.SELL, reduce_only=True)), venue).calls
+    answer_all(concurrent, calls, venue)
+    assert [(r.client_id, r.reduce_only) for r in requests] == [("A", True), ("B", False), ("C", True)]
