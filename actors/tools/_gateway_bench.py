@@ -75,5 +75,5 @@ def gateway_orders_per_s(delay_ms: float, worker_threads: int, requests: int = 2
 
 
 def gateway_venue(delay_ms: float) -> dict[str, Any]:
-    """Blocking (no worker) and with workers of 4, 16 and 64 threads, at one answer delay."""
-    return {"cases": [gateway_orders_per_s(delay_ms, threads) for threads in (0, 4, 16, 64)]}
+    """Blocking (no worker) and with workers of 4, 8 (the default), 16 and 64 threads, at one answer delay."""
+    return {"cases": [gateway_orders_per_s(delay_ms, threads) for threads in (0, 4, 8, 16, 64)]}
