@@ -15,8 +15,17 @@ from typing import TypeVar
 
 import pytest
 
-from actors.core._exchange import CancelResult, ExchangeOrder, OrderStatus, PlaceRequest, PlaceResult
-from actors.core._gateway import PLACE, Answer, Call
+from actors.core._exchange import (
+    CancelOutcome,
+    CancelResult,
+    ExchangeError,
+    ExchangeOrder,
+    ExchangeTimeout,
+    OrderStatus,
+    PlaceRequest,
+    PlaceResult,
+)
+from actors.core._gateway import CANCEL, PLACE, STATUS, Answer, Call
 from actors.core._types import Fill, Side
 from actors.roles._addresses import GATEWAY, STORE
 from actors.roles._gateway import ExchangeGateway
@@ -29,8 +38,16 @@ from actors.venues._binance_rules import SpotSymbol
 from actors.venues._interface import FillListener
 from actors.venues._simulated import FakeExchangeClient
 from actors.venues._worker import VenueWorker
-from actors.wire._codec import Message, encode
-from actors.wire._messages import GatewayReport, GatewayRequest, OrderStatuses, PlaceItem, StatusQuery, VenueTick
+from actors.wire._codec import Message, decode, encode
+from actors.wire._messages import (
+    GatewayReport,
+    GatewayRequest,
+    OrderStatuses,
+    PlaceItem,
+    StatusQuery,
+    VenueAnswer,
+    VenueTick,
+)
 
 KEY = "testkey-" + "a1b2c3d4" * 7
 SECRET = "testsecret-" + "e5f6a7b8" * 7
@@ -207,3 +224,28 @@ def test_a_worker_closed_drops_the_calls_it_has_not_begun_and_says_which() -> No
     venue.gate.set()
     wait_for(lambda: len(answers) == 1, "the call under way answered")
     assert answers[0].call == calls[0] and answers[0].placed is not None and answers[0].placed.accepted
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Answer(Call(PLACE, 3, "CLI1", "BTCUSDT", -1, 5, 6, reduce_only=True), placed=PlaceResult("CLI1", True, "X1")),
+        Answer(Call(PLACE, 3, "CLI1", "BTCUSDT", 1, 5, 6), placed=PlaceResult("CLI1", False, None, "too small")),
+        Answer(Call(CANCEL, 4, "CLI1", exchange_order_id="X1"), canceled=CancelResult("X1", True)),
+        Answer(
+            Call(CANCEL, 4, "CLI1", exchange_order_id="X1"),
+            canceled=CancelResult("X1", False, "gone", CancelOutcome.ALREADY_FILLED),
+        ),
+        Answer(Call(STATUS, 5, "CLI1", batch=2), status=OrderStatus("CLI1", "open", "X1", 3)),
+        Answer(Call(STATUS, 5, "CLI1", batch=2), status=OrderStatus("CLI1", "unknown")),
+        Answer(Call(PLACE, 3, "CLI1", "BTCUSDT", 1, 5, 6), error=ExchangeTimeout("place CLI1: no answer")),
+        Answer(Call(CANCEL, 4, "CLI1", exchange_order_id="X1"), error=ExchangeError("cancel: connection reset")),
+    ],
+)
+def test_a_venue_answer_crosses_the_wire_as_it_was_given(answer: Answer) -> None:
+    record = decode(encode(VenueAnswer.of(answer)))
+    assert isinstance(record, VenueAnswer)
+    back = record.to_answer()
+    assert (back.call, back.placed, back.canceled, back.status) == (answer.call, answer.placed, answer.canceled,
+                                                                    answer.status)  # fmt: skip
+    assert (type(back.error), str(back.error)) == (type(answer.error), str(answer.error))
