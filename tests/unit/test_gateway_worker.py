@@ -1,6 +1,6 @@
 """The gateway in front of a real venue: its calls made by a venue worker, its answers coming back as messages.
 
-On the threads runtime, with a venue whose answers wait for the test
+On the threads and the pool runtime, with a venue whose answers wait for the test
 (never a sleep), and with ``BinanceSpotVenue`` against the local Binance
 server over real sockets.
 """
@@ -106,9 +106,9 @@ class GatedVenue:
         self.listener = listener
 
 
-@pytest.fixture
-def runtime() -> Iterator[Runtime]:
-    rt = create_runtime("threads")
+@pytest.fixture(params=["threads", "pool"])
+def runtime(request: pytest.FixtureRequest) -> Iterator[Runtime]:
+    rt = create_runtime(request.param)
     rt.spawn(Probe, STORE)
     yield rt
     rt.shutdown()
