@@ -207,8 +207,8 @@ def assemble_report(parts: ReportParts) -> dict[str, Any]:
         report["risk"]["freeze_incomplete"] = freeze_incomplete(store.open_orders, gateway)
     if parts.live is not None:
         report["live"] = dict(parts.live)
-    if parts.venue is not None:
-        report["venue"] = dict(parts.venue)
+    if parts.venue is not None:  # docs/LIVE.md, "The gateway before a real venue": each place's wait for its answer
+        report["venue"] = {**parts.venue, "place_to_answer_ms": latency_ms(gateway.place_to_answer_ns)}
     if config.pace == "realtime":
         measured = "message_to_order_ms" if parts.live is not None else "tick_to_order_ms"  # docs/LIVE.md, "Latency"
         report["latency"] = {

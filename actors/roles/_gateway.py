@@ -24,6 +24,7 @@ from actors.core._gateway import (
     FROZEN,
     MASS_CANCEL_ATTEMPTS,
     NOT_PLACED,
+    PLACE,
     Effects,
     GatewayCore,
     Held,
@@ -94,10 +95,14 @@ class GatewaySnapshot:
     mass_cancel_error: str
     ack_latencies_ns: list[int] = field(default_factory=list)
     venue_empty_at: float | None = None  # runtime clock when a freeze's mass cancel left nothing open; timing only
+    place_to_answer_ns: list[int] = field(default_factory=list)
+    """A real venue's: from the gateway handing a place to its worker (the engine's decision, sent) to the venue's
+    answer, each placement's (docs/LIVE.md, "The gateway before a real venue")."""
 
     @classmethod
     def of(
-        cls, core: GatewayCore, client: object, latencies_ns: Sequence[int] = (), venue_empty_at: float | None = None
+        cls, core: GatewayCore, client: object, latencies_ns: Sequence[int] = (), venue_empty_at: float | None = None,
+        place_to_answer_ns: Sequence[int] = (),
     ) -> GatewaySnapshot:
         """The snapshot of ``core``'s counters and ``client``'s injected faults (the actor's, or the baseline's)."""
         injected = client.injected if isinstance(client, SupportsFaultCounts) else {}
@@ -105,6 +110,7 @@ class GatewaySnapshot:
             core.frozen, core.places, core.cancels, core.exchange_errors, core.refused_after_freeze, core.reconciled,
             {kind: injected.get(kind, 0) for kind in FAULT_KINDS}, core.market_through, core.venue_open,
             core.mass_cancel_rounds, core.mass_cancel_error, list(latencies_ns), venue_empty_at,
+            list(place_to_answer_ns),
         )  # fmt: skip
 
 
@@ -150,6 +156,9 @@ class ExchangeGateway(SupervisedRole):
         self.store_seq = 0
         """The number of the last record sent on the stream to the store."""
         self.worker: VenueWorker | None = None
+        self.place_sent_ns: dict[str, int] = {}
+        """Places out at the worker: client id -> when handed over (runtime clock, ns)."""
+        self.place_to_answer_ns: list[int] = []
         if worker_threads > 0:
             runtime = self.runtime
             if not isinstance(runtime, RealTimeRuntime):
@@ -208,7 +217,14 @@ class ExchangeGateway(SupervisedRole):
     @handles(VenueAnswer)
     def on_venue_answer(self, answer: VenueAnswer) -> None:
         """The venue answered a call the worker made: reported to the store as the inline answer would be."""
-        self._do(self.core.answered(answer.to_answer(), self.client))
+        answered = answer.to_answer()
+        sent_ns = self.place_sent_ns.pop(answered.call.client_id, None) if answered.call.kind == PLACE else None
+        if sent_ns is not None:
+            waited_ns = int(self.runtime.now() * 1e9) - sent_ns
+            self.place_to_answer_ns.append(waited_ns)
+            if self.telemetry is not None:
+                self.telemetry.venue_answered(waited_ns / 1e9)
+        self._do(self.core.answered(answered, self.client))
 
     @handles(VenueFills)
     def on_venue_fills(self, pushed: VenueFills) -> None:
@@ -268,7 +284,10 @@ class ExchangeGateway(SupervisedRole):
             VENUE_ERRORS.note(name, exc)
         if effects.calls and self.worker is not None:
             self._counting.in_flight_add(len(effects.calls))
+            sent_ns = int(self.runtime.now() * 1e9)
             for call in effects.calls:
+                if call.kind == PLACE:
+                    self.place_sent_ns[call.client_id] = sent_ns
                 self.worker.submit(call)
         if effects.acked_sent_ns:
             now_ns = int(self.runtime.now() * 1e9)
@@ -298,7 +317,8 @@ class ExchangeGateway(SupervisedRole):
 
     def snapshot(self) -> GatewaySnapshot:
         """State for reports and tests."""
-        return GatewaySnapshot.of(self.core, self.client, self.ack_latencies_ns, self.venue_empty_at)
+        return GatewaySnapshot.of(self.core, self.client, self.ack_latencies_ns, self.venue_empty_at,
+                                  self.place_to_answer_ns)  # fmt: skip
 
 
 def _gateway_report(report: Report) -> GatewayReport:

@@ -98,6 +98,11 @@ class EngineCollector(Collector):
         )
         _histogram(latency, [], t.tick_to_order)
         yield latency
+        answered = HistogramMetricFamily(
+            "mm_place_to_answer_seconds", "A real venue's: from the gateway sending a place to the venue answering it."
+        )
+        _histogram(answered, [], t.place_to_answer)
+        yield answered
         freeze = HistogramMetricFamily("mm_freeze_seconds", "From risk deciding a freeze to the store confirming it.")
         _histogram(freeze, [], t.freeze)
         yield freeze

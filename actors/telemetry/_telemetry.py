@@ -52,6 +52,7 @@ class Telemetry:
         """Symbols with a series of their own (``mm_position_usd``): the first ``metrics_symbols`` of the run."""
         self.handling = HandlingTimes() if metrics else None
         self.tick_to_order = Buckets(TICK_TO_ORDER_BOUNDS_S)
+        self.place_to_answer = Buckets(TICK_TO_ORDER_BOUNDS_S)
         self.freeze = Buckets(FREEZE_BOUNDS_S)
         self.decided_through = 0
         self.trading_state = ACTIVE
@@ -119,3 +120,7 @@ class Telemetry:
     def order_acknowledged(self, seconds: float) -> None:
         """From the feed sending a tick to the venue acknowledging the last order placed for it."""
         self.tick_to_order.observe(seconds)
+
+    def venue_answered(self, seconds: float) -> None:
+        """A real venue's: from the gateway sending a place to the venue answering it."""
+        self.place_to_answer.observe(seconds)

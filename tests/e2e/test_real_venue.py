@@ -188,6 +188,9 @@ def test_a_run_places_and_cancels_through_the_client_and_its_freeze_leaves_the_v
     positions = {symbol: Decimal(line["qty"]) for symbol, line in report["positions"]["by_symbol"].items()}
     assert positions == {symbol: lots * SPOT[symbol].lot_size for symbol, lots in held.items()}  # the venue's
     assert report["venue"]["at_start"] == {"open_orders": 0, "canceled": 0, "adopted": 0, "positions": {}}
+    waits = report["venue"]["place_to_answer_ms"]  # each place sent to the venue, timed to its answer
+    assert 0 < waits["n"] <= report["orders"]["placed"]  # not those the gateway refused unsent (after the freeze)
+    assert 0 < waits["p50"] <= waits["p99"] <= waits["max"]
 
 
 def test_a_usdm_run_arms_the_venues_cancel_on_disconnect_and_ends_empty_with_the_venues_positions() -> None:
