@@ -193,19 +193,31 @@ RUN_SHADOW = (sys.executable, "-m", "actors")
 ``bin/run-shadow`` instead, so that a checkout runs its own code)."""
 
 
+def ours_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Our run's settings (config keys) for ``args``: the symmetric rule, the queue model and latency, no fee, no
+    limit reached.  ``bin/run-shadow`` gets them as flags, the bench's in-process replay as overrides."""
+    return {
+        "tick_ms": args.tick_ms,
+        "spread_bps": args.spread_bps,
+        "quote_notional_usd": args.quote_notional_usd,
+        "queue_model": args.queue_model,
+        "queue_power": args.queue_power,
+        "entry_latency_ms": args.entry_latency_ms,
+        "cancel_latency_ms": args.entry_latency_ms,
+        "maker_fee_bps": 0.0,
+        "edge_threshold": -1e9,
+        "max_inv": 1e12,
+        "max_total": 1e15,
+    }
+
+
 def run_ours(
     data: Path, instruments: Path | None, args: argparse.Namespace, scratch: Path, run_shadow: Sequence[str]
 ) -> dict[str, Any]:
     """``run_shadow`` (``bin/run-shadow``) on the data: fills (count, lots, by side) and PnL."""
     events = scratch / "events.csv"
-    command = [
-        *run_shadow, "--market", str(data), "--tick-ms", str(args.tick_ms),
-        "--spread-bps", str(args.spread_bps), "--quote-notional-usd", str(args.quote_notional_usd),
-        "--queue-model", args.queue_model, "--queue-power", str(args.queue_power),
-        "--entry-latency-ms", str(args.entry_latency_ms), "--cancel-latency-ms", str(args.entry_latency_ms),
-        "--maker-fee-bps", "0", "--edge-threshold=-1e9", "--max-inv", "1e12", "--max-total", "1e15",
-        "--runtime", "sim", "--events", str(events),
-    ]  # fmt: skip
+    flags = [f"--{key.replace('_', '-')}={value}" for key, value in ours_settings(args).items()]
+    command = [*run_shadow, "--market", str(data), *flags, "--runtime", "sim", "--events", str(events)]
     if instruments is not None:
         command += ["--instruments", str(instruments)]
     started = time.perf_counter()
@@ -296,8 +308,11 @@ class _Fills:
     and only once the order is whole filled (its issues #299 and #316): with
     ``partial_fill_exchange`` its position, volume and trade count leave out
     partial fills.  Each order's ``qty - leaves_qty`` is exact, so the
-    position, the lots filled and the cash come from that, seen at each
-    bucket's end (two executions of one order in one bucket count as one fill).
+    position and the lots filled come from that, seen at each bucket's end,
+    and the cash at the order's last execution price (an order that arrives
+    through the book executes at the book's prices, as a taker).  Two
+    executions of one order in one bucket count as one fill, at the last
+    one's price.
     """
 
     def __init__(self) -> None:
@@ -318,7 +333,7 @@ class _Fills:
                 self.fills += 1
                 self.done[order_id] = executed
                 self.position += side * new
-                self.cash -= side * new * price
+                self.cash -= side * new * (order.exec_price if order.exec_price > 0 else price)
                 self.volume += new
             if order.status not in open_statuses:
                 del self.live[order_id]
@@ -392,8 +407,8 @@ def run_hftbacktest(npz: Path, tick: float, lot: float, args: argparse.Namespace
         "state_trading_volume": round(float(values.trading_volume), 6),
         "stopped": stopped,
         "ticks": buckets,
-        "wall_s": round(wall, 2),
-        "cpu_s": round(cpu, 2),
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
     }
     hbt.close()
     return result
