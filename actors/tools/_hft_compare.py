@@ -348,9 +348,13 @@ def run_hftbacktest(npz: Path, tick: float, lot: float, args: argparse.Namespace
     ``InvalidOrderStatus``, when a queue fill takes exactly an order's last
     lots: its issue #312), with the bucket; the figures run to there.
     """
-    # no stubs (and absent where it is not installed): an optional tool's imports
-    import numpy as np  # type: ignore[import-not-found,unused-ignore]
+    # numpy comes with hftbacktest, an optional tool: absent where it is not installed
+    import numpy as np  # type: ignore[import-not-found,unused-ignore]  # optional
+
+    # hftbacktest has no stubs and is absent where it is not installed
     from hftbacktest import GTC, LIMIT, NEW, NONE, HashMapMarketDepthBacktest  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    # the same
     from hftbacktest.order import PARTIALLY_FILLED  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     started, cpu = time.perf_counter(), time.process_time()

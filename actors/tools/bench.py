@@ -4,6 +4,11 @@ Every (runtime, symbol count) case runs in a child process of its own so that
 peak RSS belongs to that case alone.  Each case also runs the synchronous
 baseline (the same core, no actors) on the same workload in the same process,
 and reports the actor pipeline's orders/s as a ratio of it.
+
+The replay cases time a whole engine on generated recorded markets: L1
+quotes (``--market-replay``, ``--l1-replay``), depth (``--depth-replay``),
+and hftbacktest on the depth case's file beside ours
+(``--versus-hftbacktest``; hftbacktest is no dependency of the engine).
 """
 
 from __future__ import annotations
