@@ -366,6 +366,7 @@ def versus_hftbacktest(rows: int, runtime: str = "pool") -> dict[str, Any]:
             "fills": theirs["fills"],
             "orders_placed": theirs["orders_placed"],
             "ticks": theirs["ticks"],
+            "stopped": theirs["stopped"],  # hftbacktest's error code and bucket if its run ended early, else None
         },
     }
 

@@ -68,6 +68,7 @@ def test_the_versus_case_puts_hftbacktests_figures_beside_ours_on_the_same_file(
         assert key in ours and key in theirs, key
     assert theirs["convert_s"] > 0 and theirs["first_run_wall_s"] > 0
     assert theirs["orders_placed"] > 0
+    assert theirs["stopped"] is None  # its run reached the data's end: the figures cover the whole file
 
 
 @pytest.mark.parametrize("profile", PROFILES)
