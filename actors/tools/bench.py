@@ -4,6 +4,11 @@ Every (runtime, symbol count) case runs in a child process of its own so that
 peak RSS belongs to that case alone.  Each case also runs the synchronous
 baseline (the same core, no actors) on the same workload in the same process,
 and reports the actor pipeline's orders/s as a ratio of it.
+
+The replay cases time a whole engine on generated recorded markets: L1
+quotes (``--market-replay``, ``--l1-replay``), depth (``--depth-replay``),
+and hftbacktest on the depth case's file beside ours
+(``--versus-hftbacktest``; hftbacktest is no dependency of the engine).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import resource
 import statistics
 import subprocess
@@ -39,6 +45,8 @@ CASES = [("threads", 100), ("threads", 1000), ("pool", 100), ("pool", 1000), ("p
 """Default cases; threads stops at 1,000 (a thread per actor)."""
 MARKET_REPLAY_ROWS = (250_000, 1_000_000)
 """Two replay sizes: the same peak memory for both is what "flat" means."""
+L1_REPLAY_ROWS = (1_000_000, 4_000_000)
+"""The whole-replay L1 case's two sizes (10 symbols, quotes every 10 ms, trades): its target is 5 M rows a minute."""
 
 
 def _telemetry(config: ShadowConfig, metrics: bool, events: str | None) -> tuple[Telemetry | None, IO[str] | None]:
@@ -191,55 +199,175 @@ MARKET_QUOTE_EVERY_US = 100_000
 """The replay case: 100 symbols quoted every 100 ms, so 1,000 quote rows per 1-second tick."""
 
 
-def market_replay(rows: int, runtime: str = "pool") -> dict[str, Any]:
-    """Replay a generated Tardis quotes file of about ``rows`` rows (100 symbols) through a whole engine.
+def _timed_replay(settings: dict[str, Any]) -> dict[str, Any]:
+    """A whole engine on a recorded market (``settings`` as config overrides), timed; its report.
 
     The clock runs from building the system (which reads every row once to
     check it and find the symbols and the span) to the last tick decided;
-    the feed and the venue each stream the file again as the run goes.
-    Generating the file is not timed.  Besides wall time, the process's CPU
-    time over the same span (all its threads): on a shared machine, rows per
-    CPU-minute is the figure that does not depend on what else runs.
+    the feed and the venue read the rows again as the run goes.  Besides
+    wall time, the process's CPU time over the same span (all its threads):
+    on a shared machine, rows per CPU-minute is the figure that does not
+    depend on what else runs.
+    """
+    gc.collect()
+    rss_before = _peak_rss_mb()
+    config = resolve(overrides=settings, override_source="setting")
+    started, cpu_started = time.perf_counter(), time.process_time()
+    system = build_system(config)
+    scanned_s = time.perf_counter() - started
+    system.start()
+    system.run()
+    system.runtime.wait_idle()
+    wall_s = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu_started  # every thread of the process: the work, whatever else runs
+    report = build_report(system)
+    system.stop()
+    return {"scan_s": scanned_s, "wall_s": wall_s, "cpu_s": cpu_s, "report": report, "rss_before": rss_before}
+
+
+def market_replay(
+    rows: int, runtime: str = "pool", *, symbols: int = MARKET_SYMBOLS, quote_every_us: int = MARKET_QUOTE_EVERY_US,
+    trades: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """Replay a generated Tardis quotes file of about ``rows`` rows (``symbols`` symbols) through a whole engine.
+
+    ``trades``: a trades file beside the quotes (a few trades a second a
+    symbol, counted in the rows), as ``bin/make-sample-market`` writes it.
+    Generating the files is not timed (:func:`_timed_replay` says what is).
     """
     from actors.markets._sample import generate  # the same generator as the packaged sample
 
-    seconds = max(1, rows // (MARKET_SYMBOLS * 1_000_000 // MARKET_QUOTE_EVERY_US))
+    per_second = symbols * 1_000_000 // quote_every_us
+    seconds = max(1, rows // per_second)
     with tempfile.TemporaryDirectory(prefix="bench-market-") as scratch:
         directory = Path(scratch)
-        symbols = [f"SYM{i:05d}" for i in range(1, MARKET_SYMBOLS + 1)]
-        quotes, _ = generate(directory, symbols, seconds=seconds, seed=1, quotes_only=True,
-                             quote_every_us=MARKET_QUOTE_EVERY_US)  # fmt: skip
+        names = [f"SYM{i:05d}" for i in range(1, symbols + 1)]
+        quotes, trade_rows = generate(directory, names, seconds=seconds, seed=1, quotes_only=not trades,
+                                      quote_every_us=quote_every_us)  # fmt: skip
         file_mb = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
-        gc.collect()
-        rss_before = _peak_rss_mb()
         settings: dict[str, Any] = {"market": [str(directory)], "runtime": runtime, "edge_threshold": -1e9}
         settings.update(max_inv=1e12, max_total=1e15)
-        config = resolve(overrides=settings, override_source="setting")
-        started, cpu_started = time.perf_counter(), time.process_time()
-        system = build_system(config)
-        scanned_s = time.perf_counter() - started
-        system.start()
-        system.run()
-        system.runtime.wait_idle()
-        wall_s = time.perf_counter() - started
-        cpu_s = time.process_time() - cpu_started  # every thread of the process: the work, whatever else runs
-        report = build_report(system)
-        system.stop()
-    return {
+        timed = _timed_replay(settings)
+    report, wall_s, cpu_s = timed["report"], timed["wall_s"], timed["cpu_s"]
+    result = {
         "runtime": runtime,
-        "symbols": MARKET_SYMBOLS,
+        "symbols": symbols,
+        "quote_every_us": quote_every_us,
         "quote_rows": quotes,
+        "trade_rows": trade_rows,
         "file_mb_gzip": round(file_mb, 1),
         "ticks": report["execution"]["ticks"],
         "fills": report["fills"]["count"],
         "orders_placed": report["orders"]["placed"],
-        "scan_s": round(scanned_s, 2),
+        "scan_s": round(timed["scan_s"], 2),
         "wall_s": round(wall_s, 2),
         "quote_rows_per_minute": round(quotes / wall_s * 60),
         "cpu_s": round(cpu_s, 2),
         "quote_rows_per_cpu_minute": round(quotes / cpu_s * 60),
-        "peak_rss_mb_before_run": round(rss_before, 1),
+        "peak_rss_mb_before_run": round(timed["rss_before"], 1),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
+    }
+    if trades:
+        result["rows_per_minute"] = round((quotes + trade_rows) / wall_s * 60)
+        result["rows_per_cpu_minute"] = round((quotes + trade_rows) / cpu_s * 60)
+    return result
+
+
+DEPTH_REPLAY_ROWS = (500_000, 2_000_000)
+"""Two depth replay sizes (level updates): the same peak memory for both is what "flat" means."""
+DEPTH_ROWS_PER_SECOND = 389_363 / 300
+"""What the hftbacktest comparison's generated book writes a second (its ``moving`` profile, seed 11)."""
+
+
+def _depth_data(scratch: Path, rows: int) -> tuple[Path, Path, int, int]:
+    """The comparison's generated depth and trades files of about ``rows`` level updates, and its instruments."""
+    from actors.tools._hft_compare import generate, instruments_file
+
+    seconds = max(2, math.ceil(rows / DEPTH_ROWS_PER_SECOND))
+    data = scratch / "data"
+    depth_rows, trade_rows = generate(data, seconds, seed=11)
+    return data, instruments_file(scratch), depth_rows, trade_rows
+
+
+def _depth_args() -> argparse.Namespace:
+    """The comparison's defaults: 1 s ticks, 2 bps, 1,000 USD a side, risk-averse queue, no latency."""
+    return argparse.Namespace(tick_ms=1000.0, spread_bps=2.0, quote_notional_usd=1000.0, queue_model="risk-averse",
+                              queue_power=3.0, entry_latency_ms=0.0, exchange="partial")  # fmt: skip
+
+
+def _ours_on_depth(data: Path, instruments: Path, runtime: str, depth_rows: int, trade_rows: int) -> dict[str, Any]:
+    """Our whole engine on a depth file with the comparison's settings: depth updates a minute, wall and CPU."""
+    from actors.tools._hft_compare import ours_settings
+
+    settings = {**ours_settings(_depth_args()), "market": [str(data)], "instruments": str(instruments)}
+    timed = _timed_replay({**settings, "runtime": runtime})
+    report, wall_s, cpu_s = timed["report"], timed["wall_s"], timed["cpu_s"]
+    return {
+        "runtime": runtime,
+        "depth_updates": depth_rows,
+        "trade_rows": trade_rows,
+        "file_mb_gzip": round(sum(p.stat().st_size for p in data.iterdir()) / 1e6, 1),
+        "ticks": report["execution"]["ticks"],
+        "fills": report["fills"]["count"],
+        "orders_placed": report["orders"]["placed"],
+        "scan_s": round(timed["scan_s"], 2),
+        "wall_s": round(wall_s, 2),
+        "depth_updates_per_minute": round(depth_rows / wall_s * 60),
+        "cpu_s": round(cpu_s, 2),
+        "depth_updates_per_cpu_minute": round(depth_rows / cpu_s * 60),
+        "peak_rss_mb_before_run": round(timed["rss_before"], 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+    }
+
+
+def depth_replay(rows: int, runtime: str = "pool") -> dict[str, Any]:
+    """Replay a generated ``incremental_book_L2`` file of about ``rows`` level updates (one symbol, with its
+    trades) through a whole engine: the file ``bin/compare-hftbacktest`` generates, the settings it runs ours with.
+
+    Generating the file is not timed (:func:`_timed_replay` says what is).
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-depth-") as scratch:
+        data, instruments, depth_rows, trade_rows = _depth_data(Path(scratch), rows)
+        return _ours_on_depth(data, instruments, runtime, depth_rows, trade_rows)
+
+
+def versus_hftbacktest(rows: int, runtime: str = "pool") -> dict[str, Any]:
+    """The depth replay's file, ours and then hftbacktest's, in this process: depth updates a minute each.
+
+    hftbacktest runs the comparison's strategy (``actors/tools/_hft_compare.py``)
+    on the file converted by its own converter (timed apart), twice: its first
+    run in a process includes numba compiling its functions, the second is
+    its speed.  Ours is the whole engine, as :func:`depth_replay` runs it.
+    """
+    from actors.tools._hft_compare import convert, run_hftbacktest
+
+    with tempfile.TemporaryDirectory(prefix="bench-hft-") as scratch_name:
+        scratch = Path(scratch_name)
+        data, instruments, depth_rows, trade_rows = _depth_data(scratch, rows)
+        ours = _ours_on_depth(data, instruments, runtime, depth_rows, trade_rows)
+        started, cpu = time.perf_counter(), time.process_time()
+        npz = convert(data, scratch)
+        convert_s, convert_cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        runs = [run_hftbacktest(npz, 0.1, 0.001, _depth_args()) for _ in range(2)]
+    theirs = runs[1]
+    del ours["peak_rss_mb_before_run"], ours["peak_rss_mb"]  # hftbacktest's imports are in them: --depth-replay's
+    return {
+        "depth_updates": depth_rows,
+        "trade_rows": trade_rows,
+        "ours": ours,
+        "hftbacktest": {
+            "convert_s": round(convert_s, 2),
+            "convert_cpu_s": round(convert_cpu_s, 2),
+            "first_run_wall_s": runs[0]["wall_s"],
+            "wall_s": theirs["wall_s"],
+            "cpu_s": theirs["cpu_s"],
+            "depth_updates_per_minute": round(depth_rows / max(theirs["wall_s"], 0.001) * 60),
+            "depth_updates_per_cpu_minute": round(depth_rows / max(theirs["cpu_s"], 0.001) * 60),
+            "fills": theirs["fills"],
+            "orders_placed": theirs["orders_placed"],
+            "ticks": theirs["ticks"],
+            "stopped": theirs["stopped"],  # hftbacktest's error code and bucket if its run ended early, else None
+        },
     }
 
 
@@ -372,6 +500,27 @@ def _parser() -> argparse.ArgumentParser:
         "--market-replay", type=int, metavar="ROWS", help="replay ROWS generated quote rows, 100 symbols"
     )
     parser.add_argument(
+        "--l1-replay",
+        type=int,
+        metavar="ROWS",
+        help="replay ROWS generated rows: 10 symbols, quotes every 10 ms and trades",
+    )
+    parser.add_argument(
+        "--depth-replay",
+        type=int,
+        metavar="UPDATES",
+        help="replay a generated incremental_book_L2 file of UPDATES rows",
+    )
+    parser.add_argument(
+        "--versus-hftbacktest",
+        type=int,
+        metavar="UPDATES",
+        help="--depth-replay's file, then hftbacktest on it (pip install hftbacktest; no dependency of the engine)",
+    )
+    parser.add_argument(
+        "--replay-runtime", choices=RUNTIME_NAMES, default="pool", help="the replay cases' runtime (default pool)"
+    )
+    parser.add_argument(
         "--sharded",
         type=int,
         metavar="SYMBOLS",
@@ -439,7 +588,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         result = split_ceiling(args.split_ceiling, args.iterations, rounds=args.rounds)
     elif args.market_replay:
-        result = market_replay(args.market_replay)
+        result = market_replay(args.market_replay, args.replay_runtime)
+    elif args.l1_replay:
+        result = market_replay(args.l1_replay, args.replay_runtime, symbols=10, quote_every_us=10_000, trades=True)
+    elif args.depth_replay:
+        result = depth_replay(args.depth_replay, args.replay_runtime)
+    elif args.versus_hftbacktest:
+        from actors.tools._hft_compare import INSTALL, hftbacktest_version
+
+        if hftbacktest_version() is None:
+            sys.stderr.write(f"bench: --versus-hftbacktest: {INSTALL}\n")
+            return 2
+        result = versus_hftbacktest(args.versus_hftbacktest, args.replay_runtime)
     elif args.gateway_venue is not None:
         from actors.tools._gateway_bench import gateway_venue
 
@@ -465,6 +625,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "paced": [_child(["--paced", str(n), *paced]) for n in (100, 1000, 10000) if not args.quick or n <= 1000],
             "cancel_replace_whole_process": cancel_replace_vs_nautilus("pool", args.ticks, None, args.runs),
             "market_replay": [_child(["--market-replay", str(n)]) for n in MARKET_REPLAY_ROWS],
+            "l1_replay": [_child(["--l1-replay", str(n)]) for n in L1_REPLAY_ROWS],
+            "depth_replay": [_child(["--depth-replay", str(n)]) for n in DEPTH_REPLAY_ROWS],
+            "versus_hftbacktest": _child(["--versus-hftbacktest", str(DEPTH_REPLAY_ROWS[0])]),
         }
     sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
     return 0
