@@ -1,4 +1,5 @@
-"""``bin/bench --gateway-venue MS``: orders/s through the gateway against the local Binance server, blocking or not.
+"""``bin/bench --gateway-venue MS``: orders/s through the gateway against the local Binance server, blocking or not;
+``bin/bench --venue-adapter N``: the adapter's own cost per order, the server in another process.
 
 The gateway role with ``BinanceSpotVenue`` behind it, on the threads
 runtime, the local server (:class:`BinanceVenueServer`, the simulated venue
@@ -17,6 +18,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from actors.core._exchange import PlaceRequest
+from actors.core._types import Side
 from actors.roles._addresses import GATEWAY, STORE
 from actors.roles._gateway import ExchangeGateway
 from actors.runtime import create_runtime
@@ -77,3 +80,64 @@ def gateway_orders_per_s(delay_ms: float, worker_threads: int, requests: int = 2
 def gateway_venue(delay_ms: float) -> dict[str, Any]:
     """Blocking (no worker) and with workers of 4, 8 (the default), 16 and 64 threads, at one answer delay."""
     return {"cases": [gateway_orders_per_s(delay_ms, threads) for threads in (0, 4, 8, 16, 64)]}
+
+
+def serve_until_stdin_closes() -> None:
+    """A child process: the local server, its two URLs printed on a line, serving until its stdin closes."""
+    import sys
+
+    server = BinanceVenueServer(FakeExchangeClient(seed=7, fill_rate=0.0), _SYMBOLS, api_key=_KEY, secret=_SECRET,
+                                balances={"BTC": "1", "USDT": "100000000"}).start()  # fmt: skip
+    print(server.rest_url, server.stream_url, flush=True)
+    sys.stdin.read()  # the parent is done when it closes our stdin
+    server.stop()
+
+
+def adapter_cost(orders: int) -> dict[str, Any]:
+    """``bin/bench --venue-adapter N``: the adapter's own cost per order, the local server in another process.
+
+    ``N`` placements and their cancels through ``BinanceSpotVenue``, one
+    after the other: each call's time to its answer (p50, p99), and the CPU
+    this process spent per order (place plus cancel: signing, the budget,
+    the request, parsing the answer; the user stream's thread included),
+    which the server's work, in its own process, is not part of.
+    """
+    import subprocess
+    import sys
+
+    code = "from actors.tools._gateway_bench import serve_until_stdin_closes as s; s()"
+    process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        rest_url, stream_url = process.stdout.readline().split()
+        venue = BinanceSpotVenue(_SYMBOLS, Credentials(_KEY, _SECRET), base_url=rest_url, stream_url=stream_url,
+                                 budget=Budget(limits=_UNLIMITED))  # fmt: skip
+        places: list[int] = []
+        cancels: list[int] = []
+        try:
+            venue.place(PlaceRequest("WARM0001", "BTCUSDT", Side.BUY, 4_000_000, 100))  # a connection, before the clock
+            cpu_started = time.process_time()
+            for n in range(orders):
+                started = time.perf_counter_ns()
+                placed = venue.place(PlaceRequest(f"CLI{n:08d}", "BTCUSDT", Side.BUY, 5_000_000 - n % 1000, 100))
+                placed_ns = time.perf_counter_ns()
+                venue.cancel(placed.exchange_order_id or "")
+                places.append(placed_ns - started)
+                cancels.append(time.perf_counter_ns() - placed_ns)
+            cpu = time.process_time() - cpu_started
+        finally:
+            venue.close()
+    finally:
+        process.stdin.close()
+        process.wait(30)
+
+    def ms(samples: list[int], q: float) -> float:
+        ordered = sorted(samples)
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6, 3)
+
+    return {
+        "orders": orders,
+        "place_ms": {"p50": ms(places, 0.5), "p99": ms(places, 0.99)},
+        "cancel_ms": {"p50": ms(cancels, 0.5), "p99": ms(cancels, 0.99)},
+        "adapter_cpu_us_per_order": round(cpu / orders * 1e6, 1),
+    }

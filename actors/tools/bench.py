@@ -548,6 +548,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="orders/s through the gateway against the local Binance server answering after MS ms, blocking or not",
     )
+    parser.add_argument(
+        "--venue-adapter",
+        type=int,
+        metavar="ORDERS",
+        help="the Binance adapter's own cost: ORDERS places and cancels against the local server in another process",
+    )
     parser.add_argument("--iterations", type=int, default=20, help="ticks per throughput case (default 20)")
     parser.add_argument("--freezes", type=int, default=5, help="freeze repetitions per case (default 5)")
     parser.add_argument("--ticks", type=int, default=5000, help="ticks of the cancel/replace workload (default 5000)")
@@ -604,6 +610,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from actors.tools._gateway_bench import gateway_venue
 
         result = gateway_venue(args.gateway_venue)
+    elif args.venue_adapter:
+        from actors.tools._gateway_bench import adapter_cost
+
+        result = adapter_cost(args.venue_adapter)
     elif args.versus_nautilus:
         if args.anchor is None or not args.anchor.is_file():
             parser.error(f"--versus-nautilus needs --anchor SCRIPT, an existing file (got {args.anchor})")
