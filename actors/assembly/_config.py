@@ -55,6 +55,10 @@ LIVE_SAFETY: dict[str, float] = {"max_order_usd": 100.0, "max_orders_per_sec": 2
 """On a real venue, what no layer above the defaults set: the per-order size check (100 USD, above the quotes'
 20 USD), and the order-rate check (2 new orders per symbol per second of the tick clock: two symbols keep under
 Binance spot's 50 orders in 10 s).  Set any of them by hand, 0 included, and it is yours."""
+REAL_VENUE_RETAIN_S = 60.0
+"""On a real venue, how long a finished order is remembered unless ``retain_ticks`` is set: its fills may come
+late (a stream that dropped, reports held back, a catch-up after a reconnect), and a fill of an order the store
+has forgotten cannot be applied.  ``retain_ticks`` becomes the ticks of this span (at least its default)."""
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
@@ -981,6 +985,8 @@ def _for_real_venue(
     for key, value in LIVE_SAFETY.items():
         if rank[key] == 0:
             values[key] = type(values[key])(value)
+    if rank["retain_ticks"] == 0:
+        values["retain_ticks"] = max(values["retain_ticks"], math.ceil(REAL_VENUE_RETAIN_S * 1000 / values["tick_ms"]))
 
 
 def _settle_strategy(name: str, named_at: int, layers: list[dict[str, tuple[str, object]]]) -> tuple[Any, ...]:

@@ -278,6 +278,11 @@ class BinanceVenueServer:
         with self._lock:
             return [o.client_id for o in self.venue.get_orders()]
 
+    def trade_count(self) -> int:
+        """Trades the venue made (each once, however often its report was sent)."""
+        with self._lock:
+            return sum(len(trades) for trades in self._trades.values())
+
     # -- failures on command ----------------------------------------------------------------------------------------
 
     def throttle(self, status: int, retry_after: int, count: int = 1) -> None:

@@ -247,7 +247,12 @@ class BinanceSpotVenue:
     def _settle_lost_place(self, request: PlaceRequest) -> PlaceResult:
         """The place was sent and its answer lost: ask the venue for the client id; never send it again."""
         self.counters.lost_answers += 1
-        status = self.order_status(request.client_id)  # raises ExchangeError if it cannot ask: still in doubt
+        try:
+            status = self.order_status(request.client_id)
+        except ExchangeError as exc:  # could not ask (backing off, the budget, the network): still in doubt, never
+            # a refusal, for the venue may hold the order (the store's deadline asks again)
+            lost = f"place {request.client_id}: answer lost and the venue could not be asked: {exc}"
+            raise ExchangeTimeout(lost) from None
         if status.state == "unknown" or status.exchange_order_id is None:
             raise ExchangeTimeout(f"place {request.client_id}: answer lost and the venue has no such order yet")
         self.counters.resolved_by_status += 1
@@ -380,12 +385,16 @@ class BinanceSpotVenue:
         if held > 0.0:
             self.budget.drop()
             raise ExchangeError(f"{method} {path}: not sent, the venue asked to back off for {held:.1f} s more")
+        # A place never waits for the budget: its price is this tick's, and one sent later would quote a market that
+        # has moved on (and, under a rate the budget cannot keep, places would queue without end behind it). It is
+        # dropped, counted, and the next tick quotes again. Cancels and reads wait, up to max_wait_s in all.
+        patience = 0.0 if method == "POST" and path == self.dialect.order else self._max_wait_s
         with self._rate_lock:
             wait = self.budget.try_take(method, path, dict(params), now)
         while wait > 0.0:
-            if wait > self._max_wait_s:
+            if self._clock() + wait > now + patience:
                 self.budget.drop()
-                raise ExchangeError(f"{method} {path}: not sent, the rate budget needs {wait:.1f} s")
+                raise ExchangeError(f"{method} {path}: not sent, the rate budget needs {wait:.2f} s more")
             time.sleep(wait)
             with self._rate_lock:
                 wait = self.budget.try_take(method, path, dict(params), self._clock())

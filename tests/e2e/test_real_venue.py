@@ -216,6 +216,53 @@ def test_a_usdm_run_arms_the_venues_cancel_on_disconnect_and_ends_empty_with_the
     assert positions == {symbol: lots * SPOT[symbol].lot_size for symbol, lots in held.items() if lots}
 
 
+def test_a_run_through_lost_answers_429s_repeated_and_late_reports_a_dropped_stream_and_an_expired_key_loses_nothing(
+) -> None:
+    """What real venues do, during a run: every invariant holds, and each fill is counted once."""
+    injected: dict[str, int] = {}
+    with venue() as place:
+        server = place.server
+        with keys_in_environment():
+            system = System(create_runtime("threads"), resolve(overrides=place.settings(iterations=200),
+                                                               override_source="setting"))  # fmt: skip
+        try:
+            system.start()
+            server.duplicate_reports = True  # every execution report twice, from the first order on
+            server.lose_answers("POST", "/api/v3/order", 3)  # the first three places: carried out, answer lost
+            server.throttle(429, 1, 2)
+            runner = threading.Thread(target=system.run)
+            runner.start()
+
+            def posts() -> int:
+                return sum(1 for request in list(server.requests) if request == ("POST", "/api/v3/order"))
+
+            wait_until(lambda: posts() >= 10 or not runner.is_alive(), "ten places")
+            server.hold_reports()
+            wait_until(lambda: posts() >= 20 or not runner.is_alive(), "twenty places")
+            wait_until(lambda: server.streams_open() >= 1, "the user stream connected")
+            injected["dropped"] = server.drop_stream()
+            injected["released"] = server.release_reports()
+            wait_until(lambda: posts() >= 30 or not runner.is_alive(), "thirty places")
+            wait_until(lambda: server.streams_open() >= 1, "the user stream connected again")
+            injected["expired"] = server.expire_listen_key()
+            runner.join(DEADLINE_S * 4)
+            assert not runner.is_alive()
+            system.empty_the_venue()
+            report = build_report(system)
+        finally:
+            system.stop()
+        open_at_venue, held, trades = server.open_orders(), place.positions(), server.trade_count()
+    assert injected["dropped"] >= 1 and injected["expired"] >= 1, injected  # the faults landed mid-run
+    counts_add_up(report)
+    assert report["orders"]["open"] == 0 and open_at_venue == [] and report["risk"]["freeze_confirmed"]
+    assert report["fills"]["count"] == trades  # none lost, none counted twice
+    positions = {symbol: Decimal(line["qty"]) for symbol, line in report["positions"]["by_symbol"].items()}
+    assert positions == {symbol: lots * SPOT[symbol].lot_size for symbol, lots in held.items()}
+    adapter = report["venue"]["adapter"]
+    assert adapter["lost_answers"] >= 1 and adapter["rate_limited"] >= 1 and adapter["stream_reconnects"] >= 2
+    assert adapter["listen_keys"] >= 2
+
+
 def test_orders_someone_else_left_at_the_venue_are_canceled_before_the_first_quote() -> None:
     with venue() as place:
         someone = place.client()
