@@ -53,8 +53,9 @@ def handle_envelope(actor: Any, envelope: Any) -> None:
     and asks every actor to stop, as pykka's own loop does, without killing
     the thread that runs it.
     """
-    try:
-        response = actor._handle_receive(envelope.message)
+    message = envelope.message
+    try:  # wire bytes are no pykka control message: straight to the actor (pykka's four type tests skipped)
+        response = actor.on_receive(message) if type(message) is bytes else actor._handle_receive(message)
         if envelope.reply_to is not None:
             envelope.reply_to.set(response)
     except Exception:

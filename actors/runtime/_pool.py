@@ -206,7 +206,10 @@ class PoolRuntime(RealTimeRuntime):
         self.batch = batch
         self._run_queue: deque[PoolInbox] = deque()
         self._urgent_queue: deque[PoolInbox] = deque()
-        self._run_cond = threading.Condition(threading.Lock())
+        self._run_lock = threading.Lock()
+        self._run_cond = threading.Condition(self._run_lock)
+        self._waiting = 0
+        """Workers waiting for an actor to run: only then does making one runnable need a notify."""
         self._threads: list[threading.Thread] = []
         self._closing_workers = False
         self._held: dict[int, Any] = {}
@@ -230,6 +233,24 @@ class PoolRuntime(RealTimeRuntime):
         with self._held_lock:
             self._held.pop(id(actor), None)
 
+    def tell(self, address: str, message: object) -> bool:
+        """``Runtime.tell`` straight to the receiver's inbox, whose ``put`` refuses a stopped actor as pykka's does.
+
+        pykka's ``ActorRef.tell`` first asks ``is_alive()``; the inbox is
+        closed before the actor is marked stopped, so the inbox's own refusal
+        (``ActorDeadError``, under its lock) is the same test, made once.
+        """
+        ref = self.directory.get(address)
+        if ref is None:
+            self.dead_letter(self.current_address(), address, "no such actor", message)
+            return False
+        try:
+            ref.actor_inbox.put(Envelope(message))
+        except pykka.ActorDeadError:
+            self.dead_letter(self.current_address(), address, "actor stopped", message)
+            return False
+        return True
+
     def handle_one(self, actor: Any, envelope: Envelope[Any]) -> None:
         """pykka's per-message loop body for one envelope; the message is then no longer in flight."""
         try:
@@ -241,9 +262,10 @@ class PoolRuntime(RealTimeRuntime):
 
     def make_runnable(self, inbox: PoolInbox) -> None:
         """Queue ``inbox``'s actor for a worker."""
-        with self._run_cond:
+        with self._run_lock:  # the lock's own (C) enter: a tell costs this once
             (self._urgent_queue if inbox.urgent else self._run_queue).append(inbox)
-            self._run_cond.notify()
+            if self._waiting:  # every worker busy (the caller often one of them): each will look at the queue
+                self._run_cond.notify()
 
     def _start_workers(self) -> None:
         for index in range(self.workers):
@@ -255,9 +277,13 @@ class PoolRuntime(RealTimeRuntime):
         _worker.active = True
         queue, urgent, cond, batch = self._run_queue, self._urgent_queue, self._run_cond, self.batch
         while True:
-            with cond:
+            with self._run_lock:
                 while not queue and not urgent and not self._closing_workers:
-                    cond.wait()
+                    self._waiting += 1
+                    try:
+                        cond.wait()
+                    finally:
+                        self._waiting -= 1
                 if not queue and not urgent:
                     return
                 inbox = urgent.popleft() if urgent else queue.popleft()

@@ -54,7 +54,7 @@ from actors.core._exchange import (
 )
 from actors.core._keyed_random import uniform
 from actors.core._types import Fill
-from actors.venues._fill_model import FillModel, RandomFills, RestingOrder
+from actors.venues._fill_model import FillModel, IndexedResting, RandomFills, RestingOrder
 from actors.venues._interface import FillListener
 
 
@@ -106,6 +106,9 @@ class FakeExchangeClient:
         self._open: dict[str, _Resting] = {}
         self._canceling: dict[str, _Resting] = {}
         """Canceled orders still trading until their cancel lands (a fill model with latency)."""
+        self._open_views: dict[str, dict[str, RestingOrder]] = {}
+        self._canceling_views: dict[str, dict[str, RestingOrder]] = {}
+        """``_open`` and ``_canceling`` as the fill model sees them, by symbol (:class:`IndexedResting`)."""
         self._client_ids: set[str] = set()
         self._by_client_id: dict[str, str] = {}
         self._positions: dict[str, int] = {}
@@ -147,6 +150,7 @@ class FakeExchangeClient:
         )
         self._orders[exchange_id] = resting
         self._open[exchange_id] = resting
+        self._open_views.setdefault(r.symbol, {})[exchange_id] = resting.view
         self._by_client_id[request.client_id] = exchange_id
         return PlaceResult(request.client_id, True, exchange_id)
 
@@ -159,7 +163,7 @@ class FakeExchangeClient:
             status = self._status(resting)
             outcome = CancelOutcome.ALREADY_FILLED if status == "filled" else CancelOutcome.ALREADY_CANCELED
             return CancelResult(exchange_order_id, False, f"already {status}", outcome)
-        del self._open[exchange_order_id]
+        self._close(exchange_order_id)
         resting.order = _with_status(resting, "canceled")
         self._cancel_later(resting)
         self._finished(exchange_order_id, resting.order.client_id)
@@ -170,6 +174,7 @@ class FakeExchangeClient:
         if self.fill_model.delays_cancels:
             resting.view.canceled_tick = self.tick
             self._canceling[resting.order.exchange_order_id] = resting
+            self._canceling_views.setdefault(resting.order.symbol, {})[resting.order.exchange_order_id] = resting.view
 
     def cancel_all(self) -> list[ExchangeOrder]:
         """Cancel every resting order, in the order they were placed; the orders as canceled."""
@@ -180,6 +185,7 @@ class FakeExchangeClient:
             self._finished(resting.order.exchange_order_id, resting.order.client_id)
             canceled.append(resting.order)
         self._open.clear()
+        self._open_views.clear()
         return canceled
 
     def advance(self, tick: int) -> None:
@@ -191,15 +197,31 @@ class FakeExchangeClient:
         self.tick = tick
         self._forget_done()
         open_orders, canceling = self._open, self._canceling
-        views = [resting.view for resting in open_orders.values()]
-        views += [resting.view for resting in canceling.values()]
+        views = IndexedResting(self._views, (self._open_views, self._canceling_views))
         for view, qty in self.fill_model.fills(tick, views):
             resting = open_orders.get(view.exchange_order_id) or canceling.get(view.exchange_order_id)
             if resting is not None and 0 < qty <= view.remaining:
                 self._trade(resting, qty, tick)
-        for exchange_order_id in [e for e, r in canceling.items() if self.fill_model.cancel_done(r.view, tick)]:
-            del canceling[exchange_order_id]
+        if canceling:
+            for exchange_order_id in [e for e, r in canceling.items() if self.fill_model.cancel_done(r.view, tick)]:
+                self._uncancel(exchange_order_id)
         self._push()
+
+    def _views(self) -> list[RestingOrder]:
+        """Every resting order as the fill model sees it: the open ones, then those whose cancel has not landed."""
+        views = [resting.view for resting in self._open.values()]
+        views += [resting.view for resting in self._canceling.values()]
+        return views
+
+    def _close(self, exchange_order_id: str) -> None:
+        """The order rests no more (canceled, or filled)."""
+        resting = self._open.pop(exchange_order_id)
+        del self._open_views[resting.order.symbol][exchange_order_id]
+
+    def _uncancel(self, exchange_order_id: str) -> None:
+        """The order's cancel has landed (or it filled meanwhile): it trades no more."""
+        resting = self._canceling.pop(exchange_order_id)
+        del self._canceling_views[resting.order.symbol][exchange_order_id]
 
     def fill_now(self, exchange_order_id: str) -> bool:
         """Trade what remains of a resting order at the current tick (a fill racing a cancel)."""
@@ -239,9 +261,9 @@ class FakeExchangeClient:
         if order.exchange_order_id in self._canceling:  # a fill that raced its cancel: the order stays canceled
             resting.order = _with_status(resting, "canceled")
             if resting.filled == order.qty_lots:
-                del self._canceling[order.exchange_order_id]
+                self._uncancel(order.exchange_order_id)
         elif resting.filled == order.qty_lots:
-            del self._open[order.exchange_order_id]
+            self._close(order.exchange_order_id)
             resting.order = _with_status(resting, "filled")
             self._finished(order.exchange_order_id, order.client_id)
         else:

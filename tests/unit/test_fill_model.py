@@ -230,3 +230,39 @@ def test_l1_data_with_a_latency_waits_for_it_too(tmp_path: Path) -> None:
     assert venue.place(PlaceRequest("C0", "TEST", Side.BUY, 99, 5)).accepted
     venue.advance(2)
     assert sizes(venue.stream_fills()) == [("C0", 99, 2)]
+
+
+def test_the_venues_index_gives_each_symbol_its_orders_as_filtering_every_order_would() -> None:
+    from actors.venues._fill_model import IndexedResting, RestingOrder
+
+    def order(eid: str, symbol: str) -> RestingOrder:
+        return RestingOrder(eid, symbol, Side.BUY, 100, 1)
+
+    open_orders = [order("E1", "A"), order("E2", "B"), order("E3", "A")]
+    canceling = [order("E4", "B"), order("E5", "A")]
+    every = [*open_orders, *canceling]
+    groups: list[dict[str, dict[str, RestingOrder]]] = [{}, {}]
+    for group, orders in zip(groups, (open_orders, canceling), strict=True):
+        for o in orders:
+            group.setdefault(o.symbol, {})[o.exchange_order_id] = o
+    resting = IndexedResting(lambda: list(every), groups)
+    by_symbol = resting.of_symbols({"A", "B", "C"})
+    assert by_symbol == {s: [o for o in every if o.symbol == s] for s in ("A", "B")}  # C has none: absent
+    assert list(resting) == every and len(resting) == 5 and resting[3] is canceling[0]
+
+
+def test_the_venue_matches_through_its_index_what_rests_and_no_order_that_left_it(tmp_path: Path) -> None:
+    """The index the venue keeps (open orders, canceled ones still trading) finds the moved symbol's orders only;
+    orders that filled or were canceled leave it, so they are matched no more."""
+    rows = [(S + 1, "TEST", 98.0, 2.0, 99.0, 4.0), (2 * S + 1, "TEST", 97.0, 2.0, 98.0, 9.0)]
+    venue = FakeExchangeClient(seed=1, fill_model=MarketFills(recording(tmp_path, rows, [])))
+    venue.advance(1)
+    assert venue.place(PlaceRequest("C1", "TEST", Side.BUY, 99, 3)).accepted
+    assert venue.place(PlaceRequest("C2", "TEST", Side.BUY, 99, 2)).accepted
+    assert venue.place(PlaceRequest("C3", "TEST", Side.BUY, 99, 5)).accepted
+    assert venue.cancel(venue.get_orders()[2].exchange_order_id).ok
+    venue.advance(2)  # the ask comes down to 99 for 4: C1 takes 3, C2 1; C3 was canceled
+    assert sizes(venue.stream_fills()) == [("C1", 99, 3), ("C2", 99, 1)]
+    venue.advance(3)  # the ask at 98 for 9: what C2 has left (1); C1 filled, so it is matched no more
+    assert sizes(venue.stream_fills()) == [("C2", 99, 1)]
+    assert venue.get_orders() == []

@@ -63,3 +63,34 @@ def test_a_handler_blocking_on_a_future_is_refused() -> None:
         assert len(journal.items) == 1 and "tell, don't block" in str(journal.items[0])
     finally:
         pool.shutdown()
+
+
+def test_a_tell_to_a_stopped_pooled_actor_is_a_dead_letter_and_never_handled() -> None:
+    pool = PoolRuntime(workers=1)
+    journal = Journal()
+    try:
+        ref = pool.spawn(Recorder, "recv", journal)
+        stopped = pool.last_instance("recv")
+        ref.stop()
+        assert stopped.actor_stopped.wait(60)
+        pool.directory.register("recv", ref)  # a stale entry: the tell reaches the closed inbox itself
+        assert pool.tell("recv", encode(T_Num("late", 1))) is False
+        assert pool.stats.dead_letter_reasons["actor stopped"] == 1 and journal.items == []
+    finally:
+        pool.shutdown()
+
+
+def test_workers_gone_idle_are_woken_by_a_tell_from_outside_every_time() -> None:
+    """A worker is notified only while it waits for work; whatever the timing, nothing told is left unhandled."""
+    pool = PoolRuntime(workers=2)
+    journal = Journal()
+    try:
+        for i in range(4):
+            pool.spawn(Recorder, f"recv.{i}", journal)
+        for round_ in range(50):
+            for i in range(4):
+                pool.tell(f"recv.{i}", encode(T_Num("outside", round_)))
+            pool.wait_idle()
+        assert len(journal.items) == 200
+    finally:
+        pool.shutdown()
