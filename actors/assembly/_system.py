@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import pykka
 
@@ -135,6 +135,8 @@ class System:
         self.recovered: Recovered | None = None
         self.resumed_after_tick: int | None = None
         self._emptied = False
+        self.venue_empty = False
+        """A real venue's run ended with the venue confirmed empty (only then is its cancel-on-disconnect disarmed)."""
         self.at_start: AtStart | None = None
         """What a real venue held as the run started, and what the run did with it (:func:`agree_with_venue`)."""
         self.risk: pykka.ActorRef[Any]
@@ -230,6 +232,11 @@ class System:
         """Before the first quote on a real venue: its sizes are the engine's, the run's client ids are its own, and
         its open orders and positions are where the run starts (:func:`agree_with_venue`)."""
         config, venue = self.config, self.venue
+        try:
+            if isinstance(venue, SupportsStart):
+                venue.start()  # the account's own rate limits, the cancel-on-disconnect armed, the user stream
+        except ExchangeError as exc:
+            raise VenueDisagrees(f"cannot start on the venue: {exc}") from None
         try:
             check_sizes(venue, self.instruments, f"--venue {config.venue}")
         except ExchangeError as exc:
@@ -445,13 +452,18 @@ class System:
         Once per run; a run frozen already only gets the sweeps.  A simulated
         venue's run is left as it is: its orders end with the process.
         """
-        if not self.config.real_venue or self._emptied or RISK not in self.runtime.directory:
+        if not self.config.real_venue or self._emptied:
             return
         self._emptied = True
+        if RISK not in self.runtime.directory or GATEWAY not in self.runtime.directory:
+            self.venue_empty = _cancel_all_directly(self.venue)  # no freeze to go through: the venue itself, once
+            return
         if not self.risk_snapshot().frozen:
             self.freeze(RUN_ENDED)
             self.runtime.wait_idle()
         self._sweep_if_left_open()
+        risk = self.risk_snapshot()
+        self.venue_empty = risk.freeze_confirmed and not self.store_snapshot().open_orders
 
     def _sweep_if_left_open(self) -> None:
         """A halted run whose freeze is unconfirmed or that holds an open order asks the venue once more, at its end.
@@ -488,7 +500,11 @@ class System:
             self.live.stream.stop()  # closes the recording too
             _close(self.live.close_journal)
         venue = self.venue
-        closed = _close(venue.close if isinstance(venue, SupportsClose) else None)
+        if isinstance(venue, SupportsArmedClose) and not self.venue_empty:
+            # the venue's cancel-on-disconnect stays armed: what the run could not cancel, the venue will
+            closed = _close(lambda: venue.close(disarm=False))
+        else:
+            closed = _close(venue.close if isinstance(venue, SupportsClose) else None)
         recovered = self.recovered
         if recovered is not None:
             if recovered.risk_journal is not None:
@@ -688,3 +704,36 @@ def exchange_faults(config: ShadowConfig) -> ExchangeFaults:
         unknown_fill=config.unknown_fill_rate,
         cancel_race=config.cancel_race_rate,
     )
+
+
+@runtime_checkable
+class SupportsStart(Protocol):
+    """A real venue's adapter that has work to do before the first order (Binance's: read the account's limits,
+    arm the cancel-on-disconnect, open the user stream)."""
+
+    def start(self) -> None:
+        """Before the first order; :class:`ExchangeError` if the venue cannot be reached."""
+        ...
+
+
+@runtime_checkable
+class SupportsArmedClose(Protocol):
+    """A venue with a cancel-on-disconnect (USDⓈ-M's countdown): closed without disarming, it cancels by itself."""
+
+    def close(self, *, disarm: bool = True) -> None:
+        """Close; with ``disarm`` False the venue's countdown runs on and cancels every open order."""
+        ...
+
+
+def _cancel_all_directly(venue: IExchangeClient) -> bool:
+    """The engine's actors are gone (risk or the gateway failed for good): cancel at the venue itself, once, and
+    say whether it then holds nothing open (logged either way; never raises)."""
+    try:
+        venue.cancel_all()
+        left = venue.get_orders()
+    except ExchangeError as exc:
+        event("venue_not_emptied").error("the run could not cancel its orders at the venue: {}", exc)
+        return False
+    if left:
+        event("venue_not_emptied").error("the venue still holds {} open orders of the run's symbols", len(left))
+    return not left

@@ -395,6 +395,18 @@ class GatewayCore:
             fills = [fill if fill.tick else replace(fill, tick=self.market_through) for fill in fills]
         self._pushed.extend(fills)
 
+    def fills_came(self, fills: list[Fill]) -> Effects:
+        """A concurrent venue's stream pushed ``fills``: reported to the store at once, at the last market tick.
+
+        A real venue's fills come when they come, not with a tick's answers:
+        held for the next report they could wait for ever once the run's
+        last freeze has reported (nothing reports after it), and the run
+        would end with positions that are not the venue's.
+        """
+        self.pushed(fills)
+        self._report(self.market_through, [], [], [], [])
+        return self._take()
+
     def answered(self, answer: Answer, venue: Venue) -> Effects:
         """The venue's answer to a call sent earlier (concurrent): reported at its request's tick.
 

@@ -187,6 +187,8 @@ class ExchangeGateway(SupervisedRole):
     @handles(Freeze)
     def on_freeze(self, freeze: Freeze) -> None:
         """Refuse every placement from now on and mass-cancel at the venue, without waiting for anyone."""
+        if self.worker is not None:
+            self.worker.frozen.set()  # the places it holds, not made yet, are refused, never sent
         self._do(self.core.freeze(freeze.tick, freeze.reason, self.client))
 
     @handles(Resume)
@@ -198,6 +200,8 @@ class ExchangeGateway(SupervisedRole):
         says it too: the same canonical point as a freeze.
         """
         self.core.resume(resume.tick)
+        if self.worker is not None and not self.core.frozen:
+            self.worker.frozen.clear()
 
     @handles(FinalSweep)
     def on_final_sweep(self, sweep: FinalSweep) -> None:
@@ -228,8 +232,8 @@ class ExchangeGateway(SupervisedRole):
 
     @handles(VenueFills)
     def on_venue_fills(self, pushed: VenueFills) -> None:
-        """The venue pushed fills (from its stream's thread): reported with the next report."""
-        self.core.pushed([item.to_fill() for item in pushed.fills])
+        """The venue pushed fills (from its stream's thread): reported to the store at once."""
+        self._do(self.core.fills_came([item.to_fill() for item in pushed.fills]))
 
     def on_stop(self) -> None:
         """The worker makes no more calls (those under way end; their answers find no one)."""
@@ -268,6 +272,8 @@ class ExchangeGateway(SupervisedRole):
         settles its orders; risk's freeze then finds the gateway gone.
         """
         try:
+            if self.worker is not None:
+                self.worker.frozen.set()
             self._do(self.core.freeze(self.core.market_through, escalation_reason(self.address, exc), self.client))
         finally:
             super().escalate(exc)

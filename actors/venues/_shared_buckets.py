@@ -39,7 +39,7 @@ class FileBuckets:
     def take(self, key: str, limit: Limit, cost: int, ceiling: float, now: float) -> float:
         """See :meth:`~actors.venues._binance_rules.BucketStore.take`: atomic across processes."""
         with self._locked() as buckets:
-            used, at = buckets.get(key, (0.0, now))
+            used, at = _since_boot(buckets.get(key, (0.0, now)), now)
             level, wait = take_from(used, at, limit, cost=cost, ceiling=ceiling, now=now)
             buckets[key] = (level, max(at, now))
         return wait
@@ -47,7 +47,7 @@ class FileBuckets:
     def raise_to(self, key: str, limit: Limit, level: float, now: float) -> None:
         """Bucket ``key`` holds at least ``level`` tokens from ``now`` (never lowered)."""
         with self._locked() as buckets:
-            used, at = buckets.get(key, (0.0, now))
+            used, at = _since_boot(buckets.get(key, (0.0, now)), now)
             buckets[key] = (max(level, drain(used, at, limit, now)), max(at, now))
 
     def level(self, key: str) -> float:
@@ -100,3 +100,10 @@ class _Locked:
                 os.ftruncate(self._fd, len(data))
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _since_boot(bucket: tuple[float, float], now: float) -> tuple[float, float]:
+    """A bucket as of this boot: one stamped later than ``now`` was written before the monotonic clock restarted (a
+    reboot; the file outlives it), and would never drain, holding cancels back for good: it starts empty."""
+    used, at = bucket
+    return (0.0, now) if at > now else (used, at)

@@ -21,8 +21,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from actors.core._exchange import ExchangeTimeout
-from actors.core._gateway import Answer, Call, Venue, perform
+from actors.core._exchange import ExchangeTimeout, PlaceResult
+from actors.core._gateway import FROZEN, PLACE, Answer, Call, Venue, perform
 
 __all__ = ["WORKER_THREADS", "VenueWorker"]
 
@@ -63,6 +63,9 @@ class VenueWorker:
         self._queued: dict[Future[None], Call] = {}
         self.sent = 0
         self.answered = 0
+        self.frozen = threading.Event()
+        """Set by the gateway's freeze: a place not yet made is refused here, never sent (cleared by a resume)."""
+        self.refused_frozen = 0
 
     def submit(self, call: Call) -> None:
         """Make ``call`` on a free thread (queued if every thread is busy); returns at once."""
@@ -94,6 +97,12 @@ class VenueWorker:
             self._queued.pop(future, None)
 
     def _run(self, call: Call) -> None:
+        if call.kind == PLACE and self.frozen.is_set():  # queued before the freeze: no order goes out after it
+            with self._lock:
+                self.refused_frozen += 1
+                self.answered += 1
+            self._deliver(Answer(call, placed=PlaceResult(call.client_id, False, None, FROZEN)))
+            return
         try:
             answer = perform(call, self.venue)
         except Exception as exc:  # a venue's own failure: the call may have taken effect, the venue's word will say

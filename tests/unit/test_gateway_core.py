@@ -442,3 +442,13 @@ def test_a_reduce_only_placement_reaches_the_venue_as_reduce_only_inline_and_con
     calls = concurrent.request(request(1, place("C", 1, Side.SELL, reduce_only=True)), venue).calls
     answer_all(concurrent, calls, venue)
     assert [(r.client_id, r.reduce_only) for r in requests] == [("A", True), ("B", False), ("C", True)]
+
+
+def test_a_concurrent_venues_pushed_fill_is_reported_at_once_even_after_the_runs_last_freeze() -> None:
+    core, venue = GatewayCore(concurrent=True), StubVenue()
+    core.market(3, 0, venue)
+    core.freeze(3, "the run ended", venue)  # nothing reports after this one: no tick, no answer comes
+    effects = core.fills_came([Fill("F9", "X9", "A", "BTCUSDT", Side.BUY, 100, 1, 0)])
+    [report] = effects.to_store
+    assert isinstance(report, Report) and [f.fill_id for f in report.fills] == ["F9"] and not report.closes
+    assert report.tick == report.fills[0].tick == core.market_through  # stamped with the last market tick

@@ -25,7 +25,7 @@ from actors.core._exchange import (
     PlaceRequest,
     PlaceResult,
 )
-from actors.core._gateway import CANCEL, PLACE, STATUS, Answer, Call
+from actors.core._gateway import CANCEL, FROZEN, PLACE, STATUS, Answer, Call
 from actors.core._types import Fill, Side
 from actors.roles._addresses import GATEWAY, STORE
 from actors.roles._gateway import ExchangeGateway
@@ -73,10 +73,12 @@ class GatedVenue:
         self._lock = threading.Lock()
         self.waiting = 0
         self.most_waiting = 0
+        self.placed: list[str] = []
         self.listener: FillListener | None = None
 
     def place(self, request: PlaceRequest) -> PlaceResult:
         with self._lock:
+            self.placed.append(request.client_id)
             self.waiting += 1
             self.most_waiting = max(self.most_waiting, self.waiting)
         opened = self.gate.wait(DEADLINE_S)  # the test opens it; bounded so a failing test cannot hang
@@ -147,10 +149,11 @@ def test_the_gateway_handles_other_messages_while_its_places_wait_at_the_venue_a
         assert acks(runtime) == [] and venue.waiting == outstanding
         assert venue.listener is not None
         venue.listener([Fill("F1", "X1", "CLI00000000", "BTCUSDT", Side.BUY, 5_000_000, 100, 0)])
-        tell(runtime, VenueTick(2, 0))  # the pushed fill, a message too, goes with the next report
-        wait_for(lambda: len([r for r in received(runtime, GatewayReport) if r.closes]) == 2, "tick 2's report")
-        closing = [r for r in received(runtime, GatewayReport) if r.closes][-1]
-        assert [(f.fill_id, f.tick) for f in closing.fills] == [("F1", 1)]  # stamped with the last market tick
+        # the pushed fill, a message too, is reported at once (no tick need come: after a run's last freeze none does)
+        wait_for(lambda: any(r.fills for r in received(runtime, GatewayReport)), "the pushed fill's report")
+        reported = next(r for r in received(runtime, GatewayReport) if r.fills)
+        assert [(f.fill_id, f.tick) for f in reported.fills] == [("F1", 1)]  # stamped with the last market tick
+        assert not reported.closes and venue.waiting == outstanding
     finally:
         venue.gate.set()
     runtime.wait_idle(timeout=DEADLINE_S)  # idle once every answer is in
@@ -224,6 +227,25 @@ def test_a_worker_closed_drops_the_calls_it_has_not_begun_and_says_which() -> No
     venue.gate.set()
     wait_for(lambda: len(answers) == 1, "the call under way answered")
     assert answers[0].call == calls[0] and answers[0].placed is not None and answers[0].placed.accepted
+
+
+def test_a_frozen_worker_refuses_the_places_it_holds_and_never_sends_them_but_still_makes_cancels() -> None:
+    venue, answers = GatedVenue(), list[Answer]()
+    worker = VenueWorker(venue, answers.append, threads=1)
+    first = Call(PLACE, 1, "CLI00000000", "BTCUSDT", 1, 5_000_000, 100)
+    held = [Call(PLACE, 1, f"CLI0000000{n}", "BTCUSDT", 1, 5_000_000, 100) for n in (1, 2)]
+    for call in (first, *held):
+        worker.submit(call)
+    wait_for(lambda: venue.waiting == 1, "the first place under way")
+    worker.frozen.set()  # the freeze comes while two places wait in the queue
+    worker.submit(Call(CANCEL, 1, "CLI00000000", exchange_order_id="X0"))
+    venue.gate.set()
+    wait_for(lambda: len(answers) == 4, "every call answered")
+    refused = [a for a in answers if a.placed is not None and not a.placed.accepted]
+    assert [a.call for a in refused] == held and all(a.placed.reason == FROZEN for a in refused if a.placed)
+    assert venue.placed == ["CLI00000000"] and worker.refused_frozen == 2  # the held places never reached the venue
+    assert any(a.call.kind == CANCEL and a.canceled is not None for a in answers)
+    worker.close()
 
 
 @pytest.mark.parametrize(

@@ -58,3 +58,14 @@ def test_the_venues_used_weight_lifts_a_shared_bucket_and_never_lowers_it(tmp_pa
     assert budget.try_take("GET", "/api/v3/order", {}, 1000.0) > 0.0  # 158 + 4 is past 80 % of 200
     budget.correct(10, 1000.0)
     assert store.level(budget.key(weight)) == 158.0
+
+
+def test_a_bucket_written_before_a_reboot_starts_empty_instead_of_never_draining(tmp_path: Path) -> None:
+    limit = Limit("ORDERS", 10.0, 50)
+    before = FileBuckets(tmp_path / "budget")
+    assert before.take("acct:ORDERS:10", limit, 40, 40.0, now=100_000.0) == 0.0  # the old boot's clock
+    before.close()
+    after = FileBuckets(tmp_path / "budget")  # the monotonic clock restarted: now is far below the stamp
+    assert after.take("acct:ORDERS:10", limit, 1, 40.0, now=5.0) == 0.0
+    assert after.level("acct:ORDERS:10") == 1.0
+    after.close()
