@@ -59,6 +59,10 @@ REAL_VENUE_RETAIN_S = 60.0
 """On a real venue, how long a finished order is remembered unless ``retain_ticks`` is set: its fills may come
 late (a stream that dropped, reports held back, a catch-up after a reconnect), and a fill of an order the store
 has forgotten cannot be applied.  ``retain_ticks`` becomes the ticks of this span (at least its default)."""
+REAL_VENUE_ONLY = ("real_money", "keys_file", "venue_budget_file", "venue_rest_url", "venue_stream_url",
+                   "unknown_orders", "flat_balances")  # fmt: skip
+"""Settings that mean something only to a real venue: given with the simulated one, a mistake said so."""
+ONLY_REAL_VENUE = "only with a real venue (--venue binance-testnet, binance-usdm-demo, binance), not the simulated one"
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
@@ -874,6 +878,11 @@ def resolve(
         raise ConfigError(f"{_source(layers, 'fill_model')}: the market fill model needs --market files to replay")
     if values["venue"] != SIMULATED:
         _for_real_venue(values, rank, layers)
+    else:
+        for key in REAL_VENUE_ONLY:
+            if key not in ("keys_file", "venue_budget_file") and rank[key] > 0 and values[key] not in (
+                    "", False, (), "cancel"):  # fmt: skip  # set, and not to what it is anyway
+                raise ConfigError(f"{_source(layers, key)}: {ONLY_REAL_VENUE}")  # the paths: check_paths
     if values["live_decide"] != "tick" and not any(entry.startswith(LIVE_PREFIX) for entry in values["market"]):
         raise ConfigError(f"{_source(layers, 'live_decide')}: decides a live market's ticks; give --market "
                           "live:VENUE:SYMBOLS")  # fmt: skip
@@ -979,6 +988,8 @@ def _for_real_venue(
         if rank[key] > 0 and values[key]:
             raise ConfigError(f"{_source(layers, key)}: a real venue makes its own faults; this is the simulated "
                               "venue's")  # fmt: skip
+    if values["flat_balances"] and venue.startswith("binance-usdm"):
+        raise ConfigError(f"{_source(layers, 'flat_balances')}: spot only; USDⓈ-M's positions are the venue's own")
     if values["journal"] and rank["journal"] > 0:
         raise ConfigError(f"{_source(layers, 'journal')}: not with a real venue: its run keeps no journal; each start "
                           "reads the venue's open orders and positions instead (docs/LIVE.md)")  # fmt: skip
@@ -1084,6 +1095,9 @@ def check_paths(config: ShadowConfig) -> None:
         input_file("--keys-file", config.keys_file)
     if config.venue_budget_file:
         output_file("--venue-budget-file", config.venue_budget_file)
+    for flag, given in (("--keys-file", config.keys_file), ("--venue-budget-file", config.venue_budget_file)):
+        if given and not config.real_venue:
+            raise ConfigError(f"{flag} {_shown(given)}: {ONLY_REAL_VENUE}")
 
 
 def output_file(flag: str, text: str) -> Path:

@@ -720,6 +720,10 @@ class SupportsStart(Protocol):
 class SupportsArmedClose(Protocol):
     """A venue with a cancel-on-disconnect (USDⓈ-M's countdown): closed without disarming, it cancels by itself."""
 
+    def arm(self) -> None:
+        """Arm the cancel-on-disconnect (and keep it armed)."""
+        ...
+
     def close(self, *, disarm: bool = True) -> None:
         """Close; with ``disarm`` False the venue's countdown runs on and cancels every open order."""
         ...

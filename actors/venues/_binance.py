@@ -93,6 +93,9 @@ class Credentials:
     def __init__(self, key: str, secret: str) -> None:
         if not key or not secret:
             raise CredentialsError("an API key and its secret are both needed")
+        for what, text in (("API key", key), ("secret", secret)):
+            if not (text.isascii() and text.isprintable()) or " " in text:  # an HTTP header cannot carry it
+                raise CredentialsError(f"the {what} is not printable ASCII without spaces (a copy-paste error?)")
         self._key, self._secret = key, secret
 
     @classmethod
@@ -114,6 +117,8 @@ class Credentials:
             lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
         except OSError as exc:
             raise CredentialsError(f"{path}: cannot read it ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise CredentialsError(f"{path}: not text; expected two lines, the API key then its secret") from None
         if len(lines) != 2:
             raise CredentialsError(f"{path}: expected two lines, the API key then its secret")
         return cls(lines[0], lines[1])

@@ -48,6 +48,11 @@ def test_a_real_venue_turns_the_order_size_and_rate_checks_on_unless_they_are_se
         (["--venue", "binance-testnet", *LIVE, "--venue-rest-url", "https://api.binance.com"], "--real-money"),
         (["--venue", "kraken", *LIVE], "--venue"),
         (["--venue", "binance-testnet", *LIVE, "--journal", "/tmp/j"], "its run keeps no journal"),
+        (["--keys-file", "/etc/passwd"], "only with a real venue"),
+        (["--unknown-orders", "adopt"], "only with a real venue"),
+        (["--flat-balances", "BTC=1"], "only with a real venue"),
+        (["--venue", "binance-usdm-demo", "--market", "live:binance-usdm:btcusdt", "--flat-balances", "BTC=1"],
+         "spot only"),
     ],
 )
 def test_a_real_venue_it_cannot_have_is_one_line_and_exit_2(
@@ -181,3 +186,18 @@ def test_runs_naming_one_budget_file_draw_on_the_same_buckets_and_others_keep_th
         for venue in venues:
             assert isinstance(venue, SupportsClose)
             venue.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [(b"\xff\xfe\n\xff\n", "not text"), ("k€y-of-the-test\nsecret-of-the-test\n".encode(), "not printable ASCII")],
+)
+def test_a_keys_file_that_is_not_plain_ascii_is_one_line_and_shows_no_part_of_a_key(
+    content: bytes, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = tmp_path / "keys"
+    keys.write_bytes(content)
+    keys.chmod(0o600)
+    assert main(["--venue", "binance-testnet", *LIVE, "--keys-file", str(keys)], environ={}) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err and "€" not in err and "secret-of-the-test" not in err
