@@ -205,6 +205,7 @@ class BinanceSpotVenue:
         self.counters = Counters()
         self._max_wait_s, self._timeout_s, self._clock = max_wait_s, timeout_s, clock
         self._local = threading.local()
+        self._connections: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self._rate_lock = threading.Lock()
         """Held around the budget and the backoff: a venue worker calls from several threads at once."""
@@ -431,6 +432,8 @@ class BinanceSpotVenue:
             kind = http.client.HTTPSConnection if self._base.scheme == "https" else http.client.HTTPConnection
             connection = kind(self._base.hostname or "", self._base.port, timeout=self._timeout_s)
             self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)  # every thread's, so that close() closes them all
         try:
             if connection.sock is None:
                 connection.connect()
@@ -474,7 +477,7 @@ class BinanceSpotVenue:
         self._stream_thread.start()
 
     def close(self) -> None:
-        """Stop the stream and close this thread's connection."""
+        """Stop the stream, close every thread's connection and the budget's file (a shared one stays for others)."""
         if self._stream_thread is not None:
             self._stream_ready.wait(30)
         loop, stop = self._stream_loop, self._stream_stop
@@ -483,9 +486,13 @@ class BinanceSpotVenue:
         if self._stream_thread is not None:
             self._stream_thread.join(30)
             self._stream_thread = None
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
             connection.close()
+        close_store = getattr(self.budget.store, "close", None)
+        if callable(close_store):
+            close_store()
 
     def _stream_main(self) -> None:
         loop = asyncio.new_event_loop()
