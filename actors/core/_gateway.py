@@ -189,9 +189,13 @@ class Call(NamedTuple):
     reduce_only: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What the venue answered to ``call``, or the error it raised (:class:`ExchangeTimeout`: outcome unknown)."""
+class Answer(NamedTuple):
+    """What the venue answered to ``call``, or the error it raised (:class:`ExchangeTimeout`: outcome unknown).
+
+    A named tuple, not a frozen dataclass: the inline path (a simulated
+    venue) makes one per place and cancel, and a frozen dataclass's
+    ``__init__`` costs about three times as much.
+    """
 
     call: Call
     placed: PlaceResult | None = None
@@ -200,11 +204,15 @@ class Answer:
     error: ExchangeError | None = None
 
 
+_SIDES = {Side.BUY.value: Side.BUY, Side.SELL.value: Side.SELL}
+"""A call's side as the :class:`Side` it stands for (a dict lookup: ``Side(value)`` is an enum call per place)."""
+
+
 def perform(call: Call, venue: Venue) -> Answer:
     """Make ``call`` at ``venue``: its answer, or the :class:`ExchangeError` it raised (anything else propagates)."""
     try:
         if call.kind == PLACE:
-            request = PlaceRequest(call.client_id, call.symbol, Side(call.side), call.price_ticks, call.qty_lots,
+            request = PlaceRequest(call.client_id, call.symbol, _SIDES[call.side], call.price_ticks, call.qty_lots,
                                    call.reduce_only)  # fmt: skip
             return Answer(call, placed=venue.place(request))
         if call.kind == CANCEL:
@@ -627,7 +635,7 @@ class GatewayCore:
                 self.refused_after_freeze += 1
                 rejects.append(Refused(place.client_id, FROZEN))
                 continue
-            side = Side(place.side)
+            side = _SIDES[place.side]
             if self.frozen or place.reduce_only:
                 view = view if view is not None else self._venue_view(venue)
                 refusal = view.refusal(place.symbol, side, place.qty_lots)
