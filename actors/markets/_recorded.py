@@ -114,9 +114,13 @@ class Buckets:
 
     def next_bucket(self) -> list[TickEvent]:
         """The events of bucket ``through + 1`` in the instruments' integers, for the traded symbols only."""
+        return self.convert(self.next_raw())
+
+    def convert(self, raw: list[MarketEvent]) -> list[TickEvent]:
+        """``raw`` (events of the traded symbols, as the files have them) in the instruments' integers."""
         units = self._units
         bucket: list[TickEvent] = []
-        for at, kind, symbol, price, size, ask, ask_size in self.next_raw():
+        for at, kind, symbol, price, size, ask, ask_size in raw:
             tick, lot = units[symbol]
             if kind == QUOTE and price != NO_BID and ask != NO_ASK:  # the most common row first
                 bucket.append((at, kind, symbol, max(1, round(price / tick)), int(size / lot + 1e-9),

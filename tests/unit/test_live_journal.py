@@ -17,6 +17,7 @@ from actors.core._instruments import instrument_for
 from actors.core._journal_records import JournalError
 from actors.core._types import Instrument, Side
 from actors.markets._events import QUOTE, TRADE, MarketEvent
+from actors.markets._recorded import Buckets
 from actors.markets.live._session import (
     JournaledMids,
     LiveJournal,
@@ -25,7 +26,9 @@ from actors.markets.live._session import (
     ReplayedBuckets,
     Resumed,
     Tape,
+    TapeBuckets,
     read_live_journal,
+    tape_recording,
 )
 from actors.venues._fill_model import FillSettings, RestingOrder
 from actors.wire._journal import JournalWriter
@@ -185,6 +188,27 @@ def test_the_venues_buckets_are_the_journals_while_it_replays_then_the_tapes() -
     live = [trade(T0 + 9 * BUCKET_US, "BTCUSDT", 101.5)]
     tape.put(3, live)
     assert buckets.next_raw() == live
+
+
+def test_the_tapes_two_readers_get_each_bucket_in_integers_converted_once_and_a_third_with_other_units_its_own(
+) -> None:  # fmt: skip
+    recording = tape_recording(INSTRUMENTS, BUCKET_US)
+    tape = Tape(2)
+    feed, venue = TapeBuckets(recording, tape), TapeBuckets(recording, tape)
+    events = [trade(T0 + 1, "BTCUSDT", 100.0), trade(T0 + 2, "ETHUSDT", 52.5), trade(T0 + 3, "XRPUSDT", 1.0)]
+    tape.put(1, events)
+    own = Buckets(recording).convert(events[:2])  # the unknown symbol is no instrument of the run's
+    first = feed.next_bucket()
+    assert first == own and len(tape) == 1
+    assert venue.next_bucket() is first  # the same list: converted once
+    assert len(tape) == 0 and feed.through == venue.through == 1
+
+    other = Tape(1)
+    TapeBuckets(recording, other)
+    btc_only = tape_recording({"BTCUSDT": INSTRUMENTS["BTCUSDT"]}, BUCKET_US)
+    coarse = TapeBuckets(btc_only, other)
+    other.put(1, events)
+    assert coarse.next_bucket() == Buckets(btc_only).convert(events[:1])
 
 
 def test_the_restored_venue_matches_each_sessions_ticks_on_that_sessions_grid_from_its_first_tick_on() -> None:

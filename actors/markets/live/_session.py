@@ -56,7 +56,7 @@ from typing import Any, Protocol
 from actors.core._journal_records import JournalError
 from actors.core._types import Instrument
 from actors.markets._events import DEPTH, NO_ASK, NO_BID, QUOTE, MarketEvent
-from actors.markets._recorded import Buckets, RecordedMarket, Recording, TopOfBook
+from actors.markets._recorded import Buckets, RecordedMarket, Recording, TickEvent, TopOfBook
 from actors.wire._journal import Fingerprint, JournalReader, JournalWriter
 
 WAIT_TO_OPEN_S = 0.05
@@ -132,13 +132,15 @@ class Tape:
 
     def __init__(self, readers: int) -> None:
         self.readers = readers
-        self._buckets: dict[int, tuple[list[MarketEvent], int]] = {}
+        self._buckets: dict[int, tuple[list[MarketEvent], int, list[TickEvent] | None]] = {}
+        """Each bucket: its events, the readers still to read it, and its conversion once a reader made it."""
+        self._units: dict[str, tuple[float, float]] | None = None
         self._lock = threading.Lock()
 
     def put(self, tick: int, events: list[MarketEvent]) -> None:
         """Bucket ``tick``'s events, in arrival order."""
         with self._lock:
-            self._buckets[tick] = (events, self.readers)
+            self._buckets[tick] = (events, self.readers, None)
 
     def read(self, tick: int) -> list[MarketEvent]:
         """Bucket ``tick``'s events (none if it was never put: past the session's end)."""
@@ -146,12 +148,40 @@ class Tape:
             held = self._buckets.get(tick)
             if held is None:
                 return []
-            events, left = held
+            events, left, converted = held
             if left <= 1:
                 del self._buckets[tick]
             else:
-                self._buckets[tick] = (events, left - 1)
+                self._buckets[tick] = (events, left - 1, converted)
             return events
+
+    def shared_units(self, units: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        """The units the tape's conversions are made in: the first reader's, if ``units`` are the same."""
+        with self._lock:
+            if self._units is None:
+                self._units = units
+            return self._units if self._units == units else units
+
+    def read_converted(
+        self, tick: int, units: dict[str, tuple[float, float]], convert: Callable[[list[MarketEvent]], list[TickEvent]]
+    ) -> list[TickEvent]:
+        """Bucket ``tick`` in the instruments' integers: converted once, by its first reader, for every reader in
+        :meth:`shared_units` (the feed's mids and the venue's fills read the same bucket; each converted it)."""
+        with self._lock:
+            held = self._buckets.get(tick)
+            if held is None:
+                return []
+            events, left, converted = held
+            if converted is None or units is not self._units:
+                mine = convert([event for event in events if event[2] in units])
+                converted = mine if units is self._units else converted
+            else:
+                mine = converted
+            if left <= 1:
+                del self._buckets[tick]
+            else:
+                self._buckets[tick] = (events, left - 1, converted)
+            return mine
 
     def __len__(self) -> int:
         with self._lock:
@@ -166,12 +196,18 @@ class TapeBuckets(Buckets):
         super().__init__(recording)
         self._tape = tape
         self.through = through
+        self._units = tape.shared_units(self._units)
 
     def next_raw(self) -> list[MarketEvent]:
         """Bucket ``through + 1`` as it arrived."""
         self.through += 1
         units = self._units
         return [event for event in self._tape.read(self.through) if event[2] in units]
+
+    def next_bucket(self) -> list[TickEvent]:
+        """Bucket ``through + 1`` in the instruments' integers, converted once for the tape's readers."""
+        self.through += 1
+        return self._tape.read_converted(self.through, self._units, self.convert)
 
 
 class _TapeMarket(RecordedMarket):
@@ -306,6 +342,12 @@ class ReplayedBuckets(TapeBuckets):
     def __init__(self, recording: Recording, tape: Tape, journal: LiveJournal) -> None:
         super().__init__(recording, tape)
         self._journaled = dict(journal.ticks)
+
+    def next_bucket(self) -> list[TickEvent]:
+        """Bucket ``through + 1``: the journal's while it holds it, else the tape's."""
+        if self.through + 1 in self._journaled:
+            return self.convert(self.next_raw())
+        return super().next_bucket()
 
     def next_raw(self) -> list[MarketEvent]:
         """Bucket ``through + 1``: the journal's while it holds it, else the tape's."""
