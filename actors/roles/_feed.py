@@ -35,6 +35,7 @@ from actors.markets.live._session import LiveSession
 from actors.roles._addresses import GATEWAY, RISK, quoter
 from actors.roles._supervision import SupervisedRole
 from actors.runtime._actor import handles
+from actors.runtime._base import TimerHandle
 from actors.telemetry._logs import PACE_EVERY_S, Throttle, event
 from actors.wire._codec import encode
 from actors.wire._messages import (
@@ -93,6 +94,8 @@ class TickFeed(SupervisedRole):
         self.behind = Throttle(PACE_EVERY_S)
         self.live = live
         self.live_waking = False
+        self.live_timer: TimerHandle | None = None
+        """The next timed wake of a live market's feed (cancelled once no tick follows)."""
         self.live_held = False
         """Deciding by message, ``window`` ticks were in flight at the last wake: the next decision wakes the feed."""
         self.market_down_asked = False
@@ -190,19 +193,19 @@ class TickFeed(SupervisedRole):
         assert live is not None
         progress = self.progress
         if live.ended or progress.sent_through >= self.last:
-            self.live_waking = False
-            if live.by_message:
-                live.stream.wake_on_arrival(_no_wake)  # no tick follows: arrivals must not reach a stopped feed
+            self._live_quiet(live)
             return
         self.live_held = live.by_message and progress.sent_through - progress.done_through >= self.window
         ticks = live.advance() if not self.live_held else []
         if timer:  # an arrival's wake leaves the stream's news to the timer's (it costs every symbol)
-            self.schedule(live.next_wake_s(), PaceTick(0))
+            self.live_timer = self.schedule(live.next_wake_s(), PaceTick(0))
             self._live_news(live)
         for tick in ticks:
             if tick > self.last:
                 break
             self._send(tick)
+        if progress.sent_through >= self.last:  # the last tick is out: the run may end before the next wake
+            self._live_quiet(live)
         if live.down and not self.market_down_asked:
             self.market_down_asked = True
             symbols = ",".join(live.instruments)
@@ -211,6 +214,16 @@ class TickFeed(SupervisedRole):
                       f"(limit {live.down_after_us / 1e6:g} s; last error: {why})")  # fmt: skip
             event("market_down", tick=self.progress.sent_through, reason=reason).error("live market: {}", reason)
             self.send(RISK, FreezeRequest(reason))
+
+    def _live_quiet(self, live: LiveSession) -> None:
+        """No tick follows: the timer set and the stream's arrivals must not wake a feed that may have stopped
+        (each would be a dead letter); a later :class:`FeedTicks` wakes it again."""
+        self.live_waking = False
+        if self.live_timer is not None:
+            self.live_timer.cancel()
+            self.live_timer = None
+        if live.by_message:
+            live.stream.wake_on_arrival(_no_wake)
 
     def _live_news(self, live: LiveSession) -> None:
         """Log what the stream did (connections, gaps, bad frames) and which symbols went stale or came back."""
