@@ -59,8 +59,7 @@ def test_without_hftbacktest_the_versus_case_prints_one_line_saying_how_to_insta
 
 
 def test_the_versus_case_puts_hftbacktests_figures_beside_ours_on_the_same_file() -> None:
-    pytest.importorskip("hftbacktest")
-    result = bench.versus_hftbacktest(3_000)
+    result = bench.versus_hftbacktest(3_000)  # hftbacktest comes with the test dependencies (the compare extra)
     ours, theirs = result["ours"], result["hftbacktest"]
     assert ours["depth_updates"] == result["depth_updates"] >= 3_000
     assert ours["ticks"] == theirs["ticks"] == 3
