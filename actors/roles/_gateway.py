@@ -189,7 +189,10 @@ class ExchangeGateway(SupervisedRole):
         """Refuse every placement from now on and mass-cancel at the venue, without waiting for anyone."""
         if self.worker is not None:
             self.worker.frozen.set()  # the places it holds, not made yet, are refused, never sent
-        self._do(self.core.freeze(freeze.tick, freeze.reason, self.client))
+        effects = self.core.freeze(freeze.tick, freeze.reason, self.client)
+        if self.worker is not None and not self.core.frozen:
+            self.worker.frozen.clear()  # a late copy of a freeze that a resume had ended: nothing froze
+        self._do(effects)
 
     @handles(Resume)
     def on_resume(self, resume: Resume) -> None:
