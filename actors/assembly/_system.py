@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
 import pykka
 
@@ -47,7 +47,14 @@ from actors.telemetry._logs import event, state_moved
 from actors.telemetry._telemetry import Telemetry
 from actors.venues._faults import ExchangeFaults, FaultyExchange
 from actors.venues._fill_model import FillModel
-from actors.venues._interface import IExchangeClient, SupportsClose, SupportsTick, WrapsVenue
+from actors.venues._interface import (
+    IExchangeClient,
+    SupportsArmedClose,
+    SupportsClose,
+    SupportsStart,
+    SupportsTick,
+    WrapsVenue,
+)
 from actors.venues._recorded import RecordedVenue
 from actors.venues._simulated import FakeExchangeClient
 from actors.venues._worker import WORKER_THREADS
@@ -705,28 +712,6 @@ def exchange_faults(config: ShadowConfig) -> ExchangeFaults:
         cancel_race=config.cancel_race_rate,
     )
 
-
-@runtime_checkable
-class SupportsStart(Protocol):
-    """A real venue's adapter that has work to do before the first order (Binance's: read the account's limits,
-    arm the cancel-on-disconnect, open the user stream)."""
-
-    def start(self) -> None:
-        """Before the first order; :class:`ExchangeError` if the venue cannot be reached."""
-        ...
-
-
-@runtime_checkable
-class SupportsArmedClose(Protocol):
-    """A venue with a cancel-on-disconnect (USDⓈ-M's countdown): closed without disarming, it cancels by itself."""
-
-    def arm(self) -> None:
-        """Arm the cancel-on-disconnect (and keep it armed)."""
-        ...
-
-    def close(self, *, disarm: bool = True) -> None:
-        """Close; with ``disarm`` False the venue's countdown runs on and cancels every open order."""
-        ...
 
 
 def _cancel_all_directly(venue: IExchangeClient) -> bool:

@@ -18,6 +18,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from actors.assembly._report import latency_ms
 from actors.core._exchange import PlaceRequest
 from actors.core._types import Side
 from actors.roles._addresses import GATEWAY, STORE
@@ -131,13 +132,9 @@ def adapter_cost(orders: int) -> dict[str, Any]:
         process.stdin.close()
         process.wait(30)
 
-    def ms(samples: list[int], q: float) -> float:
-        ordered = sorted(samples)
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6, 3)
-
     return {
         "orders": orders,
-        "place_ms": {"p50": ms(places, 0.5), "p99": ms(places, 0.99)},
-        "cancel_ms": {"p50": ms(cancels, 0.5), "p99": ms(cancels, 0.99)},
+        "place_ms": latency_ms(places),
+        "cancel_ms": latency_ms(cancels),
         "adapter_cpu_us_per_order": round(cpu / orders * 1e6, 1),
     }

@@ -225,7 +225,7 @@ class BinanceSpotVenue:
         """Set while the user stream is connected (tests wait on it)."""
 
     def __repr__(self) -> str:
-        return f"BinanceSpotVenue({self._base.scheme}://{self._base.netloc}, {sorted(self.symbols)})"
+        return f"{type(self).__name__}({self._base.scheme}://{self._base.netloc}, {sorted(self.symbols)})"
 
     # ------------------------------------------------------------ the venue interface
 

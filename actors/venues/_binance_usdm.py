@@ -91,9 +91,6 @@ class BinanceUsdmVenue(BinanceSpotVenue):
         self._heartbeat_stop = threading.Event()
         self._arm_lock = threading.Lock()
 
-    def __repr__(self) -> str:
-        return f"BinanceUsdmVenue({self._base.scheme}://{self._base.netloc}, {sorted(self.symbols)})"
-
     # ------------------------------------------------------------ the venue interface
 
     def place(self, request: PlaceRequest) -> PlaceResult:

@@ -100,6 +100,29 @@ class SupportsClose(Protocol):
 
 
 @runtime_checkable
+class SupportsStart(Protocol):
+    """A real venue's adapter that has work to do before the first order (Binance's: read the account's limits,
+    arm the cancel-on-disconnect, open the user stream)."""
+
+    def start(self) -> None:
+        """Before the first order; :class:`ExchangeError` if the venue cannot be reached."""
+        ...
+
+
+@runtime_checkable
+class SupportsArmedClose(Protocol):
+    """A venue with a cancel-on-disconnect (USDⓈ-M's countdown): closed without disarming, it cancels by itself."""
+
+    def arm(self) -> None:
+        """Arm the cancel-on-disconnect (and keep it armed)."""
+        ...
+
+    def close(self, *, disarm: bool = True) -> None:
+        """Close; with ``disarm`` False the venue's countdown runs on and cancels every open order."""
+        ...
+
+
+@runtime_checkable
 class SupportsFaultCounts(Protocol):
     """A venue that injects faults and counts them: the report's ``exchange.faults_injected``.
 
